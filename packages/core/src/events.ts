@@ -1,0 +1,28 @@
+/**
+ * Lifecycle events that follow from comparing a wallet before and after a change: a grant that
+ * ran out, debt that appeared, a balance that crossed to nothing. Crossings, not levels.
+ */
+import type { PlannedEvent } from './ledger.ts';
+import type { Wallet } from './wallet.ts';
+import { viewBalance } from './wallet.ts';
+
+export function consumptionEvents(before: Wallet, after: Wallet, now: number): PlannedEvent[] {
+  const events: PlannedEvent[] = [];
+  const remainingBefore = new Map(before.grants.map((grant) => [grant.id, grant.remaining]));
+  for (const grant of after.grants) {
+    if ((remainingBefore.get(grant.id) ?? 0n) > 0n && grant.remaining === 0n) {
+      events.push(walletEvent(after, 'grant.depleted', { grant: grant.id }));
+    }
+  }
+  if (before.debt === 0n && after.debt > 0n) {
+    events.push(walletEvent(after, 'debt.created', { debt: after.debt.toString() }));
+  }
+  if (viewBalance(before, now).available > 0n && viewBalance(after, now).available <= 0n) {
+    events.push(walletEvent(after, 'balance.depleted', {}));
+  }
+  return events;
+}
+
+export function walletEvent(wallet: Wallet, type: PlannedEvent['type'], data: PlannedEvent['data']): PlannedEvent {
+  return { type, customer: wallet.customer, asset: wallet.asset, data };
+}

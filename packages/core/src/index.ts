@@ -1,0 +1,12 @@
+/** The public surface of Bursar's pure core. */
+export * from './consumption.ts';
+export * from './debits.ts';
+export * from './grants.ts';
+export * from './holds.ts';
+export * from './ledger.ts';
+export * from './money.ts';
+export * from './outcomes.ts';
+export * from './policy.ts';
+export * from './reversals.ts';
+export * from './settlement.ts';
+export * from './wallet.ts';

@@ -1,0 +1,66 @@
+/**
+ * The catalogue of named outcomes: every refusal and error Bursar can answer with, its HTTP
+ * status, and whether retrying the same request later can give a different answer.
+ * docs/errors.md lists the same codes; a test keeps the two in step.
+ */
+
+export interface OutcomeSpec {
+  readonly status: number;
+  readonly title: string;
+  /** True when a later retry of the same request (with a new idempotency key) may succeed. */
+  readonly retryable: boolean;
+}
+
+export const outcomes = {
+  validation_failed: { status: 400, title: 'The request is not valid', retryable: false },
+  idempotency_key_invalid: { status: 400, title: 'The Idempotency-Key header is not valid', retryable: false },
+  malformed_json: { status: 400, title: 'The body is not valid JSON', retryable: false },
+  unauthenticated: { status: 401, title: 'A valid API key is required', retryable: false },
+  insufficient_scope: { status: 403, title: "The API key's scope does not allow this operation", retryable: false },
+  insufficient_balance: { status: 402, title: 'Not enough credits available', retryable: true },
+  route_not_found: { status: 404, title: 'No such route', retryable: false },
+  environment_not_found: { status: 404, title: 'No such environment', retryable: false },
+  api_key_not_found: { status: 404, title: 'No such API key', retryable: false },
+  asset_not_found: { status: 404, title: 'No such asset', retryable: false },
+  customer_not_found: { status: 404, title: 'No such customer', retryable: false },
+  grant_not_found: { status: 404, title: 'No such grant', retryable: false },
+  hold_not_found: { status: 404, title: 'No such hold', retryable: false },
+  transaction_not_found: { status: 404, title: 'No such transaction', retryable: false },
+  method_not_allowed: { status: 405, title: 'Method not allowed on this route', retryable: false },
+  environment_exists: { status: 409, title: 'An environment with this name exists', retryable: false },
+  asset_exists: { status: 409, title: 'An asset with this code exists', retryable: false },
+  customer_exists: { status: 409, title: 'A customer with this id exists', retryable: false },
+  hold_not_open: { status: 409, title: 'The hold has already ended', retryable: false },
+  grant_voided: { status: 409, title: 'The grant is already voided', retryable: false },
+  transaction_not_reversible: { status: 409, title: 'This kind of transaction cannot be reversed', retryable: false },
+  reversal_exceeds_remaining: { status: 409, title: 'The reversal is larger than what is left to reverse', retryable: false },
+  idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still running', retryable: true },
+  payload_too_large: { status: 413, title: 'The body is too large', retryable: false },
+  unsupported_media_type: { status: 415, title: 'The body must be application/json', retryable: false },
+  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used for a different request', retryable: false },
+  capture_exceeds_hold: { status: 422, title: 'The capture is larger than the hold', retryable: false },
+  overdraft_limit_below_debt: { status: 422, title: 'The overdraft limit is below what the wallet already owes or reserves on overdraft', retryable: false },
+  amount_overflow: { status: 422, title: 'The amount would overflow a 64-bit balance', retryable: false },
+  internal_error: { status: 500, title: 'Internal error', retryable: true },
+  unavailable: { status: 503, title: 'The server is shutting down or not ready', retryable: true },
+} as const satisfies Record<string, OutcomeSpec>;
+
+export type OutcomeCode = keyof typeof outcomes;
+
+/** A refusal decided by the core or the shell: a code from the catalogue plus details for the client. */
+export interface Refusal {
+  readonly kind: 'refused';
+  readonly code: OutcomeCode;
+  readonly detail: string;
+  /** Extra machine-readable facts, e.g. the amount available when a debit is short. */
+  readonly facts?: Readonly<Record<string, unknown>>;
+}
+
+export function refuse(code: OutcomeCode, detail: string, facts?: Readonly<Record<string, unknown>>): Refusal {
+  return facts === undefined ? { kind: 'refused', code, detail } : { kind: 'refused', code, detail, facts };
+}
+
+/** Throws on a broken invariant: a bug, never a business outcome. */
+export function assert(condition: boolean, why: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${why}`);
+}

@@ -1,0 +1,159 @@
+/**
+ * A wallet is one customer's balance in one asset: its live grant lots, its open holds, its debt
+ * and its policy. These types are the state every decision reads and returns anew; nothing here
+ * mutates its input.
+ */
+import type { Decimal } from './money.ts';
+
+export const grantCategories = ['paid', 'promotional', 'plan', 'rollover', 'trial', 'support', 'referral', 'adjustment'] as const;
+export type GrantCategory = (typeof grantCategories)[number];
+
+/** What the customer paid for a grant, in total, in some currency asset: exact, never rounded. */
+export interface CostBasis {
+  readonly currency: string;
+  readonly total: Decimal;
+}
+
+export interface Grant {
+  readonly id: string;
+  readonly amount: bigint;
+  /** Unconsumed credit of this lot, reserved part included. Zero once depleted, expired or voided. */
+  readonly remaining: bigint;
+  /** The part of `remaining` reserved by open holds. Always 0 ≤ reserved ≤ remaining. */
+  readonly reserved: bigint;
+  readonly category: GrantCategory;
+  readonly priority: number;
+  readonly effectiveAt: number;
+  readonly expiresAt: number | null;
+  /** Features this lot may pay for; null means any feature (and draws that name none). */
+  readonly features: readonly string[] | null;
+  readonly costBasis: CostBasis | null;
+  readonly createdAt: number;
+  readonly voidedAt: number | null;
+}
+
+/** One slice of a hold: `grantId` null reserves against the wallet's overdraft. */
+export interface Reservation {
+  readonly grantId: string | null;
+  readonly amount: bigint;
+}
+
+export interface Hold {
+  readonly id: string;
+  readonly amount: bigint;
+  readonly reservations: readonly Reservation[];
+  readonly feature: string | null;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+export const orderKeys = [
+  'priority',
+  'expires_at',
+  'created_at',
+  'created_at_desc',
+  'promotional_first',
+  'paid_first',
+  'cost_basis',
+  'cost_basis_desc',
+] as const;
+export type OrderKey = (typeof orderKeys)[number];
+
+/** SPEC §4: priority ascending, then soonest expiry (never-expiring last), then oldest first. */
+export const defaultConsumptionOrder: readonly OrderKey[] = ['priority', 'expires_at', 'created_at'];
+
+export interface WalletPolicy {
+  readonly overdraftLimit: bigint;
+  readonly consumptionOrder: readonly OrderKey[];
+  /** New grants that are effective now and unrestricted pay the wallet's debt first. */
+  readonly repayDebtFirst: boolean;
+}
+
+export const defaultWalletPolicy: WalletPolicy = {
+  overdraftLimit: 0n,
+  consumptionOrder: defaultConsumptionOrder,
+  repayDebtFirst: true,
+};
+
+export interface Wallet {
+  readonly customer: string;
+  readonly asset: string;
+  readonly policy: WalletPolicy;
+  /** Credit consumed beyond the grants, owed by the customer (≥ 0). */
+  readonly debt: bigint;
+  /** The part of the overdraft reserved by open holds (≥ 0); debt + debtReserved ≤ overdraftLimit. */
+  readonly debtReserved: bigint;
+  /** Grants that may still matter: unvoided with remaining credit, or reserved by a hold. */
+  readonly grants: readonly Grant[];
+  readonly holds: readonly Hold[];
+}
+
+export function emptyWallet(customer: string, asset: string, policy: WalletPolicy = defaultWalletPolicy): Wallet {
+  return { customer, asset, policy, debt: 0n, debtReserved: 0n, grants: [], holds: [] };
+}
+
+/** A grant is dead when voided or past expiry: its unreserved credit belongs in `expired`/`voided`. */
+export function isGrantDead(grant: Grant, now: number): boolean {
+  return grant.voidedAt !== null || (grant.expiresAt !== null && now >= grant.expiresAt);
+}
+
+export type UnusableReason = 'not_yet_effective' | 'expired' | 'voided' | 'restricted_to_other_features' | 'nothing_unreserved';
+
+/** SPEC §4 "usable grant": effective, not expired, not voided, has unreserved credit, feature allowed. */
+export function unusableReason(grant: Grant, feature: string | null, now: number): UnusableReason | null {
+  if (grant.voidedAt !== null) return 'voided';
+  if (now < grant.effectiveAt) return 'not_yet_effective';
+  if (grant.expiresAt !== null && now >= grant.expiresAt) return 'expired';
+  if (grant.features !== null && (feature === null || !grant.features.includes(feature))) {
+    return 'restricted_to_other_features';
+  }
+  if (grant.remaining - grant.reserved <= 0n) return 'nothing_unreserved';
+  return null;
+}
+
+export interface BalanceView {
+  /** Credit the customer holds now: effective, unexpired grant credit plus reserved credit, minus debt. */
+  readonly balance: bigint;
+  readonly held: bigint;
+  /** balance − held + overdraft_limit, over the grants usable now (for `feature` when given). */
+  readonly available: bigint;
+  readonly debt: bigint;
+  readonly overdraftLimit: bigint;
+  /** Credit of grants that are not effective yet. */
+  readonly scheduled: bigint;
+  readonly nextExpiry: { readonly at: number; readonly amount: bigint } | null;
+}
+
+/** The live view of a wallet at `now`; expiry is decided here, at read time, never by a job. */
+export function viewBalance(wallet: Wallet, now: number, feature: string | null = null): BalanceView {
+  let balance = -wallet.debt;
+  let held = wallet.debtReserved;
+  let usableUnreserved = 0n;
+  let scheduled = 0n;
+  let nextExpiry: { at: number; amount: bigint } | null = null;
+  for (const grant of wallet.grants) {
+    const dead = isGrantDead(grant, now);
+    if (!dead && now < grant.effectiveAt) {
+      scheduled += grant.remaining;
+      continue;
+    }
+    // Reserved credit stays capturable after its grant dies, so it counts until the hold ends.
+    balance += dead ? grant.reserved : grant.remaining;
+    held += grant.reserved;
+    if (unusableReason(grant, feature, now) === null) usableUnreserved += grant.remaining - grant.reserved;
+    if (!dead && grant.expiresAt !== null && grant.remaining > 0n) {
+      if (nextExpiry === null || grant.expiresAt < nextExpiry.at) nextExpiry = { at: grant.expiresAt, amount: grant.remaining };
+      else if (grant.expiresAt === nextExpiry.at) nextExpiry = { at: grant.expiresAt, amount: nextExpiry.amount + grant.remaining };
+    }
+  }
+  const overdraftLeft = wallet.policy.overdraftLimit - wallet.debt - wallet.debtReserved;
+  return {
+    balance,
+    held,
+    available: usableUnreserved + overdraftLeft,
+    debt: wallet.debt,
+    overdraftLimit: wallet.policy.overdraftLimit,
+    scheduled,
+    nextExpiry,
+  };
+}
