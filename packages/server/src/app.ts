@@ -1,0 +1,98 @@
+/**
+ * The composition root: opens storage, migrates, bootstraps the first environment, and wires
+ * the committer, the ledger service, the sweeper and the HTTP server together.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import { createLogger } from './http/logger.ts';
+import type { Logger } from './http/logger.ts';
+import { createMetricsRegistry } from './http/metrics.ts';
+import { buildOpenApiDocument } from './http/openapi.ts';
+import { ledgerRoutes } from './http/routes.ts';
+import { createHttpServer } from './http/server.ts';
+import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
+import { bootstrap } from './ledger/bootstrap.ts';
+import { Committer } from './ledger/committer.ts';
+import { LedgerService } from './ledger/service.ts';
+import { sweepDueSettlements } from './ledger/sweeper.ts';
+import type { Database } from './storage/database.ts';
+import { migrate } from './storage/migrations.ts';
+import { openPostgres } from './storage/postgres.ts';
+import { openSqlite } from './storage/sqlite.ts';
+
+export async function openDatabase(databaseUrl: string): Promise<Database> {
+  return databaseUrl.startsWith('sqlite:') ? openSqlite(databaseUrl.slice('sqlite:'.length)) : openPostgres(databaseUrl);
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly service: LedgerService;
+  readonly database: Database;
+  /** The admin key generated at first start (null when it existed or came from BURSAR_BOOTSTRAP_KEY). */
+  readonly generatedAdminKey: string | null;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const database = await openDatabase(config.databaseUrl);
+  await migrate(database, clock.now());
+  const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey);
+  const metrics = createMetricsRegistry();
+  const batchSize = metrics.histogram('bursar_commit_batch_size', 'Commands per group-commit batch', [], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
+  const batchSeconds = metrics.histogram('bursar_commit_duration_seconds', 'Time to decide and commit one batch', []);
+  const committer = new Committer({
+    database,
+    clock,
+    batchSizeMax: config.batchSizeMax,
+    onBatch: (size, durationMs) => {
+      batchSize.observe({}, size);
+      batchSeconds.observe({}, durationMs / 1000);
+    },
+    onError: (error) => logger.error('batch failed', { error: String(error), stack: (error as Error).stack }),
+  });
+  const service = new LedgerService({
+    database,
+    committer,
+    clock,
+    limits: { holdTtlDefaultMs: config.holdTtlDefaultSeconds * 1000, holdTtlMaxMs: config.holdTtlMaxSeconds * 1000 },
+  });
+  const authenticator = new ApiKeyAuthenticator(database.reader);
+  const routes = ledgerRoutes(service, () => authenticator.forget());
+  let ready = true;
+  const server: Server = createHttpServer({
+    routes,
+    authenticate: (token) => authenticator.authenticate(token),
+    logger,
+    metrics,
+    bodyBytesMax: config.bodyBytesMax,
+    isReady: () => ready,
+    openApiDocument: buildOpenApiDocument(routes),
+  });
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const sweeper = setInterval(() => {
+    sweepDueSettlements(database, committer, clock).catch((error: unknown) => logger.error('sweep failed', { error: String(error) }));
+  }, config.sweepIntervalMs);
+  sweeper.unref();
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${config.host}:${address.port}`,
+    service,
+    database,
+    generatedAdminKey,
+    async close() {
+      ready = false;
+      clearInterval(sweeper);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await committer.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Configuration: the only reader of process.env. Flags of `bursar serve` win over environment
+ * variables; an invalid configuration stops start-up with every problem listed at once.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** `sqlite:<path>` (the default, ./data/bursar.db) or `postgres://…`. */
+  readonly databaseUrl: string;
+  readonly logLevel: LogLevel;
+  readonly bootstrapKey: string | null;
+  readonly bodyBytesMax: number;
+  readonly batchSizeMax: number;
+  readonly holdTtlDefaultSeconds: number;
+  readonly holdTtlMaxSeconds: number;
+  readonly sweepIntervalMs: number;
+}
+
+const settings = {
+  host: { env: 'BURSAR_HOST', flag: '--host', fallback: '127.0.0.1' },
+  port: { env: 'BURSAR_PORT', flag: '--port', fallback: '8080' },
+  databaseUrl: { env: 'BURSAR_DATABASE_URL', flag: '--database-url', fallback: 'sqlite:./data/bursar.db' },
+  logLevel: { env: 'BURSAR_LOG_LEVEL', flag: '--log-level', fallback: 'info' },
+  bootstrapKey: { env: 'BURSAR_BOOTSTRAP_KEY', flag: '--bootstrap-key', fallback: '' },
+  bodyBytesMax: { env: 'BURSAR_BODY_BYTES_MAX', flag: '--body-bytes-max', fallback: String(1024 * 1024) },
+  batchSizeMax: { env: 'BURSAR_BATCH_SIZE_MAX', flag: '--batch-size-max', fallback: '1000' },
+  holdTtlDefaultSeconds: { env: 'BURSAR_HOLD_TTL_DEFAULT_SECONDS', flag: '--hold-ttl-default-seconds', fallback: '900' },
+  holdTtlMaxSeconds: { env: 'BURSAR_HOLD_TTL_MAX_SECONDS', flag: '--hold-ttl-max-seconds', fallback: '86400' },
+  sweepIntervalMs: { env: 'BURSAR_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', fallback: '1000' },
+} as const;
+
+type SettingName = keyof typeof settings;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export function parseConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): ConfigResult {
+  const problems: string[] = [];
+  const flags = new Map<string, string>();
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] as string;
+    const [name, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (!Object.values(settings).some((setting) => setting.flag === name)) {
+      problems.push(`unknown option ${name}`);
+      continue;
+    }
+    const value = inline ?? args[index + 1];
+    if (inline === undefined) index += 1;
+    if (value === undefined) problems.push(`${name} needs a value`);
+    else flags.set(name, value);
+  }
+  const raw = (name: SettingName): string => flags.get(settings[name].flag) ?? env[settings[name].env] ?? settings[name].fallback;
+  const integer = (name: SettingName, min: number, max: number): number => {
+    const text = raw(name);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      problems.push(`${settings[name].env} (${settings[name].flag}) must be an integer from ${min} to ${max}, got "${text}"`);
+    }
+    return value;
+  };
+  const databaseUrl = raw('databaseUrl');
+  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
+    problems.push(`BURSAR_DATABASE_URL must be sqlite:<path> or postgres://…, got "${databaseUrl}"`);
+  }
+  const logLevel = raw('logLevel');
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
+    problems.push(`BURSAR_LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
+  }
+  const bootstrapKey = raw('bootstrapKey');
+  if (bootstrapKey !== '' && !/^bk_live_[0-9A-Za-z]{40,50}$/.test(bootstrapKey)) {
+    problems.push('BURSAR_BOOTSTRAP_KEY must look like bk_live_ followed by 40 to 50 letters and digits');
+  }
+  const config: Config = {
+    host: raw('host'),
+    port: integer('port', 0, 65535),
+    databaseUrl,
+    logLevel: logLevel as LogLevel,
+    bootstrapKey: bootstrapKey === '' ? null : bootstrapKey,
+    bodyBytesMax: integer('bodyBytesMax', 1024, 64 * 1024 * 1024),
+    batchSizeMax: integer('batchSizeMax', 1, 10_000),
+    holdTtlDefaultSeconds: integer('holdTtlDefaultSeconds', 1, 7 * 86400),
+    holdTtlMaxSeconds: integer('holdTtlMaxSeconds', 1, 30 * 86400),
+    sweepIntervalMs: integer('sweepIntervalMs', 10, 3_600_000),
+  };
+  if (config.holdTtlDefaultSeconds > config.holdTtlMaxSeconds) problems.push('the default hold TTL must not exceed the maximum');
+  return problems.length === 0 ? { ok: true, config } : { ok: false, problems };
+}

@@ -1,0 +1,133 @@
+/**
+ * The wire's field types, shared by every request schema: amounts as decimal strings, RFC 3339
+ * timestamps, integrators' keys, asset codes, ids, metadata and paging. Each is defined once here
+ * so a customer key or an amount means the same thing in every operation.
+ */
+import { z } from 'zod';
+
+const amountUnsignedPattern = /^\d{1,30}(\.\d{1,30})?$/;
+const amountSignedPattern = /^-?\d{1,30}(\.\d{1,30})?$/;
+const nonZeroDigitPattern = /[1-9]/;
+
+/** How an amount field may be signed: most are positive; a few allow zero; adjustments are signed. */
+type AmountSign = 'positive' | 'non_negative' | 'non_zero';
+
+/** Builds a message function that says "is required" when the field is missing, `message` otherwise. */
+function requiredOr(message: string): (issue: { readonly input?: unknown }) => string {
+  return (issue) => (issue.input === undefined ? 'is required' : message);
+}
+
+/**
+ * An amount or exact decimal on the wire: a decimal string, or a JSON number only when it is a safe
+ * integer (it converts exactly); the parsed value is always the string. Decimals beyond the asset's
+ * scale are the service's to refuse, since only it knows the asset.
+ */
+function decimalField(sign: AmountSign): z.ZodType<string, string | number> {
+  const signed = sign === 'non_zero';
+  const message = signed
+    ? 'must be a signed decimal string such as "-12.5" (or a JSON integer within ±2^53)'
+    : 'must be a decimal string such as "12.5" (or a non-negative JSON integer within 2^53)';
+  const text = z.string().regex(signed ? amountSignedPattern : amountUnsignedPattern, message);
+  const integer = signed ? z.int({ error: message }) : z.int({ error: message }).min(0, message);
+  const field = z.union([text, integer.transform(String)], { error: requiredOr(message) });
+  if (sign === 'non_negative') return field;
+  return field.refine((value) => nonZeroDigitPattern.test(value), {
+    message: sign === 'positive' ? 'must be greater than zero' : 'must not be zero',
+  });
+}
+
+export const amountPositiveField = decimalField('positive');
+export const amountNonNegativeField = decimalField('non_negative');
+export const amountSignedField = decimalField('non_zero');
+/** An exact non-negative decimal such as a cost basis; its precision is checked by the service. */
+export const decimalNonNegativeField = decimalField('non_negative');
+
+const timestampPattern =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+const timestampMessage = 'must be an RFC 3339 timestamp with a timezone, such as "2025-01-31T12:00:00Z"';
+
+/** Whether `day` exists in that month; Date.parse would quietly roll 2025-02-30 into March. */
+function isCalendarDay(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** An RFC 3339 timestamp with a timezone, parsed to epoch milliseconds. */
+export const timestampField = z
+  .string({ error: requiredOr(timestampMessage) })
+  .regex(timestampPattern, timestampMessage)
+  .meta({ format: 'date-time' })
+  .transform((text, context) => {
+    const [, year = '', month = '', day = ''] = timestampPattern.exec(text) ?? [];
+    const epochMs = Date.parse(text.toUpperCase());
+    if (!isCalendarDay(Number(year), Number(month), Number(day)) || Number.isNaN(epochMs)) {
+      context.issues.push({ code: 'custom', message: timestampMessage, input: text });
+      return z.NEVER;
+    }
+    return epochMs;
+  });
+
+/** An integrator's customer key. No slash, so it sits in a URL path segment as it is. */
+export const customerKeyField = z
+  .string({ error: requiredOr('must be a string') })
+  .regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'must be 1–200 characters of A–Z a–z 0–9 _ . : @ -');
+
+/** An integrator's feature key, such as `chat.completion` or `images/generate`. */
+export const featureKeyField = z
+  .string({ error: requiredOr('must be a string') })
+  .regex(/^[A-Za-z0-9_.:@/-]{1,200}$/, 'must be 1–200 characters of A–Z a–z 0–9 _ . : @ / -');
+
+const codeMessage = 'must start with a–z and have 1–32 characters of a–z 0–9 _';
+
+/** An asset code such as `credits` or `usd`. */
+export const assetCodeField = z.string({ error: requiredOr(codeMessage) }).regex(/^[a-z][a-z0-9_]{0,31}$/, codeMessage);
+
+/** An environment name such as `live` or `test`: the same shape as an asset code. */
+export const environmentNameField = assetCodeField;
+
+/** A server-assigned id such as `grt_01J…`, as it appears in a path or a filter. */
+export const idField = z
+  .string({ error: requiredOr('must be a string') })
+  .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be an id of 1–100 characters of A–Z a–z 0–9 _ -');
+
+/** A human-readable reason, kept in the ledger and the audit log. */
+export const reasonField = z.string({ error: requiredOr('must be a string') }).min(1).max(1000);
+
+const metadataKeyMessage = 'keys must have 1–40 characters (and not be __proto__)';
+
+/** Free-form string pairs the integrator attaches to a resource; bounded so rows stay small. */
+export const metadataField = z
+  .record(
+    z.string().min(1, metadataKeyMessage).max(40, metadataKeyMessage).refine((key) => key !== '__proto__', metadataKeyMessage),
+    z.string().max(500),
+  )
+  .refine((metadata) => Object.keys(metadata).length <= 50, 'must have at most 50 keys');
+
+export const pageLimitDefault = 50;
+export const pageLimitMax = 200;
+
+/** A page size from the query string: digits only, 1–200, default 50. */
+export const pageLimitField = z
+  .string()
+  .regex(/^\d{1,3}$/, `must be an integer from 1 to ${pageLimitMax}`)
+  .transform(Number)
+  .pipe(z.int().min(1).max(pageLimitMax))
+  .default(pageLimitDefault);
+
+/** The opaque cursor from a page's `next_cursor`. */
+export const cursorField = z.string().regex(/^[\x21-\x7e]{1,500}$/, 'must be a cursor returned as next_cursor');
+
+/** An integer within bounds, with the bounds in its message. */
+export function integerField(minimum: number, maximum: number): z.ZodInt {
+  const message = `must be an integer from ${minimum} to ${maximum}`;
+  return z.int({ error: requiredOr(message) }).min(minimum, message).max(maximum, message);
+}
+
+/** An array whose items appear once each. */
+export function uniqueArrayField<T extends z.ZodType>(item: T, lengthMin: number, lengthMax: number) {
+  return z
+    .array(item)
+    .min(lengthMin)
+    .max(lengthMax)
+    .refine((items) => new Set(items).size === items.length, 'must not repeat a value');
+}

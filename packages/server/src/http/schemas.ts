@@ -1,0 +1,394 @@
+/**
+ * The shapes of every request (path, query, body) and every response of the /v1 API. Request
+ * schemas are strict, so a field the server owns (`id`, `balance`, `status`) is refused rather than
+ * silently ignored; response schemas document what the ledger service writes.
+ */
+import { grantCategories, orderKeys } from '@bursar/core';
+import { z } from 'zod';
+import { scopes } from '../ledger/contract.ts';
+import {
+  amountNonNegativeField,
+  amountPositiveField,
+  amountSignedField,
+  assetCodeField,
+  cursorField,
+  customerKeyField,
+  decimalNonNegativeField,
+  environmentNameField,
+  featureKeyField,
+  idField,
+  integerField,
+  metadataField,
+  pageLimitField,
+  reasonField,
+  timestampField,
+  uniqueArrayField,
+} from './fields.ts';
+
+export const grantStatuses = ['active', 'depleted', 'expired', 'voided', 'scheduled'] as const;
+export const holdStatuses = ['open', 'captured', 'released', 'expired'] as const;
+export const transactionKinds = ['grant', 'debit', 'hold', 'capture', 'release', 'expire', 'void', 'reverse', 'adjust'] as const;
+
+const holdTtlSecondsMax = 86_400;
+
+// ---- Path parameters ----
+
+export const idParams = z.strictObject({ id: idField });
+export const customerParams = z.strictObject({ customer: customerKeyField });
+export const walletParams = z.strictObject({ customer: customerKeyField, asset: assetCodeField });
+
+// ---- Queries ----
+
+export const pageQuery = z.strictObject({ cursor: cursorField.optional(), limit: pageLimitField });
+
+export const balancesQuery = z.strictObject({ asset: assetCodeField.optional(), feature: featureKeyField.optional() });
+
+export const listGrantsQuery = z.strictObject({
+  customer: customerKeyField.optional(),
+  asset: assetCodeField.optional(),
+  status: z.enum(grantStatuses).optional(),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+export const listTransactionsQuery = z.strictObject({
+  customer: customerKeyField.optional(),
+  asset: assetCodeField.optional(),
+  kind: z.enum(transactionKinds).optional(),
+  hold: idField.optional(),
+  grant: idField.optional(),
+  created_after: timestampField.optional(),
+  created_before: timestampField.optional(),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+export const listAuditEventsQuery = z.strictObject({
+  action: z.string().min(1).max(100).optional(),
+  target: z.string().min(1).max(200).optional(),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+// ---- Bodies ----
+
+/** Bodies with nothing to say; strict, so any field is refused. */
+export const emptyBody = z.strictObject({});
+
+export const createEnvironmentBody = z.strictObject({ name: environmentNameField });
+
+export const createApiKeyBody = z.strictObject({
+  name: z.string().min(1).max(100),
+  scopes: uniqueArrayField(z.enum(scopes), 1, scopes.length),
+});
+
+export const createAssetBody = z.strictObject({
+  code: assetCodeField,
+  scale: integerField(0, 12),
+  name: z.string().min(1).max(100).optional(),
+});
+
+export const createCustomerBody = z.strictObject({
+  id: customerKeyField,
+  name: z.string().min(1).max(200).optional(),
+  metadata: metadataField.optional(),
+});
+
+export const updateWalletPolicyBody = z
+  .strictObject({
+    overdraft_limit: amountNonNegativeField.optional(),
+    consumption_order: uniqueArrayField(z.enum(orderKeys), 1, 8).optional(),
+    repay_debt_first: z.boolean().optional(),
+    reason: reasonField.optional(),
+  })
+  .refine(
+    (body) => body.overdraft_limit !== undefined || body.consumption_order !== undefined || body.repay_debt_first !== undefined,
+    { message: 'one of overdraft_limit, consumption_order or repay_debt_first is required', path: ['overdraft_limit'] },
+  );
+
+const costBasisBody = z
+  .strictObject({
+    currency: assetCodeField,
+    total: decimalNonNegativeField.optional(),
+    unit_price: decimalNonNegativeField.optional(),
+  })
+  .refine((costBasis) => (costBasis.total === undefined) !== (costBasis.unit_price === undefined), {
+    message: 'exactly one of total or unit_price is required',
+  });
+
+export const createGrantBody = z.strictObject({
+  customer: customerKeyField,
+  asset: assetCodeField,
+  amount: amountPositiveField,
+  category: z.enum(grantCategories),
+  priority: integerField(0, 1_000_000).default(0),
+  effective_at: timestampField.optional(),
+  expires_at: timestampField.optional(),
+  features: z.array(featureKeyField).min(1).max(100).optional(),
+  cost_basis: costBasisBody.optional(),
+  reason: reasonField.optional(),
+  metadata: metadataField.optional(),
+});
+
+export const voidGrantBody = z.strictObject({ reason: reasonField });
+
+/** The body of createDebit and of checkDebit, its dry run. */
+export const debitBody = z.strictObject({
+  customer: customerKeyField,
+  asset: assetCodeField,
+  amount: amountPositiveField,
+  feature: featureKeyField.optional(),
+  description: z.string().max(500).optional(),
+  metadata: metadataField.optional(),
+});
+
+export const createHoldBody = z.strictObject({
+  customer: customerKeyField,
+  asset: assetCodeField,
+  amount: amountPositiveField,
+  feature: featureKeyField.optional(),
+  ttl_seconds: integerField(1, holdTtlSecondsMax).optional(),
+  metadata: metadataField.optional(),
+});
+
+export const captureHoldBody = z.strictObject({
+  amount: amountNonNegativeField.optional().describe('Absent: capture the whole held amount.'),
+  on_excess: z.enum(['draw', 'refuse']).optional(),
+});
+
+export const extendHoldBody = z
+  .strictObject({
+    amount: amountPositiveField.optional().describe("Added to the hold's amount."),
+    ttl_seconds: integerField(1, holdTtlSecondsMax).optional().describe('The new expiry is now + ttl_seconds.'),
+  })
+  .refine((body) => body.amount !== undefined || body.ttl_seconds !== undefined, {
+    message: 'amount or ttl_seconds is required',
+    path: ['amount'],
+  });
+
+export const reverseTransactionBody = z.strictObject({
+  amount: amountPositiveField.optional().describe('Absent: reverse whatever is left to reverse.'),
+  reason: reasonField,
+});
+
+export const createAdjustmentBody = z.strictObject({
+  customer: customerKeyField,
+  asset: assetCodeField,
+  amount: amountSignedField,
+  reason: reasonField,
+  expires_at: timestampField.optional(),
+  category: z.enum(grantCategories).default('adjustment'),
+});
+
+export type IdParams = z.output<typeof idParams>;
+export type CustomerParams = z.output<typeof customerParams>;
+export type WalletParams = z.output<typeof walletParams>;
+export type PageQuery = z.output<typeof pageQuery>;
+export type BalancesQuery = z.output<typeof balancesQuery>;
+export type ListGrantsQuery = z.output<typeof listGrantsQuery>;
+export type ListTransactionsQuery = z.output<typeof listTransactionsQuery>;
+export type ListAuditEventsQuery = z.output<typeof listAuditEventsQuery>;
+export type EmptyBody = z.output<typeof emptyBody>;
+export type CreateEnvironmentBody = z.output<typeof createEnvironmentBody>;
+export type CreateApiKeyBody = z.output<typeof createApiKeyBody>;
+export type CreateAssetBody = z.output<typeof createAssetBody>;
+export type CreateCustomerBody = z.output<typeof createCustomerBody>;
+export type UpdateWalletPolicyBody = z.output<typeof updateWalletPolicyBody>;
+export type CreateGrantBody = z.output<typeof createGrantBody>;
+export type VoidGrantBody = z.output<typeof voidGrantBody>;
+export type DebitBody = z.output<typeof debitBody>;
+export type CreateHoldBody = z.output<typeof createHoldBody>;
+export type CaptureHoldBody = z.output<typeof captureHoldBody>;
+export type ExtendHoldBody = z.output<typeof extendHoldBody>;
+export type ReverseTransactionBody = z.output<typeof reverseTransactionBody>;
+export type CreateAdjustmentBody = z.output<typeof createAdjustmentBody>;
+
+// ---- Responses ----
+// Amounts are decimal strings in the asset's unit; times are RFC 3339 strings; absent values are null.
+
+const amountText = z.string().describe('A decimal string in the asset unit, e.g. "12.5"');
+const timeText = z.string().meta({ format: 'date-time' });
+const metadataText = z.record(z.string(), z.string());
+
+export const environmentResource = z.object({ id: z.string(), name: z.string(), created_at: timeText });
+
+export const apiKeyResource = z.object({
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.enum(scopes)),
+  prefix: z.string().describe('The first characters of the key, enough to recognise it in a list.'),
+  created_at: timeText,
+  revoked_at: timeText.nullable(),
+  key: z.string().optional().describe('The secret key: present only in the createApiKey response, never again.'),
+});
+
+export const assetResource = z.object({ code: z.string(), scale: z.int(), name: z.string().nullable(), created_at: timeText });
+
+export const customerResource = z.object({ id: z.string(), name: z.string().nullable(), metadata: metadataText, created_at: timeText });
+
+export const balanceResource = z.object({
+  asset: z.string(),
+  balance: amountText,
+  held: amountText,
+  available: amountText,
+  debt: amountText,
+  overdraft_limit: amountText,
+  scheduled: amountText.describe('Granted but not yet effective.'),
+  next_expiry: z.object({ at: timeText, amount: amountText }).nullable(),
+  consumption_order: z.array(z.enum(orderKeys)),
+  repay_debt_first: z.boolean(),
+});
+
+export const balancesResource = z.object({ customer: z.string(), balances: z.array(balanceResource) });
+
+export const grantResource = z.object({
+  id: z.string(),
+  customer: z.string(),
+  asset: z.string(),
+  amount: amountText,
+  remaining: amountText,
+  reserved: amountText.describe('The part of remaining reserved by open holds.'),
+  category: z.enum(grantCategories),
+  priority: z.int(),
+  effective_at: timeText,
+  expires_at: timeText.nullable(),
+  features: z.array(z.string()).nullable(),
+  cost_basis: z.object({ currency: z.string(), total: z.string(), unit_price: z.string() }).nullable(),
+  reason: z.string().nullable(),
+  metadata: metadataText,
+  status: z.enum(grantStatuses),
+  voided_at: timeText.nullable(),
+  created_at: timeText,
+});
+
+const drawResource = z.object({ grant: z.string().nullable().describe('null: drawn on the overdraft'), amount: amountText });
+
+export const transactionResource = z.object({
+  id: z.string(),
+  kind: z.enum(transactionKinds),
+  customer: z.string(),
+  asset: z.string(),
+  amount: amountText,
+  feature: z.string().nullable(),
+  hold: z.string().nullable(),
+  grant: z.string().nullable(),
+  reverses: z.string().nullable(),
+  reason: z.string().nullable(),
+  entries: z.array(z.object({ account: z.string(), grant: z.string().nullable(), amount: amountText.describe('Signed.') })),
+  draws: z.array(drawResource),
+  created_at: timeText,
+});
+
+/** What createDebit, reverseTransaction and createAdjustment answer: the transaction and the wallet after it. */
+export const transactionResultResource = z.object({ transaction: transactionResource, balance: balanceResource });
+
+export const debitCheckResource = z.object({
+  allowed: z.boolean(),
+  available: amountText,
+  shortfall: amountText,
+  draws: z.array(drawResource),
+  explanation: z.array(
+    z.object({ grant: z.string(), rank: z.int().nullable(), skipped_because: z.string().nullable() }),
+  ),
+  balance: balanceResource,
+});
+
+export const holdResource = z.object({
+  id: z.string(),
+  customer: z.string(),
+  asset: z.string(),
+  amount: amountText,
+  captured: amountText,
+  status: z.enum(holdStatuses),
+  feature: z.string().nullable(),
+  reservations: z.array(z.object({ grant: z.string().nullable(), amount: amountText })),
+  expires_at: timeText,
+  created_at: timeText,
+  ended_at: timeText.nullable(),
+});
+
+/** What createHold, captureHold, releaseHold and extendHold answer. */
+export const holdResultResource = z.object({
+  hold: holdResource,
+  transaction: transactionResource.nullable(),
+  balance: balanceResource,
+});
+
+export const auditEventResource = z.object({
+  id: z.string(),
+  seq: z.int(),
+  action: z.string(),
+  target: z.string(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+  before: z.unknown(),
+  after: z.unknown(),
+  request_id: z.string().nullable(),
+  created_at: timeText,
+  hash: z.string(),
+  prev_hash: z.string().nullable(),
+});
+
+export const auditVerificationResource = z.object({
+  valid: z.boolean(),
+  events_checked: z.int(),
+  first_invalid_seq: z.int().nullable(),
+  head_hash: z.string().nullable(),
+});
+
+/** A page of a list: `next_cursor` is null on the last page. */
+function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
+}
+
+export const environmentPage = pageOf(environmentResource);
+export const apiKeyPage = pageOf(apiKeyResource);
+export const assetPage = pageOf(assetResource);
+export const customerPage = pageOf(customerResource);
+export const grantPage = pageOf(grantResource);
+export const transactionPage = pageOf(transactionResource);
+export const auditEventPage = pageOf(auditEventResource);
+
+/** Names for the OpenAPI document's components; every response schema above has one. */
+export const resourceSchemas = {
+  Environment: environmentResource,
+  ApiKey: apiKeyResource,
+  Asset: assetResource,
+  Customer: customerResource,
+  Balance: balanceResource,
+  Balances: balancesResource,
+  Grant: grantResource,
+  Transaction: transactionResource,
+  TransactionResult: transactionResultResource,
+  DebitCheck: debitCheckResource,
+  Hold: holdResource,
+  HoldResult: holdResultResource,
+  AuditEvent: auditEventResource,
+  AuditVerification: auditVerificationResource,
+  EnvironmentPage: environmentPage,
+  ApiKeyPage: apiKeyPage,
+  AssetPage: assetPage,
+  CustomerPage: customerPage,
+  GrantPage: grantPage,
+  TransactionPage: transactionPage,
+  AuditEventPage: auditEventPage,
+} as const satisfies Record<string, z.ZodType>;
+
+export type EnvironmentResource = z.input<typeof environmentResource>;
+export type ApiKeyResource = z.input<typeof apiKeyResource>;
+export type AssetResource = z.input<typeof assetResource>;
+export type CustomerResource = z.input<typeof customerResource>;
+export type BalanceResource = z.input<typeof balanceResource>;
+export type BalancesResource = z.input<typeof balancesResource>;
+export type GrantResource = z.input<typeof grantResource>;
+export type TransactionResource = z.input<typeof transactionResource>;
+export type TransactionResultResource = z.input<typeof transactionResultResource>;
+export type DebitCheckResource = z.input<typeof debitCheckResource>;
+export type HoldResource = z.input<typeof holdResource>;
+export type HoldResultResource = z.input<typeof holdResultResource>;
+export type AuditEventResource = z.input<typeof auditEventResource>;
+export type AuditVerificationResource = z.input<typeof auditVerificationResource>;
+export interface Page<T> {
+  readonly data: readonly T[];
+  readonly next_cursor: string | null;
+}

@@ -1,0 +1,69 @@
+/**
+ * Turns zod's issues into the `errors` of a 400 problem: one entry per field, named by its dotted
+ * path (`cost_basis.total`, `features.2`), with a message written for the integrator reading it.
+ */
+import type { z } from 'zod';
+import type { FieldError } from '../ledger/contract.ts';
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly FieldError[] };
+
+const typeNames: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
+};
+
+function describeSize(origin: string, bound: number | bigint, word: 'least' | 'most'): string {
+  if (origin === 'string') return `must have at ${word} ${bound} character${bound === 1 ? '' : 's'}`;
+  if (origin === 'array' || origin === 'set') return `must have at ${word} ${bound} item${bound === 1 ? '' : 's'}`;
+  return `must be at ${word} ${bound}`;
+}
+
+/**
+ * Messages for the issues a schema does not word itself; a schema's own message always wins.
+ * Returning undefined keeps zod's default.
+ */
+const errorMap: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      return `must be ${typeNames[issue.expected] ?? issue.expected}`;
+    case 'too_small':
+      return issue.inclusive === false ? `must be greater than ${issue.minimum}` : describeSize(issue.origin, issue.minimum, 'least');
+    case 'too_big':
+      return issue.inclusive === false ? `must be less than ${issue.maximum}` : describeSize(issue.origin, issue.maximum, 'most');
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map(String).join(', ')}`;
+    case 'invalid_format':
+      return 'has an invalid format';
+    default:
+      return undefined;
+  }
+};
+
+function toField(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+export function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) errors.push({ field: toField([...issue.path, key]), message: 'unknown field' });
+    } else if (issue.code === 'invalid_key') {
+      errors.push({ field: toField(issue.path), message: issue.issues[0]?.message ?? issue.message });
+    } else {
+      errors.push({ field: toField(issue.path), message: issue.message });
+    }
+  }
+  return errors;
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): Parsed<z.output<S>> {
+  const result = schema.safeParse(value, { error: errorMap });
+  return result.success ? { ok: true, value: result.data } : { ok: false, errors: toFieldErrors(result.error.issues) };
+}

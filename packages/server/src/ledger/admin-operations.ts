@@ -1,0 +1,158 @@
+/**
+ * Writes that are not about a wallet: environments, API keys, assets and customers. They go
+ * through the committer too, so they share idempotency, audit and the one-writer rule.
+ */
+import type { Caller, Reply, Scope } from './contract.ts';
+import type { LedgerService } from './service.ts';
+import { okReply, problemReply } from './service.ts';
+import { describeApiKey, generateApiKey } from './api-keys.ts';
+import { newId } from '../ids.ts';
+import type { SqlRow } from '../storage/database.ts';
+import { toTimestamp } from './wire.ts';
+import { auditOf } from './wallet-operations.ts';
+import { toTime } from './wallet-store.ts';
+
+export function toWireApiKey(row: SqlRow, key?: string) {
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    scopes: String(row.scopes).split(','),
+    prefix: String(row.prefix),
+    created_at: toTimestamp(toTime(row.created_at)),
+    revoked_at: row.revoked_at === null ? null : toTimestamp(toTime(row.revoked_at)),
+    ...(key === undefined ? {} : { key }),
+  };
+}
+
+export function apiKeyRow(environmentId: string, environmentName: string, name: string, scopes: readonly Scope[], now: number, key?: string) {
+  const generated = key === undefined ? generateApiKey(environmentName) : describeApiKey(key);
+  const row: SqlRow = {
+    id: newId('key', now),
+    environment_id: environmentId,
+    name,
+    prefix: generated.prefix,
+    secret_hash: generated.hash,
+    scopes: scopes.join(','),
+    created_at: BigInt(now),
+    revoked_at: null,
+  };
+  return { row, key: generated.key };
+}
+
+
+export function toWireEnvironment(row: SqlRow) {
+  return { id: String(row.id), name: String(row.name), created_at: toTimestamp(toTime(row.created_at)) };
+}
+
+export async function createEnvironment(service: LedgerService, caller: Caller, input: { name: string }): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(caller, 'createEnvironment', input, {
+    wallets: [],
+    async prepare(batch) {
+      const row: SqlRow = { id: newId('env', batch.now), name: input.name, created_at: BigInt(batch.now), audit_seq: 0n, audit_hash: '' };
+      const inserted = await batch.session.insertMany('environments', [row], { onConflictDoNothing: true });
+      if (inserted.length === 0) {
+        reply = problemReply(caller, 'environment_exists', `An environment named "${input.name}" exists.`);
+        return;
+      }
+      const admin = apiKeyRow(String(row.id), input.name, 'admin', ['admin'], batch.now);
+      await batch.session.insertMany('api_keys', [admin.row]);
+      const body = toWireEnvironment(row);
+      batch.audits.push(auditOf(caller, 'environment.created', `environment:${row.id}`, null, null, body));
+      reply = okReply(201, { ...body, admin_key: toWireApiKey(admin.row, admin.key) });
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+export async function createApiKey(service: LedgerService, caller: Caller, input: { name: string; scopes: Scope[] }): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(caller, 'createApiKey', input, {
+    wallets: [],
+    async prepare(batch) {
+      const created = apiKeyRow(caller.environmentId, caller.environmentName, input.name, input.scopes, batch.now);
+      await batch.session.insertMany('api_keys', [created.row]);
+      const body = toWireApiKey(created.row);
+      batch.audits.push(auditOf(caller, 'api_key.created', `api_key:${created.row.id}`, null, null, body));
+      reply = okReply(201, toWireApiKey(created.row, created.key));
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+export async function revokeApiKey(service: LedgerService, caller: Caller, keyId: string, onRevoked: () => void): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(caller, 'revokeApiKey', { keyId }, {
+    wallets: [],
+    async prepare(batch) {
+      const [row] = await batch.session.all('SELECT * FROM api_keys WHERE environment_id = ? AND id = ?', [caller.environmentId, keyId]);
+      if (row === undefined) {
+        reply = problemReply(caller, 'api_key_not_found', `No API key "${keyId}" in this environment.`);
+        return;
+      }
+      if (row.revoked_at === null) {
+        await batch.session.run('UPDATE api_keys SET revoked_at = ? WHERE environment_id = ? AND id = ?', [BigInt(batch.now), caller.environmentId, keyId]);
+        batch.audits.push(auditOf(caller, 'api_key.revoked', `api_key:${keyId}`, null, toWireApiKey(row), null));
+        row.revoked_at = BigInt(batch.now);
+      }
+      onRevoked();
+      reply = okReply(200, toWireApiKey(row));
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+export async function createAsset(service: LedgerService, caller: Caller, input: { code: string; scale: number; name?: string | undefined }): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(caller, 'createAsset', input, {
+    wallets: [],
+    async prepare(batch) {
+      const row: SqlRow = { environment_id: caller.environmentId, code: input.code, scale: BigInt(input.scale), name: input.name ?? input.code, created_at: BigInt(batch.now) };
+      const inserted = await batch.session.insertMany('assets', [row], { onConflictDoNothing: true });
+      if (inserted.length === 0) {
+        reply = problemReply(caller, 'asset_exists', `An asset "${input.code}" exists in this environment.`);
+        return;
+      }
+      const body = toWireAsset(row);
+      batch.audits.push(auditOf(caller, 'asset.created', `asset:${input.code}`, null, null, body));
+      reply = okReply(201, body);
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+export function toWireAsset(row: SqlRow) {
+  return { code: String(row.code), scale: Number(row.scale), name: String(row.name), created_at: toTimestamp(toTime(row.created_at)) };
+}
+
+export async function createCustomer(
+  service: LedgerService,
+  caller: Caller,
+  input: { id: string; name?: string | undefined; metadata?: Record<string, string> | undefined },
+): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(caller, 'createCustomer', input, {
+    wallets: [],
+    async prepare(batch) {
+      const row: SqlRow = {
+        environment_id: caller.environmentId,
+        id: input.id,
+        name: input.name ?? null,
+        metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
+        created_at: BigInt(batch.now),
+      };
+      const inserted = await batch.session.insertMany('customers', [row], { onConflictDoNothing: true });
+      reply = inserted.length === 0 ? problemReply(caller, 'customer_exists', `A customer "${input.id}" exists in this environment.`) : okReply(201, toWireCustomer(row));
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+export function toWireCustomer(row: SqlRow) {
+  return {
+    id: String(row.id),
+    name: row.name === null ? null : String(row.name),
+    metadata: row.metadata === null ? null : JSON.parse(String(row.metadata)),
+    created_at: toTimestamp(toTime(row.created_at)),
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * Group commit: every write command that arrives while a batch is being written waits for the
+ * next batch; one batch is one database transaction and one fsync for all of its commands.
+ * A single writer per process owns the cached wallet state; the wallet row's version, checked
+ * under the row lock, tells when another process changed a wallet so it is loaded again.
+ */
+import type { Wallet } from '@bursar/core';
+import type { Clock } from '../clock.ts';
+import type { Database, SqlRow, SqlSession } from '../storage/database.ts';
+import { toProblem } from '../http/problem.ts';
+import type { AuditRecord } from './audit.ts';
+import { Batch } from './batch.ts';
+import type { Reply } from './contract.ts';
+import { flushBatch } from './flush.ts';
+import type { WalletKey } from './wallet-store.ts';
+import { loadWallet, lockWallets, toBigint, walletKeyText } from './wallet-store.ts';
+
+export interface Command {
+  readonly environmentId: string;
+  readonly requestId: string;
+  readonly idempotency: { readonly key: string; readonly fingerprint: string } | null;
+  /** Wallets to lock and load before the command decides; a command touches no others. */
+  readonly wallets: readonly WalletKey[];
+  /** Reads (and rare writes) inside the transaction, before deciding. */
+  prepare?(batch: Batch): Promise<void>;
+  /** Decides on the loaded wallets, records its writes in the batch, and renders its reply. */
+  decide(batch: Batch): Reply;
+}
+
+interface Pending {
+  readonly command: Command;
+  readonly resolve: (reply: Reply) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface CommitterOptions {
+  readonly database: Database;
+  readonly clock: Clock;
+  readonly batchSizeMax: number;
+  readonly onBatch?: (size: number, durationMs: number) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+export class Committer {
+  readonly #options: CommitterOptions;
+  readonly #cache = new Map<string, { wallet: Wallet; version: bigint }>();
+  #queue: Pending[] = [];
+  #draining = false;
+  #closed = false;
+
+  constructor(options: CommitterOptions) {
+    this.#options = options;
+  }
+
+  submit(command: Command): Promise<Reply> {
+    if (this.#closed) return Promise.resolve(unavailable(command));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ command, resolve, reject });
+      if (!this.#draining) {
+        this.#draining = true;
+        // Wait for the rest of this event-loop turn so its requests share the batch.
+        setImmediate(() => void this.#drain());
+      }
+    });
+  }
+
+  /** Stops taking commands and waits for those already queued. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#draining) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  /** Forgets cached wallet state (tests that edit rows behind the committer's back). */
+  forget(): void {
+    this.#cache.clear();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const pending = this.#queue.slice(0, this.#options.batchSizeMax);
+      this.#queue = this.#queue.slice(pending.length);
+      await this.#run(pending);
+    }
+    this.#draining = false;
+  }
+
+  async #run(pending: readonly Pending[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const replies = await this.#commit(pending.map((item) => item.command));
+      pending.forEach((item, index) => item.resolve(replies[index] as Reply));
+      this.#options.onBatch?.(pending.length, performance.now() - started);
+    } catch (error) {
+      if (pending.length > 1) {
+        // One command's failure must not fail the others: run each alone.
+        for (const item of pending) await this.#run([item]);
+        return;
+      }
+      this.#options.onError?.(error);
+      for (const item of pending) item.reject(error);
+    }
+  }
+
+  async #commit(commands: readonly Command[]): Promise<Reply[]> {
+    const touched: string[] = [];
+    try {
+      const { replies, wallets } = await this.#options.database.writeTransaction((session) => this.#execute(session, commands, touched));
+      for (const [keyText, entry] of wallets) this.#cache.set(keyText, entry);
+      return replies;
+    } catch (error) {
+      for (const keyText of touched) this.#cache.delete(keyText);
+      throw error;
+    }
+  }
+
+  async #execute(
+    session: SqlSession,
+    commands: readonly Command[],
+    touched: string[],
+  ): Promise<{ replies: Reply[]; wallets: Map<string, { wallet: Wallet; version: bigint }> }> {
+    const batch = new Batch(session, this.#options.clock.now());
+    const replies: (Reply | undefined)[] = new Array(commands.length);
+    const followers = await this.#resolveIdempotency(session, commands, replies, batch.now);
+    const active = commands.flatMap((command, index) => (replies[index] === undefined && !followers.has(index) ? [index] : []));
+    await this.#loadWallets(batch, active.flatMap((index) => (commands[index] as Command).wallets), touched);
+    for (const index of active) {
+      const command = commands[index] as Command;
+      await command.prepare?.(batch);
+      replies[index] = command.decide(batch);
+    }
+    for (const [index, leaderIndex] of followers) {
+      replies[index] = followerReply(commands[index] as Command, commands[leaderIndex] as Command, replies[leaderIndex] as Reply);
+    }
+    await flushBatch(batch);
+    await saveIdempotency(session, active.map((index) => ({ command: commands[index] as Command, reply: replies[index] as Reply })), batch.now);
+    const wallets = new Map<string, { wallet: Wallet; version: bigint }>();
+    for (const slot of batch.slots()) {
+      const changed = slot.current !== slot.initial || slot.policyChanged;
+      wallets.set(walletKeyText(slot.key), { wallet: pruneSpentGrants(slot.current), version: changed ? slot.version + 1n : slot.version });
+    }
+    return { replies: replies as Reply[], wallets };
+  }
+
+  /** Fills replies for repeated keys; returns in-batch duplicates mapped to the command they follow. */
+  async #resolveIdempotency(session: SqlSession, commands: readonly Command[], replies: (Reply | undefined)[], now: number): Promise<Map<number, number>> {
+    const followers = new Map<number, number>();
+    const leaders = new Map<string, number>();
+    const claims: SqlRow[] = [];
+    commands.forEach((command, index) => {
+      if (command.idempotency === null) return;
+      const scopedKey = `${command.environmentId}\u0000${command.idempotency.key}`;
+      const leader = leaders.get(scopedKey);
+      if (leader !== undefined) {
+        followers.set(index, leader);
+        return;
+      }
+      leaders.set(scopedKey, index);
+      claims.push({
+        environment_id: command.environmentId,
+        key: command.idempotency.key,
+        fingerprint: command.idempotency.fingerprint,
+        status: 0n,
+        body: '',
+        problem: 0n,
+        created_at: BigInt(now),
+      });
+    });
+    if (claims.length === 0) return followers;
+    const existing = await findStoredReplies(session, claims);
+    for (const [scopedKey, index] of leaders) {
+      const stored = existing.get(scopedKey);
+      if (stored !== undefined) replies[index] = storedReply(commands[index] as Command, stored);
+    }
+    if (session.dialect === 'postgres') {
+      // Claim the new keys now: a concurrent process with the same key waits on this row until we commit.
+      const unclaimed = claims.filter((claim) => !existing.has(`${claim.environment_id}\u0000${claim.key}`));
+      const inserted = await session.insertMany('idempotency_keys', unclaimed, { onConflictDoNothing: true });
+      if (inserted.length !== unclaimed.length) throw Object.assign(new Error('idempotency key claimed concurrently'), { code: '40001' });
+    }
+    return followers;
+  }
+
+  async #loadWallets(batch: Batch, keys: readonly WalletKey[], touched: string[]): Promise<void> {
+    const unique = new Map(keys.map((key) => [walletKeyText(key), key]));
+    if (unique.size === 0) return;
+    const create = [...unique].filter(([keyText]) => !this.#cache.has(keyText)).map(([, key]) => key);
+    const rows = await lockWallets(batch.session, [...unique.values()], create, batch.now);
+    for (const [keyText, key] of unique) {
+      touched.push(keyText);
+      const row = rows.get(keyText);
+      if (row === undefined) throw new Error('assertion failed: every declared wallet exists once locked');
+      const version = toBigint(row.version);
+      const cached = this.#cache.get(keyText);
+      const wallet = cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(batch.session, row);
+      batch.addWallet(key, wallet, version);
+    }
+  }
+}
+
+async function findStoredReplies(session: SqlSession, claims: readonly SqlRow[]): Promise<Map<string, SqlRow>> {
+  const found = new Map<string, SqlRow>();
+  for (const claim of claims) {
+    const [row] = await session.all('SELECT * FROM idempotency_keys WHERE environment_id = ? AND "key" = ?', [claim.environment_id ?? null, claim.key ?? null]);
+    if (row !== undefined) found.set(`${claim.environment_id}\u0000${claim.key}`, row);
+  }
+  return found;
+}
+
+async function saveIdempotency(session: SqlSession, done: readonly { command: Command; reply: Reply }[], now: number): Promise<void> {
+  const rows = done
+    .filter(({ command }) => command.idempotency !== null)
+    .map(({ command, reply }) => ({
+      environment_id: command.environmentId,
+      key: command.idempotency?.key ?? '',
+      fingerprint: command.idempotency?.fingerprint ?? '',
+      status: BigInt(reply.status),
+      body: reply.bodyText,
+      problem: reply.problem ? 1n : 0n,
+      created_at: BigInt(now),
+    }));
+  if (session.dialect === 'postgres') await session.updateMany('idempotency_keys', ['environment_id', 'key'], rows);
+  else await session.insertMany('idempotency_keys', rows);
+}
+
+function storedReply(command: Command, stored: SqlRow): Reply {
+  if (stored.fingerprint !== command.idempotency?.fingerprint) return keyReused(command);
+  return { status: Number(stored.status), bodyText: String(stored.body), problem: stored.problem === 1n || stored.problem === 1, replayed: true };
+}
+
+function followerReply(command: Command, leader: Command, reply: Reply): Reply {
+  if (command.idempotency?.fingerprint !== leader.idempotency?.fingerprint) return keyReused(command);
+  return { ...reply, replayed: true };
+}
+
+function keyReused(command: Command): Reply {
+  const problem = toProblem('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; nothing was changed.', {
+    requestId: command.requestId,
+  });
+  return { ...problem, problem: true, replayed: false };
+}
+
+function unavailable(command: Command): Reply {
+  const problem = toProblem('unavailable', 'The server is shutting down.', { requestId: command.requestId });
+  return { ...problem, problem: true, replayed: false };
+}
+
+/** Spent lots (nothing remaining, nothing reserved) leave the cached state; reversals load them again. */
+function pruneSpentGrants(wallet: Wallet): Wallet {
+  return wallet.grants.some((grant) => grant.remaining === 0n) ? { ...wallet, grants: wallet.grants.filter((grant) => grant.remaining > 0n) } : wallet;
+}
+
+export type { AuditRecord };

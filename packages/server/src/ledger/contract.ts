@@ -1,0 +1,33 @@
+/**
+ * The contract between the HTTP layer and the ledger service: who is calling, and the reply
+ * every operation produces. Replies are rendered once, inside the transaction that commits
+ * them, so an idempotent replay returns the same bytes.
+ */
+
+export const scopes = ['admin', 'write', 'ingest', 'read'] as const;
+export type Scope = (typeof scopes)[number];
+
+export interface Caller {
+  readonly environmentId: string;
+  readonly environmentName: string;
+  readonly apiKeyId: string;
+  readonly scopes: readonly Scope[];
+  readonly requestId: string;
+  /** The Idempotency-Key header, already checked for length and characters. */
+  readonly idempotencyKey: string | null;
+}
+
+export interface Reply {
+  readonly status: number;
+  /** JSON text: a resource, a page, or an application/problem+json document. */
+  readonly bodyText: string;
+  readonly problem: boolean;
+  /** True when this is a stored response returned again for a repeated Idempotency-Key. */
+  readonly replayed: boolean;
+}
+
+/** One field problem in a 400 response: `field` is a JSON path such as `amount` or `cost_basis.total`. */
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}

@@ -1,0 +1,163 @@
+/**
+ * Loading and locking wallets inside a write transaction, and mapping rows to the core's
+ * Wallet, Grant and Hold values. Wallet rows are locked in key order so concurrent writers on
+ * PostgreSQL never deadlock; on SQLite the transaction already holds the write lock.
+ */
+import type { Grant, GrantCategory, Hold, OrderKey, Reservation, Wallet, WalletPolicy } from '@bursar/core';
+import { defaultWalletPolicy } from '@bursar/core';
+import type { SqlRow, SqlSession } from '../storage/database.ts';
+
+export interface WalletKey {
+  readonly environmentId: string;
+  readonly customer: string;
+  readonly asset: string;
+}
+
+export function walletKeyText(key: WalletKey): string {
+  return `${key.environmentId}\u0000${key.customer}\u0000${key.asset}`;
+}
+
+export function defaultWalletRow(key: WalletKey, now: number): SqlRow {
+  return {
+    environment_id: key.environmentId,
+    customer_id: key.customer,
+    asset: key.asset,
+    overdraft_limit: 0n,
+    consumption_order: defaultWalletPolicy.consumptionOrder.join(','),
+    repay_debt_first: 1n,
+    debt: 0n,
+    debt_reserved: 0n,
+    balance: 0n,
+    version: 0n,
+    created_at: BigInt(now),
+  };
+}
+
+/** Creates missing wallet rows, then locks all of them; returns each wallet's row by key text. */
+export async function lockWallets(session: SqlSession, keys: readonly WalletKey[], create: readonly WalletKey[], now: number): Promise<Map<string, SqlRow>> {
+  await session.insertMany('wallets', create.map((key) => defaultWalletRow(key, now)), { onConflictDoNothing: true });
+  const sorted = [...keys].sort((a, b) => (walletKeyText(a) < walletKeyText(b) ? -1 : 1));
+  const rows =
+    session.dialect === 'postgres'
+      ? await session.all(
+          `SELECT w.* FROM wallets w JOIN unnest(?::text[], ?::text[], ?::text[]) AS k(e, c, a)
+             ON w.environment_id = k.e AND w.customer_id = k.c AND w.asset = k.a
+           ORDER BY w.environment_id, w.customer_id, w.asset FOR UPDATE OF w`,
+          [
+            toArray(sorted.map((key) => key.environmentId)),
+            toArray(sorted.map((key) => key.customer)),
+            toArray(sorted.map((key) => key.asset)),
+          ],
+        )
+      : (
+          await Promise.all(
+            sorted.map((key) =>
+              session.all('SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?', [key.environmentId, key.customer, key.asset]),
+            ),
+          )
+        ).flat();
+  return new Map(rows.map((row) => [walletKeyText(keyOfRow(row)), row]));
+}
+
+/** A PostgreSQL array literal, so the port keeps scalar parameters only. */
+function toArray(values: string[]): string {
+  return `{${values.map((value) => `"${value.replace(/["\\]/g, (character) => `\\${character}`)}"`).join(',')}}`;
+}
+
+function keyOfRow(row: SqlRow): WalletKey {
+  return { environmentId: String(row.environment_id), customer: String(row.customer_id), asset: String(row.asset) };
+}
+
+export async function loadWallet(session: SqlSession, row: SqlRow): Promise<Wallet> {
+  const key = keyOfRow(row);
+  const params = [key.environmentId, key.customer, key.asset];
+  const grantRows = await session.all(
+    'SELECT * FROM grants WHERE environment_id = ? AND customer_id = ? AND asset = ? AND remaining > 0 ORDER BY created_at, id',
+    params,
+  );
+  const holdRows = await session.all(
+    "SELECT * FROM holds WHERE environment_id = ? AND customer_id = ? AND asset = ? AND status = 'open' ORDER BY created_at, id",
+    params,
+  );
+  const reservationRows =
+    holdRows.length === 0
+      ? []
+      : await session.all(
+          `SELECT r.hold_id, r.grant_id, r.amount FROM hold_reservations r JOIN holds h
+             ON h.environment_id = r.environment_id AND h.id = r.hold_id
+           WHERE h.environment_id = ? AND h.customer_id = ? AND h.asset = ? AND h.status = 'open'
+           ORDER BY r.hold_id, r.position`,
+          params,
+        );
+  const reservations = new Map<string, Reservation[]>();
+  for (const reservation of reservationRows) {
+    const list = reservations.get(String(reservation.hold_id)) ?? [];
+    list.push({ grantId: reservation.grant_id === null ? null : String(reservation.grant_id), amount: toBigint(reservation.amount) });
+    reservations.set(String(reservation.hold_id), list);
+  }
+  return {
+    customer: key.customer,
+    asset: key.asset,
+    policy: policyFromRow(row),
+    debt: toBigint(row.debt),
+    debtReserved: toBigint(row.debt_reserved),
+    grants: grantRows.map(grantFromRow),
+    holds: holdRows.map((hold) => holdFromRow(hold, reservations.get(String(hold.id)) ?? [])),
+  };
+}
+
+export function policyFromRow(row: SqlRow): WalletPolicy {
+  return {
+    overdraftLimit: toBigint(row.overdraft_limit),
+    consumptionOrder: String(row.consumption_order).split(',') as OrderKey[],
+    repayDebtFirst: toBigint(row.repay_debt_first) === 1n,
+  };
+}
+
+export function grantFromRow(row: SqlRow): Grant {
+  return {
+    id: String(row.id),
+    amount: toBigint(row.amount),
+    remaining: toBigint(row.remaining),
+    reserved: toBigint(row.reserved),
+    category: String(row.category) as GrantCategory,
+    priority: toTime(row.priority),
+    effectiveAt: toTime(row.effective_at),
+    expiresAt: row.expires_at === null ? null : toTime(row.expires_at),
+    features: row.features === null ? null : (JSON.parse(String(row.features)) as string[]),
+    costBasis:
+      row.cost_currency === null
+        ? null
+        : { currency: String(row.cost_currency), total: decimalFromText(String(row.cost_total)) },
+    createdAt: toTime(row.created_at),
+    voidedAt: row.voided_at === null ? null : toTime(row.voided_at),
+  };
+}
+
+function holdFromRow(row: SqlRow, reservations: Reservation[]): Hold {
+  return {
+    id: String(row.id),
+    amount: toBigint(row.amount),
+    reservations,
+    feature: row.feature === null ? null : String(row.feature),
+    expiresAt: toTime(row.expires_at),
+    createdAt: toTime(row.created_at),
+  };
+}
+
+function decimalFromText(text: string): { units: bigint; scale: number } {
+  const [whole = '0', fraction = ''] = text.split('.');
+  return { units: BigInt(whole + fraction), scale: fraction.length };
+}
+
+export function toBigint(value: unknown): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  throw new Error(`assertion failed: expected an integer column, got ${typeof value}`);
+}
+
+/** Times and small counts are stored as 64-bit integers and used as JS numbers (milliseconds fit). */
+export function toTime(value: unknown): number {
+  return Number(toBigint(value));
+}

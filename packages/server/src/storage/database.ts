@@ -1,0 +1,35 @@
+/**
+ * The storage port: a small SQL session the ledger shell writes through, with bulk insert and
+ * update helpers, implemented once per dialect (SQLite and PostgreSQL).
+ */
+import type { TableName } from './schema.ts';
+
+export type SqlValue = string | bigint | number | null;
+export type SqlRow = Record<string, SqlValue>;
+
+export interface SqlSession {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs a query written with `?` placeholders and returns its rows. */
+  all(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
+  /** Runs a statement and returns the number of rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /** Inserts rows of one table; with `onConflict`, rows whose key exists are skipped and the inserted ones returned. */
+  insertMany(table: TableName, rows: readonly SqlRow[], options?: { onConflictDoNothing?: boolean }): Promise<SqlRow[]>;
+  /** Updates rows of one table matched by `keyColumns`, setting every other column given in the rows. */
+  updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void>;
+}
+
+export interface Database {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** One write transaction at a time per process; on SQLite it takes the write lock at BEGIN. */
+  writeTransaction<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** A session for reads outside any write transaction. */
+  readonly reader: SqlSession;
+  close(): Promise<void>;
+}
+
+/** True for errors after which the same transaction may succeed when run again (deadlock, serialization, busy). */
+export function isRetryableStorageError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY';
+}

@@ -1,0 +1,137 @@
+/**
+ * PostgreSQL backend (pg): one dedicated writer connection per process (the single writer that
+ * group-commits), a small pool for reads, named prepared statements, and bulk writes through
+ * `unnest` arrays so a batch costs one round trip per table, not one per row.
+ */
+import pg from 'pg';
+import type { Database, SqlRow, SqlSession, SqlValue } from './database.ts';
+import { isRetryableStorageError } from './database.ts';
+import type { TableName } from './schema.ts';
+import { quote, tables } from './schema.ts';
+
+const INT8_OID = 20;
+
+/** int8 arrives as a bigint and numeric aggregates as exact strings; nothing becomes a float. */
+const types = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === INT8_OID) return (text: string) => BigInt(text);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export async function openPostgres(connectionString: string, options: { readPoolSize?: number } = {}): Promise<Database> {
+  const writer = new pg.Client({ connectionString, types });
+  await writer.connect();
+  const pool = new pg.Pool({ connectionString, types, max: options.readPoolSize ?? 4 });
+  const statementNames = new Map<string, string>();
+  const writeSession = new PostgresSession((text, values) => writer.query(named(statementNames, text, values)));
+  let inTransaction = false;
+  return {
+    dialect: 'postgres',
+    reader: new PostgresSession((text, values) => pool.query(named(statementNames, text, values))),
+    async writeTransaction(work) {
+      if (inTransaction) throw new Error('assertion failed: one write transaction at a time');
+      inTransaction = true;
+      try {
+        for (let attempt = 1; ; attempt += 1) {
+          await writer.query('BEGIN');
+          try {
+            const result = await work(writeSession);
+            await writer.query('COMMIT');
+            return result;
+          } catch (error) {
+            await writer.query('ROLLBACK');
+            if (!isRetryableStorageError(error) || attempt >= 5) throw error;
+          }
+        }
+      } finally {
+        inTransaction = false;
+      }
+    },
+    async close() {
+      await writer.end();
+      await pool.end();
+    },
+  };
+}
+
+type Query = (text: string, values: readonly SqlValue[] | readonly SqlValue[][]) => Promise<pg.QueryResult>;
+
+function named(names: Map<string, string>, text: string, values: readonly unknown[]): pg.QueryConfig {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `bursar_${names.size + 1}`;
+    names.set(text, name);
+  }
+  return { name, text, values: values as unknown[] };
+}
+
+const placeholderCache = new Map<string, string>();
+
+/** Rewrites `?` placeholders as `$1, $2, …` once per statement text. */
+function toPostgresPlaceholders(sql: string): string {
+  let converted = placeholderCache.get(sql);
+  if (converted === undefined) {
+    let index = 0;
+    converted = sql.replace(/\?/g, () => `$${++index}`);
+    placeholderCache.set(sql, converted);
+  }
+  return converted;
+}
+
+class PostgresSession implements SqlSession {
+  readonly dialect = 'postgres' as const;
+  readonly #query: Query;
+
+  constructor(query: Query) {
+    this.#query = query;
+  }
+
+  async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    return (await this.#query(toPostgresPlaceholders(sql), params.map(toParameter))).rows as SqlRow[];
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return (await this.#query(toPostgresPlaceholders(sql), params.map(toParameter))).rowCount ?? 0;
+  }
+
+  async insertMany(table: TableName, rows: readonly SqlRow[], options: { onConflictDoNothing?: boolean } = {}): Promise<SqlRow[]> {
+    if (rows.length === 0) return [];
+    const spec = tables[table];
+    const columns = Object.keys(spec.columns);
+    const arrays = columns.map((column) => `$${columns.indexOf(column) + 1}::${arrayType(table, column)}`);
+    const conflict = options.onConflictDoNothing === true ? ' ON CONFLICT DO NOTHING' : '';
+    const returning = options.onConflictDoNothing === true ? ` RETURNING ${spec.primaryKey.map(quote).join(', ')}` : '';
+    const text = `INSERT INTO ${table} (${columns.map(quote).join(', ')}) SELECT * FROM unnest(${arrays.join(', ')})${conflict}${returning}`;
+    const result = await this.#query(text, columns.map((column) => rows.map((row) => toParameter(row[column] ?? null))));
+    if (options.onConflictDoNothing !== true) return [...rows];
+    const insertedKeys = new Set(result.rows.map((row: SqlRow) => spec.primaryKey.map((column) => String(row[column])).join('\u0000')));
+    return rows.filter((row) => insertedKeys.has(spec.primaryKey.map((column) => String(row[column])).join('\u0000')));
+  }
+
+  async updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void> {
+    const first = rows[0];
+    if (first === undefined) return;
+    const columns = Object.keys(first);
+    const setColumns = columns.filter((column) => !keyColumns.includes(column));
+    const arrays = columns.map((column, index) => `$${index + 1}::${arrayType(table, column)}`);
+    const text =
+      `UPDATE ${table} AS t SET ${setColumns.map((column) => `${quote(column)} = v.${quote(column)}`).join(', ')} ` +
+      `FROM unnest(${arrays.join(', ')}) AS v(${columns.map(quote).join(', ')}) ` +
+      `WHERE ${keyColumns.map((column) => `t.${quote(column)} = v.${quote(column)}`).join(' AND ')}`;
+    const result = await this.#query(text, columns.map((column) => rows.map((row) => toParameter(row[column] ?? null))));
+    if (result.rowCount !== rows.length) throw new Error(`assertion failed: update of ${table} matched ${result.rowCount} of ${rows.length} rows`);
+  }
+}
+
+function arrayType(table: TableName, column: string): string {
+  const type = (tables[table].columns as Record<string, string>)[column];
+  if (type === undefined) throw new Error(`assertion failed: ${table}.${column} is not in the schema`);
+  return type === 'bigint' ? 'bigint[]' : 'text[]';
+}
+
+function toParameter(value: SqlValue): SqlValue {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+export { isRetryableStorageError };

@@ -1,0 +1,258 @@
+/**
+ * The schema, declared once: every table's columns and types, from which both dialects' DDL
+ * and the bulk insert/update statements are generated. Every row of a customer carries the
+ * environment and customer keys so a distributed PostgreSQL can shard by them.
+ */
+
+export type ColumnType = 'text' | 'bigint';
+
+export interface TableSpec {
+  readonly columns: Readonly<Record<string, ColumnType>>;
+  /** Columns that may be NULL; all others are NOT NULL. */
+  readonly nullable: readonly string[];
+  readonly primaryKey: readonly string[];
+  readonly unique?: readonly (readonly string[])[];
+  readonly indexes?: readonly (readonly string[])[];
+  /** Ledger tables reject UPDATE and DELETE by trigger. */
+  readonly appendOnly?: boolean;
+}
+
+export const tables = {
+  environments: {
+    columns: { id: 'text', name: 'text', created_at: 'bigint', audit_seq: 'bigint', audit_hash: 'text' },
+    nullable: [],
+    primaryKey: ['id'],
+    unique: [['name']],
+  },
+  api_keys: {
+    columns: {
+      id: 'text',
+      environment_id: 'text',
+      name: 'text',
+      prefix: 'text',
+      secret_hash: 'text',
+      scopes: 'text',
+      created_at: 'bigint',
+      revoked_at: 'bigint',
+    },
+    nullable: ['revoked_at'],
+    primaryKey: ['id'],
+    unique: [['secret_hash']],
+    indexes: [['environment_id', 'created_at']],
+  },
+  assets: {
+    columns: { environment_id: 'text', code: 'text', scale: 'bigint', name: 'text', created_at: 'bigint' },
+    nullable: [],
+    primaryKey: ['environment_id', 'code'],
+  },
+  customers: {
+    columns: { environment_id: 'text', id: 'text', name: 'text', metadata: 'text', created_at: 'bigint' },
+    nullable: ['name', 'metadata'],
+    primaryKey: ['environment_id', 'id'],
+  },
+  wallets: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      overdraft_limit: 'bigint',
+      consumption_order: 'text',
+      repay_debt_first: 'bigint',
+      debt: 'bigint',
+      debt_reserved: 'bigint',
+      /** Booked balance: the sum of the wallet's grant-lot and debt entries. */
+      balance: 'bigint',
+      version: 'bigint',
+      created_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'customer_id', 'asset'],
+  },
+  grants: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      id: 'text',
+      amount: 'bigint',
+      remaining: 'bigint',
+      reserved: 'bigint',
+      category: 'text',
+      priority: 'bigint',
+      effective_at: 'bigint',
+      expires_at: 'bigint',
+      features: 'text',
+      cost_currency: 'text',
+      cost_total: 'text',
+      reason: 'text',
+      metadata: 'text',
+      created_at: 'bigint',
+      voided_at: 'bigint',
+    },
+    nullable: ['expires_at', 'features', 'cost_currency', 'cost_total', 'reason', 'metadata', 'voided_at'],
+    primaryKey: ['environment_id', 'id'],
+    indexes: [['environment_id', 'customer_id', 'asset', 'remaining'], ['expires_at']],
+  },
+  holds: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      id: 'text',
+      amount: 'bigint',
+      captured: 'bigint',
+      status: 'text',
+      feature: 'text',
+      expires_at: 'bigint',
+      metadata: 'text',
+      created_at: 'bigint',
+      ended_at: 'bigint',
+    },
+    nullable: ['feature', 'metadata', 'ended_at'],
+    primaryKey: ['environment_id', 'id'],
+    indexes: [['environment_id', 'customer_id', 'asset', 'status'], ['status', 'expires_at']],
+  },
+  hold_reservations: {
+    columns: { environment_id: 'text', hold_id: 'text', position: 'bigint', grant_id: 'text', amount: 'bigint' },
+    nullable: ['grant_id'],
+    primaryKey: ['environment_id', 'hold_id', 'position'],
+    appendOnly: true,
+  },
+  transactions: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      id: 'text',
+      kind: 'text',
+      amount: 'bigint',
+      feature: 'text',
+      hold_id: 'text',
+      grant_id: 'text',
+      reverses_id: 'text',
+      reason: 'text',
+      metadata: 'text',
+      request_id: 'text',
+      created_at: 'bigint',
+    },
+    nullable: ['feature', 'hold_id', 'grant_id', 'reverses_id', 'reason', 'metadata', 'request_id'],
+    primaryKey: ['environment_id', 'id'],
+    indexes: [['environment_id', 'customer_id', 'id'], ['environment_id', 'reverses_id'], ['environment_id', 'hold_id']],
+    appendOnly: true,
+  },
+  entries: {
+    columns: {
+      environment_id: 'text',
+      transaction_id: 'text',
+      position: 'bigint',
+      customer_id: 'text',
+      asset: 'text',
+      account: 'text',
+      grant_id: 'text',
+      amount: 'bigint',
+    },
+    nullable: ['grant_id'],
+    primaryKey: ['environment_id', 'transaction_id', 'position'],
+    indexes: [['environment_id', 'grant_id']],
+    appendOnly: true,
+  },
+  idempotency_keys: {
+    columns: {
+      environment_id: 'text',
+      key: 'text',
+      fingerprint: 'text',
+      status: 'bigint',
+      body: 'text',
+      problem: 'bigint',
+      created_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'key'],
+    indexes: [['created_at']],
+  },
+  audit_events: {
+    columns: {
+      environment_id: 'text',
+      seq: 'bigint',
+      id: 'text',
+      action: 'text',
+      target: 'text',
+      actor: 'text',
+      reason: 'text',
+      before: 'text',
+      after: 'text',
+      request_id: 'text',
+      created_at: 'bigint',
+      prev_hash: 'text',
+      hash: 'text',
+    },
+    nullable: ['reason', 'before', 'after', 'request_id'],
+    primaryKey: ['environment_id', 'seq'],
+    appendOnly: true,
+  },
+  outbox: {
+    columns: {
+      id: 'text',
+      environment_id: 'text',
+      type: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      data: 'text',
+      created_at: 'bigint',
+      delivered_at: 'bigint',
+    },
+    nullable: ['delivered_at'],
+    primaryKey: ['id'],
+    indexes: [['delivered_at', 'id']],
+  },
+} as const satisfies Record<string, TableSpec>;
+
+export type TableName = keyof typeof tables;
+export type Row<Table extends TableName> = {
+  [Column in keyof (typeof tables)[Table]['columns']]: (typeof tables)[Table]['columns'][Column] extends 'bigint'
+    ? bigint | null
+    : string | null;
+};
+
+/** DDL for one dialect: CREATE TABLE/INDEX IF NOT EXISTS plus append-only triggers. */
+export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
+  const statements: string[] = [];
+  if (dialect === 'postgres') {
+    statements.push(`CREATE OR REPLACE FUNCTION bursar_append_only() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'append_only: % rows are never updated or deleted', TG_TABLE_NAME; END;
+$$ LANGUAGE plpgsql`);
+  }
+  for (const [name, spec] of Object.entries(tables) as [string, TableSpec][]) {
+    const columns = Object.entries(spec.columns).map(([column, type]) => {
+      const sqlType = type === 'text' ? 'TEXT' : dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+      return `${quote(column)} ${sqlType}${spec.nullable.includes(column) ? '' : ' NOT NULL'}`;
+    });
+    columns.push(`PRIMARY KEY (${spec.primaryKey.map(quote).join(', ')})`);
+    for (const unique of spec.unique ?? []) columns.push(`UNIQUE (${unique.map(quote).join(', ')})`);
+    statements.push(`CREATE TABLE IF NOT EXISTS ${name} (\n  ${columns.join(',\n  ')}\n)`);
+    for (const index of spec.indexes ?? []) {
+      statements.push(`CREATE INDEX IF NOT EXISTS ${name}_${index.join('_')} ON ${name} (${index.map(quote).join(', ')})`);
+    }
+    if (spec.appendOnly === true) statements.push(...appendOnlyTriggers(dialect, name));
+  }
+  return statements;
+}
+
+function appendOnlyTriggers(dialect: 'sqlite' | 'postgres', table: string): string[] {
+  if (dialect === 'postgres') {
+    return [
+      `DROP TRIGGER IF EXISTS ${table}_append_only ON ${table}`,
+      `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION bursar_append_only()`,
+    ];
+  }
+  return ['UPDATE', 'DELETE'].map(
+    (operation) =>
+      `CREATE TRIGGER IF NOT EXISTS ${table}_no_${operation.toLowerCase()} BEFORE ${operation} ON ${table} ` +
+      `BEGIN SELECT RAISE(ABORT, 'append_only: ${table} rows are never updated or deleted'); END`,
+  );
+}
+
+/** Column names such as `before`, `after`, `key` and `position` are quoted everywhere. */
+export function quote(identifier: string): string {
+  return `"${identifier}"`;
+}
