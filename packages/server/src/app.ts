@@ -43,15 +43,17 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   await migrate(database, clock.now());
   const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey);
   const metrics = createMetricsRegistry();
-  const batchSize = metrics.histogram('bursar_commit_batch_size', 'Commands per group-commit batch', [], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
-  const batchSeconds = metrics.histogram('bursar_commit_duration_seconds', 'Time to decide and commit one batch', []);
+  const batchSize = metrics.histogram('bursar_commit_batch_size', 'Commands per group-commit batch', [], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]).labels();
+  const batchSeconds = metrics
+    .histogram('bursar_commit_duration_seconds', 'Time to decide and commit one batch', [], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1])
+    .labels();
   const committer = new Committer({
     database,
     clock,
     batchSizeMax: config.batchSizeMax,
     onBatch: (size, durationMs) => {
-      batchSize.observe({}, size);
-      batchSeconds.observe({}, durationMs / 1000);
+      batchSize.observe(size);
+      batchSeconds.observe(durationMs / 1000);
     },
     onError: (error) => logger.error('batch failed', { error: String(error), stack: (error as Error).stack }),
   });
@@ -66,7 +68,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   let ready = true;
   const server: Server = createHttpServer({
     routes,
-    authenticate: (token) => authenticator.authenticate(token),
+    authenticate: (token: string) => authenticator.authenticate(token),
     logger,
     metrics,
     bodyBytesMax: config.bodyBytesMax,

@@ -147,7 +147,7 @@ function matchSegments(
 ): Record<string, string> | string | undefined {
   let params: Record<string, string> | undefined;
   for (let index = 0; index < segments.length; index += 1) {
-    const segment = segments[index];
+    const segment = segments[index] ?? '';
     const part = parts[index] ?? '';
     if (typeof segment === 'string') {
       if (segment !== part) return undefined;
