@@ -12,7 +12,10 @@ const nonZeroDigitPattern = /[1-9]/;
 /** How an amount field may be signed: most are positive; a few allow zero; adjustments are signed. */
 type AmountSign = 'positive' | 'non_negative' | 'non_zero';
 
-/** Builds a message function that says "is required" when the field is missing, `message` otherwise. */
+/**
+ * Builds a message function that says "is required" when the field is missing, `message` otherwise.
+ * Only for schemas whose every issue deserves `message`: a schema-level message also replaces its checks' messages.
+ */
 function requiredOr(message: string): (issue: { readonly input?: unknown }) => string {
   return (issue) => (issue.input === undefined ? 'is required' : message);
 }
@@ -54,7 +57,7 @@ function isCalendarDay(year: number, month: number, day: number): boolean {
 
 /** An RFC 3339 timestamp with a timezone, parsed to epoch milliseconds. */
 export const timestampField = z
-  .string({ error: requiredOr(timestampMessage) })
+  .string()
   .regex(timestampPattern, timestampMessage)
   .meta({ format: 'date-time' })
   .transform((text, context) => {
@@ -69,29 +72,29 @@ export const timestampField = z
 
 /** An integrator's customer key. No slash, so it sits in a URL path segment as it is. */
 export const customerKeyField = z
-  .string({ error: requiredOr('must be a string') })
+  .string()
   .regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'must be 1–200 characters of A–Z a–z 0–9 _ . : @ -');
 
 /** An integrator's feature key, such as `chat.completion` or `images/generate`. */
 export const featureKeyField = z
-  .string({ error: requiredOr('must be a string') })
+  .string()
   .regex(/^[A-Za-z0-9_.:@/-]{1,200}$/, 'must be 1–200 characters of A–Z a–z 0–9 _ . : @ / -');
 
 const codeMessage = 'must start with a–z and have 1–32 characters of a–z 0–9 _';
 
 /** An asset code such as `credits` or `usd`. */
-export const assetCodeField = z.string({ error: requiredOr(codeMessage) }).regex(/^[a-z][a-z0-9_]{0,31}$/, codeMessage);
+export const assetCodeField = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, codeMessage);
 
 /** An environment name such as `live` or `test`: the same shape as an asset code. */
 export const environmentNameField = assetCodeField;
 
 /** A server-assigned id such as `grt_01J…`, as it appears in a path or a filter. */
 export const idField = z
-  .string({ error: requiredOr('must be a string') })
+  .string()
   .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be an id of 1–100 characters of A–Z a–z 0–9 _ -');
 
 /** A human-readable reason, kept in the ledger and the audit log. */
-export const reasonField = z.string({ error: requiredOr('must be a string') }).min(1).max(1000);
+export const reasonField = z.string().min(1).max(1000);
 
 const metadataKeyMessage = 'keys must have 1–40 characters (and not be __proto__)';
 

@@ -49,15 +49,26 @@ function toField(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
 }
 
+/**
+ * One error per field, the first found: zod may add a length issue after a type issue on the same
+ * value ("must be an array", then "must have at most 4 characters"), and only the first makes sense.
+ * A problem with the whole value (a body that is not an object) has the empty field name.
+ */
 export function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
   const errors: FieldError[] = [];
+  const fieldsSeen = new Set<string>();
+  function add(field: string, message: string): void {
+    if (fieldsSeen.has(field)) return;
+    fieldsSeen.add(field);
+    errors.push({ field, message });
+  }
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) errors.push({ field: toField([...issue.path, key]), message: 'unknown field' });
+      for (const key of issue.keys) add(toField([...issue.path, key]), 'unknown field');
     } else if (issue.code === 'invalid_key') {
-      errors.push({ field: toField(issue.path), message: issue.issues[0]?.message ?? issue.message });
+      add(toField(issue.path), issue.issues[0]?.message ?? issue.message);
     } else {
-      errors.push({ field: toField(issue.path), message: issue.message });
+      add(toField(issue.path), issue.message);
     }
   }
   return errors;
