@@ -3,16 +3,17 @@
 //
 // Env: BURSAR_BENCH_DURATION_S (seconds per HTTP/storage variant, default 3),
 //      BURSAR_BENCH_DATABASE_URL (PostgreSQL server, default postgres://postgres@127.0.0.1:5432/test).
-import { spawn } from 'node:child_process';
+
 import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Wallet } from '@bursar/core';
 import { decideDebit } from '@bursar/core';
+import pg from 'pg';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
 
@@ -27,10 +28,13 @@ const emit = (record: object): void => {
 const progress = (message: string): void => {
   process.stderr.write(`[bench] ${message}\n`);
 };
-const ratio = (value: number, ceiling: number | undefined): number | null => (ceiling === undefined || ceiling === 0 ? null : Math.round((value / ceiling) * 1000) / 1000);
+const ratio = (value: number, ceiling: number | undefined): number | null =>
+  ceiling === undefined || ceiling === 0 ? null : Math.round((value / ceiling) * 1000) / 1000;
 
 function percentile(sorted: Float64Array, fraction: number): number {
-  return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number);
+  return sorted.length === 0
+    ? 0
+    : (sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number);
 }
 
 /** (b) The pure decision alone: decideDebit on a wallet of 5 grants, timed call by call. */
@@ -70,7 +74,15 @@ function benchDecision(): void {
   }
   const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
   samples.sort();
-  emit({ name: 'engine.decide_debit', backend: 'none', ops_per_s: Math.round(runs / elapsedS), p50_us: percentile(samples, 0.5), p99_us: percentile(samples, 0.99), grants: 5, target_p99_us: 100 });
+  emit({
+    name: 'engine.decide_debit',
+    backend: 'none',
+    ops_per_s: Math.round(runs / elapsedS),
+    p50_us: percentile(samples, 0.5),
+    p99_us: percentile(samples, 0.99),
+    grants: 5,
+    target_p99_us: 100,
+  });
 }
 
 interface Backend {
@@ -82,7 +94,11 @@ interface Backend {
 async function freshDatabase(name: 'sqlite' | 'postgres'): Promise<Backend> {
   if (name === 'sqlite') {
     const directory = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
-    return { name, databaseUrl: `sqlite:${join(directory, 'bench.db')}`, drop: async () => rmSync(directory, { recursive: true, force: true }) };
+    return {
+      name,
+      databaseUrl: `sqlite:${join(directory, 'bench.db')}`,
+      drop: async () => rmSync(directory, { recursive: true, force: true }),
+    };
   }
   const database = `bursar_bench_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: postgresServerUrl });
@@ -106,7 +122,13 @@ async function freshDatabase(name: 'sqlite' | 'postgres'): Promise<Backend> {
 /** Runs `bursar serve` as a child process so the load generator does not share its event loop. */
 async function startChildServer(databaseUrl: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'serve'], {
-    env: { ...process.env, BURSAR_DATABASE_URL: databaseUrl, BURSAR_PORT: String(port), BURSAR_BOOTSTRAP_KEY: adminKey, BURSAR_LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      BURSAR_DATABASE_URL: databaseUrl,
+      BURSAR_PORT: String(port),
+      BURSAR_BOOTSTRAP_KEY: adminKey,
+      BURSAR_LOG_LEVEL: 'silent',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let attempt = 0; attempt < 200; attempt += 1) {
@@ -165,11 +187,19 @@ async function seed(port: number, grantEach: string): Promise<void> {
 }
 
 /** (d) 10,000 concurrent requests: on one hot wallet, then spread over all wallets; exact success counts. */
-async function burst(port: number, label: string, pick: (index: number) => string, expectedSuccesses: number | null, backend: string): Promise<number> {
+async function burst(
+  port: number,
+  label: string,
+  pick: (index: number) => string,
+  expectedSuccesses: number | null,
+  backend: string,
+): Promise<number> {
   const requests = 10_000;
   const started = performance.now();
   const statuses = await Promise.all(
-    Array.from({ length: requests }, (_, index) => post(port, '/v1/debits', { customer: pick(index), asset: 'credits', amount: '1' }, randomUUID())),
+    Array.from({ length: requests }, (_, index) =>
+      post(port, '/v1/debits', { customer: pick(index), asset: 'credits', amount: '1' }, randomUUID()),
+    ),
   );
   const elapsedS = (performance.now() - started) / 1000;
   const successes = statuses.filter((status) => status === 201).length;
@@ -216,14 +246,26 @@ async function benchHttpBackend(name: 'sqlite' | 'postgres', ceilings: Map<strin
         backend: name,
       });
       const ceiling = ceilings.get(`http.bare_node_post.c${connections}`);
-      emit({ ...record, ratio_to: `http.bare_node_post.c${connections}`, ratio: ratio(Number(record.ok_per_s ?? record.ops_per_s), ceiling?.ops_per_s), target_ratio: name === 'sqlite' ? 0.75 : 0.5 });
+      emit({
+        ...record,
+        ratio_to: `http.bare_node_post.c${connections}`,
+        ratio: ratio(Number(record.ok_per_s ?? record.ops_per_s), ceiling?.ops_per_s),
+        target_ratio: name === 'sqlite' ? 0.75 : 0.5,
+      });
     }
     progress(`${name}: 10,000 concurrent requests, spread and hot`);
     const spread = await burst(port, 'spread', (index) => `c${index % customers}`, 10_000, name);
     await post(port, '/v1/grants', { customer: 'hot', asset: 'credits', amount: '5000', category: 'paid' });
     const hot = await burst(port, 'hot_wallet', () => 'hot', 5000, name);
     const naive = ceilings.get('postgres.naive_hot_row.c16');
-    emit({ name: 'http.hot_wallet.ratios', backend: name, hot_to_spread: ratio(hot, spread), target_hot_to_spread: 0.8, hot_to_naive_postgres_hot_row: ratio(hot, naive?.ops_per_s), target_to_naive: 10 });
+    emit({
+      name: 'http.hot_wallet.ratios',
+      backend: name,
+      hot_to_spread: ratio(hot, spread),
+      target_hot_to_spread: 0.8,
+      hot_to_naive_postgres_hot_row: ratio(hot, naive?.ops_per_s),
+      target_to_naive: 10,
+    });
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));

@@ -88,7 +88,11 @@ export function explainOrder(wallet: Wallet, feature: string | null, now: number
     wallet.grants.filter((grant) => unusableReason(grant, feature, now) === null),
     wallet.policy.consumptionOrder,
   );
-  const ranked: GrantExplanation[] = usable.map((grant, index) => ({ grantId: grant.id, rank: index + 1, unusable: null }));
+  const ranked: GrantExplanation[] = usable.map((grant, index) => ({
+    grantId: grant.id,
+    rank: index + 1,
+    unusable: null,
+  }));
   const skipped: GrantExplanation[] = wallet.grants
     .map((grant) => ({ grantId: grant.id, rank: null, unusable: unusableReason(grant, feature, now) }))
     .filter((explanation) => explanation.unusable !== null);

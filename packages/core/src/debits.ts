@@ -24,7 +24,11 @@ export interface DebitResult {
 }
 
 /** Draws `amount` now, or refuses with `insufficient_balance` and the amount available. */
-export function decideDebit(wallet: Wallet, request: DebitRequest, context: DecisionContext): Accepted<DebitResult> | Refusal {
+export function decideDebit(
+  wallet: Wallet,
+  request: DebitRequest,
+  context: DecisionContext,
+): Accepted<DebitResult> | Refusal {
   return decideConsumption(wallet, request, context, { kind: 'debit', counterAccount: 'consumption', reason: null });
 }
 
@@ -58,7 +62,10 @@ function decideConsumption(
     amount: request.amount,
     feature: request.feature,
     reason: booking.reason,
-    entries: [...entriesFromDraws(plan.draws), { account: booking.counterAccount, grantId: null, amount: request.amount }],
+    entries: [
+      ...entriesFromDraws(plan.draws),
+      { account: booking.counterAccount, grantId: null, amount: request.amount },
+    ],
     createdAt: context.now,
   });
   return {

@@ -6,12 +6,19 @@ import type { PlannedEntry } from './ledger.ts';
 import type { Grant, Reservation, Wallet } from './wallet.ts';
 
 /** Returns the wallet with each grant's fields changed by `change`, only for grants named in `byGrant`. */
-export function updateGrants(wallet: Wallet, byGrant: ReadonlyMap<string, bigint>, change: (grant: Grant, amount: bigint) => Grant): Wallet {
+export function updateGrants(
+  wallet: Wallet,
+  byGrant: ReadonlyMap<string, bigint>,
+  change: (grant: Grant, amount: bigint) => Grant,
+): Wallet {
   if (byGrant.size === 0) return wallet;
-  return { ...wallet, grants: wallet.grants.map((grant) => {
-    const amount = byGrant.get(grant.id);
-    return amount === undefined ? grant : change(grant, amount);
-  }) };
+  return {
+    ...wallet,
+    grants: wallet.grants.map((grant) => {
+      const amount = byGrant.get(grant.id);
+      return amount === undefined ? grant : change(grant, amount);
+    }),
+  };
 }
 
 export function sumByGrant(draws: readonly Reservation[]): { byGrant: Map<string, bigint>; overdraft: bigint } {
@@ -27,7 +34,10 @@ export function sumByGrant(draws: readonly Reservation[]): { byGrant: Map<string
 /** Consumes unreserved credit: grants lose remaining, the overdraft part becomes debt. */
 export function consumeDraws(wallet: Wallet, draws: readonly Reservation[]): Wallet {
   const { byGrant, overdraft } = sumByGrant(draws);
-  const consumed = updateGrants(wallet, byGrant, (grant, amount) => ({ ...grant, remaining: grant.remaining - amount }));
+  const consumed = updateGrants(wallet, byGrant, (grant, amount) => ({
+    ...grant,
+    remaining: grant.remaining - amount,
+  }));
   return overdraft === 0n ? consumed : { ...consumed, debt: consumed.debt + overdraft };
 }
 
@@ -53,7 +63,10 @@ export function unreserve(wallet: Wallet, reservations: readonly Reservation[]):
 
 function shiftReserved(wallet: Wallet, reservations: readonly Reservation[], sign: bigint): Wallet {
   const { byGrant, overdraft } = sumByGrant(reservations);
-  const shifted = updateGrants(wallet, byGrant, (grant, amount) => ({ ...grant, reserved: grant.reserved + sign * amount }));
+  const shifted = updateGrants(wallet, byGrant, (grant, amount) => ({
+    ...grant,
+    reserved: grant.reserved + sign * amount,
+  }));
   return overdraft === 0n ? shifted : { ...shifted, debtReserved: shifted.debtReserved + sign * overdraft };
 }
 
@@ -67,7 +80,10 @@ export function entriesFromDraws(draws: readonly Reservation[]): PlannedEntry[] 
 }
 
 /** Splits reservations into the first `amount` (in order) and the rest. */
-export function splitReservations(reservations: readonly Reservation[], amount: bigint): { taken: Reservation[]; rest: Reservation[] } {
+export function splitReservations(
+  reservations: readonly Reservation[],
+  amount: bigint,
+): { taken: Reservation[]; rest: Reservation[] } {
   const taken: Reservation[] = [];
   const rest: Reservation[] = [];
   let left = amount;

@@ -31,10 +31,16 @@ export interface GrantResult {
   readonly debtRepaid: bigint;
 }
 
-export function decideGrant(wallet: Wallet, request: GrantRequest, context: DecisionContext): Accepted<GrantResult> | Refusal {
+export function decideGrant(
+  wallet: Wallet,
+  request: GrantRequest,
+  context: DecisionContext,
+): Accepted<GrantResult> | Refusal {
   const effectiveAt = request.effectiveAt ?? context.now;
   if (request.expiresAt !== null && request.expiresAt <= Math.max(effectiveAt, context.now)) {
-    return refuse('validation_failed', 'expires_at must be later than effective_at and than now.', { field: 'expires_at' });
+    return refuse('validation_failed', 'expires_at must be later than effective_at and than now.', {
+      field: 'expires_at',
+    });
   }
   let total = request.amount;
   for (const grant of wallet.grants) total += grant.remaining;
@@ -73,8 +79,19 @@ export function decideGrant(wallet: Wallet, request: GrantRequest, context: Deci
     createdAt: context.now,
   });
   const next = { ...wallet, debt: wallet.debt - debtRepaid, grants: [...wallet.grants, grant] };
-  const event = walletEvent(wallet, 'grant.created', { grant: grant.id, amount: request.amount.toString(), category: request.category });
-  return { kind: 'accepted', wallet: next, transactions: [transaction], events: [event], holdsEnded: [], result: { grant, transaction, debtRepaid } };
+  const event = walletEvent(wallet, 'grant.created', {
+    grant: grant.id,
+    amount: request.amount.toString(),
+    category: request.category,
+  });
+  return {
+    kind: 'accepted',
+    wallet: next,
+    transactions: [transaction],
+    events: [event],
+    holdsEnded: [],
+    result: { grant, transaction, debtRepaid },
+  };
 }
 
 export interface VoidResult {
@@ -83,7 +100,12 @@ export interface VoidResult {
 }
 
 /** Voids a grant: its unreserved remainder leaves now; what open holds reserve stays capturable. */
-export function decideVoid(wallet: Wallet, grantId: string, reason: string, context: DecisionContext): Accepted<VoidResult> | Refusal {
+export function decideVoid(
+  wallet: Wallet,
+  grantId: string,
+  reason: string,
+  context: DecisionContext,
+): Accepted<VoidResult> | Refusal {
   const grant = wallet.grants.find((lot) => lot.id === grantId);
   if (grant === undefined) return refuse('grant_not_found', 'No such grant in this wallet.');
   if (grant.voidedAt !== null) return refuse('grant_voided', 'The grant is already voided.');
@@ -109,5 +131,12 @@ export function decideVoid(wallet: Wallet, grantId: string, reason: string, cont
   });
   const next = { ...wallet, grants: wallet.grants.map((lot) => (lot.id === grantId ? voided : lot)) };
   const event = walletEvent(wallet, 'grant.voided', { grant: grantId, amount: unreserved.toString() });
-  return { kind: 'accepted', wallet: next, transactions: [transaction], events: [event], holdsEnded: [], result: { grant: voided, transaction } };
+  return {
+    kind: 'accepted',
+    wallet: next,
+    transactions: [transaction],
+    events: [event],
+    holdsEnded: [],
+    result: { grant: voided, transaction },
+  };
 }

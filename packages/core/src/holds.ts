@@ -4,8 +4,15 @@
  * exactly once. Reserved credit stays capturable after its grant expires.
  */
 import { planDraws } from './consumption.ts';
-import { consumeDraws, consumeReservations, entriesFromDraws, reserveDraws, splitReservations, unreserve } from './draws.ts';
 import { insufficient } from './debits.ts';
+import {
+  consumeDraws,
+  consumeReservations,
+  entriesFromDraws,
+  reserveDraws,
+  splitReservations,
+  unreserve,
+} from './draws.ts';
 import { consumptionEvents } from './events.ts';
 import type { Accepted, DecisionContext, PlannedTransaction } from './ledger.ts';
 import { makeTransaction } from './ledger.ts';
@@ -24,7 +31,11 @@ export interface HoldResult {
   readonly transaction: PlannedTransaction;
 }
 
-export function decideHold(wallet: Wallet, request: HoldRequest, context: DecisionContext): Accepted<HoldResult> | Refusal {
+export function decideHold(
+  wallet: Wallet,
+  request: HoldRequest,
+  context: DecisionContext,
+): Accepted<HoldResult> | Refusal {
   const plan = planDraws(wallet, request.amount, request.feature, context.now);
   if (plan.shortfall > 0n) return insufficient(plan, request.amount);
   const hold: Hold = {
@@ -37,7 +48,14 @@ export function decideHold(wallet: Wallet, request: HoldRequest, context: Decisi
   };
   const next = { ...reserveDraws(wallet, plan.draws), holds: [...wallet.holds, hold] };
   const transaction = holdTransaction(wallet, hold, 'hold', request.amount, context);
-  return { kind: 'accepted', wallet: next, transactions: [transaction], events: [], holdsEnded: [], result: { hold, transaction } };
+  return {
+    kind: 'accepted',
+    wallet: next,
+    transactions: [transaction],
+    events: [],
+    holdsEnded: [],
+    result: { hold, transaction },
+  };
 }
 
 export interface CaptureRequest {
@@ -60,11 +78,15 @@ export function decideCapture(
   context: DecisionContext,
 ): Accepted<CaptureResult> | Refusal {
   const hold = wallet.holds.find((open) => open.id === holdId);
-  if (hold === undefined) return refuse('hold_not_open', 'The hold has already been captured, released or has expired.');
+  if (hold === undefined)
+    return refuse('hold_not_open', 'The hold has already been captured, released or has expired.');
   const amount = request.amount ?? hold.amount;
   const excess = amount > hold.amount ? amount - hold.amount : 0n;
   if (excess > 0n && request.onExcess === 'refuse') {
-    return refuse('capture_exceeds_hold', 'The capture is larger than the held amount.', { held: hold.amount, requested: amount });
+    return refuse('capture_exceeds_hold', 'The capture is larger than the held amount.', {
+      held: hold.amount,
+      requested: amount,
+    });
   }
   const excessPlan = planDraws(wallet, excess, hold.feature, context.now);
   if (excessPlan.shortfall > 0n) return insufficient(excessPlan, excess);
@@ -94,9 +116,14 @@ export function decideCapture(
   };
 }
 
-export function decideRelease(wallet: Wallet, holdId: string, context: DecisionContext): Accepted<HoldResult> | Refusal {
+export function decideRelease(
+  wallet: Wallet,
+  holdId: string,
+  context: DecisionContext,
+): Accepted<HoldResult> | Refusal {
   const hold = wallet.holds.find((open) => open.id === holdId);
-  if (hold === undefined) return refuse('hold_not_open', 'The hold has already been captured, released or has expired.');
+  if (hold === undefined)
+    return refuse('hold_not_open', 'The hold has already been captured, released or has expired.');
   const next = { ...unreserve(wallet, hold.reservations), holds: wallet.holds.filter((open) => open.id !== holdId) };
   const transaction = holdTransaction(wallet, hold, 'release', hold.amount, context);
   return {
@@ -122,7 +149,8 @@ export function decideExtend(
   context: DecisionContext,
 ): Accepted<HoldResult> | Refusal {
   const hold = wallet.holds.find((open) => open.id === holdId);
-  if (hold === undefined) return refuse('hold_not_open', 'The hold has already been captured, released or has expired.');
+  if (hold === undefined)
+    return refuse('hold_not_open', 'The hold has already been captured, released or has expired.');
   if (request.expiresAt !== null && request.expiresAt < hold.expiresAt) {
     return refuse('validation_failed', 'A hold can only be extended to a later expiry.', { field: 'expires_at' });
   }
@@ -139,7 +167,14 @@ export function decideExtend(
     holds: wallet.holds.map((open) => (open.id === holdId ? extended : open)),
   };
   const transaction = holdTransaction(wallet, extended, 'extend', request.additionalAmount, context);
-  return { kind: 'accepted', wallet: next, transactions: [transaction], events: [], holdsEnded: [], result: { hold: extended, transaction } };
+  return {
+    kind: 'accepted',
+    wallet: next,
+    transactions: [transaction],
+    events: [],
+    holdsEnded: [],
+    result: { hold: extended, transaction },
+  };
 }
 
 /** Hold, extend and release transactions move no credit: they record the reservation's life in the ledger. */

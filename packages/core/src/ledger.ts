@@ -119,7 +119,10 @@ export function assertWalletInvariants(wallet: Wallet): void {
   assert(reservedByGrant.size === 0, 'every reservation names a loaded grant');
   assert(debtReserved === wallet.debtReserved, 'overdraft reservations equal debtReserved');
   assert(wallet.debt >= 0n && wallet.debtReserved >= 0n, 'debt and debtReserved are not negative');
-  assert(wallet.debt + wallet.debtReserved <= wallet.policy.overdraftLimit, 'debt plus overdraft reservations stay within the limit');
+  assert(
+    wallet.debt + wallet.debtReserved <= wallet.policy.overdraftLimit,
+    'debt plus overdraft reservations stay within the limit',
+  );
 }
 
 function assertHold(hold: Hold, reservedByGrant: Map<string, bigint>, addDebtReserved: (amount: bigint) => void): void {
@@ -128,7 +131,8 @@ function assertHold(hold: Hold, reservedByGrant: Map<string, bigint>, addDebtRes
     assert(reservation.amount > 0n, `hold ${hold.id}: reservations are positive`);
     total += reservation.amount;
     if (reservation.grantId === null) addDebtReserved(reservation.amount);
-    else reservedByGrant.set(reservation.grantId, (reservedByGrant.get(reservation.grantId) ?? 0n) + reservation.amount);
+    else
+      reservedByGrant.set(reservation.grantId, (reservedByGrant.get(reservation.grantId) ?? 0n) + reservation.amount);
   }
   assert(total === hold.amount, `hold ${hold.id}: amount equals its reservations`);
 }

@@ -33,7 +33,8 @@ export function parseAmount(text: string, scale: number, options: { signed?: boo
     return { ok: false, reason: `has more than ${scale} decimal places (the asset's scale)` };
   }
   const magnitude = BigInt(whole + fractionTrimmed.padEnd(scale, '0'));
-  if (magnitude > AMOUNT_MAX) return { ok: false, reason: `exceeds the largest amount (${formatAmount(AMOUNT_MAX, scale)})` };
+  if (magnitude > AMOUNT_MAX)
+    return { ok: false, reason: `exceeds the largest amount (${formatAmount(AMOUNT_MAX, scale)})` };
   return { ok: true, units: sign === '-' ? -magnitude : magnitude };
 }
 
@@ -58,12 +59,15 @@ export interface Decimal {
   readonly scale: number;
 }
 
-export type DecimalParse = { readonly ok: true; readonly value: Decimal } | { readonly ok: false; readonly reason: string };
+export type DecimalParse =
+  | { readonly ok: true; readonly value: Decimal }
+  | { readonly ok: false; readonly reason: string };
 
 /** Parses a non-negative exact decimal with at most 18 fractional digits ("1.1764705882"). */
 export function parseDecimal(text: string): DecimalParse {
   const match = decimalPattern.exec(text);
-  if (match === null || match[1] === '-') return { ok: false, reason: 'must be a non-negative decimal string such as "0.0125"' };
+  if (match === null || match[1] === '-')
+    return { ok: false, reason: 'must be a non-negative decimal string such as "0.0125"' };
   const [, , whole = '', fraction = ''] = match;
   const fractionTrimmed = fraction.replace(/0+$/, '');
   if (fractionTrimmed.length > DECIMAL_FRACTION_DIGITS_MAX) {
@@ -97,7 +101,12 @@ export function divideDecimalRoundingHalfEven(value: Decimal, divisor: bigint, f
 }
 
 /** Compares a/b with c/d exactly, for positive denominators: negative, zero or positive like a comparator. */
-export function compareRatios(aNumerator: Decimal, aDenominator: bigint, bNumerator: Decimal, bDenominator: bigint): number {
+export function compareRatios(
+  aNumerator: Decimal,
+  aDenominator: bigint,
+  bNumerator: Decimal,
+  bDenominator: bigint,
+): number {
   const scale = Math.max(aNumerator.scale, bNumerator.scale);
   const left = aNumerator.units * 10n ** BigInt(scale - aNumerator.scale) * bDenominator;
   const right = bNumerator.units * 10n ** BigInt(scale - bNumerator.scale) * aDenominator;

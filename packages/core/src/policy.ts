@@ -12,13 +12,20 @@ export interface PolicyChange {
   readonly repayDebtFirst?: boolean;
 }
 
-export function decidePolicy(wallet: Wallet, change: PolicyChange): { kind: 'accepted'; wallet: Wallet; policy: WalletPolicy } | Refusal {
+export function decidePolicy(
+  wallet: Wallet,
+  change: PolicyChange,
+): { kind: 'accepted'; wallet: Wallet; policy: WalletPolicy } | Refusal {
   const policy: WalletPolicy = { ...wallet.policy, ...change };
   if (policy.overdraftLimit < wallet.debt + wallet.debtReserved) {
-    return refuse('overdraft_limit_below_debt', 'The overdraft limit cannot be lower than the debt plus overdraft reserved by holds.', {
-      debt: wallet.debt,
-      reserved: wallet.debtReserved,
-    });
+    return refuse(
+      'overdraft_limit_below_debt',
+      'The overdraft limit cannot be lower than the debt plus overdraft reserved by holds.',
+      {
+        debt: wallet.debt,
+        reserved: wallet.debtReserved,
+      },
+    );
   }
   return { kind: 'accepted', wallet: { ...wallet, policy }, policy };
 }

@@ -3,11 +3,12 @@
  * transaction; nothing is updated. Partial reversals add up to at most the original amount.
  * Credit returned to a dead grant is then booked out by settlement, as expired or voided.
  */
+
+import { sumAmounts } from './draws.ts';
 import type { Accepted, DecisionContext, PlannedEntry, PlannedTransaction } from './ledger.ts';
 import { makeTransaction } from './ledger.ts';
 import type { Refusal } from './outcomes.ts';
 import { assert, refuse } from './outcomes.ts';
-import { sumAmounts } from './draws.ts';
 import type { Grant, Reservation, Wallet } from './wallet.ts';
 
 export interface ReversibleTransaction {
@@ -51,8 +52,16 @@ export function decideReversal(
   let refundGrant: Grant | null = null;
   for (const slice of returns) {
     if (slice.grantId !== null) {
-      assert(next.grants.some((grant) => grant.id === slice.grantId), 'the shell loads every grant a reversal returns to');
-      next = { ...next, grants: next.grants.map((grant) => (grant.id === slice.grantId ? { ...grant, remaining: grant.remaining + slice.amount } : grant)) };
+      assert(
+        next.grants.some((grant) => grant.id === slice.grantId),
+        'the shell loads every grant a reversal returns to',
+      );
+      next = {
+        ...next,
+        grants: next.grants.map((grant) =>
+          grant.id === slice.grantId ? { ...grant, remaining: grant.remaining + slice.amount } : grant,
+        ),
+      };
       entries.push({ account: 'grant', grantId: slice.grantId, amount: slice.amount });
       continue;
     }
@@ -77,7 +86,14 @@ export function decideReversal(
     entries,
     createdAt: context.now,
   });
-  return { kind: 'accepted', wallet: next, transactions: [transaction], events: [], holdsEnded: [], result: { transaction, returns, refundGrant } };
+  return {
+    kind: 'accepted',
+    wallet: next,
+    transactions: [transaction],
+    events: [],
+    holdsEnded: [],
+    result: { transaction, returns, refundGrant },
+  };
 }
 
 const reversibleKinds: Partial<Record<PlannedTransaction['kind'], 'consumption' | 'adjustment'>> = {

@@ -39,7 +39,10 @@ export function decideSettlement(wallet: Wallet, context: DecisionContext): Acce
     const unreserved = grant.remaining - grant.reserved;
     if (unreserved <= 0n || !isGrantDead(grant, context.now)) continue;
     const voided = grant.voidedAt !== null;
-    next = { ...next, grants: next.grants.map((lot) => (lot.id === grant.id ? { ...lot, remaining: lot.reserved } : lot)) };
+    next = {
+      ...next,
+      grants: next.grants.map((lot) => (lot.id === grant.id ? { ...lot, remaining: lot.reserved } : lot)),
+    };
     transactions.push(
       makeTransaction({
         id: context.nextId('txn'),

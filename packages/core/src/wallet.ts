@@ -5,7 +5,16 @@
  */
 import type { Decimal } from './money.ts';
 
-export const grantCategories = ['paid', 'promotional', 'plan', 'rollover', 'trial', 'support', 'referral', 'adjustment'] as const;
+export const grantCategories = [
+  'paid',
+  'promotional',
+  'plan',
+  'rollover',
+  'trial',
+  'support',
+  'referral',
+  'adjustment',
+] as const;
 export type GrantCategory = (typeof grantCategories)[number];
 
 /** What the customer paid for a grant, in total, in some currency asset: exact, never rounded. */
@@ -97,7 +106,12 @@ export function isGrantDead(grant: Grant, now: number): boolean {
   return grant.voidedAt !== null || (grant.expiresAt !== null && now >= grant.expiresAt);
 }
 
-export type UnusableReason = 'not_yet_effective' | 'expired' | 'voided' | 'restricted_to_other_features' | 'nothing_unreserved';
+export type UnusableReason =
+  | 'not_yet_effective'
+  | 'expired'
+  | 'voided'
+  | 'restricted_to_other_features'
+  | 'nothing_unreserved';
 
 /** SPEC §4 "usable grant": effective, not expired, not voided, has unreserved credit, feature allowed. */
 export function unusableReason(grant: Grant, feature: string | null, now: number): UnusableReason | null {
@@ -142,8 +156,10 @@ export function viewBalance(wallet: Wallet, now: number, feature: string | null 
     held += grant.reserved;
     if (unusableReason(grant, feature, now) === null) usableUnreserved += grant.remaining - grant.reserved;
     if (!dead && grant.expiresAt !== null && grant.remaining > 0n) {
-      if (nextExpiry === null || grant.expiresAt < nextExpiry.at) nextExpiry = { at: grant.expiresAt, amount: grant.remaining };
-      else if (grant.expiresAt === nextExpiry.at) nextExpiry = { at: grant.expiresAt, amount: nextExpiry.amount + grant.remaining };
+      if (nextExpiry === null || grant.expiresAt < nextExpiry.at)
+        nextExpiry = { at: grant.expiresAt, amount: grant.remaining };
+      else if (grant.expiresAt === nextExpiry.at)
+        nextExpiry = { at: grant.expiresAt, amount: nextExpiry.amount + grant.remaining };
     }
   }
   const overdraftLeft = wallet.policy.overdraftLimit - wallet.debt - wallet.debtReserved;

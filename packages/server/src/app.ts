@@ -2,13 +2,14 @@
  * The composition root: opens storage, migrates, bootstraps the first environment, and wires
  * the committer, the ledger service, the sweeper and the HTTP server together.
  */
-import type { AddressInfo } from 'node:net';
+
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import type { Config } from './config.ts';
-import { createLogger } from './http/logger.ts';
 import type { Logger } from './http/logger.ts';
+import { createLogger } from './http/logger.ts';
 import { createMetricsRegistry } from './http/metrics.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
 import { ledgerRoutes } from './http/routes.ts';
@@ -24,7 +25,9 @@ import { openPostgres } from './storage/postgres.ts';
 import { openSqlite } from './storage/sqlite.ts';
 
 export async function openDatabase(databaseUrl: string): Promise<Database> {
-  return databaseUrl.startsWith('sqlite:') ? openSqlite(databaseUrl.slice('sqlite:'.length)) : openPostgres(databaseUrl);
+  return databaseUrl.startsWith('sqlite:')
+    ? openSqlite(databaseUrl.slice('sqlite:'.length))
+    : openPostgres(databaseUrl);
 }
 
 export interface RunningServer {
@@ -36,16 +39,31 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  options: { clock?: Clock; logger?: Logger } = {},
+): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const database = await openDatabase(config.databaseUrl);
   await migrate(database, clock.now());
   const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey);
   const metrics = createMetricsRegistry();
-  const batchSize = metrics.histogram('bursar_commit_batch_size', 'Commands per group-commit batch', [], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]).labels();
+  const batchSize = metrics
+    .histogram(
+      'bursar_commit_batch_size',
+      'Commands per group-commit batch',
+      [],
+      [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    )
+    .labels();
   const batchSeconds = metrics
-    .histogram('bursar_commit_duration_seconds', 'Time to decide and commit one batch', [], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1])
+    .histogram(
+      'bursar_commit_duration_seconds',
+      'Time to decide and commit one batch',
+      [],
+      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    )
     .labels();
   const committer = new Committer({
     database,
@@ -77,7 +95,9 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const sweeper = setInterval(() => {
-    sweepDueSettlements(database, committer, clock).catch((error: unknown) => logger.error('sweep failed', { error: String(error) }));
+    sweepDueSettlements(database, committer, clock).catch((error: unknown) =>
+      logger.error('sweep failed', { error: String(error) }),
+    );
   }, config.sweepIntervalMs);
   sweeper.unref();
   const address = server.address() as AddressInfo;

@@ -2,17 +2,19 @@
  * The `bursar` command: `serve` (the default) runs the API; `migrate` applies migrations and
  * exits; `verify-audit` checks every environment's audit hash chain.
  */
-import { startServer, openDatabase } from './app.ts';
+import { openDatabase, startServer } from './app.ts';
 import { parseConfig } from './config.ts';
-import { migrate } from './storage/migrations.ts';
 import { verifyAuditChain } from './ledger/audit.ts';
+import { migrate } from './storage/migrations.ts';
 
 const [command = 'serve', ...args] = process.argv.slice(2);
 
 async function main(): Promise<number> {
   const parsed = parseConfig(args);
   if (!parsed.ok) {
-    process.stderr.write(`bursar: invalid configuration:\n${parsed.problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+    process.stderr.write(
+      `bursar: invalid configuration:\n${parsed.problems.map((problem) => `  - ${problem}`).join('\n')}\n`,
+    );
     return 2;
   }
   const { config } = parsed;
@@ -29,7 +31,9 @@ async function main(): Promise<number> {
     for (const row of await database.reader.all('SELECT id, name FROM environments ORDER BY name')) {
       const result = await verifyAuditChain(database.reader, String(row.id));
       valid &&= result.valid;
-      process.stdout.write(`${JSON.stringify({ environment: row.name, ...result, brokenAtSeq: result.brokenAtSeq?.toString() ?? null })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ environment: row.name, ...result, brokenAtSeq: result.brokenAtSeq?.toString() ?? null })}\n`,
+      );
     }
     await database.close();
     return valid ? 0 : 1;
@@ -40,9 +44,13 @@ async function main(): Promise<number> {
   }
   const server = await startServer(config);
   if (server.generatedAdminKey !== null) {
-    process.stdout.write(`\nBursar admin API key for environment "live" (shown once, only its hash is stored):\n\n  ${server.generatedAdminKey}\n\n`);
+    process.stdout.write(
+      `\nBursar admin API key for environment "live" (shown once, only its hash is stored):\n\n  ${server.generatedAdminKey}\n\n`,
+    );
   }
-  process.stdout.write(`Bursar listening on ${server.url} (${config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres'})\n`);
+  process.stdout.write(
+    `Bursar listening on ${server.url} (${config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres'})\n`,
+  );
   const stop = () => {
     server.close().then(
       () => process.exit(0),

@@ -27,7 +27,11 @@ const settings = {
   bootstrapKey: { env: 'BURSAR_BOOTSTRAP_KEY', flag: '--bootstrap-key', fallback: '' },
   bodyBytesMax: { env: 'BURSAR_BODY_BYTES_MAX', flag: '--body-bytes-max', fallback: String(1024 * 1024) },
   batchSizeMax: { env: 'BURSAR_BATCH_SIZE_MAX', flag: '--batch-size-max', fallback: '1000' },
-  holdTtlDefaultSeconds: { env: 'BURSAR_HOLD_TTL_DEFAULT_SECONDS', flag: '--hold-ttl-default-seconds', fallback: '900' },
+  holdTtlDefaultSeconds: {
+    env: 'BURSAR_HOLD_TTL_DEFAULT_SECONDS',
+    flag: '--hold-ttl-default-seconds',
+    fallback: '900',
+  },
   holdTtlMaxSeconds: { env: 'BURSAR_HOLD_TTL_MAX_SECONDS', flag: '--hold-ttl-max-seconds', fallback: '86400' },
   sweepIntervalMs: { env: 'BURSAR_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', fallback: '1000' },
 } as const;
@@ -36,7 +40,10 @@ type SettingName = keyof typeof settings;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
-export function parseConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): ConfigResult {
+export function parseConfig(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ConfigResult {
   const problems: string[] = [];
   const flags = new Map<string, string>();
   for (let index = 0; index < args.length; index += 1) {
@@ -51,12 +58,15 @@ export function parseConfig(args: readonly string[], env: Readonly<Record<string
     if (value === undefined) problems.push(`${name} needs a value`);
     else flags.set(name, value);
   }
-  const raw = (name: SettingName): string => flags.get(settings[name].flag) ?? env[settings[name].env] ?? settings[name].fallback;
+  const raw = (name: SettingName): string =>
+    flags.get(settings[name].flag) ?? env[settings[name].env] ?? settings[name].fallback;
   const integer = (name: SettingName, min: number, max: number): number => {
     const text = raw(name);
     const value = Number(text);
     if (!/^\d+$/.test(text) || value < min || value > max) {
-      problems.push(`${settings[name].env} (${settings[name].flag}) must be an integer from ${min} to ${max}, got "${text}"`);
+      problems.push(
+        `${settings[name].env} (${settings[name].flag}) must be an integer from ${min} to ${max}, got "${text}"`,
+      );
     }
     return value;
   };
@@ -84,6 +94,7 @@ export function parseConfig(args: readonly string[], env: Readonly<Record<string
     holdTtlMaxSeconds: integer('holdTtlMaxSeconds', 1, 30 * 86400),
     sweepIntervalMs: integer('sweepIntervalMs', 10, 3_600_000),
   };
-  if (config.holdTtlDefaultSeconds > config.holdTtlMaxSeconds) problems.push('the default hold TTL must not exceed the maximum');
+  if (config.holdTtlDefaultSeconds > config.holdTtlMaxSeconds)
+    problems.push('the default hold TTL must not exceed the maximum');
   return problems.length === 0 ? { ok: true, config } : { ok: false, problems };
 }

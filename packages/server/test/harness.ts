@@ -31,7 +31,10 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (backend === 'sqlite') {
     const directory = mkdtempSync(join(tmpdir(), 'bursar-test-'));
-    return { url: `sqlite:${join(directory, 'bursar.db')}`, drop: async () => rmSync(directory, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${join(directory, 'bursar.db')}`,
+      drop: async () => rmSync(directory, { recursive: true, force: true }),
+    };
   }
   const name = `bursar_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: postgresUrl });
@@ -73,7 +76,12 @@ export interface TestServer {
   readonly database: TestDatabase;
   readonly url: string;
   /** Calls the API with the admin key (or `key`); returns status, parsed body and headers. */
-  call(method: string, path: string, body?: unknown, options?: { key?: string; idempotencyKey?: string }): Promise<ApiResponse>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    options?: { key?: string; idempotencyKey?: string },
+  ): Promise<ApiResponse>;
   close(): Promise<void>;
 }
 
@@ -88,14 +96,21 @@ export interface ApiResponse {
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const clock = new ManualClock(clockStart);
-  const server = await startServer(testConfig(database.url, overrides), { clock, logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(testConfig(database.url, overrides), {
+    clock,
+    logger: createLogger({ level: 'silent' }),
+  });
   const url = server.url;
   return {
     server,
     clock,
     database,
     url,
-    call: (method, path, body, options = {}) => callApi(url, method, path, body, { key: options.key ?? adminKey, ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }) }),
+    call: (method, path, body, options = {}) =>
+      callApi(url, method, path, body, {
+        key: options.key ?? adminKey,
+        ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+      }),
     async close() {
       await server.close();
       await database.drop();
@@ -113,7 +128,11 @@ export async function callApi(
   const headers: Record<string, string> = { authorization: `Bearer ${options.key}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
-  const response = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
   const text = await response.text();
   let parsed: unknown = null;
   try {
@@ -125,17 +144,26 @@ export async function callApi(
 }
 
 /** Creates the `credits` asset (scale 0 unless given) and a customer; returns nothing, asserts success. */
-export async function seedCustomer(server: TestServer, customer: string, options: { asset?: string; scale?: number } = {}): Promise<void> {
+export async function seedCustomer(
+  server: TestServer,
+  customer: string,
+  options: { asset?: string; scale?: number } = {},
+): Promise<void> {
   const asset = options.asset ?? 'credits';
   const assetReply = await server.call('POST', '/v1/assets', { code: asset, scale: options.scale ?? 0 });
-  if (assetReply.status !== 201 && assetReply.body?.code !== 'asset_exists') throw new Error(`seed asset: ${assetReply.text}`);
+  if (assetReply.status !== 201 && assetReply.body?.code !== 'asset_exists')
+    throw new Error(`seed asset: ${assetReply.text}`);
   const customerReply = await server.call('POST', '/v1/customers', { id: customer });
-  if (customerReply.status !== 201 && customerReply.body?.code !== 'customer_exists') throw new Error(`seed customer: ${customerReply.text}`);
+  if (customerReply.status !== 201 && customerReply.body?.code !== 'customer_exists')
+    throw new Error(`seed customer: ${customerReply.text}`);
 }
 
 /** A printed, replayable seed for randomized tests: BURSAR_TEST_SEED overrides. */
 export function testSeed(name: string): number {
-  const seed = process.env.BURSAR_TEST_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.BURSAR_TEST_SEED);
+  const seed =
+    process.env.BURSAR_TEST_SEED === undefined
+      ? Math.floor(Math.random() * 2 ** 31)
+      : Number(process.env.BURSAR_TEST_SEED);
   process.stdout.write(`# ${name}: seed ${seed} (replay with BURSAR_TEST_SEED=${seed}) backend ${backend}\n`);
   return seed;
 }

@@ -28,7 +28,12 @@ export const docsContentSecurityPolicy = [
 ].join('; ');
 
 function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 function toAnchor(kind: 'operation' | 'schema' | 'tag', name: string): string {
@@ -68,7 +73,9 @@ function renderOperation(method: string, path: string, operation: OpenApiOperati
   if (body !== undefined) parts.push('<h4>Request body</h4>', renderSchema(body.schema));
   for (const [status, response] of Object.entries(operation.responses)) {
     const content = Object.entries(response.content ?? {})[0];
-    parts.push(`<h4>${escapeHtml(status)} · ${escapeHtml(response.description)}${content === undefined ? '' : ` · <code>${escapeHtml(content[0])}</code>`}</h4>`);
+    parts.push(
+      `<h4>${escapeHtml(status)} · ${escapeHtml(response.description)}${content === undefined ? '' : ` · <code>${escapeHtml(content[0])}</code>`}</h4>`,
+    );
     if (content !== undefined) parts.push(renderSchema(content[1].schema));
   }
   parts.push('</section>');
@@ -86,7 +93,9 @@ export function renderDocsPage(document: OpenApiDocument): string {
     }
   }
   const nav = [...byTag.keys()].map((tag) => `<a href="#${toAnchor('tag', tag)}">${escapeHtml(tag)}</a>`).join('');
-  const tags = [...byTag.entries()].map(([tag, sections]) => `<h2 id="${toAnchor('tag', tag)}">${escapeHtml(tag)}</h2>${sections.join('')}`);
+  const tags = [...byTag.entries()].map(
+    ([tag, sections]) => `<h2 id="${toAnchor('tag', tag)}">${escapeHtml(tag)}</h2>${sections.join('')}`,
+  );
   const schemas = Object.entries(document.components.schemas).map(
     ([name, schema]) => `<h3 id="${toAnchor('schema', name)}">${escapeHtml(name)}</h3>${renderSchema(schema)}`,
   );

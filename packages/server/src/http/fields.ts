@@ -101,7 +101,11 @@ const metadataKeyMessage = 'keys must have 1–40 characters (and not be __proto
 /** Free-form string pairs the integrator attaches to a resource; bounded so rows stay small. */
 export const metadataField = z
   .record(
-    z.string().min(1, metadataKeyMessage).max(40, metadataKeyMessage).refine((key) => key !== '__proto__', metadataKeyMessage),
+    z
+      .string()
+      .min(1, metadataKeyMessage)
+      .max(40, metadataKeyMessage)
+      .refine((key) => key !== '__proto__', metadataKeyMessage),
     z.string().max(500),
   )
   .refine((metadata) => Object.keys(metadata).length <= 50, 'must have at most 50 keys');
@@ -123,7 +127,10 @@ export const cursorField = z.string().regex(/^[\x21-\x7e]{1,500}$/, 'must be a c
 /** An integer within bounds, with the bounds in its message. */
 export function integerField(minimum: number, maximum: number): z.ZodInt {
   const message = `must be an integer from ${minimum} to ${maximum}`;
-  return z.int({ error: requiredOr(message) }).min(minimum, message).max(maximum, message);
+  return z
+    .int({ error: requiredOr(message) })
+    .min(minimum, message)
+    .max(maximum, message);
 }
 
 /** An array whose items appear once each. */

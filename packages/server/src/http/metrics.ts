@@ -33,7 +33,12 @@ export interface Metric<S> {
 export interface MetricsRegistry {
   counter(name: string, help: string, labelNames?: readonly string[]): Metric<CounterSeries>;
   gauge(name: string, help: string, labelNames?: readonly string[]): Metric<GaugeSeries>;
-  histogram(name: string, help: string, labelNames: readonly string[], bucketsUpper: readonly number[]): Metric<HistogramSeries>;
+  histogram(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    bucketsUpper: readonly number[],
+  ): Metric<HistogramSeries>;
   /** Runs `collect` before each rendering, to set gauges that are read rather than counted. */
   onCollect(collect: () => void): void;
   render(): string;
@@ -140,7 +145,8 @@ export function createMetricsRegistry(): MetricsRegistry {
     }
     if (!metricNamePattern.test(name)) throw new Error(`invalid metric name: ${name}`);
     for (const labelName of labelNames) {
-      if (!labelNamePattern.test(labelName) || labelName === 'le') throw new Error(`invalid label name on ${name}: ${labelName}`);
+      if (!labelNamePattern.test(labelName) || labelName === 'le')
+        throw new Error(`invalid label name on ${name}: ${labelName}`);
     }
     const series = new Map<string, { readonly labelText: string; readonly series: S }>();
     const metric: Metric<S> = {
@@ -189,9 +195,18 @@ export function createMetricsRegistry(): MetricsRegistry {
 function registerProcessMetrics(registry: MetricsRegistry): void {
   const residentMemory = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.').labels();
   const heapUsed = registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use, in bytes.').labels();
-  const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.').labels();
-  const lagMean = registry.gauge('nodejs_eventloop_lag_seconds', 'Mean event-loop delay since the previous scrape, in seconds.').labels();
-  const lagP99 = registry.gauge('nodejs_eventloop_lag_p99_seconds', '99th percentile of event-loop delay since the previous scrape, in seconds.').labels();
+  const startTime = registry
+    .gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.')
+    .labels();
+  const lagMean = registry
+    .gauge('nodejs_eventloop_lag_seconds', 'Mean event-loop delay since the previous scrape, in seconds.')
+    .labels();
+  const lagP99 = registry
+    .gauge(
+      'nodejs_eventloop_lag_p99_seconds',
+      '99th percentile of event-loop delay since the previous scrape, in seconds.',
+    )
+    .labels();
   startTime.set(Math.round((Date.now() - process.uptime() * 1000) / 1000));
   // The monitor's timer does not keep the process alive, so it needs no stopping.
   const delay = monitorEventLoopDelay({ resolution: 10 });

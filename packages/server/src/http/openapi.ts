@@ -34,7 +34,10 @@ export interface OpenApiOperation {
   readonly 'x-bursar-scope'?: Scope;
   readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
   readonly parameters: readonly OpenApiParameter[];
-  readonly requestBody?: { readonly required: boolean; readonly content: Readonly<Record<string, { readonly schema: JsonSchema }>> };
+  readonly requestBody?: {
+    readonly required: boolean;
+    readonly content: Readonly<Record<string, { readonly schema: JsonSchema }>>;
+  };
   readonly responses: Readonly<Record<string, OpenApiResponse>>;
 }
 
@@ -63,11 +66,12 @@ const description = [
 ].join(' ');
 
 const requestIdHeader = {
-  description: 'The request id: the client\'s X-Request-Id when it was valid, otherwise one the server made up.',
+  description: "The request id: the client's X-Request-Id when it was valid, otherwise one the server made up.",
   schema: { type: 'string' },
 };
 const replayedHeader = {
-  description: 'Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key.',
+  description:
+    'Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key.',
   schema: { type: 'string', enum: ['true'] },
 };
 
@@ -97,7 +101,10 @@ function capitalize(text: string): string {
 }
 
 /** The emitted component schemas carry their own `$schema` and `$id`; inside an OpenAPI document those are noise. */
-function toComponents(registry: z.core.$ZodRegistry<{ id: string }>, io: 'input' | 'output'): Record<string, JsonSchema> {
+function toComponents(
+  registry: z.core.$ZodRegistry<{ id: string }>,
+  io: 'input' | 'output',
+): Record<string, JsonSchema> {
   const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', io, uri: (id) => componentPrefix + id });
   const components: Record<string, JsonSchema> = {};
   for (const [name, schema] of Object.entries(schemas)) {
@@ -113,7 +120,10 @@ function toInputJsonSchema(schema: z.ZodType): Record<string, unknown> {
 
 function toParameters(route: RouteSpec): OpenApiParameter[] {
   const parameters: OpenApiParameter[] = [];
-  const pathProperties = route.params === undefined ? {} : ((toInputJsonSchema(route.params).properties ?? {}) as Record<string, JsonSchema>);
+  const pathProperties =
+    route.params === undefined
+      ? {}
+      : ((toInputJsonSchema(route.params).properties ?? {}) as Record<string, JsonSchema>);
   for (const match of route.path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
     const name = match[1] ?? '';
     parameters.push({ name, in: 'path', required: true, schema: pathProperties[name] ?? { type: 'string' } });
@@ -131,10 +141,17 @@ function toParameters(route: RouteSpec): OpenApiParameter[] {
   return parameters;
 }
 
-function toOperation(route: RouteSpec, responseNames: ReadonlyMap<z.ZodType, string>, bodyNames: ReadonlyMap<z.ZodType, string>): OpenApiOperation {
+function toOperation(
+  route: RouteSpec,
+  responseNames: ReadonlyMap<z.ZodType, string>,
+  bodyNames: ReadonlyMap<z.ZodType, string>,
+): OpenApiOperation {
   const responses: Record<string, OpenApiResponse> = {};
   for (const [status, schema] of Object.entries(route.responses)) {
-    const headers = route.method === 'POST' ? { 'X-Request-Id': requestIdHeader, 'Idempotent-Replayed': replayedHeader } : { 'X-Request-Id': requestIdHeader };
+    const headers =
+      route.method === 'POST'
+        ? { 'X-Request-Id': requestIdHeader, 'Idempotent-Replayed': replayedHeader }
+        : { 'X-Request-Id': requestIdHeader };
     responses[status] = {
       description: status === '201' ? 'Created' : 'OK',
       headers,
@@ -151,12 +168,20 @@ function toOperation(route: RouteSpec, responseNames: ReadonlyMap<z.ZodType, str
   };
   if (route.body === undefined) return operation;
   const bodyName = bodyNames.get(route.body) ?? '';
-  return { ...operation, requestBody: { required: true, content: { 'application/json': { schema: { $ref: componentPrefix + bodyName } } } } };
+  return {
+    ...operation,
+    requestBody: { required: true, content: { 'application/json': { schema: { $ref: componentPrefix + bodyName } } } },
+  };
 }
 
 /** The endpoints outside /v1 that need no key: probes, metrics and this reference. */
 function toSystemPaths(): Record<string, Record<string, OpenApiOperation>> {
-  const system = (operationId: string, summary: string, contentType: string, schema: JsonSchema): Record<string, OpenApiOperation> => ({
+  const system = (
+    operationId: string,
+    summary: string,
+    contentType: string,
+    schema: JsonSchema,
+  ): Record<string, OpenApiOperation> => ({
     get: {
       operationId,
       summary,
@@ -169,7 +194,12 @@ function toSystemPaths(): Record<string, Record<string, OpenApiOperation>> {
   const status = { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] };
   return {
     '/healthz': system('getHealth', 'Liveness: the process is up.', 'application/json', status),
-    '/readyz': system('getReadiness', 'Readiness: 200 when the server takes traffic, 503 while starting or stopping.', 'application/json', status),
+    '/readyz': system(
+      'getReadiness',
+      'Readiness: 200 when the server takes traffic, 503 while starting or stopping.',
+      'application/json',
+      status,
+    ),
     '/metrics': system('getMetrics', 'Prometheus metrics, text format 0.0.4.', 'text/plain', { type: 'string' }),
     '/openapi.json': system('getOpenApiDocument', 'This OpenAPI document.', 'application/json', { type: 'object' }),
     '/docs': system('getDocsPage', 'The browsable API reference.', 'text/html', { type: 'string' }),
@@ -178,11 +208,16 @@ function toSystemPaths(): Record<string, Record<string, OpenApiOperation>> {
 
 /** The server package's version, the default for the document's `info.version`. */
 function readPackageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
   return typeof manifest.version === 'string' ? manifest.version : '0.0.0';
 }
 
-export function buildOpenApiDocument(routes: readonly RouteSpec[], options: { version?: string; serverUrl?: string } = {}): OpenApiDocument {
+export function buildOpenApiDocument(
+  routes: readonly RouteSpec[],
+  options: { version?: string; serverUrl?: string } = {},
+): OpenApiDocument {
   const outputs = z.registry<{ id: string }>();
   outputs.add(problemSchema, { id: 'Problem' });
   for (const [name, schema] of Object.entries(resourceSchemas)) outputs.add(schema, { id: name });
@@ -225,7 +260,9 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], options: { ve
     paths: { ...paths, ...toSystemPaths() },
     components: {
       schemas: { ...toComponents(outputs, 'output'), ...toComponents(inputs, 'input') },
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key, `bk_live_…` or `bk_test_…`.' } },
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key, `bk_live_…` or `bk_test_…`.' },
+      },
     },
   };
 }

@@ -26,18 +26,26 @@ export const problemSchema = z.looseObject({
   detail: z.string(),
   request_id: z.string(),
   retryable: z.boolean().describe('Whether the same request may succeed if retried later, with a new Idempotency-Key.'),
-  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional().describe('Present on validation_failed: one entry per field.'),
+  errors: z
+    .array(z.object({ field: z.string(), message: z.string() }))
+    .optional()
+    .describe('Present on validation_failed: one entry per field.'),
 });
 
 const reservedMembers = new Set(['type', 'title', 'status', 'code', 'detail', 'request_id', 'retryable', 'errors']);
 
 /** A bigint reaching JSON means a caller forgot to format an amount in the asset's unit: a bug. */
 function refuseBigint(key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') throw new TypeError(`problem fact "${key}" is a bigint; format it as a decimal string first`);
+  if (typeof value === 'bigint')
+    throw new TypeError(`problem fact "${key}" is a bigint; format it as a decimal string first`);
   return value;
 }
 
-export function toProblem(code: OutcomeCode, detail: string, options: ProblemOptions): { status: number; bodyText: string } {
+export function toProblem(
+  code: OutcomeCode,
+  detail: string,
+  options: ProblemOptions,
+): { status: number; bodyText: string } {
   const outcome = outcomes[code];
   const document: Record<string, unknown> = {
     type: problemTypeBase + code,

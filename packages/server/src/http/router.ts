@@ -95,7 +95,9 @@ export interface Router<T> {
   match(method: string, path: string): RouteMatch<T>;
 }
 
-export function createRouter<T extends { readonly method: string; readonly path: string }>(entries: readonly T[]): Router<T> {
+export function createRouter<T extends { readonly method: string; readonly path: string }>(
+  entries: readonly T[],
+): Router<T> {
   const literalPaths = new Map<string, Map<string, T>>();
   const templatesBySegmentCount = new Map<number, Template<T>[]>();
   for (const entry of entries) {

@@ -27,7 +27,17 @@ import {
 
 export const grantStatuses = ['active', 'depleted', 'expired', 'voided', 'scheduled'] as const;
 export const holdStatuses = ['open', 'captured', 'released', 'expired'] as const;
-export const transactionKinds = ['grant', 'debit', 'hold', 'capture', 'release', 'expire', 'void', 'reverse', 'adjust'] as const;
+export const transactionKinds = [
+  'grant',
+  'debit',
+  'hold',
+  'capture',
+  'release',
+  'expire',
+  'void',
+  'reverse',
+  'adjust',
+] as const;
 
 const holdTtlSecondsMax = 86_400;
 
@@ -102,7 +112,8 @@ export const updateWalletPolicyBody = z
     reason: reasonField.optional(),
   })
   .refine(
-    (body) => body.overdraft_limit !== undefined || body.consumption_order !== undefined || body.repay_debt_first !== undefined,
+    (body) =>
+      body.overdraft_limit !== undefined || body.consumption_order !== undefined || body.repay_debt_first !== undefined,
     { message: 'one of overdraft_limit, consumption_order or repay_debt_first is required', path: ['overdraft_limit'] },
   );
 
@@ -222,9 +233,19 @@ export const apiKeyResource = z.object({
   key: z.string().optional().describe('The secret key: present only in the createApiKey response, never again.'),
 });
 
-export const assetResource = z.object({ code: z.string(), scale: z.int(), name: z.string().nullable(), created_at: timeText });
+export const assetResource = z.object({
+  code: z.string(),
+  scale: z.int(),
+  name: z.string().nullable(),
+  created_at: timeText,
+});
 
-export const customerResource = z.object({ id: z.string(), name: z.string().nullable(), metadata: metadataText, created_at: timeText });
+export const customerResource = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  metadata: metadataText,
+  created_at: timeText,
+});
 
 export const balanceResource = z.object({
   asset: z.string(),
@@ -261,7 +282,10 @@ export const grantResource = z.object({
   created_at: timeText,
 });
 
-const drawResource = z.object({ grant: z.string().nullable().describe('null: drawn on the overdraft'), amount: amountText });
+const drawResource = z.object({
+  grant: z.string().nullable().describe('null: drawn on the overdraft'),
+  amount: amountText,
+});
 
 export const transactionResource = z.object({
   id: z.string(),
@@ -274,7 +298,9 @@ export const transactionResource = z.object({
   grant: z.string().nullable(),
   reverses: z.string().nullable(),
   reason: z.string().nullable(),
-  entries: z.array(z.object({ account: z.string(), grant: z.string().nullable(), amount: amountText.describe('Signed.') })),
+  entries: z.array(
+    z.object({ account: z.string(), grant: z.string().nullable(), amount: amountText.describe('Signed.') }),
+  ),
   draws: z.array(drawResource),
   created_at: timeText,
 });

@@ -95,10 +95,11 @@ function writeBody(response: ServerResponse, status: number, headers: Record<str
 export function createHttpServer(options: HttpServerOptions): Server {
   const { logger, metrics, authenticate } = options;
   const bodyBytesMax = options.bodyBytesMax ?? bodyBytesMaxDefault;
-  const requestsTotal = metrics.counter('bursar_http_requests_total', 'HTTP requests answered, by operation and status.', [
-    'operation',
-    'status',
-  ]);
+  const requestsTotal = metrics.counter(
+    'bursar_http_requests_total',
+    'HTTP requests answered, by operation and status.',
+    ['operation', 'status'],
+  );
   const requestDuration = metrics.histogram(
     'bursar_http_request_duration_seconds',
     'Time from request to reply written, by operation, in seconds.',
@@ -108,8 +109,22 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const openApiText = JSON.stringify(options.openApiDocument);
   const docsHtml = renderDocsPage(options.openApiDocument);
 
-  function toEndpoint(method: HttpMethod, path: string, operation: string, route: Route | null, serveSystem: Endpoint['serveSystem']): Endpoint {
-    return { method, path, operation, route, serveSystem, requests: new Map(), duration: requestDuration.labels(operation) };
+  function toEndpoint(
+    method: HttpMethod,
+    path: string,
+    operation: string,
+    route: Route | null,
+    serveSystem: Endpoint['serveSystem'],
+  ): Endpoint {
+    return {
+      method,
+      path,
+      operation,
+      route,
+      serveSystem,
+      requests: new Map(),
+      duration: requestDuration.labels(operation),
+    };
   }
   const unmatched = toEndpoint('GET', '', 'unmatched', null, null);
 
@@ -120,23 +135,48 @@ export function createHttpServer(options: HttpServerOptions): Server {
     detail: string,
     extra?: { readonly errors?: readonly FieldError[]; readonly headers?: Readonly<Record<string, string>> },
   ): number {
-    const problem = toProblem(code, detail, extra?.errors === undefined ? { requestId } : { requestId, errors: extra.errors });
-    writeBody(response, problem.status, { 'content-type': problemContentType, 'x-request-id': requestId, ...extra?.headers }, problem.bodyText);
+    const problem = toProblem(
+      code,
+      detail,
+      extra?.errors === undefined ? { requestId } : { requestId, errors: extra.errors },
+    );
+    writeBody(
+      response,
+      problem.status,
+      { 'content-type': problemContentType, 'x-request-id': requestId, ...extra?.headers },
+      problem.bodyText,
+    );
     return problem.status;
   }
 
   const systemEndpoints: Endpoint[] = [
     toEndpoint('GET', '/healthz', 'healthz', null, (response, requestId) => {
-      writeBody(response, 200, { 'content-type': jsonContentType, 'x-request-id': requestId, 'cache-control': 'no-store' }, '{"status":"ok"}');
+      writeBody(
+        response,
+        200,
+        { 'content-type': jsonContentType, 'x-request-id': requestId, 'cache-control': 'no-store' },
+        '{"status":"ok"}',
+      );
       return 200;
     }),
     toEndpoint('GET', '/readyz', 'readyz', null, (response, requestId) => {
-      if (!options.isReady()) return writeProblem(response, requestId, 'unavailable', 'The server is starting or stopping.');
-      writeBody(response, 200, { 'content-type': jsonContentType, 'x-request-id': requestId, 'cache-control': 'no-store' }, '{"status":"ready"}');
+      if (!options.isReady())
+        return writeProblem(response, requestId, 'unavailable', 'The server is starting or stopping.');
+      writeBody(
+        response,
+        200,
+        { 'content-type': jsonContentType, 'x-request-id': requestId, 'cache-control': 'no-store' },
+        '{"status":"ready"}',
+      );
       return 200;
     }),
     toEndpoint('GET', '/metrics', 'metrics', null, (response, requestId) => {
-      writeBody(response, 200, { 'content-type': metricsContentType, 'x-request-id': requestId, 'cache-control': 'no-store' }, metrics.render());
+      writeBody(
+        response,
+        200,
+        { 'content-type': metricsContentType, 'x-request-id': requestId, 'cache-control': 'no-store' },
+        metrics.render(),
+      );
       return 200;
     }),
     toEndpoint('GET', '/openapi.json', 'openapi', null, (response, requestId) => {
@@ -155,7 +195,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
       return 200;
     }),
   ];
-  const apiEndpoints = options.routes.map((route) => toEndpoint(route.method, route.path, route.operationId, route, null));
+  const apiEndpoints = options.routes.map((route) =>
+    toEndpoint(route.method, route.path, route.operationId, route, null),
+  );
   const router = createRouter([...systemEndpoints, ...apiEndpoints]);
 
   function finish(state: RequestState, status: number): void {
@@ -193,22 +235,46 @@ export function createHttpServer(options: HttpServerOptions): Server {
       finish(state, 500);
       return;
     }
-    finish(state, writeProblem(response, state.requestId, 'internal_error', `Something failed on the server; quote request id ${state.requestId}.`));
+    finish(
+      state,
+      writeProblem(
+        response,
+        state.requestId,
+        'internal_error',
+        `Something failed on the server; quote request id ${state.requestId}.`,
+      ),
+    );
   }
 
   /** Reads and parses the JSON body: its value, or the status already answered, or undefined when the client left. */
-  async function toBody(route: Route, request: IncomingMessage, response: ServerResponse, state: RequestState): Promise<{ value: unknown } | number | undefined> {
+  async function toBody(
+    route: Route,
+    request: IncomingMessage,
+    response: ServerResponse,
+    state: RequestState,
+  ): Promise<{ value: unknown } | number | undefined> {
     if (route.body === undefined) return { value: undefined };
     if (hasBody(request) && !jsonContentTypePattern.test(request.headers['content-type'] ?? '')) {
-      return writeProblem(response, state.requestId, 'unsupported_media_type', 'Send the body as JSON with `Content-Type: application/json`.');
+      return writeProblem(
+        response,
+        state.requestId,
+        'unsupported_media_type',
+        'Send the body as JSON with `Content-Type: application/json`.',
+      );
     }
     const read = await readBodyText(request, bodyBytesMax);
     if (read.kind === 'aborted') return undefined;
     if (read.kind === 'too_large') {
       // Closing the connection spares reading the rest of a body nobody will use.
-      return writeProblem(response, state.requestId, 'payload_too_large', `The body must be at most ${bodyBytesMax} bytes.`, {
-        headers: { connection: 'close' },
-      });
+      return writeProblem(
+        response,
+        state.requestId,
+        'payload_too_large',
+        `The body must be at most ${bodyBytesMax} bytes.`,
+        {
+          headers: { connection: 'close' },
+        },
+      );
     }
     if (read.text === '') return { value: {} };
     try {
@@ -219,32 +285,59 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
   }
 
-  async function serveApi(route: Route, request: IncomingMessage, response: ServerResponse, state: RequestState, rawParams: Readonly<Record<string, string>>, search: string): Promise<number | undefined> {
+  async function serveApi(
+    route: Route,
+    request: IncomingMessage,
+    response: ServerResponse,
+    state: RequestState,
+    rawParams: Readonly<Record<string, string>>,
+    search: string,
+  ): Promise<number | undefined> {
     const { requestId } = state;
     const token = bearerPattern.exec(request.headers.authorization ?? '')?.[1];
     const auth = token === undefined ? null : await authenticate(token);
     if (auth === null) {
-      return writeProblem(response, requestId, 'unauthenticated', unauthenticatedDetail, { headers: { 'www-authenticate': 'Bearer realm="bursar"' } });
+      return writeProblem(response, requestId, 'unauthenticated', unauthenticatedDetail, {
+        headers: { 'www-authenticate': 'Bearer realm="bursar"' },
+      });
     }
     state.apiKeyId = auth.apiKeyId;
     if (!scopeAllows(auth.scopes, route.scope)) {
-      return writeProblem(response, requestId, 'insufficient_scope', `${route.operationId} needs an API key with the \`${route.scope}\` scope.`);
+      return writeProblem(
+        response,
+        requestId,
+        'insufficient_scope',
+        `${route.operationId} needs an API key with the \`${route.scope}\` scope.`,
+      );
     }
     // node joins a repeated header into one string, so only a string arrives here in practice.
     const idempotencyHeader = request.headers['idempotency-key'];
     const idempotencyKey = typeof idempotencyHeader === 'string' ? idempotencyHeader : null;
     if (idempotencyHeader !== undefined && (idempotencyKey === null || !idempotencyKeyPattern.test(idempotencyKey))) {
-      return writeProblem(response, requestId, 'idempotency_key_invalid', 'The Idempotency-Key header must be 1–255 printable ASCII characters.');
+      return writeProblem(
+        response,
+        requestId,
+        'idempotency_key_invalid',
+        'The Idempotency-Key header must be 1–255 printable ASCII characters.',
+      );
     }
 
     const body = await toBody(route, request, response, state);
     if (body === undefined || typeof body === 'number') return body;
-    const params = route.params === undefined ? { ok: true as const, value: rawParams } : parseWith(route.params, rawParams);
+    const params =
+      route.params === undefined ? { ok: true as const, value: rawParams } : parseWith(route.params, rawParams);
     const query = parseWith(route.query ?? emptyBody, toQueryObject(search));
-    const parsedBody = route.body === undefined ? { ok: true as const, value: undefined } : parseWith(route.body, body.value);
+    const parsedBody =
+      route.body === undefined ? { ok: true as const, value: undefined } : parseWith(route.body, body.value);
     if (!params.ok || !query.ok || !parsedBody.ok) {
-      const errors = [...(params.ok ? [] : params.errors), ...(query.ok ? [] : query.errors), ...(parsedBody.ok ? [] : parsedBody.errors)];
-      return writeProblem(response, requestId, 'validation_failed', 'Some fields are not valid; see `errors`.', { errors });
+      const errors = [
+        ...(params.ok ? [] : params.errors),
+        ...(query.ok ? [] : query.errors),
+        ...(parsedBody.ok ? [] : parsedBody.errors),
+      ];
+      return writeProblem(response, requestId, 'validation_failed', 'Some fields are not valid; see `errors`.', {
+        errors,
+      });
     }
 
     const caller: Caller = {
@@ -255,7 +348,12 @@ export function createHttpServer(options: HttpServerOptions): Server {
       requestId,
       idempotencyKey,
     };
-    const reply: Reply = await route.handle({ caller, params: params.value, query: query.value, body: parsedBody.value });
+    const reply: Reply = await route.handle({
+      caller,
+      params: params.value,
+      query: query.value,
+      body: parsedBody.value,
+    });
     const headers: Record<string, string> = {
       'content-type': reply.problem ? problemContentType : jsonContentType,
       'x-request-id': requestId,
@@ -268,22 +366,44 @@ export function createHttpServer(options: HttpServerOptions): Server {
 
   function onRequest(request: IncomingMessage, response: ServerResponse): void {
     const method = request.method ?? '';
-    const state: RequestState = { startedAt: performance.now(), requestId: toRequestId(request.headers['x-request-id']), method, endpoint: null, apiKeyId: null };
+    const state: RequestState = {
+      startedAt: performance.now(),
+      requestId: toRequestId(request.headers['x-request-id']),
+      method,
+      endpoint: null,
+      apiKeyId: null,
+    };
     try {
       const url = request.url ?? '/';
       const queryStart = url.indexOf('?');
       const match = router.match(method, queryStart === -1 ? url : url.slice(0, queryStart));
       if (match.kind === 'route_not_found') {
-        finish(state, writeProblem(response, state.requestId, 'route_not_found', `No route matches ${method} ${url.slice(0, queryStart === -1 ? 200 : Math.min(queryStart, 200))}.`));
+        finish(
+          state,
+          writeProblem(
+            response,
+            state.requestId,
+            'route_not_found',
+            `No route matches ${method} ${url.slice(0, queryStart === -1 ? 200 : Math.min(queryStart, 200))}.`,
+          ),
+        );
         return;
       }
       if (match.kind === 'method_not_allowed') {
-        finish(state, writeProblem(response, state.requestId, 'method_not_allowed', `This route answers ${match.allowed}.`, { headers: { allow: match.allowed } }));
+        finish(
+          state,
+          writeProblem(response, state.requestId, 'method_not_allowed', `This route answers ${match.allowed}.`, {
+            headers: { allow: match.allowed },
+          }),
+        );
         return;
       }
       if (match.kind === 'malformed_parameter') {
         const errors = [{ field: match.name, message: 'is not valid percent-encoding' }];
-        finish(state, writeProblem(response, state.requestId, 'validation_failed', 'A path parameter is not valid.', { errors }));
+        finish(
+          state,
+          writeProblem(response, state.requestId, 'validation_failed', 'A path parameter is not valid.', { errors }),
+        );
         return;
       }
       const endpoint = match.entry;

@@ -5,7 +5,9 @@
 import type { z } from 'zod';
 import type { FieldError } from '../ledger/contract.ts';
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly FieldError[] };
+export type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly errors: readonly FieldError[] };
 
 const typeNames: Readonly<Record<string, string>> = {
   string: 'a string',
@@ -33,9 +35,13 @@ const errorMap: z.core.$ZodErrorMap = (issue) => {
       if (issue.input === undefined) return 'is required';
       return `must be ${typeNames[issue.expected] ?? issue.expected}`;
     case 'too_small':
-      return issue.inclusive === false ? `must be greater than ${issue.minimum}` : describeSize(issue.origin, issue.minimum, 'least');
+      return issue.inclusive === false
+        ? `must be greater than ${issue.minimum}`
+        : describeSize(issue.origin, issue.minimum, 'least');
     case 'too_big':
-      return issue.inclusive === false ? `must be less than ${issue.maximum}` : describeSize(issue.origin, issue.maximum, 'most');
+      return issue.inclusive === false
+        ? `must be less than ${issue.maximum}`
+        : describeSize(issue.origin, issue.maximum, 'most');
     case 'invalid_value':
       return `must be one of: ${issue.values.map(String).join(', ')}`;
     case 'invalid_format':

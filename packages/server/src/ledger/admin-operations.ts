@@ -2,15 +2,16 @@
  * Writes that are not about a wallet: environments, API keys, assets and customers. They go
  * through the committer too, so they share idempotency, audit and the one-writer rule.
  */
+
+import { newId } from '../ids.ts';
+import type { SqlRow } from '../storage/database.ts';
+import { describeApiKey, generateApiKey } from './api-keys.ts';
 import type { Caller, Reply, Scope } from './contract.ts';
 import type { LedgerService } from './service.ts';
 import { okReply, problemReply } from './service.ts';
-import { describeApiKey, generateApiKey } from './api-keys.ts';
-import { newId } from '../ids.ts';
-import type { SqlRow } from '../storage/database.ts';
-import { toTimestamp } from './wire.ts';
 import { auditOf } from './wallet-operations.ts';
 import { toTime } from './wallet-store.ts';
+import { toTimestamp } from './wire.ts';
 
 export function toWireApiKey(row: SqlRow, key?: string) {
   return {
@@ -24,7 +25,14 @@ export function toWireApiKey(row: SqlRow, key?: string) {
   };
 }
 
-export function apiKeyRow(environmentId: string, environmentName: string, name: string, scopes: readonly Scope[], now: number, key?: string) {
+export function apiKeyRow(
+  environmentId: string,
+  environmentName: string,
+  name: string,
+  scopes: readonly Scope[],
+  now: number,
+  key?: string,
+) {
   const generated = key === undefined ? generateApiKey(environmentName) : describeApiKey(key);
   const row: SqlRow = {
     id: newId('key', now),
@@ -39,17 +47,26 @@ export function apiKeyRow(environmentId: string, environmentName: string, name: 
   return { row, key: generated.key };
 }
 
-
 export function toWireEnvironment(row: SqlRow) {
   return { id: String(row.id), name: String(row.name), created_at: toTimestamp(toTime(row.created_at)) };
 }
 
-export async function createEnvironment(service: LedgerService, caller: Caller, input: { name: string }): Promise<Reply> {
+export async function createEnvironment(
+  service: LedgerService,
+  caller: Caller,
+  input: { name: string },
+): Promise<Reply> {
   let reply: Reply | undefined;
   return service.submit(caller, 'createEnvironment', input, {
     wallets: [],
     async prepare(batch) {
-      const row: SqlRow = { id: newId('env', batch.now), name: input.name, created_at: BigInt(batch.now), audit_seq: 0n, audit_hash: '' };
+      const row: SqlRow = {
+        id: newId('env', batch.now),
+        name: input.name,
+        created_at: BigInt(batch.now),
+        audit_seq: 0n,
+        audit_hash: '',
+      };
       const inserted = await batch.session.insertMany('environments', [row], { onConflictDoNothing: true });
       if (inserted.length === 0) {
         reply = problemReply(caller, 'environment_exists', `An environment named "${input.name}" exists.`);
@@ -65,7 +82,11 @@ export async function createEnvironment(service: LedgerService, caller: Caller, 
   });
 }
 
-export async function createApiKey(service: LedgerService, caller: Caller, input: { name: string; scopes: Scope[] }): Promise<Reply> {
+export async function createApiKey(
+  service: LedgerService,
+  caller: Caller,
+  input: { name: string; scopes: Scope[] },
+): Promise<Reply> {
   let reply: Reply | undefined;
   return service.submit(caller, 'createApiKey', input, {
     wallets: [],
@@ -80,34 +101,61 @@ export async function createApiKey(service: LedgerService, caller: Caller, input
   });
 }
 
-export async function revokeApiKey(service: LedgerService, caller: Caller, keyId: string, onRevoked: () => void): Promise<Reply> {
+export async function revokeApiKey(
+  service: LedgerService,
+  caller: Caller,
+  keyId: string,
+  onRevoked: () => void,
+): Promise<Reply> {
   let reply: Reply | undefined;
-  return service.submit(caller, 'revokeApiKey', { keyId }, {
-    wallets: [],
-    async prepare(batch) {
-      const [row] = await batch.session.all('SELECT * FROM api_keys WHERE environment_id = ? AND id = ?', [caller.environmentId, keyId]);
-      if (row === undefined) {
-        reply = problemReply(caller, 'api_key_not_found', `No API key "${keyId}" in this environment.`);
-        return;
-      }
-      if (row.revoked_at === null) {
-        await batch.session.run('UPDATE api_keys SET revoked_at = ? WHERE environment_id = ? AND id = ?', [BigInt(batch.now), caller.environmentId, keyId]);
-        batch.audits.push(auditOf(caller, 'api_key.revoked', `api_key:${keyId}`, null, toWireApiKey(row), null));
-        row.revoked_at = BigInt(batch.now);
-      }
-      onRevoked();
-      reply = okReply(200, toWireApiKey(row));
+  return service.submit(
+    caller,
+    'revokeApiKey',
+    { keyId },
+    {
+      wallets: [],
+      async prepare(batch) {
+        const [row] = await batch.session.all('SELECT * FROM api_keys WHERE environment_id = ? AND id = ?', [
+          caller.environmentId,
+          keyId,
+        ]);
+        if (row === undefined) {
+          reply = problemReply(caller, 'api_key_not_found', `No API key "${keyId}" in this environment.`);
+          return;
+        }
+        if (row.revoked_at === null) {
+          await batch.session.run('UPDATE api_keys SET revoked_at = ? WHERE environment_id = ? AND id = ?', [
+            BigInt(batch.now),
+            caller.environmentId,
+            keyId,
+          ]);
+          batch.audits.push(auditOf(caller, 'api_key.revoked', `api_key:${keyId}`, null, toWireApiKey(row), null));
+          row.revoked_at = BigInt(batch.now);
+        }
+        onRevoked();
+        reply = okReply(200, toWireApiKey(row));
+      },
+      decide: () => reply as Reply,
     },
-    decide: () => reply as Reply,
-  });
+  );
 }
 
-export async function createAsset(service: LedgerService, caller: Caller, input: { code: string; scale: number; name?: string | undefined }): Promise<Reply> {
+export async function createAsset(
+  service: LedgerService,
+  caller: Caller,
+  input: { code: string; scale: number; name?: string | undefined },
+): Promise<Reply> {
   let reply: Reply | undefined;
   return service.submit(caller, 'createAsset', input, {
     wallets: [],
     async prepare(batch) {
-      const row: SqlRow = { environment_id: caller.environmentId, code: input.code, scale: BigInt(input.scale), name: input.name ?? input.code, created_at: BigInt(batch.now) };
+      const row: SqlRow = {
+        environment_id: caller.environmentId,
+        code: input.code,
+        scale: BigInt(input.scale),
+        name: input.name ?? input.code,
+        created_at: BigInt(batch.now),
+      };
       const inserted = await batch.session.insertMany('assets', [row], { onConflictDoNothing: true });
       if (inserted.length === 0) {
         reply = problemReply(caller, 'asset_exists', `An asset "${input.code}" exists in this environment.`);
@@ -122,7 +170,12 @@ export async function createAsset(service: LedgerService, caller: Caller, input:
 }
 
 export function toWireAsset(row: SqlRow) {
-  return { code: String(row.code), scale: Number(row.scale), name: String(row.name), created_at: toTimestamp(toTime(row.created_at)) };
+  return {
+    code: String(row.code),
+    scale: Number(row.scale),
+    name: String(row.name),
+    created_at: toTimestamp(toTime(row.created_at)),
+  };
 }
 
 export async function createCustomer(
@@ -142,7 +195,10 @@ export async function createCustomer(
         created_at: BigInt(batch.now),
       };
       const inserted = await batch.session.insertMany('customers', [row], { onConflictDoNothing: true });
-      reply = inserted.length === 0 ? problemReply(caller, 'customer_exists', `A customer "${input.id}" exists in this environment.`) : okReply(201, toWireCustomer(row));
+      reply =
+        inserted.length === 0
+          ? problemReply(caller, 'customer_exists', `A customer "${input.id}" exists in this environment.`)
+          : okReply(201, toWireCustomer(row));
     },
     decide: () => reply as Reply,
   });

@@ -4,8 +4,8 @@
  * seconds; revocation in this process takes effect at once, in others within the cache TTL.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Scope } from './contract.ts';
 import type { SqlSession } from '../storage/database.ts';
+import type { Scope } from './contract.ts';
 
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

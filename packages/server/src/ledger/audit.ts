@@ -3,8 +3,8 @@
  * hash-chained per environment so that any edit or deletion is detectable by `verify`.
  */
 import { createHash } from 'node:crypto';
-import type { SqlRow, SqlSession } from '../storage/database.ts';
 import { newId } from '../ids.ts';
+import type { SqlRow, SqlSession } from '../storage/database.ts';
 import { toBigint } from './wallet-store.ts';
 
 export interface AuditRecord {
@@ -29,7 +29,9 @@ export async function chainAuditRecords(
   const environmentIds = [...new Set(records.map((record) => record.environmentId))].sort();
   for (const environmentId of environmentIds) {
     const lock = session.dialect === 'postgres' ? ' FOR UPDATE' : '';
-    const [head] = await session.all(`SELECT audit_seq, audit_hash FROM environments WHERE id = ?${lock}`, [environmentId]);
+    const [head] = await session.all(`SELECT audit_seq, audit_hash FROM environments WHERE id = ?${lock}`, [
+      environmentId,
+    ]);
     if (head === undefined) throw new Error('assertion failed: audited environment exists');
     let seq = toBigint(head.audit_seq);
     let previousHash = String(head.audit_hash);
@@ -59,13 +61,28 @@ export async function chainAuditRecords(
   return { rows, heads };
 }
 
-const hashedColumns = ['environment_id', 'seq', 'id', 'action', 'target', 'actor', 'reason', 'before', 'after', 'request_id', 'created_at', 'prev_hash'];
+const hashedColumns = [
+  'environment_id',
+  'seq',
+  'id',
+  'action',
+  'target',
+  'actor',
+  'reason',
+  'before',
+  'after',
+  'request_id',
+  'created_at',
+  'prev_hash',
+];
 
 export function hashAuditRow(row: SqlRow): string {
-  const canonical = JSON.stringify(hashedColumns.map((column) => {
-    const value = row[column];
-    return typeof value === 'bigint' ? value.toString() : (value ?? null);
-  }));
+  const canonical = JSON.stringify(
+    hashedColumns.map((column) => {
+      const value = row[column];
+      return typeof value === 'bigint' ? value.toString() : (value ?? null);
+    }),
+  );
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -84,15 +101,28 @@ export async function verifyAuditChain(session: SqlSession, environmentId: strin
   let expectedSeq = 1n;
   for (const row of rows) {
     const seq = toBigint(row.seq);
-    const broken = (problem: string): AuditVerification => ({ valid: false, eventsChecked: Number(seq - 1n), brokenAtSeq: seq, problem });
+    const broken = (problem: string): AuditVerification => ({
+      valid: false,
+      eventsChecked: Number(seq - 1n),
+      brokenAtSeq: seq,
+      problem,
+    });
     if (seq !== expectedSeq) return broken('a row is missing before this one');
     if (row.prev_hash !== previousHash) return broken('prev_hash does not link to the row before');
     if (hashAuditRow(row) !== row.hash) return broken('the row does not match its hash');
     previousHash = String(row.hash);
     expectedSeq += 1n;
   }
-  if (head !== undefined && (toBigint(head.audit_seq) !== expectedSeq - 1n || String(head.audit_hash) !== previousHash)) {
-    return { valid: false, eventsChecked: rows.length, brokenAtSeq: expectedSeq, problem: 'rows after the last one were deleted' };
+  if (
+    head !== undefined &&
+    (toBigint(head.audit_seq) !== expectedSeq - 1n || String(head.audit_hash) !== previousHash)
+  ) {
+    return {
+      valid: false,
+      eventsChecked: rows.length,
+      brokenAtSeq: expectedSeq,
+      problem: 'rows after the last one were deleted',
+    };
   }
   return { valid: true, eventsChecked: rows.length, brokenAtSeq: null, problem: null };
 }

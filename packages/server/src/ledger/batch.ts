@@ -3,13 +3,21 @@
  * its decisions produce, written at the end with one bulk statement per table. Commands see
  * each other's effects in order, exactly as if they had committed one by one.
  */
-import type { Accepted, DecisionContext, Hold, HoldEnding, PlannedEvent, PlannedTransaction, Wallet } from '@bursar/core';
+import type {
+  Accepted,
+  DecisionContext,
+  Hold,
+  HoldEnding,
+  PlannedEvent,
+  PlannedTransaction,
+  Wallet,
+} from '@bursar/core';
 import { assertWalletInvariants, decideSettlement } from '@bursar/core';
-import type { SqlRow, SqlSession } from '../storage/database.ts';
 import { newId } from '../ids.ts';
+import type { SqlRow, SqlSession } from '../storage/database.ts';
+import type { AuditRecord } from './audit.ts';
 import type { WalletKey } from './wallet-store.ts';
 import { walletKeyText } from './wallet-store.ts';
-import type { AuditRecord } from './audit.ts';
 
 interface WalletSlot {
   readonly key: WalletKey;
@@ -87,11 +95,16 @@ export class Batch {
     const missing = grants.filter((grant) => !known.has(grant.id));
     if (missing.length === 0) return;
     const initial = { ...slot.initial, grants: [...slot.initial.grants, ...missing] };
-    this.#slots.set(walletKeyText(key), { ...slot, initial, current: { ...slot.current, grants: [...slot.current.grants, ...missing] } });
+    this.#slots.set(walletKeyText(key), {
+      ...slot,
+      initial,
+      current: { ...slot.current, grants: [...slot.current.grants, ...missing] },
+    });
   }
 
   plannedTransaction(environmentId: string, id: string): PlannedTransaction | undefined {
-    return this.transactions.find((planned) => planned.environmentId === environmentId && planned.transaction.id === id)?.transaction;
+    return this.transactions.find((planned) => planned.environmentId === environmentId && planned.transaction.id === id)
+      ?.transaction;
   }
 
   slots(): Iterable<WalletSlot> {
@@ -109,7 +122,8 @@ export class Batch {
     assertWalletInvariants(accepted.wallet);
     slot.current = accepted.wallet;
     const environmentId = slot.key.environmentId;
-    for (const hold of accepted.wallet.holds) this.holdVersions.set(hold.id, { environmentId, customer: slot.key.customer, asset: slot.key.asset, hold });
+    for (const hold of accepted.wallet.holds)
+      this.holdVersions.set(hold.id, { environmentId, customer: slot.key.customer, asset: slot.key.asset, hold });
     for (const transaction of accepted.transactions) this.transactions.push({ environmentId, transaction, options });
     for (const event of accepted.events) this.events.push({ environmentId, event });
     for (const ending of accepted.holdsEnded) this.holdsEnded.push({ environmentId, ending });

@@ -6,8 +6,8 @@
  */
 import type { Wallet } from '@bursar/core';
 import type { Clock } from '../clock.ts';
-import type { Database, SqlRow, SqlSession } from '../storage/database.ts';
 import { toProblem } from '../http/problem.ts';
+import type { Database, SqlRow, SqlSession } from '../storage/database.ts';
 import type { AuditRecord } from './audit.ts';
 import { Batch } from './batch.ts';
 import type { Reply } from './contract.ts';
@@ -88,7 +88,9 @@ export class Committer {
     const started = performance.now();
     try {
       const replies = await this.#commit(pending.map((item) => item.command));
-      pending.forEach((item, index) => item.resolve(replies[index] as Reply));
+      pending.forEach((item, index) => {
+        item.resolve(replies[index] as Reply);
+      });
       this.#options.onBatch?.(pending.length, performance.now() - started);
     } catch (error) {
       if (pending.length > 1) {
@@ -104,7 +106,9 @@ export class Committer {
   async #commit(commands: readonly Command[]): Promise<Reply[]> {
     const touched: string[] = [];
     try {
-      const { replies, wallets } = await this.#options.database.writeTransaction((session) => this.#execute(session, commands, touched));
+      const { replies, wallets } = await this.#options.database.writeTransaction((session) =>
+        this.#execute(session, commands, touched),
+      );
       for (const [keyText, entry] of wallets) this.#cache.set(keyText, entry);
       return replies;
     } catch (error) {
@@ -121,28 +125,50 @@ export class Committer {
     const batch = new Batch(session, this.#options.clock.now());
     const replies: (Reply | undefined)[] = new Array(commands.length);
     const followers = await this.#resolveIdempotency(session, commands, replies, batch.now);
-    const active = commands.flatMap((command, index) => (replies[index] === undefined && !followers.has(index) ? [index] : []));
-    await this.#loadWallets(batch, active.flatMap((index) => (commands[index] as Command).wallets), touched);
+    const active = commands.flatMap((_command, index) =>
+      replies[index] === undefined && !followers.has(index) ? [index] : [],
+    );
+    await this.#loadWallets(
+      batch,
+      active.flatMap((index) => (commands[index] as Command).wallets),
+      touched,
+    );
     for (const index of active) {
       const command = commands[index] as Command;
       await command.prepare?.(batch);
       replies[index] = command.decide(batch);
     }
     for (const [index, leaderIndex] of followers) {
-      replies[index] = followerReply(commands[index] as Command, commands[leaderIndex] as Command, replies[leaderIndex] as Reply);
+      replies[index] = followerReply(
+        commands[index] as Command,
+        commands[leaderIndex] as Command,
+        replies[leaderIndex] as Reply,
+      );
     }
     await flushBatch(batch);
-    await saveIdempotency(session, active.map((index) => ({ command: commands[index] as Command, reply: replies[index] as Reply })), batch.now);
+    await saveIdempotency(
+      session,
+      active.map((index) => ({ command: commands[index] as Command, reply: replies[index] as Reply })),
+      batch.now,
+    );
     const wallets = new Map<string, { wallet: Wallet; version: bigint }>();
     for (const slot of batch.slots()) {
       const changed = slot.current !== slot.initial || slot.policyChanged;
-      wallets.set(walletKeyText(slot.key), { wallet: pruneSpentGrants(slot.current), version: changed ? slot.version + 1n : slot.version });
+      wallets.set(walletKeyText(slot.key), {
+        wallet: pruneSpentGrants(slot.current),
+        version: changed ? slot.version + 1n : slot.version,
+      });
     }
     return { replies: replies as Reply[], wallets };
   }
 
   /** Fills replies for repeated keys; returns in-batch duplicates mapped to the command they follow. */
-  async #resolveIdempotency(session: SqlSession, commands: readonly Command[], replies: (Reply | undefined)[], now: number): Promise<Map<number, number>> {
+  async #resolveIdempotency(
+    session: SqlSession,
+    commands: readonly Command[],
+    replies: (Reply | undefined)[],
+    now: number,
+  ): Promise<Map<number, number>> {
     const followers = new Map<number, number>();
     const leaders = new Map<string, number>();
     const claims: SqlRow[] = [];
@@ -175,7 +201,8 @@ export class Committer {
       // Claim the new keys now: a concurrent process with the same key waits on this row until we commit.
       const unclaimed = claims.filter((claim) => !existing.has(`${claim.environment_id}\u0000${claim.key}`));
       const inserted = await session.insertMany('idempotency_keys', unclaimed, { onConflictDoNothing: true });
-      if (inserted.length !== unclaimed.length) throw Object.assign(new Error('idempotency key claimed concurrently'), { code: '40001' });
+      if (inserted.length !== unclaimed.length)
+        throw Object.assign(new Error('idempotency key claimed concurrently'), { code: '40001' });
     }
     return followers;
   }
@@ -191,7 +218,8 @@ export class Committer {
       if (row === undefined) throw new Error('assertion failed: every declared wallet exists once locked');
       const version = toBigint(row.version);
       const cached = this.#cache.get(keyText);
-      const wallet = cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(batch.session, row);
+      const wallet =
+        cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(batch.session, row);
       batch.addWallet(key, wallet, version);
     }
   }
@@ -200,13 +228,20 @@ export class Committer {
 async function findStoredReplies(session: SqlSession, claims: readonly SqlRow[]): Promise<Map<string, SqlRow>> {
   const found = new Map<string, SqlRow>();
   for (const claim of claims) {
-    const [row] = await session.all('SELECT * FROM idempotency_keys WHERE environment_id = ? AND "key" = ?', [claim.environment_id ?? null, claim.key ?? null]);
+    const [row] = await session.all('SELECT * FROM idempotency_keys WHERE environment_id = ? AND "key" = ?', [
+      claim.environment_id ?? null,
+      claim.key ?? null,
+    ]);
     if (row !== undefined) found.set(`${claim.environment_id}\u0000${claim.key}`, row);
   }
   return found;
 }
 
-async function saveIdempotency(session: SqlSession, done: readonly { command: Command; reply: Reply }[], now: number): Promise<void> {
+async function saveIdempotency(
+  session: SqlSession,
+  done: readonly { command: Command; reply: Reply }[],
+  now: number,
+): Promise<void> {
   const rows = done
     .filter(({ command }) => command.idempotency !== null)
     .map(({ command, reply }) => ({
@@ -224,7 +259,12 @@ async function saveIdempotency(session: SqlSession, done: readonly { command: Co
 
 function storedReply(command: Command, stored: SqlRow): Reply {
   if (stored.fingerprint !== command.idempotency?.fingerprint) return keyReused(command);
-  return { status: Number(stored.status), bodyText: String(stored.body), problem: stored.problem === 1n || stored.problem === 1, replayed: true };
+  return {
+    status: Number(stored.status),
+    bodyText: String(stored.body),
+    problem: stored.problem === 1n || stored.problem === 1,
+    replayed: true,
+  };
 }
 
 function followerReply(command: Command, leader: Command, reply: Reply): Reply {
@@ -233,9 +273,13 @@ function followerReply(command: Command, leader: Command, reply: Reply): Reply {
 }
 
 function keyReused(command: Command): Reply {
-  const problem = toProblem('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; nothing was changed.', {
-    requestId: command.requestId,
-  });
+  const problem = toProblem(
+    'idempotency_key_reused',
+    'This Idempotency-Key was already used with a different request; nothing was changed.',
+    {
+      requestId: command.requestId,
+    },
+  );
   return { ...problem, problem: true, replayed: false };
 }
 
@@ -246,7 +290,9 @@ function unavailable(command: Command): Reply {
 
 /** Spent lots (nothing remaining, nothing reserved) leave the cached state; reversals load them again. */
 function pruneSpentGrants(wallet: Wallet): Wallet {
-  return wallet.grants.some((grant) => grant.remaining === 0n) ? { ...wallet, grants: wallet.grants.filter((grant) => grant.remaining > 0n) } : wallet;
+  return wallet.grants.some((grant) => grant.remaining === 0n)
+    ? { ...wallet, grants: wallet.grants.filter((grant) => grant.remaining > 0n) }
+    : wallet;
 }
 
 export type { AuditRecord };

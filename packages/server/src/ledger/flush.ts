@@ -3,8 +3,8 @@
  * holds, reservations, wallets, outbox, audit), all inside the batch's transaction.
  */
 import type { Grant, Wallet } from '@bursar/core';
-import type { SqlRow } from '../storage/database.ts';
 import { newId } from '../ids.ts';
+import type { SqlRow } from '../storage/database.ts';
 import { chainAuditRecords } from './audit.ts';
 import type { Batch, HoldVersion } from './batch.ts';
 
@@ -17,14 +17,20 @@ export async function flushBatch(batch: Batch): Promise<void> {
   const initialHolds = new Map<string, HoldVersion>();
   for (const slot of batch.slots()) {
     for (const hold of slot.initial.holds) {
-      initialHolds.set(hold.id, { environmentId: slot.key.environmentId, customer: slot.key.customer, asset: slot.key.asset, hold });
+      initialHolds.set(hold.id, {
+        environmentId: slot.key.environmentId,
+        customer: slot.key.customer,
+        asset: slot.key.asset,
+        hold,
+      });
     }
     if (slot.current === slot.initial && !slot.policyChanged) continue;
     const environmentId = slot.key.environmentId;
     const before = new Map(slot.initial.grants.map((grant) => [grant.id, grant]));
     for (const grant of slot.current.grants) {
       const previous = before.get(grant.id);
-      if (previous === undefined) grantInserts.push(grantRow(environmentId, slot.current, grant, batch.grantExtras.get(grant.id)));
+      if (previous === undefined)
+        grantInserts.push(grantRow(environmentId, slot.current, grant, batch.grantExtras.get(grant.id)));
       else if (previous !== grant) {
         grantUpdates.push({
           environment_id: environmentId,
@@ -149,7 +155,12 @@ async function writeHolds(batch: Batch, initialHolds: Map<string, HoldVersion>):
   await batch.session.updateMany('holds', ['environment_id', 'id'], holdUpdates);
 }
 
-function grantRow(environmentId: string, wallet: Wallet, grant: Grant, extras: { reason: string | null; metadata: string | null } | undefined): SqlRow {
+function grantRow(
+  environmentId: string,
+  wallet: Wallet,
+  grant: Grant,
+  extras: { reason: string | null; metadata: string | null } | undefined,
+): SqlRow {
   return {
     environment_id: environmentId,
     customer_id: wallet.customer,

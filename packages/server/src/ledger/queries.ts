@@ -11,7 +11,17 @@ import type { Caller, Reply } from './contract.ts';
 import type { LedgerService } from './service.ts';
 import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply } from './service.ts';
 import { grantFromRow, loadWallet, toBigint, toTime } from './wallet-store.ts';
-import { nullableText, toTimestamp, toWireBalance, toWireDraws, toWireExplanation, toWireGrant, toWireHold, toWireTransaction, transactionFromRows } from './wire.ts';
+import {
+  nullableText,
+  toTimestamp,
+  toWireBalance,
+  toWireDraws,
+  toWireExplanation,
+  toWireGrant,
+  toWireHold,
+  toWireTransaction,
+  transactionFromRows,
+} from './wire.ts';
 
 export interface PageQuery {
   cursor?: string | undefined;
@@ -25,12 +35,20 @@ function decodeCursor(cursor: string | undefined): string | null {
 function page<T>(rows: readonly SqlRow[], limit: number, render: (row: SqlRow) => T, cursorColumn = 'id') {
   const data = rows.slice(0, limit).map(render);
   const last = rows[limit - 1];
-  const nextCursor = rows.length > limit && last !== undefined ? Buffer.from(String(last[cursorColumn]), 'utf8').toString('base64url') : null;
+  const nextCursor =
+    rows.length > limit && last !== undefined
+      ? Buffer.from(String(last[cursorColumn]), 'utf8').toString('base64url')
+      : null;
   return { data, next_cursor: nextCursor };
 }
 
 /** Builds `WHERE environment_id = ? AND …` from the filters that are set. */
-function where(environmentId: string, filters: Record<string, SqlValue | undefined>, cursor: string | null, cursorColumn = 'id') {
+function where(
+  environmentId: string,
+  filters: Record<string, SqlValue | undefined>,
+  cursor: string | null,
+  cursorColumn = 'id',
+) {
   const clauses = ['environment_id = ?'];
   const params: SqlValue[] = [environmentId];
   for (const [clause, value] of Object.entries(filters)) {
@@ -53,28 +71,49 @@ export async function listEnvironments(service: LedgerService): Promise<Reply> {
 export async function listApiKeys(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
   const limit = query.limit ?? 50;
   const filter = where(caller.environmentId, {}, decodeCursor(query.cursor));
-  const rows = await service.database.reader.all(`SELECT * FROM api_keys WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`, [...filter.params, limit + 1]);
-  return okReply(200, page(rows, limit, (row) => toWireApiKey(row)));
+  const rows = await service.database.reader.all(
+    `SELECT * FROM api_keys WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`,
+    [...filter.params, limit + 1],
+  );
+  return okReply(
+    200,
+    page(rows, limit, (row) => toWireApiKey(row)),
+  );
 }
 
 export async function listAssets(service: LedgerService, caller: Caller): Promise<Reply> {
-  const rows = await service.database.reader.all('SELECT * FROM assets WHERE environment_id = ? ORDER BY code', [caller.environmentId]);
+  const rows = await service.database.reader.all('SELECT * FROM assets WHERE environment_id = ? ORDER BY code', [
+    caller.environmentId,
+  ]);
   return okReply(200, { data: rows.map(toWireAsset), next_cursor: null });
 }
 
 export async function getCustomer(service: LedgerService, caller: Caller, customer: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM customers WHERE environment_id = ? AND id = ?', [caller.environmentId, customer]);
-  return row === undefined ? problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`) : okReply(200, toWireCustomer(row));
+  const [row] = await service.database.reader.all('SELECT * FROM customers WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    customer,
+  ]);
+  return row === undefined
+    ? problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`)
+    : okReply(200, toWireCustomer(row));
 }
 
 export async function listCustomers(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
   const limit = query.limit ?? 50;
   const filter = where(caller.environmentId, {}, decodeCursor(query.cursor));
-  const rows = await service.database.reader.all(`SELECT * FROM customers WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`, [...filter.params, limit + 1]);
+  const rows = await service.database.reader.all(
+    `SELECT * FROM customers WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`,
+    [...filter.params, limit + 1],
+  );
   return okReply(200, page(rows, limit, toWireCustomer));
 }
 
-async function walletsOf(service: LedgerService, caller: Caller, customer: string, asset: string | undefined): Promise<Wallet[]> {
+async function walletsOf(
+  service: LedgerService,
+  caller: Caller,
+  customer: string,
+  asset: string | undefined,
+): Promise<Wallet[]> {
   const rows = await service.database.reader.all(
     `SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ?${asset === undefined ? '' : ' AND asset = ?'} ORDER BY asset`,
     asset === undefined ? [caller.environmentId, customer] : [caller.environmentId, customer, asset],
@@ -82,8 +121,14 @@ async function walletsOf(service: LedgerService, caller: Caller, customer: strin
   return Promise.all(rows.map((row) => loadWallet(service.database.reader, row)));
 }
 
-export async function getBalances(service: LedgerService, caller: Caller, customer: string, query: { asset?: string | undefined; feature?: string | undefined }): Promise<Reply> {
-  if (!(await service.customerExists(caller.environmentId, customer))) return problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`);
+export async function getBalances(
+  service: LedgerService,
+  caller: Caller,
+  customer: string,
+  query: { asset?: string | undefined; feature?: string | undefined },
+): Promise<Reply> {
+  if (!(await service.customerExists(caller.environmentId, customer)))
+    return problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`);
   if (query.asset !== undefined && (await service.asset(caller.environmentId, query.asset)) === undefined) {
     return problemReply(caller, 'asset_not_found', `No asset "${query.asset}" in this environment.`);
   }
@@ -107,7 +152,15 @@ export async function checkDebit(
   if (isFieldError(amount)) return fieldReply(caller, [amount]);
   const now = service.clock.now();
   const [wallet] = await walletsOf(service, caller, input.customer, input.asset);
-  const empty: Wallet = { customer: input.customer, asset: input.asset, policy: { overdraftLimit: 0n, consumptionOrder: ['priority', 'expires_at', 'created_at'], repayDebtFirst: true }, debt: 0n, debtReserved: 0n, grants: [], holds: [] };
+  const empty: Wallet = {
+    customer: input.customer,
+    asset: input.asset,
+    policy: { overdraftLimit: 0n, consumptionOrder: ['priority', 'expires_at', 'created_at'], repayDebtFirst: true },
+    debt: 0n,
+    debtReserved: 0n,
+    grants: [],
+    holds: [],
+  };
   const state = wallet ?? empty;
   const check = decideCheck(state, { amount, feature: input.feature ?? null }, now);
   const scale = target.asset.scale;
@@ -129,13 +182,24 @@ async function scaleOf(service: LedgerService, caller: Caller, asset: unknown): 
 }
 
 function grantOwner(row: SqlRow) {
-  return { customer: String(row.customer_id), asset: String(row.asset), reason: nullableText(row.reason), metadata: nullableText(row.metadata) };
+  return {
+    customer: String(row.customer_id),
+    asset: String(row.asset),
+    reason: nullableText(row.reason),
+    metadata: nullableText(row.metadata),
+  };
 }
 
 export async function getGrant(service: LedgerService, caller: Caller, grantId: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [caller.environmentId, grantId]);
+  const [row] = await service.database.reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    grantId,
+  ]);
   if (row === undefined) return problemReply(caller, 'grant_not_found', `No grant "${grantId}" in this environment.`);
-  return okReply(200, toWireGrant(grantFromRow(row), grantOwner(row), await scaleOf(service, caller, row.asset), service.clock.now()));
+  return okReply(
+    200,
+    toWireGrant(grantFromRow(row), grantOwner(row), await scaleOf(service, caller, row.asset), service.clock.now()),
+  );
 }
 
 const grantStatusFilters: Record<string, string> = {
@@ -162,16 +226,26 @@ export async function listGrants(
     sql += ` AND ${clause}`;
     params.push(...Array.from(clause.matchAll(/\?/g), () => now));
   }
-  const rows = await service.database.reader.all(`SELECT * FROM grants WHERE ${sql} ORDER BY id DESC LIMIT ?`, [...params, limit + 1]);
+  const rows = await service.database.reader.all(`SELECT * FROM grants WHERE ${sql} ORDER BY id DESC LIMIT ?`, [
+    ...params,
+    limit + 1,
+  ]);
   const data = [];
-  for (const row of rows.slice(0, limit)) data.push(toWireGrant(grantFromRow(row), grantOwner(row), await scaleOf(service, caller, row.asset), Number(now)));
+  for (const row of rows.slice(0, limit))
+    data.push(toWireGrant(grantFromRow(row), grantOwner(row), await scaleOf(service, caller, row.asset), Number(now)));
   return okReply(200, { data, next_cursor: page(rows, limit, (row) => row).next_cursor });
 }
 
 export async function getHold(service: LedgerService, caller: Caller, holdId: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM holds WHERE environment_id = ? AND id = ?', [caller.environmentId, holdId]);
+  const [row] = await service.database.reader.all('SELECT * FROM holds WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    holdId,
+  ]);
   if (row === undefined) return problemReply(caller, 'hold_not_found', `No hold "${holdId}" in this environment.`);
-  const reservations = await service.database.reader.all('SELECT * FROM hold_reservations WHERE environment_id = ? AND hold_id = ? ORDER BY position', [caller.environmentId, holdId]);
+  const reservations = await service.database.reader.all(
+    'SELECT * FROM hold_reservations WHERE environment_id = ? AND hold_id = ? ORDER BY position',
+    [caller.environmentId, holdId],
+  );
   const now = service.clock.now();
   const expiresAt = toTime(row.expires_at);
   // An open hold past its expiry has ended, whether or not the sweeper booked it yet.
@@ -179,27 +253,57 @@ export async function getHold(service: LedgerService, caller: Caller, holdId: st
   const hold = {
     id: holdId,
     amount: toBigint(row.amount),
-    reservations: reservations.map((reservation) => ({ grantId: nullableText(reservation.grant_id), amount: toBigint(reservation.amount) })),
+    reservations: reservations.map((reservation) => ({
+      grantId: nullableText(reservation.grant_id),
+      amount: toBigint(reservation.amount),
+    })),
     feature: nullableText(row.feature),
     expiresAt,
     createdAt: toTime(row.created_at),
   };
   const endedAt = row.ended_at === null ? (status === 'expired' ? expiresAt : null) : toTime(row.ended_at);
-  return okReply(200, toWireHold(hold, { customer: String(row.customer_id), asset: String(row.asset), status, captured: toBigint(row.captured), endedAt, metadata: nullableText(row.metadata) }, await scaleOf(service, caller, row.asset)));
+  return okReply(
+    200,
+    toWireHold(
+      hold,
+      {
+        customer: String(row.customer_id),
+        asset: String(row.asset),
+        status,
+        captured: toBigint(row.captured),
+        endedAt,
+        metadata: nullableText(row.metadata),
+      },
+      await scaleOf(service, caller, row.asset),
+    ),
+  );
 }
 
 async function renderTransactions(service: LedgerService, caller: Caller, rows: readonly SqlRow[]) {
   const rendered = [];
   for (const row of rows) {
-    const entries = await service.database.reader.all('SELECT * FROM entries WHERE environment_id = ? AND transaction_id = ? ORDER BY position', [caller.environmentId, row.id ?? null]);
-    rendered.push(toWireTransaction(transactionFromRows(row, entries), nullableText(row.metadata), await scaleOf(service, caller, row.asset)));
+    const entries = await service.database.reader.all(
+      'SELECT * FROM entries WHERE environment_id = ? AND transaction_id = ? ORDER BY position',
+      [caller.environmentId, row.id ?? null],
+    );
+    rendered.push(
+      toWireTransaction(
+        transactionFromRows(row, entries),
+        nullableText(row.metadata),
+        await scaleOf(service, caller, row.asset),
+      ),
+    );
   }
   return rendered;
 }
 
 export async function getTransaction(service: LedgerService, caller: Caller, transactionId: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM transactions WHERE environment_id = ? AND id = ?', [caller.environmentId, transactionId]);
-  if (row === undefined) return problemReply(caller, 'transaction_not_found', `No transaction "${transactionId}" in this environment.`);
+  const [row] = await service.database.reader.all('SELECT * FROM transactions WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    transactionId,
+  ]);
+  if (row === undefined)
+    return problemReply(caller, 'transaction_not_found', `No transaction "${transactionId}" in this environment.`);
   const [rendered] = await renderTransactions(service, caller, [row]);
   return okReply(200, rendered);
 }
@@ -225,20 +329,39 @@ export async function listTransactions(
       'asset = ?': query.asset,
       'kind = ?': query.kind,
       'hold_id = ?': query.hold,
-      'id IN (SELECT transaction_id FROM entries WHERE environment_id = transactions.environment_id AND grant_id = ?)': query.grant,
+      'id IN (SELECT transaction_id FROM entries WHERE environment_id = transactions.environment_id AND grant_id = ?)':
+        query.grant,
       'created_at > ?': query.created_after === undefined ? undefined : BigInt(query.created_after),
       'created_at < ?': query.created_before === undefined ? undefined : BigInt(query.created_before),
     },
     decodeCursor(query.cursor),
   );
-  const rows = await service.database.reader.all(`SELECT * FROM transactions WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`, [...filter.params, limit + 1]);
-  return okReply(200, { data: await renderTransactions(service, caller, rows.slice(0, limit)), next_cursor: page(rows, limit, (row) => row).next_cursor });
+  const rows = await service.database.reader.all(
+    `SELECT * FROM transactions WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`,
+    [...filter.params, limit + 1],
+  );
+  return okReply(200, {
+    data: await renderTransactions(service, caller, rows.slice(0, limit)),
+    next_cursor: page(rows, limit, (row) => row).next_cursor,
+  });
 }
 
-export async function listAuditEvents(service: LedgerService, caller: Caller, query: PageQuery & { action?: string | undefined; target?: string | undefined }): Promise<Reply> {
+export async function listAuditEvents(
+  service: LedgerService,
+  caller: Caller,
+  query: PageQuery & { action?: string | undefined; target?: string | undefined },
+): Promise<Reply> {
   const limit = query.limit ?? 50;
-  const filter = where(caller.environmentId, { 'action = ?': query.action, 'target = ?': query.target }, decodeCursor(query.cursor), 'seq');
-  const rows = await service.database.reader.all(`SELECT * FROM audit_events WHERE ${filter.sql} ORDER BY seq DESC LIMIT ?`, [...filter.params, limit + 1]);
+  const filter = where(
+    caller.environmentId,
+    { 'action = ?': query.action, 'target = ?': query.target },
+    decodeCursor(query.cursor),
+    'seq',
+  );
+  const rows = await service.database.reader.all(
+    `SELECT * FROM audit_events WHERE ${filter.sql} ORDER BY seq DESC LIMIT ?`,
+    [...filter.params, limit + 1],
+  );
   return okReply(
     200,
     page(

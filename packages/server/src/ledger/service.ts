@@ -4,9 +4,8 @@
  * unknown customers and assets) before anything is queued, so a rejected request changes nothing.
  */
 import { createHash } from 'node:crypto';
-import type { Refusal } from '@bursar/core';
+import type { OutcomeCode, Refusal } from '@bursar/core';
 import { formatAmount, parseAmount } from '@bursar/core';
-import type { OutcomeCode } from '@bursar/core';
 import type { Clock } from '../clock.ts';
 import { toProblem } from '../http/problem.ts';
 import type { Database } from '../storage/database.ts';
@@ -46,7 +45,10 @@ export class LedgerService {
     const cacheKey = `${environmentId}\u0000${code}`;
     const cached = this.#assets.get(cacheKey);
     if (cached !== undefined) return cached;
-    const [row] = await this.database.reader.all('SELECT code, scale FROM assets WHERE environment_id = ? AND code = ?', [environmentId, code]);
+    const [row] = await this.database.reader.all(
+      'SELECT code, scale FROM assets WHERE environment_id = ? AND code = ?',
+      [environmentId, code],
+    );
     if (row === undefined) return undefined;
     const asset = { code, scale: Number(toBigint(row.scale)) };
     this.#assets.set(cacheKey, asset); // assets never change once created
@@ -56,26 +58,42 @@ export class LedgerService {
   async customerExists(environmentId: string, customer: string): Promise<boolean> {
     const cacheKey = `${environmentId}\u0000${customer}`;
     if (this.#customers.has(cacheKey)) return true;
-    const rows = await this.database.reader.all('SELECT 1 AS found FROM customers WHERE environment_id = ? AND id = ?', [environmentId, customer]);
+    const rows = await this.database.reader.all(
+      'SELECT 1 AS found FROM customers WHERE environment_id = ? AND id = ?',
+      [environmentId, customer],
+    );
     if (rows.length > 0) this.#customers.add(cacheKey); // customers are never deleted
     return rows.length > 0;
   }
 
   /** Resolves the wallet a request names, or the reply refusing it (unknown customer or asset). */
-  async walletFor(caller: Caller, customer: string, assetCode: string): Promise<{ key: WalletKey; asset: AssetInfo } | Reply> {
+  async walletFor(
+    caller: Caller,
+    customer: string,
+    assetCode: string,
+  ): Promise<{ key: WalletKey; asset: AssetInfo } | Reply> {
     const asset = await this.asset(caller.environmentId, assetCode);
-    if (asset === undefined) return problemReply(caller, 'asset_not_found', `No asset "${assetCode}" in this environment.`);
+    if (asset === undefined)
+      return problemReply(caller, 'asset_not_found', `No asset "${assetCode}" in this environment.`);
     if (!(await this.customerExists(caller.environmentId, customer))) {
       return problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`);
     }
     return { key: { environmentId: caller.environmentId, customer, asset: assetCode }, asset };
   }
 
-  submit(caller: Caller, operation: string, request: unknown, command: Omit<Command, 'environmentId' | 'requestId' | 'idempotency'>): Promise<Reply> {
+  submit(
+    caller: Caller,
+    operation: string,
+    request: unknown,
+    command: Omit<Command, 'environmentId' | 'requestId' | 'idempotency'>,
+  ): Promise<Reply> {
     return this.committer.submit({
       environmentId: caller.environmentId,
       requestId: caller.requestId,
-      idempotency: caller.idempotencyKey === null ? null : { key: caller.idempotencyKey, fingerprint: fingerprintOf(operation, request) },
+      idempotency:
+        caller.idempotencyKey === null
+          ? null
+          : { key: caller.idempotencyKey, fingerprint: fingerprintOf(operation, request) },
       ...command,
     });
   }
@@ -98,13 +116,19 @@ export function problemReply(
 
 export function fieldReply(caller: Pick<Caller, 'requestId'>, errors: readonly FieldError[]): Reply {
   const first = errors[0];
-  return problemReply(caller, 'validation_failed', first === undefined ? 'The request is not valid.' : `${first.field}: ${first.message}`, { errors });
+  return problemReply(
+    caller,
+    'validation_failed',
+    first === undefined ? 'The request is not valid.' : `${first.field}: ${first.message}`,
+    { errors },
+  );
 }
 
 /** Renders a core refusal; bigint facts become amounts in the asset's unit. */
 export function refusalReply(caller: Pick<Caller, 'requestId'>, refusal: Refusal, scale: number): Reply {
   const facts: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(refusal.facts ?? {})) facts[name] = typeof value === 'bigint' ? formatAmount(value, scale) : value;
+  for (const [name, value] of Object.entries(refusal.facts ?? {}))
+    facts[name] = typeof value === 'bigint' ? formatAmount(value, scale) : value;
   if (refusal.code === 'validation_failed' && typeof facts.field === 'string') {
     return fieldReply(caller, [{ field: facts.field, message: refusal.detail }]);
   }
@@ -142,4 +166,3 @@ export function parseWireAmount(
 export function isFieldError(value: unknown): value is FieldError {
   return typeof value === 'object' && value !== null && 'field' in value && 'message' in value;
 }
-

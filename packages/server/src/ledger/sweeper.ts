@@ -3,9 +3,10 @@
  * expired or voided grants. Balances never wait for it (reads decide expiry from the clock);
  * it only keeps the booked ledger close to the live one and emits the lifecycle events.
  */
-import type { Committer } from './committer.ts';
-import type { Database } from '../storage/database.ts';
+
 import type { Clock } from '../clock.ts';
+import type { Database } from '../storage/database.ts';
+import type { Committer } from './committer.ts';
 import { okReply } from './service.ts';
 
 const walletsPerSweepMax = 200;
@@ -21,7 +22,11 @@ export async function sweepDueSettlements(database: Database, committer: Committ
   );
   await Promise.all(
     rows.map((row) => {
-      const key = { environmentId: String(row.environment_id), customer: String(row.customer_id), asset: String(row.asset) };
+      const key = {
+        environmentId: String(row.environment_id),
+        customer: String(row.customer_id),
+        asset: String(row.asset),
+      };
       return committer.submit({
         environmentId: key.environmentId,
         requestId: 'sweeper',

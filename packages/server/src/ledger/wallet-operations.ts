@@ -50,7 +50,12 @@ function isReply(value: unknown): value is Reply {
   return typeof value === 'object' && value !== null && 'bodyText' in value;
 }
 
-async function costBasisOf(service: LedgerService, caller: Caller, input: GrantInput['cost_basis'], amount: bigint): Promise<CostBasis | null | FieldError> {
+async function costBasisOf(
+  service: LedgerService,
+  caller: Caller,
+  input: GrantInput['cost_basis'],
+  amount: bigint,
+): Promise<CostBasis | null | FieldError> {
   if (input === undefined) return null;
   if ((await service.asset(caller.environmentId, input.currency)) === undefined) {
     return { field: 'cost_basis.currency', message: `no asset "${input.currency}" in this environment` };
@@ -60,8 +65,12 @@ async function costBasisOf(service: LedgerService, caller: Caller, input: GrantI
     return { field: 'cost_basis', message: 'give exactly one of total and unit_price' };
   }
   const parsed = parseDecimal(text);
-  if (!parsed.ok) return { field: input.total !== undefined ? 'cost_basis.total' : 'cost_basis.unit_price', message: parsed.reason };
-  return { currency: input.currency, total: input.total !== undefined ? parsed.value : multiplyDecimal(parsed.value, amount) };
+  if (!parsed.ok)
+    return { field: input.total !== undefined ? 'cost_basis.total' : 'cost_basis.unit_price', message: parsed.reason };
+  return {
+    currency: input.currency,
+    total: input.total !== undefined ? parsed.value : multiplyDecimal(parsed.value, amount),
+  };
 }
 
 export async function createGrant(service: LedgerService, caller: Caller, input: GrantInput): Promise<Reply> {
@@ -104,8 +113,22 @@ async function grantLike(
       const metadata = metadataText(input.metadata);
       batch.grantExtras.set(decision.result.grant.id, { reason: input.reason ?? null, metadata });
       const result = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-      const grantBody = toWireGrant(result.grant, { customer: key.customer, asset: key.asset, reason: input.reason ?? null, metadata }, asset.scale, batch.now);
-      batch.audits.push(auditOf(caller, source === 'issuance' ? 'grant.created' : 'adjustment.created', `grant:${result.grant.id}`, input.reason ?? null, null, grantBody));
+      const grantBody = toWireGrant(
+        result.grant,
+        { customer: key.customer, asset: key.asset, reason: input.reason ?? null, metadata },
+        asset.scale,
+        batch.now,
+      );
+      batch.audits.push(
+        auditOf(
+          caller,
+          source === 'issuance' ? 'grant.created' : 'adjustment.created',
+          `grant:${result.grant.id}`,
+          input.reason ?? null,
+          null,
+          grantBody,
+        ),
+      );
       return okReply(201, {
         ...(source === 'issuance' ? grantBody : { grant: grantBody }),
         ...(source === 'issuance' ? {} : { transaction: toWireTransaction(result.transaction, metadata, asset.scale) }),
@@ -132,7 +155,13 @@ export async function createDebit(service: LedgerService, caller: Caller, input:
   if (isFieldError(amount)) return fieldReply(caller, [amount]);
   const { key, asset } = target;
   const feature = input.feature ?? null;
-  const metadata = input.metadata === undefined && input.description === undefined ? null : JSON.stringify({ ...input.metadata, ...(input.description === undefined ? {} : { description: input.description }) });
+  const metadata =
+    input.metadata === undefined && input.description === undefined
+      ? null
+      : JSON.stringify({
+          ...input.metadata,
+          ...(input.description === undefined ? {} : { description: input.description }),
+        });
   return service.submit(caller, 'createDebit', input, {
     wallets: [key],
     decide(batch) {
@@ -162,18 +191,29 @@ export async function createHold(service: LedgerService, caller: Caller, input: 
   const amount = parseWireAmount(input.amount, target.asset.scale, 'amount', { positive: true });
   if (isFieldError(amount)) return fieldReply(caller, [amount]);
   const ttlMs = input.ttl_seconds === undefined ? service.limits.holdTtlDefaultMs : input.ttl_seconds * 1000;
-  if (ttlMs > service.limits.holdTtlMaxMs) return fieldReply(caller, [{ field: 'ttl_seconds', message: `must be at most ${service.limits.holdTtlMaxMs / 1000}` }]);
+  if (ttlMs > service.limits.holdTtlMaxMs)
+    return fieldReply(caller, [
+      { field: 'ttl_seconds', message: `must be at most ${service.limits.holdTtlMaxMs / 1000}` },
+    ]);
   const { key, asset } = target;
   const metadata = metadataText(input.metadata);
   return service.submit(caller, 'createHold', input, {
     wallets: [key],
     decide(batch) {
-      const decision = decideHold(batch.wallet(key), { amount, feature: input.feature ?? null, expiresAt: batch.now + ttlMs }, batch.context);
+      const decision = decideHold(
+        batch.wallet(key),
+        { amount, feature: input.feature ?? null, expiresAt: batch.now + ttlMs },
+        batch.context,
+      );
       if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
       batch.holdMetadata.set(decision.result.hold.id, metadata);
       const { hold } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
       return okReply(201, {
-        ...toWireHold(hold, { customer: key.customer, asset: key.asset, status: 'open', captured: 0n, endedAt: null, metadata }, asset.scale),
+        ...toWireHold(
+          hold,
+          { customer: key.customer, asset: key.asset, status: 'open', captured: 0n, endedAt: null, metadata },
+          asset.scale,
+        ),
         balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, input.feature ?? null),
       });
     },
@@ -181,12 +221,23 @@ export async function createHold(service: LedgerService, caller: Caller, input: 
 }
 
 /** Finds the wallet of a hold (immutable once created), or the 404 reply. */
-async function holdTarget(service: LedgerService, caller: Caller, holdId: string): Promise<{ key: WalletKey; asset: AssetInfo; row: Record<string, unknown> } | Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM holds WHERE environment_id = ? AND id = ?', [caller.environmentId, holdId]);
+async function holdTarget(
+  service: LedgerService,
+  caller: Caller,
+  holdId: string,
+): Promise<{ key: WalletKey; asset: AssetInfo; row: Record<string, unknown> } | Reply> {
+  const [row] = await service.database.reader.all('SELECT * FROM holds WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    holdId,
+  ]);
   if (row === undefined) return problemReply(caller, 'hold_not_found', `No hold "${holdId}" in this environment.`);
   const asset = await service.asset(caller.environmentId, String(row.asset));
   if (asset === undefined) throw new Error('assertion failed: a hold names an existing asset');
-  return { key: { environmentId: caller.environmentId, customer: String(row.customer_id), asset: asset.code }, asset, row };
+  return {
+    key: { environmentId: caller.environmentId, customer: String(row.customer_id), asset: asset.code },
+    asset,
+    row,
+  };
 }
 
 function holdNotOpen(caller: Caller, refusal: Refusal, scale: number): Reply {
@@ -205,24 +256,42 @@ export async function captureHold(
   const amount = input.amount === undefined ? null : parseWireAmount(input.amount, asset.scale, 'amount');
   if (isFieldError(amount)) return fieldReply(caller, [amount]);
   const metadata = (row.metadata as string | null) ?? null;
-  return service.submit(caller, 'captureHold', { holdId, ...input }, {
-    wallets: [key],
-    decide(batch) {
-      const wallet = batch.wallet(key);
-      const hold = wallet.holds.find((open) => open.id === holdId);
-      const decision = decideCapture(wallet, holdId, { amount, onExcess: input.on_excess ?? 'draw' }, batch.context);
-      if (decision.kind === 'refused' || hold === undefined) {
-        return decision.kind === 'refused' ? holdNotOpen(caller, decision, asset.scale) : problemReply(caller, 'internal_error', 'hold vanished');
-      }
-      const result = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-      return okReply(200, {
-        ...toWireHold(hold, { customer: key.customer, asset: key.asset, status: 'captured', captured: result.transaction.amount, endedAt: batch.now, metadata }, asset.scale),
-        transaction: toWireTransaction(result.transaction, metadata, asset.scale),
-        released: formatAmountOf(result.released, asset),
-        balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
-      });
+  return service.submit(
+    caller,
+    'captureHold',
+    { holdId, ...input },
+    {
+      wallets: [key],
+      decide(batch) {
+        const wallet = batch.wallet(key);
+        const hold = wallet.holds.find((open) => open.id === holdId);
+        const decision = decideCapture(wallet, holdId, { amount, onExcess: input.on_excess ?? 'draw' }, batch.context);
+        if (decision.kind === 'refused' || hold === undefined) {
+          return decision.kind === 'refused'
+            ? holdNotOpen(caller, decision, asset.scale)
+            : problemReply(caller, 'internal_error', 'hold vanished');
+        }
+        const result = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+        return okReply(200, {
+          ...toWireHold(
+            hold,
+            {
+              customer: key.customer,
+              asset: key.asset,
+              status: 'captured',
+              captured: result.transaction.amount,
+              endedAt: batch.now,
+              metadata,
+            },
+            asset.scale,
+          ),
+          transaction: toWireTransaction(result.transaction, metadata, asset.scale),
+          released: formatAmountOf(result.released, asset),
+          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
+        });
+      },
     },
-  });
+  );
 }
 
 export async function releaseHold(service: LedgerService, caller: Caller, holdId: string): Promise<Reply> {
@@ -230,18 +299,34 @@ export async function releaseHold(service: LedgerService, caller: Caller, holdId
   if (isReply(target)) return target;
   const { key, asset, row } = target;
   const metadata = (row.metadata as string | null) ?? null;
-  return service.submit(caller, 'releaseHold', { holdId }, {
-    wallets: [key],
-    decide(batch) {
-      const decision = decideRelease(batch.wallet(key), holdId, batch.context);
-      if (decision.kind === 'refused') return holdNotOpen(caller, decision, asset.scale);
-      const { hold } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-      return okReply(200, {
-        ...toWireHold(hold, { customer: key.customer, asset: key.asset, status: 'released', captured: 0n, endedAt: batch.now, metadata }, asset.scale),
-        balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
-      });
+  return service.submit(
+    caller,
+    'releaseHold',
+    { holdId },
+    {
+      wallets: [key],
+      decide(batch) {
+        const decision = decideRelease(batch.wallet(key), holdId, batch.context);
+        if (decision.kind === 'refused') return holdNotOpen(caller, decision, asset.scale);
+        const { hold } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+        return okReply(200, {
+          ...toWireHold(
+            hold,
+            {
+              customer: key.customer,
+              asset: key.asset,
+              status: 'released',
+              captured: 0n,
+              endedAt: batch.now,
+              metadata,
+            },
+            asset.scale,
+          ),
+          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
+        });
+      },
     },
-  });
+  );
 }
 
 export async function extendHold(
@@ -253,50 +338,94 @@ export async function extendHold(
   const target = await holdTarget(service, caller, holdId);
   if (isReply(target)) return target;
   const { key, asset, row } = target;
-  const additional = input.amount === undefined ? 0n : parseWireAmount(input.amount, asset.scale, 'amount', { positive: true });
+  const additional =
+    input.amount === undefined ? 0n : parseWireAmount(input.amount, asset.scale, 'amount', { positive: true });
   if (isFieldError(additional)) return fieldReply(caller, [additional]);
   if (input.ttl_seconds !== undefined && input.ttl_seconds * 1000 > service.limits.holdTtlMaxMs) {
-    return fieldReply(caller, [{ field: 'ttl_seconds', message: `must be at most ${service.limits.holdTtlMaxMs / 1000}` }]);
+    return fieldReply(caller, [
+      { field: 'ttl_seconds', message: `must be at most ${service.limits.holdTtlMaxMs / 1000}` },
+    ]);
   }
   const metadata = (row.metadata as string | null) ?? null;
-  return service.submit(caller, 'extendHold', { holdId, ...input }, {
-    wallets: [key],
-    decide(batch) {
-      const expiresAt = input.ttl_seconds === undefined ? null : batch.now + input.ttl_seconds * 1000;
-      const decision = decideExtend(batch.wallet(key), holdId, { additionalAmount: additional, expiresAt }, batch.context);
-      if (decision.kind === 'refused') return holdNotOpen(caller, decision, asset.scale);
-      const { hold } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-      return okReply(200, {
-        ...toWireHold(hold, { customer: key.customer, asset: key.asset, status: 'open', captured: 0n, endedAt: null, metadata }, asset.scale),
-        balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
-      });
+  return service.submit(
+    caller,
+    'extendHold',
+    { holdId, ...input },
+    {
+      wallets: [key],
+      decide(batch) {
+        const expiresAt = input.ttl_seconds === undefined ? null : batch.now + input.ttl_seconds * 1000;
+        const decision = decideExtend(
+          batch.wallet(key),
+          holdId,
+          { additionalAmount: additional, expiresAt },
+          batch.context,
+        );
+        if (decision.kind === 'refused') return holdNotOpen(caller, decision, asset.scale);
+        const { hold } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+        return okReply(200, {
+          ...toWireHold(
+            hold,
+            { customer: key.customer, asset: key.asset, status: 'open', captured: 0n, endedAt: null, metadata },
+            asset.scale,
+          ),
+          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
+        });
+      },
     },
-  });
+  );
 }
 
-export async function voidGrant(service: LedgerService, caller: Caller, grantId: string, input: { reason: string }): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [caller.environmentId, grantId]);
+export async function voidGrant(
+  service: LedgerService,
+  caller: Caller,
+  grantId: string,
+  input: { reason: string },
+): Promise<Reply> {
+  const [row] = await service.database.reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    grantId,
+  ]);
   if (row === undefined) return problemReply(caller, 'grant_not_found', `No grant "${grantId}" in this environment.`);
   const asset = await service.asset(caller.environmentId, String(row.asset));
   if (asset === undefined) throw new Error('assertion failed: a grant names an existing asset');
   const key: WalletKey = { environmentId: caller.environmentId, customer: String(row.customer_id), asset: asset.code };
-  const owner = { customer: key.customer, asset: key.asset, reason: row.reason === null ? null : String(row.reason), metadata: row.metadata === null ? null : String(row.metadata) };
-  return service.submit(caller, 'voidGrant', { grantId, ...input }, {
-    wallets: [key],
-    async prepare(batch) {
-      await ensureGrantsLoaded(batch, key, [grantId]);
+  const owner = {
+    customer: key.customer,
+    asset: key.asset,
+    reason: row.reason === null ? null : String(row.reason),
+    metadata: row.metadata === null ? null : String(row.metadata),
+  };
+  return service.submit(
+    caller,
+    'voidGrant',
+    { grantId, ...input },
+    {
+      wallets: [key],
+      async prepare(batch) {
+        await ensureGrantsLoaded(batch, key, [grantId]);
+      },
+      decide(batch) {
+        const wallet = batch.wallet(key);
+        const before = wallet.grants.find((grant) => grant.id === grantId);
+        const decision = decideVoid(wallet, grantId, input.reason, batch.context);
+        if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
+        const result = batch.apply(key, decision, { requestId: caller.requestId, metadata: null });
+        const after = toWireGrant(result.grant, owner, asset.scale, batch.now);
+        batch.audits.push(
+          auditOf(
+            caller,
+            'grant.voided',
+            `grant:${grantId}`,
+            input.reason,
+            before === undefined ? null : toWireGrant(before, owner, asset.scale, batch.now),
+            after,
+          ),
+        );
+        return okReply(200, { ...after, transaction: toWireTransaction(result.transaction, null, asset.scale) });
+      },
     },
-    decide(batch) {
-      const wallet = batch.wallet(key);
-      const before = wallet.grants.find((grant) => grant.id === grantId);
-      const decision = decideVoid(wallet, grantId, input.reason, batch.context);
-      if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
-      const result = batch.apply(key, decision, { requestId: caller.requestId, metadata: null });
-      const after = toWireGrant(result.grant, owner, asset.scale, batch.now);
-      batch.audits.push(auditOf(caller, 'grant.voided', `grant:${grantId}`, input.reason, before === undefined ? null : toWireGrant(before, owner, asset.scale, batch.now), after));
-      return okReply(200, { ...after, transaction: toWireTransaction(result.transaction, null, asset.scale) });
-    },
-  });
+  );
 }
 
 /** Loads grants a decision needs that the cached wallet state dropped (spent or dead lots). */
@@ -305,7 +434,9 @@ async function ensureGrantsLoaded(batch: Batch, key: WalletKey, grantIds: readon
   const missing = grantIds.filter((id) => !known.has(id));
   const rows = [];
   for (const id of missing) {
-    rows.push(...(await batch.session.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [key.environmentId, id])));
+    rows.push(
+      ...(await batch.session.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [key.environmentId, id])),
+    );
   }
   batch.addGrants(key, rows.map(grantFromRow));
 }
@@ -316,44 +447,71 @@ export async function reverseTransaction(
   transactionId: string,
   input: { amount?: string | undefined; reason: string },
 ): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM transactions WHERE environment_id = ? AND id = ?', [caller.environmentId, transactionId]);
-  if (row === undefined) return problemReply(caller, 'transaction_not_found', `No transaction "${transactionId}" in this environment.`);
+  const [row] = await service.database.reader.all('SELECT * FROM transactions WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    transactionId,
+  ]);
+  if (row === undefined)
+    return problemReply(caller, 'transaction_not_found', `No transaction "${transactionId}" in this environment.`);
   const asset = await service.asset(caller.environmentId, String(row.asset));
   if (asset === undefined) throw new Error('assertion failed: a transaction names an existing asset');
-  const amount = input.amount === undefined ? null : parseWireAmount(input.amount, asset.scale, 'amount', { positive: true });
+  const amount =
+    input.amount === undefined ? null : parseWireAmount(input.amount, asset.scale, 'amount', { positive: true });
   if (isFieldError(amount)) return fieldReply(caller, [amount]);
   const key: WalletKey = { environmentId: caller.environmentId, customer: String(row.customer_id), asset: asset.code };
-  const entries = await service.database.reader.all('SELECT * FROM entries WHERE environment_id = ? AND transaction_id = ? ORDER BY position', [caller.environmentId, transactionId]);
+  const entries = await service.database.reader.all(
+    'SELECT * FROM entries WHERE environment_id = ? AND transaction_id = ? ORDER BY position',
+    [caller.environmentId, transactionId],
+  );
   const original = transactionFromRows(row, entries);
   const draws = original.entries
     .filter((entry) => (entry.account === 'grant' || entry.account === 'debt') && entry.amount < 0n)
     .map((entry) => ({ grantId: entry.grantId, amount: -entry.amount }));
   let reversedAmount = 0n;
-  return service.submit(caller, 'reverseTransaction', { transactionId, ...input }, {
-    wallets: [key],
-    async prepare(batch) {
-      // Read under the wallet lock: reversals of this transaction by other processes are committed or waiting.
-      const [sum] = await batch.session.all('SELECT COALESCE(SUM(amount), 0) AS total FROM transactions WHERE environment_id = ? AND reverses_id = ?', [caller.environmentId, transactionId]);
-      reversedAmount = toBigint(sum?.total ?? 0n);
-      for (const planned of batch.transactions) {
-        if (planned.environmentId === caller.environmentId && planned.transaction.reversesId === transactionId) reversedAmount += planned.transaction.amount;
-      }
-      await ensureGrantsLoaded(batch, key, draws.flatMap((draw) => (draw.grantId === null ? [] : [draw.grantId])));
+  return service.submit(
+    caller,
+    'reverseTransaction',
+    { transactionId, ...input },
+    {
+      wallets: [key],
+      async prepare(batch) {
+        // Read under the wallet lock: reversals of this transaction by other processes are committed or waiting.
+        const [sum] = await batch.session.all(
+          'SELECT COALESCE(SUM(amount), 0) AS total FROM transactions WHERE environment_id = ? AND reverses_id = ?',
+          [caller.environmentId, transactionId],
+        );
+        reversedAmount = toBigint(sum?.total ?? 0n);
+        for (const planned of batch.transactions) {
+          if (planned.environmentId === caller.environmentId && planned.transaction.reversesId === transactionId)
+            reversedAmount += planned.transaction.amount;
+        }
+        await ensureGrantsLoaded(
+          batch,
+          key,
+          draws.flatMap((draw) => (draw.grantId === null ? [] : [draw.grantId])),
+        );
+      },
+      decide(batch) {
+        const decision = decideReversal(
+          batch.wallet(key),
+          { id: original.id, kind: original.kind, amount: original.amount, draws, reversedAmount },
+          { amount, reason: input.reason },
+          batch.context,
+        );
+        if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
+        const result = batch.apply(key, decision, { requestId: caller.requestId, metadata: null });
+        const body = toWireTransaction(result.transaction, null, asset.scale);
+        batch.audits.push(
+          auditOf(caller, 'transaction.reversed', `transaction:${transactionId}`, input.reason, null, body),
+        );
+        return okReply(201, {
+          ...body,
+          returns: toWireDraws(result.returns, asset.scale),
+          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now),
+        });
+      },
     },
-    decide(batch) {
-      const decision = decideReversal(
-        batch.wallet(key),
-        { id: original.id, kind: original.kind, amount: original.amount, draws, reversedAmount },
-        { amount, reason: input.reason },
-        batch.context,
-      );
-      if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
-      const result = batch.apply(key, decision, { requestId: caller.requestId, metadata: null });
-      const body = toWireTransaction(result.transaction, null, asset.scale);
-      batch.audits.push(auditOf(caller, 'transaction.reversed', `transaction:${transactionId}`, input.reason, null, body));
-      return okReply(201, { ...body, returns: toWireDraws(result.returns, asset.scale), balance: toWireBalance(batch.wallet(key), asset.scale, batch.now) });
-    },
-  });
+  );
 }
 
 export interface AdjustmentInput {
@@ -367,7 +525,13 @@ export interface AdjustmentInput {
 
 export async function createAdjustment(service: LedgerService, caller: Caller, input: AdjustmentInput): Promise<Reply> {
   if (!input.amount.startsWith('-')) {
-    return grantLike(service, caller, { ...input, category: input.category ?? 'adjustment' }, 'createAdjustment', 'adjustment');
+    return grantLike(
+      service,
+      caller,
+      { ...input, category: input.category ?? 'adjustment' },
+      'createAdjustment',
+      'adjustment',
+    );
   }
   const target = await service.walletFor(caller, input.customer, input.asset);
   if (isReply(target)) return target;
@@ -377,12 +541,22 @@ export async function createAdjustment(service: LedgerService, caller: Caller, i
   return service.submit(caller, 'createAdjustment', input, {
     wallets: [key],
     decide(batch) {
-      const decision = decideNegativeAdjustment(batch.wallet(key), { amount: -signed, reason: input.reason }, batch.context);
+      const decision = decideNegativeAdjustment(
+        batch.wallet(key),
+        { amount: -signed, reason: input.reason },
+        batch.context,
+      );
       if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
       const result = batch.apply(key, decision, { requestId: caller.requestId, metadata: null });
       const body = toWireTransaction(result.transaction, null, asset.scale);
-      batch.audits.push(auditOf(caller, 'adjustment.created', `transaction:${result.transaction.id}`, input.reason, null, body));
-      return okReply(201, { grant: null, transaction: body, balance: toWireBalance(batch.wallet(key), asset.scale, batch.now) });
+      batch.audits.push(
+        auditOf(caller, 'adjustment.created', `transaction:${result.transaction.id}`, input.reason, null, body),
+      );
+      return okReply(201, {
+        grant: null,
+        transaction: body,
+        balance: toWireBalance(batch.wallet(key), asset.scale, batch.now),
+      });
     },
   });
 }
@@ -394,33 +568,72 @@ export interface PolicyInput {
   reason?: string | undefined;
 }
 
-export async function updateWalletPolicy(service: LedgerService, caller: Caller, customer: string, assetCode: string, input: PolicyInput): Promise<Reply> {
+export async function updateWalletPolicy(
+  service: LedgerService,
+  caller: Caller,
+  customer: string,
+  assetCode: string,
+  input: PolicyInput,
+): Promise<Reply> {
   const target = await service.walletFor(caller, customer, assetCode);
   if (isReply(target)) return target;
   const { key, asset } = target;
-  const limit = input.overdraft_limit === undefined ? undefined : parseWireAmount(input.overdraft_limit, asset.scale, 'overdraft_limit');
+  const limit =
+    input.overdraft_limit === undefined
+      ? undefined
+      : parseWireAmount(input.overdraft_limit, asset.scale, 'overdraft_limit');
   if (isFieldError(limit)) return fieldReply(caller, [limit]);
-  return service.submit(caller, 'updateWalletPolicy', { customer, asset: assetCode, ...input }, {
-    wallets: [key],
-    decide(batch) {
-      const wallet = batch.wallet(key);
-      const decision = decidePolicy(wallet, {
-        ...(limit === undefined ? {} : { overdraftLimit: limit }),
-        ...(input.consumption_order === undefined ? {} : { consumptionOrder: input.consumption_order }),
-        ...(input.repay_debt_first === undefined ? {} : { repayDebtFirst: input.repay_debt_first }),
-      });
-      if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
-      batch.replacePolicy(key, decision.wallet);
-      const before = toWireBalance(wallet, asset.scale, batch.now);
-      const after = toWireBalance(decision.wallet, asset.scale, batch.now);
-      batch.audits.push(auditOf(caller, 'wallet.policy_updated', `wallet:${customer}/${assetCode}`, input.reason ?? null, before, after));
-      return okReply(200, { customer, ...after });
+  return service.submit(
+    caller,
+    'updateWalletPolicy',
+    { customer, asset: assetCode, ...input },
+    {
+      wallets: [key],
+      decide(batch) {
+        const wallet = batch.wallet(key);
+        const decision = decidePolicy(wallet, {
+          ...(limit === undefined ? {} : { overdraftLimit: limit }),
+          ...(input.consumption_order === undefined ? {} : { consumptionOrder: input.consumption_order }),
+          ...(input.repay_debt_first === undefined ? {} : { repayDebtFirst: input.repay_debt_first }),
+        });
+        if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
+        batch.replacePolicy(key, decision.wallet);
+        const before = toWireBalance(wallet, asset.scale, batch.now);
+        const after = toWireBalance(decision.wallet, asset.scale, batch.now);
+        batch.audits.push(
+          auditOf(
+            caller,
+            'wallet.policy_updated',
+            `wallet:${customer}/${assetCode}`,
+            input.reason ?? null,
+            before,
+            after,
+          ),
+        );
+        return okReply(200, { customer, ...after });
+      },
     },
-  });
+  );
 }
 
-export function auditOf(caller: Caller, action: string, target: string, reason: string | null, before: unknown, after: unknown) {
-  return { environmentId: caller.environmentId, action, target, actor: `api_key:${caller.apiKeyId}`, reason, before, after, requestId: caller.requestId };
+export function auditOf(
+  caller: Caller,
+  action: string,
+  target: string,
+  reason: string | null,
+  before: unknown,
+  after: unknown,
+) {
+  return {
+    environmentId: caller.environmentId,
+    action,
+    target,
+    actor: `api_key:${caller.apiKeyId}`,
+    reason,
+    before,
+    after,
+    requestId: caller.requestId,
+  };
 }
 
 function formatAmountOf(amount: bigint, asset: AssetInfo): string {

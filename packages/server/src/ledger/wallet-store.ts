@@ -34,8 +34,17 @@ export function defaultWalletRow(key: WalletKey, now: number): SqlRow {
 }
 
 /** Creates missing wallet rows, then locks all of them; returns each wallet's row by key text. */
-export async function lockWallets(session: SqlSession, keys: readonly WalletKey[], create: readonly WalletKey[], now: number): Promise<Map<string, SqlRow>> {
-  await session.insertMany('wallets', create.map((key) => defaultWalletRow(key, now)), { onConflictDoNothing: true });
+export async function lockWallets(
+  session: SqlSession,
+  keys: readonly WalletKey[],
+  create: readonly WalletKey[],
+  now: number,
+): Promise<Map<string, SqlRow>> {
+  await session.insertMany(
+    'wallets',
+    create.map((key) => defaultWalletRow(key, now)),
+    { onConflictDoNothing: true },
+  );
   const sorted = [...keys].sort((a, b) => (walletKeyText(a) < walletKeyText(b) ? -1 : 1));
   const rows =
     session.dialect === 'postgres'
@@ -52,7 +61,11 @@ export async function lockWallets(session: SqlSession, keys: readonly WalletKey[
       : (
           await Promise.all(
             sorted.map((key) =>
-              session.all('SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?', [key.environmentId, key.customer, key.asset]),
+              session.all('SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?', [
+                key.environmentId,
+                key.customer,
+                key.asset,
+              ]),
             ),
           )
         ).flat();
@@ -92,7 +105,10 @@ export async function loadWallet(session: SqlSession, row: SqlRow): Promise<Wall
   const reservations = new Map<string, Reservation[]>();
   for (const reservation of reservationRows) {
     const list = reservations.get(String(reservation.hold_id)) ?? [];
-    list.push({ grantId: reservation.grant_id === null ? null : String(reservation.grant_id), amount: toBigint(reservation.amount) });
+    list.push({
+      grantId: reservation.grant_id === null ? null : String(reservation.grant_id),
+      amount: toBigint(reservation.amount),
+    });
     reservations.set(String(reservation.hold_id), list);
   }
   return {

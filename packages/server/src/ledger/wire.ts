@@ -24,7 +24,10 @@ function balanceBody(asset: string, view: BalanceView, wallet: Wallet, scale: nu
     debt: formatAmount(view.debt, scale),
     overdraft_limit: formatAmount(view.overdraftLimit, scale),
     scheduled: formatAmount(view.scheduled, scale),
-    next_expiry: view.nextExpiry === null ? null : { at: toTimestamp(view.nextExpiry.at), amount: formatAmount(view.nextExpiry.amount, scale) },
+    next_expiry:
+      view.nextExpiry === null
+        ? null
+        : { at: toTimestamp(view.nextExpiry.at), amount: formatAmount(view.nextExpiry.amount, scale) },
     consumption_order: wallet.policy.consumptionOrder,
     repay_debt_first: wallet.policy.repayDebtFirst,
   };
@@ -62,7 +65,9 @@ export function toWireGrant(
             currency: grant.costBasis.currency,
             total: formatDecimal(grant.costBasis.total),
             // Display only: the exact basis is total / amount; this rounds half-even to 18 places.
-            unit_price: formatDecimal(divideDecimalRoundingHalfEven(grant.costBasis.total, grant.amount === 0n ? 1n : grant.amount, 18)),
+            unit_price: formatDecimal(
+              divideDecimalRoundingHalfEven(grant.costBasis.total, grant.amount === 0n ? 1n : grant.amount, 18),
+            ),
           },
     reason: owner.reason,
     metadata: parseMetadata(owner.metadata),
@@ -89,7 +94,11 @@ export function toWireTransaction(transaction: PlannedTransaction, metadata: str
     reverses: transaction.reversesId,
     reason: transaction.reason,
     metadata: parseMetadata(metadata),
-    entries: transaction.entries.map((entry) => ({ account: entry.account, grant: entry.grantId, amount: formatAmount(entry.amount, scale) })),
+    entries: transaction.entries.map((entry) => ({
+      account: entry.account,
+      grant: entry.grantId,
+      amount: formatAmount(entry.amount, scale),
+    })),
     draws: transaction.entries
       .filter((entry) => (entry.account === 'grant' || entry.account === 'debt') && entry.amount < 0n)
       .map((entry) => ({ grant: entry.grantId, amount: formatAmount(-entry.amount, scale) })),
@@ -121,7 +130,14 @@ export function transactionFromRows(row: SqlRow, entries: readonly SqlRow[]): Pl
 
 export function toWireHold(
   hold: Hold,
-  state: { customer: string; asset: string; status: string; captured: bigint; endedAt: number | null; metadata: string | null },
+  state: {
+    customer: string;
+    asset: string;
+    status: string;
+    captured: bigint;
+    endedAt: number | null;
+    metadata: string | null;
+  },
   scale: number,
 ) {
   return {

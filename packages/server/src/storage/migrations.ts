@@ -21,11 +21,17 @@ export async function migrate(database: Database, now: number): Promise<number[]
         // Several processes may start at once; the advisory lock lets one migrate while the others wait.
         await session.all('SELECT pg_advisory_xact_lock(4242)');
       }
-      await session.run('CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      await session.run(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+      );
       const done = await session.all('SELECT version FROM schema_migrations WHERE version = ?', [migration.version]);
       if (done.length > 0) return;
       for (const statement of migration.statements(database.dialect)) await session.run(statement);
-      await session.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [migration.version, migration.name, now]);
+      await session.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        now,
+      ]);
       applied.push(migration.version);
     });
   }

@@ -19,7 +19,10 @@ const types = {
   },
 };
 
-export async function openPostgres(connectionString: string, options: { readPoolSize?: number } = {}): Promise<Database> {
+export async function openPostgres(
+  connectionString: string,
+  options: { readPoolSize?: number } = {},
+): Promise<Database> {
   const writer = new pg.Client({ connectionString, types });
   await writer.connect();
   const pool = new pg.Pool({ connectionString, types, max: options.readPoolSize ?? 4 });
@@ -95,7 +98,11 @@ class PostgresSession implements SqlSession {
     return (await this.#query(toPostgresPlaceholders(sql), params.map(toParameter))).rowCount ?? 0;
   }
 
-  async insertMany(table: TableName, rows: readonly SqlRow[], options: { onConflictDoNothing?: boolean } = {}): Promise<SqlRow[]> {
+  async insertMany(
+    table: TableName,
+    rows: readonly SqlRow[],
+    options: { onConflictDoNothing?: boolean } = {},
+  ): Promise<SqlRow[]> {
     if (rows.length === 0) return [];
     const spec = tables[table];
     const columns = Object.keys(spec.columns);
@@ -103,9 +110,14 @@ class PostgresSession implements SqlSession {
     const conflict = options.onConflictDoNothing === true ? ' ON CONFLICT DO NOTHING' : '';
     const returning = options.onConflictDoNothing === true ? ` RETURNING ${spec.primaryKey.map(quote).join(', ')}` : '';
     const text = `INSERT INTO ${table} (${columns.map(quote).join(', ')}) SELECT * FROM unnest(${arrays.join(', ')})${conflict}${returning}`;
-    const result = await this.#query(text, columns.map((column) => rows.map((row) => toParameter(row[column] ?? null))));
+    const result = await this.#query(
+      text,
+      columns.map((column) => rows.map((row) => toParameter(row[column] ?? null))),
+    );
     if (options.onConflictDoNothing !== true) return [...rows];
-    const insertedKeys = new Set(result.rows.map((row: SqlRow) => spec.primaryKey.map((column) => String(row[column])).join('\u0000')));
+    const insertedKeys = new Set(
+      result.rows.map((row: SqlRow) => spec.primaryKey.map((column) => String(row[column])).join('\u0000')),
+    );
     return rows.filter((row) => insertedKeys.has(spec.primaryKey.map((column) => String(row[column])).join('\u0000')));
   }
 
@@ -119,8 +131,12 @@ class PostgresSession implements SqlSession {
       `UPDATE ${table} AS t SET ${setColumns.map((column) => `${quote(column)} = v.${quote(column)}`).join(', ')} ` +
       `FROM unnest(${arrays.join(', ')}) AS v(${columns.map(quote).join(', ')}) ` +
       `WHERE ${keyColumns.map((column) => `t.${quote(column)} = v.${quote(column)}`).join(' AND ')}`;
-    const result = await this.#query(text, columns.map((column) => rows.map((row) => toParameter(row[column] ?? null))));
-    if (result.rowCount !== rows.length) throw new Error(`assertion failed: update of ${table} matched ${result.rowCount} of ${rows.length} rows`);
+    const result = await this.#query(
+      text,
+      columns.map((column) => rows.map((row) => toParameter(row[column] ?? null))),
+    );
+    if (result.rowCount !== rows.length)
+      throw new Error(`assertion failed: update of ${table} matched ${result.rowCount} of ${rows.length} rows`);
   }
 }
 

@@ -110,7 +110,10 @@ export const tables = {
     },
     nullable: ['feature', 'metadata', 'ended_at'],
     primaryKey: ['environment_id', 'id'],
-    indexes: [['environment_id', 'customer_id', 'asset', 'status'], ['status', 'expires_at']],
+    indexes: [
+      ['environment_id', 'customer_id', 'asset', 'status'],
+      ['status', 'expires_at'],
+    ],
   },
   hold_reservations: {
     columns: { environment_id: 'text', hold_id: 'text', position: 'bigint', grant_id: 'text', amount: 'bigint' },
@@ -137,7 +140,11 @@ export const tables = {
     },
     nullable: ['feature', 'hold_id', 'grant_id', 'reverses_id', 'reason', 'metadata', 'request_id'],
     primaryKey: ['environment_id', 'id'],
-    indexes: [['environment_id', 'customer_id', 'id'], ['environment_id', 'reverses_id'], ['environment_id', 'hold_id']],
+    indexes: [
+      ['environment_id', 'customer_id', 'id'],
+      ['environment_id', 'reverses_id'],
+      ['environment_id', 'hold_id'],
+    ],
     appendOnly: true,
   },
   entries: {
@@ -231,7 +238,9 @@ $$ LANGUAGE plpgsql`);
     for (const unique of spec.unique ?? []) columns.push(`UNIQUE (${unique.map(quote).join(', ')})`);
     statements.push(`CREATE TABLE IF NOT EXISTS ${name} (\n  ${columns.join(',\n  ')}\n)`);
     for (const index of spec.indexes ?? []) {
-      statements.push(`CREATE INDEX IF NOT EXISTS ${name}_${index.join('_')} ON ${name} (${index.map(quote).join(', ')})`);
+      statements.push(
+        `CREATE INDEX IF NOT EXISTS ${name}_${index.join('_')} ON ${name} (${index.map(quote).join(', ')})`,
+      );
     }
     if (spec.appendOnly === true) statements.push(...appendOnlyTriggers(dialect, name));
   }

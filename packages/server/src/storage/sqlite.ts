@@ -80,7 +80,11 @@ class SqliteSession implements SqlSession {
     return this.#prepare(sql).run(...params).changes;
   }
 
-  async insertMany(table: TableName, rows: readonly SqlRow[], options: { onConflictDoNothing?: boolean } = {}): Promise<SqlRow[]> {
+  async insertMany(
+    table: TableName,
+    rows: readonly SqlRow[],
+    options: { onConflictDoNothing?: boolean } = {},
+  ): Promise<SqlRow[]> {
     if (rows.length === 0) return [];
     const columns = Object.keys(tables[table].columns);
     const conflict = options.onConflictDoNothing === true ? ' ON CONFLICT DO NOTHING' : '';
@@ -89,7 +93,7 @@ class SqliteSession implements SqlSession {
     );
     const inserted: SqlRow[] = [];
     for (const row of rows) {
-      const changes = statement.run(...columns.map((column) => valueOf(row, column))).changes;
+      const changes = statement.run(...columns.map((column) => columnValue(row, column))).changes;
       if (changes > 0) inserted.push(row);
     }
     return inserted;
@@ -105,13 +109,16 @@ class SqliteSession implements SqlSession {
         .join(' AND ')}`,
     );
     for (const row of rows) {
-      const changes = statement.run(...setColumns.map((column) => valueOf(row, column)), ...keyColumns.map((column) => valueOf(row, column))).changes;
+      const changes = statement.run(
+        ...setColumns.map((column) => columnValue(row, column)),
+        ...keyColumns.map((column) => columnValue(row, column)),
+      ).changes;
       if (changes !== 1) throw new Error(`assertion failed: update of ${table} matched ${changes} rows`);
     }
   }
 }
 
-function valueOf(row: SqlRow, column: string): SqlValue {
+function columnValue(row: SqlRow, column: string): SqlValue {
   const value = row[column];
   return value === undefined ? null : value;
 }
