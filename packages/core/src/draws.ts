@@ -6,7 +6,7 @@ import type { PlannedEntry } from './ledger.ts';
 import type { Grant, Reservation, Wallet } from './wallet.ts';
 
 /** Returns the wallet with each grant's fields changed by `change`, only for grants named in `byGrant`. */
-export function updateGrants(
+function updateGrants(
   wallet: Wallet,
   byGrant: ReadonlyMap<string, bigint>,
   change: (grant: Grant, amount: bigint) => Grant,
@@ -21,7 +21,7 @@ export function updateGrants(
   };
 }
 
-export function sumByGrant(draws: readonly Reservation[]): { byGrant: Map<string, bigint>; overdraft: bigint } {
+function sumByGrant(draws: readonly Reservation[]): { byGrant: Map<string, bigint>; overdraft: bigint } {
   const byGrant = new Map<string, bigint>();
   let overdraft = 0n;
   for (const draw of draws) {

@@ -21,7 +21,7 @@ export function describeApiKey(key: string): { key: string; hash: string; prefix
   return { key, hash: hashApiKey(key), prefix: `${key.slice(0, key.lastIndexOf('_') + 7)}…` };
 }
 
-export function hashApiKey(key: string): string {
+function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 

@@ -76,7 +76,7 @@ const hashedColumns = [
   'prev_hash',
 ];
 
-export function hashAuditRow(row: SqlRow): string {
+function hashAuditRow(row: SqlRow): string {
   const canonical = JSON.stringify(
     hashedColumns.map((column) => {
       const value = row[column];

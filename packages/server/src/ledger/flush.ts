@@ -189,7 +189,7 @@ function formatDecimalText(value: { units: bigint; scale: number }): string {
 }
 
 /** The booked balance is the sum of the wallet's grant-lot and debt entries. */
-export function bookedBalance(wallet: Wallet): bigint {
+function bookedBalance(wallet: Wallet): bigint {
   let balance = -wallet.debt;
   for (const grant of wallet.grants) balance += grant.remaining;
   return balance;

@@ -135,7 +135,7 @@ export function refusalReply(caller: Pick<Caller, 'requestId'>, refusal: Refusal
   return problemReply(caller, refusal.code, refusal.detail, { facts });
 }
 
-export function fingerprintOf(operation: string, request: unknown): string {
+function fingerprintOf(operation: string, request: unknown): string {
   return createHash('sha256').update(operation).update('\u0000').update(canonicalJson(request)).digest('hex');
 }
 

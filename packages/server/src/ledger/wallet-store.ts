@@ -17,7 +17,7 @@ export function walletKeyText(key: WalletKey): string {
   return `${key.environmentId}\u0000${key.customer}\u0000${key.asset}`;
 }
 
-export function defaultWalletRow(key: WalletKey, now: number): SqlRow {
+function defaultWalletRow(key: WalletKey, now: number): SqlRow {
   return {
     environment_id: key.environmentId,
     customer_id: key.customer,
@@ -122,7 +122,7 @@ export async function loadWallet(session: SqlSession, row: SqlRow): Promise<Wall
   };
 }
 
-export function policyFromRow(row: SqlRow): WalletPolicy {
+function policyFromRow(row: SqlRow): WalletPolicy {
   return {
     overdraftLimit: toBigint(row.overdraft_limit),
     consumptionOrder: String(row.consumption_order).split(',') as OrderKey[],

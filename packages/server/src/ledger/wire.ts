@@ -33,7 +33,7 @@ function balanceBody(asset: string, view: BalanceView, wallet: Wallet, scale: nu
   };
 }
 
-export function grantStatus(grant: Grant, now: number): string {
+function grantStatus(grant: Grant, now: number): string {
   if (grant.voidedAt !== null) return 'voided';
   if (isGrantDead(grant, now)) return 'expired';
   if (now < grant.effectiveAt) return 'scheduled';

@@ -150,4 +150,3 @@ function toParameter(value: SqlValue): SqlValue {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
-export { isRetryableStorageError };
