@@ -286,7 +286,6 @@ describe('model-based command sequences', () => {
           steps.push(`  ${step}: advance ${ms} ms`);
           model.now = s.clock.now();
           model.settle();
-          if (process.env.TMP_SETTLE) await s.call('POST', `/v1/customers/${customer}/wallets/credits/policy`, { repay_debt_first: true });
         } else if (history.length > 0) {
           const old = pick(history);
           const reply = await s.call(old.method, old.path, old.body, { idempotencyKey: old.key });

@@ -3,7 +3,7 @@
  * same wire functions as writes. Lists are newest first with opaque cursors and bounded pages.
  */
 import type { Wallet } from '@bursar/core';
-import { decideCheck } from '@bursar/core';
+import { decideCheck, decideSettlement } from '@bursar/core';
 import type { SqlRow, SqlValue } from '../storage/database.ts';
 import { toWireApiKey, toWireAsset, toWireCustomer, toWireEnvironment } from './admin-operations.ts';
 import { verifyAuditChain } from './audit.ts';
@@ -118,7 +118,13 @@ async function walletsOf(
     `SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ?${asset === undefined ? '' : ' AND asset = ?'} ORDER BY asset`,
     asset === undefined ? [caller.environmentId, customer] : [caller.environmentId, customer, asset],
   );
-  return Promise.all(rows.map((row) => loadWallet(service.database.reader, row)));
+  const now = service.clock.now();
+  // Reads see what time already decided (expired holds released, dead grants' credit gone)
+  // without waiting for a write or the sweeper to book it.
+  const context = { now, nextId: () => 'txn_unbooked' };
+  return Promise.all(
+    rows.map(async (row) => decideSettlement(await loadWallet(service.database.reader, row), context).wallet),
+  );
 }
 
 export async function getBalances(
