@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Accepted, DecisionContext, GrantRequest, OrderKey, PlannedTransaction, Refusal, ReversibleTransaction, Wallet } from '../src/index.ts';
+import { splitReservations } from '../src/draws.ts';
+import type {
+  Accepted,
+  DecisionContext,
+  GrantRequest,
+  OrderKey,
+  PlannedTransaction,
+  Refusal,
+  ReversibleTransaction,
+  Wallet,
+} from '../src/index.ts';
 import {
   assertWalletInvariants,
   decideCapture,
@@ -19,9 +29,9 @@ import {
   emptyWallet,
   viewBalance,
 } from '../src/index.ts';
-import { splitReservations } from '../src/draws.ts';
 
 const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// biome-ignore lint/suspicious/noConsole: the seed is printed so a failing run replays
 console.log(`decisions.core.test seed=${seed} (replay with FC_SEED=${seed})`);
 
 function contextAt(now: number): DecisionContext {
@@ -43,7 +53,11 @@ function refused(outcome: { kind: string }, code: string): void {
 }
 
 function assertBalanced(transaction: PlannedTransaction): void {
-  assert.equal(transaction.entries.reduce((sum, entry) => sum + entry.amount, 0n), 0n, `${transaction.kind} entries sum to zero`);
+  assert.equal(
+    transaction.entries.reduce((sum, entry) => sum + entry.amount, 0n),
+    0n,
+    `${transaction.kind} entries sum to zero`,
+  );
 }
 
 const baseGrant: GrantRequest = {
@@ -73,7 +87,11 @@ function remainingOf(wallet: Wallet, id: string): bigint {
   return wallet.grants.find((lot) => lot.id === id)?.remaining ?? -1n;
 }
 
-function reversible(transaction: PlannedTransaction, draws: ReversibleTransaction['draws'], reversedAmount = 0n): ReversibleTransaction {
+function reversible(
+  transaction: PlannedTransaction,
+  draws: ReversibleTransaction['draws'],
+  reversedAmount = 0n,
+): ReversibleTransaction {
   return { id: transaction.id, kind: transaction.kind, amount: transaction.amount, draws, reversedAmount };
 }
 
@@ -82,9 +100,18 @@ describe('consumption order', () => {
   function fourLots(order?: readonly OrderKey[]) {
     let wallet = emptyWallet('cus', 'credits');
     if (order) wallet = withPolicy(wallet, { consumptionOrder: order });
-    const a = grant(wallet, 10, { amount: 10n, priority: 1, category: 'paid', costBasis: { currency: 'usd', total: { units: 5n, scale: 0 } } });
+    const a = grant(wallet, 10, {
+      amount: 10n,
+      priority: 1,
+      category: 'paid',
+      costBasis: { currency: 'usd', total: { units: 5n, scale: 0 } },
+    });
     const b = grant(a.wallet, 20, { amount: 10n, expiresAt: 500, category: 'promotional' });
-    const c = grant(b.wallet, 30, { amount: 10n, category: 'paid', costBasis: { currency: 'usd', total: { units: 20n, scale: 0 } } });
+    const c = grant(b.wallet, 30, {
+      amount: 10n,
+      category: 'paid',
+      costBasis: { currency: 'usd', total: { units: 20n, scale: 0 } },
+    });
     const d = grant(c.wallet, 40, { amount: 10n, expiresAt: 300, category: 'trial' });
     return { wallet: d.wallet, ids: { a: a.id, b: b.id, c: c.id, d: d.id } };
   }
@@ -103,7 +130,10 @@ describe('consumption order', () => {
       const { wallet, ids } = fourLots(order);
       const outcome = ok(decideDebit(wallet, { amount: 40n, feature: null }, contextAt(100)));
       const byId = Object.fromEntries(Object.entries(ids).map(([letter, id]) => [id, letter]));
-      assert.deepEqual(outcome.result.draws.map((draw) => byId[draw.grantId ?? '']), expected);
+      assert.deepEqual(
+        outcome.result.draws.map((draw) => byId[draw.grantId ?? '']),
+        expected,
+      );
       assert.ok(outcome.result.draws.every((draw) => draw.amount === 10n));
     });
   }
@@ -111,8 +141,14 @@ describe('consumption order', () => {
     const { wallet, ids } = fourLots();
     const check = decideCheck(wallet, { amount: 15n, feature: null }, 100);
     assert.equal(check.allowed, true);
-    assert.deepEqual(check.draws, [{ grantId: ids.d, amount: 10n }, { grantId: ids.b, amount: 5n }]);
-    assert.deepEqual(check.explanation.map((line) => line.rank), [1, 2, 3, 4]);
+    assert.deepEqual(check.draws, [
+      { grantId: ids.d, amount: 10n },
+      { grantId: ids.b, amount: 5n },
+    ]);
+    assert.deepEqual(
+      check.explanation.map((line) => line.rank),
+      [1, 2, 3, 4],
+    );
     const debit = ok(decideDebit(wallet, { amount: 15n, feature: null }, contextAt(100)));
     assert.deepEqual(debit.result.draws, check.draws);
     assert.equal(remainingOf(debit.wallet, ids.b), 5n);
@@ -148,7 +184,10 @@ describe('usable grants: feature restriction and [effective_at, expires_at)', ()
     });
   }
   it('refuses a grant that would expire before it starts', () => {
-    refused(decideGrant(emptyWallet('c', 'a'), { ...baseGrant, effectiveAt: 100, expiresAt: 100 }, contextAt(0)), 'validation_failed');
+    refused(
+      decideGrant(emptyWallet('c', 'a'), { ...baseGrant, effectiveAt: 100, expiresAt: 100 }, contextAt(0)),
+      'validation_failed',
+    );
     refused(decideGrant(emptyWallet('c', 'a'), { ...baseGrant, expiresAt: 5 }, contextAt(5)), 'validation_failed');
   });
   it('refuses a grant that would overflow the wallet', () => {
@@ -204,7 +243,13 @@ describe('overdraft, debt and repayment', () => {
     assert.ok(adjust.transactions[0]?.entries.some((entry) => entry.account === 'adjustment' && entry.amount === 10n));
   });
   it('a positive adjustment is a grant booked against adjustment', () => {
-    const outcome = ok(decideGrant(emptyWallet('c', 'a'), { ...baseGrant, category: 'adjustment', source: 'adjustment', reason: 'goodwill' }, contextAt(0)));
+    const outcome = ok(
+      decideGrant(
+        emptyWallet('c', 'a'),
+        { ...baseGrant, category: 'adjustment', source: 'adjustment', reason: 'goodwill' },
+        contextAt(0),
+      ),
+    );
     assert.equal(outcome.transactions[0]?.kind, 'adjust');
     assert.deepEqual(outcome.transactions[0]?.entries[0], { account: 'adjustment', grantId: null, amount: -100n });
   });
@@ -219,7 +264,10 @@ describe('holds', () => {
   }
   it('reserves from specific grants, records an entry-less transaction, and lowers available', () => {
     const { wallet, hold, first, second } = heldWallet();
-    assert.deepEqual(hold.result.hold.reservations, [{ grantId: first, amount: 10n }, { grantId: second, amount: 5n }]);
+    assert.deepEqual(hold.result.hold.reservations, [
+      { grantId: first, amount: 10n },
+      { grantId: second, amount: 5n },
+    ]);
     assert.equal(hold.transactions[0]?.kind, 'hold');
     assert.deepEqual(hold.transactions[0]?.entries, []);
     const view = viewBalance(wallet, 3);
@@ -243,8 +291,14 @@ describe('holds', () => {
       assert.equal(accepted.wallet.holds.length, 0);
       assert.equal(viewBalance(accepted.wallet, 3).held, 0n);
       assert.equal(viewBalance(accepted.wallet, 3).balance, remainingAfter);
-      assert.deepEqual(accepted.holdsEnded.map((ending) => ending.status), ['captured']);
-      refused(decideCapture(accepted.wallet, holdId, { amount: null, onExcess: 'refuse' }, contextAt(4)), 'hold_not_open');
+      assert.deepEqual(
+        accepted.holdsEnded.map((ending) => ending.status),
+        ['captured'],
+      );
+      refused(
+        decideCapture(accepted.wallet, holdId, { amount: null, onExcess: 'refuse' }, contextAt(4)),
+        'hold_not_open',
+      );
     });
   }
   it('release frees the reservation and ends the hold once', () => {
@@ -257,7 +311,10 @@ describe('holds', () => {
   it('extend adds amount and a later expiry; an earlier expiry is refused', () => {
     const { wallet, holdId } = heldWallet();
     refused(decideExtend(wallet, holdId, { additionalAmount: 0n, expiresAt: 400 }, contextAt(3)), 'validation_failed');
-    refused(decideExtend(wallet, holdId, { additionalAmount: 16n, expiresAt: null }, contextAt(3)), 'insufficient_balance');
+    refused(
+      decideExtend(wallet, holdId, { additionalAmount: 16n, expiresAt: null }, contextAt(3)),
+      'insufficient_balance',
+    );
     const extended = ok(decideExtend(wallet, holdId, { additionalAmount: 5n, expiresAt: 900 }, contextAt(3)));
     assert.equal(extended.result.hold.amount, 20n);
     assert.equal(extended.result.hold.expiresAt, 900);
@@ -267,27 +324,43 @@ describe('holds', () => {
     const lot = grant(emptyWallet('c', 'a'), 0, { amount: 10n, expiresAt: 100 });
     const hold = ok(decideHold(lot.wallet, { amount: 4n, feature: null, expiresAt: 500 }, contextAt(1)));
     const settled = decideSettlement(hold.wallet, contextAt(150));
-    assert.deepEqual(settled.transactions.map((t) => [t.kind, t.amount]), [['expire', 6n]]);
+    assert.deepEqual(
+      settled.transactions.map((t) => [t.kind, t.amount]),
+      [['expire', 6n]],
+    );
     assert.equal(remainingOf(settled.wallet, lot.id), 4n);
     assert.equal(viewBalance(settled.wallet, 150).balance, 4n);
-    const capture = ok(decideCapture(settled.wallet, hold.result.hold.id, { amount: 3n, onExcess: 'refuse' }, contextAt(150)));
+    const capture = ok(
+      decideCapture(settled.wallet, hold.result.hold.id, { amount: 3n, onExcess: 'refuse' }, contextAt(150)),
+    );
     // The released 1 belongs to a dead grant: settlement books it expired at once.
     const after = decideSettlement(capture.wallet, contextAt(150));
-    assert.deepEqual(after.transactions.map((t) => [t.kind, t.amount]), [['expire', 1n]]);
+    assert.deepEqual(
+      after.transactions.map((t) => [t.kind, t.amount]),
+      [['expire', 1n]],
+    );
     assert.equal(remainingOf(after.wallet, lot.id), 0n);
   });
   it('an expired hold ends by settlement with hold.expired', () => {
     const { wallet, holdId } = heldWallet();
     const settled = decideSettlement(wallet, contextAt(500));
-    assert.deepEqual(settled.holdsEnded.map((ending) => [ending.holdId, ending.status]), [[holdId, 'expired']]);
+    assert.deepEqual(
+      settled.holdsEnded.map((ending) => [ending.holdId, ending.status]),
+      [[holdId, 'expired']],
+    );
     assert.ok(settled.events.some((event) => event.type === 'hold.expired'));
-    refused(decideCapture(settled.wallet, holdId, { amount: null, onExcess: 'refuse' }, contextAt(500)), 'hold_not_open');
+    refused(
+      decideCapture(settled.wallet, holdId, { amount: null, onExcess: 'refuse' }, contextAt(500)),
+      'hold_not_open',
+    );
   });
   it('a hold may reserve overdraft', () => {
     const wallet = withPolicy(emptyWallet('c', 'a'), { overdraftLimit: 10n });
     const hold = ok(decideHold(wallet, { amount: 7n, feature: null, expiresAt: 50 }, contextAt(1)));
     assert.equal(hold.wallet.debtReserved, 7n);
-    const capture = ok(decideCapture(hold.wallet, hold.result.hold.id, { amount: 5n, onExcess: 'refuse' }, contextAt(2)));
+    const capture = ok(
+      decideCapture(hold.wallet, hold.result.hold.id, { amount: 5n, onExcess: 'refuse' }, contextAt(2)),
+    );
     assert.deepEqual([capture.wallet.debt, capture.wallet.debtReserved], [5n, 0n]);
   });
 });
@@ -307,7 +380,10 @@ describe('void', () => {
     refused(decideDebit(voided.wallet, { amount: 1n, feature: null }, contextAt(3)), 'insufficient_balance');
     const release = ok(decideRelease(voided.wallet, hold.result.hold.id, contextAt(3)));
     const settled = decideSettlement(release.wallet, contextAt(3));
-    assert.deepEqual(settled.transactions.map((t) => [t.kind, t.amount]), [['void', 4n]]);
+    assert.deepEqual(
+      settled.transactions.map((t) => [t.kind, t.amount]),
+      [['void', 4n]],
+    );
   });
 });
 
@@ -316,12 +392,20 @@ describe('reversals', () => {
     const a = grant(emptyWallet('c', 'a'), 0, { amount: 10n, priority: 0 });
     const b = grant(a.wallet, 1, { amount: 10n, priority: 1 });
     const debit = ok(decideDebit(b.wallet, { amount: 15n, feature: null }, contextAt(2)));
-    return { wallet: debit.wallet, a: a.id, b: b.id, original: reversible(debit.result.transaction, debit.result.draws) };
+    return {
+      wallet: debit.wallet,
+      a: a.id,
+      b: b.id,
+      original: reversible(debit.result.transaction, debit.result.draws),
+    };
   }
   it('returns credit last drawn first', () => {
     const { wallet, a, b, original } = drawnTwice();
     const reversal = ok(decideReversal(wallet, original, { amount: 7n, reason: 'refund' }, contextAt(3)));
-    assert.deepEqual(reversal.result.returns, [{ grantId: b, amount: 5n }, { grantId: a, amount: 2n }]);
+    assert.deepEqual(reversal.result.returns, [
+      { grantId: b, amount: 5n },
+      { grantId: a, amount: 2n },
+    ]);
     assert.equal(reversal.transactions[0]?.reversesId, original.id);
     assert.deepEqual([remainingOf(reversal.wallet, a), remainingOf(reversal.wallet, b)], [2n, 10n]);
   });
@@ -329,18 +413,32 @@ describe('reversals', () => {
     let { wallet, a, b, original } = drawnTwice();
     let reversed = 0n;
     for (const part of [4n, 6n, 5n]) {
-      const outcome = ok(decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: part, reason: 'r' }, contextAt(3)));
+      const outcome = ok(
+        decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: part, reason: 'r' }, contextAt(3)),
+      );
       wallet = outcome.wallet;
       reversed += part;
     }
     assert.deepEqual([remainingOf(wallet, a), remainingOf(wallet, b)], [10n, 10n]);
-    refused(decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: 1n, reason: 'r' }, contextAt(3)), 'reversal_exceeds_remaining');
-    refused(decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: null, reason: 'r' }, contextAt(3)), 'reversal_exceeds_remaining');
-    refused(decideReversal(wallet, { ...original, reversedAmount: 10n }, { amount: 6n, reason: 'r' }, contextAt(3)), 'reversal_exceeds_remaining');
+    refused(
+      decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: 1n, reason: 'r' }, contextAt(3)),
+      'reversal_exceeds_remaining',
+    );
+    refused(
+      decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: null, reason: 'r' }, contextAt(3)),
+      'reversal_exceeds_remaining',
+    );
+    refused(
+      decideReversal(wallet, { ...original, reversedAmount: 10n }, { amount: 6n, reason: 'r' }, contextAt(3)),
+      'reversal_exceeds_remaining',
+    );
   });
   it('only debits, captures and adjustments are reversible', () => {
     const lot = ok(decideGrant(emptyWallet('c', 'a'), baseGrant, contextAt(0)));
-    refused(decideReversal(lot.wallet, reversible(lot.result.transaction, []), { amount: null, reason: 'r' }, contextAt(1)), 'transaction_not_reversible');
+    refused(
+      decideReversal(lot.wallet, reversible(lot.result.transaction, []), { amount: null, reason: 'r' }, contextAt(1)),
+      'transaction_not_reversible',
+    );
   });
   it('overdraft credit returns as debt paid, or as a refund grant when the debt was repaid since', () => {
     const wallet = withPolicy(grant(emptyWallet('c', 'a'), 0, { amount: 5n }).wallet, { overdraftLimit: 10n });
@@ -362,9 +460,19 @@ describe('reversals', () => {
   it('credit returned to an expired grant is booked as expired by settlement', () => {
     const lot = grant(emptyWallet('c', 'a'), 0, { amount: 10n, expiresAt: 100 });
     const debit = ok(decideDebit(lot.wallet, { amount: 4n, feature: null }, contextAt(1)));
-    const reversal = ok(decideReversal(decideSettlement(debit.wallet, contextAt(200)).wallet, reversible(debit.result.transaction, debit.result.draws), { amount: null, reason: 'r' }, contextAt(200)));
+    const reversal = ok(
+      decideReversal(
+        decideSettlement(debit.wallet, contextAt(200)).wallet,
+        reversible(debit.result.transaction, debit.result.draws),
+        { amount: null, reason: 'r' },
+        contextAt(200),
+      ),
+    );
     const settled = decideSettlement(reversal.wallet, contextAt(200));
-    assert.deepEqual(settled.transactions.map((t) => [t.kind, t.amount]), [['expire', 4n]]);
+    assert.deepEqual(
+      settled.transactions.map((t) => [t.kind, t.amount]),
+      [['expire', 4n]],
+    );
   });
 });
 
@@ -386,13 +494,30 @@ type Command =
 const amount = fc.bigInt(1n, 60n);
 const feature = fc.constantFrom<'a' | 'b' | null>('a', 'b', null);
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  fc.record({ op: fc.constant('grant' as const), amount, features: fc.constantFrom<'a' | null>('a', null), delay: fc.constantFrom(0, 0, 5, 20), ttl: fc.constantFrom<number | null>(null, 10, 30, 100), priority: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({
+    op: fc.constant('grant' as const),
+    amount,
+    features: fc.constantFrom<'a' | null>('a', null),
+    delay: fc.constantFrom(0, 0, 5, 20),
+    ttl: fc.constantFrom<number | null>(null, 10, 30, 100),
+    priority: fc.integer({ min: 0, max: 2 }),
+  }),
   fc.record({ op: fc.constant('debit' as const), amount, feature }),
   fc.record({ op: fc.constant('adjustDown' as const), amount }),
   fc.record({ op: fc.constant('hold' as const), amount, feature, ttl: fc.integer({ min: 1, max: 40 }) }),
-  fc.record({ op: fc.constant('capture' as const), pick: fc.nat(), amount: fc.option(amount, { nil: null }), onExcess: fc.constantFrom<'draw' | 'refuse'>('draw', 'refuse') }),
+  fc.record({
+    op: fc.constant('capture' as const),
+    pick: fc.nat(),
+    amount: fc.option(amount, { nil: null }),
+    onExcess: fc.constantFrom<'draw' | 'refuse'>('draw', 'refuse'),
+  }),
   fc.record({ op: fc.constant('release' as const), pick: fc.nat() }),
-  fc.record({ op: fc.constant('extend' as const), pick: fc.nat(), amount: fc.bigInt(0n, 30n), later: fc.integer({ min: 0, max: 20 }) }),
+  fc.record({
+    op: fc.constant('extend' as const),
+    pick: fc.nat(),
+    amount: fc.bigInt(0n, 30n),
+    later: fc.integer({ min: 0, max: 20 }),
+  }),
   fc.record({ op: fc.constant('reverse' as const), pick: fc.nat(), amount: fc.option(amount, { nil: null }) }),
   fc.record({ op: fc.constant('void' as const), pick: fc.nat() }),
   fc.record({ op: fc.constant('advance' as const), by: fc.integer({ min: 1, max: 25 }) }),
@@ -405,127 +530,181 @@ function pick<T>(items: readonly T[], index: number): T | undefined {
 describe('properties over random command sequences', () => {
   it('keep every wallet invariant after every step', () => {
     fc.assert(
-      fc.property(fc.bigInt(0n, 40n), fc.array(commandArb, { minLength: 1, maxLength: 60 }), (overdraftLimit, commands) => {
-        let now = 1000;
-        let wallet = withPolicy(emptyWallet('cus', 'credits'), { overdraftLimit });
-        let booked = 0n; // Σ entries on the wallet's grant-lot and debt accounts (the debt account runs negative)
-        const reversibles: ReversibleTransaction[] = [];
-        let step = 0;
-        const ctx = () => ({ now, nextId: (prefix: 'txn' | 'grt' | 'hold') => `${prefix}_${now}_${++step}` });
+      fc.property(
+        fc.bigInt(0n, 40n),
+        fc.array(commandArb, { minLength: 1, maxLength: 60 }),
+        (overdraftLimit, commands) => {
+          let now = 1000;
+          let wallet = withPolicy(emptyWallet('cus', 'credits'), { overdraftLimit });
+          let booked = 0n; // Σ entries on the wallet's grant-lot and debt accounts (the debt account runs negative)
+          const reversibles: ReversibleTransaction[] = [];
+          let step = 0;
+          const ctx = () => ({ now, nextId: (prefix: 'txn' | 'grt' | 'hold') => `${prefix}_${now}_${++step}` });
 
-        const checkDrawsUsable = (before: Wallet, draws: readonly { grantId: string | null }[], feature: string | null) => {
-          for (const draw of draws) {
-            if (draw.grantId === null) continue;
-            const lot = before.grants.find((g) => g.id === draw.grantId);
-            assert.ok(lot, 'draws name a loaded grant');
-            assert.ok(lot.effectiveAt <= now, 'no draw before effective_at');
-            assert.ok(lot.expiresAt === null || now < lot.expiresAt, 'no draw at or after expires_at');
-            assert.equal(lot.voidedAt, null, 'no draw from a voided grant');
-            assert.ok(lot.features === null || (feature !== null && lot.features.includes(feature)), 'no draw for another feature');
-          }
-        };
+          const checkDrawsUsable = (
+            before: Wallet,
+            draws: readonly { grantId: string | null }[],
+            feature: string | null,
+          ) => {
+            for (const draw of draws) {
+              if (draw.grantId === null) continue;
+              const lot = before.grants.find((g) => g.id === draw.grantId);
+              assert.ok(lot, 'draws name a loaded grant');
+              assert.ok(lot.effectiveAt <= now, 'no draw before effective_at');
+              assert.ok(lot.expiresAt === null || now < lot.expiresAt, 'no draw at or after expires_at');
+              assert.equal(lot.voidedAt, null, 'no draw from a voided grant');
+              assert.ok(
+                lot.features === null || (feature !== null && lot.features.includes(feature)),
+                'no draw for another feature',
+              );
+            }
+          };
 
-        const apply = (outcome: Accepted<unknown> | Refusal): boolean => {
-          if (outcome.kind === 'refused') {
-            assert.equal('wallet' in outcome, false, 'a refusal returns no new wallet');
-            return false;
-          }
-          for (const transaction of outcome.transactions) {
-            assertBalanced(transaction);
-            for (const entry of transaction.entries) if (entry.account === 'grant' || entry.account === 'debt') booked += entry.amount;
-          }
-          wallet = outcome.wallet;
-          return true;
-        };
+          const apply = (outcome: Accepted<unknown> | Refusal): boolean => {
+            if (outcome.kind === 'refused') {
+              assert.equal('wallet' in outcome, false, 'a refusal returns no new wallet');
+              return false;
+            }
+            for (const transaction of outcome.transactions) {
+              assertBalanced(transaction);
+              for (const entry of transaction.entries)
+                if (entry.account === 'grant' || entry.account === 'debt') booked += entry.amount;
+            }
+            wallet = outcome.wallet;
+            return true;
+          };
 
-        const settle = () => apply(decideSettlement(wallet, ctx()));
+          const settle = () => apply(decideSettlement(wallet, ctx()));
 
-        for (const command of commands) {
-          settle();
-          const before = wallet;
-          switch (command.op) {
-            case 'grant':
-              apply(decideGrant(wallet, { ...baseGrant, amount: command.amount, priority: command.priority, features: command.features ? [command.features] : null, effectiveAt: now + command.delay, expiresAt: command.ttl === null ? null : now + command.delay + command.ttl }, ctx()));
-              break;
-            case 'debit': {
-              const outcome = decideDebit(wallet, { amount: command.amount, feature: command.feature }, ctx());
-              if (apply(outcome) && outcome.kind === 'accepted') {
-                checkDrawsUsable(before, outcome.result.draws, command.feature);
-                reversibles.push(reversible(outcome.result.transaction, outcome.result.draws));
+          for (const command of commands) {
+            settle();
+            const before = wallet;
+            switch (command.op) {
+              case 'grant':
+                apply(
+                  decideGrant(
+                    wallet,
+                    {
+                      ...baseGrant,
+                      amount: command.amount,
+                      priority: command.priority,
+                      features: command.features ? [command.features] : null,
+                      effectiveAt: now + command.delay,
+                      expiresAt: command.ttl === null ? null : now + command.delay + command.ttl,
+                    },
+                    ctx(),
+                  ),
+                );
+                break;
+              case 'debit': {
+                const outcome = decideDebit(wallet, { amount: command.amount, feature: command.feature }, ctx());
+                if (apply(outcome) && outcome.kind === 'accepted') {
+                  checkDrawsUsable(before, outcome.result.draws, command.feature);
+                  reversibles.push(reversible(outcome.result.transaction, outcome.result.draws));
+                }
+                break;
               }
-              break;
-            }
-            case 'adjustDown': {
-              const outcome = decideNegativeAdjustment(wallet, { amount: command.amount, reason: 'test' }, ctx());
-              if (apply(outcome) && outcome.kind === 'accepted') {
-                checkDrawsUsable(before, outcome.result.draws, null);
-                reversibles.push(reversible(outcome.result.transaction, outcome.result.draws));
+              case 'adjustDown': {
+                const outcome = decideNegativeAdjustment(wallet, { amount: command.amount, reason: 'test' }, ctx());
+                if (apply(outcome) && outcome.kind === 'accepted') {
+                  checkDrawsUsable(before, outcome.result.draws, null);
+                  reversibles.push(reversible(outcome.result.transaction, outcome.result.draws));
+                }
+                break;
               }
-              break;
-            }
-            case 'hold': {
-              const outcome = decideHold(wallet, { amount: command.amount, feature: command.feature, expiresAt: now + command.ttl }, ctx());
-              if (apply(outcome) && outcome.kind === 'accepted') checkDrawsUsable(before, outcome.result.hold.reservations, command.feature);
-              break;
-            }
-            case 'capture': {
-              const hold = pick(wallet.holds, command.pick);
-              if (hold === undefined) break;
-              const outcome = decideCapture(wallet, hold.id, { amount: command.amount, onExcess: command.onExcess }, ctx());
-              if (apply(outcome) && outcome.kind === 'accepted') {
-                const captured = command.amount ?? hold.amount;
-                assert.ok(command.onExcess === 'draw' || captured <= hold.amount, 'a refusing capture never exceeds the hold');
-                const { taken } = splitReservations(hold.reservations, captured);
-                checkDrawsUsable(before, outcome.result.draws.slice(taken.length), hold.feature);
-                reversibles.push(reversible(outcome.result.transaction, outcome.result.draws));
+              case 'hold': {
+                const outcome = decideHold(
+                  wallet,
+                  { amount: command.amount, feature: command.feature, expiresAt: now + command.ttl },
+                  ctx(),
+                );
+                if (apply(outcome) && outcome.kind === 'accepted')
+                  checkDrawsUsable(before, outcome.result.hold.reservations, command.feature);
+                break;
               }
-              break;
+              case 'capture': {
+                const hold = pick(wallet.holds, command.pick);
+                if (hold === undefined) break;
+                const outcome = decideCapture(
+                  wallet,
+                  hold.id,
+                  { amount: command.amount, onExcess: command.onExcess },
+                  ctx(),
+                );
+                if (apply(outcome) && outcome.kind === 'accepted') {
+                  const captured = command.amount ?? hold.amount;
+                  assert.ok(
+                    command.onExcess === 'draw' || captured <= hold.amount,
+                    'a refusing capture never exceeds the hold',
+                  );
+                  const { taken } = splitReservations(hold.reservations, captured);
+                  checkDrawsUsable(before, outcome.result.draws.slice(taken.length), hold.feature);
+                  reversibles.push(reversible(outcome.result.transaction, outcome.result.draws));
+                }
+                break;
+              }
+              case 'release': {
+                const hold = pick(wallet.holds, command.pick);
+                if (hold !== undefined) assert.ok(apply(decideRelease(wallet, hold.id, ctx())));
+                break;
+              }
+              case 'extend': {
+                const hold = pick(wallet.holds, command.pick);
+                if (hold === undefined) break;
+                const outcome = decideExtend(
+                  wallet,
+                  hold.id,
+                  { additionalAmount: command.amount, expiresAt: hold.expiresAt + command.later },
+                  ctx(),
+                );
+                if (apply(outcome) && outcome.kind === 'accepted')
+                  checkDrawsUsable(
+                    before,
+                    outcome.result.hold.reservations.slice(hold.reservations.length),
+                    hold.feature,
+                  );
+                break;
+              }
+              case 'reverse': {
+                const index = reversibles.length === 0 ? -1 : command.pick % reversibles.length;
+                const original = reversibles[index];
+                if (original === undefined) break;
+                const outcome = decideReversal(wallet, original, { amount: command.amount, reason: 'test' }, ctx());
+                const left = original.amount - original.reversedAmount;
+                if (apply(outcome) && outcome.kind === 'accepted') {
+                  reversibles[index] = {
+                    ...original,
+                    reversedAmount: original.reversedAmount + outcome.result.transaction.amount,
+                  };
+                  assert.ok(reversibles[index].reversedAmount <= original.amount, 'reversed at most once in total');
+                } else assert.ok((command.amount ?? left) > left || left === 0n);
+                break;
+              }
+              case 'void': {
+                const lot = pick(
+                  wallet.grants.filter((g) => g.voidedAt === null),
+                  command.pick,
+                );
+                if (lot !== undefined) assert.ok(apply(decideVoid(wallet, lot.id, 'test', ctx())));
+                break;
+              }
+              case 'advance':
+                now += command.by;
+                break;
             }
-            case 'release': {
-              const hold = pick(wallet.holds, command.pick);
-              if (hold !== undefined) assert.ok(apply(decideRelease(wallet, hold.id, ctx())));
-              break;
-            }
-            case 'extend': {
-              const hold = pick(wallet.holds, command.pick);
-              if (hold === undefined) break;
-              const outcome = decideExtend(wallet, hold.id, { additionalAmount: command.amount, expiresAt: hold.expiresAt + command.later }, ctx());
-              if (apply(outcome) && outcome.kind === 'accepted') checkDrawsUsable(before, outcome.result.hold.reservations.slice(hold.reservations.length), hold.feature);
-              break;
-            }
-            case 'reverse': {
-              const index = reversibles.length === 0 ? -1 : command.pick % reversibles.length;
-              const original = reversibles[index];
-              if (original === undefined) break;
-              const outcome = decideReversal(wallet, original, { amount: command.amount, reason: 'test' }, ctx());
-              const left = original.amount - original.reversedAmount;
-              if (apply(outcome) && outcome.kind === 'accepted') {
-                reversibles[index] = { ...original, reversedAmount: original.reversedAmount + outcome.result.transaction.amount };
-                assert.ok(reversibles[index].reversedAmount <= original.amount, 'reversed at most once in total');
-              } else assert.ok((command.amount ?? left) > left || left === 0n);
-              break;
-            }
-            case 'void': {
-              const lot = pick(wallet.grants.filter((g) => g.voidedAt === null), command.pick);
-              if (lot !== undefined) assert.ok(apply(decideVoid(wallet, lot.id, 'test', ctx())));
-              break;
-            }
-            case 'advance':
-              now += command.by;
-              break;
+            settle();
+            assertWalletInvariants(wallet);
+            const view = viewBalance(wallet, now);
+            assert.ok(view.balance - view.held >= -wallet.policy.overdraftLimit, 'balance − held ≥ −overdraft_limit');
+            let sumRemaining = 0n;
+            for (const lot of wallet.grants) sumRemaining += lot.remaining;
+            assert.equal(booked, sumRemaining - wallet.debt, 'booked balance = sum of entries = Σ remaining − debt');
+            const openHeld = wallet.holds.reduce((sum, hold) => sum + hold.amount, 0n);
+            assert.equal(view.held, openHeld, 'held equals the sum of open holds');
+            for (const hold of wallet.holds) assert.ok(hold.expiresAt > now, 'settled wallets carry no expired hold');
           }
-          settle();
-          assertWalletInvariants(wallet);
-          const view = viewBalance(wallet, now);
-          assert.ok(view.balance - view.held >= -wallet.policy.overdraftLimit, 'balance − held ≥ −overdraft_limit');
-          let sumRemaining = 0n;
-          for (const lot of wallet.grants) sumRemaining += lot.remaining;
-          assert.equal(booked, sumRemaining - wallet.debt, 'booked balance = sum of entries = Σ remaining − debt');
-          const openHeld = wallet.holds.reduce((sum, hold) => sum + hold.amount, 0n);
-          assert.equal(view.held, openHeld, 'held equals the sum of open holds');
-          for (const hold of wallet.holds) assert.ok(hold.expiresAt > now, 'settled wallets carry no expired hold');
-        }
-      }),
+        },
+      ),
       { seed, numRuns: 200 },
     );
   });

@@ -13,6 +13,7 @@ import {
 } from '../src/money.ts';
 
 const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// biome-ignore lint/suspicious/noConsole: the seed is printed so a failing run replays
 console.log(`money.core.test seed=${seed} (replay with FC_SEED=${seed})`);
 
 describe('parseAmount', () => {
@@ -92,7 +93,10 @@ describe('parseDecimal', () => {
     assert.deepEqual(parseDecimal('1.1764705882'), { ok: true, value: { units: 11764705882n, scale: 10 } });
     assert.deepEqual(parseDecimal('10.500'), { ok: true, value: { units: 105n, scale: 1 } });
     assert.deepEqual(parseDecimal('7'), { ok: true, value: { units: 7n, scale: 0 } });
-    assert.deepEqual(parseDecimal('0.123456789012345678'), { ok: true, value: { units: 123456789012345678n, scale: 18 } });
+    assert.deepEqual(parseDecimal('0.123456789012345678'), {
+      ok: true,
+      value: { units: 123456789012345678n, scale: 18 },
+    });
   });
   it('refuses negatives, exponents, blanks, 19 decimals and huge values', () => {
     for (const text of ['-1', '1e3', '', ' 1', 'abc']) {
@@ -145,9 +149,17 @@ describe('compareRatios', () => {
   });
   it('is antisymmetric', () => {
     fc.assert(
-      fc.property(fc.bigInt(0n, 10n ** 20n), fc.integer({ min: 0, max: 18 }), fc.bigInt(1n, 10n ** 9n), fc.bigInt(0n, 10n ** 20n), fc.integer({ min: 0, max: 18 }), fc.bigInt(1n, 10n ** 9n), (a, as, ad, b, bs, bd) => {
+      fc.property(
+        fc.bigInt(0n, 10n ** 20n),
+        fc.integer({ min: 0, max: 18 }),
+        fc.bigInt(1n, 10n ** 9n),
+        fc.bigInt(0n, 10n ** 20n),
+        fc.integer({ min: 0, max: 18 }),
+        fc.bigInt(1n, 10n ** 9n),
+        (a, as, ad, b, bs, bd) => {
           assert.equal(compareRatios(d(a, as), ad, d(b, bs), bd), -compareRatios(d(b, bs), bd, d(a, as), ad));
-        }),
+        },
+      ),
       { seed, numRuns: 200 },
     );
   });
@@ -166,11 +178,21 @@ describe('properties', () => {
 
   it('parse then format gives the shortest form of the same value', () => {
     fc.assert(
-      fc.property(fc.bigInt(0n, AMOUNT_MAX), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 3 }), (units, scale, zeros) => {
-        const padded = scale + zeros === 0 ? formatAmount(units, scale) : formatAmount(units, scale).includes('.') ? formatAmount(units, scale) + '0'.repeat(zeros) : `${formatAmount(units, scale)}.${'0'.repeat(zeros || 1)}`;
-        const parsed = parseAmount(padded, scale);
-        assert.deepEqual(parsed, { ok: true, units });
-      }),
+      fc.property(
+        fc.bigInt(0n, AMOUNT_MAX),
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 0, max: 3 }),
+        (units, scale, zeros) => {
+          const padded =
+            scale + zeros === 0
+              ? formatAmount(units, scale)
+              : formatAmount(units, scale).includes('.')
+                ? formatAmount(units, scale) + '0'.repeat(zeros)
+                : `${formatAmount(units, scale)}.${'0'.repeat(zeros || 1)}`;
+          const parsed = parseAmount(padded, scale);
+          assert.deepEqual(parsed, { ok: true, units });
+        },
+      ),
       { seed, numRuns: 500 },
     );
   });

@@ -79,8 +79,8 @@ export function parseConfig(
     problems.push(`BURSAR_LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
   }
   const bootstrapKey = raw('bootstrapKey');
-  if (bootstrapKey !== '' && !/^bk_live_[0-9A-Za-z]{40,50}$/.test(bootstrapKey)) {
-    problems.push('BURSAR_BOOTSTRAP_KEY must look like bk_live_ followed by 40 to 50 letters and digits');
+  if (bootstrapKey !== '' && !/^bk_live_[0-9A-Za-z]{32,64}$/.test(bootstrapKey)) {
+    problems.push('BURSAR_BOOTSTRAP_KEY must look like bk_live_ followed by 32 to 64 letters and digits');
   }
   const config: Config = {
     host: raw('host'),

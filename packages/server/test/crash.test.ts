@@ -51,7 +51,13 @@ function spawnServer(databaseUrl: string, port: number): Child {
   const output: string[] = [];
   const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'serve'], {
     cwd: repoRoot,
-    env: { ...process.env, BURSAR_DATABASE_URL: databaseUrl, BURSAR_PORT: String(port), BURSAR_BOOTSTRAP_KEY: adminKey, BURSAR_LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      BURSAR_DATABASE_URL: databaseUrl,
+      BURSAR_PORT: String(port),
+      BURSAR_BOOTSTRAP_KEY: adminKey,
+      BURSAR_LOG_LEVEL: 'silent',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -63,7 +69,8 @@ function spawnServer(databaseUrl: string, port: number): Child {
 async function waitHealthy(url: string, child: Child): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.process.exitCode !== null) throw new Error(`server exited (${child.process.exitCode}): ${child.output.join('')}`);
+    if (child.process.exitCode !== null)
+      throw new Error(`server exited (${child.process.exitCode}): ${child.output.join('')}`);
     try {
       const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
       if (response.status === 200) return;
@@ -104,7 +111,9 @@ async function listAllDebits(url: string): Promise<Array<{ id: string; amount: s
   }
 }
 
-test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or 1 times', { timeout: 120_000 }, async () => {
+test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or 1 times', {
+  timeout: 120_000,
+}, async () => {
   const seed = testSeed('crash');
   const random = mulberry32(seed);
   // fast-check's generator for amounts, seeded too, so a failing run replays.
@@ -122,7 +131,12 @@ test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or
       callApi(url, method, path, body, { key: adminKey, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
     assert.equal((await call('POST', '/v1/assets', { code: 'credits', scale: 0 })).status, 201);
     assert.equal((await call('POST', '/v1/customers', { id: customer })).status, 201);
-    const grant = await call('POST', '/v1/grants', { customer, asset: 'credits', amount: granted.toString(), category: 'paid' }, 'crash-grant');
+    const grant = await call(
+      'POST',
+      '/v1/grants',
+      { customer, asset: 'credits', amount: granted.toString(), category: 'paid' },
+      'crash-grant',
+    );
     assert.equal(grant.status, 201, grant.text);
 
     let counter = 0;
@@ -136,7 +150,11 @@ test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or
           try {
             const response = await fetch(`${url}/v1/debits`, {
               method: 'POST',
-              headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json', 'idempotency-key': key },
+              headers: {
+                authorization: `Bearer ${adminKey}`,
+                'content-type': 'application/json',
+                'idempotency-key': key,
+              },
               body: JSON.stringify(attempt.body),
               signal: AbortSignal.timeout(5000),
             });
@@ -182,16 +200,31 @@ test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or
     const acked = attempts.filter((a) => a.outcome === 'ok');
     const unknown = attempts.filter((a) => a.outcome === 'unknown');
     const failed = attempts.filter((a) => a.outcome === 'fail');
-    process.stdout.write(`# crash: ${attempts.length} attempts, ${acked.length} acked, ${unknown.length} unknown, ${failed.length} failed\n`);
+    process.stdout.write(
+      `# crash: ${attempts.length} attempts, ${acked.length} acked, ${unknown.length} unknown, ${failed.length} failed\n`,
+    );
     assert.ok(acked.length > 0, 'some debits were acknowledged');
-    assert.deepEqual(failed.map((a) => `${a.status} ${a.text}`), [], 'no debit was refused (the grant is large)');
+    assert.deepEqual(
+      failed.map((a) => `${a.status} ${a.text}`),
+      [],
+      'no debit was refused (the grant is large)',
+    );
 
     // Every acknowledged debit exists exactly once.
     const before = await listAllDebits(url);
     const countById = new Map<string, number>();
     for (const t of before) countById.set(t.id, (countById.get(t.id) ?? 0) + 1);
-    for (const a of acked) assert.equal(countById.get(a.transactionId as string), 1, `acked debit ${a.key} (${a.transactionId}) exists exactly once`);
-    assert.equal(new Set(acked.map((a) => a.transactionId)).size, acked.length, 'acked debits have distinct transaction ids');
+    for (const a of acked)
+      assert.equal(
+        countById.get(a.transactionId as string),
+        1,
+        `acked debit ${a.key} (${a.transactionId}) exists exactly once`,
+      );
+    assert.equal(
+      new Set(acked.map((a) => a.transactionId)).size,
+      acked.length,
+      'acked debits have distinct transaction ids',
+    );
 
     // Replaying an acknowledged request returns the stored body, byte for byte.
     for (const a of acked) {
@@ -211,7 +244,11 @@ test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or
       unknownIds.add(id);
       if (countById.has(id)) {
         assert.equal(countById.get(id), 1, `unknown debit ${a.key} exists at most once`);
-        assert.equal(replay.headers.get('idempotent-replayed'), 'true', `committed unknown ${a.key} is answered as a replay`);
+        assert.equal(
+          replay.headers.get('idempotent-replayed'),
+          'true',
+          `committed unknown ${a.key} is answered as a replay`,
+        );
         unknownCommitted += 1;
       } else {
         unknownExecutedNow += 1;
@@ -220,10 +257,13 @@ test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or
       const again = await call('POST', '/v1/debits', a.body, a.key);
       assert.equal(again.text, replay.text);
     }
-    process.stdout.write(`# crash: unknown committed before the crash ${unknownCommitted}, executed on replay ${unknownExecutedNow}\n`);
+    process.stdout.write(
+      `# crash: unknown committed before the crash ${unknownCommitted}, executed on replay ${unknownExecutedNow}\n`,
+    );
     assert.equal(before.length, acked.length + unknownCommitted, 'debits before replay = acked + committed unknowns');
     const ackedIds = new Set(acked.map((a) => a.transactionId as string));
-    for (const t of before) assert.ok(ackedIds.has(t.id) || unknownIds.has(t.id), `debit ${t.id} belongs to some attempt`);
+    for (const t of before)
+      assert.ok(ackedIds.has(t.id) || unknownIds.has(t.id), `debit ${t.id} belongs to some attempt`);
 
     const after = await listAllDebits(url);
     assert.equal(after.length, acked.length + unknownCommitted + unknownExecutedNow);

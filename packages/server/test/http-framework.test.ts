@@ -8,30 +8,49 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import type { Reply, Scope } from '../src/ledger/contract.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { createMetricsRegistry } from '../src/http/metrics.ts';
 import { buildOpenApiDocument } from '../src/http/openapi.ts';
 import { toProblem } from '../src/http/problem.ts';
 import type { ParsedRequest, Route } from '../src/http/router.ts';
 import { scopeAllows } from '../src/http/router.ts';
-import { createGrantBody, customerParams, debitBody, emptyBody, idParams, listTransactionsQuery, pageQuery } from '../src/http/schemas.ts';
+import {
+  createGrantBody,
+  customerParams,
+  debitBody,
+  emptyBody,
+  idParams,
+  listTransactionsQuery,
+  pageQuery,
+} from '../src/http/schemas.ts';
 import type { AuthResult } from '../src/http/server.ts';
 import { createHttpServer } from '../src/http/server.ts';
 import { parseWith } from '../src/http/validation.ts';
+import type { Reply, Scope } from '../src/ledger/contract.ts';
 
-const keys: Readonly<Record<string, readonly Scope[]>> = { 'admin-key': ['admin'], 'ingest-key': ['ingest'], 'read-key': ['read'] };
+const keys: Readonly<Record<string, readonly Scope[]>> = {
+  'admin-key': ['admin'],
+  'ingest-key': ['ingest'],
+  'read-key': ['read'],
+};
 
 async function authenticate(token: string): Promise<AuthResult | null> {
   const scopes = keys[token];
-  return scopes === undefined ? null : { environmentId: 'env_1', environmentName: 'test', apiKeyId: `key_${token.replace('-key', '')}`, scopes };
+  return scopes === undefined
+    ? null
+    : { environmentId: 'env_1', environmentName: 'test', apiKeyId: `key_${token.replace('-key', '')}`, scopes };
 }
 
 /** Answers with what the handler received, so tests can see the parsed request. */
 function echo(status: number, options: { replayed?: boolean } = {}) {
   return async (request: ParsedRequest): Promise<Reply> => ({
     status,
-    bodyText: JSON.stringify({ caller: request.caller, params: request.params, query: request.query, body: request.body }),
+    bodyText: JSON.stringify({
+      caller: request.caller,
+      params: request.params,
+      query: request.query,
+      body: request.body,
+    }),
     problem: false,
     replayed: options.replayed === true,
   });
@@ -40,14 +59,82 @@ function echo(status: number, options: { replayed?: boolean } = {}) {
 const echoResponse = z.object({ caller: z.unknown(), params: z.unknown(), query: z.unknown(), body: z.unknown() });
 
 const routes: Route[] = [
-  { method: 'POST', path: '/v1/debits', operationId: 'createDebit', summary: 'Debit.', tag: 'Debits', scope: 'ingest', body: debitBody, responses: { 201: echoResponse }, handle: echo(201) },
-  { method: 'POST', path: '/v1/grants', operationId: 'createGrant', summary: 'Grant.', tag: 'Grants', scope: 'write', body: createGrantBody, responses: { 201: echoResponse }, handle: echo(201) },
-  { method: 'GET', path: '/v1/customers/{customer}', operationId: 'getCustomer', summary: 'Customer.', tag: 'Customers', scope: 'read', params: customerParams, responses: { 200: echoResponse }, handle: echo(200) },
-  { method: 'GET', path: '/v1/transactions', operationId: 'listTransactions', summary: 'Transactions.', tag: 'Ledger', scope: 'read', query: listTransactionsQuery, responses: { 200: echoResponse }, handle: echo(200) },
-  { method: 'GET', path: '/v1/things', operationId: 'listThings', summary: 'Things.', tag: 'Things', scope: 'read', query: pageQuery, responses: { 200: echoResponse }, handle: echo(200) },
-  { method: 'POST', path: '/v1/holds/{id}/release', operationId: 'releaseHold', summary: 'Release.', tag: 'Holds', scope: 'ingest', params: idParams, body: emptyBody, responses: { 200: echoResponse }, handle: echo(200, { replayed: true }) },
   {
-    method: 'POST', path: '/v1/boom', operationId: 'explode', summary: 'Throws.', tag: 'Things', scope: 'read', body: emptyBody, responses: { 200: echoResponse },
+    method: 'POST',
+    path: '/v1/debits',
+    operationId: 'createDebit',
+    summary: 'Debit.',
+    tag: 'Debits',
+    scope: 'ingest',
+    body: debitBody,
+    responses: { 201: echoResponse },
+    handle: echo(201),
+  },
+  {
+    method: 'POST',
+    path: '/v1/grants',
+    operationId: 'createGrant',
+    summary: 'Grant.',
+    tag: 'Grants',
+    scope: 'write',
+    body: createGrantBody,
+    responses: { 201: echoResponse },
+    handle: echo(201),
+  },
+  {
+    method: 'GET',
+    path: '/v1/customers/{customer}',
+    operationId: 'getCustomer',
+    summary: 'Customer.',
+    tag: 'Customers',
+    scope: 'read',
+    params: customerParams,
+    responses: { 200: echoResponse },
+    handle: echo(200),
+  },
+  {
+    method: 'GET',
+    path: '/v1/transactions',
+    operationId: 'listTransactions',
+    summary: 'Transactions.',
+    tag: 'Ledger',
+    scope: 'read',
+    query: listTransactionsQuery,
+    responses: { 200: echoResponse },
+    handle: echo(200),
+  },
+  {
+    method: 'GET',
+    path: '/v1/things',
+    operationId: 'listThings',
+    summary: 'Things.',
+    tag: 'Things',
+    scope: 'read',
+    query: pageQuery,
+    responses: { 200: echoResponse },
+    handle: echo(200),
+  },
+  {
+    method: 'POST',
+    path: '/v1/holds/{id}/release',
+    operationId: 'releaseHold',
+    summary: 'Release.',
+    tag: 'Holds',
+    scope: 'ingest',
+    params: idParams,
+    body: emptyBody,
+    responses: { 200: echoResponse },
+    handle: echo(200, { replayed: true }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/boom',
+    operationId: 'explode',
+    summary: 'Throws.',
+    tag: 'Things',
+    scope: 'read',
+    body: emptyBody,
+    responses: { 200: echoResponse },
     handle: async () => {
       throw new Error('kaboom');
     },
@@ -55,7 +142,18 @@ const routes: Route[] = [
 ];
 
 const logLines: Record<string, unknown>[] = [];
-const logger = createLogger({ level: 'info', stream: { write: (text: string) => logLines.push(...text.trim().split('\n').map((line) => JSON.parse(line))) } });
+const logger = createLogger({
+  level: 'info',
+  stream: {
+    write: (text: string) =>
+      logLines.push(
+        ...text
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line)),
+      ),
+  },
+});
 let ready = true;
 let base = '';
 const server = createHttpServer({
@@ -84,7 +182,11 @@ interface Answer {
   readonly body: any;
 }
 
-async function call(method: string, path: string, options: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  method: string,
+  path: string,
+  options: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key !== null) headers.authorization ??= `Bearer ${options.key ?? 'admin-key'}`;
   let body: string | undefined;
@@ -116,7 +218,9 @@ function assertProblem(answer: Answer, status: number, code: string): void {
 }
 
 function fieldsOf(answer: Answer): Record<string, string> {
-  return Object.fromEntries((answer.body.errors as { field: string; message: string }[]).map((error) => [error.field, error.message]));
+  return Object.fromEntries(
+    (answer.body.errors as { field: string; message: string }[]).map((error) => [error.field, error.message]),
+  );
 }
 
 const debit = { customer: 'org_1', asset: 'credits', amount: '12.5' };
@@ -181,21 +285,37 @@ describe('routing', () => {
 
 describe('bodies', () => {
   it('answers 415 when a body is not application/json', async () => {
-    assertProblem(await call('POST', '/v1/debits', { body: 'customer=a', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
-    assert.equal((await call('POST', '/v1/debits', { body: debit, headers: { 'content-type': 'application/json; charset=utf-8' } })).status, 201);
+    assertProblem(
+      await call('POST', '/v1/debits', { body: 'customer=a', headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    );
+    assert.equal(
+      (
+        await call('POST', '/v1/debits', {
+          body: debit,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        })
+      ).status,
+      201,
+    );
   });
 
   it('answers 413 from Content-Length before reading, and while reading a chunked body', async () => {
     const big = { ...debit, description: 'x'.repeat(2000) };
     assertProblem(await call('POST', '/v1/debits', { body: big }), 413, 'payload_too_large');
     const chunked = await new Promise<{ status: number; code: string }>((resolve, reject) => {
-      const request = httpRequest(`${base}/v1/debits`, { method: 'POST', headers: { authorization: 'Bearer admin-key', 'content-type': 'application/json' } }, (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
-        });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, code: JSON.parse(text).code }));
-      });
+      const request = httpRequest(
+        `${base}/v1/debits`,
+        { method: 'POST', headers: { authorization: 'Bearer admin-key', 'content-type': 'application/json' } },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => {
+            text += chunk.toString();
+          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, code: JSON.parse(text).code }));
+        },
+      );
       request.on('error', reject);
       for (let index = 0; index < 8; index += 1) request.write('x'.repeat(256));
       request.end();
@@ -219,7 +339,13 @@ describe('bodies', () => {
     assertProblem(answer, 400, 'validation_failed');
     assert.deepEqual(fieldsOf(answer), { balance: 'unknown field', id: 'unknown field' });
     const nested = await call('POST', '/v1/grants', {
-      body: { customer: 'c', asset: 'credits', amount: '5', category: 'paid', cost_basis: { currency: 'usd', total: '10', status: 'x' } },
+      body: {
+        customer: 'c',
+        asset: 'credits',
+        amount: '5',
+        category: 'paid',
+        cost_basis: { currency: 'usd', total: '10', status: 'x' },
+      },
     });
     assert.deepEqual(fieldsOf(nested), { 'cost_basis.status': 'unknown field' });
   });
@@ -229,7 +355,26 @@ describe('bodies', () => {
     assert.equal(accepted.status, 201);
     assert.equal(accepted.body.body.amount, '12');
     assert.equal((await call('POST', '/v1/debits', { body: debit })).body.body.amount, '12.5');
-    for (const amount of [1.5, 2 ** 53, -3, 0, '0.00', '1e3', ' 7', '7 ', '+7', '-7', '', '0x10', '1.', '.5', true, null, [], {}]) {
+    for (const amount of [
+      1.5,
+      2 ** 53,
+      -3,
+      0,
+      '0.00',
+      '1e3',
+      ' 7',
+      '7 ',
+      '+7',
+      '-7',
+      '',
+      '0x10',
+      '1.',
+      '.5',
+      true,
+      null,
+      [],
+      {},
+    ]) {
       const answer = await call('POST', '/v1/debits', { body: { ...debit, amount } });
       assert.equal(answer.status, 400, `amount ${JSON.stringify(amount)}: ${answer.text}`);
       assert.deepEqual(Object.keys(fieldsOf(answer)), ['amount']);
@@ -275,11 +420,18 @@ describe('queries', () => {
 
 describe('headers', () => {
   it('passes a valid Idempotency-Key to the handler and refuses an invalid one', async () => {
-    const accepted = await call('POST', '/v1/debits', { body: debit, headers: { 'idempotency-key': 'order 42/attempt:1' } });
+    const accepted = await call('POST', '/v1/debits', {
+      body: debit,
+      headers: { 'idempotency-key': 'order 42/attempt:1' },
+    });
     assert.equal(accepted.body.caller.idempotencyKey, 'order 42/attempt:1');
     assert.equal((await call('POST', '/v1/debits', { body: debit })).body.caller.idempotencyKey, null);
     for (const key of ['', 'k'.repeat(256), 'tab\there']) {
-      assertProblem(await call('POST', '/v1/debits', { body: debit, headers: { 'idempotency-key': key } }), 400, 'idempotency_key_invalid');
+      assertProblem(
+        await call('POST', '/v1/debits', { body: debit, headers: { 'idempotency-key': key } }),
+        400,
+        'idempotency_key_invalid',
+      );
     }
   });
 
@@ -351,14 +503,20 @@ describe('system endpoints', () => {
     assert.equal(answer.status, 200);
     const document = answer.body;
     assert.equal(document.openapi, '3.1.0');
-    const operations = Object.values(document.paths as Record<string, Record<string, { operationId: string; parameters: { name: string }[]; 'x-bursar-scope'?: string }>>).flatMap(
-      (methods) => Object.entries(methods).map(([method, operation]) => ({ method, ...operation })),
-    );
+    const operations = Object.values(
+      document.paths as Record<
+        string,
+        Record<string, { operationId: string; parameters: { name: string }[]; 'x-bursar-scope'?: string }>
+      >,
+    ).flatMap((methods) => Object.entries(methods).map(([method, operation]) => ({ method, ...operation })));
     for (const route of routes) {
       const operation = operations.find((candidate) => candidate.operationId === route.operationId);
       assert.ok(operation, route.operationId);
       assert.equal(operation['x-bursar-scope'], route.scope);
-      assert.equal(operation.parameters.some((parameter) => parameter.name === 'Idempotency-Key'), route.method === 'POST');
+      assert.equal(
+        operation.parameters.some((parameter) => parameter.name === 'Idempotency-Key'),
+        route.method === 'POST',
+      );
     }
     const grantBody = document.components.schemas.CreateGrantBody;
     assert.equal(grantBody.additionalProperties, false);
@@ -394,7 +552,10 @@ describe('system endpoints', () => {
 
 describe('problem documents', () => {
   it('builds the standard members, field errors and facts', () => {
-    const problem = toProblem('insufficient_balance', 'Short by 3.', { requestId: 'r1', facts: { available: '2', shortfall: '3' } });
+    const problem = toProblem('insufficient_balance', 'Short by 3.', {
+      requestId: 'r1',
+      facts: { available: '2', shortfall: '3' },
+    });
     assert.equal(problem.status, 402);
     assert.deepEqual(JSON.parse(problem.bodyText), {
       type: 'https://bursar.dev/problems/insufficient_balance',
@@ -407,13 +568,19 @@ describe('problem documents', () => {
       available: '2',
       shortfall: '3',
     });
-    const invalid = JSON.parse(toProblem('validation_failed', 'Bad.', { requestId: 'r2', errors: [{ field: 'amount', message: 'is required' }] }).bodyText);
+    const invalid = JSON.parse(
+      toProblem('validation_failed', 'Bad.', { requestId: 'r2', errors: [{ field: 'amount', message: 'is required' }] })
+        .bodyText,
+    );
     assert.deepEqual(invalid.errors, [{ field: 'amount', message: 'is required' }]);
   });
 
   it('throws on a bigint fact or a fact that would overwrite a standard member', () => {
     assert.throws(() => toProblem('insufficient_balance', 'x', { requestId: 'r', facts: { available: 2n } }), /bigint/);
-    assert.throws(() => toProblem('insufficient_balance', 'x', { requestId: 'r', facts: { status: 200 } }), /overwrite/);
+    assert.throws(
+      () => toProblem('insufficient_balance', 'x', { requestId: 'r', facts: { status: 200 } }),
+      /overwrite/,
+    );
   });
 });
 
@@ -424,7 +591,13 @@ describe('validation', () => {
     assert.ok(parsed.ok);
     assert.equal(parsed.value.expires_at, Date.UTC(2024, 1, 29, 12, 0, 0, 500));
     assert.equal(parsed.value.priority, 0);
-    for (const expires_at of ['2025-02-29T00:00:00Z', '2025-01-01T24:00:00Z', '2025-01-01T00:00:00', '2025-01-01', 1735689600000]) {
+    for (const expires_at of [
+      '2025-02-29T00:00:00Z',
+      '2025-01-01T24:00:00Z',
+      '2025-01-01T00:00:00',
+      '2025-01-01',
+      1735689600000,
+    ]) {
       const refused = parseWith(createGrantBody, { ...base, expires_at });
       assert.ok(!refused.ok, String(expires_at));
       assert.equal(refused.errors[0]?.field, 'expires_at');

@@ -30,7 +30,13 @@ async function customer(): Promise<string> {
 const at = (ms: number) => new Date(server.clock.now() + ms).toISOString();
 
 async function grant(c: string, amount: number, extra: Record<string, unknown> = {}): Promise<ApiResponse> {
-  const reply = await server.call('POST', '/v1/grants', { customer: c, asset: 'credits', amount: String(amount), category: 'paid', ...extra });
+  const reply = await server.call('POST', '/v1/grants', {
+    customer: c,
+    asset: 'credits',
+    amount: String(amount),
+    category: 'paid',
+    ...extra,
+  });
   assert.equal(reply.status, 201, reply.text);
   server.clock.advance(1); // distinct creation times
   return reply;
@@ -41,7 +47,10 @@ async function debit(c: string, amount: number, extra: Record<string, unknown> =
 }
 
 async function balance(c: string, feature?: string) {
-  const reply = await server.call('GET', `/v1/customers/${c}/balances?asset=credits${feature === undefined ? '' : `&feature=${feature}`}`);
+  const reply = await server.call(
+    'GET',
+    `/v1/customers/${c}/balances?asset=credits${feature === undefined ? '' : `&feature=${feature}`}`,
+  );
   assert.equal(reply.status, 200, reply.text);
   return reply.body.balances[0];
 }
@@ -78,7 +87,9 @@ describe('ledger rules', () => {
     const c = await customer();
     const paid = (await grant(c, 10, { expires_at: at(1 * day) })).body.id;
     const promo = (await grant(c, 10, { category: 'promotional', priority: 5 })).body.id;
-    const policy = await server.call('POST', `/v1/customers/${c}/wallets/credits/policy`, { consumption_order: ['promotional_first', 'created_at'] });
+    const policy = await server.call('POST', `/v1/customers/${c}/wallets/credits/policy`, {
+      consumption_order: ['promotional_first', 'created_at'],
+    });
     assert.equal(policy.status, 200, policy.text);
     assert.deepEqual(policy.body.consumption_order, ['promotional_first', 'created_at']);
     const reply = await debit(c, 15);
@@ -121,7 +132,12 @@ describe('ledger rules', () => {
   it('a hold keeps reserved credit capturable after its grant expires; what it releases is booked as expired', async () => {
     const c = await customer();
     const g = (await grant(c, 100, { expires_at: at(hour) })).body.id;
-    const hold = await server.call('POST', '/v1/holds', { customer: c, asset: 'credits', amount: '40', ttl_seconds: 7200 });
+    const hold = await server.call('POST', '/v1/holds', {
+      customer: c,
+      asset: 'credits',
+      amount: '40',
+      ttl_seconds: 7200,
+    });
     assert.equal(hold.status, 201, hold.text);
     const holdId = hold.body.id ?? hold.body.hold.id;
     server.clock.advance(hour + 1000);
@@ -184,7 +200,9 @@ describe('ledger rules', () => {
     const spent = await debit(c, 6);
     assert.equal(spent.status, 201);
     server.clock.advance(2 * hour);
-    const reversal = await server.call('POST', `/v1/transactions/${spent.body.transaction.id}/reverse`, { reason: 'refund' });
+    const reversal = await server.call('POST', `/v1/transactions/${spent.body.transaction.id}/reverse`, {
+      reason: 'refund',
+    });
     assert.equal(reversal.status, 201, reversal.text);
     const view = await balance(c);
     assert.equal(view.balance, '0');
@@ -194,17 +212,32 @@ describe('ledger rules', () => {
 
   it('adjustments need a reason and move the balance both ways', async () => {
     const c = await customer();
-    const up = await server.call('POST', '/v1/adjustments', { customer: c, asset: 'credits', amount: '25', reason: 'goodwill' });
+    const up = await server.call('POST', '/v1/adjustments', {
+      customer: c,
+      asset: 'credits',
+      amount: '25',
+      reason: 'goodwill',
+    });
     assert.equal(up.status, 201, up.text);
     assert.equal(up.body.transaction.reason, 'goodwill');
     assert.equal((await balance(c)).balance, '25');
-    const down = await server.call('POST', '/v1/adjustments', { customer: c, asset: 'credits', amount: '-10', reason: 'correction' });
+    const down = await server.call('POST', '/v1/adjustments', {
+      customer: c,
+      asset: 'credits',
+      amount: '-10',
+      reason: 'correction',
+    });
     assert.equal(down.status, 201, down.text);
     assert.equal((await balance(c)).balance, '15');
     const missing = await server.call('POST', '/v1/adjustments', { customer: c, asset: 'credits', amount: '5' });
     assert.ok(missing.status === 400 || missing.status === 422, missing.text);
     assert.equal((await balance(c)).balance, '15');
-    const tooMuch = await server.call('POST', '/v1/adjustments', { customer: c, asset: 'credits', amount: '-16', reason: 'too much' });
+    const tooMuch = await server.call('POST', '/v1/adjustments', {
+      customer: c,
+      asset: 'credits',
+      amount: '-16',
+      reason: 'too much',
+    });
     assert.equal(tooMuch.body.code, 'insufficient_balance');
   });
 
@@ -213,7 +246,10 @@ describe('ledger rules', () => {
       let rows = 0;
       let cursor: string | null = null;
       do {
-        const page: ApiResponse = await server.call('GET', `/v1/audit-events?limit=200${cursor === null ? '' : `&cursor=${cursor}`}`);
+        const page: ApiResponse = await server.call(
+          'GET',
+          `/v1/audit-events?limit=200${cursor === null ? '' : `&cursor=${cursor}`}`,
+        );
         assert.equal(page.status, 200, page.text);
         rows += page.body.data.length;
         cursor = page.body.next_cursor;
@@ -251,7 +287,12 @@ describe('ledger rules', () => {
   it('a hold expires at its TTL: the credit is available again and the hold shows expired', async () => {
     const c = await customer();
     await grant(c, 100);
-    const hold = await server.call('POST', '/v1/holds', { customer: c, asset: 'credits', amount: '30', ttl_seconds: 60 });
+    const hold = await server.call('POST', '/v1/holds', {
+      customer: c,
+      asset: 'credits',
+      amount: '30',
+      ttl_seconds: 60,
+    });
     assert.equal(hold.status, 201, hold.text);
     const holdId = hold.body.id ?? hold.body.hold.id;
     assert.equal((await balance(c)).available, '70');

@@ -22,10 +22,33 @@ function mulberry32(seed: number): () => number {
 }
 
 // ---- the reference model ----
-interface MGrant { id: string; seq: number; remaining: number; reserved: number; priority: number; expiresAt: number | null; features: string[] | null; voided: boolean }
-interface Slice { grant: string | null; amount: number }
-interface MHold { id: string; amount: number; reservations: Slice[]; feature: string | null; expiresAt: number }
-interface MDebit { id: string; amount: number; draws: Slice[]; reversed: number }
+interface MGrant {
+  id: string;
+  seq: number;
+  remaining: number;
+  reserved: number;
+  priority: number;
+  expiresAt: number | null;
+  features: string[] | null;
+  voided: boolean;
+}
+interface Slice {
+  grant: string | null;
+  amount: number;
+}
+interface MHold {
+  id: string;
+  amount: number;
+  reservations: Slice[];
+  feature: string | null;
+  expiresAt: number;
+}
+interface MDebit {
+  id: string;
+  amount: number;
+  draws: Slice[];
+  reversed: number;
+}
 
 class Model {
   grants: MGrant[] = [];
@@ -36,9 +59,15 @@ class Model {
   limit = 0;
   seq = 0;
   constructor(public now: number) {}
-  dead(g: MGrant): boolean { return g.voided || (g.expiresAt !== null && this.now >= g.expiresAt); }
+  dead(g: MGrant): boolean {
+    return g.voided || (g.expiresAt !== null && this.now >= g.expiresAt);
+  }
   usable(g: MGrant, feature: string | null): boolean {
-    return !this.dead(g) && (g.features === null || (feature !== null && g.features.includes(feature))) && g.remaining - g.reserved > 0;
+    return (
+      !this.dead(g) &&
+      (g.features === null || (feature !== null && g.features.includes(feature))) &&
+      g.remaining - g.reserved > 0
+    );
   }
   /** Ends expired holds and books out dead grants' unreserved credit (what time already decided). */
   settle(): void {
@@ -46,11 +75,23 @@ class Model {
     this.holds = this.holds.filter((x) => x.expiresAt > this.now);
     for (const g of this.grants) if (this.dead(g)) g.remaining = g.reserved;
   }
-  grant(id: string): MGrant { const g = this.grants.find((x) => x.id === id); assert.ok(g, `model: grant ${id}`); return g; }
-  unreserve(slices: Slice[]): void { for (const s of slices) { if (s.grant === null) this.debtReserved -= s.amount; else this.grant(s.grant).reserved -= s.amount; } }
+  grant(id: string): MGrant {
+    const g = this.grants.find((x) => x.id === id);
+    assert.ok(g, `model: grant ${id}`);
+    return g;
+  }
+  unreserve(slices: Slice[]): void {
+    for (const s of slices) {
+      if (s.grant === null) this.debtReserved -= s.amount;
+      else this.grant(s.grant).reserved -= s.amount;
+    }
+  }
   plan(amount: number, feature: string | null): Slice[] | null {
-    const ordered = this.grants.filter((g) => this.usable(g, feature)).sort((a, b) =>
-      a.priority - b.priority || (a.expiresAt ?? Infinity) - (b.expiresAt ?? Infinity) || a.seq - b.seq);
+    const ordered = this.grants
+      .filter((g) => this.usable(g, feature))
+      .sort(
+        (a, b) => a.priority - b.priority || (a.expiresAt ?? Infinity) - (b.expiresAt ?? Infinity) || a.seq - b.seq,
+      );
     const draws: Slice[] = [];
     let left = amount;
     for (const g of ordered) {
@@ -60,16 +101,39 @@ class Model {
       left -= take;
     }
     const od = this.limit - this.debt - this.debtReserved;
-    if (left > 0 && od > 0) { const take = Math.min(left, od); draws.push({ grant: null, amount: take }); left -= take; }
+    if (left > 0 && od > 0) {
+      const take = Math.min(left, od);
+      draws.push({ grant: null, amount: take });
+      left -= take;
+    }
     return left > 0 ? null : draws;
   }
   addGrant(id: string, amount: number, priority: number, expiresAt: number | null, features: string[] | null): void {
     const repaid = features === null ? Math.min(this.debt, amount) : 0;
     this.debt -= repaid;
-    this.grants.push({ id, seq: this.seq++, remaining: amount - repaid, reserved: 0, priority, expiresAt, features, voided: false });
+    this.grants.push({
+      id,
+      seq: this.seq++,
+      remaining: amount - repaid,
+      reserved: 0,
+      priority,
+      expiresAt,
+      features,
+      voided: false,
+    });
   }
-  consume(draws: Slice[]): void { for (const s of draws) { if (s.grant === null) this.debt += s.amount; else this.grant(s.grant).remaining -= s.amount; } }
-  reserve(draws: Slice[]): void { for (const s of draws) { if (s.grant === null) this.debtReserved += s.amount; else this.grant(s.grant).reserved += s.amount; } }
+  consume(draws: Slice[]): void {
+    for (const s of draws) {
+      if (s.grant === null) this.debt += s.amount;
+      else this.grant(s.grant).remaining -= s.amount;
+    }
+  }
+  reserve(draws: Slice[]): void {
+    for (const s of draws) {
+      if (s.grant === null) this.debtReserved += s.amount;
+      else this.grant(s.grant).reserved += s.amount;
+    }
+  }
   view(): { balance: number; held: number; available: number; debt: number } {
     let balance = -this.debt;
     let held = this.debtReserved;
@@ -99,7 +163,10 @@ async function entriesBalance(s: TestServer, customer: string): Promise<number> 
   let cursor: string | null = null;
   let count = 0;
   do {
-    const page = await s.call('GET', `/v1/transactions?customer=${customer}&limit=200${cursor === null ? '' : `&cursor=${cursor}`}`);
+    const page = await s.call(
+      'GET',
+      `/v1/transactions?customer=${customer}&limit=200${cursor === null ? '' : `&cursor=${cursor}`}`,
+    );
     assert.equal(page.status, 200, page.text);
     for (const txn of page.body.data) {
       const sum = txn.entries.reduce((total: bigint, entry: { amount: string }) => total + BigInt(entry.amount), 0n);
@@ -136,7 +203,9 @@ describe('model-based command sequences', () => {
         const send = async (method: string, path: string, body: unknown) => {
           const reply = await s.call(method, path, body, { idempotencyKey: key });
           history.push({ method, path, body, key, status: reply.status, text: reply.text });
-          steps.push(`  ${step}: ${method} ${path} ${JSON.stringify(body)} → ${reply.status} ${reply.body?.code ?? ''}`);
+          steps.push(
+            `  ${step}: ${method} ${path} ${JSON.stringify(body)} → ${reply.status} ${reply.body?.code ?? ''}`,
+          );
           assert.ok(reply.status < 500, `5xx at ${where()}\n${reply.text}`);
           return reply;
         };
@@ -155,7 +224,11 @@ describe('model-based command sequences', () => {
           const expiresAt = rand() < 0.5 ? model.now + int(1, 10) * day : null;
           const feats = rand() < 0.25 ? [pick(features)] : null;
           const reply = await send('POST', '/v1/grants', {
-            customer, asset: 'credits', amount: String(amount), category: 'paid', priority,
+            customer,
+            asset: 'credits',
+            amount: String(amount),
+            category: 'paid',
+            priority,
             ...(expiresAt === null ? {} : { expires_at: new Date(expiresAt).toISOString() }),
             ...(feats === null ? {} : { features: feats }),
           });
@@ -164,7 +237,12 @@ describe('model-based command sequences', () => {
         } else if (roll < 38) {
           const amount = int(1, 400);
           const feature = rand() < 0.3 ? pick(features) : null;
-          const reply = await send('POST', '/v1/debits', { customer, asset: 'credits', amount: String(amount), ...(feature === null ? {} : { feature }) });
+          const reply = await send('POST', '/v1/debits', {
+            customer,
+            asset: 'credits',
+            amount: String(amount),
+            ...(feature === null ? {} : { feature }),
+          });
           const plan = model.plan(amount, feature);
           if (plan === null) expectRefusal(reply, 'insufficient_balance');
           else {
@@ -176,19 +254,41 @@ describe('model-based command sequences', () => {
           const amount = int(1, 300);
           const ttl = pick([60, 600, 3600, 86400]);
           const feature = rand() < 0.2 ? pick(features) : null;
-          const reply = await send('POST', '/v1/holds', { customer, asset: 'credits', amount: String(amount), ttl_seconds: ttl, ...(feature === null ? {} : { feature }) });
+          const reply = await send('POST', '/v1/holds', {
+            customer,
+            asset: 'credits',
+            amount: String(amount),
+            ttl_seconds: ttl,
+            ...(feature === null ? {} : { feature }),
+          });
           const plan = model.plan(amount, feature);
           if (plan === null) expectRefusal(reply, 'insufficient_balance');
           else {
             expectOk(reply, 201);
             model.reserve(plan);
-            model.holds.push({ id: reply.body.id ?? reply.body.hold?.id, amount, reservations: plan, feature, expiresAt: model.now + ttl * 1000 });
+            model.holds.push({
+              id: reply.body.id ?? reply.body.hold?.id,
+              amount,
+              reservations: plan,
+              feature,
+              expiresAt: model.now + ttl * 1000,
+            });
           }
         } else if (roll < 56 && openHolds.length > 0) {
           const hold = pick(openHolds);
           const mode = pick(['partial', 'full', 'over', 'absent'] as const);
-          const amount = mode === 'partial' ? int(0, hold.amount) : mode === 'full' ? hold.amount : mode === 'over' ? hold.amount + int(1, 10) : null;
-          const reply = await send('POST', `/v1/holds/${hold.id}/capture`, { ...(amount === null ? {} : { amount: String(amount) }), on_excess: 'refuse' });
+          const amount =
+            mode === 'partial'
+              ? int(0, hold.amount)
+              : mode === 'full'
+                ? hold.amount
+                : mode === 'over'
+                  ? hold.amount + int(1, 10)
+                  : null;
+          const reply = await send('POST', `/v1/holds/${hold.id}/capture`, {
+            ...(amount === null ? {} : { amount: String(amount) }),
+            on_excess: 'refuse',
+          });
           if (mode === 'over') expectRefusal(reply, 'capture_exceeds_hold');
           else {
             expectOk(reply, 200);
@@ -217,7 +317,10 @@ describe('model-based command sequences', () => {
           const amount = int(1, 100);
           const remainingTtl = Math.ceil((hold.expiresAt - model.now) / 1000);
           const ttl = rand() < 0.5 ? Math.min(86400, remainingTtl + int(0, 3600)) : null;
-          const reply = await send('POST', `/v1/holds/${hold.id}/extend`, { amount: String(amount), ...(ttl === null ? {} : { ttl_seconds: ttl }) });
+          const reply = await send('POST', `/v1/holds/${hold.id}/extend`, {
+            amount: String(amount),
+            ...(ttl === null ? {} : { ttl_seconds: ttl }),
+          });
           const plan = model.plan(amount, hold.feature);
           const newExpiry = ttl === null ? hold.expiresAt : model.now + ttl * 1000;
           if (newExpiry < hold.expiresAt) expectRefusal(reply, 'validation_failed');
@@ -233,7 +336,10 @@ describe('model-based command sequences', () => {
           const debit = pick(model.debits);
           const left = debit.amount - debit.reversed;
           const amount = left === 0 || rand() < 0.3 ? null : rand() < 0.2 ? left + 1 : int(1, left);
-          const reply = await send('POST', `/v1/transactions/${debit.id}/reverse`, { ...(amount === null ? {} : { amount: String(amount) }), reason: 'model test' });
+          const reply = await send('POST', `/v1/transactions/${debit.id}/reverse`, {
+            ...(amount === null ? {} : { amount: String(amount) }),
+            reason: 'model test',
+          });
           const take = amount ?? left;
           if (left === 0 || take > left) expectRefusal(reply, 'reversal_exceeds_remaining');
           else {
@@ -253,9 +359,21 @@ describe('model-based command sequences', () => {
                 const repaid = Math.min(model.debt, back);
                 model.debt -= repaid;
                 if (back > repaid) {
-                  const refund = (reply.body.transaction ?? reply.body).entries.find((e: { account: string; grant: string | null }) => e.account === 'grant' && !model.grants.some((g) => g.id === e.grant));
+                  const refund = (reply.body.transaction ?? reply.body).entries.find(
+                    (e: { account: string; grant: string | null }) =>
+                      e.account === 'grant' && !model.grants.some((g) => g.id === e.grant),
+                  );
                   assert.ok(refund, `refund lot expected at ${where()}\n${reply.text}`);
-                  model.grants.push({ id: refund.grant, seq: model.seq++, remaining: back - repaid, reserved: 0, priority: 0, expiresAt: null, features: null, voided: false });
+                  model.grants.push({
+                    id: refund.grant,
+                    seq: model.seq++,
+                    remaining: back - repaid,
+                    reserved: 0,
+                    priority: 0,
+                    expiresAt: null,
+                    features: null,
+                    voided: false,
+                  });
                 }
               }
             }
@@ -274,7 +392,9 @@ describe('model-based command sequences', () => {
           }
         } else if (roll < 83) {
           const limit = int(0, 50);
-          const reply = await send('POST', `/v1/customers/${customer}/wallets/credits/policy`, { overdraft_limit: String(limit) });
+          const reply = await send('POST', `/v1/customers/${customer}/wallets/credits/policy`, {
+            overdraft_limit: String(limit),
+          });
           if (limit < model.debt + model.debtReserved) expectRefusal(reply, 'overdraft_limit_below_debt');
           else {
             expectOk(reply, 200);
@@ -302,10 +422,19 @@ describe('model-based command sequences', () => {
         const actual = balances.body.balances[0];
         const expected = model.view();
         if (actual === undefined) {
-          assert.deepEqual(expected, { balance: 0, held: 0, available: model.limit, debt: 0 }, `no wallet yet at ${where()}`);
+          assert.deepEqual(
+            expected,
+            { balance: 0, held: 0, available: model.limit, debt: 0 },
+            `no wallet yet at ${where()}`,
+          );
         } else {
           assert.deepEqual(
-            { balance: Number(actual.balance), held: Number(actual.held), available: Number(actual.available), debt: Number(actual.debt) },
+            {
+              balance: Number(actual.balance),
+              held: Number(actual.held),
+              available: Number(actual.available),
+              debt: Number(actual.debt),
+            },
             expected,
             `balances differ from the model at ${where()}`,
           );

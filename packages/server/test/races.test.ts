@@ -28,7 +28,12 @@ after(async () => {
 });
 
 async function grant(customer: string, amount: number): Promise<string> {
-  const reply = await server.call('POST', '/v1/grants', { customer, asset: 'credits', amount: String(amount), category: 'paid' });
+  const reply = await server.call('POST', '/v1/grants', {
+    customer,
+    asset: 'credits',
+    amount: String(amount),
+    category: 'paid',
+  });
   assert.equal(reply.status, 201, reply.text);
   return reply.body.id;
 }
@@ -43,7 +48,10 @@ async function listAll(query: string): Promise<{ id: string; kind: string; amoun
   const rows = [];
   let cursor: string | null = null;
   do {
-    const page: ApiResponse = await server.call('GET', `/v1/transactions?${query}&limit=200${cursor === null ? '' : `&cursor=${cursor}`}`);
+    const page: ApiResponse = await server.call(
+      'GET',
+      `/v1/transactions?${query}&limit=200${cursor === null ? '' : `&cursor=${cursor}`}`,
+    );
     assert.equal(page.status, 200, page.text);
     rows.push(...page.body.data);
     cursor = page.body.next_cursor;
@@ -69,14 +77,22 @@ describe('races', () => {
     await grant(customer, B);
     const replies = await Promise.all(
       Array.from({ length: 2000 }, (_, index) =>
-        server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: String(c) }, { idempotencyKey: `hot-${seed}-${index}` }),
+        server.call(
+          'POST',
+          '/v1/debits',
+          { customer, asset: 'credits', amount: String(c) },
+          { idempotencyKey: `hot-${seed}-${index}` },
+        ),
       ),
     );
     const expectedSuccesses = Math.min(2000, Math.floor(B / c));
     const counts = countBy(replies);
     assert.deepEqual(
       counts,
-      { '201': expectedSuccesses, ...(2000 - expectedSuccesses > 0 ? { '402 insufficient_balance': 2000 - expectedSuccesses } : {}) },
+      {
+        '201': expectedSuccesses,
+        ...(2000 - expectedSuccesses > 0 ? { '402 insufficient_balance': 2000 - expectedSuccesses } : {}),
+      },
       `B=${B} c=${c} seed ${seed}`,
     );
     const balance = await balanceOf(customer);
@@ -90,12 +106,22 @@ describe('races', () => {
     const customer = `cap-${seed}`;
     await seedCustomer(server, customer);
     await grant(customer, 500);
-    const hold = await server.call('POST', '/v1/holds', { customer, asset: 'credits', amount: '100', ttl_seconds: 600 }, { idempotencyKey: `cap-hold-${seed}` });
+    const hold = await server.call(
+      'POST',
+      '/v1/holds',
+      { customer, asset: 'credits', amount: '100', ttl_seconds: 600 },
+      { idempotencyKey: `cap-hold-${seed}` },
+    );
     assert.equal(hold.status, 201, hold.text);
     const holdId = hold.body.id ?? hold.body.hold.id;
     const replies = await Promise.all(
       Array.from({ length: 100 }, (_, index) =>
-        server.call('POST', `/v1/holds/${holdId}/capture`, { amount: String(1 + (index % 100)) }, { idempotencyKey: `cap-${seed}-${index}` }),
+        server.call(
+          'POST',
+          `/v1/holds/${holdId}/capture`,
+          { amount: String(1 + (index % 100)) },
+          { idempotencyKey: `cap-${seed}-${index}` },
+        ),
       ),
     );
     assert.deepEqual(countBy(replies), { '200': 1, '409 hold_not_open': 99 });
@@ -113,7 +139,9 @@ describe('races', () => {
     await grant(customer, 100);
     const key = `idem-${seed}`;
     const replies = await Promise.all(
-      Array.from({ length: 50 }, () => server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: '7' }, { idempotencyKey: key })),
+      Array.from({ length: 50 }, () =>
+        server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: '7' }, { idempotencyKey: key }),
+      ),
     );
     assert.deepEqual(countBy(replies), { '201': 50 });
     const texts = new Set(replies.map((reply) => reply.text));
@@ -128,15 +156,30 @@ describe('races', () => {
     await seedCustomer(server, customer);
     await grant(customer, 100);
     const key = `reuse-${seed}`;
-    const first = await server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: '5' }, { idempotencyKey: key });
+    const first = await server.call(
+      'POST',
+      '/v1/debits',
+      { customer, asset: 'credits', amount: '5' },
+      { idempotencyKey: key },
+    );
     assert.equal(first.status, 201, first.text);
     const before = await balanceOf(customer);
-    const second = await server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: '6' }, { idempotencyKey: key });
+    const second = await server.call(
+      'POST',
+      '/v1/debits',
+      { customer, asset: 'credits', amount: '6' },
+      { idempotencyKey: key },
+    );
     assert.equal(second.status, 422, second.text);
     assert.equal(second.body.code, 'idempotency_key_reused');
     assert.deepEqual(await balanceOf(customer), before);
     assert.equal((await listAll(`customer=${customer}&kind=debit`)).length, 1);
-    const again = await server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: '5' }, { idempotencyKey: key });
+    const again = await server.call(
+      'POST',
+      '/v1/debits',
+      { customer, asset: 'credits', amount: '5' },
+      { idempotencyKey: key },
+    );
     assert.equal(again.text, first.text);
   });
 
@@ -144,11 +187,21 @@ describe('races', () => {
     const customer = `rev-${seed}`;
     await seedCustomer(server, customer);
     await grant(customer, 300);
-    const debit = await server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: '100' }, { idempotencyKey: `rev-debit-${seed}` });
+    const debit = await server.call(
+      'POST',
+      '/v1/debits',
+      { customer, asset: 'credits', amount: '100' },
+      { idempotencyKey: `rev-debit-${seed}` },
+    );
     assert.equal(debit.status, 201, debit.text);
     const replies = await Promise.all(
       Array.from({ length: 200 }, (_, index) =>
-        server.call('POST', `/v1/transactions/${debit.body.transaction.id}/reverse`, { amount: '1', reason: 'race' }, { idempotencyKey: `rev-${seed}-${index}` }),
+        server.call(
+          'POST',
+          `/v1/transactions/${debit.body.transaction.id}/reverse`,
+          { amount: '1', reason: 'race' },
+          { idempotencyKey: `rev-${seed}-${index}` },
+        ),
       ),
     );
     assert.deepEqual(countBy(replies), { '201': 100, '409 reversal_exceeds_remaining': 100 });
@@ -161,11 +214,21 @@ describe('races', () => {
     await seedCustomer(server, customer);
     await grant(customer, 10);
     const key = `refuse-${seed}`;
-    const refused = await server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: '50' }, { idempotencyKey: key });
+    const refused = await server.call(
+      'POST',
+      '/v1/debits',
+      { customer, asset: 'credits', amount: '50' },
+      { idempotencyKey: key },
+    );
     assert.equal(refused.status, 402, refused.text);
     assert.equal(refused.body.code, 'insufficient_balance');
     await grant(customer, 100);
-    const replayed = await server.call('POST', '/v1/debits', { customer, asset: 'credits', amount: '50' }, { idempotencyKey: key });
+    const replayed = await server.call(
+      'POST',
+      '/v1/debits',
+      { customer, asset: 'credits', amount: '50' },
+      { idempotencyKey: key },
+    );
     assert.equal(replayed.status, 402);
     assert.equal(replayed.text, refused.text);
     assert.equal(replayed.headers.get('idempotent-replayed'), 'true');

@@ -43,7 +43,7 @@ export class ApiKeyAuthenticator {
   }
 
   async authenticate(token: string): Promise<Principal | null> {
-    if (!/^bk_[a-z][a-z0-9_]{0,31}_[0-9A-Za-z]{40,50}$/.test(token)) return null;
+    if (!/^bk_[a-z][a-z0-9_]{0,31}_[0-9A-Za-z]{32,64}$/.test(token)) return null;
     const hash = hashApiKey(token);
     const now = Date.now();
     const cached = this.#cache.get(hash);

@@ -149,4 +149,3 @@ function arrayType(table: TableName, column: string): string {
 function toParameter(value: SqlValue): SqlValue {
   return typeof value === 'bigint' ? value.toString() : value;
 }
-
