@@ -158,7 +158,7 @@ interface Mutant {
   readonly label: string;
   readonly text: string;
   readonly contentType?: string;
-  readonly field?: string;
+  readonly field?: string | undefined;
   readonly mustReject: boolean;
 }
 
@@ -243,7 +243,7 @@ function mutants(operation: Operation, pick: <T>(items: readonly T[]) => T): Mut
   out.push({
     label: 'duplicate key with a bad value last',
     text: `${JSON.stringify(valid).slice(0, -1)},"${fields[0]}":[1]}`,
-    field: fields[0],
+    field: fields[0] as string,
     mustReject: true,
   });
   out.push({

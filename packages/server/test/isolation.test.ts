@@ -502,7 +502,7 @@ describe('scopes and authentication', () => {
     const noKey = await fetch(`${base}/v1/customers`);
     assert.equal(noKey.status, 401);
     assert.match(noKey.headers.get('content-type') ?? '', /application\/problem\+json/);
-    assert.equal((await noKey.json()).code, 'unauthenticated');
+    assert.equal(((await noKey.json()) as { code: string }).code, 'unauthenticated');
     for (const authorization of [
       'Bearer',
       'Bearer ',
@@ -515,7 +515,7 @@ describe('scopes and authentication', () => {
     ]) {
       const reply = await fetch(`${base}/v1/customers`, { headers: { authorization } });
       assert.equal(reply.status, 401, `authorization "${authorization}"`);
-      assert.equal((await reply.json()).code, 'unauthenticated');
+      assert.equal(((await reply.json()) as { code: string }).code, 'unauthenticated');
     }
     const revoked = keys.revoked as string;
     assert.equal((await server.call('GET', '/v1/customers', undefined, { key: revoked })).status, 200);

@@ -48,6 +48,7 @@ const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 const bearerPattern = /^Bearer +([\x21-\x7e]{1,512})$/i;
 const unauthenticatedDetail = 'Send a valid, unrevoked API key as `Authorization: Bearer <key>`.';
 const queryNone: Readonly<Record<string, string>> = Object.freeze({});
+const queryParsedNone = { ok: true, value: queryNone } as const;
 
 /** What the server keeps per endpoint, built once: the route, and its metric series so counting costs no lookup by name. */
 interface Endpoint {
@@ -285,7 +286,24 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
   }
 
+  /** Answers a /v1 request, then counts and logs it; never rejects, so no handler needs attaching to its promise. */
   async function serveApi(
+    route: Route,
+    request: IncomingMessage,
+    response: ServerResponse,
+    state: RequestState,
+    rawParams: Readonly<Record<string, string>>,
+    search: string,
+  ): Promise<void> {
+    try {
+      // undefined: the client went away mid-body; 499 is the customary status for that in logs.
+      finish(state, (await answerApi(route, request, response, state, rawParams, search)) ?? 499);
+    } catch (error) {
+      fail(state, response, error);
+    }
+  }
+
+  async function answerApi(
     route: Route,
     request: IncomingMessage,
     response: ServerResponse,
@@ -326,7 +344,10 @@ export function createHttpServer(options: HttpServerOptions): Server {
     if (body === undefined || typeof body === 'number') return body;
     const params =
       route.params === undefined ? { ok: true as const, value: rawParams } : parseWith(route.params, rawParams);
-    const query = parseWith(route.query ?? emptyBody, toQueryObject(search));
+    const query =
+      route.query === undefined && search === ''
+        ? queryParsedNone
+        : parseWith(route.query ?? emptyBody, toQueryObject(search));
     const parsedBody =
       route.body === undefined ? { ok: true as const, value: undefined } : parseWith(route.body, body.value);
     if (!params.ok || !query.ok || !parsedBody.ok) {
@@ -414,11 +435,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       }
       const route = endpoint.route;
       if (route === null) throw new Error(`endpoint ${endpoint.path} has neither a route nor a system responder`);
-      serveApi(route, request, response, state, match.params, queryStart === -1 ? '' : url.slice(queryStart + 1)).then(
-        // undefined: the client went away mid-body; 499 is the customary status for that in logs.
-        (status) => finish(state, status ?? 499),
-        (error: unknown) => fail(state, response, error),
-      );
+      void serveApi(route, request, response, state, match.params, queryStart === -1 ? '' : url.slice(queryStart + 1));
     } catch (error) {
       fail(state, response, error);
     }
