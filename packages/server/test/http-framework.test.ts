@@ -323,6 +323,38 @@ describe('bodies', () => {
     assert.deepEqual(chunked, { status: 413, code: 'payload_too_large' });
   });
 
+  it('reads a body that arrives after its headers, with a length or chunked', async () => {
+    const text = JSON.stringify(debit);
+    const sendSlowly = (headers: Record<string, string>) =>
+      new Promise<{ status: number; amount: string }>((resolve, reject) => {
+        const request = httpRequest(
+          `${base}/v1/debits`,
+          {
+            method: 'POST',
+            headers: { authorization: 'Bearer admin-key', 'content-type': 'application/json', ...headers },
+          },
+          (response) => {
+            let answer = '';
+            response.on('data', (chunk: Buffer) => {
+              answer += chunk.toString();
+            });
+            response.on('end', () =>
+              resolve({ status: response.statusCode ?? 0, amount: JSON.parse(answer).body?.amount }),
+            );
+          },
+        );
+        request.on('error', reject);
+        request.flushHeaders();
+        request.write(text.slice(0, 10));
+        setTimeout(() => request.end(text.slice(10)), 30);
+      });
+    assert.deepEqual(await sendSlowly({ 'content-length': String(Buffer.byteLength(text)) }), {
+      status: 201,
+      amount: '12.5',
+    });
+    assert.deepEqual(await sendSlowly({}), { status: 201, amount: '12.5' });
+  });
+
   it('answers 400 malformed_json for a body that is not JSON', async () => {
     assertProblem(await call('POST', '/v1/debits', { body: '{"customer":' }), 400, 'malformed_json');
   });

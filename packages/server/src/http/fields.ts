@@ -32,7 +32,11 @@ function decimalField(sign: AmountSign): z.ZodType<string, string | number> {
     : 'must be a decimal string such as "12.5" (or a non-negative JSON integer within 2^53)';
   const text = z.string().regex(signed ? amountSignedPattern : amountUnsignedPattern, message);
   const integer = signed ? z.int({ error: message }) : z.int({ error: message }).min(0, message);
-  const field = z.union([text, integer.transform(String)], { error: requiredOr(message) });
+  const field = z
+    .union([text, integer.transform(String)], { error: requiredOr(message) })
+    .describe(
+      'A decimal string in the asset unit, such as "12.5"; a JSON number only when it is an integer within ±2^53.',
+    );
   if (sign === 'non_negative') return field;
   return field.refine((value) => nonZeroDigitPattern.test(value), {
     message: sign === 'positive' ? 'must be greater than zero' : 'must not be zero',
@@ -80,13 +84,14 @@ export const featureKeyField = z
   .string()
   .regex(/^[A-Za-z0-9_.:@/-]{1,200}$/, 'must be 1–200 characters of A–Z a–z 0–9 _ . : @ / -');
 
+const codePattern = /^[a-z][a-z0-9_]{0,31}$/;
 const codeMessage = 'must start with a–z and have 1–32 characters of a–z 0–9 _';
 
 /** An asset code such as `credits` or `usd`. */
-export const assetCodeField = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, codeMessage);
+export const assetCodeField = z.string().regex(codePattern, codeMessage);
 
 /** An environment name such as `live` or `test`: the same shape as an asset code. */
-export const environmentNameField = assetCodeField;
+export const environmentNameField = z.string().regex(codePattern, codeMessage);
 
 /** A server-assigned id such as `grt_01J…`, as it appears in a path or a filter. */
 export const idField = z
@@ -110,8 +115,8 @@ export const metadataField = z
   )
   .refine((metadata) => Object.keys(metadata).length <= 50, 'must have at most 50 keys');
 
-export const pageLimitDefault = 50;
-export const pageLimitMax = 200;
+const pageLimitDefault = 50;
+const pageLimitMax = 200;
 
 /** A page size from the query string: digits only, 1–200, default 50. */
 export const pageLimitField = z
@@ -119,7 +124,8 @@ export const pageLimitField = z
   .regex(/^\d{1,3}$/, `must be an integer from 1 to ${pageLimitMax}`)
   .transform(Number)
   .pipe(z.int().min(1).max(pageLimitMax))
-  .default(pageLimitDefault);
+  .default(pageLimitDefault)
+  .describe(`Page size, 1–${pageLimitMax}; default ${pageLimitDefault}.`);
 
 /** The opaque cursor from a page's `next_cursor`. */
 export const cursorField = z.string().regex(/^[\x21-\x7e]{1,500}$/, 'must be a cursor returned as next_cursor');

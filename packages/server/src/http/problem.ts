@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { FieldError } from '../ledger/contract.ts';
 
 export const problemContentType = 'application/problem+json';
-export const problemTypeBase = 'https://bursar.dev/problems/';
+const problemTypeBase = 'https://bursar.dev/problems/';
 
 export interface ProblemOptions {
   readonly requestId: string;

@@ -20,10 +20,27 @@ export function hasBody(request: IncomingMessage): boolean {
   return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
 }
 
-export function readBodyText(request: IncomingMessage, bytesMax: number): Promise<BodyRead> {
+/**
+ * Answers synchronously when every byte of the body is already buffered, which is the usual case
+ * for a small body by the time authentication has been awaited: no promise, no listeners. (node
+ * marks the message complete a little later than that, so a declared length is compared instead.)
+ * A body still arriving is collected by `collectBodyText`.
+ */
+export function readBodyText(request: IncomingMessage, bytesMax: number): BodyRead | Promise<BodyRead> {
   const declared = request.headers['content-length'];
-  if (declared !== undefined && Number(declared) > bytesMax) return Promise.resolve(tooLarge);
-  if (!hasBody(request)) return Promise.resolve(empty);
+  const bytesDeclared = declared === undefined ? undefined : Number(declared);
+  if (bytesDeclared !== undefined && bytesDeclared > bytesMax) return tooLarge;
+  if (!hasBody(request)) return empty;
+  const arrived = request.complete || (bytesDeclared !== undefined && request.readableLength >= bytesDeclared);
+  if (arrived && request.readableFlowing !== true) {
+    if (request.readableLength > bytesMax) return tooLarge;
+    const buffered: Buffer | null = request.read();
+    return buffered === null ? empty : { kind: 'read', text: buffered.toString('utf8') };
+  }
+  return collectBodyText(request, bytesMax);
+}
+
+function collectBodyText(request: IncomingMessage, bytesMax: number): Promise<BodyRead> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -46,7 +63,7 @@ export function readBodyText(request: IncomingMessage, bytesMax: number): Promis
     request.on('data', onData);
     request.once('end', () => {
       const buffer = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      settle({ kind: 'read', text: buffer === undefined ? '' : buffer.toString('utf8') });
+      settle(buffer === undefined ? empty : { kind: 'read', text: buffer.toString('utf8') });
     });
     request.once('error', () => settle(aborted));
     request.once('close', () => settle(aborted));

@@ -25,9 +25,9 @@ import {
   uniqueArrayField,
 } from './fields.ts';
 
-export const grantStatuses = ['active', 'depleted', 'expired', 'voided', 'scheduled'] as const;
-export const holdStatuses = ['open', 'captured', 'released', 'expired'] as const;
-export const transactionKinds = [
+const grantStatuses = ['active', 'depleted', 'expired', 'voided', 'scheduled'] as const;
+const holdStatuses = ['open', 'captured', 'released', 'expired'] as const;
+const transactionKinds = [
   'grant',
   'debit',
   'hold',
@@ -199,7 +199,6 @@ export type BalancesQuery = z.output<typeof balancesQuery>;
 export type ListGrantsQuery = z.output<typeof listGrantsQuery>;
 export type ListTransactionsQuery = z.output<typeof listTransactionsQuery>;
 export type ListAuditEventsQuery = z.output<typeof listAuditEventsQuery>;
-export type EmptyBody = z.output<typeof emptyBody>;
 export type CreateEnvironmentBody = z.output<typeof createEnvironmentBody>;
 export type CreateApiKeyBody = z.output<typeof createApiKeyBody>;
 export type CreateAssetBody = z.output<typeof createAssetBody>;
@@ -340,7 +339,7 @@ export const holdResultResource = z.object({
   balance: balanceResource,
 });
 
-export const auditEventResource = z.object({
+const auditEventResource = z.object({
   id: z.string(),
   seq: z.int(),
   action: z.string(),
@@ -399,22 +398,3 @@ export const resourceSchemas = {
   TransactionPage: transactionPage,
   AuditEventPage: auditEventPage,
 } as const satisfies Record<string, z.ZodType>;
-
-export type EnvironmentResource = z.input<typeof environmentResource>;
-export type ApiKeyResource = z.input<typeof apiKeyResource>;
-export type AssetResource = z.input<typeof assetResource>;
-export type CustomerResource = z.input<typeof customerResource>;
-export type BalanceResource = z.input<typeof balanceResource>;
-export type BalancesResource = z.input<typeof balancesResource>;
-export type GrantResource = z.input<typeof grantResource>;
-export type TransactionResource = z.input<typeof transactionResource>;
-export type TransactionResultResource = z.input<typeof transactionResultResource>;
-export type DebitCheckResource = z.input<typeof debitCheckResource>;
-export type HoldResource = z.input<typeof holdResource>;
-export type HoldResultResource = z.input<typeof holdResultResource>;
-export type AuditEventResource = z.input<typeof auditEventResource>;
-export type AuditVerificationResource = z.input<typeof auditVerificationResource>;
-export interface Page<T> {
-  readonly data: readonly T[];
-  readonly next_cursor: string | null;
-}

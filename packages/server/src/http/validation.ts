@@ -60,7 +60,7 @@ function toField(path: readonly PropertyKey[]): string {
  * value ("must be an array", then "must have at most 4 characters"), and only the first makes sense.
  * A problem with the whole value (a body that is not an object) has the empty field name.
  */
-export function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
   const errors: FieldError[] = [];
   const fieldsSeen = new Set<string>();
   function add(field: string, message: string): void {
