@@ -226,15 +226,12 @@ export class Committer {
 }
 
 async function findStoredReplies(session: SqlSession, claims: readonly SqlRow[]): Promise<Map<string, SqlRow>> {
-  const found = new Map<string, SqlRow>();
-  for (const claim of claims) {
-    const [row] = await session.all('SELECT * FROM idempotency_keys WHERE environment_id = ? AND "key" = ?', [
-      claim.environment_id ?? null,
-      claim.key ?? null,
-    ]);
-    if (row !== undefined) found.set(`${claim.environment_id}\u0000${claim.key}`, row);
-  }
-  return found;
+  const rows = await session.selectByKeys(
+    'idempotency_keys',
+    ['environment_id', 'key'],
+    claims.map((claim) => [String(claim.environment_id), String(claim.key)]),
+  );
+  return new Map(rows.map((row) => [`${row.environment_id}\u0000${row.key}`, row]));
 }
 
 async function saveIdempotency(

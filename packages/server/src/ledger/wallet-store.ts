@@ -45,36 +45,13 @@ export async function lockWallets(
     create.map((key) => defaultWalletRow(key, now)),
     { onConflictDoNothing: true },
   );
-  const sorted = [...keys].sort((a, b) => (walletKeyText(a) < walletKeyText(b) ? -1 : 1));
-  const rows =
-    session.dialect === 'postgres'
-      ? await session.all(
-          `SELECT w.* FROM wallets w JOIN unnest(?::text[], ?::text[], ?::text[]) AS k(e, c, a)
-             ON w.environment_id = k.e AND w.customer_id = k.c AND w.asset = k.a
-           ORDER BY w.environment_id, w.customer_id, w.asset FOR UPDATE OF w`,
-          [
-            toArray(sorted.map((key) => key.environmentId)),
-            toArray(sorted.map((key) => key.customer)),
-            toArray(sorted.map((key) => key.asset)),
-          ],
-        )
-      : (
-          await Promise.all(
-            sorted.map((key) =>
-              session.all('SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?', [
-                key.environmentId,
-                key.customer,
-                key.asset,
-              ]),
-            ),
-          )
-        ).flat();
+  const rows = await session.selectByKeys(
+    'wallets',
+    ['environment_id', 'customer_id', 'asset'],
+    keys.map((key) => [key.environmentId, key.customer, key.asset]),
+    { lock: true },
+  );
   return new Map(rows.map((row) => [walletKeyText(keyOfRow(row)), row]));
-}
-
-/** A PostgreSQL array literal, so the port keeps scalar parameters only. */
-function toArray(values: string[]): string {
-  return `{${values.map((value) => `"${value.replace(/["\\]/g, (character) => `\\${character}`)}"`).join(',')}}`;
 }
 
 function keyOfRow(row: SqlRow): WalletKey {

@@ -15,6 +15,16 @@ export interface SqlSession {
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /** Inserts rows of one table; with `onConflict`, rows whose key exists are skipped and the inserted ones returned. */
   insertMany(table: TableName, rows: readonly SqlRow[], options?: { onConflictDoNothing?: boolean }): Promise<SqlRow[]>;
+  /**
+   * Rows of one table whose text key columns match any of `keys`, in one statement; with `lock`,
+   * locked for update in key order (PostgreSQL; SQLite's write transaction already excludes writers).
+   */
+  selectByKeys(
+    table: TableName,
+    keyColumns: readonly string[],
+    keys: readonly (readonly string[])[],
+    options?: { lock?: boolean },
+  ): Promise<SqlRow[]>;
   /** Updates rows of one table matched by `keyColumns`, setting every other column given in the rows. */
   updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void>;
 }

@@ -121,6 +121,27 @@ class PostgresSession implements SqlSession {
     return rows.filter((row) => insertedKeys.has(spec.primaryKey.map((column) => String(row[column])).join('\u0000')));
   }
 
+  async selectByKeys(
+    table: TableName,
+    keyColumns: readonly string[],
+    keys: readonly (readonly string[])[],
+    options: { lock?: boolean } = {},
+  ): Promise<SqlRow[]> {
+    if (keys.length === 0) return [];
+    const arrays = keyColumns.map((_, index) => `$${index + 1}::text[]`).join(', ');
+    const names = keyColumns.map((_, index) => `k${index}`);
+    const matches = keyColumns.map((column, index) => `t.${quote(column)} = k.${names[index]}`).join(' AND ');
+    const order = keyColumns.map((column) => `t.${quote(column)}`).join(', ');
+    const lock = options.lock === true ? ' FOR UPDATE OF t' : '';
+    const text = `SELECT t.* FROM ${table} t JOIN unnest(${arrays}) AS k(${names.join(', ')}) ON ${matches} ORDER BY ${order}${lock}`;
+    return (
+      await this.#query(
+        text,
+        keyColumns.map((_, index) => keys.map((key) => key[index] ?? null)),
+      )
+    ).rows as SqlRow[];
+  }
+
   async updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void> {
     const first = rows[0];
     if (first === undefined) return;

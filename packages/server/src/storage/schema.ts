@@ -12,7 +12,8 @@ export interface TableSpec {
   readonly nullable: readonly string[];
   readonly primaryKey: readonly string[];
   readonly unique?: readonly (readonly string[])[];
-  readonly indexes?: readonly (readonly string[])[];
+  /** Secondary indexes; a partial one (`where`) costs nothing to rows it excludes. */
+  readonly indexes?: readonly (readonly string[] | { readonly columns: readonly string[]; readonly where: string })[];
   /** Ledger tables reject UPDATE and DELETE by trigger. */
   readonly appendOnly?: boolean;
 }
@@ -238,8 +239,10 @@ $$ LANGUAGE plpgsql`);
     for (const unique of spec.unique ?? []) columns.push(`UNIQUE (${unique.map(quote).join(', ')})`);
     statements.push(`CREATE TABLE IF NOT EXISTS ${name} (\n  ${columns.join(',\n  ')}\n)`);
     for (const index of spec.indexes ?? []) {
+      const { columns: indexed, where } = 'columns' in index ? index : { columns: index, where: null };
+      const partial = where === null ? '' : ` WHERE ${where}`;
       statements.push(
-        `CREATE INDEX IF NOT EXISTS ${name}_${index.join('_')} ON ${name} (${index.map(quote).join(', ')})`,
+        `CREATE INDEX IF NOT EXISTS ${name}_${indexed.join('_')} ON ${name} (${indexed.map(quote).join(', ')})${partial}`,
       );
     }
     if (spec.appendOnly === true) statements.push(...appendOnlyTriggers(dialect, name));

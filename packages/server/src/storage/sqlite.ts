@@ -99,6 +99,18 @@ class SqliteSession implements SqlSession {
     return inserted;
   }
 
+  async selectByKeys(
+    table: TableName,
+    keyColumns: readonly string[],
+    keys: readonly (readonly string[])[],
+  ): Promise<SqlRow[]> {
+    if (keys.length === 0) return [];
+    const matches = keyColumns.map((column, index) => `t.${quote(column)} = k.value ->> ${index}`).join(' AND ');
+    return this.#prepare(`SELECT t.* FROM ${table} t JOIN json_each(?) k ON ${matches}`).all(
+      JSON.stringify(keys),
+    ) as SqlRow[];
+  }
+
   async updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void> {
     const first = rows[0];
     if (first === undefined) return;
