@@ -66,6 +66,8 @@ export interface CaptureRequest {
 }
 
 export interface CaptureResult {
+  /** The hold as it was when captured. */
+  readonly hold: Hold;
   readonly transaction: PlannedTransaction;
   readonly draws: readonly Reservation[];
   readonly released: bigint;
@@ -112,7 +114,7 @@ export function decideCapture(
     transactions: [transaction],
     events: consumptionEvents(wallet, next, context.now),
     holdsEnded: [{ holdId, status: 'captured', capturedAmount: amount, endedAt: context.now }],
-    result: { transaction, draws, released },
+    result: { hold, transaction, draws, released },
   };
 }
 

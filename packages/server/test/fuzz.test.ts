@@ -16,7 +16,7 @@ let holdId = '';
 let debitId = '';
 
 function holdIdOf(body: { id?: string; hold?: { id: string } }): string {
-  return (body.hold?.id ?? body.id) as string;
+  return body.hold?.id as string;
 }
 
 async function newHold(): Promise<void> {

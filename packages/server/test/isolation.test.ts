@@ -38,9 +38,9 @@ async function ok(reply: Promise<ApiResponse>, status = 201): Promise<ApiRespons
   return r;
 }
 
-/** The hold's id: the documented HoldResult nests it under `hold`; the server currently answers the hold flat. */
-function holdId(body: { id?: string; hold?: { id: string } }): string {
-  const id = body.hold?.id ?? body.id;
+/** The hold's id, from a documented HoldResult. */
+function holdId(body: { hold?: { id: string } }): string {
+  const id = body.hold?.id;
   assert.match(String(id), /^hold_/);
   return id as string;
 }

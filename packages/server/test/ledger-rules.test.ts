@@ -139,7 +139,7 @@ describe('ledger rules', () => {
       ttl_seconds: 7200,
     });
     assert.equal(hold.status, 201, hold.text);
-    const holdId = hold.body.id ?? hold.body.hold.id;
+    const holdId = hold.body.hold.id;
     server.clock.advance(hour + 1000);
     let view = await balance(c);
     assert.equal(view.balance, '40', 'only the reserved part still counts');
@@ -294,7 +294,7 @@ describe('ledger rules', () => {
       ttl_seconds: 60,
     });
     assert.equal(hold.status, 201, hold.text);
-    const holdId = hold.body.id ?? hold.body.hold.id;
+    const holdId = hold.body.hold.id;
     assert.equal((await balance(c)).available, '70');
     server.clock.advance(60_000);
     const shown = await server.call('GET', `/v1/holds/${holdId}`);

@@ -267,7 +267,7 @@ describe('model-based command sequences', () => {
             expectOk(reply, 201);
             model.reserve(plan);
             model.holds.push({
-              id: reply.body.id ?? reply.body.hold?.id,
+              id: reply.body.hold.id,
               amount,
               reservations: plan,
               feature,

@@ -113,7 +113,7 @@ describe('races', () => {
       { idempotencyKey: `cap-hold-${seed}` },
     );
     assert.equal(hold.status, 201, hold.text);
-    const holdId = hold.body.id ?? hold.body.hold.id;
+    const holdId = hold.body.hold.id;
     const replies = await Promise.all(
       Array.from({ length: 100 }, (_, index) =>
         server.call(

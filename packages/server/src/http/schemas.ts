@@ -3,7 +3,7 @@
  * schemas are strict, so a field the server owns (`id`, `balance`, `status`) is refused rather than
  * silently ignored; response schemas document what the ledger service writes.
  */
-import { grantCategories, orderKeys } from '@bursar/core';
+import { grantCategories, orderKeys, transactionKinds } from '@bursar/core';
 import { z } from 'zod';
 import { scopes } from '../ledger/contract.ts';
 import {
@@ -27,17 +27,6 @@ import {
 
 const grantStatuses = ['active', 'depleted', 'expired', 'voided', 'scheduled'] as const;
 const holdStatuses = ['open', 'captured', 'released', 'expired'] as const;
-const transactionKinds = [
-  'grant',
-  'debit',
-  'hold',
-  'capture',
-  'release',
-  'expire',
-  'void',
-  'reverse',
-  'adjust',
-] as const;
 
 const holdTtlSecondsMax = 86_400;
 
@@ -218,7 +207,7 @@ export type CreateAdjustmentBody = z.output<typeof createAdjustmentBody>;
 
 const amountText = z.string().describe('A decimal string in the asset unit, e.g. "12.5"');
 const timeText = z.string().meta({ format: 'date-time' });
-const metadataText = z.record(z.string(), z.string());
+const metadataText = z.record(z.string(), z.string()).nullable();
 
 export const environmentResource = z.object({ id: z.string(), name: z.string(), created_at: timeText });
 
@@ -297,6 +286,7 @@ export const transactionResource = z.object({
   grant: z.string().nullable(),
   reverses: z.string().nullable(),
   reason: z.string().nullable(),
+  metadata: metadataText,
   entries: z.array(
     z.object({ account: z.string(), grant: z.string().nullable(), amount: amountText.describe('Signed.') }),
   ),
@@ -307,6 +297,18 @@ export const transactionResource = z.object({
 /** What createDebit, reverseTransaction and createAdjustment answer: the transaction and the wallet after it. */
 export const transactionResultResource = z.object({ transaction: transactionResource, balance: balanceResource });
 
+/** What createAdjustment answers: a positive adjustment also creates a grant. */
+export const adjustmentResultResource = transactionResultResource.extend({ grant: grantResource.nullable() });
+
+/** What createGrant answers: the grant, the transaction that issued it and the debt it repaid first. */
+export const grantCreatedResource = grantResource.extend({ transaction_id: z.string(), debt_repaid: amountText });
+
+/** What voidGrant answers: the grant after the void and the void transaction. */
+export const grantVoidedResource = grantResource.extend({ transaction: transactionResource });
+
+/** What updateWalletPolicy answers: the wallet's balance under its new policy. */
+export const walletPolicyResource = balanceResource.extend({ customer: z.string() });
+
 export const debitCheckResource = z.object({
   allowed: z.boolean(),
   available: amountText,
@@ -315,6 +317,7 @@ export const debitCheckResource = z.object({
   explanation: z.array(
     z.object({ grant: z.string(), rank: z.int().nullable(), skipped_because: z.string().nullable() }),
   ),
+  consumption_order: z.array(z.enum(orderKeys)),
   balance: balanceResource,
 });
 
@@ -328,6 +331,7 @@ export const holdResource = z.object({
   feature: z.string().nullable(),
   reservations: z.array(z.object({ grant: z.string().nullable(), amount: amountText })),
   expires_at: timeText,
+  metadata: metadataText,
   created_at: timeText,
   ended_at: timeText.nullable(),
 });
@@ -359,6 +363,7 @@ export const auditVerificationResource = z.object({
   events_checked: z.int(),
   first_invalid_seq: z.int().nullable(),
   head_hash: z.string().nullable(),
+  problem: z.string().nullable().describe('Why the chain breaks at first_invalid_seq.'),
 });
 
 /** A page of a list: `next_cursor` is null on the last page. */
@@ -367,6 +372,9 @@ function pageOf<T extends z.ZodType>(item: T) {
 }
 
 export const environmentPage = pageOf(environmentResource);
+
+/** What createEnvironment answers: the environment and its first admin key, shown once. */
+export const environmentCreatedResource = environmentResource.extend({ admin_key: apiKeyResource });
 export const apiKeyPage = pageOf(apiKeyResource);
 export const assetPage = pageOf(assetResource);
 export const customerPage = pageOf(customerResource);

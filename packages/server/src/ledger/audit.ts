@@ -91,6 +91,8 @@ export interface AuditVerification {
   readonly eventsChecked: number;
   readonly brokenAtSeq: bigint | null;
   readonly problem: string | null;
+  /** The hash of the last row, to anchor outside the database; null for an empty log. */
+  readonly headHash: string | null;
 }
 
 /** Walks an environment's chain from the first row; the first row whose link or hash is wrong breaks it. */
@@ -106,6 +108,7 @@ export async function verifyAuditChain(session: SqlSession, environmentId: strin
       eventsChecked: Number(seq - 1n),
       brokenAtSeq: seq,
       problem,
+      headHash: null,
     });
     if (seq !== expectedSeq) return broken('a row is missing before this one');
     if (row.prev_hash !== previousHash) return broken('prev_hash does not link to the row before');
@@ -122,7 +125,14 @@ export async function verifyAuditChain(session: SqlSession, environmentId: strin
       eventsChecked: rows.length,
       brokenAtSeq: expectedSeq,
       problem: 'rows after the last one were deleted',
+      headHash: null,
     };
   }
-  return { valid: true, eventsChecked: rows.length, brokenAtSeq: null, problem: null };
+  return {
+    valid: true,
+    eventsChecked: rows.length,
+    brokenAtSeq: null,
+    problem: null,
+    headHash: previousHash === '' ? null : previousHash,
+  };
 }

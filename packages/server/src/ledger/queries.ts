@@ -375,7 +375,7 @@ export async function listAuditEvents(
       limit,
       (row) => ({
         id: String(row.id),
-        seq: String(row.seq),
+        seq: Number(row.seq),
         action: String(row.action),
         target: String(row.target),
         actor: String(row.actor),
@@ -397,7 +397,8 @@ export async function verifyAuditLog(service: LedgerService, caller: Caller): Pr
   return okReply(200, {
     valid: result.valid,
     events_checked: result.eventsChecked,
-    broken_at_seq: result.brokenAtSeq === null ? null : result.brokenAtSeq.toString(),
+    first_invalid_seq: result.brokenAtSeq === null ? null : Number(result.brokenAtSeq),
+    head_hash: result.headHash,
     problem: result.problem,
   });
 }

@@ -2,7 +2,7 @@
  * Write operations on wallets — grants, debits, holds, reversals, voids, adjustments and policy —
  * each a command the committer runs inside a batch: settle, decide (pure core), record, render.
  */
-import type { CostBasis, GrantCategory, OrderKey, Refusal } from '@bursar/core';
+import type { CostBasis, GrantCategory, Hold, OrderKey, PlannedTransaction, Refusal } from '@bursar/core';
 import {
   decideCapture,
   decideDebit,
@@ -129,11 +129,17 @@ async function grantLike(
           grantBody,
         ),
       );
+      if (source === 'adjustment') {
+        return okReply(201, {
+          transaction: toWireTransaction(result.transaction, metadata, asset.scale),
+          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now),
+          grant: grantBody,
+        });
+      }
       return okReply(201, {
-        ...(source === 'issuance' ? grantBody : { grant: grantBody }),
-        ...(source === 'issuance' ? {} : { transaction: toWireTransaction(result.transaction, metadata, asset.scale) }),
-        debt_repaid: formatAmountOf(result.debtRepaid, asset),
+        ...grantBody,
         transaction_id: result.transaction.id,
+        debt_repaid: formatAmount(result.debtRepaid, asset.scale),
       });
     },
   });
@@ -207,15 +213,8 @@ export async function createHold(service: LedgerService, caller: Caller, input: 
       );
       if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
       batch.holdMetadata.set(decision.result.hold.id, metadata);
-      const { hold } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-      return okReply(201, {
-        ...toWireHold(
-          hold,
-          { customer: key.customer, asset: key.asset, status: 'open', captured: 0n, endedAt: null, metadata },
-          asset.scale,
-        ),
-        balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, input.feature ?? null),
-      });
+      const { hold, transaction } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+      return holdReply(201, batch, key, asset, hold, { status: 'open', captured: 0n, metadata }, transaction);
     },
   });
 }
@@ -240,10 +239,6 @@ async function holdTarget(
   };
 }
 
-function holdNotOpen(caller: Caller, refusal: Refusal, scale: number): Reply {
-  return refusalReply(caller, refusal, scale);
-}
-
 export async function captureHold(
   service: LedgerService,
   caller: Caller,
@@ -263,32 +258,19 @@ export async function captureHold(
     {
       wallets: [key],
       decide(batch) {
-        const wallet = batch.wallet(key);
-        const hold = wallet.holds.find((open) => open.id === holdId);
-        const decision = decideCapture(wallet, holdId, { amount, onExcess: input.on_excess ?? 'draw' }, batch.context);
-        if (decision.kind === 'refused' || hold === undefined) {
-          return decision.kind === 'refused'
-            ? holdNotOpen(caller, decision, asset.scale)
-            : problemReply(caller, 'internal_error', 'hold vanished');
-        }
-        const result = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-        return okReply(200, {
-          ...toWireHold(
-            hold,
-            {
-              customer: key.customer,
-              asset: key.asset,
-              status: 'captured',
-              captured: result.transaction.amount,
-              endedAt: batch.now,
-              metadata,
-            },
-            asset.scale,
-          ),
-          transaction: toWireTransaction(result.transaction, metadata, asset.scale),
-          released: formatAmountOf(result.released, asset),
-          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
-        });
+        const onExcess = input.on_excess ?? 'draw';
+        const decision = decideCapture(batch.wallet(key), holdId, { amount, onExcess }, batch.context);
+        if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
+        const { hold, transaction } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+        return holdReply(
+          200,
+          batch,
+          key,
+          asset,
+          hold,
+          { status: 'captured', captured: transaction.amount, metadata },
+          transaction,
+        );
       },
     },
   );
@@ -307,23 +289,9 @@ export async function releaseHold(service: LedgerService, caller: Caller, holdId
       wallets: [key],
       decide(batch) {
         const decision = decideRelease(batch.wallet(key), holdId, batch.context);
-        if (decision.kind === 'refused') return holdNotOpen(caller, decision, asset.scale);
-        const { hold } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-        return okReply(200, {
-          ...toWireHold(
-            hold,
-            {
-              customer: key.customer,
-              asset: key.asset,
-              status: 'released',
-              captured: 0n,
-              endedAt: batch.now,
-              metadata,
-            },
-            asset.scale,
-          ),
-          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
-        });
+        if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
+        const { hold, transaction } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+        return holdReply(200, batch, key, asset, hold, { status: 'released', captured: 0n, metadata }, transaction);
       },
     },
   );
@@ -361,16 +329,9 @@ export async function extendHold(
           { additionalAmount: additional, expiresAt },
           batch.context,
         );
-        if (decision.kind === 'refused') return holdNotOpen(caller, decision, asset.scale);
-        const { hold } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-        return okReply(200, {
-          ...toWireHold(
-            hold,
-            { customer: key.customer, asset: key.asset, status: 'open', captured: 0n, endedAt: null, metadata },
-            asset.scale,
-          ),
-          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
-        });
+        if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
+        const { hold, transaction } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+        return holdReply(200, batch, key, asset, hold, { status: 'open', captured: 0n, metadata }, transaction);
       },
     },
   );
@@ -504,11 +465,7 @@ export async function reverseTransaction(
         batch.audits.push(
           auditOf(caller, 'transaction.reversed', `transaction:${transactionId}`, input.reason, null, body),
         );
-        return okReply(201, {
-          ...body,
-          returns: toWireDraws(result.returns, asset.scale),
-          balance: toWireBalance(batch.wallet(key), asset.scale, batch.now),
-        });
+        return okReply(201, { transaction: body, balance: toWireBalance(batch.wallet(key), asset.scale, batch.now) });
       },
     },
   );
@@ -636,6 +593,20 @@ export function auditOf(
   };
 }
 
-function formatAmountOf(amount: bigint, asset: AssetInfo): string {
-  return formatAmount(amount, asset.scale);
+/** The reply of every hold operation: the hold as it now stands, the transaction, the wallet after. */
+function holdReply(
+  status: number,
+  batch: Batch,
+  key: WalletKey,
+  asset: AssetInfo,
+  hold: Hold,
+  state: { status: 'open' | 'captured' | 'released'; captured: bigint; metadata: string | null },
+  transaction: PlannedTransaction,
+): Reply {
+  const endedAt = state.status === 'open' ? null : batch.now;
+  return okReply(status, {
+    hold: toWireHold(hold, { customer: key.customer, asset: key.asset, ...state, endedAt }, asset.scale),
+    transaction: toWireTransaction(transaction, state.metadata, asset.scale),
+    balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
+  });
 }

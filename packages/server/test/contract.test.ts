@@ -1,0 +1,164 @@
+/**
+ * The OpenAPI document tells the truth: one scenario calls every operation, and each success
+ * response must parse with the schema the route table declares for its status and carry no
+ * field the document does not describe. An operation the scenario misses fails the test.
+ */
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { z } from 'zod';
+import type { Route } from '../src/http/router.ts';
+import { ledgerRoutes } from '../src/http/routes.ts';
+import type { ApiResponse, TestServer } from './harness.ts';
+import { seedCustomer, startTestServer } from './harness.ts';
+
+let server: TestServer;
+const seen = new Map<string, ApiResponse[]>();
+const routes: Route[] = [];
+
+async function call(operationId: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  const reply = await server.call(method, path, body);
+  assert.ok(reply.status < 300, `${operationId}: ${reply.status} ${reply.text}`);
+  seen.set(operationId, [...(seen.get(operationId) ?? []), reply]);
+  return reply;
+}
+
+before(async () => {
+  server = await startTestServer();
+  routes.push(...ledgerRoutes(server.server.service, () => {}));
+  await call('createAsset', 'POST', '/v1/assets', { code: 'usd', scale: 2 });
+  await seedCustomer(server, 'acme');
+  await call('createCustomer', 'POST', '/v1/customers', { id: 'globex', name: 'Globex', metadata: { plan: 'pro' } });
+  await call('createEnvironment', 'POST', '/v1/environments', { name: 'staging' });
+  await call('listEnvironments', 'GET', '/v1/environments');
+  const key = await call('createApiKey', 'POST', '/v1/api-keys', { name: 'reader', scopes: ['read'] });
+  await call('listApiKeys', 'GET', '/v1/api-keys');
+  await call('revokeApiKey', 'POST', `/v1/api-keys/${key.body.id}/revoke`, {});
+  await call('listAssets', 'GET', '/v1/assets');
+  await call('getCustomer', 'GET', '/v1/customers/globex');
+  await call('listCustomers', 'GET', '/v1/customers');
+  const grant = await call('createGrant', 'POST', '/v1/grants', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '100',
+    category: 'paid',
+    expires_at: '2026-06-01T00:00:00Z',
+    cost_basis: { currency: 'usd', total: '12.5' },
+    metadata: { invoice: 'in_1' },
+  });
+  await call('createGrant', 'POST', '/v1/grants', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '50',
+    category: 'promotional',
+    features: ['chat'],
+  });
+  await call('getGrant', 'GET', `/v1/grants/${grant.body.id}`);
+  await call('listGrants', 'GET', '/v1/grants?customer=acme&status=active');
+  await call('updateWalletPolicy', 'POST', '/v1/customers/acme/wallets/credits/policy', {
+    overdraft_limit: '10',
+    reason: 'trusted',
+  });
+  await call('getBalances', 'GET', '/v1/customers/acme/balances');
+  const debit = await call('createDebit', 'POST', '/v1/debits', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '7',
+    feature: 'chat',
+    metadata: { model: 'm1' },
+  });
+  await call('checkDebit', 'POST', '/v1/debits/check', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '5',
+    feature: 'chat',
+  });
+  const hold = await call('createHold', 'POST', '/v1/holds', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '20',
+    ttl_seconds: 60,
+  });
+  await call('getHold', 'GET', `/v1/holds/${hold.body.hold.id}`);
+  await call('extendHold', 'POST', `/v1/holds/${hold.body.hold.id}/extend`, { amount: '5', ttl_seconds: 120 });
+  await call('captureHold', 'POST', `/v1/holds/${hold.body.hold.id}/capture`, { amount: '12' });
+  const second = await call('createHold', 'POST', '/v1/holds', { customer: 'acme', asset: 'credits', amount: '3' });
+  await call('releaseHold', 'POST', `/v1/holds/${second.body.hold.id}/release`, {});
+  await call('reverseTransaction', 'POST', `/v1/transactions/${debit.body.transaction.id}/reverse`, {
+    amount: '2',
+    reason: 'refund',
+  });
+  await call('createAdjustment', 'POST', '/v1/adjustments', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '4',
+    reason: 'goodwill',
+  });
+  await call('createAdjustment', 'POST', '/v1/adjustments', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '-3',
+    reason: 'correction',
+  });
+  await call('voidGrant', 'POST', `/v1/grants/${grant.body.id}/void`, { reason: 'chargeback' });
+  await call('listTransactions', 'GET', '/v1/transactions?customer=acme');
+  await call('getTransaction', 'GET', `/v1/transactions/${debit.body.transaction.id}`);
+  await call('listAuditEvents', 'GET', '/v1/audit-events');
+  await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
+});
+
+after(async () => {
+  await server.close();
+});
+
+it('the scenario exercises every operation of the route table', () => {
+  const missing = routes.map((route) => route.operationId).filter((operationId) => !seen.has(operationId));
+  assert.deepEqual(missing, []);
+});
+
+it('every success response matches its documented schema, with no undocumented field', () => {
+  for (const route of routes) {
+    for (const reply of seen.get(route.operationId) ?? []) {
+      const schema = route.responses[reply.status];
+      assert.ok(schema !== undefined, `${route.operationId} answered ${reply.status}, which it does not document`);
+      const parsed = schema.safeParse(reply.body);
+      assert.ok(parsed.success, `${route.operationId}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`);
+      assert.deepEqual(
+        undocumentedFields(
+          z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as JsonSchema,
+          reply.body,
+          '',
+        ),
+        [],
+        route.operationId,
+      );
+    }
+  }
+});
+
+type JsonSchema = {
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+};
+
+/** Paths of fields present in `value` that the JSON Schema does not name. */
+function undocumentedFields(schema: JsonSchema, value: unknown, path: string): string[] {
+  const branches = schema.anyOf ?? schema.oneOf;
+  if (branches !== undefined) {
+    const results = branches.map((branch) => undocumentedFields(branch, value, path));
+    return results.find((result) => result.length === 0) ?? results[0] ?? [];
+  }
+  if (Array.isArray(value) && schema.items !== undefined) {
+    const items = schema.items;
+    return value.flatMap((item, index) => undocumentedFields(items, item, `${path}[${index}]`));
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && schema.properties !== undefined) {
+    const properties = schema.properties;
+    return Object.entries(value).flatMap(([key, field]) => {
+      const fieldSchema = properties[key];
+      return fieldSchema === undefined ? [`${path}.${key}`] : undocumentedFields(fieldSchema, field, `${path}.${key}`);
+    });
+  }
+  return [];
+}
