@@ -5,30 +5,15 @@
  * exists 0 or 1 times, the balance adds up and the audit chain verifies.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { type Child, freePort, kill, spawnServer, waitHealthy } from './child-server.ts';
 import { type ApiResponse, adminKey, backend, callApi, createTestDatabase, testSeed } from './harness.ts';
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
 const clients = 16;
 const killCycles = 4;
 const customer = 'crash-customer';
 const granted = 1_000_000_000n;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
@@ -39,53 +24,6 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly output: string[];
-  readonly exited: Promise<void>;
-}
-
-function spawnServer(databaseUrl: string, port: number): Child {
-  const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'serve'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      BURSAR_DATABASE_URL: databaseUrl,
-      BURSAR_PORT: String(port),
-      BURSAR_BOOTSTRAP_KEY: adminKey,
-      BURSAR_LOG_LEVEL: 'silent',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  return { process: child, output, exited };
-}
-
-async function waitHealthy(url: string, child: Child): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.process.exitCode !== null)
-      throw new Error(`server exited (${child.process.exitCode}): ${child.output.join('')}`);
-    try {
-      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      if (response.status === 200) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`server did not become healthy: ${child.output.join('')}`);
-}
-
-async function kill(child: Child | null): Promise<void> {
-  if (child === null || child.process.exitCode !== null || child.process.signalCode !== null) return;
-  child.process.kill('SIGKILL');
-  await child.exited;
 }
 
 type Outcome = 'ok' | 'fail' | 'unknown';
