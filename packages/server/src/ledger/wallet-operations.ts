@@ -2,7 +2,7 @@
  * Write operations on wallets — grants, debits, holds, reversals, voids, adjustments and policy —
  * each a command the committer runs inside a batch: settle, decide (pure core), record, render.
  */
-import type { CostBasis, GrantCategory, Hold, OrderKey, PlannedTransaction, Refusal } from '@bursar/core';
+import type { CostBasis, GrantCategory, Hold, OrderKey, PlannedTransaction } from '@bursar/core';
 import {
   decideCapture,
   decideDebit,
@@ -24,7 +24,7 @@ import type { AssetInfo, LedgerService } from './service.ts';
 import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply, refusalReply } from './service.ts';
 import type { WalletKey } from './wallet-store.ts';
 import { grantFromRow, toBigint } from './wallet-store.ts';
-import { toWireBalance, toWireDraws, toWireGrant, toWireHold, toWireTransaction, transactionFromRows } from './wire.ts';
+import { toWireBalance, toWireGrant, toWireHold, toWireTransaction, transactionFromRows } from './wire.ts';
 
 export type Metadata = Record<string, string>;
 
