@@ -14,6 +14,10 @@ import { join } from 'node:path';
 import type { Wallet } from '@bursar/core';
 import { decideDebit } from '@bursar/core';
 import pg from 'pg';
+import { startServer } from '../packages/server/src/app.ts';
+import { parseConfig } from '../packages/server/src/config.ts';
+import * as admin from '../packages/server/src/ledger/admin-operations.ts';
+import * as wallets from '../packages/server/src/ledger/wallet-operations.ts';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
 
@@ -219,6 +223,79 @@ async function burst(
   return rate;
 }
 
+/**
+ * (b) The engine in-process, without HTTP: debits through the ledger service and the group
+ * committer into the real database, with `inFlight` requests outstanding at all times.
+ */
+async function benchInProcess(name: 'sqlite' | 'postgres', ceilings: Map<string, CeilingRecord>): Promise<void> {
+  const backend = await freshDatabase(name);
+  const config = parseConfig([], {
+    BURSAR_DATABASE_URL: backend.databaseUrl,
+    BURSAR_PORT: '0',
+    BURSAR_BOOTSTRAP_KEY: adminKey,
+    BURSAR_LOG_LEVEL: 'silent',
+  });
+  if (!config.ok) throw new Error(config.problems.join('; '));
+  const server = await startServer(config.config);
+  try {
+    const [environment] = await server.database.reader.all("SELECT id FROM environments WHERE name = 'live'");
+    const caller = (requestId: string, idempotencyKey: string | null) => ({
+      environmentId: String(environment?.id),
+      environmentName: 'live',
+      apiKeyId: 'bench',
+      scopes: ['admin' as const],
+      requestId,
+      idempotencyKey,
+    });
+    await admin.createAsset(server.service, caller('seed', null), { code: 'credits', scale: 0 });
+    for (let index = 0; index < customers; index += 1) {
+      await admin.createCustomer(server.service, caller('seed', null), { id: `c${index}` });
+      await wallets.createGrant(server.service, caller('seed', null), {
+        customer: `c${index}`,
+        asset: 'credits',
+        amount: '1000000000',
+        category: 'paid',
+      });
+    }
+    for (const inFlight of [1, 100, 1000]) {
+      const samples: number[] = [];
+      let counter = 0;
+      const deadline = performance.now() + durationS * 1000;
+      const worker = async () => {
+        while (performance.now() < deadline) {
+          counter += 1;
+          const started = performance.now();
+          const reply = await wallets.createDebit(server.service, caller(`r${counter}`, `k-${inFlight}-${counter}`), {
+            customer: `c${counter % customers}`,
+            asset: 'credits',
+            amount: '1',
+          });
+          if (reply.status !== 201) throw new Error(reply.bodyText);
+          samples.push(performance.now() - started);
+        }
+      };
+      const started = performance.now();
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      const elapsedS = (performance.now() - started) / 1000;
+      const sorted = Float64Array.from(samples).sort();
+      const ceiling = ceilings.get(`${name}.raw_debit.batch1000`);
+      const opsPerS = Math.round(samples.length / elapsedS);
+      emit({
+        name: `engine.in_process_debit.inflight${inFlight}`,
+        backend: name,
+        ops_per_s: opsPerS,
+        p50_ms: percentile(sorted, 0.5),
+        p99_ms: percentile(sorted, 0.99),
+        ratio_to: `${name}.raw_debit.batch1000`,
+        ratio: ratio(opsPerS, ceiling?.ops_per_s),
+      });
+    }
+  } finally {
+    await server.close();
+    await backend.drop();
+  }
+}
+
 async function benchHttpBackend(name: 'sqlite' | 'postgres', ceilings: Map<string, CeilingRecord>): Promise<void> {
   const backend = await freshDatabase(name);
   const port = 18_000 + Math.floor(Math.random() * 2000);
@@ -305,6 +382,12 @@ progress('raw ceilings: bare node:http POST');
 keep(await measureHttpCeiling({ durationS, connections: [10, 100] }));
 progress('pure decision latency');
 benchDecision();
+progress('sqlite: in-process engine');
+await benchInProcess('sqlite', ceilings);
+if (withPostgres) {
+  progress('postgres: in-process engine');
+  await benchInProcess('postgres', ceilings);
+}
 await benchHttpBackend('sqlite', ceilings);
 if (withPostgres) await benchHttpBackend('postgres', ceilings);
 agent.destroy();

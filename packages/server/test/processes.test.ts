@@ -6,8 +6,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import { type Child, freePort, kill, spawnServer, waitHealthy } from './child-server.ts';
-import { type ApiResponse, adminKey, callApi, createTestDatabase, type TestDatabase, testSeed } from './harness.ts';
+import {
+  type ApiResponse,
+  adminKey,
+  backend,
+  callApi,
+  createTestDatabase,
+  type TestDatabase,
+  testSeed,
+} from './harness.ts';
 
 let database: TestDatabase;
 const servers: { child: Child; url: string }[] = [];
@@ -132,4 +141,34 @@ test('captures of one hold through both processes: exactly one succeeds', { time
   assert.equal(await balanceSeenBy(1, 'held'), '75');
   const audit = await call(1, 'GET', '/v1/audit-events/verify');
   assert.equal(audit.body.valid, true, audit.text);
+});
+
+test('a server keeps serving after PostgreSQL drops its connections', { skip: backend !== 'postgres' }, async () => {
+  assert.equal((await call(0, 'POST', '/v1/customers', { id: 'dropped' })).status, 201);
+  assert.equal(
+    (await call(0, 'POST', '/v1/grants', { customer: 'dropped', asset: 'credits', amount: '10', category: 'paid' }))
+      .status,
+    201,
+  );
+  const admin = new pg.Client({ connectionString: database.url });
+  await admin.connect();
+  await admin.query(
+    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  await admin.end();
+  // The batch that meets the dead connection may fail (500, nothing committed); the next one reconnects.
+  const statuses: number[] = [];
+  for (let attempt = 0; attempt < 3 && statuses.at(-1) !== 201; attempt += 1) {
+    statuses.push(
+      (await call(0, 'POST', '/v1/debits', { customer: 'dropped', asset: 'credits', amount: '1' }, randomUUID()))
+        .status,
+    );
+  }
+  assert.equal(statuses.at(-1), 201, `statuses ${statuses.join(', ')}`);
+  assert.ok(
+    statuses.every((status) => status === 201 || status === 500),
+    `statuses ${statuses.join(', ')}`,
+  );
+  assert.equal(servers[0]?.child.process.exitCode, null, 'the server process is still running');
+  assert.equal(await balanceSeenBy(0, 'dropped'), '9');
 });

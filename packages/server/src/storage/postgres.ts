@@ -23,11 +23,16 @@ export async function openPostgres(
   connectionString: string,
   options: { readPoolSize?: number } = {},
 ): Promise<Database> {
-  const writer = new pg.Client({ connectionString, types });
-  await writer.connect();
+  const writer = new WriterConnection(connectionString);
+  await writer.client();
   const pool = new pg.Pool({ connectionString, types, max: options.readPoolSize ?? 4 });
+  // An idle client whose server connection drops (a restart, a terminated backend) emits 'error';
+  // the pool discards it and the next query opens a new one, so nothing more is needed here.
+  pool.on('error', () => {});
   const statementNames = new Map<string, string>();
-  const writeSession = new PostgresSession((text, values) => writer.query(named(statementNames, text, values)));
+  const writeSession = new PostgresSession(async (text, values) =>
+    (await writer.client()).query(named(statementNames, text, values)),
+  );
   let inTransaction = false;
   return {
     dialect: 'postgres',
@@ -37,13 +42,14 @@ export async function openPostgres(
       inTransaction = true;
       try {
         for (let attempt = 1; ; attempt += 1) {
-          await writer.query('BEGIN');
+          const client = await writer.client();
+          await client.query('BEGIN');
           try {
             const result = await work(writeSession);
-            await writer.query('COMMIT');
+            await client.query('COMMIT');
             return result;
           } catch (error) {
-            await writer.query('ROLLBACK');
+            await client.query('ROLLBACK').catch(() => writer.discard(client));
             if (!isRetryableStorageError(error) || attempt >= 5) throw error;
           }
         }
@@ -52,10 +58,54 @@ export async function openPostgres(
       }
     },
     async close() {
-      await writer.end();
+      await writer.close();
       await pool.end();
     },
   };
+}
+
+/**
+ * The single writer connection, opened again after it breaks (server restart, network), so one
+ * lost connection fails the batch in flight and not every batch after it. Prepared statements
+ * are per connection; pg prepares them again on the new one.
+ */
+class WriterConnection {
+  readonly #connectionString: string;
+  #current: Promise<pg.Client> | null = null;
+
+  constructor(connectionString: string) {
+    this.#connectionString = connectionString;
+  }
+
+  client(): Promise<pg.Client> {
+    this.#current ??= this.#connect();
+    return this.#current;
+  }
+
+  async #connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.#connectionString, types });
+    client.on('error', () => this.discard(client));
+    client.on('end', () => this.discard(client));
+    try {
+      await client.connect();
+    } catch (error) {
+      this.#current = null;
+      throw error;
+    }
+    return client;
+  }
+
+  discard(client: pg.Client): void {
+    void this.#current?.then((current) => {
+      if (current === client) this.#current = null;
+    });
+  }
+
+  async close(): Promise<void> {
+    const current = this.#current;
+    this.#current = null;
+    if (current !== null) await (await current).end();
+  }
 }
 
 type Query = (text: string, values: readonly SqlValue[] | readonly SqlValue[][]) => Promise<pg.QueryResult>;
