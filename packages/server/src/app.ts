@@ -24,10 +24,10 @@ import { migrate } from './storage/migrations.ts';
 import { openPostgres } from './storage/postgres.ts';
 import { openSqlite } from './storage/sqlite.ts';
 
-export async function openDatabase(databaseUrl: string): Promise<Database> {
-  return databaseUrl.startsWith('sqlite:')
-    ? openSqlite(databaseUrl.slice('sqlite:'.length))
-    : openPostgres(databaseUrl);
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'postgresWritersMax'>): Promise<Database> {
+  return config.databaseUrl.startsWith('sqlite:')
+    ? openSqlite(config.databaseUrl.slice('sqlite:'.length))
+    : openPostgres(config.databaseUrl, { writersMax: config.postgresWritersMax });
 }
 
 export interface RunningServer {
@@ -45,7 +45,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const database = await openDatabase(config.databaseUrl);
+  const database = await openDatabase(config);
   await migrate(database, clock.now());
   const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey);
   const metrics = createMetricsRegistry();

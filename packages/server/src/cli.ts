@@ -19,14 +19,14 @@ async function main(): Promise<number> {
   }
   const { config } = parsed;
   if (command === 'migrate') {
-    const database = await openDatabase(config.databaseUrl);
+    const database = await openDatabase(config);
     const applied = await migrate(database, Date.now());
     process.stdout.write(`${JSON.stringify({ migrated: applied })}\n`);
     await database.close();
     return 0;
   }
   if (command === 'verify-audit') {
-    const database = await openDatabase(config.databaseUrl);
+    const database = await openDatabase(config);
     let valid = true;
     for (const row of await database.reader.all('SELECT id, name FROM environments ORDER BY name')) {
       const result = await verifyAuditChain(database.reader, String(row.id));

@@ -14,6 +14,8 @@ export interface Config {
   readonly bootstrapKey: string | null;
   readonly bodyBytesMax: number;
   readonly batchSizeMax: number;
+  /** PostgreSQL only: batches written at once, each on its own connection (SQLite has one writer). */
+  readonly postgresWritersMax: number;
   readonly holdTtlDefaultSeconds: number;
   readonly holdTtlMaxSeconds: number;
   readonly sweepIntervalMs: number;
@@ -27,6 +29,7 @@ const settings = {
   bootstrapKey: { env: 'BURSAR_BOOTSTRAP_KEY', flag: '--bootstrap-key', fallback: '' },
   bodyBytesMax: { env: 'BURSAR_BODY_BYTES_MAX', flag: '--body-bytes-max', fallback: String(1024 * 1024) },
   batchSizeMax: { env: 'BURSAR_BATCH_SIZE_MAX', flag: '--batch-size-max', fallback: '1000' },
+  postgresWritersMax: { env: 'BURSAR_POSTGRES_WRITERS_MAX', flag: '--postgres-writers-max', fallback: '4' },
   holdTtlDefaultSeconds: {
     env: 'BURSAR_HOLD_TTL_DEFAULT_SECONDS',
     flag: '--hold-ttl-default-seconds',
@@ -90,6 +93,7 @@ export function parseConfig(
     bootstrapKey: bootstrapKey === '' ? null : bootstrapKey,
     bodyBytesMax: integer('bodyBytesMax', 1024, 64 * 1024 * 1024),
     batchSizeMax: integer('batchSizeMax', 1, 10_000),
+    postgresWritersMax: integer('postgresWritersMax', 1, 32),
     holdTtlDefaultSeconds: integer('holdTtlDefaultSeconds', 1, 7 * 86400),
     holdTtlMaxSeconds: integer('holdTtlMaxSeconds', 1, 30 * 86400),
     sweepIntervalMs: integer('sweepIntervalMs', 10, 3_600_000),

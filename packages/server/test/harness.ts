@@ -63,6 +63,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     bootstrapKey: adminKey,
     bodyBytesMax: 1024 * 1024,
     batchSizeMax: 1000,
+    postgresWritersMax: 4,
     holdTtlDefaultSeconds: 900,
     holdTtlMaxSeconds: 86400,
     sweepIntervalMs: 3_600_000,

@@ -45,7 +45,8 @@ export class Committer {
   readonly #options: CommitterOptions;
   readonly #cache = new Map<string, { wallet: Wallet; version: bigint }>();
   #queue: Pending[] = [];
-  #draining = false;
+  #pumpScheduled = false;
+  #batchesInFlight = 0;
   #closed = false;
 
   constructor(options: CommitterOptions) {
@@ -56,32 +57,43 @@ export class Committer {
     if (this.#closed) return Promise.resolve(unavailable(command));
     return new Promise((resolve, reject) => {
       this.#queue.push({ command, resolve, reject });
-      if (!this.#draining) {
-        this.#draining = true;
-        // Wait for the rest of this event-loop turn so its requests share the batch.
-        setImmediate(() => void this.#drain());
-      }
+      this.#schedulePump();
     });
   }
 
   /** Stops taking commands and waits for those already queued. */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#draining) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (this.#queue.length > 0 || this.#batchesInFlight > 0 || this.#pumpScheduled) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
-  /** Forgets cached wallet state (tests that edit rows behind the committer's back). */
-  forget(): void {
-    this.#cache.clear();
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    // Wait for the rest of this event-loop turn so its requests share a batch.
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+  /**
+   * Starts batches while the storage has a free writer: one at a time on SQLite, several on
+   * PostgreSQL, where a batch spends most of its time waiting on round trips. Commands that
+   * arrive while every writer is busy wait and form the next, larger batch.
+   */
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#batchesInFlight < this.#options.database.writersMax) {
       const pending = this.#queue.slice(0, this.#options.batchSizeMax);
       this.#queue = this.#queue.slice(pending.length);
-      await this.#run(pending);
+      this.#batchesInFlight += 1;
+      void this.#run(pending).finally(() => {
+        this.#batchesInFlight -= 1;
+        if (this.#queue.length > 0) this.#schedulePump();
+      });
     }
-    this.#draining = false;
   }
 
   async #run(pending: readonly Pending[]): Promise<void> {
@@ -109,7 +121,11 @@ export class Committer {
       const { replies, wallets } = await this.#options.database.writeTransaction((session) =>
         this.#execute(session, commands, touched),
       );
-      for (const [keyText, entry] of wallets) this.#cache.set(keyText, entry);
+      for (const [keyText, entry] of wallets) {
+        // Batches commit concurrently on PostgreSQL: never let an older state replace a newer one.
+        const cached = this.#cache.get(keyText);
+        if (cached === undefined || cached.version <= entry.version) this.#cache.set(keyText, entry);
+      }
       return replies;
     } catch (error) {
       for (const keyText of touched) this.#cache.delete(keyText);
@@ -199,7 +215,10 @@ export class Committer {
     }
     if (session.dialect === 'postgres') {
       // Claim the new keys now: a concurrent process with the same key waits on this row until we commit.
-      const unclaimed = claims.filter((claim) => !existing.has(`${claim.environment_id}\u0000${claim.key}`));
+      // In key order, so two batches claiming overlapping keys wait on each other instead of deadlocking.
+      const unclaimed = claims
+        .filter((claim) => !existing.has(`${claim.environment_id}\u0000${claim.key}`))
+        .sort((a, b) => (`${a.environment_id}\u0000${a.key}` < `${b.environment_id}\u0000${b.key}` ? -1 : 1));
       const inserted = await session.insertMany('idempotency_keys', unclaimed, { onConflictDoNothing: true });
       if (inserted.length !== unclaimed.length)
         throw Object.assign(new Error('idempotency key claimed concurrently'), { code: '40001' });
@@ -210,7 +229,10 @@ export class Committer {
   async #loadWallets(batch: Batch, keys: readonly WalletKey[], touched: string[]): Promise<void> {
     const unique = new Map(keys.map((key) => [walletKeyText(key), key]));
     if (unique.size === 0) return;
-    const create = [...unique].filter(([keyText]) => !this.#cache.has(keyText)).map(([, key]) => key);
+    const create = [...unique]
+      .filter(([keyText]) => !this.#cache.has(keyText))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, key]) => key);
     const rows = await lockWallets(batch.session, [...unique.values()], create, batch.now);
     for (const [keyText, key] of unique) {
       touched.push(keyText);

@@ -31,7 +31,9 @@ export interface SqlSession {
 
 export interface Database {
   readonly dialect: 'sqlite' | 'postgres';
-  /** One write transaction at a time per process; on SQLite it takes the write lock at BEGIN. */
+  /** How many write transactions may run at once: 1 on SQLite (one writer), a few on PostgreSQL. */
+  readonly writersMax: number;
+  /** Runs `work` in a write transaction; on SQLite it takes the write lock at BEGIN. */
   writeTransaction<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   /** A session for reads outside any write transaction. */
   readonly reader: SqlSession;

@@ -1,7 +1,8 @@
 /**
- * PostgreSQL backend (pg): one dedicated writer connection per process (the single writer that
- * group-commits), a small pool for reads, named prepared statements, and bulk writes through
- * `unnest` arrays so a batch costs one round trip per table, not one per row.
+ * PostgreSQL backend (pg): a few writer connections per process, one per group-commit batch in
+ * flight (row locks taken in key order serialize batches that share a wallet), a small pool for
+ * reads, named prepared statements, and bulk writes through `unnest` arrays so a batch costs one
+ * round trip per table, not one per row.
  */
 import pg from 'pg';
 import type { Database, SqlRow, SqlSession, SqlValue } from './database.ts';
@@ -21,52 +22,56 @@ const types = {
 
 export async function openPostgres(
   connectionString: string,
-  options: { readPoolSize?: number } = {},
+  options: { readPoolSize?: number; writersMax?: number } = {},
 ): Promise<Database> {
-  const writer = new WriterConnection(connectionString);
-  await writer.client();
+  const statementNames = new Map<string, string>();
+  const writers = Array.from({ length: options.writersMax ?? 4 }, () => {
+    const connection = new WriterConnection(connectionString);
+    const session = new PostgresSession(async (text, values) =>
+      (await connection.client()).query(named(statementNames, text, values)),
+    );
+    return { connection, session, busy: false };
+  });
+  await Promise.all(writers.map((writer) => writer.connection.client()));
   const pool = new pg.Pool({ connectionString, types, max: options.readPoolSize ?? 4 });
   // An idle client whose server connection drops (a restart, a terminated backend) emits 'error';
   // the pool discards it and the next query opens a new one, so nothing more is needed here.
   pool.on('error', () => {});
-  const statementNames = new Map<string, string>();
-  const writeSession = new PostgresSession(async (text, values) =>
-    (await writer.client()).query(named(statementNames, text, values)),
-  );
-  let inTransaction = false;
   return {
     dialect: 'postgres',
+    writersMax: writers.length,
     reader: new PostgresSession((text, values) => pool.query(named(statementNames, text, values))),
     async writeTransaction(work) {
-      if (inTransaction) throw new Error('assertion failed: one write transaction at a time');
-      inTransaction = true;
+      const writer = writers.find((candidate) => !candidate.busy);
+      if (writer === undefined) throw new Error('assertion failed: no more write transactions than writers');
+      writer.busy = true;
       try {
         for (let attempt = 1; ; attempt += 1) {
-          const client = await writer.client();
+          const client = await writer.connection.client();
           await client.query('BEGIN');
           try {
-            const result = await work(writeSession);
+            const result = await work(writer.session);
             await client.query('COMMIT');
             return result;
           } catch (error) {
-            await client.query('ROLLBACK').catch(() => writer.discard(client));
+            await client.query('ROLLBACK').catch(() => writer.connection.discard(client));
             if (!isRetryableStorageError(error) || attempt >= 5) throw error;
           }
         }
       } finally {
-        inTransaction = false;
+        writer.busy = false;
       }
     },
     async close() {
-      await writer.close();
+      await Promise.all(writers.map((writer) => writer.connection.close()));
       await pool.end();
     },
   };
 }
 
 /**
- * The single writer connection, opened again after it breaks (server restart, network), so one
- * lost connection fails the batch in flight and not every batch after it. Prepared statements
+ * One writer connection, opened again after it breaks (server restart, network), so one lost
+ * connection fails the batch in flight and not every batch after it. Prepared statements
  * are per connection; pg prepares them again on the new one.
  */
 class WriterConnection {

@@ -20,6 +20,7 @@ export function openSqlite(path: string): Database {
   let inTransaction = false;
   return {
     dialect: 'sqlite',
+    writersMax: 1,
     reader: new SqliteSession(reader),
     async writeTransaction(work) {
       if (inTransaction) throw new Error('assertion failed: one write transaction at a time');
