@@ -1,0 +1,70 @@
+/**
+ * The `bursar` command and its configuration: an invalid configuration stops start-up listing
+ * every problem at once, and `migrate` applies migrations once.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { parseConfig } from '../src/config.ts';
+import { createTestDatabase } from './harness.ts';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+
+function bursar(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+test('every configuration problem is listed at once', () => {
+  const parsed = parseConfig(['--port', '99999', '--nonsense', 'x'], {
+    BURSAR_DATABASE_URL: 'mysql://nope',
+    BURSAR_LOG_LEVEL: 'loud',
+    BURSAR_BOOTSTRAP_KEY: 'not-a-key',
+  });
+  assert.equal(parsed.ok, false);
+  const problems = parsed.ok ? [] : parsed.problems.join('\n');
+  for (const expected of [
+    '--nonsense',
+    'BURSAR_PORT',
+    'BURSAR_DATABASE_URL',
+    'BURSAR_LOG_LEVEL',
+    'BURSAR_BOOTSTRAP_KEY',
+  ]) {
+    assert.match(String(problems), new RegExp(expected), `names ${expected}`);
+  }
+});
+
+test('flags win over environment variables, and defaults fill the rest', () => {
+  const parsed = parseConfig(['--port=9000'], { BURSAR_PORT: '7000', BURSAR_HOST: '0.0.0.0' });
+  assert.ok(parsed.ok);
+  assert.equal(parsed.config.port, 9000);
+  assert.equal(parsed.config.host, '0.0.0.0');
+  assert.equal(parsed.config.databaseUrl, 'sqlite:./data/bursar.db');
+  assert.equal(parsed.config.holdTtlDefaultSeconds, 900);
+});
+
+test('`bursar serve` with an invalid configuration exits 2 and lists the problems', () => {
+  const run = bursar(['serve'], { BURSAR_PORT: 'eighty', BURSAR_LOG_LEVEL: 'loud' });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /BURSAR_PORT/);
+  assert.match(run.stderr, /BURSAR_LOG_LEVEL/);
+});
+
+test('`bursar migrate` applies the migrations once', async () => {
+  const database = await createTestDatabase();
+  try {
+    const first = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
+    assert.equal(first.status, 0, first.stderr);
+    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1] });
+    const second = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual(JSON.parse(second.stdout), { migrated: [] });
+  } finally {
+    await database.drop();
+  }
+});
