@@ -18,7 +18,7 @@ import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
 import { LedgerService } from './ledger/service.ts';
-import { sweepDueSettlements } from './ledger/sweeper.ts';
+import { Sweeper } from './ledger/sweeper.ts';
 import type { Database } from './storage/database.ts';
 import { migrate } from './storage/migrations.ts';
 import { openPostgres } from './storage/postgres.ts';
@@ -34,6 +34,8 @@ export interface RunningServer {
   readonly url: string;
   readonly service: LedgerService;
   readonly database: Database;
+  /** Books due expiries now instead of at the next tick (the sweeper also runs every sweepIntervalMs). */
+  sweep(): Promise<number>;
   /** The admin key generated at first start (null when it existed or came from BURSAR_BOOTSTRAP_KEY). */
   readonly generatedAdminKey: string | null;
   close(): Promise<void>;
@@ -94,21 +96,21 @@ export async function startServer(
     openApiDocument: buildOpenApiDocument(routes),
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const sweeper = setInterval(() => {
-    sweepDueSettlements(database, committer, clock).catch((error: unknown) =>
-      logger.error('sweep failed', { error: String(error) }),
-    );
+  const sweeper = new Sweeper(database, committer, clock);
+  const sweeping = setInterval(() => {
+    sweeper.sweep().catch((error: unknown) => logger.error('sweep failed', { error: String(error) }));
   }, config.sweepIntervalMs);
-  sweeper.unref();
+  sweeping.unref();
   const address = server.address() as AddressInfo;
   return {
     url: `http://${config.host}:${address.port}`,
     service,
     database,
     generatedAdminKey,
+    sweep: () => sweeper.sweep(),
     async close() {
       ready = false;
-      clearInterval(sweeper);
+      clearInterval(sweeping);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

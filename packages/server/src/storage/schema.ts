@@ -92,7 +92,8 @@ export const tables = {
     },
     nullable: ['expires_at', 'features', 'cost_currency', 'cost_total', 'reason', 'metadata', 'voided_at'],
     primaryKey: ['environment_id', 'id'],
-    indexes: [['environment_id', 'customer_id', 'asset', 'remaining'], ['expires_at']],
+    // Not on `remaining`: every debit changes it, and an index on it would be rewritten each time.
+    indexes: [['environment_id', 'customer_id', 'asset'], ['expires_at']],
   },
   holds: {
     columns: {
