@@ -305,4 +305,24 @@ describe('ledger rules', () => {
     assert.equal((await server.call('POST', `/v1/holds/${holdId}/capture`, {})).body.code, 'hold_not_open');
     assert.equal((await debit(c, 100)).status, 201);
   });
+
+  it('the ledger filtered by grant lists the transactions that touched that grant, and only those', async () => {
+    const c = await customer();
+    const first = await grant(c, 10, { priority: 0 });
+    const second = await grant(c, 100, { priority: 1 });
+    const small = await server.call('POST', '/v1/debits', { customer: c, asset: 'credits', amount: '4' });
+    const spanning = await server.call('POST', '/v1/debits', { customer: c, asset: 'credits', amount: '20' });
+    const other = await customer();
+    await grant(other, 5);
+    const byFirst = await server.call('GET', `/v1/transactions?grant=${first.body.id}`);
+    const ids = (reply: ApiResponse) => reply.body.data.map((t: { id: string }) => t.id).sort();
+    assert.deepEqual(
+      ids(byFirst),
+      [first.body.transaction_id, small.body.transaction.id, spanning.body.transaction.id].sort(),
+    );
+    const bySecond = await server.call('GET', `/v1/transactions?grant=${second.body.id}`);
+    assert.deepEqual(ids(bySecond), [second.body.transaction_id, spanning.body.transaction.id].sort());
+    const mismatched = await server.call('GET', `/v1/transactions?grant=${first.body.id}&customer=${other}`);
+    assert.deepEqual(mismatched.body.data, []);
+  });
 });

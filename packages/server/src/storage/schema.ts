@@ -162,7 +162,7 @@ export const tables = {
     },
     nullable: ['grant_id'],
     primaryKey: ['environment_id', 'transaction_id', 'position'],
-    indexes: [['environment_id', 'grant_id']],
+    // No index on grant_id: debits would write to it at random places; see listTransactions.
     appendOnly: true,
   },
   idempotency_keys: {
