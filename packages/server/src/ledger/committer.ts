@@ -140,7 +140,7 @@ export class Committer {
   ): Promise<{ replies: Reply[]; wallets: Map<string, { wallet: Wallet; version: bigint }> }> {
     const batch = new Batch(session, this.#options.clock.now());
     const replies: (Reply | undefined)[] = new Array(commands.length);
-    const followers = await this.#resolveIdempotency(session, commands, replies, batch.now);
+    const followers = await this.#resolveIdempotency(session, commands, replies);
     const active = commands.flatMap((_command, index) =>
       replies[index] === undefined && !followers.has(index) ? [index] : [],
     );
@@ -183,11 +183,9 @@ export class Committer {
     session: SqlSession,
     commands: readonly Command[],
     replies: (Reply | undefined)[],
-    now: number,
   ): Promise<Map<number, number>> {
     const followers = new Map<number, number>();
     const leaders = new Map<string, number>();
-    const claims: SqlRow[] = [];
     commands.forEach((command, index) => {
       if (command.idempotency === null) return;
       const scopedKey = `${command.environmentId}\u0000${command.idempotency.key}`;
@@ -197,31 +195,12 @@ export class Committer {
         return;
       }
       leaders.set(scopedKey, index);
-      claims.push({
-        environment_id: command.environmentId,
-        key: command.idempotency.key,
-        fingerprint: command.idempotency.fingerprint,
-        status: 0n,
-        body: '',
-        problem: 0n,
-        created_at: BigInt(now),
-      });
     });
-    if (claims.length === 0) return followers;
-    const existing = await findStoredReplies(session, claims);
+    if (leaders.size === 0) return followers;
+    const existing = await findStoredReplies(session, [...leaders.keys()]);
     for (const [scopedKey, index] of leaders) {
       const stored = existing.get(scopedKey);
       if (stored !== undefined) replies[index] = storedReply(commands[index] as Command, stored);
-    }
-    if (session.dialect === 'postgres') {
-      // Claim the new keys now: a concurrent process with the same key waits on this row until we commit.
-      // In key order, so two batches claiming overlapping keys wait on each other instead of deadlocking.
-      const unclaimed = claims
-        .filter((claim) => !existing.has(`${claim.environment_id}\u0000${claim.key}`))
-        .sort((a, b) => (`${a.environment_id}\u0000${a.key}` < `${b.environment_id}\u0000${b.key}` ? -1 : 1));
-      const inserted = await session.insertMany('idempotency_keys', unclaimed, { onConflictDoNothing: true });
-      if (inserted.length !== unclaimed.length)
-        throw Object.assign(new Error('idempotency key claimed concurrently'), { code: '40001' });
     }
     return followers;
   }
@@ -247,11 +226,12 @@ export class Committer {
   }
 }
 
-async function findStoredReplies(session: SqlSession, claims: readonly SqlRow[]): Promise<Map<string, SqlRow>> {
+/** Stored replies by scoped key (`environment\u0000key`), in one statement. */
+async function findStoredReplies(session: SqlSession, scopedKeys: readonly string[]): Promise<Map<string, SqlRow>> {
   const rows = await session.selectByKeys(
     'idempotency_keys',
     ['environment_id', 'key'],
-    claims.map((claim) => [String(claim.environment_id), String(claim.key)]),
+    scopedKeys.map((scopedKey) => scopedKey.split('\u0000')),
   );
   return new Map(rows.map((row) => [`${row.environment_id}\u0000${row.key}`, row]));
 }
@@ -272,8 +252,15 @@ async function saveIdempotency(
       problem: reply.problem ? 1n : 0n,
       created_at: BigInt(now),
     }));
-  if (session.dialect === 'postgres') await session.updateMany('idempotency_keys', ['environment_id', 'key'], rows);
-  else await session.insertMany('idempotency_keys', rows);
+  // In key order, so two writers storing overlapping keys wait on each other rather than deadlock.
+  rows.sort((a, b) => (`${a.environment_id}\u0000${a.key}` < `${b.environment_id}\u0000${b.key}` ? -1 : 1));
+  const inserted = await session.insertMany('idempotency_keys', rows, { onConflictDoNothing: true });
+  if (inserted.length !== rows.length) {
+    // Another writer stored one of these keys after this batch looked them up (on PostgreSQL the
+    // insert waited for its commit). Nothing of this batch may commit: run it again, and the
+    // lookup will find the stored reply.
+    throw Object.assign(new Error('an idempotency key was stored concurrently'), { code: '40001' });
+  }
 }
 
 function storedReply(command: Command, stored: SqlRow): Reply {
