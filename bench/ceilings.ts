@@ -12,9 +12,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Result as AutocannonResult, RequestData, RequestSpec, SetupRequest } from 'autocannon';
 import autocannon from 'autocannon';
-import Database from 'better-sqlite3';
 import type { ClientConfig, CustomTypesConfig } from 'pg';
 import pg from 'pg';
+import { openConnection, sqliteDriverName } from '../packages/server/src/storage/sqlite-driver.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Records and statistics
@@ -177,11 +177,12 @@ function sqliteVariant(p: {
   wallets: number;
   synchronous: 'FULL' | 'NORMAL';
 }): CeilingRecord {
-  const db = new Database(p.file);
+  // The product's own driver, so ceiling and product differ only in what they do, not in the binding.
+  const db = openConnection(p.file);
   try {
-    const journalMode = String(db.pragma('journal_mode = WAL', { simple: true }));
-    db.pragma(`synchronous = ${p.synchronous}`);
-    db.defaultSafeIntegers(true);
+    db.exec('PRAGMA journal_mode = WAL');
+    const journalMode = String(db.prepare('PRAGMA journal_mode').all([])[0]?.journal_mode);
+    db.exec(`PRAGMA synchronous = ${p.synchronous}`);
     db.exec(`
       CREATE TABLE wallets (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);
       CREATE TABLE idempotency (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
@@ -194,26 +195,28 @@ function sqliteVariant(p: {
       );
     `);
     const seed = db.prepare('INSERT INTO wallets (id, balance) VALUES (?, ?)');
-    db.transaction(() => {
-      for (let id = 1; id <= p.wallets; id++) seed.run(BigInt(id), INITIAL_BALANCE);
-    })();
+    db.exec('BEGIN');
+    for (let id = 1; id <= p.wallets; id++) seed.run([BigInt(id), INITIAL_BALANCE]);
+    db.exec('COMMIT');
 
     // Prepared once and reused: perf-anchors §2.4 measured 1.9x against re-preparing per call.
     const insertIdem = db.prepare('INSERT OR IGNORE INTO idempotency (key, created_at) VALUES (?, ?)');
     const debit = db.prepare('UPDATE wallets SET balance = balance - ? WHERE id = ? AND balance >= ?');
     const insertLedger = db.prepare('INSERT INTO ledger (wallet_id, amount, idem_key, created_at) VALUES (?, ?, ?, ?)');
     let accepted = 0;
-    const runBatch = db.transaction((n: number) => {
+    const runBatch = (n: number) => {
+      db.exec('BEGIN');
       const now = BigInt(Date.now());
       for (let i = 0; i < n; i++) {
         const key = randomUUID();
         const wallet = p.wallets === 1 ? 1n : BigInt(1 + Math.floor(Math.random() * p.wallets));
-        if (insertIdem.run(key, now).changes === 0) continue; // replay: same outcome, no second debit
-        if (debit.run(DEBIT_AMOUNT, wallet, DEBIT_AMOUNT).changes === 0) continue; // insufficient funds
-        insertLedger.run(wallet, DEBIT_AMOUNT, key, now);
+        if (insertIdem.run([key, now]) === 0) continue; // replay: same outcome, no second debit
+        if (debit.run([DEBIT_AMOUNT, wallet, DEBIT_AMOUNT]) === 0) continue; // insufficient funds
+        insertLedger.run([wallet, DEBIT_AMOUNT, key, now]);
         accepted += 1;
       }
-    });
+      db.exec('COMMIT');
+    };
 
     let attempted = 0;
     const phase = (seconds: number, samples: Samples | null): { debits: number; txns: number; elapsedS: number } => {
@@ -239,8 +242,8 @@ function sqliteVariant(p: {
     const measured = phase(p.durationS, samples);
 
     // Invariant check: every accepted debit has exactly one ledger row and left the balance exactly once.
-    const total = db.prepare('SELECT sum(balance) AS b FROM wallets').get() as { b: bigint };
-    const ledger = db.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS s FROM ledger').get() as {
+    const total = db.prepare('SELECT sum(balance) AS b FROM wallets').all([])[0] as { b: bigint };
+    const ledger = db.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS s FROM ledger').all([])[0] as {
       n: bigint;
       s: bigint;
     };
@@ -263,7 +266,8 @@ function sqliteVariant(p: {
       warmup_s: p.warmupS,
       consistent,
       tmpfs: isTmpfs(dirname(p.file)),
-      sqlite_version: String(db.prepare('SELECT sqlite_version() AS v').pluck().get()),
+      sqlite_version: String(db.prepare('SELECT sqlite_version() AS v').all([])[0]?.v),
+      driver: sqliteDriverName,
     };
   } finally {
     db.close();

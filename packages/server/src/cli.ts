@@ -6,6 +6,7 @@ import { openDatabase, startServer } from './app.ts';
 import { parseConfig } from './config.ts';
 import { verifyAuditChain } from './ledger/audit.ts';
 import { migrate } from './storage/migrations.ts';
+import { sqliteDriverName } from './storage/sqlite-driver.ts';
 
 const [command = 'serve', ...args] = process.argv.slice(2);
 
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
     );
   }
   process.stdout.write(
-    `Bursar listening on ${server.url} (${config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres'})\n`,
+    `Bursar listening on ${server.url} (${config.databaseUrl.startsWith('sqlite:') ? `${config.databaseUrl} via ${sqliteDriverName}` : 'postgres'})\n`,
   );
   const stop = () => {
     server.close().then(

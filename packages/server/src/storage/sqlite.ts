@@ -1,16 +1,15 @@
 /**
- * SQLite backend (better-sqlite3): one file in WAL mode with synchronous=FULL, a writer
- * connection that takes the write lock at BEGIN IMMEDIATE, and a separate reader connection.
- * Statements are prepared once and cached.
+ * SQLite backend: one file in WAL mode with synchronous=FULL, a writer connection that takes the
+ * write lock at BEGIN IMMEDIATE, and a separate reader connection. Statements are prepared once
+ * and cached.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import type { Database, SqlRow, SqlSession, SqlValue } from './database.ts';
 import type { TableName } from './schema.ts';
 import { quote, tables } from './schema.ts';
-
-type Connection = BetterSqlite3.Database;
+import type { Connection, Statement } from './sqlite-driver.ts';
+import { openConnection } from './sqlite-driver.ts';
 
 export function openSqlite(path: string): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -45,26 +44,25 @@ export function openSqlite(path: string): Database {
 }
 
 function connect(path: string): Connection {
-  const connection = new BetterSqlite3(path);
-  connection.defaultSafeIntegers(true);
-  connection.pragma('journal_mode = WAL');
+  const connection = openConnection(path);
+  connection.exec('PRAGMA journal_mode = WAL');
   // FULL: every acknowledged commit survives power loss, not only a process crash.
-  connection.pragma('synchronous = FULL');
-  connection.pragma('busy_timeout = 5000');
-  connection.pragma('foreign_keys = ON');
+  connection.exec('PRAGMA synchronous = FULL');
+  connection.exec('PRAGMA busy_timeout = 5000');
+  connection.exec('PRAGMA foreign_keys = ON');
   return connection;
 }
 
 class SqliteSession implements SqlSession {
   readonly dialect = 'sqlite' as const;
   readonly #connection: Connection;
-  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+  readonly #statements = new Map<string, Statement>();
 
   constructor(connection: Connection) {
     this.#connection = connection;
   }
 
-  #prepare(sql: string): BetterSqlite3.Statement {
+  #prepare(sql: string): Statement {
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
       statement = this.#connection.prepare(sql);
@@ -74,11 +72,11 @@ class SqliteSession implements SqlSession {
   }
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
-    return this.#prepare(sql).all(...params) as SqlRow[];
+    return this.#prepare(sql).all(params);
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    return this.#prepare(sql).run(...params).changes;
+    return this.#prepare(sql).run(params);
   }
 
   async insertMany(
@@ -94,7 +92,7 @@ class SqliteSession implements SqlSession {
     );
     const inserted: SqlRow[] = [];
     for (const row of rows) {
-      const changes = statement.run(...columns.map((column) => columnValue(row, column))).changes;
+      const changes = statement.run(columns.map((column) => columnValue(row, column)));
       if (changes > 0) inserted.push(row);
     }
     return inserted;
@@ -107,9 +105,7 @@ class SqliteSession implements SqlSession {
   ): Promise<SqlRow[]> {
     if (keys.length === 0) return [];
     const matches = keyColumns.map((column, index) => `t.${quote(column)} = k.value ->> ${index}`).join(' AND ');
-    return this.#prepare(`SELECT t.* FROM ${table} t JOIN json_each(?) k ON ${matches}`).all(
-      JSON.stringify(keys),
-    ) as SqlRow[];
+    return this.#prepare(`SELECT t.* FROM ${table} t JOIN json_each(?) k ON ${matches}`).all([JSON.stringify(keys)]);
   }
 
   async updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void> {
@@ -122,10 +118,10 @@ class SqliteSession implements SqlSession {
         .join(' AND ')}`,
     );
     for (const row of rows) {
-      const changes = statement.run(
+      const changes = statement.run([
         ...setColumns.map((column) => columnValue(row, column)),
         ...keyColumns.map((column) => columnValue(row, column)),
-      ).changes;
+      ]);
       if (changes !== 1) throw new Error(`assertion failed: update of ${table} matched ${changes} rows`);
     }
   }
