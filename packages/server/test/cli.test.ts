@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../src/config.ts';
+import { migrationTables, tables } from '../src/storage/schema.ts';
 import { createTestDatabase } from './harness.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -55,12 +56,18 @@ test('`bursar serve` with an invalid configuration exits 2 and lists the problem
   assert.match(run.stderr, /BURSAR_LOG_LEVEL/);
 });
 
+test('every table belongs to exactly one migration', () => {
+  const listed = migrationTables.flat();
+  assert.deepEqual([...listed].sort(), Object.keys(tables).sort());
+  assert.equal(new Set(listed).size, listed.length);
+});
+
 test('`bursar migrate` applies the migrations once', async () => {
   const database = await createTestDatabase();
   try {
     const first = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(first.status, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1] });
+    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2] });
     const second = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(second.status, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), { migrated: [] });

@@ -102,6 +102,62 @@ before(async () => {
   await call('voidGrant', 'POST', `/v1/grants/${grant.body.id}/void`, { reason: 'chargeback' });
   await call('listTransactions', 'GET', '/v1/transactions?customer=acme');
   await call('getTransaction', 'GET', `/v1/transactions/${debit.body.transaction.id}`);
+  await call('createFeature', 'POST', '/v1/features', {
+    key: 'chat',
+    quantities: { input_tokens: { property: 'input_tokens' }, output_tokens: { property: 'output_tokens' } },
+  });
+  await call('getFeature', 'GET', '/v1/features/chat');
+  await call('listFeatures', 'GET', '/v1/features');
+  await call('upsertModelPrice', 'POST', '/v1/model-prices', {
+    model: 'gpt-x',
+    input_per_million: '2.5',
+    output_per_million: '10',
+  });
+  await call('listModelPrices', 'GET', '/v1/model-prices');
+  await call('createPriceBook', 'POST', '/v1/price-books', { key: 'standard', default: true });
+  const costPlus = { cost_plus: { provider_price: 'input', markup: '1.5', asset_per_usd: '1000' } };
+  await call('publishPriceVersion', 'POST', '/v1/price-books/standard/versions', {
+    prices: [
+      {
+        feature: 'chat',
+        options: [
+          {
+            asset: 'credits',
+            components: [
+              { quantity: 'input_tokens', rates: [costPlus] },
+              { quantity: 'output_tokens', rates: [{ per_unit: { unit_price: '2', per: 1000 } }] },
+            ],
+          },
+          {
+            asset: 'usd',
+            minimum: '0.01',
+            components: [
+              {
+                quantity: 'input_tokens',
+                rates: [
+                  {
+                    graduated: {
+                      tiers: [
+                        { up_to: '1000', unit_price: '0.001' },
+                        { up_to: null, unit_price: '0.0005' },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  await call('getPriceBook', 'GET', '/v1/price-books/standard');
+  await call('listPriceBooks', 'GET', '/v1/price-books');
+  await call('quoteCost', 'POST', '/v1/quotes', {
+    feature: 'chat',
+    customer: 'acme',
+    properties: { model: 'gpt-x', input_tokens: 1200, output_tokens: 300 },
+  });
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });

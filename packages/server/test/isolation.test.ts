@@ -60,6 +60,20 @@ async function seedEnvironment(key: string, ids: EnvIds, asset: string, customer
   ids.capture = (await ok(call('POST', `/v1/holds/${third}/capture`, { amount: '5' }), 200)).body.transaction.id;
   await ok(call('POST', `/v1/holds/${ids.hold2}/release`, {}), 200);
   ids.apiKeyId = (await ok(call('POST', '/v1/api-keys', { name: 'reader', scopes: ['read'] }))).body.id;
+  await ok(
+    call('POST', '/v1/features', { key: `${customer}-feature`, quantities: { tokens: { property: 'tokens' } } }),
+  );
+  await ok(call('POST', '/v1/price-books', { key: `${customer}-prices`, default: true }));
+  const prices = [
+    {
+      feature: `${customer}-feature`,
+      options: [{ asset, components: [{ quantity: 'tokens', rates: [{ per_unit: { unit_price: '1' } }] }] }],
+    },
+  ];
+  await ok(call('POST', `/v1/price-books/${customer}-prices/versions`, { prices }));
+  await ok(
+    call('POST', '/v1/model-prices', { model: `${customer}-model`, input_per_million: '1', output_per_million: '2' }),
+  );
   const audit = await ok(call('GET', '/v1/audit-events?limit=100'), 200);
   ids.auditIds = audit.body.data.map((e: { id: string }) => e.id);
 }
@@ -79,7 +93,10 @@ async function liveDigest(): Promise<unknown> {
   const keys = (await ok(call('GET', '/v1/api-keys?limit=100'), 200)).body.data;
   const customers = (await ok(call('GET', '/v1/customers?limit=100'), 200)).body.data;
   const assets = (await ok(call('GET', '/v1/assets'), 200)).body.data;
-  return { balances, transactions, audit, grants, holds, keys, customers, assets };
+  const features = (await ok(call('GET', '/v1/features'), 200)).body.data;
+  const priceBooks = (await ok(call('GET', '/v1/price-books'), 200)).body.data;
+  const modelPrices = (await ok(call('GET', '/v1/model-prices'), 200)).body.data;
+  return { balances, transactions, audit, grants, holds, keys, customers, assets, features, priceBooks, modelPrices };
 }
 
 /** Every string of live's that must never appear in an answer to `other`. */
@@ -92,6 +109,9 @@ function liveIds(): string[] {
     live.capturedHold,
     live.capture,
     live.apiKeyId,
+    `${live.customer}-feature`,
+    `${live.customer}-prices`,
+    `${live.customer}-model`,
     ...live.auditIds,
   ];
 }
@@ -289,6 +309,66 @@ const table: Record<string, Probe[]> = {
       body: () => ({ amount: '1', reason: 'attack' }),
       expect: 'not_found',
       codes: ['transaction_not_found'],
+    },
+  ],
+  'POST /v1/features': [
+    { method: 'POST', path: () => '/v1/features', body: () => ({ key: 'fresh-feature' }), expect: 'own' },
+  ],
+  'GET /v1/features': [{ method: 'GET', path: () => '/v1/features', expect: 'list' }],
+  'GET /v1/features/{key}': [
+    {
+      method: 'GET',
+      path: () => `/v1/features/${live.customer}-feature`,
+      expect: 'not_found',
+      codes: ['feature_not_found'],
+    },
+  ],
+  'POST /v1/price-books': [
+    { method: 'POST', path: () => '/v1/price-books', body: () => ({ key: 'fresh-prices' }), expect: 'own' },
+  ],
+  'GET /v1/price-books': [{ method: 'GET', path: () => '/v1/price-books', expect: 'list' }],
+  'GET /v1/price-books/{key}': [
+    {
+      method: 'GET',
+      path: () => `/v1/price-books/${live.customer}-prices`,
+      expect: 'not_found',
+      codes: ['price_book_not_found'],
+    },
+  ],
+  'POST /v1/price-books/{key}/versions': [
+    {
+      method: 'POST',
+      path: () => `/v1/price-books/${live.customer}-prices/versions`,
+      body: () => ({
+        prices: [
+          {
+            feature: `${other.customer}-feature`,
+            options: [
+              { asset: other.asset, components: [{ quantity: 'tokens', rates: [{ per_unit: { unit_price: '9' } }] }] },
+            ],
+          },
+        ],
+      }),
+      expect: 'not_found',
+      codes: ['price_book_not_found'],
+    },
+  ],
+  'POST /v1/model-prices': [
+    {
+      method: 'POST',
+      path: () => '/v1/model-prices',
+      body: () => ({ model: `${live.customer}-model`, input_per_million: '9', output_per_million: '9' }),
+      expect: 'own',
+    },
+  ],
+  'GET /v1/model-prices': [{ method: 'GET', path: () => '/v1/model-prices', expect: 'list' }],
+  'POST /v1/quotes': [
+    {
+      method: 'POST',
+      path: () => '/v1/quotes',
+      body: () => ({ feature: `${live.customer}-feature`, properties: { tokens: 5 } }),
+      expect: 'not_found',
+      codes: ['feature_not_found'],
     },
   ],
   'POST /v1/adjustments': [

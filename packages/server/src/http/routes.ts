@@ -5,9 +5,11 @@
 
 import * as admin from '../ledger/admin-operations.ts';
 import type { Reply } from '../ledger/contract.ts';
+import * as pricing from '../ledger/pricing-operations.ts';
 import * as queries from '../ledger/queries.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import * as wallets from '../ledger/wallet-operations.ts';
+import * as p from './pricing-schemas.ts';
 import type { ParsedRequest, Route } from './router.ts';
 import * as s from './schemas.ts';
 
@@ -403,6 +405,134 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         responses: { 200: s.auditVerificationResource },
       },
       ({ caller }) => queries.verifyAuditLog(service, caller),
+    ),
+    route<p.CreateFeatureBody>(
+      {
+        method: 'POST',
+        path: '/v1/features',
+        operationId: 'createFeature',
+        summary: 'Define a feature and how its events become quantities',
+        tag: 'Pricing',
+        scope: 'write',
+        body: p.createFeatureBody,
+        responses: { 201: p.featureResource },
+      },
+      ({ caller, body }) => pricing.createFeature(service, caller, body),
+    ),
+    route(
+      {
+        method: 'GET',
+        path: '/v1/features',
+        operationId: 'listFeatures',
+        summary: 'List features',
+        tag: 'Pricing',
+        scope: 'read',
+        responses: { 200: s.pageOf(p.featureResource) },
+      },
+      ({ caller }) => pricing.listFeatures(service, caller),
+    ),
+    route<unknown, unknown, { key: string }>(
+      {
+        method: 'GET',
+        path: '/v1/features/{key}',
+        operationId: 'getFeature',
+        summary: 'Get a feature',
+        tag: 'Pricing',
+        scope: 'read',
+        params: p.featureKeyParams,
+        responses: { 200: p.featureResource },
+      },
+      ({ caller, params }) => pricing.getFeature(service, caller, params.key),
+    ),
+    route<p.CreatePriceBookBody>(
+      {
+        method: 'POST',
+        path: '/v1/price-books',
+        operationId: 'createPriceBook',
+        summary: 'Create a price book',
+        tag: 'Pricing',
+        scope: 'write',
+        body: p.createPriceBookBody,
+        responses: { 201: p.priceBookResource },
+      },
+      ({ caller, body }) => pricing.createPriceBook(service, caller, body),
+    ),
+    route(
+      {
+        method: 'GET',
+        path: '/v1/price-books',
+        operationId: 'listPriceBooks',
+        summary: 'List price books with their versions',
+        tag: 'Pricing',
+        scope: 'read',
+        responses: { 200: s.pageOf(p.priceBookResource) },
+      },
+      ({ caller }) => pricing.listPriceBooks(service, caller),
+    ),
+    route<unknown, unknown, { key: string }>(
+      {
+        method: 'GET',
+        path: '/v1/price-books/{key}',
+        operationId: 'getPriceBook',
+        summary: 'Get a price book with its versions',
+        tag: 'Pricing',
+        scope: 'read',
+        params: p.priceBookParams,
+        responses: { 200: p.priceBookResource },
+      },
+      ({ caller, params }) => pricing.getPriceBook(service, caller, params.key),
+    ),
+    route<p.PublishPriceVersionBody, unknown, { key: string }>(
+      {
+        method: 'POST',
+        path: '/v1/price-books/{key}/versions',
+        operationId: 'publishPriceVersion',
+        summary: 'Publish a price version effective from now or later',
+        tag: 'Pricing',
+        scope: 'write',
+        params: p.priceBookParams,
+        body: p.publishPriceVersionBody,
+        responses: { 201: p.priceBookResource },
+      },
+      ({ caller, params, body }) => pricing.publishPriceVersion(service, caller, params.key, body),
+    ),
+    route<p.UpsertModelPriceBody>(
+      {
+        method: 'POST',
+        path: '/v1/model-prices',
+        operationId: 'upsertModelPrice',
+        summary: "Set a model's provider token prices from a date",
+        tag: 'Pricing',
+        scope: 'write',
+        body: p.upsertModelPriceBody,
+        responses: { 201: p.modelPriceResource },
+      },
+      ({ caller, body }) => pricing.upsertModelPrice(service, caller, body),
+    ),
+    route(
+      {
+        method: 'GET',
+        path: '/v1/model-prices',
+        operationId: 'listModelPrices',
+        summary: 'List the model price catalog',
+        tag: 'Pricing',
+        scope: 'read',
+        responses: { 200: s.pageOf(p.modelPriceResource) },
+      },
+      ({ caller }) => pricing.listModelPrices(service, caller),
+    ),
+    route<p.QuoteCostBody>(
+      {
+        method: 'POST',
+        path: '/v1/quotes',
+        operationId: 'quoteCost',
+        summary: 'Price an event without recording it',
+        tag: 'Pricing',
+        scope: 'read',
+        body: p.quoteCostBody,
+        responses: { 200: p.quoteResource },
+      },
+      ({ caller, body }) => pricing.quoteCost(service, caller, body),
     ),
   ];
 }

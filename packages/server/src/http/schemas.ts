@@ -367,7 +367,7 @@ export const auditVerificationResource = z.object({
 });
 
 /** A page of a list: `next_cursor` is null on the last page. */
-function pageOf<T extends z.ZodType>(item: T) {
+export function pageOf<T extends z.ZodType>(item: T) {
   return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
 }
 

@@ -3,7 +3,7 @@
  * transaction, recorded in schema_migrations. The same list serves both dialects.
  */
 import type { Database } from './database.ts';
-import { schemaStatements } from './schema.ts';
+import { migrationTables, schemaStatements } from './schema.ts';
 
 interface Migration {
   readonly version: number;
@@ -11,7 +11,13 @@ interface Migration {
   readonly statements: (dialect: 'sqlite' | 'postgres') => string[];
 }
 
-const migrations: readonly Migration[] = [{ version: 1, name: 'ledger', statements: schemaStatements }];
+const migrationNames = ['ledger', 'pricing'];
+
+const migrations: readonly Migration[] = migrationTables.map((names, index) => ({
+  version: index + 1,
+  name: migrationNames[index] ?? `migration_${index + 1}`,
+  statements: (dialect) => schemaStatements(dialect, names),
+}));
 
 export async function migrate(database: Database, now: number): Promise<number[]> {
   const applied: number[] = [];

@@ -214,6 +214,46 @@ export const tables = {
     primaryKey: ['id'],
     indexes: [['delivered_at', 'id']],
   },
+  features: {
+    columns: { environment_id: 'text', key: 'text', name: 'text', meter: 'text', created_at: 'bigint' },
+    nullable: ['name'],
+    primaryKey: ['environment_id', 'key'],
+  },
+  price_books: {
+    columns: { environment_id: 'text', key: 'text', name: 'text', is_default: 'bigint', created_at: 'bigint' },
+    nullable: ['name'],
+    primaryKey: ['environment_id', 'key'],
+  },
+  price_versions: {
+    columns: {
+      environment_id: 'text',
+      price_book: 'text',
+      version: 'bigint',
+      effective_from: 'bigint',
+      definition: 'text',
+      created_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'price_book', 'version'],
+    appendOnly: true,
+  },
+  model_prices: {
+    columns: {
+      environment_id: 'text',
+      model: 'text',
+      effective_from: 'bigint',
+      input_per_million: 'text',
+      output_per_million: 'text',
+      cached_input_per_million: 'text',
+      cache_write_per_million: 'text',
+      batch_discount: 'text',
+      provider: 'text',
+      created_at: 'bigint',
+    },
+    nullable: ['provider'],
+    primaryKey: ['environment_id', 'model', 'effective_from'],
+    appendOnly: true,
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -223,15 +263,36 @@ export type Row<Table extends TableName> = {
     : string | null;
 };
 
-/** DDL for one dialect: CREATE TABLE/INDEX IF NOT EXISTS plus append-only triggers. */
-export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
+/** The tables each migration creates, in order; a table belongs to the migration that introduced it. */
+export const migrationTables: readonly (readonly TableName[])[] = [
+  [
+    'environments',
+    'api_keys',
+    'assets',
+    'customers',
+    'wallets',
+    'grants',
+    'holds',
+    'hold_reservations',
+    'transactions',
+    'entries',
+    'idempotency_keys',
+    'audit_events',
+    'outbox',
+  ],
+  ['features', 'price_books', 'price_versions', 'model_prices'],
+];
+
+/** DDL for one dialect and some tables: CREATE TABLE/INDEX IF NOT EXISTS plus append-only triggers. */
+export function schemaStatements(dialect: 'sqlite' | 'postgres', names: readonly TableName[]): string[] {
   const statements: string[] = [];
   if (dialect === 'postgres') {
     statements.push(`CREATE OR REPLACE FUNCTION bursar_append_only() RETURNS trigger AS $$
 BEGIN RAISE EXCEPTION 'append_only: % rows are never updated or deleted', TG_TABLE_NAME; END;
 $$ LANGUAGE plpgsql`);
   }
-  for (const [name, spec] of Object.entries(tables) as [string, TableSpec][]) {
+  for (const name of names) {
+    const spec: TableSpec = tables[name];
     const columns = Object.entries(spec.columns).map(([column, type]) => {
       const sqlType = type === 'text' ? 'TEXT' : dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
       return `${quote(column)} ${sqlType}${spec.nullable.includes(column) ? '' : ' NOT NULL'}`;

@@ -1,0 +1,225 @@
+/**
+ * Request and response schemas of the pricing catalog: features and their meters, price books
+ * and their versions, the provider model-price catalog, and cost quotes.
+ */
+import { roundingModes } from '@bursar/core';
+import { z } from 'zod';
+import {
+  amountNonNegativeField,
+  assetCodeField,
+  customerKeyField,
+  decimalNonNegativeField,
+  featureKeyField,
+  integerField,
+  timestampField,
+} from './fields.ts';
+
+const quantityNameField = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower-case letters, digits and _ (a quantity name)');
+const propertyNameField = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]{0,99}$/, 'must be an event property name');
+const bookKeyField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
+const modelField = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/, 'must be a model name such as "gpt-4o"');
+
+const quantitySource = z.union([
+  z.strictObject({ count: z.literal(true) }),
+  z.strictObject({ property: propertyNameField }),
+]);
+
+export const createFeatureBody = z.strictObject({
+  key: featureKeyField,
+  name: z.string().min(1).max(200).optional(),
+  quantities: z
+    .record(quantityNameField, quantitySource)
+    .refine((quantities) => Object.keys(quantities).length >= 1 && Object.keys(quantities).length <= 16, {
+      message: 'must name 1 to 16 quantities',
+    })
+    .optional()
+    .describe('How an event becomes quantities; default: one `units` per event.'),
+});
+
+export const createPriceBookBody = z.strictObject({
+  key: bookKeyField,
+  name: z.string().min(1).max(200).optional(),
+  default: z.boolean().optional().describe("The environment's default price book prices every customer's events."),
+});
+
+const perField = integerField(1, 1_000_000_000).optional().describe('The price is per this many units (default 1).');
+
+const rateBody = z
+  .strictObject({
+    when: z.record(propertyNameField, z.string().max(200)).optional(),
+    per_unit: z.strictObject({ unit_price: decimalNonNegativeField, per: perField }).optional(),
+    graduated: z
+      .strictObject({
+        tiers: z
+          .array(
+            z.strictObject({
+              up_to: decimalNonNegativeField.nullable(),
+              unit_price: decimalNonNegativeField,
+              per: perField,
+            }),
+          )
+          .min(1)
+          .max(20),
+      })
+      .optional(),
+    cost_plus: z
+      .strictObject({
+        provider_price: z.enum(['input', 'output', 'cached_input', 'cache_write']),
+        markup: decimalNonNegativeField,
+        asset_per_usd: decimalNonNegativeField.describe(
+          'Units of the asset per US dollar, e.g. 1000 when 1 credit = $0.001.',
+        ),
+      })
+      .optional(),
+  })
+  .refine(
+    (rate) => [rate.per_unit, rate.graduated, rate.cost_plus].filter((model) => model !== undefined).length === 1,
+    {
+      message: 'give exactly one of per_unit, graduated and cost_plus',
+    },
+  );
+
+const optionBody = z.strictObject({
+  asset: assetCodeField,
+  rounding: z.enum(roundingModes).optional().describe('How the cost rounds to the asset scale (default up).'),
+  minimum: amountNonNegativeField.optional().describe('The least one event costs.'),
+  components: z
+    .array(z.strictObject({ quantity: quantityNameField, rates: z.array(rateBody).min(1).max(100) }))
+    .min(1)
+    .max(16),
+});
+
+export const publishPriceVersionBody = z.strictObject({
+  effective_from: timestampField
+    .optional()
+    .describe('Default now; never in the past, so charges already made never change.'),
+  prices: z
+    .array(
+      z.strictObject({
+        feature: featureKeyField,
+        options: z.array(optionBody).min(1).max(8).describe('In preference order: fallback assets.'),
+      }),
+    )
+    .min(1)
+    .max(500),
+});
+
+export const upsertModelPriceBody = z.strictObject({
+  model: modelField,
+  provider: z.string().min(1).max(100).optional(),
+  effective_from: timestampField.optional(),
+  input_per_million: decimalNonNegativeField,
+  output_per_million: decimalNonNegativeField,
+  cached_input_per_million: decimalNonNegativeField.optional(),
+  cache_write_per_million: decimalNonNegativeField.optional(),
+  batch_discount: decimalNonNegativeField.optional().describe('The fraction off for batch requests, 0 to 1.'),
+});
+
+export const quoteCostBody = z.strictObject({
+  feature: featureKeyField,
+  customer: customerKeyField.optional().describe('With a customer: which option their wallets would pay with.'),
+  timestamp: timestampField.optional(),
+  properties: z
+    .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+    .optional(),
+});
+
+export const featureKeyParams = z.strictObject({ key: featureKeyField });
+export const priceBookParams = z.strictObject({ key: bookKeyField });
+
+export type CreateFeatureBody = z.output<typeof createFeatureBody>;
+export type CreatePriceBookBody = z.output<typeof createPriceBookBody>;
+export type PublishPriceVersionBody = z.output<typeof publishPriceVersionBody>;
+export type UpsertModelPriceBody = z.output<typeof upsertModelPriceBody>;
+export type QuoteCostBody = z.output<typeof quoteCostBody>;
+
+const timeText = z.string().meta({ format: 'date-time' });
+
+export const featureResource = z.object({
+  key: z.string(),
+  name: z.string().nullable(),
+  quantities: z.record(z.string(), quantitySource),
+  created_at: timeText,
+});
+
+/** A published price as stored: the request's shape, with every decimal as a string. */
+const storedRate = z.object({
+  when: z.record(z.string(), z.string()).optional(),
+  per_unit: z.object({ unit_price: z.string(), per: z.int().optional() }).optional(),
+  graduated: z
+    .object({
+      tiers: z.array(z.object({ up_to: z.string().nullable(), unit_price: z.string(), per: z.int().optional() })),
+    })
+    .optional(),
+  cost_plus: z.object({ provider_price: z.string(), markup: z.string(), asset_per_usd: z.string() }).optional(),
+});
+const storedPrice = z.object({
+  feature: z.string(),
+  options: z.array(
+    z.object({
+      asset: z.string(),
+      rounding: z.string().optional(),
+      minimum: z.string().optional(),
+      components: z.array(z.object({ quantity: z.string(), rates: z.array(storedRate) })),
+    }),
+  ),
+});
+
+export const priceBookResource = z.object({
+  key: z.string(),
+  name: z.string().nullable(),
+  default: z.boolean(),
+  versions: z.array(
+    z.object({
+      version: z.int(),
+      effective_from: timeText,
+      prices: z.array(storedPrice),
+      created_at: timeText,
+    }),
+  ),
+  created_at: timeText,
+});
+
+export const modelPriceResource = z.object({
+  model: z.string(),
+  provider: z.string().nullable(),
+  effective_from: timeText,
+  input_per_million: z.string(),
+  output_per_million: z.string(),
+  cached_input_per_million: z.string(),
+  cache_write_per_million: z.string(),
+  batch_discount: z.string(),
+  created_at: timeText,
+});
+
+export const quoteResource = z.object({
+  feature: z.string(),
+  price_book: z.string(),
+  version: z.int(),
+  quantities: z.record(z.string(), z.string()),
+  options: z.array(
+    z.object({
+      asset: z.string(),
+      cost: z.string(),
+      exact: z
+        .string()
+        .describe('The cost before rounding, as an exact decimal (18 places when it does not terminate).'),
+      lines: z.array(
+        z.object({
+          quantity: z.string(),
+          amount: z.string(),
+          when: z.record(z.string(), z.string()),
+          model: z.string(),
+          cost: z.string(),
+        }),
+      ),
+      covered: z
+        .boolean()
+        .nullable()
+        .describe('With a customer: whether their wallet in this asset covers the cost now.'),
+    }),
+  ),
+  pays_with: z.string().nullable().describe('With a customer: the first option their wallets cover (fallback order).'),
+});

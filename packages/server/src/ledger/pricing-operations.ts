@@ -1,0 +1,522 @@
+/**
+ * The pricing catalog: features and their meters, price books with effective-dated versions, and
+ * the provider model-price catalog; and quotes, which rate an event without recording it. Writes
+ * go through the committer (idempotency, audit); versions and model prices are append-only, so a
+ * new version never changes a charge already made.
+ */
+import type { Component, Meter, ModelPrice, PriceOption, Rate, RateModel } from '@bursar/core';
+import { decideCost, decideQuantities, parseAmount, parseDecimal, rational, viewBalance } from '@bursar/core';
+import type {
+  CreateFeatureBody,
+  CreatePriceBookBody,
+  PublishPriceVersionBody,
+  QuoteCostBody,
+  UpsertModelPriceBody,
+} from '../http/pricing-schemas.ts';
+import type { SqlRow } from '../storage/database.ts';
+import type { Caller, FieldError, Reply } from './contract.ts';
+import type { LedgerService } from './service.ts';
+import { fieldReply, okReply, problemReply, refusalReply } from './service.ts';
+import { auditOf } from './wallet-operations.ts';
+import { loadWallet, toTime } from './wallet-store.ts';
+import { toTimestamp } from './wire.ts';
+
+type PriceDefinition = PublishPriceVersionBody['prices'];
+
+// ----- features -----------------------------------------------------------------------------
+
+export function toWireFeature(row: SqlRow) {
+  return {
+    key: String(row.key),
+    name: row.name === null ? null : String(row.name),
+    quantities: JSON.parse(String(row.meter)) as Meter,
+    created_at: toTimestamp(toTime(row.created_at)),
+  };
+}
+
+export async function createFeature(service: LedgerService, caller: Caller, input: CreateFeatureBody): Promise<Reply> {
+  const meter: Meter = input.quantities ?? { units: { count: true } };
+  let reply: Reply | undefined;
+  return service.submit(caller, 'createFeature', input, {
+    wallets: [],
+    async prepare(batch) {
+      const row: SqlRow = {
+        environment_id: caller.environmentId,
+        key: input.key,
+        name: input.name ?? null,
+        meter: JSON.stringify(meter),
+        created_at: BigInt(batch.now),
+      };
+      const inserted = await batch.session.insertMany('features', [row], { onConflictDoNothing: true });
+      if (inserted.length === 0) {
+        reply = problemReply(caller, 'feature_exists', `A feature "${input.key}" exists in this environment.`);
+        return;
+      }
+      const body = toWireFeature(row);
+      batch.audits.push(auditOf(caller, 'feature.created', `feature:${input.key}`, null, null, body));
+      reply = okReply(201, body);
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+async function featureRow(service: LedgerService, environmentId: string, key: string): Promise<SqlRow | undefined> {
+  const [row] = await service.database.reader.all('SELECT * FROM features WHERE environment_id = ? AND key = ?', [
+    environmentId,
+    key,
+  ]);
+  return row;
+}
+
+export async function getFeature(service: LedgerService, caller: Caller, key: string): Promise<Reply> {
+  const row = await featureRow(service, caller.environmentId, key);
+  return row === undefined
+    ? problemReply(caller, 'feature_not_found', `No feature "${key}" in this environment.`)
+    : okReply(200, toWireFeature(row));
+}
+
+export async function listFeatures(service: LedgerService, caller: Caller): Promise<Reply> {
+  const rows = await service.database.reader.all('SELECT * FROM features WHERE environment_id = ? ORDER BY key', [
+    caller.environmentId,
+  ]);
+  return okReply(200, { data: rows.map(toWireFeature), next_cursor: null });
+}
+
+// ----- price books ------------------------------------------------------------------------------
+
+export async function createPriceBook(
+  service: LedgerService,
+  caller: Caller,
+  input: CreatePriceBookBody,
+): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(caller, 'createPriceBook', input, {
+    wallets: [],
+    async prepare(batch) {
+      if (input.default === true) {
+        // Lock the environment row so two default books cannot be created at once.
+        const lock = batch.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
+        await batch.session.all(`SELECT id FROM environments WHERE id = ?${lock}`, [caller.environmentId]);
+        const [existing] = await batch.session.all(
+          'SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1',
+          [caller.environmentId],
+        );
+        if (existing !== undefined) {
+          reply = problemReply(caller, 'default_price_book_exists', `The default price book is "${existing.key}".`);
+          return;
+        }
+      }
+      const row: SqlRow = {
+        environment_id: caller.environmentId,
+        key: input.key,
+        name: input.name ?? null,
+        is_default: input.default === true ? 1n : 0n,
+        created_at: BigInt(batch.now),
+      };
+      const inserted = await batch.session.insertMany('price_books', [row], { onConflictDoNothing: true });
+      if (inserted.length === 0) {
+        reply = problemReply(caller, 'price_book_exists', `A price book "${input.key}" exists in this environment.`);
+        return;
+      }
+      const body = toWirePriceBook(row, []);
+      batch.audits.push(auditOf(caller, 'price_book.created', `price_book:${input.key}`, null, null, body));
+      reply = okReply(201, body);
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+function toWirePriceBook(row: SqlRow, versions: readonly SqlRow[]) {
+  return {
+    key: String(row.key),
+    name: row.name === null ? null : String(row.name),
+    default: row.is_default === 1n || row.is_default === 1,
+    versions: versions.map((version) => ({
+      version: Number(version.version),
+      effective_from: toTimestamp(toTime(version.effective_from)),
+      prices: JSON.parse(String(version.definition)) as PriceDefinition,
+      created_at: toTimestamp(toTime(version.created_at)),
+    })),
+    created_at: toTimestamp(toTime(row.created_at)),
+  };
+}
+
+async function versionsOf(service: LedgerService, environmentId: string, book: string): Promise<SqlRow[]> {
+  return service.database.reader.all(
+    'SELECT * FROM price_versions WHERE environment_id = ? AND price_book = ? ORDER BY version',
+    [environmentId, book],
+  );
+}
+
+export async function getPriceBook(service: LedgerService, caller: Caller, key: string): Promise<Reply> {
+  const [row] = await service.database.reader.all('SELECT * FROM price_books WHERE environment_id = ? AND key = ?', [
+    caller.environmentId,
+    key,
+  ]);
+  if (row === undefined)
+    return problemReply(caller, 'price_book_not_found', `No price book "${key}" in this environment.`);
+  return okReply(200, toWirePriceBook(row, await versionsOf(service, caller.environmentId, key)));
+}
+
+export async function listPriceBooks(service: LedgerService, caller: Caller): Promise<Reply> {
+  const rows = await service.database.reader.all('SELECT * FROM price_books WHERE environment_id = ? ORDER BY key', [
+    caller.environmentId,
+  ]);
+  const books = [];
+  for (const row of rows)
+    books.push(toWirePriceBook(row, await versionsOf(service, caller.environmentId, String(row.key))));
+  return okReply(200, { data: books, next_cursor: null });
+}
+
+/** Checks a version's prices against the catalog: features, their quantities, assets and scales. */
+async function checkPrices(service: LedgerService, caller: Caller, prices: PriceDefinition): Promise<FieldError[]> {
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const [index, price] of prices.entries()) {
+    const field = `prices.${index}`;
+    if (seen.has(price.feature)) errors.push({ field: `${field}.feature`, message: 'is priced twice in this version' });
+    seen.add(price.feature);
+    const feature = await featureRow(service, caller.environmentId, price.feature);
+    if (feature === undefined) {
+      errors.push({ field: `${field}.feature`, message: `no feature "${price.feature}" in this environment` });
+      continue;
+    }
+    const meter = JSON.parse(String(feature.meter)) as Meter;
+    for (const [optionIndex, option] of price.options.entries()) {
+      const optionField = `${field}.options.${optionIndex}`;
+      const asset = await service.asset(caller.environmentId, option.asset);
+      if (asset === undefined)
+        errors.push({ field: `${optionField}.asset`, message: `no asset "${option.asset}" in this environment` });
+      else if (option.minimum !== undefined && !parseAmount(option.minimum, asset.scale).ok) {
+        errors.push({
+          field: `${optionField}.minimum`,
+          message: `has more than ${asset.scale} decimal places (the asset's scale)`,
+        });
+      }
+      for (const [componentIndex, component] of option.components.entries()) {
+        if (meter[component.quantity] === undefined) {
+          errors.push({
+            field: `${optionField}.components.${componentIndex}.quantity`,
+            message: `feature "${price.feature}" has no quantity "${component.quantity}"`,
+          });
+        }
+        for (const [rateIndex, rate] of component.rates.entries()) {
+          const tiers = rate.graduated?.tiers ?? [];
+          const ordered = tiers.every((tier, tierIndex) => {
+            const next = tiers[tierIndex + 1];
+            if (tier.up_to === null) return next === undefined;
+            return next === undefined || next.up_to === null || Number(tier.up_to) < Number(next.up_to);
+          });
+          if (!ordered || (tiers.length > 0 && tiers.at(-1)?.up_to !== null)) {
+            errors.push({
+              field: `${optionField}.components.${componentIndex}.rates.${rateIndex}.graduated.tiers`,
+              message: 'must rise strictly, and only the last tier has up_to null',
+            });
+          }
+        }
+      }
+    }
+  }
+  return errors;
+}
+
+export async function publishPriceVersion(
+  service: LedgerService,
+  caller: Caller,
+  key: string,
+  input: PublishPriceVersionBody,
+): Promise<Reply> {
+  const errors = await checkPrices(service, caller, input.prices);
+  if (errors.length > 0) return fieldReply(caller, errors);
+  let reply: Reply | undefined;
+  return service.submit(
+    caller,
+    'publishPriceVersion',
+    { key, ...input },
+    {
+      wallets: [],
+      async prepare(batch) {
+        const effectiveFrom = input.effective_from ?? batch.now;
+        if (effectiveFrom < batch.now) {
+          reply = fieldReply(caller, [
+            { field: 'effective_from', message: 'must not be in the past: charges already made never change' },
+          ]);
+          return;
+        }
+        const lock = batch.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
+        const [book] = await batch.session.all(
+          `SELECT * FROM price_books WHERE environment_id = ? AND key = ?${lock}`,
+          [caller.environmentId, key],
+        );
+        if (book === undefined) {
+          reply = problemReply(caller, 'price_book_not_found', `No price book "${key}" in this environment.`);
+          return;
+        }
+        const [last] = await batch.session.all(
+          'SELECT version, effective_from FROM price_versions WHERE environment_id = ? AND price_book = ? ORDER BY version DESC LIMIT 1',
+          [caller.environmentId, key],
+        );
+        if (last !== undefined && effectiveFrom < toTime(last.effective_from)) {
+          reply = fieldReply(caller, [
+            { field: 'effective_from', message: 'must not be earlier than the latest version' },
+          ]);
+          return;
+        }
+        const row: SqlRow = {
+          environment_id: caller.environmentId,
+          price_book: key,
+          version: last === undefined ? 1n : BigInt(Number(last.version) + 1),
+          effective_from: BigInt(effectiveFrom),
+          definition: JSON.stringify(input.prices),
+          created_at: BigInt(batch.now),
+        };
+        await batch.session.insertMany('price_versions', [row]);
+        const body = toWirePriceBook(book, [row]);
+        batch.audits.push(auditOf(caller, 'price_version.published', `price_book:${key}`, null, null, body));
+        reply = okReply(201, body);
+      },
+      decide: () => reply as Reply,
+    },
+  );
+}
+
+// ----- model prices -----------------------------------------------------------------------------
+
+function toWireModelPrice(row: SqlRow) {
+  return {
+    model: String(row.model),
+    provider: row.provider === null ? null : String(row.provider),
+    effective_from: toTimestamp(toTime(row.effective_from)),
+    input_per_million: String(row.input_per_million),
+    output_per_million: String(row.output_per_million),
+    cached_input_per_million: String(row.cached_input_per_million),
+    cache_write_per_million: String(row.cache_write_per_million),
+    batch_discount: String(row.batch_discount),
+    created_at: toTimestamp(toTime(row.created_at)),
+  };
+}
+
+export async function upsertModelPrice(
+  service: LedgerService,
+  caller: Caller,
+  input: UpsertModelPriceBody,
+): Promise<Reply> {
+  const discount = parseDecimal(input.batch_discount ?? '0');
+  if (!discount.ok || rational.compare(rational.fromDecimal(discount.value), rational.fromInteger(1n)) > 0) {
+    return fieldReply(caller, [{ field: 'batch_discount', message: 'must be a fraction from 0 to 1' }]);
+  }
+  let reply: Reply | undefined;
+  return service.submit(caller, 'upsertModelPrice', input, {
+    wallets: [],
+    async prepare(batch) {
+      const effectiveFrom = input.effective_from ?? batch.now;
+      if (effectiveFrom < batch.now) {
+        reply = fieldReply(caller, [
+          { field: 'effective_from', message: 'must not be in the past: charges already made never change' },
+        ]);
+        return;
+      }
+      const row: SqlRow = {
+        environment_id: caller.environmentId,
+        model: input.model,
+        effective_from: BigInt(effectiveFrom),
+        input_per_million: input.input_per_million,
+        output_per_million: input.output_per_million,
+        cached_input_per_million: input.cached_input_per_million ?? input.input_per_million,
+        cache_write_per_million: input.cache_write_per_million ?? input.input_per_million,
+        batch_discount: input.batch_discount ?? '0',
+        provider: input.provider ?? null,
+        created_at: BigInt(batch.now),
+      };
+      const inserted = await batch.session.insertMany('model_prices', [row], { onConflictDoNothing: true });
+      if (inserted.length === 0) {
+        reply = problemReply(
+          caller,
+          'model_price_exists',
+          `Model "${input.model}" already has a price effective at that instant.`,
+        );
+        return;
+      }
+      const body = toWireModelPrice(row);
+      batch.audits.push(auditOf(caller, 'model_price.upserted', `model:${input.model}`, null, null, body));
+      reply = okReply(201, body);
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+export async function listModelPrices(service: LedgerService, caller: Caller): Promise<Reply> {
+  const rows = await service.database.reader.all(
+    'SELECT * FROM model_prices WHERE environment_id = ? ORDER BY model, effective_from',
+    [caller.environmentId],
+  );
+  return okReply(200, { data: rows.map(toWireModelPrice), next_cursor: null });
+}
+
+async function modelPriceAt(
+  service: LedgerService,
+  environmentId: string,
+  model: string,
+  at: number,
+): Promise<ModelPrice | null> {
+  const [row] = await service.database.reader.all(
+    'SELECT * FROM model_prices WHERE environment_id = ? AND model = ? AND effective_from <= ? ORDER BY effective_from DESC LIMIT 1',
+    [environmentId, model, BigInt(at)],
+  );
+  if (row === undefined) return null;
+  const decimal = (column: string) => {
+    const parsed = parseDecimal(String(row[column]));
+    if (!parsed.ok) throw new Error(`assertion failed: stored ${column} is a decimal`);
+    return parsed.value;
+  };
+  return {
+    model,
+    perMillion: {
+      input: decimal('input_per_million'),
+      output: decimal('output_per_million'),
+      cached_input: decimal('cached_input_per_million'),
+      cache_write: decimal('cache_write_per_million'),
+    },
+    batchDiscount: decimal('batch_discount'),
+  };
+}
+
+// ----- rating -----------------------------------------------------------------------------------
+
+/** The core's price option from a stored definition (decimals checked when the version was published). */
+function toPriceOption(option: PriceDefinition[number]['options'][number], scale: number): PriceOption {
+  const decimal = (text: string) => {
+    const parsed = parseDecimal(text);
+    if (!parsed.ok) throw new Error('assertion failed: a published price holds decimals');
+    return parsed.value;
+  };
+  const minimum = option.minimum === undefined ? 0n : parseAmount(option.minimum, scale);
+  const toModel = (
+    rate: PriceDefinition[number]['options'][number]['components'][number]['rates'][number],
+  ): RateModel => {
+    if (rate.per_unit !== undefined)
+      return { kind: 'per_unit', unitPrice: decimal(rate.per_unit.unit_price), per: BigInt(rate.per_unit.per ?? 1) };
+    if (rate.graduated !== undefined) {
+      return {
+        kind: 'graduated',
+        tiers: rate.graduated.tiers.map((tier) => ({
+          upTo: tier.up_to === null ? null : decimal(tier.up_to),
+          unitPrice: decimal(tier.unit_price),
+          per: BigInt(tier.per ?? 1),
+        })),
+      };
+    }
+    if (rate.cost_plus === undefined) throw new Error('assertion failed: a rate has one model');
+    return {
+      kind: 'cost_plus',
+      providerPrice: rate.cost_plus.provider_price,
+      markup: decimal(rate.cost_plus.markup),
+      assetPerUsd: decimal(rate.cost_plus.asset_per_usd),
+    };
+  };
+  const components: Component[] = option.components.map((component) => ({
+    quantity: component.quantity,
+    rates: component.rates.map((rate): Rate => ({ when: rate.when ?? {}, model: toModel(rate) })),
+  }));
+  return {
+    asset: option.asset,
+    components,
+    minimum: typeof minimum === 'bigint' ? minimum : minimum.ok ? minimum.units : 0n,
+    rounding: option.rounding ?? 'up',
+  };
+}
+
+/** The default price book's version in force at `at`, or the reply saying why there is none. */
+async function versionAt(
+  service: LedgerService,
+  caller: Caller,
+  at: number,
+): Promise<{ book: string; version: SqlRow } | Reply> {
+  const [book] = await service.database.reader.all(
+    'SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1',
+    [caller.environmentId],
+  );
+  if (book === undefined)
+    return problemReply(caller, 'price_book_not_found', 'This environment has no default price book.');
+  const [version] = await service.database.reader.all(
+    'SELECT * FROM price_versions WHERE environment_id = ? AND price_book = ? AND effective_from <= ? ORDER BY version DESC LIMIT 1',
+    [caller.environmentId, book.key ?? null, BigInt(at)],
+  );
+  if (version === undefined)
+    return problemReply(caller, 'price_not_found', 'No version of the default price book is in force at that time.');
+  return { book: String(book.key), version };
+}
+
+export async function quoteCost(service: LedgerService, caller: Caller, input: QuoteCostBody): Promise<Reply> {
+  const at = input.timestamp ?? service.clock.now();
+  const feature = await featureRow(service, caller.environmentId, input.feature);
+  if (feature === undefined)
+    return problemReply(caller, 'feature_not_found', `No feature "${input.feature}" in this environment.`);
+  if (input.customer !== undefined && !(await service.customerExists(caller.environmentId, input.customer))) {
+    return problemReply(caller, 'customer_not_found', `No customer "${input.customer}" in this environment.`);
+  }
+  const found = await versionAt(service, caller, at);
+  if ('bodyText' in found) return found;
+  const definition = JSON.parse(String(found.version.definition)) as PriceDefinition;
+  const price = definition.find((candidate) => candidate.feature === input.feature);
+  if (price === undefined)
+    return problemReply(caller, 'price_not_found', `The price book in force does not price "${input.feature}".`);
+  const properties = input.properties ?? {};
+  const quantities = decideQuantities(JSON.parse(String(feature.meter)) as Meter, properties);
+  if ('kind' in quantities) return refusalReply(caller, quantities, 0);
+  const dimensions = Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, String(value)]));
+  const modelPrice =
+    dimensions.model === undefined ? null : await modelPriceAt(service, caller.environmentId, dimensions.model, at);
+  // Quotes count usage earlier in the period as zero until ingested events keep period totals.
+  const context = { dimensions, usedBefore: () => rational.zero, modelPrice, batch: properties.batch === true };
+  const options = [];
+  let paysWith: string | null = null;
+  for (const option of price.options) {
+    const asset = await service.asset(caller.environmentId, option.asset);
+    if (asset === undefined) throw new Error('assertion failed: a published price names existing assets');
+    const cost = decideCost(toPriceOption(option, asset.scale), quantities, context, asset.scale);
+    if ('kind' in cost) return refusalReply(caller, cost, asset.scale);
+    let covered: boolean | null = null;
+    if (input.customer !== undefined) {
+      const [walletRow] = await service.database.reader.all(
+        'SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?',
+        [caller.environmentId, input.customer, option.asset],
+      );
+      const available =
+        walletRow === undefined
+          ? 0n
+          : viewBalance(await loadWallet(service.database.reader, walletRow), service.clock.now(), input.feature)
+              .available;
+      covered = available >= cost.units;
+      if (covered && paysWith === null) paysWith = option.asset;
+    }
+    options.push({
+      asset: option.asset,
+      cost: formatUnits(cost.units, asset.scale),
+      exact: rational.toDecimalText(rational.divide(cost.exact, rational.fromInteger(1n))),
+      lines: cost.lines.map((line) => ({
+        quantity: line.quantity,
+        amount: rational.toDecimalText(line.amount),
+        when: line.when,
+        model: line.model,
+        cost: rational.toDecimalText(line.cost),
+      })),
+      covered,
+    });
+  }
+  return okReply(200, {
+    feature: input.feature,
+    price_book: found.book,
+    version: Number(found.version.version),
+    quantities: Object.fromEntries([...quantities].map(([name, amount]) => [name, rational.toDecimalText(amount)])),
+    options,
+    pays_with: paysWith,
+  });
+}
+
+function formatUnits(units: bigint, scale: number): string {
+  const text = units.toString().padStart(scale + 1, '0');
+  const whole = text.slice(0, text.length - scale);
+  const fraction = text.slice(text.length - scale).replace(/0+$/, '');
+  return fraction === '' ? whole : `${whole}.${fraction}`;
+}
