@@ -70,6 +70,11 @@ export const outcomes = {
     title: 'The overdraft limit is below what the wallet already owes or reserves on overdraft',
     retryable: false,
   },
+  event_out_of_window: {
+    status: 422,
+    title: 'The event timestamp is too old or too far in the future',
+    retryable: false,
+  },
   invalid_quantity: {
     status: 422,
     title: 'An event property that carries a quantity is not a non-negative number',

@@ -158,6 +158,19 @@ before(async () => {
     customer: 'acme',
     properties: { model: 'gpt-x', input_tokens: 1200, output_tokens: 300 },
   });
+  await call('ingestEvents', 'POST', '/v1/events', {
+    events: [
+      {
+        id: 'evt-1',
+        customer: 'acme',
+        feature: 'chat',
+        timestamp: new Date(server.clock.now()).toISOString(),
+        properties: { model: 'gpt-x', input_tokens: 10, output_tokens: 5 },
+      },
+      { id: 'evt-2', customer: 'nobody', feature: 'chat', timestamp: new Date(server.clock.now()).toISOString() },
+    ],
+  });
+  await call('listEvents', 'GET', '/v1/events?customer=acme');
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });

@@ -96,7 +96,21 @@ async function liveDigest(): Promise<unknown> {
   const features = (await ok(call('GET', '/v1/features'), 200)).body.data;
   const priceBooks = (await ok(call('GET', '/v1/price-books'), 200)).body.data;
   const modelPrices = (await ok(call('GET', '/v1/model-prices'), 200)).body.data;
-  return { balances, transactions, audit, grants, holds, keys, customers, assets, features, priceBooks, modelPrices };
+  const events = (await ok(call('GET', '/v1/events'), 200)).body.data;
+  return {
+    balances,
+    transactions,
+    audit,
+    grants,
+    holds,
+    keys,
+    customers,
+    assets,
+    features,
+    priceBooks,
+    modelPrices,
+    events,
+  };
 }
 
 /** Every string of live's that must never appear in an answer to `other`. */
@@ -112,6 +126,7 @@ function liveIds(): string[] {
     `${live.customer}-feature`,
     `${live.customer}-prices`,
     `${live.customer}-model`,
+    `${live.customer}-event`,
     ...live.auditIds,
   ];
 }
@@ -370,6 +385,27 @@ const table: Record<string, Probe[]> = {
       expect: 'not_found',
       codes: ['feature_not_found'],
     },
+  ],
+  'POST /v1/events': [
+    {
+      method: 'POST',
+      path: () => '/v1/events',
+      body: () => ({
+        events: [
+          {
+            id: `${live.customer}-event`,
+            customer: live.customer,
+            feature: `${live.customer}-feature`,
+            timestamp: new Date(server.clock.now()).toISOString(),
+          },
+        ],
+      }),
+      expect: 'own',
+    },
+  ],
+  'GET /v1/events': [
+    { method: 'GET', path: () => '/v1/events', expect: 'list' },
+    { method: 'GET', path: () => `/v1/events?customer=${live.customer}`, expect: 'list' },
   ],
   'POST /v1/adjustments': [
     {

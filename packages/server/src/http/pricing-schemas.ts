@@ -223,3 +223,67 @@ export const quoteResource = z.object({
   ),
   pays_with: z.string().nullable().describe('With a customer: the first option their wallets cover (fallback order).'),
 });
+
+/** The most events one ingestion request may carry. */
+export const eventsPerRequestMax = 1000;
+
+export const ingestEventsBody = z.strictObject({
+  events: z
+    .array(
+      z.strictObject({
+        id: z
+          .string()
+          .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1–200 printable characters: the event id deduplicates it'),
+        customer: customerKeyField,
+        feature: featureKeyField,
+        timestamp: timestampField,
+        properties: z
+          .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+          .optional(),
+      }),
+    )
+    .min(1)
+    .max(eventsPerRequestMax),
+});
+
+export const listEventsQuery = z.strictObject({
+  customer: customerKeyField.optional(),
+  feature: featureKeyField.optional(),
+  cursor: z.string().max(500).optional(),
+  limit: integerField(1, 200).optional(),
+});
+
+export type IngestEventsBody = z.output<typeof ingestEventsBody>;
+export type ListEventsQuery = z.output<typeof listEventsQuery>;
+
+export const ingestResultResource = z.object({
+  accepted: z.int(),
+  duplicates: z.int(),
+  rejected: z.int(),
+  results: z.array(
+    z.object({
+      id: z.string(),
+      status: z.enum(['accepted', 'duplicate', 'rejected']),
+      asset: z.string().optional(),
+      cost: z.string().optional(),
+      transaction: z.string().optional(),
+      code: z.string().optional(),
+      detail: z.string().optional(),
+    }),
+  ),
+});
+
+export const eventResource = z.object({
+  id: z.string(),
+  customer: z.string(),
+  feature: z.string(),
+  timestamp: timeText,
+  properties: z.record(z.string(), z.unknown()),
+  quantities: z.record(z.string(), z.string()),
+  asset: z.string(),
+  cost: z.string(),
+  transaction: z.string().nullable(),
+  price_book: z.string(),
+  price_version: z.int(),
+  received_at: timeText,
+});

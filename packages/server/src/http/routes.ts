@@ -5,6 +5,7 @@
 
 import * as admin from '../ledger/admin-operations.ts';
 import type { Reply } from '../ledger/contract.ts';
+import * as events from '../ledger/event-operations.ts';
 import * as pricing from '../ledger/pricing-operations.ts';
 import * as queries from '../ledger/queries.ts';
 import type { LedgerService } from '../ledger/service.ts';
@@ -533,6 +534,32 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         responses: { 200: p.quoteResource },
       },
       ({ caller, body }) => pricing.quoteCost(service, caller, body),
+    ),
+    route<p.IngestEventsBody>(
+      {
+        method: 'POST',
+        path: '/v1/events',
+        operationId: 'ingestEvents',
+        summary: 'Report usage events: each is deduplicated, rated and debited',
+        tag: 'Usage',
+        scope: 'ingest',
+        body: p.ingestEventsBody,
+        responses: { 200: p.ingestResultResource },
+      },
+      ({ caller, body }) => events.ingestEvents(service, caller, body),
+    ),
+    route<unknown, p.ListEventsQuery>(
+      {
+        method: 'GET',
+        path: '/v1/events',
+        operationId: 'listEvents',
+        summary: 'List recorded usage events',
+        tag: 'Usage',
+        scope: 'read',
+        query: p.listEventsQuery,
+        responses: { 200: s.pageOf(p.eventResource) },
+      },
+      ({ caller, query }) => events.listEvents(service, caller, query),
     ),
   ];
 }

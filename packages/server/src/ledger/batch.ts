@@ -10,11 +10,13 @@ import type {
   HoldEnding,
   PlannedEvent,
   PlannedTransaction,
+  Rational,
   Wallet,
 } from '@bursar/core';
 import { assertWalletInvariants, decideSettlement } from '@bursar/core';
 import { newId } from '../ids.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
+import type { TableName } from '../storage/schema.ts';
 import type { AuditRecord } from './audit.ts';
 import type { WalletKey } from './wallet-store.ts';
 import { walletKeyText } from './wallet-store.ts';
@@ -51,12 +53,24 @@ export class Batch {
   /** The latest version of every hold this batch created or changed, including ones that ended. */
   readonly holdVersions = new Map<string, HoldVersion>();
   readonly grantExtras = new Map<string, { reason: string | null; metadata: string | null }>();
+  /** Rows of other tables a command adds (usage events), inserted with the batch's ledger rows. */
+  readonly insertsByTable = new Map<TableName, SqlRow[]>();
+  /** Usage event ids recorded by this batch, so a duplicate inside one batch is caught too. */
+  readonly eventIds = new Set<string>();
+  /** Period usage totals read or changed by the batch's events, by `usageKey`; `stored` says if the row exists. */
+  readonly usageTotals = new Map<string, { row: SqlRow; total: Rational; stored: boolean; changed: boolean }>();
   readonly context: DecisionContext;
 
   constructor(session: SqlSession, now: number) {
     this.session = session;
     this.now = now;
     this.context = { now, nextId: (prefix) => newId(prefix, now) };
+  }
+
+  insert(table: TableName, row: SqlRow): void {
+    const rows = this.insertsByTable.get(table) ?? [];
+    rows.push(row);
+    this.insertsByTable.set(table, rows);
   }
 
   addWallet(key: WalletKey, wallet: Wallet, version: bigint): void {

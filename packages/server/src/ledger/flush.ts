@@ -3,6 +3,7 @@
  * holds, reservations, wallets, outbox, audit), all inside the batch's transaction.
  */
 import type { Grant, Wallet } from '@bursar/core';
+import { rational } from '@bursar/core';
 import { newId } from '../ids.ts';
 import type { SqlRow } from '../storage/database.ts';
 import { chainAuditRecords } from './audit.ts';
@@ -59,6 +60,15 @@ export async function flushBatch(batch: Batch): Promise<void> {
       created_at: BigInt(batch.now),
       delivered_at: null,
     })),
+  );
+  for (const [table, rows] of batch.insertsByTable) await session.insertMany(table, rows);
+  const usage = [...batch.usageTotals.values()].filter((entry) => entry.changed);
+  const usageRow = (entry: (typeof usage)[number]) => ({ ...entry.row, total: rational.toDecimalText(entry.total) });
+  await session.insertMany('usage_totals', usage.filter((entry) => !entry.stored).map(usageRow));
+  await session.updateMany(
+    'usage_totals',
+    ['environment_id', 'customer_id', 'feature', 'quantity', 'period_start'],
+    usage.filter((entry) => entry.stored).map(usageRow),
   );
   if (batch.audits.length > 0) {
     const { rows, heads } = await chainAuditRecords(session, batch.audits, batch.now);

@@ -21,7 +21,7 @@ import { auditOf } from './wallet-operations.ts';
 import { loadWallet, toTime } from './wallet-store.ts';
 import { toTimestamp } from './wire.ts';
 
-type PriceDefinition = PublishPriceVersionBody['prices'];
+export type PriceDefinition = PublishPriceVersionBody['prices'];
 
 // ----- features -----------------------------------------------------------------------------
 
@@ -60,7 +60,11 @@ export async function createFeature(service: LedgerService, caller: Caller, inpu
   });
 }
 
-async function featureRow(service: LedgerService, environmentId: string, key: string): Promise<SqlRow | undefined> {
+export async function featureRow(
+  service: LedgerService,
+  environmentId: string,
+  key: string,
+): Promise<SqlRow | undefined> {
   const [row] = await service.database.reader.all('SELECT * FROM features WHERE environment_id = ? AND key = ?', [
     environmentId,
     key,
@@ -353,7 +357,7 @@ export async function listModelPrices(service: LedgerService, caller: Caller): P
   return okReply(200, { data: rows.map(toWireModelPrice), next_cursor: null });
 }
 
-async function modelPriceAt(
+export async function modelPriceAt(
   service: LedgerService,
   environmentId: string,
   model: string,
@@ -384,7 +388,7 @@ async function modelPriceAt(
 // ----- rating -----------------------------------------------------------------------------------
 
 /** The core's price option from a stored definition (decimals checked when the version was published). */
-function toPriceOption(option: PriceDefinition[number]['options'][number], scale: number): PriceOption {
+export function toPriceOption(option: PriceDefinition[number]['options'][number], scale: number): PriceOption {
   const decimal = (text: string) => {
     const parsed = parseDecimal(text);
     if (!parsed.ok) throw new Error('assertion failed: a published price holds decimals');
@@ -426,26 +430,36 @@ function toPriceOption(option: PriceDefinition[number]['options'][number], scale
   };
 }
 
-/** The default price book's version in force at `at`, or the reply saying why there is none. */
-async function versionAt(
+/** The default price book's price of a feature in force at `at`, or the outcome code saying why there is none. */
+export async function priceInForce(
   service: LedgerService,
-  caller: Caller,
+  environmentId: string,
+  feature: string,
   at: number,
-): Promise<{ book: string; version: SqlRow } | Reply> {
+): Promise<
+  { book: string; version: number; price: PriceDefinition[number] } | 'price_book_not_found' | 'price_not_found'
+> {
   const [book] = await service.database.reader.all(
     'SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1',
-    [caller.environmentId],
+    [environmentId],
   );
-  if (book === undefined)
-    return problemReply(caller, 'price_book_not_found', 'This environment has no default price book.');
+  if (book === undefined) return 'price_book_not_found';
   const [version] = await service.database.reader.all(
     'SELECT * FROM price_versions WHERE environment_id = ? AND price_book = ? AND effective_from <= ? ORDER BY version DESC LIMIT 1',
-    [caller.environmentId, book.key ?? null, BigInt(at)],
+    [environmentId, book.key ?? null, BigInt(at)],
   );
-  if (version === undefined)
-    return problemReply(caller, 'price_not_found', 'No version of the default price book is in force at that time.');
-  return { book: String(book.key), version };
+  if (version === undefined) return 'price_not_found';
+  const price = (JSON.parse(String(version.definition)) as PriceDefinition).find(
+    (candidate) => candidate.feature === feature,
+  );
+  if (price === undefined) return 'price_not_found';
+  return { book: String(book.key), version: Number(version.version), price };
 }
+
+const noPriceDetail = {
+  price_book_not_found: 'This environment has no default price book.',
+  price_not_found: 'No version of the default price book in force at that time prices this feature.',
+} as const;
 
 export async function quoteCost(service: LedgerService, caller: Caller, input: QuoteCostBody): Promise<Reply> {
   const at = input.timestamp ?? service.clock.now();
@@ -455,12 +469,9 @@ export async function quoteCost(service: LedgerService, caller: Caller, input: Q
   if (input.customer !== undefined && !(await service.customerExists(caller.environmentId, input.customer))) {
     return problemReply(caller, 'customer_not_found', `No customer "${input.customer}" in this environment.`);
   }
-  const found = await versionAt(service, caller, at);
-  if ('bodyText' in found) return found;
-  const definition = JSON.parse(String(found.version.definition)) as PriceDefinition;
-  const price = definition.find((candidate) => candidate.feature === input.feature);
-  if (price === undefined)
-    return problemReply(caller, 'price_not_found', `The price book in force does not price "${input.feature}".`);
+  const found = await priceInForce(service, caller.environmentId, input.feature, at);
+  if (typeof found === 'string') return problemReply(caller, found, noPriceDetail[found]);
+  const { price } = found;
   const properties = input.properties ?? {};
   const quantities = decideQuantities(JSON.parse(String(feature.meter)) as Meter, properties);
   if ('kind' in quantities) return refusalReply(caller, quantities, 0);
@@ -507,7 +518,7 @@ export async function quoteCost(service: LedgerService, caller: Caller, input: Q
   return okReply(200, {
     feature: input.feature,
     price_book: found.book,
-    version: Number(found.version.version),
+    version: found.version,
     quantities: Object.fromEntries([...quantities].map(([name, amount]) => [name, rational.toDecimalText(amount)])),
     options,
     pays_with: paysWith,

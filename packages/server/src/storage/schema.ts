@@ -254,6 +254,40 @@ export const tables = {
     primaryKey: ['environment_id', 'model', 'effective_from'],
     appendOnly: true,
   },
+  events: {
+    columns: {
+      environment_id: 'text',
+      id: 'text',
+      customer_id: 'text',
+      feature: 'text',
+      occurred_at: 'bigint',
+      properties: 'text',
+      quantities: 'text',
+      asset: 'text',
+      cost: 'bigint',
+      transaction_id: 'text',
+      price_book: 'text',
+      price_version: 'bigint',
+      received_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'id'],
+    indexes: [['environment_id', 'customer_id', 'occurred_at']],
+    appendOnly: true,
+  },
+  usage_totals: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      feature: 'text',
+      quantity: 'text',
+      period_start: 'bigint',
+      /** Exact decimal text: quantities may be fractional. */
+      total: 'text',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'customer_id', 'feature', 'quantity', 'period_start'],
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -281,6 +315,7 @@ export const migrationTables: readonly (readonly TableName[])[] = [
     'outbox',
   ],
   ['features', 'price_books', 'price_versions', 'model_prices'],
+  ['events', 'usage_totals'],
 ];
 
 /** DDL for one dialect and some tables: CREATE TABLE/INDEX IF NOT EXISTS plus append-only triggers. */

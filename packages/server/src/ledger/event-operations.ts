@@ -1,0 +1,335 @@
+/**
+ * Usage events: each is deduplicated by its id, rated by the price in force at its timestamp, and
+ * debited from the first of the price's assets that the customer's wallet covers, all in the
+ * batch's transaction. An event that is rejected records nothing, so it may be sent again later.
+ */
+import type { Meter, OutcomeCode, PriceOption, Rational } from '@bursar/core';
+import { decideCost, decideDebit, decideQuantities, formatAmount, rational } from '@bursar/core';
+import type { SqlRow } from '../storage/database.ts';
+import type { Batch } from './batch.ts';
+import type { Caller, Reply } from './contract.ts';
+import type { PriceDefinition } from './pricing-operations.ts';
+import { featureRow, modelPriceAt, priceInForce, toPriceOption } from './pricing-operations.ts';
+import type { AssetInfo, LedgerService } from './service.ts';
+import { okReply } from './service.ts';
+import type { WalletKey } from './wallet-store.ts';
+import { toBigint, toTime } from './wallet-store.ts';
+import { nullableText, toTimestamp } from './wire.ts';
+
+export const eventAgeMaxMs = 35 * 86_400_000;
+export const eventFutureMaxMs = 5 * 60_000;
+
+export interface EventInput {
+  id: string;
+  customer: string;
+  feature: string;
+  timestamp: number;
+  properties?: Record<string, string | number | boolean | null> | undefined;
+}
+
+type EventResult =
+  | { id: string; status: 'accepted' | 'duplicate'; asset: string; cost: string; transaction: string }
+  | { id: string; status: 'rejected'; code: OutcomeCode; detail: string };
+
+function rejected(id: string, code: OutcomeCode, detail: string): EventResult {
+  return { id, status: 'rejected', code, detail };
+}
+
+/** Usage totals are kept per calendar month (UTC) of the event's timestamp. */
+export function periodStart(at: number): number {
+  const date = new Date(at);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+}
+
+function usageKey(environmentId: string, customer: string, feature: string, quantity: string, period: number): string {
+  return [environmentId, customer, feature, quantity, period].join('\u0000');
+}
+
+export async function ingestEvents(
+  service: LedgerService,
+  caller: Caller,
+  input: { events: EventInput[] },
+): Promise<Reply> {
+  const now = service.clock.now();
+  // Checks first; then every event's command is submitted in request order in one tick, so the
+  // request's events share a batch and are charged in the order they were sent.
+  const checked = await Promise.all(input.events.map((event) => checkEvent(service, caller, event, now)));
+  const results = await Promise.all(checked.map((outcome) => (typeof outcome === 'function' ? outcome() : outcome)));
+  const count = (status: EventResult['status']) => results.filter((result) => result.status === status).length;
+  return okReply(200, {
+    accepted: count('accepted'),
+    duplicates: count('duplicate'),
+    rejected: count('rejected'),
+    results,
+  });
+}
+
+interface RatedEvent {
+  readonly event: EventInput;
+  readonly meter: Meter;
+  readonly book: string;
+  readonly version: number;
+  readonly options: readonly { option: PriceOption; asset: AssetInfo }[];
+  readonly period: number;
+}
+
+/** Rejects what can be rejected before the batch, else returns the step that submits the event. */
+async function checkEvent(
+  service: LedgerService,
+  caller: Caller,
+  event: EventInput,
+  now: number,
+): Promise<EventResult | (() => Promise<EventResult>)> {
+  if (event.timestamp < now - eventAgeMaxMs || event.timestamp > now + eventFutureMaxMs) {
+    return rejected(event.id, 'event_out_of_window', 'Events are accepted up to 35 days old and 5 minutes ahead.');
+  }
+  if (!(await service.customerExists(caller.environmentId, event.customer))) {
+    return rejected(event.id, 'customer_not_found', `No customer "${event.customer}" in this environment.`);
+  }
+  const feature = await featureRow(service, caller.environmentId, event.feature);
+  if (feature === undefined)
+    return rejected(event.id, 'feature_not_found', `No feature "${event.feature}" in this environment.`);
+  const found = await priceInForce(service, caller.environmentId, event.feature, event.timestamp);
+  if (typeof found === 'string')
+    return rejected(event.id, found, 'No price in force at the event time prices this feature.');
+  const options: { option: PriceOption; asset: AssetInfo }[] = [];
+  for (const option of found.price.options) {
+    const asset = await service.asset(caller.environmentId, option.asset);
+    if (asset === undefined) throw new Error('assertion failed: a published price names existing assets');
+    options.push({ option: toPriceOption(option as PriceDefinition[number]['options'][number], asset.scale), asset });
+  }
+  const rated: RatedEvent = {
+    event,
+    meter: JSON.parse(String(feature.meter)) as Meter,
+    book: found.book,
+    version: found.version,
+    options,
+    period: periodStart(event.timestamp),
+  };
+  const properties = event.properties ?? {};
+  const dimensions = Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, String(value)]));
+  const modelPrice =
+    dimensions.model === undefined
+      ? null
+      : await modelPriceAt(service, caller.environmentId, dimensions.model, event.timestamp);
+  const quantities = decideQuantities(rated.meter, properties);
+  if ('kind' in quantities) return rejected(event.id, quantities.code, quantities.detail);
+  const wallets: WalletKey[] = options.map(({ asset }) => ({
+    environmentId: caller.environmentId,
+    customer: event.customer,
+    asset: asset.code,
+  }));
+  return async () => {
+    // Set by prepare, read by decide; reset on every run, since a batch may be run again.
+    let duplicate: EventResult | null = null;
+    const reply = await service.committer.submit({
+      environmentId: caller.environmentId,
+      requestId: caller.requestId,
+      idempotency: null,
+      wallets,
+      async prepare(batch) {
+        duplicate = null;
+        if (batch.eventIds.has(event.id)) return;
+        const [stored] = await batch.session.all('SELECT * FROM events WHERE environment_id = ? AND id = ?', [
+          caller.environmentId,
+          event.id,
+        ]);
+        if (stored !== undefined) {
+          duplicate = await duplicateResult(service, stored);
+          return;
+        }
+        await loadUsageTotals(batch, caller.environmentId, event, [...quantities.keys()], rated.period);
+      },
+      decide(batch) {
+        if (batch.eventIds.has(event.id)) return okReply(200, { id: event.id, status: 'duplicate_in_batch' });
+        if (duplicate !== null) return okReply(200, duplicate);
+        const usedBefore = (quantity: string) =>
+          batch.usageTotals.get(usageKey(caller.environmentId, event.customer, event.feature, quantity, rated.period))
+            ?.total ?? rational.zero;
+        let shortest: EventResult | null = null;
+        for (const [index, { option, asset }] of options.entries()) {
+          const cost = decideCost(
+            option,
+            quantities,
+            { dimensions, usedBefore, modelPrice, batch: properties.batch === true },
+            asset.scale,
+          );
+          if ('kind' in cost) return okReply(200, rejected(event.id, cost.code, cost.detail));
+          const key = wallets[index] as WalletKey;
+          const decision = decideDebit(
+            batch.wallet(key),
+            { amount: cost.units, feature: event.feature },
+            batch.context,
+          );
+          if (decision.kind === 'refused') {
+            shortest ??= rejected(event.id, decision.code, decision.detail);
+            continue;
+          }
+          const metadata = JSON.stringify({ event: event.id });
+          const { transaction } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+          batch.eventIds.add(event.id);
+          batch.insert('events', {
+            environment_id: caller.environmentId,
+            id: event.id,
+            customer_id: event.customer,
+            feature: event.feature,
+            occurred_at: BigInt(event.timestamp),
+            properties: JSON.stringify(properties),
+            quantities: JSON.stringify(
+              Object.fromEntries([...quantities].map(([name, amount]) => [name, rational.toDecimalText(amount)])),
+            ),
+            asset: asset.code,
+            cost: cost.units,
+            transaction_id: transaction.id,
+            price_book: rated.book,
+            price_version: BigInt(rated.version),
+            received_at: BigInt(batch.now),
+          });
+          for (const [quantity, amount] of quantities)
+            addUsage(batch, caller.environmentId, event, quantity, rated.period, amount);
+          return okReply(200, {
+            id: event.id,
+            status: 'accepted',
+            asset: asset.code,
+            cost: formatAmount(cost.units, asset.scale),
+            transaction: transaction.id,
+          });
+        }
+        return okReply(200, shortest ?? rejected(event.id, 'price_not_found', 'The price has no option.'));
+      },
+    });
+    const result = JSON.parse(reply.bodyText) as EventResult | { id: string; status: 'duplicate_in_batch' };
+    if (result.status !== 'duplicate_in_batch') return result;
+    // The same id twice in one batch: the first one's outcome, now stored, answers the second.
+    const [stored] = await service.database.reader.all('SELECT * FROM events WHERE environment_id = ? AND id = ?', [
+      caller.environmentId,
+      event.id,
+    ]);
+    return stored === undefined
+      ? rejected(event.id, 'insufficient_balance', 'The first copy of this event in the batch was rejected.')
+      : duplicateResult(service, stored);
+  };
+}
+
+/** What a repeated event id answers: the stored event's charge. */
+async function duplicateResult(service: LedgerService, stored: SqlRow): Promise<EventResult> {
+  const asset = await service.asset(String(stored.environment_id), String(stored.asset));
+  if (asset === undefined) throw new Error('assertion failed: a stored event names an existing asset');
+  return {
+    id: String(stored.id),
+    status: 'duplicate',
+    asset: asset.code,
+    cost: formatAmount(toBigint(stored.cost), asset.scale),
+    transaction: String(stored.transaction_id),
+  };
+}
+
+/** Reads (and on PostgreSQL locks) the period totals of the event's quantities that the batch has not read yet. */
+async function loadUsageTotals(
+  batch: Batch,
+  environmentId: string,
+  event: EventInput,
+  quantities: readonly string[],
+  period: number,
+): Promise<void> {
+  const lock = batch.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  for (const quantity of quantities) {
+    const key = usageKey(environmentId, event.customer, event.feature, quantity, period);
+    if (batch.usageTotals.has(key)) continue;
+    const [row] = await batch.session.all(
+      `SELECT * FROM usage_totals WHERE environment_id = ? AND customer_id = ? AND feature = ? AND quantity = ? AND period_start = ?${lock}`,
+      [environmentId, event.customer, event.feature, quantity, BigInt(period)],
+    );
+    const base: SqlRow = {
+      environment_id: environmentId,
+      customer_id: event.customer,
+      feature: event.feature,
+      quantity,
+      period_start: BigInt(period),
+      total: '0',
+    };
+    const total = row === undefined ? rational.zero : decimalTextToRational(String(row.total));
+    batch.usageTotals.set(key, { row: base, total, stored: row !== undefined, changed: false });
+  }
+}
+
+function addUsage(
+  batch: Batch,
+  environmentId: string,
+  event: EventInput,
+  quantity: string,
+  period: number,
+  amount: Rational,
+): void {
+  const key = usageKey(environmentId, event.customer, event.feature, quantity, period);
+  const entry = batch.usageTotals.get(key);
+  if (entry === undefined) throw new Error('assertion failed: usage totals are loaded before an event is recorded');
+  entry.total = rational.add(entry.total, amount);
+  entry.changed = true;
+}
+
+function decimalTextToRational(text: string): Rational {
+  const [whole = '0', fraction = ''] = text.split('.');
+  return rational.fromDecimal({ units: BigInt(whole + fraction), scale: fraction.length });
+}
+
+export function toWireEvent(row: SqlRow, scale: number) {
+  return {
+    id: String(row.id),
+    customer: String(row.customer_id),
+    feature: String(row.feature),
+    timestamp: toTimestamp(toTime(row.occurred_at)),
+    properties: JSON.parse(String(row.properties)) as Record<string, unknown>,
+    quantities: JSON.parse(String(row.quantities)) as Record<string, string>,
+    asset: String(row.asset),
+    cost: formatAmount(toBigint(row.cost), scale),
+    transaction: nullableText(row.transaction_id),
+    price_book: String(row.price_book),
+    price_version: Number(row.price_version),
+    received_at: toTimestamp(toTime(row.received_at)),
+  };
+}
+
+/** Recorded events, newest first; the cursor carries the last event's time and id. */
+export async function listEvents(
+  service: LedgerService,
+  caller: Caller,
+  query: {
+    customer?: string | undefined;
+    feature?: string | undefined;
+    cursor?: string | undefined;
+    limit?: number | undefined;
+  },
+): Promise<Reply> {
+  const limit = query.limit ?? 50;
+  const clauses = ['environment_id = ?'];
+  const params: (string | bigint | number)[] = [caller.environmentId];
+  if (query.customer !== undefined) {
+    clauses.push('customer_id = ?');
+    params.push(query.customer);
+  }
+  if (query.feature !== undefined) {
+    clauses.push('feature = ?');
+    params.push(query.feature);
+  }
+  if (query.cursor !== undefined) {
+    const [at = '', id = ''] = Buffer.from(query.cursor, 'base64url').toString('utf8').split('\u0000');
+    clauses.push('(occurred_at < ? OR (occurred_at = ? AND id < ?))');
+    params.push(BigInt(/^\d+$/.test(at) ? at : '0'), BigInt(/^\d+$/.test(at) ? at : '0'), id);
+  }
+  const rows = await service.database.reader.all(
+    `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY occurred_at DESC, id DESC LIMIT ?`,
+    [...params, limit + 1],
+  );
+  const data = [];
+  for (const row of rows.slice(0, limit)) {
+    const asset = await service.asset(caller.environmentId, String(row.asset));
+    data.push(toWireEvent(row, asset?.scale ?? 0));
+  }
+  const last = rows[limit - 1];
+  const nextCursor =
+    rows.length > limit && last !== undefined
+      ? Buffer.from(`${String(last.occurred_at)}\u0000${String(last.id)}`).toString('base64url')
+      : null;
+  return okReply(200, { data, next_cursor: nextCursor });
+}

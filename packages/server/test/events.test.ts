@@ -1,0 +1,221 @@
+/**
+ * Usage events through the API: each is deduplicated by id, rated by the price in force at its
+ * timestamp, and debited in the batch's transaction; rejected events record nothing.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { ApiResponse, TestServer } from './harness.ts';
+import { seedCustomer, startTestServer } from './harness.ts';
+
+let server: TestServer;
+const day = 86_400_000;
+let switchAt = 0;
+
+async function ok(reply: Promise<ApiResponse>, status = 201): Promise<ApiResponse> {
+  const response = await reply;
+  assert.equal(response.status, status, response.text);
+  return response;
+}
+
+const at = (ms: number) => new Date(ms).toISOString();
+const ingest = async (events: unknown[]) => (await ok(server.call('POST', '/v1/events', { events }), 200)).body;
+const balance = async (customer: string, asset = 'credits') =>
+  (await ok(server.call('GET', `/v1/customers/${customer}/balances?asset=${asset}`), 200)).body.balances[0]?.balance ??
+  '0';
+
+before(async () => {
+  server = await startTestServer();
+  for (const customer of ['alpha', 'beta', 'gamma', 'tiered']) await seedCustomer(server, customer);
+  await ok(server.call('POST', '/v1/assets', { code: 'usd', scale: 2 }));
+  await ok(server.call('POST', '/v1/features', { key: 'chat', quantities: { tokens: { property: 'tokens' } } }));
+  await ok(server.call('POST', '/v1/features', { key: 'image' }));
+  await ok(server.call('POST', '/v1/features', { key: 'search', quantities: { queries: { count: true } } }));
+  await ok(server.call('POST', '/v1/price-books', { key: 'standard', default: true }));
+  const version = (imagePrice: string) => ({
+    prices: [
+      {
+        feature: 'chat',
+        options: [
+          {
+            asset: 'credits',
+            components: [{ quantity: 'tokens', rates: [{ per_unit: { unit_price: '1', per: 100 } }] }],
+          },
+        ],
+      },
+      {
+        feature: 'image',
+        options: [
+          { asset: 'credits', components: [{ quantity: 'units', rates: [{ per_unit: { unit_price: imagePrice } }] }] },
+          { asset: 'usd', components: [{ quantity: 'units', rates: [{ per_unit: { unit_price: '0.04' } }] }] },
+        ],
+      },
+      {
+        feature: 'search',
+        options: [
+          {
+            asset: 'credits',
+            components: [
+              {
+                quantity: 'queries',
+                rates: [
+                  {
+                    graduated: {
+                      tiers: [
+                        { up_to: '3', unit_price: '10' },
+                        { up_to: null, unit_price: '1' },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  await ok(server.call('POST', '/v1/price-books/standard/versions', version('5')));
+  switchAt = server.clock.now() + day;
+  await ok(server.call('POST', '/v1/price-books/standard/versions', { effective_from: at(switchAt), ...version('7') }));
+  for (const customer of ['alpha', 'beta', 'tiered']) {
+    await ok(server.call('POST', '/v1/grants', { customer, asset: 'credits', amount: '1000', category: 'paid' }));
+  }
+});
+
+after(async () => {
+  await server.close();
+});
+
+describe('ingestion', () => {
+  it('rates and debits each event, and a repeated id returns the same charge without a second debit', async () => {
+    const id = randomUUID();
+    const first = await ingest([
+      { id, customer: 'alpha', feature: 'chat', timestamp: at(server.clock.now()), properties: { tokens: 250 } },
+    ]);
+    assert.equal(first.accepted, 1);
+    assert.deepEqual(
+      { ...first.results[0], transaction: undefined },
+      { id, status: 'accepted', asset: 'credits', cost: '3', transaction: undefined },
+    );
+    assert.equal(await balance('alpha'), '997', '250 tokens at 1 credit per 100, rounded up');
+    const again = await ingest([
+      { id, customer: 'alpha', feature: 'chat', timestamp: at(server.clock.now()), properties: { tokens: 250 } },
+    ]);
+    assert.equal(again.duplicates, 1);
+    assert.equal(again.results[0].transaction, first.results[0].transaction);
+    assert.equal(await balance('alpha'), '997');
+    const twice = randomUUID();
+    const inBatch = await ingest([
+      { id: twice, customer: 'alpha', feature: 'chat', timestamp: at(server.clock.now()), properties: { tokens: 100 } },
+      { id: twice, customer: 'alpha', feature: 'chat', timestamp: at(server.clock.now()), properties: { tokens: 100 } },
+    ]);
+    assert.deepEqual(
+      inBatch.results.map((result: { status: string }) => result.status),
+      ['accepted', 'duplicate'],
+    );
+    assert.equal(await balance('alpha'), '996');
+  });
+
+  it('rejects, per event and with a reason, what it cannot charge; rejected events change nothing', async () => {
+    const now = server.clock.now();
+    const before = await balance('alpha');
+    const reply = await ingest([
+      { id: randomUUID(), customer: 'nobody', feature: 'chat', timestamp: at(now) },
+      { id: randomUUID(), customer: 'alpha', feature: 'nothing', timestamp: at(now) },
+      { id: randomUUID(), customer: 'alpha', feature: 'chat', timestamp: at(now), properties: { tokens: -1 } },
+      { id: randomUUID(), customer: 'alpha', feature: 'chat', timestamp: at(now - 36 * day) },
+      { id: randomUUID(), customer: 'alpha', feature: 'chat', timestamp: at(now + 10 * 60_000) },
+      { id: randomUUID(), customer: 'alpha', feature: 'chat', timestamp: at(now), properties: { tokens: 10_000_000 } },
+    ]);
+    assert.deepEqual(
+      reply.results.map((result: { code: string }) => result.code),
+      [
+        'customer_not_found',
+        'feature_not_found',
+        'invalid_quantity',
+        'event_out_of_window',
+        'event_out_of_window',
+        'insufficient_balance',
+      ],
+    );
+    assert.equal(reply.rejected, 6);
+    assert.equal(await balance('alpha'), before);
+  });
+
+  it('falls back to the next asset when the first does not cover the event', async () => {
+    await ok(server.call('POST', '/v1/grants', { customer: 'gamma', asset: 'usd', amount: '1', category: 'paid' }));
+    await ok(server.call('POST', '/v1/grants', { customer: 'gamma', asset: 'credits', amount: '5', category: 'paid' }));
+    const reply = await ingest([
+      { id: randomUUID(), customer: 'gamma', feature: 'image', timestamp: at(server.clock.now()) },
+      { id: randomUUID(), customer: 'gamma', feature: 'image', timestamp: at(server.clock.now()) },
+    ]);
+    assert.deepEqual(
+      reply.results.map((result: { asset: string; cost: string }) => [result.asset, result.cost]),
+      [
+        ['credits', '5'],
+        ['usd', '0.04'],
+      ],
+    );
+    assert.equal(await balance('gamma', 'usd'), '0.96');
+  });
+
+  it('prices each event by the version in force at its own timestamp', async () => {
+    server.clock.set(switchAt + 1000);
+    const reply = await ingest([
+      { id: randomUUID(), customer: 'beta', feature: 'image', timestamp: at(switchAt - 1) },
+      { id: randomUUID(), customer: 'beta', feature: 'image', timestamp: at(switchAt) },
+    ]);
+    assert.deepEqual(
+      reply.results.map((result: { cost: string }) => result.cost),
+      ['5', '7'],
+    );
+    const listed = await ok(server.call('GET', '/v1/events?customer=beta'), 200);
+    assert.deepEqual(
+      listed.body.data.map((event: { price_version: number }) => event.price_version),
+      [2, 1],
+    );
+  });
+
+  it('graduated tiers count the customer’s usage of the period across events and batches', async () => {
+    const event = () => ({
+      id: randomUUID(),
+      customer: 'tiered',
+      feature: 'search',
+      timestamp: at(server.clock.now()),
+    });
+    const first = await ingest([event(), event()]);
+    const second = await ingest([event(), event(), event()]);
+    assert.deepEqual(
+      [...first.results, ...second.results].map((result: { cost: string }) => result.cost),
+      ['10', '10', '10', '1', '1'],
+    );
+    assert.equal(await balance('tiered'), '968');
+  });
+
+  it('concurrent batches with overlapping ids debit each event once', async () => {
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    const batch = (offset: number) =>
+      ids.slice(offset, offset + 30).map((id) => ({
+        id,
+        customer: 'beta',
+        feature: 'chat',
+        timestamp: at(server.clock.now()),
+        properties: { tokens: 100 },
+      }));
+    const before = Number(await balance('beta'));
+    const replies = await Promise.all(
+      [0, 5, 10, 0, 10].map((offset) => server.call('POST', '/v1/events', { events: batch(offset) })),
+    );
+    for (const reply of replies) assert.equal(reply.status, 200, reply.text);
+    const accepted = replies
+      .flatMap((reply) => reply.body.results)
+      .filter((result: { status: string }) => result.status === 'accepted');
+    assert.equal(accepted.length, 40, 'each distinct event is accepted exactly once');
+    assert.equal(Number(await balance('beta')), before - 40);
+    const transactions = new Set(
+      replies.flatMap((reply) => reply.body.results.map((result: { transaction: string }) => result.transaction)),
+    );
+    assert.equal(transactions.size, 40, 'duplicates point at the one transaction of their event');
+  });
+});
