@@ -350,6 +350,102 @@ async function benchHttpBackend(name: 'sqlite' | 'postgres', ceilings: Map<strin
   }
 }
 
+/**
+ * Batch ingestion: requests of 1,000 usage events, each rated, debited, ledgered and deduplicated,
+ * two requests in flight, against the real server as a child process.
+ */
+async function benchIngestion(name: 'sqlite' | 'postgres', ceilings: Map<string, CeilingRecord>): Promise<void> {
+  const backend = await freshDatabase(name);
+  const port = 20_000 + Math.floor(Math.random() * 2000);
+  const child = await startChildServer(backend.databaseUrl, port);
+  try {
+    progress(`${name}: ingestion, seeding`);
+    await seed(port, '1000000000000');
+    await post(port, '/v1/features', { key: 'chat', quantities: { tokens: { property: 'tokens' } } });
+    await post(port, '/v1/price-books', { key: 'standard', default: true });
+    await post(port, '/v1/price-books/standard/versions', {
+      prices: [
+        {
+          feature: 'chat',
+          options: [
+            {
+              asset: 'credits',
+              components: [{ quantity: 'tokens', rates: [{ per_unit: { unit_price: '1', per: 1000 } }] }],
+            },
+          ],
+        },
+      ],
+    });
+    const batchSize = 1000;
+    let sent = 0;
+    let accepted = 0;
+    const prefix = randomUUID();
+    const deadline = performance.now() + durationS * 1000;
+    const started = performance.now();
+    const sender = async () => {
+      while (performance.now() < deadline) {
+        const timestamp = new Date().toISOString();
+        const events = Array.from({ length: batchSize }, (_, index) => ({
+          id: `${prefix}-${sent + index}`,
+          customer: `c${(sent + index) % customers}`,
+          feature: 'chat',
+          timestamp,
+          properties: { tokens: 1500 },
+        }));
+        sent += batchSize;
+        const reply = await postJson(port, '/v1/events', { events });
+        accepted += (reply as { accepted: number }).accepted;
+      }
+    };
+    await Promise.all([sender(), sender()]);
+    const elapsedS = (performance.now() - started) / 1000;
+    const rate = Math.round(accepted / elapsedS);
+    const ceiling = ceilings.get(`${name}.raw_debit.batch1000`);
+    emit({
+      name: 'ingest.events',
+      backend: name,
+      ops_per_s: rate,
+      events_sent: sent,
+      events_accepted: accepted,
+      batch_size: batchSize,
+      ratio_to: `${name}.raw_debit.batch1000`,
+      ratio: ratio(rate, ceiling?.ops_per_s),
+      target: name === 'sqlite' ? '2 × the raw batch loop' : '100,000 events/s',
+    });
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await backend.drop();
+  }
+}
+
+function postJson(port: number, path: string, body: unknown): Promise<unknown> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${adminKey}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      },
+    );
+    request.on('error', reject);
+    request.end(text);
+  });
+}
+
 async function postgresReachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: postgresServerUrl, connectionTimeoutMillis: 3000 });
   try {
@@ -390,4 +486,6 @@ if (withPostgres) {
 }
 await benchHttpBackend('sqlite', ceilings);
 if (withPostgres) await benchHttpBackend('postgres', ceilings);
+await benchIngestion('sqlite', ceilings);
+if (withPostgres) await benchIngestion('postgres', ceilings);
 agent.destroy();

@@ -57,14 +57,25 @@ export class Batch {
   readonly insertsByTable = new Map<TableName, SqlRow[]>();
   /** Usage event ids recorded by this batch, so a duplicate inside one batch is caught too. */
   readonly eventIds = new Set<string>();
-  /** Period usage totals read or changed by the batch's events, by `usageKey`; `stored` says if the row exists. */
-  readonly usageTotals = new Map<string, { row: SqlRow; total: Rational; stored: boolean; changed: boolean }>();
+  /** Period usage totals the batch's events read or changed, by key text; the rows exist (preloaded). */
+  readonly usageTotals = new Map<string, { key: SqlRow; total: Rational; changed: boolean }>();
   readonly context: DecisionContext;
 
   constructor(session: SqlSession, now: number) {
     this.session = session;
     this.now = now;
     this.context = { now, nextId: (prefix) => newId(prefix, now) };
+  }
+
+  readonly #preloaded = new Map<string, SqlRow>();
+
+  addPreloaded(table: TableName, key: readonly string[], row: SqlRow): void {
+    this.#preloaded.set(`${table}\u0000${key.join('\u0000')}`, row);
+  }
+
+  /** A row a command declared in `preload`, read for the whole batch; undefined when it does not exist. */
+  preloaded(table: TableName, key: readonly string[]): SqlRow | undefined {
+    return this.#preloaded.get(`${table}\u0000${key.join('\u0000')}`);
   }
 
   insert(table: TableName, row: SqlRow): void {

@@ -8,6 +8,7 @@ import type { Wallet } from '@bursar/core';
 import type { Clock } from '../clock.ts';
 import { toProblem } from '../http/problem.ts';
 import type { Database, SqlRow, SqlSession } from '../storage/database.ts';
+import type { TableName } from '../storage/schema.ts';
 import type { AuditRecord } from './audit.ts';
 import { Batch } from './batch.ts';
 import type { Reply } from './contract.ts';
@@ -21,10 +22,21 @@ export interface Command {
   readonly idempotency: { readonly key: string; readonly fingerprint: string } | null;
   /** Wallets to lock and load before the command decides; a command touches no others. */
   readonly wallets: readonly WalletKey[];
+  /** Rows to read for the command with one statement per table for the whole batch (see Batch.preloaded). */
+  readonly preload?: readonly Preload[];
   /** Reads (and rare writes) inside the transaction, before deciding. */
   prepare?(batch: Batch): Promise<void>;
   /** Decides on the loaded wallets, records its writes in the batch, and renders its reply. */
   decide(batch: Batch): Reply;
+}
+
+/** A row a command needs, read for the whole batch at once; `lock` locks it, `defaultRow` creates it if missing. */
+export interface Preload {
+  readonly table: TableName;
+  readonly keyColumns: readonly string[];
+  readonly key: readonly string[];
+  readonly lock?: boolean;
+  readonly defaultRow?: SqlRow;
 }
 
 interface Pending {
@@ -149,6 +161,10 @@ export class Committer {
       active.flatMap((index) => (commands[index] as Command).wallets),
       touched,
     );
+    await preloadRows(
+      batch,
+      active.flatMap((index) => (commands[index] as Command).preload ?? []),
+    );
     for (const index of active) {
       const command = commands[index] as Command;
       await command.prepare?.(batch);
@@ -223,6 +239,37 @@ export class Committer {
         cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(batch.session, row);
       batch.addWallet(key, wallet, version);
     }
+  }
+}
+
+/**
+ * Reads every command's preloads with one statement per table. Rows with a `defaultRow` are
+ * created first when missing, so they can be locked (PostgreSQL) before anyone reads them.
+ */
+async function preloadRows(batch: Batch, preloads: readonly Preload[]): Promise<void> {
+  const groups = new Map<string, Preload[]>();
+  for (const preload of preloads) {
+    const group = `${preload.table}\u0000${preload.keyColumns.join(',')}`;
+    groups.set(group, [...(groups.get(group) ?? []), preload]);
+  }
+  for (const group of groups.values()) {
+    const first = group[0] as Preload;
+    const unique = new Map(group.map((preload) => [preload.key.join('\u0000'), preload]));
+    const sorted = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, preload]) => preload);
+    const defaults = sorted.flatMap((preload) => (preload.defaultRow === undefined ? [] : [preload.defaultRow]));
+    await batch.session.insertMany(first.table, defaults, { onConflictDoNothing: true });
+    const rows = await batch.session.selectByKeys(
+      first.table,
+      first.keyColumns,
+      sorted.map((preload) => preload.key),
+      { lock: first.lock === true },
+    );
+    for (const row of rows)
+      batch.addPreloaded(
+        first.table,
+        first.keyColumns.map((column) => String(row[column])),
+        row,
+      );
   }
 }
 

@@ -35,14 +35,9 @@ function rejected(id: string, code: OutcomeCode, detail: string): EventResult {
   return { id, status: 'rejected', code, detail };
 }
 
-/** Usage totals are kept per calendar month (UTC) of the event's timestamp. */
-export function periodStart(at: number): number {
-  const date = new Date(at);
-  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
-}
-
-function usageKey(environmentId: string, customer: string, feature: string, quantity: string, period: number): string {
-  return [environmentId, customer, feature, quantity, period].join('\u0000');
+/** Usage totals are kept per calendar month (UTC) of the event's timestamp: `YYYY-MM`. */
+export function periodOf(at: number): string {
+  return new Date(at).toISOString().slice(0, 7);
 }
 
 export async function ingestEvents(
@@ -70,7 +65,7 @@ interface RatedEvent {
   readonly book: string;
   readonly version: number;
   readonly options: readonly { option: PriceOption; asset: AssetInfo }[];
-  readonly period: number;
+  readonly period: string;
 }
 
 /** Rejects what can be rejected before the batch, else returns the step that submits the event. */
@@ -104,7 +99,7 @@ async function checkEvent(
     book: found.book,
     version: found.version,
     options,
-    period: periodStart(event.timestamp),
+    period: periodOf(event.timestamp),
   };
   const properties = event.properties ?? {};
   const dimensions = Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, String(value)]));
@@ -119,33 +114,34 @@ async function checkEvent(
     customer: event.customer,
     asset: asset.code,
   }));
+  const usageKeys = [...quantities.keys()].map((quantity) =>
+    usageRow(caller.environmentId, event, quantity, rated.period),
+  );
   return async () => {
-    // Set by prepare, read by decide; reset on every run, since a batch may be run again.
-    let duplicate: EventResult | null = null;
     const reply = await service.committer.submit({
       environmentId: caller.environmentId,
       requestId: caller.requestId,
       idempotency: null,
       wallets,
-      async prepare(batch) {
-        duplicate = null;
-        if (batch.eventIds.has(event.id)) return;
-        const [stored] = await batch.session.all('SELECT * FROM events WHERE environment_id = ? AND id = ?', [
-          caller.environmentId,
-          event.id,
-        ]);
-        if (stored !== undefined) {
-          duplicate = await duplicateResult(service, stored);
-          return;
-        }
-        await loadUsageTotals(batch, caller.environmentId, event, [...quantities.keys()], rated.period);
-      },
+      // Read for the whole batch in one statement per table: the stored event (a repeat), and the
+      // customer's period totals, created when missing and locked on PostgreSQL.
+      preload: [
+        { table: 'events', keyColumns: ['environment_id', 'id'], key: [caller.environmentId, event.id] },
+        ...usageKeys.map((row) => ({
+          table: 'usage_totals' as const,
+          keyColumns: usageKeyColumns,
+          key: usageKeyColumns.map((column) => String(row[column])),
+          lock: true,
+          defaultRow: { ...row, total: '0' },
+        })),
+      ],
       decide(batch) {
-        if (batch.eventIds.has(event.id)) return okReply(200, { id: event.id, status: 'duplicate_in_batch' });
-        if (duplicate !== null) return okReply(200, duplicate);
+        if (batch.eventIds.has(event.id)) return okReply(200, { id: event.id, status: 'repeated' });
+        if (batch.preloaded('events', [caller.environmentId, event.id]) !== undefined) {
+          return okReply(200, { id: event.id, status: 'repeated' });
+        }
         const usedBefore = (quantity: string) =>
-          batch.usageTotals.get(usageKey(caller.environmentId, event.customer, event.feature, quantity, rated.period))
-            ?.total ?? rational.zero;
+          usageTotal(batch, usageRow(caller.environmentId, event, quantity, rated.period)).total;
         let shortest: EventResult | null = null;
         for (const [index, { option, asset }] of options.entries()) {
           const cost = decideCost(
@@ -185,8 +181,11 @@ async function checkEvent(
             price_version: BigInt(rated.version),
             received_at: BigInt(batch.now),
           });
-          for (const [quantity, amount] of quantities)
-            addUsage(batch, caller.environmentId, event, quantity, rated.period, amount);
+          for (const [quantity, amount] of quantities) {
+            const total = usageTotal(batch, usageRow(caller.environmentId, event, quantity, rated.period));
+            total.total = rational.add(total.total, amount);
+            total.changed = true;
+          }
           return okReply(200, {
             id: event.id,
             status: 'accepted',
@@ -198,9 +197,9 @@ async function checkEvent(
         return okReply(200, shortest ?? rejected(event.id, 'price_not_found', 'The price has no option.'));
       },
     });
-    const result = JSON.parse(reply.bodyText) as EventResult | { id: string; status: 'duplicate_in_batch' };
-    if (result.status !== 'duplicate_in_batch') return result;
-    // The same id twice in one batch: the first one's outcome, now stored, answers the second.
+    const result = JSON.parse(reply.bodyText) as EventResult | { id: string; status: 'repeated' };
+    if (result.status !== 'repeated') return result;
+    // A repeated id (earlier, or earlier in this batch): the first one's stored outcome answers it.
     const [stored] = await service.database.reader.all('SELECT * FROM events WHERE environment_id = ? AND id = ?', [
       caller.environmentId,
       event.id,
@@ -224,48 +223,26 @@ async function duplicateResult(service: LedgerService, stored: SqlRow): Promise<
   };
 }
 
-/** Reads (and on PostgreSQL locks) the period totals of the event's quantities that the batch has not read yet. */
-async function loadUsageTotals(
-  batch: Batch,
-  environmentId: string,
-  event: EventInput,
-  quantities: readonly string[],
-  period: number,
-): Promise<void> {
-  const lock = batch.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
-  for (const quantity of quantities) {
-    const key = usageKey(environmentId, event.customer, event.feature, quantity, period);
-    if (batch.usageTotals.has(key)) continue;
-    const [row] = await batch.session.all(
-      `SELECT * FROM usage_totals WHERE environment_id = ? AND customer_id = ? AND feature = ? AND quantity = ? AND period_start = ?${lock}`,
-      [environmentId, event.customer, event.feature, quantity, BigInt(period)],
-    );
-    const base: SqlRow = {
-      environment_id: environmentId,
-      customer_id: event.customer,
-      feature: event.feature,
-      quantity,
-      period_start: BigInt(period),
-      total: '0',
-    };
-    const total = row === undefined ? rational.zero : decimalTextToRational(String(row.total));
-    batch.usageTotals.set(key, { row: base, total, stored: row !== undefined, changed: false });
-  }
+const usageKeyColumns = ['environment_id', 'customer_id', 'feature', 'quantity', 'period'];
+
+function usageRow(environmentId: string, event: EventInput, quantity: string, period: string): SqlRow {
+  return { environment_id: environmentId, customer_id: event.customer, feature: event.feature, quantity, period };
 }
 
-function addUsage(
-  batch: Batch,
-  environmentId: string,
-  event: EventInput,
-  quantity: string,
-  period: number,
-  amount: Rational,
-): void {
-  const key = usageKey(environmentId, event.customer, event.feature, quantity, period);
-  const entry = batch.usageTotals.get(key);
-  if (entry === undefined) throw new Error('assertion failed: usage totals are loaded before an event is recorded');
-  entry.total = rational.add(entry.total, amount);
-  entry.changed = true;
+/** The batch's running total of one usage row, started from the preloaded (and locked) row. */
+function usageTotal(batch: Batch, key: SqlRow): { key: SqlRow; total: Rational; changed: boolean } {
+  const text = usageKeyColumns.map((column) => String(key[column])).join('\u0000');
+  let entry = batch.usageTotals.get(text);
+  if (entry === undefined) {
+    const row = batch.preloaded(
+      'usage_totals',
+      usageKeyColumns.map((column) => String(key[column])),
+    );
+    if (row === undefined) throw new Error('assertion failed: usage totals are preloaded, created when missing');
+    entry = { key, total: decimalTextToRational(String(row.total)), changed: false };
+    batch.usageTotals.set(text, entry);
+  }
+  return entry;
 }
 
 function decimalTextToRational(text: string): Rational {

@@ -63,12 +63,10 @@ export async function flushBatch(batch: Batch): Promise<void> {
   );
   for (const [table, rows] of batch.insertsByTable) await session.insertMany(table, rows);
   const usage = [...batch.usageTotals.values()].filter((entry) => entry.changed);
-  const usageRow = (entry: (typeof usage)[number]) => ({ ...entry.row, total: rational.toDecimalText(entry.total) });
-  await session.insertMany('usage_totals', usage.filter((entry) => !entry.stored).map(usageRow));
   await session.updateMany(
     'usage_totals',
-    ['environment_id', 'customer_id', 'feature', 'quantity', 'period_start'],
-    usage.filter((entry) => entry.stored).map(usageRow),
+    ['environment_id', 'customer_id', 'feature', 'quantity', 'period'],
+    usage.map((entry) => ({ ...entry.key, total: rational.toDecimalText(entry.total) })),
   );
   if (batch.audits.length > 0) {
     const { rows, heads } = await chainAuditRecords(session, batch.audits, batch.now);

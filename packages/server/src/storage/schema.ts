@@ -281,12 +281,13 @@ export const tables = {
       customer_id: 'text',
       feature: 'text',
       quantity: 'text',
-      period_start: 'bigint',
+      /** The calendar month (UTC) of the events counted, `YYYY-MM`. */
+      period: 'text',
       /** Exact decimal text: quantities may be fractional. */
       total: 'text',
     },
     nullable: [],
-    primaryKey: ['environment_id', 'customer_id', 'feature', 'quantity', 'period_start'],
+    primaryKey: ['environment_id', 'customer_id', 'feature', 'quantity', 'period'],
   },
 } as const satisfies Record<string, TableSpec>;
 
