@@ -3,14 +3,14 @@
  * debited from the first of the price's assets that the customer's wallet covers, all in the
  * batch's transaction. An event that is rejected records nothing, so it may be sent again later.
  */
-import type { Meter, OutcomeCode, PriceOption, Rational } from '@bursar/core';
+import type { Meter, OutcomeCode, Rational } from '@bursar/core';
 import { decideCost, decideDebit, decideQuantities, formatAmount, rational } from '@bursar/core';
 import type { SqlRow } from '../storage/database.ts';
 import type { Batch } from './batch.ts';
 import type { Caller, Reply } from './contract.ts';
-import type { PriceDefinition } from './pricing-operations.ts';
-import { featureRow, modelPriceAt, priceInForce, toPriceOption } from './pricing-operations.ts';
-import type { AssetInfo, LedgerService } from './service.ts';
+import type { PriceInForce } from './price-catalog.ts';
+import { PriceCatalog } from './price-catalog.ts';
+import type { LedgerService } from './service.ts';
 import { okReply } from './service.ts';
 import type { WalletKey } from './wallet-store.ts';
 import { toBigint, toTime } from './wallet-store.ts';
@@ -48,7 +48,8 @@ export async function ingestEvents(
   const now = service.clock.now();
   // Checks first; then every event's command is submitted in request order in one tick, so the
   // request's events share a batch and are charged in the order they were sent.
-  const checked = await Promise.all(input.events.map((event) => checkEvent(service, caller, event, now)));
+  const catalog = new PriceCatalog(service, caller.environmentId);
+  const checked = await Promise.all(input.events.map((event) => checkEvent(service, caller, catalog, event, now)));
   const results = await Promise.all(checked.map((outcome) => (typeof outcome === 'function' ? outcome() : outcome)));
   const count = (status: EventResult['status']) => results.filter((result) => result.status === status).length;
   return okReply(200, {
@@ -64,7 +65,7 @@ interface RatedEvent {
   readonly meter: Meter;
   readonly book: string;
   readonly version: number;
-  readonly options: readonly { option: PriceOption; asset: AssetInfo }[];
+  readonly options: PriceInForce['options'];
   readonly period: string;
 }
 
@@ -72,6 +73,7 @@ interface RatedEvent {
 async function checkEvent(
   service: LedgerService,
   caller: Caller,
+  catalog: PriceCatalog,
   event: EventInput,
   now: number,
 ): Promise<EventResult | (() => Promise<EventResult>)> {
@@ -81,21 +83,18 @@ async function checkEvent(
   if (!(await service.customerExists(caller.environmentId, event.customer))) {
     return rejected(event.id, 'customer_not_found', `No customer "${event.customer}" in this environment.`);
   }
-  const feature = await featureRow(service, caller.environmentId, event.feature);
-  if (feature === undefined)
+  const meter = await catalog.meter(event.feature);
+  if (meter === undefined) {
     return rejected(event.id, 'feature_not_found', `No feature "${event.feature}" in this environment.`);
-  const found = await priceInForce(service, caller.environmentId, event.feature, event.timestamp);
-  if (typeof found === 'string')
-    return rejected(event.id, found, 'No price in force at the event time prices this feature.');
-  const options: { option: PriceOption; asset: AssetInfo }[] = [];
-  for (const option of found.price.options) {
-    const asset = await service.asset(caller.environmentId, option.asset);
-    if (asset === undefined) throw new Error('assertion failed: a published price names existing assets');
-    options.push({ option: toPriceOption(option as PriceDefinition[number]['options'][number], asset.scale), asset });
   }
+  const found = await catalog.price(event.feature, event.timestamp);
+  if (typeof found === 'string') {
+    return rejected(event.id, found, 'No price in force at the event time prices this feature.');
+  }
+  const { options } = found;
   const rated: RatedEvent = {
     event,
-    meter: JSON.parse(String(feature.meter)) as Meter,
+    meter,
     book: found.book,
     version: found.version,
     options,
@@ -104,9 +103,7 @@ async function checkEvent(
   const properties = event.properties ?? {};
   const dimensions = Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, String(value)]));
   const modelPrice =
-    dimensions.model === undefined
-      ? null
-      : await modelPriceAt(service, caller.environmentId, dimensions.model, event.timestamp);
+    dimensions.model === undefined ? null : await catalog.modelPrice(dimensions.model, event.timestamp);
   const quantities = decideQuantities(rated.meter, properties);
   if ('kind' in quantities) return rejected(event.id, quantities.code, quantities.detail);
   const wallets: WalletKey[] = options.map(({ asset }) => ({

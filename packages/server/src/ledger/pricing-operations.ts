@@ -4,8 +4,16 @@
  * go through the committer (idempotency, audit); versions and model prices are append-only, so a
  * new version never changes a charge already made.
  */
-import type { Component, Meter, ModelPrice, PriceOption, Rate, RateModel } from '@bursar/core';
-import { decideCost, decideQuantities, parseAmount, parseDecimal, rational, viewBalance } from '@bursar/core';
+import type { Meter } from '@bursar/core';
+import {
+  decideCost,
+  decideQuantities,
+  formatAmount,
+  parseAmount,
+  parseDecimal,
+  rational,
+  viewBalance,
+} from '@bursar/core';
 import type {
   CreateFeatureBody,
   CreatePriceBookBody,
@@ -15,6 +23,7 @@ import type {
 } from '../http/pricing-schemas.ts';
 import type { SqlRow } from '../storage/database.ts';
 import type { Caller, FieldError, Reply } from './contract.ts';
+import { PriceCatalog } from './price-catalog.ts';
 import type { LedgerService } from './service.ts';
 import { fieldReply, okReply, problemReply, refusalReply } from './service.ts';
 import { auditOf } from './wallet-operations.ts';
@@ -357,104 +366,7 @@ export async function listModelPrices(service: LedgerService, caller: Caller): P
   return okReply(200, { data: rows.map(toWireModelPrice), next_cursor: null });
 }
 
-export async function modelPriceAt(
-  service: LedgerService,
-  environmentId: string,
-  model: string,
-  at: number,
-): Promise<ModelPrice | null> {
-  const [row] = await service.database.reader.all(
-    'SELECT * FROM model_prices WHERE environment_id = ? AND model = ? AND effective_from <= ? ORDER BY effective_from DESC LIMIT 1',
-    [environmentId, model, BigInt(at)],
-  );
-  if (row === undefined) return null;
-  const decimal = (column: string) => {
-    const parsed = parseDecimal(String(row[column]));
-    if (!parsed.ok) throw new Error(`assertion failed: stored ${column} is a decimal`);
-    return parsed.value;
-  };
-  return {
-    model,
-    perMillion: {
-      input: decimal('input_per_million'),
-      output: decimal('output_per_million'),
-      cached_input: decimal('cached_input_per_million'),
-      cache_write: decimal('cache_write_per_million'),
-    },
-    batchDiscount: decimal('batch_discount'),
-  };
-}
-
-// ----- rating -----------------------------------------------------------------------------------
-
-/** The core's price option from a stored definition (decimals checked when the version was published). */
-export function toPriceOption(option: PriceDefinition[number]['options'][number], scale: number): PriceOption {
-  const decimal = (text: string) => {
-    const parsed = parseDecimal(text);
-    if (!parsed.ok) throw new Error('assertion failed: a published price holds decimals');
-    return parsed.value;
-  };
-  const minimum = option.minimum === undefined ? 0n : parseAmount(option.minimum, scale);
-  const toModel = (
-    rate: PriceDefinition[number]['options'][number]['components'][number]['rates'][number],
-  ): RateModel => {
-    if (rate.per_unit !== undefined)
-      return { kind: 'per_unit', unitPrice: decimal(rate.per_unit.unit_price), per: BigInt(rate.per_unit.per ?? 1) };
-    if (rate.graduated !== undefined) {
-      return {
-        kind: 'graduated',
-        tiers: rate.graduated.tiers.map((tier) => ({
-          upTo: tier.up_to === null ? null : decimal(tier.up_to),
-          unitPrice: decimal(tier.unit_price),
-          per: BigInt(tier.per ?? 1),
-        })),
-      };
-    }
-    if (rate.cost_plus === undefined) throw new Error('assertion failed: a rate has one model');
-    return {
-      kind: 'cost_plus',
-      providerPrice: rate.cost_plus.provider_price,
-      markup: decimal(rate.cost_plus.markup),
-      assetPerUsd: decimal(rate.cost_plus.asset_per_usd),
-    };
-  };
-  const components: Component[] = option.components.map((component) => ({
-    quantity: component.quantity,
-    rates: component.rates.map((rate): Rate => ({ when: rate.when ?? {}, model: toModel(rate) })),
-  }));
-  return {
-    asset: option.asset,
-    components,
-    minimum: typeof minimum === 'bigint' ? minimum : minimum.ok ? minimum.units : 0n,
-    rounding: option.rounding ?? 'up',
-  };
-}
-
-/** The default price book's price of a feature in force at `at`, or the outcome code saying why there is none. */
-export async function priceInForce(
-  service: LedgerService,
-  environmentId: string,
-  feature: string,
-  at: number,
-): Promise<
-  { book: string; version: number; price: PriceDefinition[number] } | 'price_book_not_found' | 'price_not_found'
-> {
-  const [book] = await service.database.reader.all(
-    'SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1',
-    [environmentId],
-  );
-  if (book === undefined) return 'price_book_not_found';
-  const [version] = await service.database.reader.all(
-    'SELECT * FROM price_versions WHERE environment_id = ? AND price_book = ? AND effective_from <= ? ORDER BY version DESC LIMIT 1',
-    [environmentId, book.key ?? null, BigInt(at)],
-  );
-  if (version === undefined) return 'price_not_found';
-  const price = (JSON.parse(String(version.definition)) as PriceDefinition).find(
-    (candidate) => candidate.feature === feature,
-  );
-  if (price === undefined) return 'price_not_found';
-  return { book: String(book.key), version: Number(version.version), price };
-}
+// ----- quotes -----------------------------------------------------------------------------------
 
 const noPriceDetail = {
   price_book_not_found: 'This environment has no default price book.',
@@ -463,48 +375,42 @@ const noPriceDetail = {
 
 export async function quoteCost(service: LedgerService, caller: Caller, input: QuoteCostBody): Promise<Reply> {
   const at = input.timestamp ?? service.clock.now();
-  const feature = await featureRow(service, caller.environmentId, input.feature);
-  if (feature === undefined)
+  const catalog = new PriceCatalog(service, caller.environmentId);
+  const meter = await catalog.meter(input.feature);
+  if (meter === undefined)
     return problemReply(caller, 'feature_not_found', `No feature "${input.feature}" in this environment.`);
   if (input.customer !== undefined && !(await service.customerExists(caller.environmentId, input.customer))) {
     return problemReply(caller, 'customer_not_found', `No customer "${input.customer}" in this environment.`);
   }
-  const found = await priceInForce(service, caller.environmentId, input.feature, at);
+  const found = await catalog.price(input.feature, at);
   if (typeof found === 'string') return problemReply(caller, found, noPriceDetail[found]);
-  const { price } = found;
   const properties = input.properties ?? {};
-  const quantities = decideQuantities(JSON.parse(String(feature.meter)) as Meter, properties);
+  const quantities = decideQuantities(meter, properties);
   if ('kind' in quantities) return refusalReply(caller, quantities, 0);
   const dimensions = Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, String(value)]));
-  const modelPrice =
-    dimensions.model === undefined ? null : await modelPriceAt(service, caller.environmentId, dimensions.model, at);
-  // Quotes count usage earlier in the period as zero until ingested events keep period totals.
+  const modelPrice = dimensions.model === undefined ? null : await catalog.modelPrice(dimensions.model, at);
+  // A quote counts usage earlier in the period as zero; charged events use the period totals.
   const context = { dimensions, usedBefore: () => rational.zero, modelPrice, batch: properties.batch === true };
   const options = [];
   let paysWith: string | null = null;
-  for (const option of price.options) {
-    const asset = await service.asset(caller.environmentId, option.asset);
-    if (asset === undefined) throw new Error('assertion failed: a published price names existing assets');
-    const cost = decideCost(toPriceOption(option, asset.scale), quantities, context, asset.scale);
+  for (const { option, asset } of found.options) {
+    const cost = decideCost(option, quantities, context, asset.scale);
     if ('kind' in cost) return refusalReply(caller, cost, asset.scale);
     let covered: boolean | null = null;
     if (input.customer !== undefined) {
       const [walletRow] = await service.database.reader.all(
         'SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?',
-        [caller.environmentId, input.customer, option.asset],
+        [caller.environmentId, input.customer, asset.code],
       );
-      const available =
-        walletRow === undefined
-          ? 0n
-          : viewBalance(await loadWallet(service.database.reader, walletRow), service.clock.now(), input.feature)
-              .available;
-      covered = available >= cost.units;
-      if (covered && paysWith === null) paysWith = option.asset;
+      const wallet = walletRow === undefined ? null : await loadWallet(service.database.reader, walletRow);
+      covered =
+        (wallet === null ? 0n : viewBalance(wallet, service.clock.now(), input.feature).available) >= cost.units;
+      if (covered && paysWith === null) paysWith = asset.code;
     }
     options.push({
-      asset: option.asset,
-      cost: formatUnits(cost.units, asset.scale),
-      exact: rational.toDecimalText(rational.divide(cost.exact, rational.fromInteger(1n))),
+      asset: asset.code,
+      cost: formatAmount(cost.units, asset.scale),
+      exact: rational.toDecimalText(cost.exact),
       lines: cost.lines.map((line) => ({
         quantity: line.quantity,
         amount: rational.toDecimalText(line.amount),
@@ -523,11 +429,4 @@ export async function quoteCost(service: LedgerService, caller: Caller, input: Q
     options,
     pays_with: paysWith,
   });
-}
-
-function formatUnits(units: bigint, scale: number): string {
-  const text = units.toString().padStart(scale + 1, '0');
-  const whole = text.slice(0, text.length - scale);
-  const fraction = text.slice(text.length - scale).replace(/0+$/, '');
-  return fraction === '' ? whole : `${whole}.${fraction}`;
 }

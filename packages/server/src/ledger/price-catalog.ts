@@ -1,0 +1,173 @@
+/**
+ * A snapshot of an environment's pricing catalog for one request: features, the default price
+ * book's versions and the model prices it needs, each read once and kept for the request, so
+ * rating 1,000 events costs a few reads, not a few per event.
+ */
+import type { Component, Meter, ModelPrice, PriceOption, Rate, RateModel } from '@bursar/core';
+import { parseAmount, parseDecimal } from '@bursar/core';
+import type { SqlRow } from '../storage/database.ts';
+import type { PriceDefinition } from './pricing-operations.ts';
+import type { AssetInfo, LedgerService } from './service.ts';
+import { toTime } from './wallet-store.ts';
+
+interface Version {
+  readonly version: number;
+  readonly effectiveFrom: number;
+  readonly prices: ReadonlyMap<string, PriceDefinition[number]>;
+}
+
+export interface PriceInForce {
+  readonly book: string;
+  readonly version: number;
+  readonly options: readonly { readonly option: PriceOption; readonly asset: AssetInfo }[];
+}
+
+export class PriceCatalog {
+  readonly #service: LedgerService;
+  readonly #environmentId: string;
+  readonly #features = new Map<string, Promise<Meter | undefined>>();
+  readonly #models = new Map<string, Promise<{ effectiveFrom: number; price: ModelPrice }[]>>();
+  readonly #options = new Map<string, Promise<PriceInForce>>();
+  #versions: Promise<{ book: string; versions: Version[] } | null> | undefined;
+
+  constructor(service: LedgerService, environmentId: string) {
+    this.#service = service;
+    this.#environmentId = environmentId;
+  }
+
+  meter(feature: string): Promise<Meter | undefined> {
+    let meter = this.#features.get(feature);
+    if (meter === undefined) {
+      meter = this.#service.database.reader
+        .all('SELECT meter FROM features WHERE environment_id = ? AND key = ?', [this.#environmentId, feature])
+        .then(([row]) => (row === undefined ? undefined : (JSON.parse(String(row.meter)) as Meter)));
+      this.#features.set(feature, meter);
+    }
+    return meter;
+  }
+
+  /** The default book's price of `feature` in force at `at`, or the outcome code saying why there is none. */
+  async price(feature: string, at: number): Promise<PriceInForce | 'price_book_not_found' | 'price_not_found'> {
+    this.#versions ??= this.#loadVersions();
+    const loaded = await this.#versions;
+    if (loaded === null) return 'price_book_not_found';
+    const version = loaded.versions.findLast((candidate) => candidate.effectiveFrom <= at);
+    const price = version?.prices.get(feature);
+    if (version === undefined || price === undefined) return 'price_not_found';
+    const cacheKey = `${version.version}\u0000${feature}`;
+    let options = this.#options.get(cacheKey);
+    if (options === undefined) {
+      options = this.#toOptions(loaded.book, version.version, price);
+      this.#options.set(cacheKey, options);
+    }
+    return options;
+  }
+
+  /** The provider price of `model` in force at `at`. */
+  async modelPrice(model: string, at: number): Promise<ModelPrice | null> {
+    let rows = this.#models.get(model);
+    if (rows === undefined) {
+      rows = this.#service.database.reader
+        .all('SELECT * FROM model_prices WHERE environment_id = ? AND model = ? ORDER BY effective_from', [
+          this.#environmentId,
+          model,
+        ])
+        .then((found) =>
+          found.map((row) => ({ effectiveFrom: toTime(row.effective_from), price: toModelPrice(model, row) })),
+        );
+      this.#models.set(model, rows);
+    }
+    return (await rows).findLast((row) => row.effectiveFrom <= at)?.price ?? null;
+  }
+
+  async #loadVersions(): Promise<{ book: string; versions: Version[] } | null> {
+    const [book] = await this.#service.database.reader.all(
+      'SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1',
+      [this.#environmentId],
+    );
+    if (book === undefined) return null;
+    const rows = await this.#service.database.reader.all(
+      'SELECT * FROM price_versions WHERE environment_id = ? AND price_book = ? ORDER BY version',
+      [this.#environmentId, book.key ?? null],
+    );
+    return {
+      book: String(book.key),
+      versions: rows.map((row) => ({
+        version: Number(row.version),
+        effectiveFrom: toTime(row.effective_from),
+        prices: new Map((JSON.parse(String(row.definition)) as PriceDefinition).map((price) => [price.feature, price])),
+      })),
+    };
+  }
+
+  async #toOptions(book: string, version: number, price: PriceDefinition[number]): Promise<PriceInForce> {
+    const options = [];
+    for (const option of price.options) {
+      const asset = await this.#service.asset(this.#environmentId, option.asset);
+      if (asset === undefined) throw new Error('assertion failed: a published price names existing assets');
+      options.push({ option: toPriceOption(option, asset.scale), asset });
+    }
+    return { book, version, options };
+  }
+}
+
+function toModelPrice(model: string, row: SqlRow): ModelPrice {
+  const decimal = (column: string) => {
+    const parsed = parseDecimal(String(row[column]));
+    if (!parsed.ok) throw new Error(`assertion failed: stored ${column} is a decimal`);
+    return parsed.value;
+  };
+  return {
+    model,
+    perMillion: {
+      input: decimal('input_per_million'),
+      output: decimal('output_per_million'),
+      cached_input: decimal('cached_input_per_million'),
+      cache_write: decimal('cache_write_per_million'),
+    },
+    batchDiscount: decimal('batch_discount'),
+  };
+}
+
+/** The core's price option from a stored definition (decimals checked when the version was published). */
+function toPriceOption(option: PriceDefinition[number]['options'][number], scale: number): PriceOption {
+  const decimal = (text: string) => {
+    const parsed = parseDecimal(text);
+    if (!parsed.ok) throw new Error('assertion failed: a published price holds decimals');
+    return parsed.value;
+  };
+  const minimum = option.minimum === undefined ? 0n : parseAmount(option.minimum, scale);
+  const toModel = (
+    rate: PriceDefinition[number]['options'][number]['components'][number]['rates'][number],
+  ): RateModel => {
+    if (rate.per_unit !== undefined)
+      return { kind: 'per_unit', unitPrice: decimal(rate.per_unit.unit_price), per: BigInt(rate.per_unit.per ?? 1) };
+    if (rate.graduated !== undefined) {
+      return {
+        kind: 'graduated',
+        tiers: rate.graduated.tiers.map((tier) => ({
+          upTo: tier.up_to === null ? null : decimal(tier.up_to),
+          unitPrice: decimal(tier.unit_price),
+          per: BigInt(tier.per ?? 1),
+        })),
+      };
+    }
+    if (rate.cost_plus === undefined) throw new Error('assertion failed: a rate has one model');
+    return {
+      kind: 'cost_plus',
+      providerPrice: rate.cost_plus.provider_price,
+      markup: decimal(rate.cost_plus.markup),
+      assetPerUsd: decimal(rate.cost_plus.asset_per_usd),
+    };
+  };
+  const components: Component[] = option.components.map((component) => ({
+    quantity: component.quantity,
+    rates: component.rates.map((rate): Rate => ({ when: rate.when ?? {}, model: toModel(rate) })),
+  }));
+  return {
+    asset: option.asset,
+    components,
+    minimum: typeof minimum === 'bigint' ? minimum : minimum.ok ? minimum.units : 0n,
+    rounding: option.rounding ?? 'up',
+  };
+}
