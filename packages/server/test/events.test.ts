@@ -219,3 +219,52 @@ describe('ingestion', () => {
     assert.equal(transactions.size, 40, 'duplicates point at the one transaction of their event');
   });
 });
+
+describe('authorize by feature and estimated quantities', () => {
+  it('checks and holds the priced cost, in the first asset the wallets cover, then captures the real usage', async () => {
+    await seedCustomer(server, 'delta');
+    await ok(
+      server.call('POST', '/v1/grants', { customer: 'delta', asset: 'credits', amount: '50', category: 'paid' }),
+    );
+    const check = await ok(
+      server.call('POST', '/v1/debits/check', { customer: 'delta', feature: 'chat', quantities: { tokens: 4096 } }),
+      200,
+    );
+    assert.deepEqual(
+      [check.body.allowed, check.body.asset, check.body.amount],
+      [true, 'credits', '41'],
+      '4,096 tokens at 1 per 100, rounded up',
+    );
+    const hold = await ok(
+      server.call('POST', '/v1/holds', { customer: 'delta', feature: 'chat', quantities: { tokens: 4096 } }),
+    );
+    assert.deepEqual([hold.body.hold.asset, hold.body.hold.amount], ['credits', '41']);
+    const captured = await ok(server.call('POST', `/v1/holds/${hold.body.hold.id}/capture`, { amount: '12' }), 200);
+    assert.equal(captured.body.balance.balance, '38');
+    const tooMuch = await server.call('POST', '/v1/holds', {
+      customer: 'delta',
+      feature: 'chat',
+      quantities: { tokens: 100_000 },
+    });
+    assert.equal(tooMuch.status, 402, 'no option covers it: refused in the preferred asset');
+    assert.equal(tooMuch.body.code, 'insufficient_balance');
+  });
+
+  it('names what is wrong with an estimate', async () => {
+    const negative = await server.call('POST', '/v1/holds', {
+      customer: 'delta',
+      feature: 'chat',
+      quantities: { tokens: -1 },
+    });
+    assert.equal(negative.status, 422);
+    assert.equal(negative.body.field, 'quantities.tokens');
+    const both = await server.call('POST', '/v1/holds', {
+      customer: 'delta',
+      feature: 'chat',
+      amount: '1',
+      quantities: { tokens: 1 },
+    });
+    assert.equal(both.status, 400);
+    assert.equal(both.body.errors[0].field, 'amount');
+  });
+});

@@ -248,7 +248,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, body }) => wallets.createDebit(service, caller, body),
     ),
-    route<s.DebitBody>(
+    route<s.CheckDebitBody>(
       {
         method: 'POST',
         path: '/v1/debits/check',
@@ -256,7 +256,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         summary: 'Dry-run a debit and explain which grants it would draw',
         tag: 'Debits',
         scope: 'read',
-        body: s.debitBody,
+        body: s.checkDebitBody,
         responses: { 200: s.debitCheckResource },
       },
       ({ caller, body }) => queries.checkDebit(service, caller, body),

@@ -142,14 +142,52 @@ export const debitBody = z.strictObject({
   metadata: metadataField.optional(),
 });
 
-export const createHoldBody = z.strictObject({
-  customer: customerKeyField,
-  asset: assetCodeField,
-  amount: amountPositiveField,
-  feature: featureKeyField.optional(),
-  ttl_seconds: integerField(1, holdTtlSecondsMax).optional(),
-  metadata: metadataField.optional(),
-});
+/** Estimated usage, read like an event's properties by the feature's meter (and its model for cost-plus). */
+const quantitiesField = z
+  .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+  .describe(
+    'Instead of amount: the feature priced now for this estimated usage, e.g. {"model": "gpt-4o", "output_tokens": 4096}.',
+  );
+
+/** Either an amount in an asset, or a feature with estimated quantities that the price in force turns into one. */
+function requireAmountOrQuantities(
+  body: { asset?: string | undefined; amount?: string | undefined; feature?: string | undefined; quantities?: unknown },
+  context: z.RefinementCtx,
+): void {
+  const missing = (field: string, message: string) => context.addIssue({ code: 'custom', path: [field], message });
+  if (body.quantities === undefined) {
+    if (body.asset === undefined) missing('asset', 'is required (or give feature and quantities)');
+    if (body.amount === undefined) missing('amount', 'is required (or give feature and quantities)');
+    return;
+  }
+  if (body.amount !== undefined) missing('amount', 'give amount or quantities, not both');
+  if (body.feature === undefined) missing('feature', 'is required with quantities');
+}
+
+export const createHoldBody = z
+  .strictObject({
+    customer: customerKeyField,
+    asset: assetCodeField.optional(),
+    amount: amountPositiveField.optional(),
+    feature: featureKeyField.optional(),
+    quantities: quantitiesField.optional(),
+    ttl_seconds: integerField(1, holdTtlSecondsMax).optional(),
+    metadata: metadataField.optional(),
+  })
+  .superRefine(requireAmountOrQuantities);
+
+/** The body of checkDebit: a debit's body, or a feature with estimated quantities. */
+export const checkDebitBody = z
+  .strictObject({
+    customer: customerKeyField,
+    asset: assetCodeField.optional(),
+    amount: amountPositiveField.optional(),
+    feature: featureKeyField.optional(),
+    quantities: quantitiesField.optional(),
+    description: z.string().max(500).optional(),
+    metadata: metadataField.optional(),
+  })
+  .superRefine(requireAmountOrQuantities);
 
 export const captureHoldBody = z.strictObject({
   amount: amountNonNegativeField.optional().describe('Absent: capture the whole held amount.'),
@@ -196,6 +234,7 @@ export type UpdateWalletPolicyBody = z.output<typeof updateWalletPolicyBody>;
 export type CreateGrantBody = z.output<typeof createGrantBody>;
 export type VoidGrantBody = z.output<typeof voidGrantBody>;
 export type DebitBody = z.output<typeof debitBody>;
+export type CheckDebitBody = z.output<typeof checkDebitBody>;
 export type CreateHoldBody = z.output<typeof createHoldBody>;
 export type CaptureHoldBody = z.output<typeof captureHoldBody>;
 export type ExtendHoldBody = z.output<typeof extendHoldBody>;
@@ -311,6 +350,8 @@ export const walletPolicyResource = balanceResource.extend({ customer: z.string(
 
 export const debitCheckResource = z.object({
   allowed: z.boolean(),
+  asset: z.string(),
+  amount: amountText.describe('What the debit would cost: the amount given, or the feature priced for the quantities.'),
   available: amountText,
   shortfall: amountText,
   draws: z.array(drawResource),

@@ -3,13 +3,15 @@
  * same wire functions as writes. Lists are newest first with opaque cursors and bounded pages.
  */
 import type { Wallet } from '@bursar/core';
-import { decideCheck, decideSettlement } from '@bursar/core';
+import { decideCheck, decideSettlement, emptyWallet, formatAmount } from '@bursar/core';
 import type { SqlRow, SqlValue } from '../storage/database.ts';
 import { toWireApiKey, toWireAsset, toWireCustomer, toWireEnvironment } from './admin-operations.ts';
 import { verifyAuditChain } from './audit.ts';
 import type { Caller, Reply } from './contract.ts';
+import type { PricedAmountInput } from './priced-amount.ts';
+import { resolvePricedAmount } from './priced-amount.ts';
 import type { LedgerService } from './service.ts';
-import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply } from './service.ts';
+import { okReply, problemReply } from './service.ts';
 import { grantFromRow, loadWallet, toBigint, toTime } from './wallet-store.ts';
 import {
   nullableText,
@@ -147,33 +149,21 @@ export async function getBalances(
   return okReply(200, { customer, balances });
 }
 
-export async function checkDebit(
-  service: LedgerService,
-  caller: Caller,
-  input: { customer: string; asset: string; amount: string; feature?: string | undefined },
-): Promise<Reply> {
-  const target = await service.walletFor(caller, input.customer, input.asset);
+export async function checkDebit(service: LedgerService, caller: Caller, input: PricedAmountInput): Promise<Reply> {
+  const target = await resolvePricedAmount(service, caller, input);
   if ('bodyText' in target) return target;
-  const amount = parseWireAmount(input.amount, target.asset.scale, 'amount', { positive: true });
-  if (isFieldError(amount)) return fieldReply(caller, [amount]);
+  const { amount } = target;
   const now = service.clock.now();
-  const [wallet] = await walletsOf(service, caller, input.customer, input.asset);
-  const empty: Wallet = {
-    customer: input.customer,
-    asset: input.asset,
-    policy: { overdraftLimit: 0n, consumptionOrder: ['priority', 'expires_at', 'created_at'], repayDebtFirst: true },
-    debt: 0n,
-    debtReserved: 0n,
-    grants: [],
-    holds: [],
-  };
-  const state = wallet ?? empty;
+  const [wallet] = await walletsOf(service, caller, input.customer, target.asset.code);
+  const state = wallet ?? emptyWallet(input.customer, target.asset.code);
   const check = decideCheck(state, { amount, feature: input.feature ?? null }, now);
   const scale = target.asset.scale;
   return okReply(200, {
     allowed: check.allowed,
-    available: toWireDraws([{ grantId: null, amount: check.available }], scale)[0]?.amount,
-    shortfall: toWireDraws([{ grantId: null, amount: check.shortfall }], scale)[0]?.amount,
+    asset: target.asset.code,
+    amount: formatAmount(amount, scale),
+    available: formatAmount(check.available, scale),
+    shortfall: formatAmount(check.shortfall, scale),
     draws: toWireDraws(check.draws, scale),
     explanation: toWireExplanation(check.explanation),
     consumption_order: state.policy.consumptionOrder,

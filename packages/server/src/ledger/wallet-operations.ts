@@ -20,6 +20,8 @@ import {
 } from '@bursar/core';
 import type { Batch } from './batch.ts';
 import type { Caller, FieldError, Reply } from './contract.ts';
+import type { PricedAmountInput } from './priced-amount.ts';
+import { resolvePricedAmount } from './priced-amount.ts';
 import type { AssetInfo, LedgerService } from './service.ts';
 import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply, refusalReply } from './service.ts';
 import type { WalletKey } from './wallet-store.ts';
@@ -182,20 +184,15 @@ export async function createDebit(service: LedgerService, caller: Caller, input:
   });
 }
 
-export interface HoldInput {
-  customer: string;
-  asset: string;
-  amount: string;
-  feature?: string | undefined;
+export interface HoldInput extends PricedAmountInput {
   ttl_seconds?: number | undefined;
   metadata?: Metadata | undefined;
 }
 
 export async function createHold(service: LedgerService, caller: Caller, input: HoldInput): Promise<Reply> {
-  const target = await service.walletFor(caller, input.customer, input.asset);
+  const target = await resolvePricedAmount(service, caller, input);
   if (isReply(target)) return target;
-  const amount = parseWireAmount(input.amount, target.asset.scale, 'amount', { positive: true });
-  if (isFieldError(amount)) return fieldReply(caller, [amount]);
+  const { amount } = target;
   const ttlMs = input.ttl_seconds === undefined ? service.limits.holdTtlDefaultMs : input.ttl_seconds * 1000;
   if (ttlMs > service.limits.holdTtlMaxMs)
     return fieldReply(caller, [
