@@ -171,6 +171,18 @@ before(async () => {
     ],
   });
   await call('listEvents', 'GET', '/v1/events?customer=acme');
+  await call('simulatePricing', 'POST', '/v1/simulations', {
+    from: new Date(server.clock.now() - 86_400_000).toISOString(),
+    to: new Date(server.clock.now() + 60_000).toISOString(),
+    prices: [
+      {
+        feature: 'chat',
+        options: [
+          { asset: 'credits', components: [{ quantity: 'input_tokens', rates: [{ per_unit: { unit_price: '1' } }] }] },
+        ],
+      },
+    ],
+  });
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });

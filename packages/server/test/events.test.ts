@@ -268,3 +268,82 @@ describe('authorize by feature and estimated quantities', () => {
     assert.equal(both.body.errors[0].field, 'amount');
   });
 });
+
+describe('simulation', () => {
+  const chatPrice = (unitPrice: string) => [
+    {
+      feature: 'chat',
+      options: [
+        {
+          asset: 'credits',
+          components: [{ quantity: 'tokens', rates: [{ per_unit: { unit_price: unitPrice, per: 100 } }] }],
+        },
+      ],
+    },
+  ];
+  const window = () => ({ from: at(server.clock.now() - 30 * day), to: at(server.clock.now() + 60_000) });
+
+  it('replaying events through the live prices charges exactly what was charged', async () => {
+    const reply = await ok(
+      server.call('POST', '/v1/simulations', { ...window(), feature: 'chat', prices: chatPrice('1') }),
+      200,
+    );
+    assert.ok(reply.body.events > 40, `replayed ${reply.body.events} events`);
+    for (const line of reply.body.lines)
+      assert.equal(line.simulated, line.charged, `${line.customer}: ${line.charged} vs ${line.simulated}`);
+    assert.equal(reply.body.unpriced, 0);
+  });
+
+  it('a draft price shows what each customer would have paid, and changes nothing', async () => {
+    const before = await balance('beta');
+    const reply = await ok(
+      server.call('POST', '/v1/simulations', {
+        ...window(),
+        customer: 'beta',
+        feature: 'chat',
+        prices: chatPrice('2'),
+      }),
+      200,
+    );
+    const [line] = reply.body.lines;
+    assert.equal(line.customer, 'beta');
+    assert.equal(line.simulated, String(2 * Number(line.charged)), '100-token events: every charge doubles');
+    assert.equal(await balance('beta'), before);
+  });
+
+  it('graduated tiers replay the period from its start, even when the window starts later', async () => {
+    const search = [
+      {
+        feature: 'search',
+        options: [
+          {
+            asset: 'credits',
+            components: [
+              {
+                quantity: 'queries',
+                rates: [
+                  {
+                    graduated: {
+                      tiers: [
+                        { up_to: '3', unit_price: '10' },
+                        { up_to: null, unit_price: '1' },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ];
+    const reply = await ok(
+      server.call('POST', '/v1/simulations', { ...window(), customer: 'tiered', prices: search }),
+      200,
+    );
+    assert.deepEqual(
+      reply.body.lines.map((line: { charged: string; simulated: string }) => [line.charged, line.simulated]),
+      [['32', '32']],
+    );
+  });
+});

@@ -407,6 +407,26 @@ const table: Record<string, Probe[]> = {
     { method: 'GET', path: () => '/v1/events', expect: 'list' },
     { method: 'GET', path: () => `/v1/events?customer=${live.customer}`, expect: 'list' },
   ],
+  'POST /v1/simulations': [
+    {
+      method: 'POST',
+      path: () => '/v1/simulations',
+      body: () => ({
+        from: new Date(server.clock.now() - 86_400_000).toISOString(),
+        to: new Date(server.clock.now() + 60_000).toISOString(),
+        customer: live.customer,
+        prices: [
+          {
+            feature: `${other.customer}-feature`,
+            options: [
+              { asset: other.asset, components: [{ quantity: 'tokens', rates: [{ per_unit: { unit_price: '1' } }] }] },
+            ],
+          },
+        ],
+      }),
+      expect: 'own',
+    },
+  ],
   'POST /v1/adjustments': [
     {
       method: 'POST',

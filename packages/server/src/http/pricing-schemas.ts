@@ -287,3 +287,34 @@ export const eventResource = z.object({
   price_version: z.int(),
   received_at: timeText,
 });
+
+/** The most stored events one simulation replays. */
+export const simulationEventsMax = 200_000;
+
+export const simulatePricingBody = z.strictObject({
+  from: timestampField,
+  to: timestampField,
+  customer: customerKeyField.optional(),
+  feature: featureKeyField.optional(),
+  prices: publishPriceVersionBody.shape.prices.describe('The draft prices to replay the stored events through.'),
+});
+
+export type SimulatePricingBody = z.output<typeof simulatePricingBody>;
+
+export const simulationResource = z.object({
+  from: timeText,
+  to: timeText,
+  events: z.int(),
+  lines: z.array(
+    z.object({
+      customer: z.string(),
+      feature: z.string(),
+      asset: z.string(),
+      events: z.int(),
+      charged: z.string(),
+      simulated: z.string(),
+      difference: z.string(),
+    }),
+  ),
+  unpriced: z.int().describe('Events the draft cannot price (no price, no matching rate, no model price).'),
+});

@@ -9,6 +9,7 @@ import * as events from '../ledger/event-operations.ts';
 import * as pricing from '../ledger/pricing-operations.ts';
 import * as queries from '../ledger/queries.ts';
 import type { LedgerService } from '../ledger/service.ts';
+import * as simulation from '../ledger/simulation.ts';
 import * as wallets from '../ledger/wallet-operations.ts';
 import * as p from './pricing-schemas.ts';
 import type { ParsedRequest, Route } from './router.ts';
@@ -560,6 +561,19 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         responses: { 200: s.pageOf(p.eventResource) },
       },
       ({ caller, query }) => events.listEvents(service, caller, query),
+    ),
+    route<p.SimulatePricingBody>(
+      {
+        method: 'POST',
+        path: '/v1/simulations',
+        operationId: 'simulatePricing',
+        summary: 'Replay stored events through draft prices; changes nothing',
+        tag: 'Pricing',
+        scope: 'read',
+        body: p.simulatePricingBody,
+        responses: { 200: p.simulationResource },
+      },
+      ({ caller, body }) => simulation.simulatePricing(service, caller, body),
     ),
   ];
 }

@@ -130,7 +130,7 @@ function toModelPrice(model: string, row: SqlRow): ModelPrice {
 }
 
 /** The core's price option from a stored definition (decimals checked when the version was published). */
-function toPriceOption(option: PriceDefinition[number]['options'][number], scale: number): PriceOption {
+export function toPriceOption(option: PriceDefinition[number]['options'][number], scale: number): PriceOption {
   const decimal = (text: string) => {
     const parsed = parseDecimal(text);
     if (!parsed.ok) throw new Error('assertion failed: a published price holds decimals');

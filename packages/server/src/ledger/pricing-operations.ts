@@ -182,7 +182,11 @@ export async function listPriceBooks(service: LedgerService, caller: Caller): Pr
 }
 
 /** Checks a version's prices against the catalog: features, their quantities, assets and scales. */
-async function checkPrices(service: LedgerService, caller: Caller, prices: PriceDefinition): Promise<FieldError[]> {
+export async function checkPrices(
+  service: LedgerService,
+  caller: Caller,
+  prices: PriceDefinition,
+): Promise<FieldError[]> {
   const errors: FieldError[] = [];
   const seen = new Set<string>();
   for (const [index, price] of prices.entries()) {
