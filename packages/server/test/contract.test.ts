@@ -171,6 +171,11 @@ before(async () => {
     ],
   });
   await call('listEvents', 'GET', '/v1/events?customer=acme');
+  await call(
+    'getUsage',
+    'GET',
+    `/v1/customers/acme/usage?from=2025-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&group_by=model`,
+  );
   await call('simulatePricing', 'POST', '/v1/simulations', {
     from: new Date(server.clock.now() - 86_400_000).toISOString(),
     to: new Date(server.clock.now() + 60_000).toISOString(),

@@ -347,3 +347,58 @@ describe('simulation', () => {
     );
   });
 });
+
+describe('usage', () => {
+  it('sums quantities and cost by feature, time bucket and a dimension', async () => {
+    await seedCustomer(server, 'echo');
+    await ok(
+      server.call('POST', '/v1/grants', { customer: 'echo', asset: 'credits', amount: '1000', category: 'paid' }),
+    );
+    const hour = 3_600_000;
+    // Whole hours in the past, so every event is inside the accepted window.
+    const base = Math.floor((server.clock.now() - 3 * hour) / hour) * hour;
+    const event = (offset: number, model: string, tokens: number) => ({
+      id: randomUUID(),
+      customer: 'echo',
+      feature: 'chat',
+      timestamp: at(base + offset),
+      properties: { model, tokens },
+    });
+    const reply = await ingest([event(0, 'a', 150), event(10 * 60_000, 'b', 250), event(hour, 'a', 99)]);
+    assert.equal(reply.accepted, 3, JSON.stringify(reply.results));
+    const range = `from=${encodeURIComponent(at(base - hour))}&to=${encodeURIComponent(at(base + 2 * hour))}`;
+    const byHour = await ok(server.call('GET', `/v1/customers/echo/usage?${range}&granularity=hour`), 200);
+    assert.deepEqual(
+      byHour.body.buckets.map(
+        (bucket: { start: string; events: number; quantities: { tokens: string }; cost: { credits: string } }) => [
+          bucket.start,
+          bucket.events,
+          bucket.quantities.tokens,
+          bucket.cost.credits,
+        ],
+      ),
+      [
+        [at(base), 2, '400', '5'],
+        [at(base + hour), 1, '99', '1'],
+      ],
+      '150 tokens cost 2, 250 cost 3, 99 cost 1: each event rounds on its own',
+    );
+    const byModel = await ok(
+      server.call('GET', `/v1/customers/echo/usage?${range}&granularity=period&group_by=model`),
+      200,
+    );
+    assert.deepEqual(
+      byModel.body.buckets
+        .map((bucket: { group: string; events: number; quantities: { tokens: string } }) => [
+          bucket.group,
+          bucket.events,
+          bucket.quantities.tokens,
+        ])
+        .sort(),
+      [
+        ['a', 2, '249'],
+        ['b', 1, '250'],
+      ],
+    );
+  });
+});

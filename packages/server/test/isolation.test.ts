@@ -427,6 +427,14 @@ const table: Record<string, Probe[]> = {
       expect: 'own',
     },
   ],
+  'GET /v1/customers/{customer}/usage': [
+    {
+      method: 'GET',
+      path: () => `/v1/customers/${live.customer}/usage?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`,
+      expect: 'not_found',
+      codes: ['customer_not_found'],
+    },
+  ],
   'POST /v1/adjustments': [
     {
       method: 'POST',

@@ -318,3 +318,36 @@ export const simulationResource = z.object({
   ),
   unpriced: z.int().describe('Events the draft cannot price (no price, no matching rate, no model price).'),
 });
+
+export const usageQuery = z.strictObject({
+  from: timestampField,
+  to: timestampField,
+  granularity: z
+    .enum(['hour', 'day', 'period'])
+    .optional()
+    .describe('Bucket size (default day); period: the whole range.'),
+  feature: featureKeyField.optional(),
+  group_by: propertyNameField
+    .optional()
+    .describe('An event property to break usage down by, such as model, user or session.'),
+});
+
+export type UsageQuery = z.output<typeof usageQuery>;
+
+export const usageResource = z.object({
+  customer: z.string(),
+  from: timeText,
+  to: timeText,
+  granularity: z.string(),
+  group_by: z.string().nullable(),
+  buckets: z.array(
+    z.object({
+      start: timeText,
+      feature: z.string(),
+      group: z.string().nullable().describe('The value of group_by on these events (null when absent).'),
+      events: z.int(),
+      quantities: z.record(z.string(), z.string()),
+      cost: z.record(z.string(), z.string()).describe('By asset.'),
+    }),
+  ),
+});

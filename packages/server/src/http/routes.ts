@@ -10,6 +10,7 @@ import * as pricing from '../ledger/pricing-operations.ts';
 import * as queries from '../ledger/queries.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import * as simulation from '../ledger/simulation.ts';
+import * as usage from '../ledger/usage.ts';
 import * as wallets from '../ledger/wallet-operations.ts';
 import * as p from './pricing-schemas.ts';
 import type { ParsedRequest, Route } from './router.ts';
@@ -574,6 +575,20 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         responses: { 200: p.simulationResource },
       },
       ({ caller, body }) => simulation.simulatePricing(service, caller, body),
+    ),
+    route<unknown, p.UsageQuery, s.CustomerParams>(
+      {
+        method: 'GET',
+        path: '/v1/customers/{customer}/usage',
+        operationId: 'getUsage',
+        summary: "A customer's usage and cost by feature, time bucket and dimension",
+        tag: 'Usage',
+        scope: 'read',
+        params: s.customerParams,
+        query: p.usageQuery,
+        responses: { 200: p.usageResource },
+      },
+      ({ caller, params, query }) => usage.getUsage(service, caller, params.customer, query),
     ),
   ];
 }
