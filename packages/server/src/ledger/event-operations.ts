@@ -3,14 +3,15 @@
  * debited from the first of the price's assets that the customer's wallet covers, all in the
  * batch's transaction. An event that is rejected records nothing, so it may be sent again later.
  */
-import type { Meter, OutcomeCode, Rational } from '@bursar/core';
+import type { Cost, ModelPrice, OutcomeCode, PriceOption, Quantities, Rational, Refusal } from '@bursar/core';
 import { decideCost, decideDebit, decideQuantities, formatAmount, rational } from '@bursar/core';
 import type { SqlRow } from '../storage/database.ts';
 import type { Batch } from './batch.ts';
+import type { Preload } from './committer.ts';
 import type { Caller, Reply } from './contract.ts';
 import type { PriceInForce } from './price-catalog.ts';
 import { PriceCatalog } from './price-catalog.ts';
-import type { LedgerService } from './service.ts';
+import type { AssetInfo, LedgerService } from './service.ts';
 import { okReply } from './service.ts';
 import type { WalletKey } from './wallet-store.ts';
 import { toBigint, toTime } from './wallet-store.ts';
@@ -60,13 +61,120 @@ export async function ingestEvents(
   });
 }
 
-interface RatedEvent {
+/** An event priced up to its quantities: everything but the cost, which needs the batch's period totals. */
+export interface RatedEvent {
   readonly event: EventInput;
-  readonly meter: Meter;
   readonly book: string;
   readonly version: number;
   readonly options: PriceInForce['options'];
   readonly period: string;
+  readonly quantities: Quantities;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly modelPrice: ModelPrice | null;
+  readonly batchRequest: boolean;
+}
+
+/** Meter, price in force and model price of an event; or the outcome code saying why it cannot be rated. */
+export async function rateEvent(
+  catalog: PriceCatalog,
+  event: EventInput,
+): Promise<RatedEvent | { code: OutcomeCode; detail: string }> {
+  const meter = await catalog.meter(event.feature);
+  if (meter === undefined)
+    return { code: 'feature_not_found', detail: `No feature "${event.feature}" in this environment.` };
+  const found = await catalog.price(event.feature, event.timestamp);
+  if (typeof found === 'string')
+    return { code: found, detail: 'No price in force at the event time prices this feature.' };
+  const properties = event.properties ?? {};
+  const quantities = decideQuantities(meter, properties);
+  if ('kind' in quantities) return { code: quantities.code, detail: quantities.detail };
+  const dimensions = Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, String(value)]));
+  return {
+    event,
+    book: found.book,
+    version: found.version,
+    options: found.options,
+    period: periodOf(event.timestamp),
+    quantities,
+    dimensions,
+    modelPrice: dimensions.model === undefined ? null : await catalog.modelPrice(dimensions.model, event.timestamp),
+    batchRequest: properties.batch === true,
+  };
+}
+
+/** What the batch reads for an event: the stored event (a repeat) and its period totals, created when missing and locked. */
+export function eventPreloads(environmentId: string, rated: RatedEvent): Preload[] {
+  return [
+    { table: 'events', keyColumns: ['environment_id', 'id'], key: [environmentId, rated.event.id] },
+    ...[...rated.quantities.keys()].map((quantity) => {
+      const row = usageRow(environmentId, rated.event, quantity, rated.period);
+      return {
+        table: 'usage_totals' as const,
+        keyColumns: usageKeyColumns,
+        key: usageKeyColumns.map((column) => String(row[column])),
+        lock: true,
+        defaultRow: { ...row, total: '0' },
+      };
+    }),
+  ];
+}
+
+/** True when the event id is stored already, or recorded earlier in this batch. */
+export function isRepeated(batch: Batch, environmentId: string, id: string): boolean {
+  return batch.eventIds.has(id) || batch.preloaded('events', [environmentId, id]) !== undefined;
+}
+
+/** The event's cost in one option, counting the customer's usage earlier in the period. */
+export function costInBatch(
+  batch: Batch,
+  environmentId: string,
+  rated: RatedEvent,
+  option: PriceOption,
+  scale: number,
+): Cost | Refusal {
+  const usedBefore = (quantity: string) =>
+    usageTotal(batch, usageRow(environmentId, rated.event, quantity, rated.period)).total;
+  return decideCost(
+    option,
+    rated.quantities,
+    { dimensions: rated.dimensions, usedBefore, modelPrice: rated.modelPrice, batch: rated.batchRequest },
+    scale,
+  );
+}
+
+/** Records a charged event and adds its quantities to the period totals. */
+export function recordEvent(
+  batch: Batch,
+  environmentId: string,
+  rated: RatedEvent,
+  asset: AssetInfo,
+  cost: bigint,
+  transactionId: string,
+): void {
+  const { event } = rated;
+  batch.eventIds.add(event.id);
+  batch.insert('events', {
+    environment_id: environmentId,
+    id: event.id,
+    customer_id: event.customer,
+    feature: event.feature,
+    occurred_at: BigInt(event.timestamp),
+    properties: JSON.stringify(event.properties ?? {}),
+    quantities: JSON.stringify(
+      Object.fromEntries([...rated.quantities].map(([name, amount]) => [name, rational.toDecimalText(amount)])),
+    ),
+    asset: asset.code,
+    cost,
+    transaction_id: transactionId,
+    price_book: rated.book,
+    price_version: BigInt(rated.version),
+    received_at: BigInt(batch.now),
+  });
+  for (const [quantity, amount] of rated.quantities) {
+    const total = usageTotal(batch, usageRow(environmentId, event, quantity, rated.period));
+    total.total = rational.add(total.total, amount);
+    total.changed = true;
+  }
 }
 
 /** Rejects what can be rejected before the batch, else returns the step that submits the event. */
@@ -83,70 +191,26 @@ async function checkEvent(
   if (!(await service.customerExists(caller.environmentId, event.customer))) {
     return rejected(event.id, 'customer_not_found', `No customer "${event.customer}" in this environment.`);
   }
-  const meter = await catalog.meter(event.feature);
-  if (meter === undefined) {
-    return rejected(event.id, 'feature_not_found', `No feature "${event.feature}" in this environment.`);
-  }
-  const found = await catalog.price(event.feature, event.timestamp);
-  if (typeof found === 'string') {
-    return rejected(event.id, found, 'No price in force at the event time prices this feature.');
-  }
-  const { options } = found;
-  const rated: RatedEvent = {
-    event,
-    meter,
-    book: found.book,
-    version: found.version,
-    options,
-    period: periodOf(event.timestamp),
-  };
-  const properties = event.properties ?? {};
-  const dimensions = Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, String(value)]));
-  const modelPrice =
-    dimensions.model === undefined ? null : await catalog.modelPrice(dimensions.model, event.timestamp);
-  const quantities = decideQuantities(rated.meter, properties);
-  if ('kind' in quantities) return rejected(event.id, quantities.code, quantities.detail);
-  const wallets: WalletKey[] = options.map(({ asset }) => ({
-    environmentId: caller.environmentId,
+  const rated = await rateEvent(catalog, event);
+  if ('code' in rated) return rejected(event.id, rated.code, rated.detail);
+  const environmentId = caller.environmentId;
+  const wallets: WalletKey[] = rated.options.map(({ asset }) => ({
+    environmentId,
     customer: event.customer,
     asset: asset.code,
   }));
-  const usageKeys = [...quantities.keys()].map((quantity) =>
-    usageRow(caller.environmentId, event, quantity, rated.period),
-  );
   return async () => {
     const reply = await service.committer.submit({
-      environmentId: caller.environmentId,
+      environmentId,
       requestId: caller.requestId,
       idempotency: null,
       wallets,
-      // Read for the whole batch in one statement per table: the stored event (a repeat), and the
-      // customer's period totals, created when missing and locked on PostgreSQL.
-      preload: [
-        { table: 'events', keyColumns: ['environment_id', 'id'], key: [caller.environmentId, event.id] },
-        ...usageKeys.map((row) => ({
-          table: 'usage_totals' as const,
-          keyColumns: usageKeyColumns,
-          key: usageKeyColumns.map((column) => String(row[column])),
-          lock: true,
-          defaultRow: { ...row, total: '0' },
-        })),
-      ],
+      preload: eventPreloads(environmentId, rated),
       decide(batch) {
-        if (batch.eventIds.has(event.id)) return okReply(200, { id: event.id, status: 'repeated' });
-        if (batch.preloaded('events', [caller.environmentId, event.id]) !== undefined) {
-          return okReply(200, { id: event.id, status: 'repeated' });
-        }
-        const usedBefore = (quantity: string) =>
-          usageTotal(batch, usageRow(caller.environmentId, event, quantity, rated.period)).total;
+        if (isRepeated(batch, environmentId, event.id)) return okReply(200, { id: event.id, status: 'repeated' });
         let shortest: EventResult | null = null;
-        for (const [index, { option, asset }] of options.entries()) {
-          const cost = decideCost(
-            option,
-            quantities,
-            { dimensions, usedBefore, modelPrice, batch: properties.batch === true },
-            asset.scale,
-          );
+        for (const [index, { option, asset }] of rated.options.entries()) {
+          const cost = costInBatch(batch, environmentId, rated, option, asset.scale);
           if ('kind' in cost) return okReply(200, rejected(event.id, cost.code, cost.detail));
           const key = wallets[index] as WalletKey;
           const decision = decideDebit(
@@ -158,31 +222,11 @@ async function checkEvent(
             shortest ??= rejected(event.id, decision.code, decision.detail);
             continue;
           }
-          const metadata = JSON.stringify({ event: event.id });
-          const { transaction } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
-          batch.eventIds.add(event.id);
-          batch.insert('events', {
-            environment_id: caller.environmentId,
-            id: event.id,
-            customer_id: event.customer,
-            feature: event.feature,
-            occurred_at: BigInt(event.timestamp),
-            properties: JSON.stringify(properties),
-            quantities: JSON.stringify(
-              Object.fromEntries([...quantities].map(([name, amount]) => [name, rational.toDecimalText(amount)])),
-            ),
-            asset: asset.code,
-            cost: cost.units,
-            transaction_id: transaction.id,
-            price_book: rated.book,
-            price_version: BigInt(rated.version),
-            received_at: BigInt(batch.now),
+          const { transaction } = batch.apply(key, decision, {
+            requestId: caller.requestId,
+            metadata: JSON.stringify({ event: event.id }),
           });
-          for (const [quantity, amount] of quantities) {
-            const total = usageTotal(batch, usageRow(caller.environmentId, event, quantity, rated.period));
-            total.total = rational.add(total.total, amount);
-            total.changed = true;
-          }
+          recordEvent(batch, environmentId, rated, asset, cost.units, transaction.id);
           return okReply(200, {
             id: event.id,
             status: 'accepted',
@@ -198,7 +242,7 @@ async function checkEvent(
     if (result.status !== 'repeated') return result;
     // A repeated id (earlier, or earlier in this batch): the first one's stored outcome answers it.
     const [stored] = await service.database.reader.all('SELECT * FROM events WHERE environment_id = ? AND id = ?', [
-      caller.environmentId,
+      environmentId,
       event.id,
     ]);
     return stored === undefined
