@@ -44,6 +44,7 @@ export const outcomes = {
     title: 'The model already has a price effective at that instant',
     retryable: false,
   },
+  event_exists: { status: 409, title: 'The usage event is recorded already', retryable: false },
   hold_not_open: { status: 409, title: 'The hold has already ended', retryable: false },
   grant_voided: { status: 409, title: 'The grant is already voided', retryable: false },
   transaction_not_reversible: { status: 409, title: 'This kind of transaction cannot be reversed', retryable: false },

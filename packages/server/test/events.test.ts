@@ -250,6 +250,46 @@ describe('authorize by feature and estimated quantities', () => {
     assert.equal(tooMuch.body.code, 'insufficient_balance');
   });
 
+  it('captures with the event carrying the real usage: priced, recorded, and never charged twice', async () => {
+    await seedCustomer(server, 'zeta');
+    await ok(
+      server.call('POST', '/v1/grants', { customer: 'zeta', asset: 'credits', amount: '100', category: 'paid' }),
+    );
+    const hold = await ok(
+      server.call('POST', '/v1/holds', { customer: 'zeta', feature: 'chat', quantities: { tokens: 4096 } }),
+    );
+    const id = randomUUID();
+    const captured = await ok(
+      server.call('POST', `/v1/holds/${hold.body.hold.id}/capture`, { event: { id, properties: { tokens: 1234 } } }),
+      200,
+    );
+    assert.equal(
+      captured.body.hold.captured,
+      '13',
+      '1,234 tokens at 1 per 100, rounded up; the rest of the 41 held is released',
+    );
+    assert.equal(captured.body.balance.balance, '87');
+    assert.equal(captured.body.balance.held, '0');
+    const listed = await ok(server.call('GET', '/v1/events?customer=zeta'), 200);
+    assert.deepEqual(
+      listed.body.data.map((event: { id: string; cost: string }) => [event.id, event.cost]),
+      [[id, '13']],
+    );
+    const again = await ok(
+      server.call('POST', '/v1/holds', { customer: 'zeta', feature: 'chat', quantities: { tokens: 100 } }),
+    );
+    const twice = await server.call('POST', `/v1/holds/${again.body.hold.id}/capture`, {
+      event: { id, properties: { tokens: 1234 } },
+    });
+    assert.equal(twice.status, 409);
+    assert.equal(twice.body.code, 'event_exists');
+    const repeated = await ingest([
+      { id, customer: 'zeta', feature: 'chat', timestamp: at(server.clock.now()), properties: { tokens: 1234 } },
+    ]);
+    assert.equal(repeated.results[0].status, 'duplicate', 'ingesting the captured event again charges nothing');
+    assert.equal(await balance('zeta'), '87');
+  });
+
   it('names what is wrong with an estimate', async () => {
     const negative = await server.call('POST', '/v1/holds', {
       customer: 'delta',

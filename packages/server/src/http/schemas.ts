@@ -189,10 +189,27 @@ export const checkDebitBody = z
   })
   .superRefine(requireAmountOrQuantities);
 
-export const captureHoldBody = z.strictObject({
-  amount: amountNonNegativeField.optional().describe('Absent: capture the whole held amount.'),
-  on_excess: z.enum(['draw', 'refuse']).optional(),
-});
+export const captureHoldBody = z
+  .strictObject({
+    amount: amountNonNegativeField.optional().describe('Absent (and no event): capture the whole held amount.'),
+    on_excess: z.enum(['draw', 'refuse']).optional(),
+    event: z
+      .strictObject({
+        id: z
+          .string()
+          .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1–200 printable characters: the event id deduplicates it'),
+        timestamp: timestampField.optional(),
+        properties: z
+          .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+          .optional(),
+      })
+      .optional()
+      .describe("The real usage, priced by the hold's feature in its asset and recorded as a usage event."),
+  })
+  .refine((body) => body.amount === undefined || body.event === undefined, {
+    message: 'give amount or event, not both',
+    path: ['event'],
+  });
 
 export const extendHoldBody = z
   .strictObject({

@@ -20,6 +20,17 @@ import {
 } from '@bursar/core';
 import type { Batch } from './batch.ts';
 import type { Caller, FieldError, Reply } from './contract.ts';
+import type { EventInput } from './event-operations.ts';
+import {
+  costInBatch,
+  eventAgeMaxMs,
+  eventFutureMaxMs,
+  eventPreloads,
+  isRepeated,
+  rateEvent,
+  recordEvent,
+} from './event-operations.ts';
+import { PriceCatalog } from './price-catalog.ts';
 import type { PricedAmountInput } from './priced-amount.ts';
 import { resolvePricedAmount } from './priced-amount.ts';
 import type { AssetInfo, LedgerService } from './service.ts';
@@ -236,18 +247,27 @@ async function holdTarget(
   };
 }
 
+export interface CaptureInput {
+  amount?: string | undefined;
+  on_excess?: 'draw' | 'refuse' | undefined;
+  /** The real usage: rated like an ingested event and recorded as one; its cost is what is captured. */
+  event?: { id: string; timestamp?: number | undefined; properties?: EventInput['properties'] } | undefined;
+}
+
 export async function captureHold(
   service: LedgerService,
   caller: Caller,
   holdId: string,
-  input: { amount?: string | undefined; on_excess?: 'draw' | 'refuse' | undefined },
+  input: CaptureInput,
 ): Promise<Reply> {
   const target = await holdTarget(service, caller, holdId);
   if (isReply(target)) return target;
   const { key, asset, row } = target;
+  const metadata = (row.metadata as string | null) ?? null;
+  const onExcess = input.on_excess ?? 'draw';
+  if (input.event !== undefined) return captureWithEvent(service, caller, holdId, target, input.event, onExcess);
   const amount = input.amount === undefined ? null : parseWireAmount(input.amount, asset.scale, 'amount');
   if (isFieldError(amount)) return fieldReply(caller, [amount]);
-  const metadata = (row.metadata as string | null) ?? null;
   return service.submit(
     caller,
     'captureHold',
@@ -255,10 +275,83 @@ export async function captureHold(
     {
       wallets: [key],
       decide(batch) {
-        const onExcess = input.on_excess ?? 'draw';
         const decision = decideCapture(batch.wallet(key), holdId, { amount, onExcess }, batch.context);
         if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
         const { hold, transaction } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+        return holdReply(
+          200,
+          batch,
+          key,
+          asset,
+          hold,
+          { status: 'captured', captured: transaction.amount, metadata },
+          transaction,
+        );
+      },
+    },
+  );
+}
+
+/**
+ * Settles a hold with the event carrying the real usage: the event is rated by the price in force
+ * at its time, in the hold's asset, and that cost is captured; the event is recorded like an
+ * ingested one (deduplicated, counted in the period's usage).
+ */
+async function captureWithEvent(
+  service: LedgerService,
+  caller: Caller,
+  holdId: string,
+  target: { key: WalletKey; asset: AssetInfo; row: Record<string, unknown> },
+  input: NonNullable<CaptureInput['event']>,
+  onExcess: 'draw' | 'refuse',
+): Promise<Reply> {
+  const { key, asset, row } = target;
+  if (row.feature === null)
+    return fieldReply(caller, [{ field: 'event', message: 'the hold names no feature to price the event by' }]);
+  const now = service.clock.now();
+  const event: EventInput = {
+    id: input.id,
+    customer: key.customer,
+    feature: String(row.feature),
+    timestamp: input.timestamp ?? now,
+    properties: input.properties,
+  };
+  if (event.timestamp < now - eventAgeMaxMs || event.timestamp > now + eventFutureMaxMs) {
+    return fieldReply(caller, [
+      { field: 'event.timestamp', message: 'must be at most 35 days old and 5 minutes ahead' },
+    ]);
+  }
+  const rated = await rateEvent(new PriceCatalog(service, caller.environmentId), event);
+  if ('code' in rated) return problemReply(caller, rated.code, rated.detail);
+  const option = rated.options.find((candidate) => candidate.asset.code === asset.code);
+  if (option === undefined)
+    return problemReply(
+      caller,
+      'price_not_found',
+      `The price of "${event.feature}" has no option in ${asset.code}, the hold's asset.`,
+    );
+  const metadata = (row.metadata as string | null) ?? null;
+  return service.submit(
+    caller,
+    'captureHold',
+    { holdId, event: input, on_excess: onExcess },
+    {
+      wallets: [key],
+      preload: eventPreloads(caller.environmentId, rated),
+      decide(batch) {
+        if (isRepeated(batch, caller.environmentId, event.id)) {
+          return problemReply(
+            caller,
+            'event_exists',
+            `Event "${event.id}" is recorded already; it is not charged twice.`,
+          );
+        }
+        const cost = costInBatch(batch, caller.environmentId, rated, option.option, asset.scale);
+        if ('kind' in cost) return refusalReply(caller, cost, asset.scale);
+        const decision = decideCapture(batch.wallet(key), holdId, { amount: cost.units, onExcess }, batch.context);
+        if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
+        const { hold, transaction } = batch.apply(key, decision, { requestId: caller.requestId, metadata });
+        recordEvent(batch, caller.environmentId, rated, asset, cost.units, transaction.id);
         return holdReply(
           200,
           batch,
