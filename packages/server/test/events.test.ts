@@ -423,6 +423,10 @@ describe('usage', () => {
       ],
       '150 tokens cost 2, 250 cost 3, 99 cost 1: each event rounds on its own',
     );
+    // A range that is not whole hours is summed from the events themselves: the rollups must agree.
+    const unaligned = `from=${encodeURIComponent(at(base - hour + 1))}&to=${encodeURIComponent(at(base + 2 * hour))}`;
+    const fromEvents = await ok(server.call('GET', `/v1/customers/echo/usage?${unaligned}&granularity=hour`), 200);
+    assert.deepEqual(fromEvents.body.buckets, byHour.body.buckets);
     const byModel = await ok(
       server.call('GET', `/v1/customers/echo/usage?${range}&granularity=period&group_by=model`),
       200,

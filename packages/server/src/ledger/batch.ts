@@ -59,6 +59,11 @@ export class Batch {
   readonly eventIds = new Set<string>();
   /** Period usage totals the batch's events read or changed, by key text; the rows exist (preloaded). */
   readonly usageTotals = new Map<string, { key: SqlRow; total: Rational; changed: boolean }>();
+  /** Hourly usage rollups the batch's events changed, by key text; the rows exist (preloaded). */
+  readonly usageRollups = new Map<
+    string,
+    { key: SqlRow; events: bigint; cost: bigint; quantities: Map<string, Rational> }
+  >();
   readonly context: DecisionContext;
 
   constructor(session: SqlSession, now: number) {

@@ -104,7 +104,19 @@ export async function rateEvent(
 
 /** What the batch reads for an event: the stored event (a repeat) and its period totals, created when missing and locked. */
 export function eventPreloads(environmentId: string, rated: RatedEvent): Preload[] {
+  const hour = hourOf(rated.event.timestamp);
   return [
+    // A rollup row per option asset: which one pays is decided in the batch.
+    ...rated.options.map(({ asset }) => {
+      const key = rollupKey(environmentId, rated.event, hour, asset.code);
+      return {
+        table: 'usage_rollups' as const,
+        keyColumns: rollupKeyColumns,
+        key: rollupKeyColumns.map((column) => String(key[column])),
+        lock: true,
+        defaultRow: { ...key, events: 0n, cost: 0n, quantities: '{}' },
+      };
+    }),
     { table: 'events', keyColumns: ['environment_id', 'id'], key: [environmentId, rated.event.id] },
     ...[...rated.quantities.keys()].map((quantity) => {
       const row = usageRow(environmentId, rated.event, quantity, rated.period);
@@ -170,11 +182,55 @@ export function recordEvent(
     price_version: BigInt(rated.version),
     received_at: BigInt(batch.now),
   });
+  const rollup = usageRollup(batch, rollupKey(environmentId, event, hourOf(event.timestamp), asset.code));
+  rollup.events += 1n;
+  rollup.cost += cost;
   for (const [quantity, amount] of rated.quantities) {
     const total = usageTotal(batch, usageRow(environmentId, event, quantity, rated.period));
     total.total = rational.add(total.total, amount);
     total.changed = true;
+    rollup.quantities.set(quantity, rational.add(rollup.quantities.get(quantity) ?? rational.zero, amount));
   }
+}
+
+const hourMs = 3_600_000;
+
+export function hourOf(at: number): number {
+  return Math.floor(at / hourMs) * hourMs;
+}
+
+const rollupKeyColumns = ['environment_id', 'customer_id', 'feature', 'hour', 'asset'];
+
+function rollupKey(environmentId: string, event: EventInput, hour: number, asset: string): SqlRow {
+  return {
+    environment_id: environmentId,
+    customer_id: event.customer,
+    feature: event.feature,
+    hour: BigInt(hour),
+    asset,
+  };
+}
+
+/** The batch's running rollup of one hour and asset, started from the preloaded (and locked) row. */
+function usageRollup(batch: Batch, key: SqlRow) {
+  const text = rollupKeyColumns.map((column) => String(key[column])).join('\u0000');
+  let entry = batch.usageRollups.get(text);
+  if (entry === undefined) {
+    const row = batch.preloaded(
+      'usage_rollups',
+      rollupKeyColumns.map((column) => String(key[column])),
+    );
+    if (row === undefined) throw new Error('assertion failed: usage rollups are preloaded, created when missing');
+    const stored = JSON.parse(String(row.quantities)) as Record<string, string>;
+    entry = {
+      key,
+      events: toBigint(row.events),
+      cost: toBigint(row.cost),
+      quantities: new Map(Object.entries(stored).map(([name, text]) => [name, decimalTextToRational(text)])),
+    };
+    batch.usageRollups.set(text, entry);
+  }
+  return entry;
 }
 
 /** Rejects what can be rejected before the batch, else returns the step that submits the event. */

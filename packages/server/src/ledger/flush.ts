@@ -68,6 +68,18 @@ export async function flushBatch(batch: Batch): Promise<void> {
     ['environment_id', 'customer_id', 'feature', 'quantity', 'period'],
     usage.map((entry) => ({ ...entry.key, total: rational.toDecimalText(entry.total) })),
   );
+  await session.updateMany(
+    'usage_rollups',
+    ['environment_id', 'customer_id', 'feature', 'hour', 'asset'],
+    [...batch.usageRollups.values()].map((entry) => ({
+      ...entry.key,
+      events: entry.events,
+      cost: entry.cost,
+      quantities: JSON.stringify(
+        Object.fromEntries([...entry.quantities].map(([name, total]) => [name, rational.toDecimalText(total)])),
+      ),
+    })),
+  );
   if (batch.audits.length > 0) {
     const { rows, heads } = await chainAuditRecords(session, batch.audits, batch.now);
     await session.insertMany('audit_events', rows);

@@ -1,8 +1,8 @@
 /**
  * Usage queries: a customer's recorded events summed by feature and time bucket (hour, day or the
  * whole range), optionally broken down by one event property (model, user, session), with exact
- * quantity totals and cost per asset. Computed from the events in range, read through the
- * customer-and-time index.
+ * quantity totals and cost per asset. Whole-hour ranges without a breakdown read the hourly rollups
+ * kept as events are written; other queries sum the events in range.
  */
 import type { Rational } from '@bursar/core';
 import { formatAmount, rational } from '@bursar/core';
@@ -45,6 +45,31 @@ export async function getUsage(
   }
   const granularity = query.granularity ?? 'day';
   const buckets = new Map<string, Bucket>();
+  const add = (
+    at: number,
+    feature: string,
+    group: string | null,
+    events: number,
+    quantities: Record<string, string>,
+    asset: string,
+    cost: bigint,
+  ) => {
+    const start = bucketStart(at, granularity, query.from);
+    const key = [start, feature, group ?? '\u0001'].join('\u0000');
+    const bucket = buckets.get(key) ?? { start, feature, group, events: 0, quantities: new Map(), cost: new Map() };
+    bucket.events += events;
+    for (const [name, text] of Object.entries(quantities)) {
+      const [whole = '0', fraction = ''] = text.split('.');
+      const amount = rational.fromDecimal({ units: BigInt(whole + fraction), scale: fraction.length });
+      bucket.quantities.set(name, rational.add(bucket.quantities.get(name) ?? rational.zero, amount));
+    }
+    bucket.cost.set(asset, (bucket.cost.get(asset) ?? 0n) + cost);
+    buckets.set(key, bucket);
+  };
+  if (query.group_by === undefined && query.from % hourMs === 0 && query.to % hourMs === 0) {
+    await addRollups(service, caller.environmentId, customer, query, add);
+    return render(service, caller, customer, query, granularity, buckets);
+  }
   let read = 0;
   let cursor: { at: bigint; id: string } | null = null;
   for (;;) {
@@ -64,32 +89,72 @@ export async function getUsage(
     );
     for (const row of rows) {
       read += 1;
-      if (read > usageEventsMax)
+      if (read > usageEventsMax) {
         return fieldReply(caller, [
           { field: 'from', message: `the range holds more than ${usageEventsMax} events: narrow it` },
         ]);
-      const at = toTime(row.occurred_at);
-      const feature = String(row.feature);
+      }
       const properties = JSON.parse(String(row.properties)) as Record<string, unknown>;
       const groupValue = query.group_by === undefined ? undefined : properties[query.group_by];
       const group = groupValue === undefined || groupValue === null ? null : String(groupValue);
-      const start = bucketStart(at, granularity, query.from);
-      const key = [start, feature, group ?? '\u0001'].join('\u0000');
-      const bucket = buckets.get(key) ?? { start, feature, group, events: 0, quantities: new Map(), cost: new Map() };
-      bucket.events += 1;
-      for (const [name, text] of Object.entries(JSON.parse(String(row.quantities)) as Record<string, string>)) {
-        const [whole = '0', fraction = ''] = text.split('.');
-        const amount = rational.fromDecimal({ units: BigInt(whole + fraction), scale: fraction.length });
-        bucket.quantities.set(name, rational.add(bucket.quantities.get(name) ?? rational.zero, amount));
-      }
-      const asset = String(row.asset);
-      bucket.cost.set(asset, (bucket.cost.get(asset) ?? 0n) + toBigint(row.cost));
-      buckets.set(key, bucket);
+      const quantities = JSON.parse(String(row.quantities)) as Record<string, string>;
+      add(toTime(row.occurred_at), String(row.feature), group, 1, quantities, String(row.asset), toBigint(row.cost));
     }
     const last = rows.at(-1);
     if (rows.length < pageSize || last === undefined) break;
     cursor = { at: toBigint(last.occurred_at), id: String(last.id) };
   }
+  return render(service, caller, customer, query, granularity, buckets);
+}
+
+const hourMs = 3_600_000;
+
+type AddUsage = (
+  at: number,
+  feature: string,
+  group: string | null,
+  events: number,
+  quantities: Record<string, string>,
+  asset: string,
+  cost: bigint,
+) => void;
+
+async function addRollups(
+  service: LedgerService,
+  environmentId: string,
+  customer: string,
+  query: UsageQuery,
+  add: AddUsage,
+): Promise<void> {
+  const clauses = ['environment_id = ?', 'customer_id = ?', 'hour >= ?', 'hour < ?', 'events > 0'];
+  const params: SqlValue[] = [environmentId, customer, BigInt(query.from), BigInt(query.to)];
+  if (query.feature !== undefined) {
+    clauses.push('feature = ?');
+    params.push(query.feature);
+  }
+  const rows = await service.database.reader.all(`SELECT * FROM usage_rollups WHERE ${clauses.join(' AND ')}`, params);
+  for (const row of rows) {
+    const quantities = JSON.parse(String(row.quantities)) as Record<string, string>;
+    add(
+      toTime(row.hour),
+      String(row.feature),
+      null,
+      Number(toBigint(row.events)),
+      quantities,
+      String(row.asset),
+      toBigint(row.cost),
+    );
+  }
+}
+
+async function render(
+  service: LedgerService,
+  caller: Caller,
+  customer: string,
+  query: UsageQuery,
+  granularity: string,
+  buckets: Map<string, Bucket>,
+): Promise<Reply> {
   const rendered = [];
   for (const bucket of [...buckets.values()].sort((a, b) => a.start - b.start || (a.feature < b.feature ? -1 : 1))) {
     const cost: Record<string, string> = {};

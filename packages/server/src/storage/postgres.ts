@@ -183,7 +183,8 @@ class PostgresSession implements SqlSession {
     options: { lock?: boolean } = {},
   ): Promise<SqlRow[]> {
     if (keys.length === 0) return [];
-    const arrays = keyColumns.map((_, index) => `$${index + 1}::text[]`).join(', ');
+    // Keys arrive as text; each array is cast to its column's type (a bigint column takes decimal text).
+    const arrays = keyColumns.map((column, index) => `$${index + 1}::${arrayType(table, column)}`).join(', ');
     const names = keyColumns.map((_, index) => `k${index}`);
     const matches = keyColumns.map((column, index) => `t.${quote(column)} = k.${names[index]}`).join(' AND ');
     const order = keyColumns.map((column) => `t.${quote(column)}`).join(', ');

@@ -289,6 +289,22 @@ export const tables = {
     nullable: [],
     primaryKey: ['environment_id', 'customer_id', 'feature', 'quantity', 'period'],
   },
+  usage_rollups: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      feature: 'text',
+      /** The hour (UTC, epoch milliseconds) the events fell in. */
+      hour: 'bigint',
+      asset: 'text',
+      events: 'bigint',
+      cost: 'bigint',
+      /** Exact quantity totals, `{ "name": "decimal" }`. */
+      quantities: 'text',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'customer_id', 'feature', 'hour', 'asset'],
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -317,6 +333,7 @@ export const migrationTables: readonly (readonly TableName[])[] = [
   ],
   ['features', 'price_books', 'price_versions', 'model_prices'],
   ['events', 'usage_totals'],
+  ['usage_rollups'],
 ];
 
 /** DDL for one dialect and some tables: CREATE TABLE/INDEX IF NOT EXISTS plus append-only triggers. */
