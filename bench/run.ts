@@ -149,7 +149,12 @@ async function startChildServer(databaseUrl: string, port: number): Promise<Chil
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 500 });
 
-function post(port: number, path: string, body: unknown, idempotencyKey?: string): Promise<number> {
+function post(
+  port: number,
+  path: string,
+  body: unknown,
+  idempotencyKey?: string,
+): Promise<{ status: number; body: unknown }> {
   const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const request = http.request(
@@ -167,8 +172,12 @@ function post(port: number, path: string, body: unknown, idempotencyKey?: string
         },
       },
       (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const answer = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, body: answer === '' ? null : JSON.parse(answer) });
+        });
       },
     );
     request.on('error', reject);
@@ -201,8 +210,10 @@ async function burst(
   const requests = 10_000;
   const started = performance.now();
   const statuses = await Promise.all(
-    Array.from({ length: requests }, (_, index) =>
-      post(port, '/v1/debits', { customer: pick(index), asset: 'credits', amount: '1' }, randomUUID()),
+    Array.from(
+      { length: requests },
+      async (_, index) =>
+        (await post(port, '/v1/debits', { customer: pick(index), asset: 'credits', amount: '1' }, randomUUID())).status,
     ),
   );
   const elapsedS = (performance.now() - started) / 1000;
@@ -393,8 +404,8 @@ async function benchIngestion(name: 'sqlite' | 'postgres', ceilings: Map<string,
           properties: { tokens: 1500 },
         }));
         sent += batchSize;
-        const reply = await postJson(port, '/v1/events', { events });
-        accepted += (reply as { accepted: number }).accepted;
+        const reply = await post(port, '/v1/events', { events });
+        accepted += (reply.body as { accepted: number }).accepted;
       }
     };
     await Promise.all([sender(), sender()]);
@@ -417,33 +428,6 @@ async function benchIngestion(name: 'sqlite' | 'postgres', ceilings: Map<string,
     await new Promise((resolve) => child.once('exit', resolve));
     await backend.drop();
   }
-}
-
-function postJson(port: number, path: string, body: unknown): Promise<unknown> {
-  const text = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${adminKey}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(text),
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-      },
-    );
-    request.on('error', reject);
-    request.end(text);
-  });
 }
 
 async function postgresReachable(): Promise<boolean> {

@@ -342,7 +342,7 @@ function usageTotal(batch: Batch, key: SqlRow): { key: SqlRow; total: Rational; 
   return entry;
 }
 
-function decimalTextToRational(text: string): Rational {
+export function decimalTextToRational(text: string): Rational {
   const [whole = '0', fraction = ''] = text.split('.');
   return rational.fromDecimal({ units: BigInt(whole + fraction), scale: fraction.length });
 }

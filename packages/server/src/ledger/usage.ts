@@ -9,6 +9,7 @@ import { formatAmount, rational } from '@bursar/core';
 import type { UsageQuery } from '../http/pricing-schemas.ts';
 import type { SqlValue } from '../storage/database.ts';
 import type { Caller, Reply } from './contract.ts';
+import { decimalTextToRational } from './event-operations.ts';
 import type { LedgerService } from './service.ts';
 import { fieldReply, okReply, problemReply } from './service.ts';
 import { toBigint, toTime } from './wallet-store.ts';
@@ -45,23 +46,16 @@ export async function getUsage(
   }
   const granularity = query.granularity ?? 'day';
   const buckets = new Map<string, Bucket>();
-  const add = (
-    at: number,
-    feature: string,
-    group: string | null,
-    events: number,
-    quantities: Record<string, string>,
-    asset: string,
-    cost: bigint,
-  ) => {
+  const add: AddUsage = (at, feature, group, events, quantities, asset, cost) => {
     const start = bucketStart(at, granularity, query.from);
     const key = [start, feature, group ?? '\u0001'].join('\u0000');
     const bucket = buckets.get(key) ?? { start, feature, group, events: 0, quantities: new Map(), cost: new Map() };
     bucket.events += events;
     for (const [name, text] of Object.entries(quantities)) {
-      const [whole = '0', fraction = ''] = text.split('.');
-      const amount = rational.fromDecimal({ units: BigInt(whole + fraction), scale: fraction.length });
-      bucket.quantities.set(name, rational.add(bucket.quantities.get(name) ?? rational.zero, amount));
+      bucket.quantities.set(
+        name,
+        rational.add(bucket.quantities.get(name) ?? rational.zero, decimalTextToRational(text)),
+      );
     }
     bucket.cost.set(asset, (bucket.cost.get(asset) ?? 0n) + cost);
     buckets.set(key, bucket);
