@@ -26,6 +26,8 @@ export const outcomes = {
   grant_not_found: { status: 404, title: 'No such grant', retryable: false },
   hold_not_found: { status: 404, title: 'No such hold', retryable: false },
   transaction_not_found: { status: 404, title: 'No such transaction', retryable: false },
+  webhook_endpoint_not_found: { status: 404, title: 'No such webhook endpoint', retryable: false },
+  webhook_delivery_not_found: { status: 404, title: 'No such webhook delivery', retryable: false },
   feature_not_found: { status: 404, title: 'No such feature', retryable: false },
   price_book_not_found: { status: 404, title: 'No such price book', retryable: false },
   method_not_allowed: { status: 405, title: 'Method not allowed on this route', retryable: false },

@@ -19,6 +19,7 @@ import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
 import { LedgerService } from './ledger/service.ts';
 import { Sweeper } from './ledger/sweeper.ts';
+import { WebhookDispatcher } from './ledger/webhook-dispatcher.ts';
 import type { Database } from './storage/database.ts';
 import { migrate } from './storage/migrations.ts';
 import { openPostgres } from './storage/postgres.ts';
@@ -36,6 +37,8 @@ export interface RunningServer {
   readonly database: Database;
   /** Books due expiries now instead of at the next tick (the sweeper also runs every sweepIntervalMs). */
   sweep(): Promise<number>;
+  /** Fans out and sends due webhooks now instead of at the next tick. */
+  dispatchWebhooks(): Promise<number>;
   /** The admin key generated at first start (null when it existed or came from BURSAR_BOOTSTRAP_KEY). */
   readonly generatedAdminKey: string | null;
   close(): Promise<void>;
@@ -82,6 +85,7 @@ export async function startServer(
     committer,
     clock,
     limits: { holdTtlDefaultMs: config.holdTtlDefaultSeconds * 1000, holdTtlMaxMs: config.holdTtlMaxSeconds * 1000 },
+    webhooksAllowPrivate: config.webhooksAllowPrivate,
   });
   const authenticator = new ApiKeyAuthenticator(database.reader);
   const routes = ledgerRoutes(service, () => authenticator.forget());
@@ -96,6 +100,11 @@ export async function startServer(
     openApiDocument: buildOpenApiDocument(routes),
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const dispatcher = new WebhookDispatcher(service, committer, clock);
+  const dispatching = setInterval(() => {
+    dispatcher.tick().catch((error: unknown) => logger.error('webhook dispatch failed', { error: String(error) }));
+  }, config.webhookIntervalMs);
+  dispatching.unref();
   const sweeper = new Sweeper(database, committer, clock);
   const sweeping = setInterval(() => {
     sweeper.sweep().catch((error: unknown) => logger.error('sweep failed', { error: String(error) }));
@@ -108,9 +117,11 @@ export async function startServer(
     database,
     generatedAdminKey,
     sweep: () => sweeper.sweep(),
+    dispatchWebhooks: () => dispatcher.tick(),
     async close() {
       ready = false;
       clearInterval(sweeping);
+      clearInterval(dispatching);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

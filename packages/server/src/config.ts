@@ -19,6 +19,10 @@ export interface Config {
   readonly holdTtlDefaultSeconds: number;
   readonly holdTtlMaxSeconds: number;
   readonly sweepIntervalMs: number;
+  /** How often the webhook dispatcher fans out new events and sends due deliveries. */
+  readonly webhookIntervalMs: number;
+  /** Let webhook endpoints target loopback and private addresses (off by default: SSRF). */
+  readonly webhooksAllowPrivate: boolean;
 }
 
 const settings = {
@@ -37,6 +41,8 @@ const settings = {
   },
   holdTtlMaxSeconds: { env: 'BURSAR_HOLD_TTL_MAX_SECONDS', flag: '--hold-ttl-max-seconds', fallback: '86400' },
   sweepIntervalMs: { env: 'BURSAR_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', fallback: '1000' },
+  webhookIntervalMs: { env: 'BURSAR_WEBHOOK_INTERVAL_MS', flag: '--webhook-interval-ms', fallback: '1000' },
+  webhooksAllowPrivate: { env: 'BURSAR_WEBHOOKS_ALLOW_PRIVATE', flag: '--webhooks-allow-private', fallback: 'false' },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -73,6 +79,12 @@ export function parseConfig(
     }
     return value;
   };
+  const boolean = (name: SettingName): boolean => {
+    const text = raw(name);
+    if (text !== 'true' && text !== 'false')
+      problems.push(`${settings[name].env} (${settings[name].flag}) must be true or false, got "${text}"`);
+    return text === 'true';
+  };
   const databaseUrl = raw('databaseUrl');
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
     problems.push(`BURSAR_DATABASE_URL must be sqlite:<path> or postgres://…, got "${databaseUrl}"`);
@@ -97,6 +109,8 @@ export function parseConfig(
     holdTtlDefaultSeconds: integer('holdTtlDefaultSeconds', 1, 7 * 86400),
     holdTtlMaxSeconds: integer('holdTtlMaxSeconds', 1, 30 * 86400),
     sweepIntervalMs: integer('sweepIntervalMs', 10, 3_600_000),
+    webhookIntervalMs: integer('webhookIntervalMs', 10, 3_600_000),
+    webhooksAllowPrivate: boolean('webhooksAllowPrivate'),
   };
   if (config.holdTtlDefaultSeconds > config.holdTtlMaxSeconds)
     problems.push('the default hold TTL must not exceed the maximum');

@@ -188,6 +188,23 @@ before(async () => {
       },
     ],
   });
+  const endpoint = await call('createWebhookEndpoint', 'POST', '/v1/webhook-endpoints', {
+    url: 'http://127.0.0.1:9/hooks',
+    event_types: ['grant.created'],
+  });
+  await call('listWebhookEndpoints', 'GET', '/v1/webhook-endpoints');
+  await call('rotateWebhookSecret', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/rotate-secret`, {});
+  await call('createGrant', 'POST', '/v1/grants', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '1',
+    category: 'paid',
+  });
+  await server.server.dispatchWebhooks();
+  const deliveries = await call('listWebhookDeliveries', 'GET', `/v1/webhook-endpoints/${endpoint.body.id}/deliveries`);
+  await call('redeliverWebhook', 'POST', `/v1/webhook-deliveries/${deliveries.body.data[0].id}/redeliver`, {});
+  await call('listNotifications', 'GET', '/v1/notifications');
+  await call('deleteWebhookEndpoint', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/delete`, {});
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });

@@ -67,6 +67,8 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     holdTtlDefaultSeconds: 900,
     holdTtlMaxSeconds: 86400,
     sweepIntervalMs: 3_600_000,
+    webhookIntervalMs: 3_600_000,
+    webhooksAllowPrivate: true,
     ...overrides,
   };
 }

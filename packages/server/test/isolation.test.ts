@@ -21,6 +21,8 @@ interface EnvIds {
   capturedHold: string;
   capture: string;
   apiKeyId: string;
+  endpoint: string;
+  delivery: string;
   auditIds: string[];
 }
 
@@ -74,6 +76,16 @@ async function seedEnvironment(key: string, ids: EnvIds, asset: string, customer
   await ok(
     call('POST', '/v1/model-prices', { model: `${customer}-model`, input_per_million: '1', output_per_million: '2' }),
   );
+  const usage = {
+    id: `${customer}-event`,
+    customer,
+    feature: `${customer}-feature`,
+    timestamp: new Date(server.clock.now()).toISOString(),
+    properties: { tokens: 3 },
+  };
+  const ingested = await ok(call('POST', '/v1/events', { events: [usage] }), 200);
+  assert.equal(ingested.body.accepted, 1, ingested.text);
+  ids.endpoint = (await ok(call('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/never' }))).body.id;
   const audit = await ok(call('GET', '/v1/audit-events?limit=100'), 200);
   ids.auditIds = audit.body.data.map((e: { id: string }) => e.id);
 }
@@ -127,6 +139,8 @@ function liveIds(): string[] {
     `${live.customer}-prices`,
     `${live.customer}-model`,
     `${live.customer}-event`,
+    live.endpoint,
+    live.delivery,
     ...live.auditIds,
   ];
 }
@@ -435,6 +449,54 @@ const table: Record<string, Probe[]> = {
       codes: ['customer_not_found'],
     },
   ],
+  'POST /v1/webhook-endpoints': [
+    {
+      method: 'POST',
+      path: () => '/v1/webhook-endpoints',
+      body: () => ({ url: 'http://127.0.0.1:9/other' }),
+      expect: 'own',
+    },
+  ],
+  'GET /v1/webhook-endpoints': [{ method: 'GET', path: () => '/v1/webhook-endpoints', expect: 'list' }],
+  'POST /v1/webhook-endpoints/{id}/delete': [
+    {
+      method: 'POST',
+      path: () => `/v1/webhook-endpoints/${live.endpoint}/delete`,
+      body: () => ({}),
+      expect: 'not_found',
+      codes: ['webhook_endpoint_not_found'],
+    },
+  ],
+  'POST /v1/webhook-endpoints/{id}/rotate-secret': [
+    {
+      method: 'POST',
+      path: () => `/v1/webhook-endpoints/${live.endpoint}/rotate-secret`,
+      body: () => ({}),
+      expect: 'not_found',
+      codes: ['webhook_endpoint_not_found'],
+    },
+  ],
+  'GET /v1/webhook-endpoints/{id}/deliveries': [
+    {
+      method: 'GET',
+      path: () => `/v1/webhook-endpoints/${live.endpoint}/deliveries`,
+      expect: 'not_found',
+      codes: ['webhook_endpoint_not_found'],
+    },
+  ],
+  'POST /v1/webhook-deliveries/{id}/redeliver': [
+    {
+      method: 'POST',
+      path: () => `/v1/webhook-deliveries/${live.delivery}/redeliver`,
+      body: () => ({}),
+      expect: 'not_found',
+      codes: ['webhook_delivery_not_found'],
+    },
+  ],
+  'GET /v1/notifications': [
+    { method: 'GET', path: () => '/v1/notifications', expect: 'list' },
+    { method: 'GET', path: () => `/v1/notifications?customer=${live.customer}`, expect: 'list' },
+  ],
   'POST /v1/adjustments': [
     {
       method: 'POST',
@@ -473,6 +535,15 @@ before(async () => {
   );
   await seedEnvironment(adminKey, live, 'livecoin', 'live-cust');
   await seedEnvironment(otherKey, other, 'othercoin', 'other-cust');
+  // Fan the seeded events out to each environment's endpoint, so each has deliveries to probe.
+  await server.server.dispatchWebhooks();
+  for (const [key, ids] of [
+    [adminKey, live],
+    [otherKey, other],
+  ] as const) {
+    const log = await ok(as(key)('GET', `/v1/webhook-endpoints/${ids.endpoint}/deliveries`), 200);
+    ids.delivery = log.body.data[0].id;
+  }
   const document = await ok(server.call('GET', '/openapi.json'), 200);
   operations = [];
   for (const [path, methods] of Object.entries(
@@ -559,7 +630,11 @@ describe('tenant isolation', () => {
     assert.equal(reply.status, 402, reply.text);
     assert.equal(reply.body.code, 'insufficient_balance');
     const liveBalances = await ok(server.call('GET', `/v1/customers/${live.customer}/balances`), 200);
-    assert.equal(liveBalances.body.balances[0].balance, '985');
+    assert.equal(
+      liveBalances.body.balances[0].balance,
+      '982',
+      'the seed: 1,000 granted, 10 debited, 5 captured, 3 for the usage event',
+    );
   });
 });
 

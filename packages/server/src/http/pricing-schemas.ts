@@ -351,3 +351,64 @@ export const usageResource = z.object({
     }),
   ),
 });
+
+export const createWebhookEndpointBody = z.strictObject({
+  url: z.string().max(2000),
+  event_types: z
+    .array(z.string().regex(/^[a-z_]+\.[a-z_.]+$/, 'must be an event type such as "grant.expired"'))
+    .min(1)
+    .max(50)
+    .optional()
+    .describe('Only these event types; absent: every type.'),
+  description: z.string().max(500).optional(),
+});
+export type CreateWebhookEndpointBody = z.output<typeof createWebhookEndpointBody>;
+
+export const notificationsQuery = z.strictObject({
+  type: z.string().max(100).optional(),
+  customer: customerKeyField.optional(),
+  cursor: z.string().max(500).optional(),
+  limit: integerField(1, 200).optional(),
+});
+export type NotificationsQuery = z.output<typeof notificationsQuery>;
+
+export const deliveriesQuery = z.strictObject({ limit: integerField(1, 200).optional() });
+
+export const webhookEndpointResource = z.object({
+  id: z.string(),
+  url: z.string(),
+  event_types: z.array(z.string()).nullable(),
+  description: z.string().nullable(),
+  disabled_at: timeText.nullable(),
+  created_at: timeText,
+  secret: z.string().optional().describe('Shown when the endpoint is created and when its secret is rotated.'),
+  previous_secret_valid_until: timeText.optional(),
+  deleted: z.boolean().optional(),
+});
+
+export const webhookDeliveryResource = z.object({
+  id: z.string(),
+  endpoint: z.string(),
+  event: z.string().describe('The notification id, sent as webhook-id on every attempt.'),
+  event_type: z.string(),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  attempts: z.array(
+    z.object({
+      attempt: z.int(),
+      status_code: z.int().nullable(),
+      error: z.string().nullable(),
+      duration_ms: z.int(),
+      at: timeText,
+    }),
+  ),
+  next_attempt_at: timeText.nullable(),
+  created_at: timeText,
+  delivered_at: timeText.nullable(),
+});
+
+export const notificationResource = z.object({
+  id: z.string(),
+  type: z.string(),
+  timestamp: timeText,
+  data: z.record(z.string(), z.unknown()),
+});

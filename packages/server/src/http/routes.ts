@@ -12,6 +12,7 @@ import type { LedgerService } from '../ledger/service.ts';
 import * as simulation from '../ledger/simulation.ts';
 import * as usage from '../ledger/usage.ts';
 import * as wallets from '../ledger/wallet-operations.ts';
+import * as webhooks from '../ledger/webhook-operations.ts';
 import * as p from './pricing-schemas.ts';
 import type { ParsedRequest, Route } from './router.ts';
 import * as s from './schemas.ts';
@@ -589,6 +590,100 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         responses: { 200: p.usageResource },
       },
       ({ caller, params, query }) => usage.getUsage(service, caller, params.customer, query),
+    ),
+    route<p.CreateWebhookEndpointBody>(
+      {
+        method: 'POST',
+        path: '/v1/webhook-endpoints',
+        operationId: 'createWebhookEndpoint',
+        summary: 'Register a webhook endpoint (its secret is shown once)',
+        tag: 'Webhooks',
+        scope: 'admin',
+        body: p.createWebhookEndpointBody,
+        responses: { 201: p.webhookEndpointResource },
+      },
+      ({ caller, body }) => webhooks.createWebhookEndpoint(service, caller, body),
+    ),
+    route(
+      {
+        method: 'GET',
+        path: '/v1/webhook-endpoints',
+        operationId: 'listWebhookEndpoints',
+        summary: 'List webhook endpoints',
+        tag: 'Webhooks',
+        scope: 'admin',
+        responses: { 200: s.pageOf(p.webhookEndpointResource) },
+      },
+      ({ caller }) => webhooks.listWebhookEndpoints(service, caller),
+    ),
+    route<unknown, unknown, s.IdParams>(
+      {
+        method: 'POST',
+        path: '/v1/webhook-endpoints/{id}/delete',
+        operationId: 'deleteWebhookEndpoint',
+        summary: 'Delete a webhook endpoint',
+        tag: 'Webhooks',
+        scope: 'admin',
+        params: s.idParams,
+        body: s.emptyBody,
+        responses: { 200: p.webhookEndpointResource },
+      },
+      ({ caller, params }) => webhooks.deleteWebhookEndpoint(service, caller, params.id),
+    ),
+    route<unknown, unknown, s.IdParams>(
+      {
+        method: 'POST',
+        path: '/v1/webhook-endpoints/{id}/rotate-secret',
+        operationId: 'rotateWebhookSecret',
+        summary: 'Rotate the signing secret; the old one signs too for 24 hours',
+        tag: 'Webhooks',
+        scope: 'admin',
+        params: s.idParams,
+        body: s.emptyBody,
+        responses: { 200: p.webhookEndpointResource },
+      },
+      ({ caller, params }) => webhooks.rotateWebhookSecret(service, caller, params.id),
+    ),
+    route<unknown, { limit?: number | undefined }, s.IdParams>(
+      {
+        method: 'GET',
+        path: '/v1/webhook-endpoints/{id}/deliveries',
+        operationId: 'listWebhookDeliveries',
+        summary: "An endpoint's delivery log, with every attempt",
+        tag: 'Webhooks',
+        scope: 'admin',
+        params: s.idParams,
+        query: p.deliveriesQuery,
+        responses: { 200: s.pageOf(p.webhookDeliveryResource) },
+      },
+      ({ caller, params, query }) => webhooks.listWebhookDeliveries(service, caller, params.id, query),
+    ),
+    route<unknown, unknown, s.IdParams>(
+      {
+        method: 'POST',
+        path: '/v1/webhook-deliveries/{id}/redeliver',
+        operationId: 'redeliverWebhook',
+        summary: 'Send a delivery again',
+        tag: 'Webhooks',
+        scope: 'admin',
+        params: s.idParams,
+        body: s.emptyBody,
+        responses: { 202: p.webhookDeliveryResource },
+      },
+      ({ caller, params }) => webhooks.redeliverWebhook(service, caller, params.id),
+    ),
+    route<unknown, p.NotificationsQuery>(
+      {
+        method: 'GET',
+        path: '/v1/notifications',
+        operationId: 'listNotifications',
+        summary: 'The feed of lifecycle events (grant.expired, debt.created, …)',
+        tag: 'Webhooks',
+        scope: 'read',
+        query: p.notificationsQuery,
+        responses: { 200: s.pageOf(p.notificationResource) },
+      },
+      ({ caller, query }) => webhooks.listNotifications(service, caller, query),
     ),
   ];
 }

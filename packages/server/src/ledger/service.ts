@@ -29,14 +29,23 @@ export class LedgerService {
   readonly committer: Committer;
   readonly clock: Clock;
   readonly limits: LedgerLimits;
+  /** Webhooks may target loopback and private addresses (tests, a deliberate private network). */
+  readonly webhooksAllowPrivate: boolean;
   readonly #assets = new Map<string, AssetInfo>();
   readonly #customers = new Set<string>();
 
-  constructor(options: { database: Database; committer: Committer; clock: Clock; limits: LedgerLimits }) {
+  constructor(options: {
+    database: Database;
+    committer: Committer;
+    clock: Clock;
+    limits: LedgerLimits;
+    webhooksAllowPrivate: boolean;
+  }) {
     this.database = options.database;
     this.committer = options.committer;
     this.clock = options.clock;
     this.limits = options.limits;
+    this.webhooksAllowPrivate = options.webhooksAllowPrivate;
   }
 
   // ----- shared checks -------------------------------------------------------------------

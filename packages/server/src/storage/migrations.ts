@@ -11,7 +11,7 @@ interface Migration {
   readonly statements: (dialect: 'sqlite' | 'postgres') => string[];
 }
 
-const migrationNames = ['ledger', 'pricing', 'usage events', 'usage rollups'];
+const migrationNames = ['ledger', 'pricing', 'usage events', 'usage rollups', 'webhooks'];
 
 const migrations: readonly Migration[] = migrationTables.map((names, index) => ({
   version: index + 1,

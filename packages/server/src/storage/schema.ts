@@ -305,6 +305,63 @@ export const tables = {
     nullable: [],
     primaryKey: ['environment_id', 'customer_id', 'feature', 'hour', 'asset'],
   },
+  webhook_endpoints: {
+    columns: {
+      environment_id: 'text',
+      id: 'text',
+      url: 'text',
+      /** JSON array of event types, or null for every type. */
+      event_types: 'text',
+      description: 'text',
+      secret: 'text',
+      /** The secret before the last rotation, still signing until `previous_secret_until`. */
+      previous_secret: 'text',
+      previous_secret_until: 'bigint',
+      created_at: 'bigint',
+      disabled_at: 'bigint',
+      deleted_at: 'bigint',
+    },
+    nullable: ['event_types', 'description', 'previous_secret', 'previous_secret_until', 'disabled_at', 'deleted_at'],
+    primaryKey: ['environment_id', 'id'],
+  },
+  webhook_deliveries: {
+    columns: {
+      environment_id: 'text',
+      id: 'text',
+      endpoint_id: 'text',
+      /** The outbox event: its id is the `webhook-id`, the same on every attempt. */
+      event_id: 'text',
+      event_type: 'text',
+      payload: 'text',
+      status: 'text',
+      attempts: 'bigint',
+      next_attempt_at: 'bigint',
+      last_status: 'bigint',
+      last_error: 'text',
+      created_at: 'bigint',
+      delivered_at: 'bigint',
+    },
+    nullable: ['last_status', 'last_error', 'delivered_at'],
+    primaryKey: ['environment_id', 'id'],
+    indexes: [
+      ['status', 'next_attempt_at'],
+      ['environment_id', 'endpoint_id', 'id'],
+    ],
+  },
+  webhook_attempts: {
+    columns: {
+      environment_id: 'text',
+      delivery_id: 'text',
+      attempt: 'bigint',
+      status_code: 'bigint',
+      error: 'text',
+      duration_ms: 'bigint',
+      at: 'bigint',
+    },
+    nullable: ['status_code', 'error'],
+    primaryKey: ['environment_id', 'delivery_id', 'attempt'],
+    appendOnly: true,
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -334,6 +391,7 @@ export const migrationTables: readonly (readonly TableName[])[] = [
   ['features', 'price_books', 'price_versions', 'model_prices'],
   ['events', 'usage_totals'],
   ['usage_rollups'],
+  ['webhook_endpoints', 'webhook_deliveries', 'webhook_attempts'],
 ];
 
 /** DDL for one dialect and some tables: CREATE TABLE/INDEX IF NOT EXISTS plus append-only triggers. */

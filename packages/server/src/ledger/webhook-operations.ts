@@ -1,0 +1,290 @@
+/**
+ * Webhook endpoints and the notification feed: register an endpoint for some event types, rotate
+ * its secret, delete it, read its delivery log and redeliver; and list the lifecycle events the
+ * ledger wrote to its outbox. Delivery itself is the dispatcher's (webhook-dispatcher.ts).
+ */
+import { newId } from '../ids.ts';
+import type { SqlRow, SqlValue } from '../storage/database.ts';
+import type { Caller, Reply } from './contract.ts';
+import type { LedgerService } from './service.ts';
+import { fieldReply, okReply, problemReply } from './service.ts';
+import { auditOf } from './wallet-operations.ts';
+import { toTime } from './wallet-store.ts';
+import { generateWebhookSecret } from './webhook-signing.ts';
+import { refuseTargetUrl } from './webhook-targets.ts';
+import { nullableText, toTimestamp } from './wire.ts';
+
+/** How long the secret before a rotation keeps signing, so receivers can switch without a gap. */
+export const previousSecretGraceMs = 24 * 3_600_000;
+
+export function toWireEndpoint(row: SqlRow, secret?: string) {
+  return {
+    id: String(row.id),
+    url: String(row.url),
+    event_types: row.event_types === null ? null : (JSON.parse(String(row.event_types)) as string[]),
+    description: nullableText(row.description),
+    disabled_at: row.disabled_at === null ? null : toTimestamp(toTime(row.disabled_at)),
+    created_at: toTimestamp(toTime(row.created_at)),
+    ...(secret === undefined ? {} : { secret }),
+  };
+}
+
+export async function createWebhookEndpoint(
+  service: LedgerService,
+  caller: Caller,
+  input: { url: string; event_types?: string[] | undefined; description?: string | undefined },
+): Promise<Reply> {
+  const refusal = refuseTargetUrl(input.url, service.webhooksAllowPrivate);
+  if (refusal !== null) return fieldReply(caller, [{ field: 'url', message: refusal }]);
+  let reply: Reply | undefined;
+  return service.submit(caller, 'createWebhookEndpoint', input, {
+    wallets: [],
+    async prepare(batch) {
+      const secret = generateWebhookSecret();
+      const row: SqlRow = {
+        environment_id: caller.environmentId,
+        id: newId('whe', batch.now),
+        url: input.url,
+        event_types: input.event_types === undefined ? null : JSON.stringify(input.event_types),
+        description: input.description ?? null,
+        secret,
+        previous_secret: null,
+        previous_secret_until: null,
+        created_at: BigInt(batch.now),
+        disabled_at: null,
+        deleted_at: null,
+      };
+      await batch.session.insertMany('webhook_endpoints', [row]);
+      const body = toWireEndpoint(row);
+      batch.audits.push(auditOf(caller, 'webhook_endpoint.created', `webhook_endpoint:${row.id}`, null, null, body));
+      reply = okReply(201, toWireEndpoint(row, secret));
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+async function endpointRow(
+  session: LedgerService['database']['reader'],
+  environmentId: string,
+  id: string,
+): Promise<SqlRow | undefined> {
+  const [row] = await session.all(
+    'SELECT * FROM webhook_endpoints WHERE environment_id = ? AND id = ? AND deleted_at IS NULL',
+    [environmentId, id],
+  );
+  return row;
+}
+
+export async function listWebhookEndpoints(service: LedgerService, caller: Caller): Promise<Reply> {
+  const rows = await service.database.reader.all(
+    'SELECT * FROM webhook_endpoints WHERE environment_id = ? AND deleted_at IS NULL ORDER BY id',
+    [caller.environmentId],
+  );
+  return okReply(200, { data: rows.map((row) => toWireEndpoint(row)), next_cursor: null });
+}
+
+/** Runs `change` on a live endpoint of the caller's environment inside the write transaction. */
+function changeEndpoint(
+  service: LedgerService,
+  caller: Caller,
+  operation: string,
+  id: string,
+  change: (row: SqlRow, now: number) => { set: SqlRow; audit: string; reply: unknown },
+): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(
+    caller,
+    operation,
+    { id },
+    {
+      wallets: [],
+      async prepare(batch) {
+        const row = await endpointRow(batch.session, caller.environmentId, id);
+        if (row === undefined) {
+          reply = problemReply(
+            caller,
+            'webhook_endpoint_not_found',
+            `No webhook endpoint "${id}" in this environment.`,
+          );
+          return;
+        }
+        const changed = change(row, batch.now);
+        await batch.session.updateMany(
+          'webhook_endpoints',
+          ['environment_id', 'id'],
+          [{ environment_id: caller.environmentId, id, ...changed.set }],
+        );
+        batch.audits.push(
+          auditOf(
+            caller,
+            changed.audit,
+            `webhook_endpoint:${id}`,
+            null,
+            toWireEndpoint(row),
+            toWireEndpoint({ ...row, ...changed.set }),
+          ),
+        );
+        reply = okReply(200, changed.reply);
+      },
+      decide: () => reply as Reply,
+    },
+  );
+}
+
+export function deleteWebhookEndpoint(service: LedgerService, caller: Caller, id: string): Promise<Reply> {
+  return changeEndpoint(service, caller, 'deleteWebhookEndpoint', id, (row, now) => ({
+    set: { deleted_at: BigInt(now) },
+    audit: 'webhook_endpoint.deleted',
+    reply: { ...toWireEndpoint(row), deleted: true },
+  }));
+}
+
+export function rotateWebhookSecret(service: LedgerService, caller: Caller, id: string): Promise<Reply> {
+  return changeEndpoint(service, caller, 'rotateWebhookSecret', id, (row, now) => {
+    const secret = generateWebhookSecret();
+    const set = {
+      secret,
+      previous_secret: row.secret ?? null,
+      previous_secret_until: BigInt(now + previousSecretGraceMs),
+    };
+    return {
+      set,
+      audit: 'webhook_endpoint.secret_rotated',
+      reply: {
+        ...toWireEndpoint({ ...row, ...set }, secret),
+        previous_secret_valid_until: toTimestamp(now + previousSecretGraceMs),
+      },
+    };
+  });
+}
+
+export function toWireDelivery(row: SqlRow, attempts: readonly SqlRow[]) {
+  return {
+    id: String(row.id),
+    endpoint: String(row.endpoint_id),
+    event: String(row.event_id),
+    event_type: String(row.event_type),
+    status: String(row.status),
+    attempts: attempts.map((attempt) => ({
+      attempt: Number(attempt.attempt),
+      status_code: attempt.status_code === null ? null : Number(attempt.status_code),
+      error: nullableText(attempt.error),
+      duration_ms: Number(attempt.duration_ms),
+      at: toTimestamp(toTime(attempt.at)),
+    })),
+    next_attempt_at: row.status === 'pending' ? toTimestamp(toTime(row.next_attempt_at)) : null,
+    created_at: toTimestamp(toTime(row.created_at)),
+    delivered_at: row.delivered_at === null ? null : toTimestamp(toTime(row.delivered_at)),
+  };
+}
+
+export async function listWebhookDeliveries(
+  service: LedgerService,
+  caller: Caller,
+  endpointId: string,
+  query: { limit?: number | undefined },
+): Promise<Reply> {
+  if ((await endpointRow(service.database.reader, caller.environmentId, endpointId)) === undefined) {
+    return problemReply(
+      caller,
+      'webhook_endpoint_not_found',
+      `No webhook endpoint "${endpointId}" in this environment.`,
+    );
+  }
+  const rows = await service.database.reader.all(
+    'SELECT * FROM webhook_deliveries WHERE environment_id = ? AND endpoint_id = ? ORDER BY id DESC LIMIT ?',
+    [caller.environmentId, endpointId, query.limit ?? 50],
+  );
+  const data = [];
+  for (const row of rows) {
+    const attempts = await service.database.reader.all(
+      'SELECT * FROM webhook_attempts WHERE environment_id = ? AND delivery_id = ? ORDER BY attempt',
+      [caller.environmentId, row.id ?? null],
+    );
+    data.push(toWireDelivery(row, attempts));
+  }
+  return okReply(200, { data, next_cursor: null });
+}
+
+export async function redeliverWebhook(service: LedgerService, caller: Caller, deliveryId: string): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(
+    caller,
+    'redeliverWebhook',
+    { deliveryId },
+    {
+      wallets: [],
+      async prepare(batch) {
+        const [row] = await batch.session.all('SELECT * FROM webhook_deliveries WHERE environment_id = ? AND id = ?', [
+          caller.environmentId,
+          deliveryId,
+        ]);
+        if (row === undefined) {
+          reply = problemReply(
+            caller,
+            'webhook_delivery_not_found',
+            `No webhook delivery "${deliveryId}" in this environment.`,
+          );
+          return;
+        }
+        const set = { status: 'pending', next_attempt_at: BigInt(batch.now), created_at: BigInt(batch.now) };
+        await batch.session.updateMany(
+          'webhook_deliveries',
+          ['environment_id', 'id'],
+          [{ environment_id: caller.environmentId, id: deliveryId, ...set }],
+        );
+        reply = okReply(202, toWireDelivery({ ...row, ...set }, []));
+      },
+      decide: () => reply as Reply,
+    },
+  );
+}
+
+/** The lifecycle events the ledger wrote to its outbox, newest first. */
+export async function listNotifications(
+  service: LedgerService,
+  caller: Caller,
+  query: {
+    type?: string | undefined;
+    customer?: string | undefined;
+    cursor?: string | undefined;
+    limit?: number | undefined;
+  },
+): Promise<Reply> {
+  const limit = query.limit ?? 50;
+  const clauses = ['environment_id = ?'];
+  const params: SqlValue[] = [caller.environmentId];
+  for (const [clause, value] of [
+    ['type = ?', query.type],
+    ['customer_id = ?', query.customer],
+    ['id < ?', query.cursor === undefined ? undefined : Buffer.from(query.cursor, 'base64url').toString('utf8')],
+  ] as const) {
+    if (value === undefined) continue;
+    clauses.push(clause);
+    params.push(value);
+  }
+  const rows = await service.database.reader.all(
+    `SELECT * FROM outbox WHERE ${clauses.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+    [...params, limit + 1],
+  );
+  const data = rows.slice(0, limit).map((row) => toNotification(row));
+  const last = rows[limit - 1];
+  return okReply(200, {
+    data,
+    next_cursor: rows.length > limit && last !== undefined ? Buffer.from(String(last.id)).toString('base64url') : null,
+  });
+}
+
+/** A lifecycle event as it is listed and as a webhook carries it. */
+export function toNotification(row: SqlRow) {
+  return {
+    id: String(row.id),
+    type: String(row.type),
+    timestamp: toTimestamp(toTime(row.created_at)),
+    data: {
+      customer: String(row.customer_id),
+      asset: String(row.asset),
+      ...(JSON.parse(String(row.data)) as Record<string, unknown>),
+    },
+  };
+}

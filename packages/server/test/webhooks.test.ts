@@ -1,0 +1,166 @@
+/**
+ * Webhooks end to end: lifecycle events fan out to matching endpoints, signed per Standard
+ * Webhooks (verified here with the reference `standardwebhooks` library), retried with the same
+ * webhook-id until the receiver accepts, logged per attempt, redeliverable, with secret rotation.
+ */
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import type { ApiResponse, TestServer } from './harness.ts';
+import { seedCustomer, startTestServer } from './harness.ts';
+
+interface Received {
+  headers: Record<string, string>;
+  body: string;
+}
+
+let server: TestServer;
+let receiverUrl = '';
+const received: Received[] = [];
+let failuresLeft = 0;
+const receiver = createServer((request: IncomingMessage, response) => {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    received.push({ headers: request.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
+    if (failuresLeft > 0) {
+      failuresLeft -= 1;
+      response.writeHead(500).end();
+      return;
+    }
+    response.writeHead(204).end();
+  });
+});
+
+async function ok(reply: Promise<ApiResponse>, status = 201): Promise<ApiResponse> {
+  const response = await reply;
+  assert.equal(response.status, status, response.text);
+  return response;
+}
+
+before(async () => {
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  server = await startTestServer();
+  // Receivers check webhook-timestamp against their own clock: run this server's clock at the real time.
+  server.clock.set(Date.now());
+  await seedCustomer(server, 'acme');
+});
+
+after(async () => {
+  await server.close();
+  await new Promise((resolve) => receiver.close(resolve));
+});
+
+describe('webhooks', () => {
+  let endpoint: { id: string; secret: string };
+
+  it('delivers a lifecycle event once, signed so the reference library verifies it', async () => {
+    endpoint = (
+      await ok(
+        server.call('POST', '/v1/webhook-endpoints', {
+          url: receiverUrl,
+          event_types: ['grant.created', 'grant.expired'],
+        }),
+      )
+    ).body;
+    assert.match(endpoint.secret, /^whsec_/);
+    await ok(server.call('POST', '/v1/grants', { customer: 'acme', asset: 'credits', amount: '10', category: 'paid' }));
+    await ok(server.call('POST', '/v1/debits', { customer: 'acme', asset: 'credits', amount: '10' }));
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 1, 'grant.depleted is not in the filter');
+    const [message] = received;
+    assert.ok(message !== undefined);
+    const payload = new Webhook(endpoint.secret).verify(message.body, message.headers) as {
+      type: string;
+      data: { customer: string };
+    };
+    assert.equal(payload.type, 'grant.created');
+    assert.equal(payload.data.customer, 'acme');
+    assert.throws(() => new Webhook(endpoint.secret).verify(message.body.replace('acme', 'evil'), message.headers));
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 1, 'a delivered event is not sent again');
+    const feed = await ok(server.call('GET', '/v1/notifications?customer=acme'), 200);
+    assert.deepEqual(feed.body.data.map((event: { type: string }) => event.type).sort(), [
+      'balance.depleted',
+      'grant.created',
+      'grant.depleted',
+    ]);
+  });
+
+  it('retries a failing receiver with backoff and the same webhook-id until it accepts', async () => {
+    received.length = 0;
+    failuresLeft = 2;
+    await ok(server.call('POST', '/v1/grants', { customer: 'acme', asset: 'credits', amount: '5', category: 'paid' }));
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 1);
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 1, 'no retry before its delay');
+    server.clock.advance(30_000);
+    await server.server.dispatchWebhooks();
+    server.clock.advance(120_000);
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 3, 'attempt 3 succeeds');
+    assert.equal(new Set(received.map((message) => message.headers['webhook-id'])).size, 1);
+    const log = await ok(server.call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`), 200);
+    const [latest] = log.body.data;
+    assert.equal(latest.status, 'succeeded');
+    assert.deepEqual(
+      latest.attempts.map((attempt: { status_code: number }) => attempt.status_code),
+      [500, 500, 204],
+    );
+    const again = await ok(server.call('POST', `/v1/webhook-deliveries/${latest.id}/redeliver`, {}), 202);
+    assert.equal(again.body.status, 'pending');
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 4);
+    assert.equal(received[3]?.headers['webhook-id'], received[0]?.headers['webhook-id']);
+  });
+
+  it('signs with the old and the new secret during a rotation', async () => {
+    received.length = 0;
+    const rotated = (await ok(server.call('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, {}), 200)).body;
+    assert.notEqual(rotated.secret, endpoint.secret);
+    await ok(server.call('POST', '/v1/grants', { customer: 'acme', asset: 'credits', amount: '1', category: 'paid' }));
+    await server.server.dispatchWebhooks();
+    const [message] = received;
+    assert.ok(message !== undefined);
+    assert.equal(message.headers['webhook-signature']?.split(' ').length, 2);
+    new Webhook(rotated.secret).verify(message.body, message.headers);
+    new Webhook(endpoint.secret).verify(message.body, message.headers);
+  });
+
+  it('a deleted endpoint receives nothing more', async () => {
+    received.length = 0;
+    await ok(server.call('POST', `/v1/webhook-endpoints/${endpoint.id}/delete`, {}), 200);
+    await ok(server.call('POST', '/v1/grants', { customer: 'acme', asset: 'credits', amount: '1', category: 'paid' }));
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 0);
+    assert.deepEqual((await ok(server.call('GET', '/v1/webhook-endpoints'), 200)).body.data, []);
+  });
+});
+
+describe('webhook targets', () => {
+  it('refuses loopback and private addresses unless allowed', async () => {
+    const strict = await startTestServer({ webhooksAllowPrivate: false });
+    try {
+      for (const url of [
+        'http://127.0.0.1/x',
+        'http://localhost:8080/x',
+        'http://10.0.0.5/x',
+        'http://[::1]/x',
+        'http://169.254.169.254/latest',
+        'ftp://example.com/x',
+      ]) {
+        const reply = await strict.call('POST', '/v1/webhook-endpoints', { url });
+        assert.equal(reply.status, 400, url);
+        assert.equal(reply.body.errors[0].field, 'url');
+      }
+      await ok(strict.call('POST', '/v1/webhook-endpoints', { url: 'https://hooks.example.com/bursar' }));
+    } finally {
+      await strict.close();
+    }
+  });
+});
