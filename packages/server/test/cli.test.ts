@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
+import { openDatabase } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
+import { migrate } from '../src/storage/migrations.ts';
 import { migrationTables, tables } from '../src/storage/schema.ts';
 import { createTestDatabase } from './harness.ts';
 
@@ -60,6 +62,30 @@ test('every table belongs to exactly one migration', () => {
   const listed = migrationTables.flat();
   assert.deepEqual([...listed].sort(), Object.keys(tables).sort());
   assert.equal(new Set(listed).size, listed.length);
+});
+
+test('migrating a database made by an older version adds the columns it lacks', async () => {
+  const database = await createTestDatabase();
+  const opened = await openDatabase({ databaseUrl: database.url, postgresWritersMax: 1 });
+  try {
+    // As an older version left it: the features table without its (nullable) name column.
+    await opened.writeTransaction(async (session) => {
+      await session.run(
+        'CREATE TABLE features (environment_id TEXT NOT NULL, key TEXT NOT NULL, meter TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (environment_id, key))',
+      );
+    });
+    await migrate(opened, Date.now());
+    await opened.writeTransaction(async (session) => {
+      await session.run(
+        "INSERT INTO features (environment_id, key, name, meter, created_at) VALUES ('e', 'k', 'named', '{}', 1)",
+      );
+    });
+    const [row] = await opened.reader.all('SELECT name FROM features');
+    assert.equal(row?.name, 'named');
+  } finally {
+    await opened.close();
+    await database.drop();
+  }
 });
 
 test('`bursar migrate` applies the migrations once', async () => {

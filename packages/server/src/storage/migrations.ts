@@ -1,9 +1,12 @@
 /**
  * Migrations, applied in order at start and by `bursar migrate`; each runs once, in its own
- * transaction, recorded in schema_migrations. The same list serves both dialects.
+ * transaction, recorded in schema_migrations. The same list serves both dialects. A migration
+ * creates the tables it introduced as the schema declares them now; a column added to an existing
+ * table later is added by `addMissingColumns`, so fresh and old databases end the same.
  */
-import type { Database } from './database.ts';
-import { migrationTables, schemaStatements } from './schema.ts';
+import type { Database, SqlSession } from './database.ts';
+import type { TableName } from './schema.ts';
+import { migrationTables, quote, schemaStatements, tables } from './schema.ts';
 
 interface Migration {
   readonly version: number;
@@ -41,5 +44,38 @@ export async function migrate(database: Database, now: number): Promise<number[]
       applied.push(migration.version);
     });
   }
+  await database.writeTransaction(async (session) => {
+    if (database.dialect === 'postgres') await session.all('SELECT pg_advisory_xact_lock(4242)');
+    await addMissingColumns(session);
+  });
   return applied;
+}
+
+/**
+ * Adds the columns the schema declares that a table lacks (tables created by an older version).
+ * Only additions: such a column must be nullable, since existing rows have no value for it.
+ */
+async function addMissingColumns(session: SqlSession): Promise<void> {
+  for (const [name, spec] of Object.entries(tables) as [TableName, (typeof tables)[TableName]][]) {
+    const present = new Set(await columnsOf(session, name));
+    for (const [column, type] of Object.entries(spec.columns)) {
+      if (present.has(column)) continue;
+      if (!(spec.nullable as readonly string[]).includes(column)) {
+        throw new Error(`assertion failed: ${name}.${column} is added to an existing table, so it must be nullable`);
+      }
+      const sqlType = type === 'text' ? 'TEXT' : session.dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+      await session.run(`ALTER TABLE ${name} ADD COLUMN ${quote(column)} ${sqlType}`);
+    }
+  }
+}
+
+async function columnsOf(session: SqlSession, table: TableName): Promise<string[]> {
+  const rows =
+    session.dialect === 'sqlite'
+      ? await session.all(`SELECT name FROM pragma_table_info('${table}')`)
+      : await session.all(
+          'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?',
+          [table],
+        );
+  return rows.map((row) => String(row.name));
 }
