@@ -46,7 +46,12 @@ function benchDecision(): void {
   const wallet: Wallet = {
     customer: 'c',
     asset: 'credits',
-    policy: { overdraftLimit: 0n, consumptionOrder: ['priority', 'expires_at', 'created_at'], repayDebtFirst: true },
+    policy: {
+      overdraftLimit: 0n,
+      consumptionOrder: ['priority', 'expires_at', 'created_at'],
+      repayDebtFirst: true,
+      lowBalanceThreshold: null,
+    },
     debt: 0n,
     debtReserved: 0n,
     grants: Array.from({ length: 5 }, (_, index) => ({

@@ -23,6 +23,22 @@ export function consumptionEvents(before: Wallet, after: Wallet, now: number): P
   return events;
 }
 
+/**
+ * `balance.low` when available credit crosses below the wallet's threshold, `balance.recovered`
+ * when it crosses back to or above it: crossings only, not every change on one side.
+ */
+export function thresholdEvents(before: Wallet, after: Wallet, now: number): PlannedEvent[] {
+  const threshold = after.policy.lowBalanceThreshold;
+  if (threshold === null) return [];
+  const was = viewBalance(before, now).available;
+  const is = viewBalance(after, now).available;
+  if (was >= threshold && is < threshold)
+    return [walletEvent(after, 'balance.low', { available: is.toString(), threshold: threshold.toString() })];
+  if (was < threshold && is >= threshold)
+    return [walletEvent(after, 'balance.recovered', { available: is.toString(), threshold: threshold.toString() })];
+  return [];
+}
+
 export function walletEvent(wallet: Wallet, type: PlannedEvent['type'], data: PlannedEvent['data']): PlannedEvent {
   return { type, customer: wallet.customer, asset: wallet.asset, data };
 }

@@ -1,6 +1,7 @@
 /** The public surface of Bursar's pure core. */
 export * from './consumption.ts';
 export * from './debits.ts';
+export { thresholdEvents } from './events.ts';
 export * from './grants.ts';
 export * from './holds.ts';
 export * from './ledger.ts';

@@ -55,6 +55,8 @@ export const eventTypes = [
   'hold.expired',
   'debt.created',
   'balance.depleted',
+  'balance.low',
+  'balance.recovered',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 

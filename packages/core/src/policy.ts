@@ -10,6 +10,7 @@ export interface PolicyChange {
   readonly overdraftLimit?: bigint;
   readonly consumptionOrder?: readonly OrderKey[];
   readonly repayDebtFirst?: boolean;
+  readonly lowBalanceThreshold?: bigint | null;
 }
 
 export function decidePolicy(

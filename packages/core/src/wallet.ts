@@ -76,12 +76,15 @@ export interface WalletPolicy {
   readonly consumptionOrder: readonly OrderKey[];
   /** New grants that are effective now and unrestricted pay the wallet's debt first. */
   readonly repayDebtFirst: boolean;
+  /** `balance.low` fires when available credit falls below this; `balance.recovered` when it climbs back. */
+  readonly lowBalanceThreshold: bigint | null;
 }
 
 export const defaultWalletPolicy: WalletPolicy = {
   overdraftLimit: 0n,
   consumptionOrder: defaultConsumptionOrder,
   repayDebtFirst: true,
+  lowBalanceThreshold: null,
 };
 
 export interface Wallet {

@@ -142,6 +142,42 @@ describe('webhooks', () => {
   });
 });
 
+describe('balance thresholds', () => {
+  it('balance.low fires once when available credit crosses below the threshold, balance.recovered when it climbs back', async () => {
+    await seedCustomer(server, 'thrifty');
+    await ok(
+      server.call('POST', '/v1/grants', { customer: 'thrifty', asset: 'credits', amount: '100', category: 'paid' }),
+    );
+    const policy = await ok(
+      server.call('POST', '/v1/customers/thrifty/wallets/credits/policy', { low_balance_threshold: '50' }),
+      200,
+    );
+    assert.equal(policy.body.low_balance_threshold, '50');
+    const debit = (amount: string) =>
+      ok(server.call('POST', '/v1/debits', { customer: 'thrifty', asset: 'credits', amount }));
+    await debit('40');
+    await debit('20');
+    await debit('5');
+    await ok(
+      server.call('POST', '/v1/grants', { customer: 'thrifty', asset: 'credits', amount: '10', category: 'paid' }),
+    );
+    await ok(
+      server.call('POST', '/v1/grants', { customer: 'thrifty', asset: 'credits', amount: '100', category: 'paid' }),
+    );
+    await debit('100');
+    const feed = await ok(server.call('GET', '/v1/notifications?customer=thrifty'), 200);
+    const crossings = feed.body.data
+      .filter((event: { type: string }) => event.type.startsWith('balance.'))
+      .map((event: { type: string; data: { available: string } }) => [event.type, event.data.available])
+      .reverse();
+    assert.deepEqual(crossings, [
+      ['balance.low', '40'],
+      ['balance.recovered', '145'],
+      ['balance.low', '45'],
+    ]);
+  });
+});
+
 describe('webhook targets', () => {
   it('refuses loopback and private addresses unless allowed', async () => {
     const strict = await startTestServer({ webhooksAllowPrivate: false });

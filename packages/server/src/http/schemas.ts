@@ -98,12 +98,24 @@ export const updateWalletPolicyBody = z
     overdraft_limit: amountNonNegativeField.optional(),
     consumption_order: uniqueArrayField(z.enum(orderKeys), 1, 8).optional(),
     repay_debt_first: z.boolean().optional(),
+    low_balance_threshold: amountNonNegativeField
+      .nullable()
+      .optional()
+      .describe(
+        'balance.low fires when available credit falls below it, balance.recovered when it climbs back; null: off.',
+      ),
     reason: reasonField.optional(),
   })
   .refine(
     (body) =>
-      body.overdraft_limit !== undefined || body.consumption_order !== undefined || body.repay_debt_first !== undefined,
-    { message: 'one of overdraft_limit, consumption_order or repay_debt_first is required', path: ['overdraft_limit'] },
+      body.overdraft_limit !== undefined ||
+      body.consumption_order !== undefined ||
+      body.repay_debt_first !== undefined ||
+      body.low_balance_threshold !== undefined,
+    {
+      message: 'one of overdraft_limit, consumption_order, repay_debt_first or low_balance_threshold is required',
+      path: ['overdraft_limit'],
+    },
   );
 
 const costBasisBody = z
@@ -302,6 +314,7 @@ export const balanceResource = z.object({
   next_expiry: z.object({ at: timeText, amount: amountText }).nullable(),
   consumption_order: z.array(z.enum(orderKeys)),
   repay_debt_first: z.boolean(),
+  low_balance_threshold: amountText.nullable(),
 });
 
 export const balancesResource = z.object({ customer: z.string(), balances: z.array(balanceResource) });

@@ -13,7 +13,7 @@ import type {
   Rational,
   Wallet,
 } from '@bursar/core';
-import { assertWalletInvariants, decideSettlement } from '@bursar/core';
+import { assertWalletInvariants, decideSettlement, thresholdEvents } from '@bursar/core';
 import { newId } from '../ids.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
 import type { TableName } from '../storage/schema.ts';
@@ -150,12 +150,15 @@ export class Batch {
   #record(slot: WalletSlot, accepted: Accepted<unknown>, options: ApplyOptions): void {
     if (accepted.wallet === slot.current && accepted.transactions.length === 0) return;
     assertWalletInvariants(accepted.wallet);
+    const before = slot.current;
     slot.current = accepted.wallet;
     const environmentId = slot.key.environmentId;
     for (const hold of accepted.wallet.holds)
       this.holdVersions.set(hold.id, { environmentId, customer: slot.key.customer, asset: slot.key.asset, hold });
     for (const transaction of accepted.transactions) this.transactions.push({ environmentId, transaction, options });
-    for (const event of accepted.events) this.events.push({ environmentId, event });
+    for (const event of [...accepted.events, ...thresholdEvents(before, accepted.wallet, this.now)]) {
+      this.events.push({ environmentId, event });
+    }
     for (const ending of accepted.holdsEnded) this.holdsEnded.push({ environmentId, ending });
   }
 }

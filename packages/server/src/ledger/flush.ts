@@ -223,6 +223,7 @@ function walletRow(environmentId: string, wallet: Wallet, version: bigint): SqlR
     overdraft_limit: wallet.policy.overdraftLimit,
     consumption_order: wallet.policy.consumptionOrder.join(','),
     repay_debt_first: wallet.policy.repayDebtFirst ? 1n : 0n,
+    low_balance_threshold: wallet.policy.lowBalanceThreshold,
     debt: wallet.debt,
     debt_reserved: wallet.debtReserved,
     balance: bookedBalance(wallet),

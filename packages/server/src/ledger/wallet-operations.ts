@@ -612,6 +612,8 @@ export interface PolicyInput {
   overdraft_limit?: string | undefined;
   consumption_order?: OrderKey[] | undefined;
   repay_debt_first?: boolean | undefined;
+  /** A decimal amount, or null to stop the balance.low / balance.recovered events. */
+  low_balance_threshold?: string | null | undefined;
   reason?: string | undefined;
 }
 
@@ -630,6 +632,11 @@ export async function updateWalletPolicy(
       ? undefined
       : parseWireAmount(input.overdraft_limit, asset.scale, 'overdraft_limit');
   if (isFieldError(limit)) return fieldReply(caller, [limit]);
+  const threshold =
+    input.low_balance_threshold === undefined || input.low_balance_threshold === null
+      ? input.low_balance_threshold
+      : parseWireAmount(input.low_balance_threshold, asset.scale, 'low_balance_threshold');
+  if (isFieldError(threshold)) return fieldReply(caller, [threshold]);
   return service.submit(
     caller,
     'updateWalletPolicy',
@@ -642,6 +649,7 @@ export async function updateWalletPolicy(
           ...(limit === undefined ? {} : { overdraftLimit: limit }),
           ...(input.consumption_order === undefined ? {} : { consumptionOrder: input.consumption_order }),
           ...(input.repay_debt_first === undefined ? {} : { repayDebtFirst: input.repay_debt_first }),
+          ...(threshold === undefined ? {} : { lowBalanceThreshold: threshold }),
         });
         if (decision.kind === 'refused') return refusalReply(caller, decision, asset.scale);
         batch.replacePolicy(key, decision.wallet);

@@ -25,6 +25,7 @@ function defaultWalletRow(key: WalletKey, now: number): SqlRow {
     overdraft_limit: 0n,
     consumption_order: defaultWalletPolicy.consumptionOrder.join(','),
     repay_debt_first: 1n,
+    low_balance_threshold: null,
     debt: 0n,
     debt_reserved: 0n,
     balance: 0n,
@@ -104,6 +105,10 @@ function policyFromRow(row: SqlRow): WalletPolicy {
     overdraftLimit: toBigint(row.overdraft_limit),
     consumptionOrder: String(row.consumption_order).split(',') as OrderKey[],
     repayDebtFirst: toBigint(row.repay_debt_first) === 1n,
+    lowBalanceThreshold:
+      row.low_balance_threshold === null || row.low_balance_threshold === undefined
+        ? null
+        : toBigint(row.low_balance_threshold),
   };
 }
 

@@ -26,7 +26,7 @@ const sendTimeoutMs = 15_000;
 const leaseMs = 60_000;
 const perTickMax = 100;
 /** Events fanned out per tick: more than deliveries, since most events match no endpoint. */
-const fanOutPerTickMax = 1000;
+const _fanOutPerTickMax = 1000;
 
 export class WebhookDispatcher {
   readonly #service: LedgerService;

@@ -30,6 +30,8 @@ function balanceBody(asset: string, view: BalanceView, wallet: Wallet, scale: nu
         : { at: toTimestamp(view.nextExpiry.at), amount: formatAmount(view.nextExpiry.amount, scale) },
     consumption_order: wallet.policy.consumptionOrder,
     repay_debt_first: wallet.policy.repayDebtFirst,
+    low_balance_threshold:
+      wallet.policy.lowBalanceThreshold === null ? null : formatAmount(wallet.policy.lowBalanceThreshold, scale),
   };
 }
 

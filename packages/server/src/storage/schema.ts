@@ -59,6 +59,7 @@ export const tables = {
       overdraft_limit: 'bigint',
       consumption_order: 'text',
       repay_debt_first: 'bigint',
+      low_balance_threshold: 'bigint',
       debt: 'bigint',
       debt_reserved: 'bigint',
       /** Booked balance: the sum of the wallet's grant-lot and debt entries. */
@@ -66,7 +67,7 @@ export const tables = {
       version: 'bigint',
       created_at: 'bigint',
     },
-    nullable: [],
+    nullable: ['low_balance_threshold'],
     primaryKey: ['environment_id', 'customer_id', 'asset'],
   },
   grants: {
