@@ -147,3 +147,8 @@ export function uniqueArrayField<T extends z.ZodType>(item: T, lengthMin: number
     .max(lengthMax)
     .refine((items) => new Set(items).size === items.length, 'must not repeat a value');
 }
+
+/** A usage event's properties: the meter reads quantities from them, rates match on them, usage groups by them. */
+export const eventPropertiesField = z
+  .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+  .refine((properties) => Object.keys(properties).length <= 64, { message: 'must have at most 64 properties' });

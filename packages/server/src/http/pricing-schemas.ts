@@ -9,6 +9,7 @@ import {
   assetCodeField,
   customerKeyField,
   decimalNonNegativeField,
+  eventPropertiesField,
   featureKeyField,
   integerField,
   timestampField,
@@ -121,9 +122,7 @@ export const quoteCostBody = z.strictObject({
   feature: featureKeyField,
   customer: customerKeyField.optional().describe('With a customer: which option their wallets would pay with.'),
   timestamp: timestampField.optional(),
-  properties: z
-    .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
-    .optional(),
+  properties: eventPropertiesField.optional(),
 });
 
 export const featureKeyParams = z.strictObject({ key: featureKeyField });
@@ -237,9 +236,7 @@ export const ingestEventsBody = z.strictObject({
         customer: customerKeyField,
         feature: featureKeyField,
         timestamp: timestampField,
-        properties: z
-          .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
-          .optional(),
+        properties: eventPropertiesField.optional(),
       }),
     )
     .min(1)

@@ -15,6 +15,7 @@ import {
   customerKeyField,
   decimalNonNegativeField,
   environmentNameField,
+  eventPropertiesField,
   featureKeyField,
   idField,
   integerField,
@@ -155,11 +156,9 @@ export const debitBody = z.strictObject({
 });
 
 /** Estimated usage, read like an event's properties by the feature's meter (and its model for cost-plus). */
-const quantitiesField = z
-  .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
-  .describe(
-    'Instead of amount: the feature priced now for this estimated usage, e.g. {"model": "gpt-4o", "output_tokens": 4096}.',
-  );
+const quantitiesField = eventPropertiesField.describe(
+  'Instead of amount: the feature priced now for this estimated usage, e.g. {"model": "gpt-4o", "output_tokens": 4096}.',
+);
 
 /** Either an amount in an asset, or a feature with estimated quantities that the price in force turns into one. */
 function requireAmountOrQuantities(
@@ -211,9 +210,7 @@ export const captureHoldBody = z
           .string()
           .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1–200 printable characters: the event id deduplicates it'),
         timestamp: timestampField.optional(),
-        properties: z
-          .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
-          .optional(),
+        properties: eventPropertiesField.optional(),
       })
       .optional()
       .describe("The real usage, priced by the hold's feature in its asset and recorded as a usage event."),
