@@ -14,4 +14,5 @@ export * as rational from './rational.ts';
 export { roundingModes } from './rational.ts';
 export * from './reversals.ts';
 export * from './settlement.ts';
+export * from './topups.ts';
 export * from './wallet.ts';

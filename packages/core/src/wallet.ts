@@ -98,6 +98,28 @@ export interface Wallet {
   /** Grants that may still matter: unvoided with remaining credit, or reserved by a hold. */
   readonly grants: readonly Grant[];
   readonly holds: readonly Hold[];
+  /** The wallet's auto top-up rule and where it stands; absent when the wallet has none. */
+  readonly topUp?: TopUpState;
+}
+
+/** When available credit falls below `threshold`, request a top-up of `amount` (at most `monthlyCap` a month). */
+export interface TopUpRule {
+  readonly enabled: boolean;
+  readonly threshold: bigint;
+  readonly amount: bigint;
+  readonly monthlyCap: bigint | null;
+  /** Failed top-ups in a row after which the rule stops requesting. */
+  readonly failuresMax: number;
+}
+
+export interface TopUpState {
+  readonly rule: TopUpRule;
+  /** The top-up requested and not yet settled: while it is set, no other is requested. */
+  readonly pending: string | null;
+  /** The month (`YYYY-MM`, UTC) `monthAmount` counts. */
+  readonly month: string | null;
+  readonly monthAmount: bigint;
+  readonly failures: number;
 }
 
 export function emptyWallet(customer: string, asset: string, policy: WalletPolicy = defaultWalletPolicy): Wallet {

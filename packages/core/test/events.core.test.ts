@@ -5,26 +5,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { thresholdEvents } from '../src/events.ts';
-import type { Grant, Wallet } from '../src/wallet.ts';
+import type { Wallet } from '../src/wallet.ts';
 import { emptyWallet } from '../src/wallet.ts';
+import { paidGrant } from './grant-fixture.ts';
 
 function walletWith(remaining: bigint, threshold: bigint | null): Wallet {
-  const grant: Grant = {
-    id: 'g',
-    amount: 1000n,
-    remaining,
-    reserved: 0n,
-    category: 'paid',
-    priority: 0,
-    effectiveAt: 0,
-    expiresAt: null,
-    features: null,
-    costBasis: null,
-    createdAt: 0,
-    voidedAt: null,
-  };
   const wallet = emptyWallet('c', 'credits');
-  return { ...wallet, policy: { ...wallet.policy, lowBalanceThreshold: threshold }, grants: [grant] };
+  return {
+    ...wallet,
+    policy: { ...wallet.policy, lowBalanceThreshold: threshold },
+    grants: [paidGrant(remaining, 1000n)],
+  };
 }
 
 describe('thresholdEvents', () => {
