@@ -76,6 +76,18 @@ class Samples {
   }
 }
 
+/** The fields every raw-debit ceiling reports: rate, transaction latency, counts and duration. */
+function rawDebitMeasures(measured: { debits: number; elapsedS: number }, txns: number, samples: Samples) {
+  return {
+    ops_per_s: roundRate(measured.elapsedS > 0 ? measured.debits / measured.elapsedS : 0),
+    ...samples.summary(),
+    latency_of: 'transaction',
+    debits: measured.debits,
+    txns,
+    duration_s: roundMs(measured.elapsedS),
+  };
+}
+
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: Float64Array, p: number): number {
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length)));
@@ -252,12 +264,7 @@ function sqliteVariant(p: {
     return {
       name: `sqlite.raw_debit.batch${p.batchSize}`,
       backend: 'sqlite',
-      ops_per_s: roundRate(measured.elapsedS > 0 ? measured.debits / measured.elapsedS : 0),
-      ...samples.summary(),
-      latency_of: 'transaction',
-      debits: measured.debits,
-      txns: measured.txns,
-      duration_s: roundMs(measured.elapsedS),
+      ...rawDebitMeasures(measured, measured.txns, samples),
       batch_size: p.batchSize,
       wallets: p.wallets,
       synchronous: p.synchronous,
@@ -544,12 +551,7 @@ async function pgPerDebitVariant(p: PgCommon & { clients: number }): Promise<Cei
     return {
       name: p.clients === 1 ? 'postgres.raw_debit.one_per_txn' : `postgres.naive_hot_row.c${p.clients}`,
       backend: 'postgres',
-      ops_per_s: roundRate(measured.elapsedS > 0 ? measured.debits / measured.elapsedS : 0),
-      ...samples.summary(),
-      latency_of: 'transaction',
-      debits: measured.debits,
-      txns: measured.debits,
-      duration_s: roundMs(measured.elapsedS),
+      ...rawDebitMeasures(measured, measured.debits, samples),
       batch_size: 1,
       clients: p.clients,
       wallets: 1,
@@ -657,12 +659,7 @@ async function pgBatchVariant(
     return {
       name: `postgres.raw_debit.batch${p.batchSize}${p.method === 'set' ? '' : '_row_by_row'}`,
       backend: 'postgres',
-      ops_per_s: roundRate(measured.elapsedS > 0 ? measured.debits / measured.elapsedS : 0),
-      ...samples.summary(),
-      latency_of: 'transaction',
-      debits: measured.debits,
-      txns: measured.txns,
-      duration_s: roundMs(measured.elapsedS),
+      ...rawDebitMeasures(measured, measured.txns, samples),
       batch_size: p.batchSize,
       clients: 1,
       wallets: 1,
