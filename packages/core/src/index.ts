@@ -7,6 +7,7 @@ export * from './holds.ts';
 export * from './ledger.ts';
 export * from './money.ts';
 export * from './outcomes.ts';
+export * from './plans.ts';
 export * from './policy.ts';
 export * from './pricing.ts';
 export type { Rational, RoundingMode } from './rational.ts';

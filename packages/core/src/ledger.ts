@@ -57,6 +57,19 @@ export const eventTypes = [
   'balance.depleted',
   'balance.low',
   'balance.recovered',
+  'grant.expiring_soon',
+  'subscription.created',
+  'subscription.renewed',
+  'subscription.changed',
+  'subscription.paused',
+  'subscription.resumed',
+  'subscription.canceled',
+  'subscription.ended',
+  'subscription.trial_ending',
+  'subscription.trial_ended',
+  'topup.requested',
+  'topup.succeeded',
+  'topup.failed',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 

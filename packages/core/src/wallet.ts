@@ -4,6 +4,7 @@
  * mutates its input.
  */
 import type { Decimal } from './money.ts';
+import type { RolloverPlan } from './plans.ts';
 
 export const grantCategories = [
   'paid',
@@ -39,6 +40,8 @@ export interface Grant {
   readonly costBasis: CostBasis | null;
   readonly createdAt: number;
   readonly voidedAt: number | null;
+  /** Plan allowance lots: what their unused credit becomes when they expire. Absent: it all expires. */
+  readonly rollover?: RolloverPlan;
 }
 
 /** One slice of a hold: `grantId` null reserves against the wallet's overdraft. */
