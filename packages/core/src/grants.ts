@@ -1,7 +1,8 @@
 /**
  * Grants add a lot of credit to a wallet (paying its debt first when the policy says so);
  * voiding moves a grant's unreserved remainder out. Positive adjustments are grants booked
- * against the `adjustment` account.
+ * against the `adjustment` account; subscription grants (planned by subscriptions.ts) are booked
+ * the same way, with their rollover.
  */
 import { walletEvent } from './events.ts';
 import type { Accepted, DecisionContext, PlannedEntry, PlannedTransaction } from './ledger.ts';
@@ -9,6 +10,7 @@ import { makeTransaction } from './ledger.ts';
 import { AMOUNT_MAX } from './money.ts';
 import type { Refusal } from './outcomes.ts';
 import { refuse } from './outcomes.ts';
+import type { PlannedGrant, RolloverPlan } from './plans.ts';
 import type { CostBasis, Grant, GrantCategory, Wallet } from './wallet.ts';
 
 export interface GrantRequest {
@@ -42,47 +44,98 @@ export function decideGrant(
       field: 'expires_at',
     });
   }
-  let total = request.amount;
+  return buildGrant(wallet, { ...request, effectiveAt, rollover: null, plannedSource: null }, context);
+}
+
+/**
+ * Issues a grant a subscription decision planned. Unlike decideGrant, its bounds may lie in the past
+ * (an allowance period caught up after downtime): such a grant is booked and then expires, or rolls
+ * over, at the next settlement, exactly as if it had been issued on time and left unused.
+ */
+export function decidePlannedGrant(
+  wallet: Wallet,
+  planned: PlannedGrant,
+  context: DecisionContext,
+): Accepted<GrantResult> | Refusal {
+  if (planned.amount <= 0n) {
+    return refuse('validation_failed', 'A planned grant must have a positive amount.', { field: 'amount' });
+  }
+  if (planned.expiresAt !== null && planned.expiresAt <= planned.effectiveAt) {
+    return refuse('validation_failed', 'expires_at must be later than effective_at.', { field: 'expires_at' });
+  }
+  return buildGrant(
+    wallet,
+    {
+      amount: planned.amount,
+      category: planned.category,
+      priority: planned.priority,
+      effectiveAt: planned.effectiveAt,
+      expiresAt: planned.expiresAt,
+      features: planned.features,
+      costBasis: null,
+      reason: null,
+      source: 'issuance',
+      rollover: planned.rollover,
+      plannedSource: planned.source,
+    },
+    context,
+  );
+}
+
+interface GrantFields extends Omit<GrantRequest, 'effectiveAt'> {
+  readonly effectiveAt: number;
+  readonly rollover: RolloverPlan | null;
+  /** The subscription source of a planned grant, echoed in `grant.created`. */
+  readonly plannedSource: string | null;
+}
+
+/** The one way a grant is booked: overflow check, debt repayment, the lot, its transaction and event. */
+function buildGrant(wallet: Wallet, fields: GrantFields, context: DecisionContext): Accepted<GrantResult> | Refusal {
+  let total = fields.amount;
   for (const grant of wallet.grants) total += grant.remaining;
   if (total > AMOUNT_MAX) return refuse('amount_overflow', 'The wallet would hold more than a 64-bit balance allows.');
 
   // Debt is repaid only by credit that is spendable now on anything: otherwise it would be
-  // settled with credit the customer could not have used for the draw that made the debt.
-  const repays = wallet.policy.repayDebtFirst && effectiveAt <= context.now && request.features === null;
-  const debtRepaid = repays ? (wallet.debt < request.amount ? wallet.debt : request.amount) : 0n;
+  // settled with credit the customer could not have used for the draw that made the debt. A
+  // caught-up grant that is already over is credit the customer never had, so it repays nothing.
+  const live = fields.effectiveAt <= context.now && (fields.expiresAt === null || context.now < fields.expiresAt);
+  const repays = wallet.policy.repayDebtFirst && live && fields.features === null;
+  const debtRepaid = repays ? (wallet.debt < fields.amount ? wallet.debt : fields.amount) : 0n;
   const grant: Grant = {
     id: context.nextId('grt'),
-    amount: request.amount,
-    remaining: request.amount - debtRepaid,
+    amount: fields.amount,
+    remaining: fields.amount - debtRepaid,
     reserved: 0n,
-    category: request.category,
-    priority: request.priority,
-    effectiveAt,
-    expiresAt: request.expiresAt,
-    features: request.features,
-    costBasis: request.costBasis,
+    category: fields.category,
+    priority: fields.priority,
+    effectiveAt: fields.effectiveAt,
+    expiresAt: fields.expiresAt,
+    features: fields.features,
+    costBasis: fields.costBasis,
     createdAt: context.now,
     voidedAt: null,
+    ...(fields.rollover === null ? {} : { rollover: fields.rollover }),
   };
-  const entries: PlannedEntry[] = [{ account: request.source, grantId: null, amount: -request.amount }];
+  const entries: PlannedEntry[] = [{ account: fields.source, grantId: null, amount: -fields.amount }];
   if (debtRepaid > 0n) entries.push({ account: 'debt', grantId: null, amount: debtRepaid });
   if (grant.remaining > 0n) entries.push({ account: 'grant', grantId: grant.id, amount: grant.remaining });
   const transaction = makeTransaction({
     id: context.nextId('txn'),
-    kind: request.source === 'issuance' ? 'grant' : 'adjust',
+    kind: fields.source === 'issuance' ? 'grant' : 'adjust',
     customer: wallet.customer,
     asset: wallet.asset,
-    amount: request.amount,
+    amount: fields.amount,
     grantId: grant.id,
-    reason: request.reason,
+    reason: fields.reason,
     entries,
     createdAt: context.now,
   });
   const next = { ...wallet, debt: wallet.debt - debtRepaid, grants: [...wallet.grants, grant] };
   const event = walletEvent(wallet, 'grant.created', {
     grant: grant.id,
-    amount: request.amount.toString(),
-    category: request.category,
+    amount: fields.amount.toString(),
+    category: fields.category,
+    ...(fields.plannedSource === null ? {} : { source: fields.plannedSource }),
   });
   return {
     kind: 'accepted',

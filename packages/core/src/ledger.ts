@@ -14,6 +14,8 @@ export const transactionKinds = [
   'release',
   'hold_expire',
   'expire',
+  /** An expired grant's unused credit moving to a rollover lot (the part over the cap expires). */
+  'rollover',
   'void',
   'reverse',
   'adjust',

@@ -1,15 +1,23 @@
 /**
  * Booking what time has already decided: holds past their expiry end, and credit left on dead
- * grants (expired or voided, unreserved) moves to the `expired` or `voided` account. Balances
+ * grants (expired or voided, unreserved) moves to the `expired` or `voided` account, or, for an
+ * expired plan allowance with a rollover plan, partly into a new rollover lot. Balances
  * never wait for this: viewBalance already excludes such credit. The shell runs it before and
  * after every decision on a wallet, and a sweeper runs it for wallets nobody touches.
  */
 import { unreserve } from './draws.ts';
 import { walletEvent } from './events.ts';
-import type { Accepted, DecisionContext, HoldEnding, PlannedEvent, PlannedTransaction } from './ledger.ts';
+import type {
+  Accepted,
+  DecisionContext,
+  HoldEnding,
+  PlannedEntry,
+  PlannedEvent,
+  PlannedTransaction,
+} from './ledger.ts';
 import { makeTransaction } from './ledger.ts';
-import type { Wallet } from './wallet.ts';
-import { isGrantDead } from './wallet.ts';
+import type { Grant, Wallet } from './wallet.ts';
+import { isGrantDead, rolledGrant, rolloverAmount } from './wallet.ts';
 
 export function decideSettlement(wallet: Wallet, context: DecisionContext): Accepted<null> {
   const transactions: PlannedTransaction[] = [];
@@ -35,30 +43,117 @@ export function decideSettlement(wallet: Wallet, context: DecisionContext): Acce
     );
     events.push(walletEvent(wallet, 'hold.expired', { hold: hold.id, amount: hold.amount.toString() }));
   }
-  for (const grant of next.grants) {
-    const unreserved = grant.remaining - grant.reserved;
-    if (unreserved <= 0n || !isGrantDead(grant, context.now)) continue;
-    const voided = grant.voidedAt !== null;
-    next = {
-      ...next,
-      grants: next.grants.map((lot) => (lot.id === grant.id ? { ...lot, remaining: lot.reserved } : lot)),
-    };
-    transactions.push(
-      makeTransaction({
-        id: context.nextId('txn'),
-        kind: voided ? 'void' : 'expire',
-        customer: wallet.customer,
-        asset: wallet.asset,
-        amount: unreserved,
-        grantId: grant.id,
-        entries: [
-          { account: 'grant', grantId: grant.id, amount: -unreserved },
-          { account: voided ? 'voided' : 'expired', grantId: null, amount: unreserved },
-        ],
-        createdAt: context.now,
-      }),
-    );
-    if (!voided) events.push(walletEvent(wallet, 'grant.expired', { grant: grant.id, amount: unreserved.toString() }));
+  // A work list, not the wallet's array: a rollover lot created here may itself be dead already
+  // (long downtime) and then expires in this same settlement.
+  const work = [...next.grants];
+  for (let index = 0; index < work.length; index += 1) {
+    const grant = work[index] as Grant;
+    if (!isGrantDead(grant, context.now)) continue;
+    const booked =
+      grant.rollover !== undefined && grant.voidedAt === null
+        ? bookRollover(next, grant, context)
+        : bookDeadRemainder(next, grant, context);
+    if (booked === null) continue;
+    next = booked.wallet;
+    transactions.push(...booked.transactions);
+    events.push(...booked.events);
+    if (booked.rolled !== null) work.push(booked.rolled);
   }
   return { kind: 'accepted', wallet: next, transactions, events, holdsEnded, result: null };
+}
+
+interface Booked {
+  readonly wallet: Wallet;
+  readonly transactions: readonly PlannedTransaction[];
+  readonly events: readonly PlannedEvent[];
+  readonly rolled: Grant | null;
+}
+
+function replaceGrant(wallet: Wallet, grant: Grant): Wallet {
+  return { ...wallet, grants: wallet.grants.map((lot) => (lot.id === grant.id ? grant : lot)) };
+}
+
+/** Moves a dead grant's unreserved credit to `expired` or `voided`; null when there is none. */
+function bookDeadRemainder(wallet: Wallet, grant: Grant, context: DecisionContext): Booked | null {
+  const unreserved = grant.remaining - grant.reserved;
+  if (unreserved <= 0n) return null;
+  const voided = grant.voidedAt !== null;
+  const transaction = makeTransaction({
+    id: context.nextId('txn'),
+    kind: voided ? 'void' : 'expire',
+    customer: wallet.customer,
+    asset: wallet.asset,
+    amount: unreserved,
+    grantId: grant.id,
+    entries: [
+      { account: 'grant', grantId: grant.id, amount: -unreserved },
+      { account: voided ? 'voided' : 'expired', grantId: null, amount: unreserved },
+    ],
+    createdAt: context.now,
+  });
+  const events = voided
+    ? []
+    : [walletEvent(wallet, 'grant.expired', { grant: grant.id, amount: unreserved.toString() })];
+  return {
+    wallet: replaceGrant(wallet, { ...grant, remaining: grant.reserved }),
+    transactions: [transaction],
+    events,
+    rolled: null,
+  };
+}
+
+/**
+ * An expired grant with a rollover plan: the capped part of its unreserved credit moves to a new
+ * rollover lot, the rest expires (breakage), in one transaction. The plan is then cleared, so credit
+ * a hold releases onto the dead grant later simply expires: the rollover is decided once, at the
+ * first settlement after expiry.
+ */
+function bookRollover(wallet: Wallet, grant: Grant, context: DecisionContext): Booked {
+  const { rollover: _decided, ...withoutPlan } = grant;
+  const rolledAmount = rolloverAmount(grant);
+  if (rolledAmount === 0n) {
+    const cleared = replaceGrant(wallet, withoutPlan);
+    return (
+      bookDeadRemainder(cleared, withoutPlan, context) ?? {
+        wallet: cleared,
+        transactions: [],
+        events: [],
+        rolled: null,
+      }
+    );
+  }
+  const unreserved = grant.remaining - grant.reserved;
+  const breakage = unreserved - rolledAmount;
+  const rolled = rolledGrant(grant, context.nextId('grt'), rolledAmount, context.now);
+  const entries: PlannedEntry[] = [
+    { account: 'grant', grantId: grant.id, amount: -unreserved },
+    { account: 'grant', grantId: rolled.id, amount: rolledAmount },
+  ];
+  if (breakage > 0n) entries.push({ account: 'expired', grantId: null, amount: breakage });
+  const transaction = makeTransaction({
+    id: context.nextId('txn'),
+    kind: 'rollover',
+    customer: wallet.customer,
+    asset: wallet.asset,
+    amount: unreserved,
+    grantId: grant.id,
+    entries,
+    createdAt: context.now,
+  });
+  const settled = replaceGrant(wallet, { ...withoutPlan, remaining: grant.reserved });
+  const events = [
+    walletEvent(wallet, 'grant.expired', {
+      grant: grant.id,
+      amount: breakage.toString(),
+      rolled_over: rolledAmount.toString(),
+      rollover_grant: rolled.id,
+    }),
+    walletEvent(wallet, 'grant.created', {
+      grant: rolled.id,
+      amount: rolledAmount.toString(),
+      category: 'rollover',
+      rolled_from: grant.id,
+    }),
+  ];
+  return { wallet: { ...settled, grants: [...settled.grants, rolled] }, transactions: [transaction], events, rolled };
 }

@@ -166,18 +166,55 @@ export interface BalanceView {
   readonly nextExpiry: { readonly at: number; readonly amount: bigint } | null;
 }
 
-/** The live view of a wallet at `now`; expiry is decided here, at read time, never by a job. */
+/**
+ * The credit an expired grant carries into a rollover lot: its unreserved remainder, capped by the
+ * grant's rollover plan. Zero for voided grants and grants without one. Settlement books exactly
+ * this; viewBalance counts it before settlement has run.
+ */
+export function rolloverAmount(grant: Grant): bigint {
+  if (grant.rollover === undefined || grant.voidedAt !== null) return 0n;
+  const unreserved = grant.remaining - grant.reserved;
+  const cap = grant.rollover.amountMax;
+  if (unreserved <= 0n) return 0n;
+  return cap !== null && cap < unreserved ? cap : unreserved;
+}
+
+/**
+ * The lot an expired grant's rolled credit moves into: same priority, features and cost basis,
+ * effective when the grant expired, with no rollover of its own (rolled credit never rolls again).
+ */
+export function rolledGrant(grant: Grant, id: string, amount: bigint, createdAt: number): Grant {
+  return {
+    id,
+    amount,
+    remaining: amount,
+    reserved: 0n,
+    category: 'rollover',
+    priority: grant.priority,
+    effectiveAt: grant.expiresAt ?? createdAt,
+    expiresAt: grant.rollover?.expiresAt ?? null,
+    features: grant.features,
+    costBasis: grant.costBasis,
+    createdAt,
+    voidedAt: null,
+  };
+}
+
+/**
+ * The live view of a wallet at `now`; expiry is decided here, at read time, never by a job. An
+ * expired grant with a rollover plan is read as if settlement had already moved its rolled part
+ * into a rollover lot, so a read never depends on settlement having run.
+ */
 export function viewBalance(wallet: Wallet, now: number, feature: string | null = null): BalanceView {
   let balance = -wallet.debt;
   let held = wallet.debtReserved;
   let usableUnreserved = 0n;
   let scheduled = 0n;
   let nextExpiry: { at: number; amount: bigint } | null = null;
-  for (const grant of wallet.grants) {
-    const dead = isGrantDead(grant, now);
+  const count = (grant: Grant, dead: boolean): void => {
     if (!dead && now < grant.effectiveAt) {
       scheduled += grant.remaining;
-      continue;
+      return;
     }
     // Reserved credit stays capturable after its grant dies, so it counts until the hold ends.
     balance += dead ? grant.reserved : grant.remaining;
@@ -188,6 +225,18 @@ export function viewBalance(wallet: Wallet, now: number, feature: string | null 
         nextExpiry = { at: grant.expiresAt, amount: grant.remaining };
       else if (grant.expiresAt === nextExpiry.at)
         nextExpiry = { at: grant.expiresAt, amount: nextExpiry.amount + grant.remaining };
+    }
+  };
+  for (const grant of wallet.grants) {
+    const dead = isGrantDead(grant, now);
+    count(grant, dead);
+    // The common case (no rollover plan) costs one property check.
+    if (dead && grant.rollover !== undefined) {
+      const rolled = rolloverAmount(grant);
+      if (rolled > 0n) {
+        const lot = rolledGrant(grant, '', rolled, now);
+        count(lot, isGrantDead(lot, now));
+      }
     }
   }
   const overdraftLeft = wallet.policy.overdraftLimit - wallet.debt - wallet.debtReserved;
