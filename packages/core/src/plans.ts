@@ -132,8 +132,9 @@ export interface RolloverPlan {
 /**
  * A grant a subscription decision asks for. `source` is unique per environment and customer, so
  * issuing it twice is impossible and a scheduled grant can be found again to void it:
- * `{subscription}/allowance/{allowanceIndex}/{period}`, `{subscription}/once/{plan}@{version}/{index}`,
- * `{subscription}/trial/{index}`. Its period may be past (catch-up after downtime): it is then
+ * `{subscription}/allowance/{anchorAt}/{plan}@{version}/{allowanceIndex}/{period}` (the anchor and plan
+ * tell phases apart: a plan change or resume starts a new one), `{subscription}/once/{plan}@{version}/{index}`
+ * (so a version's one-time grants come at most once per subscription), `{subscription}/trial/{index}`. Its period may be past (catch-up after downtime): it is then
  * issued and settled at once, exactly as if it had been issued on time and left unused.
  */
 export interface PlannedGrant {

@@ -625,10 +625,18 @@ function voidScheduled(draft: Draft, plans: PlanLookup, now: number, voids: (eff
   const allowancesIssued = subscription.allowancesIssued.map(
     (issued, index) => issued - chosen.filter((grant) => grant.allowanceIndex === index).length,
   );
+  // A grant this same decision planned (while catching up) is simply not issued: the shell never
+  // has to issue and void one source in one transaction.
+  const planned = new Set(draft.grants.map((grant) => grant.source));
+  const dropped = new Set(chosen.filter((grant) => planned.has(grant.source)).map((grant) => grant.source));
   return {
     ...draft,
     subscription: { ...subscription, allowancesIssued },
-    voidSources: [...draft.voidSources, ...chosen.map((grant) => grant.source)],
+    grants: draft.grants.filter((grant) => !dropped.has(grant.source)),
+    voidSources: [
+      ...draft.voidSources,
+      ...chosen.map((grant) => grant.source).filter((source) => !dropped.has(source)),
+    ],
   };
 }
 
