@@ -53,7 +53,7 @@ export interface Trial {
   /** Trial credit, granted at the start and expiring when the trial ends. */
   readonly grants: readonly { readonly asset: string; readonly amount: bigint }[];
   /** `convert`: the paid plan starts when the trial ends; `end`: the subscription ends with the trial. */
-  readonly then: 'convert' | 'end';
+  readonly onEnd: 'convert' | 'end';
   /** `subscription.trial_ending` is sent this long before the trial ends. */
   readonly noticeBefore: Cadence;
 }

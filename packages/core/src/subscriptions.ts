@@ -108,7 +108,7 @@ export function decideSubscriptionStart(
     features: null,
     rollover: null,
   }));
-  const converting = trial.then === 'convert' ? oneTimeGrants(subscription, plan, trialEndsAt) : [];
+  const converting = trial.onEnd === 'convert' ? oneTimeGrants(subscription, plan, trialEndsAt) : [];
   const draft = startedDraft(subscription, [...trialGrants, ...converting]);
   return finish(issueCurrent(draft, lookup, now), lookup);
 }
@@ -390,7 +390,7 @@ function endTrial(draft: Draft, plans: PlanLookup, at: number): Draft {
     ? 'cancel'
     : subscription.pendingPlan !== null
       ? 'change'
-      : (plan.trial?.then ?? 'end');
+      : (plan.trial?.onEnd ?? 'end');
   const ended = {
     ...draft,
     events: [...draft.events, event('subscription.trial_ended', subscription, { trial_ends_at: iso(at), outcome })],
@@ -462,7 +462,7 @@ function renew(draft: Draft, plan: PlanVersion): Draft {
 
 /** When the current phase of the plan ends for sure (null: it goes on): grants starting then or later are not issued. */
 function phaseEndsAt(subscription: Subscription, plan: PlanVersion): number | null {
-  const converts = subscription.status !== 'trialing' || plan.trial?.then === 'convert';
+  const converts = subscription.status !== 'trialing' || plan.trial?.onEnd === 'convert';
   return subscription.cancelAtPeriodEnd || subscription.pendingPlan !== null || !converts
     ? subscription.periodEndsAt
     : null;
@@ -614,7 +614,7 @@ function conversionPlan(
   pending: PlanVersion | null,
 ): PlanVersion | null {
   if (pending !== null) return pending;
-  return !subscription.cancelAtPeriodEnd && plan.trial?.then === 'convert' ? plan : null;
+  return !subscription.cancelAtPeriodEnd && plan.trial?.onEnd === 'convert' ? plan : null;
 }
 
 /** Voids the scheduled grants `voids` selects (by effective time), lowering the issued counts to match. */

@@ -44,8 +44,7 @@ export const at = (iso: string): number => Date.parse(iso);
 export const iso = (instant: number | null): string | null =>
   instant === null ? null : new Date(instant).toISOString();
 
-/** A trial; `outcome` is what follows it (the contract's `then`). */
-export function trialOf(fields: Omit<Trial, 'then'>, outcome: Trial['then']): Trial {
-  // biome-ignore lint/suspicious/noThenProperty: `then` is the contract's field name; a plan is never awaited.
-  return { ...fields, then: outcome };
+/** A trial; `outcome` is what follows it. */
+export function trialOf(fields: Omit<Trial, 'onEnd'>, outcome: Trial['onEnd']): Trial {
+  return { ...fields, onEnd: outcome };
 }

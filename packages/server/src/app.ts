@@ -17,6 +17,8 @@ import { createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
+import type { TickSummary } from './ledger/scheduler.ts';
+import { Scheduler } from './ledger/scheduler.ts';
 import { LedgerService } from './ledger/service.ts';
 import { Sweeper } from './ledger/sweeper.ts';
 import { WebhookDispatcher } from './ledger/webhook-dispatcher.ts';
@@ -35,8 +37,10 @@ export interface RunningServer {
   readonly url: string;
   readonly service: LedgerService;
   readonly database: Database;
-  /** Books due expiries now instead of at the next tick (the sweeper also runs every sweepIntervalMs). */
+  /** Books due expiries now instead of at the next tick (the scheduler also runs every sweepIntervalMs). */
   sweep(): Promise<number>;
+  /** Runs every due scheduler job now: renewals, trial ends, expiring-soon notices, expiries. */
+  runScheduler(): Promise<TickSummary>;
   /** Fans out and sends due webhooks now instead of at the next tick. */
   dispatchWebhooks(): Promise<number>;
   /** The admin key generated at first start (null when it existed or came from BURSAR_BOOTSTRAP_KEY). */
@@ -106,8 +110,20 @@ export async function startServer(
   }, config.webhookIntervalMs);
   dispatching.unref();
   const sweeper = new Sweeper(database, committer, clock);
+  const jobRuns = metrics.counter('bursar_jobs_total', 'Scheduler jobs run, by kind and outcome', ['kind', 'outcome']);
+  const scheduler = new Scheduler(service, sweeper, {
+    expiringSoonLeadMs: config.expiringSoonDays * 86_400_000,
+    onJob: (kind, outcome) => jobRuns.labels(kind, outcome).inc(),
+  });
+  const runScheduler = () =>
+    scheduler.tick().catch((error: unknown) => {
+      logger.error('scheduler run failed', { error: String(error) });
+      return { subscriptions: 0, notices: 0, settled: 0, failed: 1 };
+    });
+  // Catch up at once: after downtime, renewals and expiries are due before the first interval.
+  void runScheduler();
   const sweeping = setInterval(() => {
-    sweeper.sweep().catch((error: unknown) => logger.error('sweep failed', { error: String(error) }));
+    if (!scheduler.busy) void runScheduler();
   }, config.sweepIntervalMs);
   sweeping.unref();
   const address = server.address() as AddressInfo;
@@ -117,11 +133,13 @@ export async function startServer(
     database,
     generatedAdminKey,
     sweep: () => sweeper.sweep(),
+    runScheduler: () => scheduler.tick(),
     dispatchWebhooks: () => dispatcher.tick(),
     async close() {
       ready = false;
       clearInterval(sweeping);
       clearInterval(dispatching);
+      await scheduler.idle();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

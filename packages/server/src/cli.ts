@@ -1,10 +1,12 @@
 /**
  * The `bursar` command: `serve` (the default) runs the API; `migrate` applies migrations and
- * exits; `verify-audit` checks every environment's audit hash chain.
+ * exits; `verify-audit` checks every environment's audit hash chain; `jobs` shows the
+ * scheduler's due and failing work.
  */
 import { openDatabase, startServer } from './app.ts';
 import { parseConfig } from './config.ts';
 import { verifyAuditChain } from './ledger/audit.ts';
+import { describeJobs } from './ledger/scheduler.ts';
 import { migrate } from './storage/migrations.ts';
 import { sqliteDriverName } from './storage/sqlite-driver.ts';
 
@@ -39,8 +41,16 @@ async function main(): Promise<number> {
     await database.close();
     return valid ? 0 : 1;
   }
+  if (command === 'jobs') {
+    const database = await openDatabase(config);
+    await migrate(database, Date.now());
+    for (const line of await describeJobs(database.reader, Date.now()))
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    await database.close();
+    return 0;
+  }
   if (command !== 'serve') {
-    process.stderr.write(`bursar: unknown command "${command}" (serve, migrate, verify-audit)\n`);
+    process.stderr.write(`bursar: unknown command "${command}" (serve, migrate, verify-audit, jobs)\n`);
     return 2;
   }
   const server = await startServer(config);

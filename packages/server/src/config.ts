@@ -18,7 +18,10 @@ export interface Config {
   readonly postgresWritersMax: number;
   readonly holdTtlDefaultSeconds: number;
   readonly holdTtlMaxSeconds: number;
+  /** How often the scheduler runs: renewals, expiring-soon notices and expiry booking. */
   readonly sweepIntervalMs: number;
+  /** `grant.expiring_soon` is sent this many days before a grant expires. */
+  readonly expiringSoonDays: number;
   /** How often the webhook dispatcher fans out new events and sends due deliveries. */
   readonly webhookIntervalMs: number;
   /** Let webhook endpoints target loopback and private addresses (off by default: SSRF). */
@@ -41,6 +44,7 @@ const settings = {
   },
   holdTtlMaxSeconds: { env: 'BURSAR_HOLD_TTL_MAX_SECONDS', flag: '--hold-ttl-max-seconds', fallback: '86400' },
   sweepIntervalMs: { env: 'BURSAR_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', fallback: '1000' },
+  expiringSoonDays: { env: 'BURSAR_EXPIRING_SOON_DAYS', flag: '--expiring-soon-days', fallback: '7' },
   webhookIntervalMs: { env: 'BURSAR_WEBHOOK_INTERVAL_MS', flag: '--webhook-interval-ms', fallback: '1000' },
   webhooksAllowPrivate: { env: 'BURSAR_WEBHOOKS_ALLOW_PRIVATE', flag: '--webhooks-allow-private', fallback: 'false' },
 } as const;
@@ -109,6 +113,7 @@ export function parseConfig(
     holdTtlDefaultSeconds: integer('holdTtlDefaultSeconds', 1, 7 * 86400),
     holdTtlMaxSeconds: integer('holdTtlMaxSeconds', 1, 30 * 86400),
     sweepIntervalMs: integer('sweepIntervalMs', 10, 3_600_000),
+    expiringSoonDays: integer('expiringSoonDays', 0, 365),
     webhookIntervalMs: integer('webhookIntervalMs', 10, 3_600_000),
     webhooksAllowPrivate: boolean('webhooksAllowPrivate'),
   };

@@ -93,10 +93,29 @@ test('`bursar migrate` applies the migrations once', async () => {
   try {
     const first = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(first.status, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2, 3, 4, 5] });
+    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2, 3, 4, 5, 6] });
     const second = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(second.status, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), { migrated: [] });
+  } finally {
+    await database.drop();
+  }
+});
+
+test("`bursar jobs` shows the scheduler's work by kind", async () => {
+  const database = await createTestDatabase();
+  try {
+    const result = bursar(['jobs'], { BURSAR_DATABASE_URL: database.url });
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; due?: number });
+    assert.deepEqual(
+      lines.map((line) => line.kind),
+      ['subscription', 'expiry', 'webhook_delivery'],
+    );
+    assert.ok(lines.every((line) => line.due === 0));
   } finally {
     await database.drop();
   }

@@ -204,6 +204,50 @@ before(async () => {
   const deliveries = await call('listWebhookDeliveries', 'GET', `/v1/webhook-endpoints/${endpoint.body.id}/deliveries`);
   await call('redeliverWebhook', 'POST', `/v1/webhook-deliveries/${deliveries.body.data[0].id}/redeliver`, {});
   await call('listNotifications', 'GET', '/v1/notifications');
+  await call('createPlan', 'POST', '/v1/plans', {
+    id: 'pro',
+    name: 'Pro',
+    version: {
+      period: { interval: 'month' },
+      allowances: [
+        {
+          asset: 'credits',
+          amount: '1000',
+          rollover: { kind: 'percent', percent: '50', expires_after: { interval: 'month', count: 2 } },
+        },
+      ],
+      one_time_grants: [{ asset: 'credits', amount: '500', category: 'promotional' }],
+      trial: { duration: { interval: 'day', count: 7 }, grants: [{ asset: 'credits', amount: '100' }] },
+      entitlements: [
+        { feature: 'sso', kind: 'boolean', enabled: true },
+        { feature: 'chat', kind: 'metered', limit: '100' },
+      ],
+    },
+  });
+  await call('publishPlanVersion', 'POST', '/v1/plans/pro/versions', {
+    period: { interval: 'month' },
+    allowances: [{ asset: 'credits', amount: '2000' }],
+  });
+  await call('getPlan', 'GET', '/v1/plans/pro');
+  await call('listPlans', 'GET', '/v1/plans');
+  const subscription = await call('createSubscription', 'POST', '/v1/subscriptions', {
+    customer: 'globex',
+    plan: 'pro',
+    version: 1,
+    time_zone: 'Europe/Paris',
+    metadata: { crm: 'deal_1' },
+  });
+  await call('getSubscription', 'GET', `/v1/subscriptions/${subscription.body.id}`);
+  await call('listSubscriptions', 'GET', '/v1/subscriptions?customer=globex');
+  await call('changeSubscription', 'POST', `/v1/subscriptions/${subscription.body.id}/change`, {
+    action: 'change_plan',
+    plan: 'pro',
+    version: 2,
+    timing: 'period_end',
+  });
+  await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', { feature: 'chat' });
+  await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', { feature: 'sso' });
+  await call('cancelSubscription', 'POST', `/v1/subscriptions/${subscription.body.id}/cancel`, { timing: 'immediate' });
   await call('deleteWebhookEndpoint', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/delete`, {});
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');

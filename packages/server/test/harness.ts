@@ -67,6 +67,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     holdTtlDefaultSeconds: 900,
     holdTtlMaxSeconds: 86400,
     sweepIntervalMs: 3_600_000,
+    expiringSoonDays: 7,
     webhookIntervalMs: 3_600_000,
     webhooksAllowPrivate: true,
     ...overrides,

@@ -23,6 +23,8 @@ interface EnvIds {
   apiKeyId: string;
   endpoint: string;
   delivery: string;
+  plan: string;
+  subscription: string;
   auditIds: string[];
 }
 
@@ -86,6 +88,10 @@ async function seedEnvironment(key: string, ids: EnvIds, asset: string, customer
   const ingested = await ok(call('POST', '/v1/events', { events: [usage] }), 200);
   assert.equal(ingested.body.accepted, 1, ingested.text);
   ids.endpoint = (await ok(call('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/never' }))).body.id;
+  ids.plan = `${customer}-plan`;
+  const planVersion = { period: { interval: 'month' }, allowances: [{ asset, amount: '100' }] };
+  await ok(call('POST', '/v1/plans', { id: ids.plan, version: planVersion }));
+  ids.subscription = (await ok(call('POST', '/v1/subscriptions', { customer, plan: ids.plan }))).body.id;
   const audit = await ok(call('GET', '/v1/audit-events?limit=100'), 200);
   ids.auditIds = audit.body.data.map((e: { id: string }) => e.id);
 }
@@ -109,7 +115,11 @@ async function liveDigest(): Promise<unknown> {
   const priceBooks = (await ok(call('GET', '/v1/price-books'), 200)).body.data;
   const modelPrices = (await ok(call('GET', '/v1/model-prices'), 200)).body.data;
   const events = (await ok(call('GET', '/v1/events'), 200)).body.data;
+  const plans = (await ok(call('GET', '/v1/plans'), 200)).body.data;
+  const subscriptions = (await ok(call('GET', '/v1/subscriptions'), 200)).body.data;
   return {
+    plans,
+    subscriptions,
     balances,
     transactions,
     audit,
@@ -141,6 +151,8 @@ function liveIds(): string[] {
     `${live.customer}-event`,
     live.endpoint,
     live.delivery,
+    live.plan,
+    live.subscription,
     ...live.auditIds,
   ];
 }
@@ -445,6 +457,75 @@ const table: Record<string, Probe[]> = {
     {
       method: 'GET',
       path: () => `/v1/customers/${live.customer}/usage?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`,
+      expect: 'not_found',
+      codes: ['customer_not_found'],
+    },
+  ],
+  'POST /v1/plans': [
+    {
+      method: 'POST',
+      path: () => '/v1/plans',
+      body: () => ({ id: 'other-own-plan', version: { period: { interval: 'month' } } }),
+      expect: 'own',
+    },
+  ],
+  'GET /v1/plans': [{ method: 'GET', path: () => '/v1/plans', expect: 'list' }],
+  'GET /v1/plans/{plan}': [
+    { method: 'GET', path: () => `/v1/plans/${live.plan}`, expect: 'not_found', codes: ['plan_not_found'] },
+  ],
+  'POST /v1/plans/{plan}/versions': [
+    {
+      method: 'POST',
+      path: () => `/v1/plans/${live.plan}/versions`,
+      body: () => ({ period: { interval: 'day' } }),
+      expect: 'not_found',
+      codes: ['plan_not_found'],
+    },
+  ],
+  'POST /v1/subscriptions': [
+    {
+      method: 'POST',
+      path: () => '/v1/subscriptions',
+      body: () => ({ customer: live.customer, plan: live.plan }),
+      expect: 'not_found',
+      codes: ['customer_not_found', 'plan_not_found'],
+    },
+  ],
+  'GET /v1/subscriptions': [
+    { method: 'GET', path: () => '/v1/subscriptions', expect: 'list' },
+    { method: 'GET', path: () => `/v1/subscriptions?customer=${live.customer}`, expect: 'list' },
+  ],
+  'GET /v1/subscriptions/{id}': [
+    {
+      method: 'GET',
+      path: () => `/v1/subscriptions/${live.subscription}`,
+      expect: 'not_found',
+      codes: ['subscription_not_found'],
+    },
+  ],
+  'POST /v1/subscriptions/{id}/change': [
+    {
+      method: 'POST',
+      path: () => `/v1/subscriptions/${live.subscription}/change`,
+      body: () => ({ action: 'pause' }),
+      expect: 'not_found',
+      codes: ['subscription_not_found'],
+    },
+  ],
+  'POST /v1/subscriptions/{id}/cancel': [
+    {
+      method: 'POST',
+      path: () => `/v1/subscriptions/${live.subscription}/cancel`,
+      body: () => ({ timing: 'immediate' }),
+      expect: 'not_found',
+      codes: ['subscription_not_found'],
+    },
+  ],
+  'POST /v1/customers/{customer}/entitlements/check': [
+    {
+      method: 'POST',
+      path: () => `/v1/customers/${live.customer}/entitlements/check`,
+      body: () => ({ feature: `${live.customer}-feature` }),
       expect: 'not_found',
       codes: ['customer_not_found'],
     },

@@ -13,6 +13,7 @@ import * as simulation from '../ledger/simulation.ts';
 import * as usage from '../ledger/usage.ts';
 import * as wallets from '../ledger/wallet-operations.ts';
 import * as webhooks from '../ledger/webhook-operations.ts';
+import { planRoutes } from './plan-routes.ts';
 import * as p from './pricing-schemas.ts';
 import type { ParsedRequest, Route } from './router.ts';
 import * as s from './schemas.ts';
@@ -685,5 +686,6 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, query }) => webhooks.listNotifications(service, caller, query),
     ),
+    ...planRoutes(service),
   ];
 }

@@ -8,6 +8,7 @@ import { newId } from '../ids.ts';
 import type { SqlRow } from '../storage/database.ts';
 import { chainAuditRecords } from './audit.ts';
 import type { Batch, HoldVersion } from './batch.ts';
+import { rolloverToText } from './wallet-store.ts';
 
 export async function flushBatch(batch: Batch): Promise<void> {
   const { session } = batch;
@@ -39,6 +40,7 @@ export async function flushBatch(batch: Batch): Promise<void> {
           remaining: grant.remaining,
           reserved: grant.reserved,
           voided_at: grant.voidedAt === null ? null : BigInt(grant.voidedAt),
+          rollover: rolloverToText(grant),
         });
       }
     }
@@ -200,6 +202,7 @@ function grantRow(
     metadata: extras?.metadata ?? null,
     created_at: BigInt(grant.createdAt),
     voided_at: grant.voidedAt === null ? null : BigInt(grant.voidedAt),
+    rollover: rolloverToText(grant),
   };
 }
 

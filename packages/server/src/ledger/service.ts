@@ -99,10 +99,7 @@ export class LedgerService {
     return this.committer.submit({
       environmentId: caller.environmentId,
       requestId: caller.requestId,
-      idempotency:
-        caller.idempotencyKey === null
-          ? null
-          : { key: caller.idempotencyKey, fingerprint: fingerprintOf(operation, request) },
+      idempotency: idempotencyOf(caller, operation, request),
       ...command,
     });
   }
@@ -142,6 +139,13 @@ export function refusalReply(caller: Pick<Caller, 'requestId'>, refusal: Refusal
     return fieldReply(caller, [{ field: facts.field, message: refusal.detail }]);
   }
   return problemReply(caller, refusal.code, refusal.detail, { facts });
+}
+
+/** The caller's Idempotency-Key with the fingerprint of the request it was sent with. */
+export function idempotencyOf(caller: Caller, operation: string, request: unknown): Command['idempotency'] {
+  return caller.idempotencyKey === null
+    ? null
+    : { key: caller.idempotencyKey, fingerprint: fingerprintOf(operation, request) };
 }
 
 function fingerprintOf(operation: string, request: unknown): string {

@@ -129,7 +129,27 @@ export function grantFromRow(row: SqlRow): Grant {
         : { currency: String(row.cost_currency), total: decimalFromText(String(row.cost_total)) },
     createdAt: toTime(row.created_at),
     voidedAt: row.voided_at === null ? null : toTime(row.voided_at),
+    ...rolloverFromText(row.rollover),
   };
+}
+
+function rolloverFromText(text: unknown): Pick<Grant, 'rollover'> {
+  if (text === null || text === undefined) return {};
+  const stored = JSON.parse(String(text)) as { amount_max: string | null; expires_at: number | null };
+  return {
+    rollover: {
+      amountMax: stored.amount_max === null ? null : BigInt(stored.amount_max),
+      expiresAt: stored.expires_at,
+    },
+  };
+}
+
+export function rolloverToText(grant: Grant): string | null {
+  if (grant.rollover === undefined) return null;
+  return JSON.stringify({
+    amount_max: grant.rollover.amountMax === null ? null : grant.rollover.amountMax.toString(),
+    expires_at: grant.rollover.expiresAt,
+  });
 }
 
 function holdFromRow(row: SqlRow, reservations: Reservation[]): Hold {

@@ -90,8 +90,10 @@ export const tables = {
       metadata: 'text',
       created_at: 'bigint',
       voided_at: 'bigint',
+      /** Plan allowance lots: JSON `{ amount_max, expires_at }` of what rolls over at expiry; null once rolled. */
+      rollover: 'text',
     },
-    nullable: ['expires_at', 'features', 'cost_currency', 'cost_total', 'reason', 'metadata', 'voided_at'],
+    nullable: ['expires_at', 'features', 'cost_currency', 'cost_total', 'reason', 'metadata', 'voided_at', 'rollover'],
     primaryKey: ['environment_id', 'id'],
     // Not on `remaining`: every debit changes it, and an index on it would be rewritten each time.
     indexes: [['environment_id', 'customer_id', 'asset'], ['expires_at']],
@@ -363,6 +365,116 @@ export const tables = {
     primaryKey: ['environment_id', 'delivery_id', 'attempt'],
     appendOnly: true,
   },
+  plans: {
+    columns: { environment_id: 'text', id: 'text', name: 'text', latest_version: 'bigint', created_at: 'bigint' },
+    nullable: ['name'],
+    primaryKey: ['environment_id', 'id'],
+  },
+  plan_versions: {
+    columns: {
+      environment_id: 'text',
+      plan_id: 'text',
+      version: 'bigint',
+      /** The version's wire body (amounts normalized), JSON. */
+      definition: 'text',
+      created_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'plan_id', 'version'],
+    appendOnly: true,
+  },
+  subscriptions: {
+    columns: {
+      environment_id: 'text',
+      id: 'text',
+      customer_id: 'text',
+      plan_id: 'text',
+      plan_version: 'bigint',
+      status: 'text',
+      time_zone: 'text',
+      anchor_at: 'bigint',
+      period_index: 'bigint',
+      period_starts_at: 'bigint',
+      period_ends_at: 'bigint',
+      trial_ends_at: 'bigint',
+      trial_notice_sent: 'bigint',
+      cancel_at_period_end: 'bigint',
+      pending_plan_id: 'text',
+      pending_plan_version: 'bigint',
+      paused_at: 'bigint',
+      ended_at: 'bigint',
+      /** JSON array: per allowance of the current plan, the last allowance period issued. */
+      allowances_issued: 'text',
+      /** When the scheduler must look at it next; null once nothing can be due. */
+      next_due_at: 'bigint',
+      metadata: 'text',
+      created_at: 'bigint',
+    },
+    nullable: [
+      'trial_ends_at',
+      'pending_plan_id',
+      'pending_plan_version',
+      'paused_at',
+      'ended_at',
+      'next_due_at',
+      'metadata',
+    ],
+    primaryKey: ['environment_id', 'id'],
+    indexes: [['environment_id', 'customer_id'], { columns: ['next_due_at'], where: 'next_due_at IS NOT NULL' }],
+  },
+  subscription_periods: {
+    columns: {
+      environment_id: 'text',
+      subscription_id: 'text',
+      /** Period indexes restart at 0 when a plan change or a resume starts a new phase; rows count on. */
+      position: 'bigint',
+      period_index: 'bigint',
+      starts_at: 'bigint',
+      ends_at: 'bigint',
+      plan_id: 'text',
+      plan_version: 'bigint',
+      created_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'subscription_id', 'position'],
+    appendOnly: true,
+  },
+  /** Every grant a subscription issued, by its unique source: issuing twice is impossible, and voids find it. */
+  subscription_grants: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      source: 'text',
+      subscription_id: 'text',
+      asset: 'text',
+      grant_id: 'text',
+      created_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'customer_id', 'source'],
+    appendOnly: true,
+  },
+  /** Once-only notices the scheduler sent (`grant.expiring_soon` per grant), so no restart sends one twice. */
+  scheduled_notices: {
+    columns: { environment_id: 'text', kind: 'text', target: 'text', created_at: 'bigint' },
+    nullable: [],
+    primaryKey: ['environment_id', 'kind', 'target'],
+    appendOnly: true,
+  },
+  /** Scheduler jobs that failed: attempts, the last error, and when to retry (backoff). */
+  job_failures: {
+    columns: {
+      environment_id: 'text',
+      kind: 'text',
+      target: 'text',
+      attempts: 'bigint',
+      last_error: 'text',
+      retry_at: 'bigint',
+      updated_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'kind', 'target'],
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -393,6 +505,15 @@ export const migrationTables: readonly (readonly TableName[])[] = [
   ['events', 'usage_totals'],
   ['usage_rollups'],
   ['webhook_endpoints', 'webhook_deliveries', 'webhook_attempts'],
+  [
+    'plans',
+    'plan_versions',
+    'subscriptions',
+    'subscription_periods',
+    'subscription_grants',
+    'scheduled_notices',
+    'job_failures',
+  ],
 ];
 
 /** DDL for one dialect and some tables: CREATE TABLE/INDEX IF NOT EXISTS plus append-only triggers. */

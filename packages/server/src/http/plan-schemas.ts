@@ -1,0 +1,232 @@
+/**
+ * Request and response schemas of plans, subscriptions and entitlement checks. A plan version's
+ * body is stored as it is given (amounts normalized), so what a client publishes is what it reads.
+ */
+import { grantCategories, intervals } from '@bursar/core';
+import { z } from 'zod';
+import {
+  amountPositiveField,
+  assetCodeField,
+  customerKeyField,
+  decimalNonNegativeField,
+  eventPropertiesField,
+  featureKeyField,
+  idField,
+  integerField,
+  metadataField,
+} from './fields.ts';
+
+const planIdField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
+const bookKeyField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
+
+const cadence = z
+  .strictObject({
+    interval: z.enum(intervals),
+    count: integerField(1, 1000).optional().describe('Every this many intervals (default 1).'),
+  })
+  .describe('A length of time counted on the wall clock of the subscription’s time zone.');
+
+const rollover = z
+  .strictObject({
+    kind: z.enum(['none', 'all', 'amount', 'percent']),
+    amount_max: amountPositiveField.optional().describe('For `amount`: the most one period carries over.'),
+    percent: decimalNonNegativeField.optional().describe('For `percent`: the share of the allowance carried, 0–100.'),
+    expires_after: cadence
+      .nullable()
+      .optional()
+      .describe('How long rolled credit lives after its period ends; null: never.'),
+  })
+  .superRefine((rule, context) => {
+    const needs = { amount: 'amount_max', percent: 'percent' } as const;
+    for (const [kind, field] of Object.entries(needs)) {
+      const present = rule[field as 'amount_max' | 'percent'] !== undefined;
+      if (rule.kind === kind && !present) context.addIssue({ code: 'custom', path: [field], message: 'is required' });
+      if (rule.kind !== kind && present)
+        context.addIssue({ code: 'custom', path: [field], message: `applies only to kind "${kind}"` });
+    }
+    if (rule.kind === 'percent' && rule.percent !== undefined && Number(rule.percent) > 100)
+      context.addIssue({ code: 'custom', path: ['percent'], message: 'must be at most 100' });
+    if (rule.kind === 'none' && rule.expires_after !== undefined)
+      context.addIssue({ code: 'custom', path: ['expires_after'], message: 'does not apply to kind "none"' });
+  });
+
+const featuresField = z.array(featureKeyField).min(1).max(50).nullable().optional();
+const priorityField = integerField(0, 1_000_000).optional();
+
+const allowance = z.strictObject({
+  asset: assetCodeField,
+  amount: amountPositiveField,
+  cadence: cadence.optional().describe('Default: the plan’s period.'),
+  rollover: rollover.optional().describe('Default: none (unused allowance expires as breakage).'),
+  priority: priorityField,
+  features: featuresField,
+});
+
+const oneTimeGrant = z.strictObject({
+  asset: assetCodeField,
+  amount: amountPositiveField,
+  category: z.enum(grantCategories).optional().describe('Default: plan.'),
+  expires_after: cadence.nullable().optional().describe('Default: never.'),
+  priority: priorityField,
+  features: featuresField,
+});
+
+const trial = z.strictObject({
+  duration: cadence,
+  grants: z
+    .array(z.strictObject({ asset: assetCodeField, amount: amountPositiveField }))
+    .max(20)
+    .optional(),
+  on_end: z
+    .enum(['convert', 'end'])
+    .optional()
+    .describe('When the trial ends: convert to the paid plan (default) or end the subscription.'),
+  notice_before: cadence.optional().describe('When `subscription.trial_ending` is sent; default 3 days before.'),
+});
+
+const entitlement = z.discriminatedUnion('kind', [
+  z.strictObject({ feature: featureKeyField, kind: z.literal('boolean'), enabled: z.boolean() }),
+  z.strictObject({ feature: featureKeyField, kind: z.literal('limit'), limit: decimalNonNegativeField }),
+  z.strictObject({
+    feature: featureKeyField,
+    kind: z.literal('metered'),
+    limit: decimalNonNegativeField,
+    cadence: cadence.optional().describe('Default: the plan’s period.'),
+    quantity: z.string().max(64).optional().describe("The meter quantity counted; default the feature's first."),
+  }),
+]);
+
+export const planVersionBody = z.strictObject({
+  period: cadence,
+  allowances: z.array(allowance).max(20).optional(),
+  one_time_grants: z.array(oneTimeGrant).max(20).optional(),
+  trial: trial.nullable().optional(),
+  entitlements: z.array(entitlement).max(100).optional(),
+  price_overrides: z
+    .array(z.strictObject({ feature: featureKeyField, price_book: bookKeyField }))
+    .max(100)
+    .optional(),
+});
+
+export const createPlanBody = z.strictObject({
+  id: planIdField,
+  name: z.string().min(1).max(200).optional(),
+  version: planVersionBody.describe('Version 1 of the plan.'),
+});
+
+export const planParams = z.strictObject({ plan: planIdField });
+
+const planRef = {
+  plan: planIdField,
+  version: integerField(1, 1_000_000).optional().describe('Default: the latest version.'),
+};
+
+export const createSubscriptionBody = z.strictObject({
+  customer: customerKeyField,
+  ...planRef,
+  time_zone: z.string().min(1).max(64).optional().describe('IANA time zone periods are counted in; default UTC.'),
+  trial: z.boolean().optional().describe("Start with the plan's trial (default true when the plan has one)."),
+  metadata: metadataField.optional(),
+});
+
+export const listSubscriptionsQuery = z.strictObject({
+  customer: customerKeyField.optional(),
+  status: z.enum(['trialing', 'active', 'paused', 'canceled', 'ended']).optional(),
+});
+
+const timing = z.enum(['immediate', 'period_end']);
+
+export const changeSubscriptionBody = z.discriminatedUnion('action', [
+  z.strictObject({
+    action: z.literal('change_plan'),
+    ...planRef,
+    timing: timing.optional().describe('Default: immediate (an upgrade); period_end suits a downgrade.'),
+  }),
+  z.strictObject({ action: z.literal('pause') }),
+  z.strictObject({ action: z.literal('resume') }),
+]);
+
+export const cancelSubscriptionBody = z.strictObject({
+  timing: timing.optional().describe('Default: period_end.'),
+});
+
+export const checkEntitlementBody = z.strictObject({
+  feature: featureKeyField,
+  quantity: decimalNonNegativeField
+    .optional()
+    .describe('How much of the feature the customer wants to use; default 1.'),
+  quantities: eventPropertiesField
+    .optional()
+    .describe("The usage to price for the credit check, as event properties; default the feature's first quantity."),
+});
+
+export const subscriptionParams = z.strictObject({ id: idField });
+
+export type PlanVersionBody = z.output<typeof planVersionBody>;
+export type CreatePlanBody = z.output<typeof createPlanBody>;
+export type PlanParams = z.output<typeof planParams>;
+export type CreateSubscriptionBody = z.output<typeof createSubscriptionBody>;
+export type ListSubscriptionsQuery = z.output<typeof listSubscriptionsQuery>;
+export type ChangeSubscriptionBody = z.output<typeof changeSubscriptionBody>;
+export type CancelSubscriptionBody = z.output<typeof cancelSubscriptionBody>;
+export type CheckEntitlementBody = z.output<typeof checkEntitlementBody>;
+
+// ---- Responses ----
+
+const timeText = z.string().meta({ format: 'date-time' });
+
+export const planVersionResource = z.object({
+  version: z.int(),
+  definition: z.record(z.string(), z.unknown()),
+  created_at: timeText,
+});
+
+export const planResource = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  latest_version: z.int(),
+  versions: z.array(planVersionResource),
+  created_at: timeText,
+});
+
+const periodResource = z.object({
+  index: z.int(),
+  starts_at: timeText,
+  ends_at: timeText,
+  plan: z.string(),
+  version: z.int(),
+});
+
+export const subscriptionResource = z.object({
+  id: z.string(),
+  customer: z.string(),
+  plan: z.string(),
+  version: z.int(),
+  status: z.enum(['trialing', 'active', 'paused', 'canceled', 'ended']),
+  time_zone: z.string(),
+  current_period: z.object({ index: z.int(), starts_at: timeText, ends_at: timeText }),
+  trial_ends_at: timeText.nullable(),
+  cancel_at_period_end: z.boolean(),
+  pending_change: z.object({ plan: z.string(), version: z.int(), at: timeText }).nullable(),
+  paused_at: timeText.nullable(),
+  ended_at: timeText.nullable(),
+  next_due_at: timeText.nullable(),
+  metadata: z.record(z.string(), z.string()).nullable(),
+  created_at: timeText,
+  periods: z.array(periodResource).describe('Every period so far, newest first (at most 100).'),
+});
+
+export const entitlementCheckResource = z.object({
+  customer: z.string(),
+  feature: z.string(),
+  quantity: z.string(),
+  allowed: z.boolean(),
+  reason: z
+    .enum(['not_entitled', 'feature_disabled', 'limit_exceeded', 'usage_limit_exceeded', 'insufficient_balance'])
+    .nullable(),
+  entitlement: z.record(z.string(), z.unknown()).nullable(),
+  used: z.string().nullable().describe('Metered entitlements: usage in the current period.'),
+  remaining: z.string().nullable().describe('What is left of the deciding limit after this quantity.'),
+  credit: z.object({ asset: z.string(), cost: z.string(), available: z.string() }).nullable(),
+  subscriptions: z.array(z.string()),
+});
