@@ -21,7 +21,7 @@ import type { TickSummary } from './ledger/scheduler.ts';
 import { Scheduler } from './ledger/scheduler.ts';
 import { LedgerService } from './ledger/service.ts';
 import { Sweeper } from './ledger/sweeper.ts';
-import { WebhookDispatcher } from './ledger/webhook-dispatcher.ts';
+import { defaultWebhookTiming, WebhookDispatcher, type WebhookTiming } from './ledger/webhook-dispatcher.ts';
 import type { Database } from './storage/database.ts';
 import { migrate } from './storage/migrations.ts';
 import { openPostgres } from './storage/postgres.ts';
@@ -50,7 +50,7 @@ export interface RunningServer {
 
 export async function startServer(
   config: Config,
-  options: { clock?: Clock; logger?: Logger } = {},
+  options: { clock?: Clock; logger?: Logger; webhookTiming?: WebhookTiming } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -104,7 +104,7 @@ export async function startServer(
     openApiDocument: buildOpenApiDocument(routes),
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const dispatcher = new WebhookDispatcher(service, committer, clock);
+  const dispatcher = new WebhookDispatcher(service, committer, clock, options.webhookTiming ?? defaultWebhookTiming);
   const dispatching = setInterval(() => {
     dispatcher.tick().catch((error: unknown) => logger.error('webhook dispatch failed', { error: String(error) }));
   }, config.webhookIntervalMs);

@@ -27,9 +27,18 @@ export interface Child {
   readonly exited: Promise<void>;
 }
 
-export function spawnServer(databaseUrl: string, port: number): Child {
+/** `fastWebhooks`: serve-fast-webhooks.ts instead of the CLI, and `env` on top of the defaults. */
+export function spawnServer(
+  databaseUrl: string,
+  port: number,
+  options: { fastWebhooks?: boolean; env?: Record<string, string> } = {},
+): Child {
   const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'serve'], {
+  const entry =
+    options.fastWebhooks === true
+      ? ['packages/server/test/serve-fast-webhooks.ts']
+      : ['packages/server/src/cli.ts', 'serve'];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...entry], {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -37,6 +46,7 @@ export function spawnServer(databaseUrl: string, port: number): Child {
       BURSAR_PORT: String(port),
       BURSAR_BOOTSTRAP_KEY: adminKey,
       BURSAR_LOG_LEVEL: 'silent',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -194,6 +194,7 @@ before(async () => {
   });
   await call('listWebhookEndpoints', 'GET', '/v1/webhook-endpoints');
   await call('rotateWebhookSecret', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/rotate-secret`, {});
+  await call('sendTestWebhook', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/test`, {});
   await call('createGrant', 'POST', '/v1/grants', {
     customer: 'acme',
     asset: 'credits',

@@ -557,6 +557,15 @@ const table: Record<string, Probe[]> = {
       codes: ['webhook_endpoint_not_found'],
     },
   ],
+  'POST /v1/webhook-endpoints/{id}/test': [
+    {
+      method: 'POST',
+      path: () => `/v1/webhook-endpoints/${live.endpoint}/test`,
+      body: () => ({}),
+      expect: 'not_found',
+      codes: ['webhook_endpoint_not_found'],
+    },
+  ],
   'GET /v1/webhook-endpoints/{id}/deliveries': [
     {
       method: 'GET',

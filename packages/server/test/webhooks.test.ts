@@ -15,6 +15,8 @@ import { seedCustomer, startTestServer } from './harness.ts';
 interface Received {
   headers: Record<string, string>;
   body: string;
+  /** The server's clock when the message arrived: the receiver's clock in these tests. */
+  at: number;
 }
 
 let server: TestServer;
@@ -25,7 +27,11 @@ const receiver = createServer((request: IncomingMessage, response) => {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
-    received.push({ headers: request.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
+    received.push({
+      headers: request.headers as Record<string, string>,
+      body: Buffer.concat(chunks).toString('utf8'),
+      at: server.clock.now(),
+    });
     if (failuresLeft > 0) {
       failuresLeft -= 1;
       response.writeHead(500).end();
@@ -34,6 +40,20 @@ const receiver = createServer((request: IncomingMessage, response) => {
     response.writeHead(204).end();
   });
 });
+
+/**
+ * Verifies with the reference library as a receiver whose clock read the server's manual clock when
+ * the message arrived (retries move that clock ahead of the real time the library checks against).
+ */
+function verifyOnArrival(secret: string, message: Received): unknown {
+  const realNow = Date.now;
+  Date.now = () => message.at;
+  try {
+    return new Webhook(secret).verify(message.body, message.headers);
+  } finally {
+    Date.now = realNow;
+  }
+}
 
 async function ok(reply: Promise<ApiResponse>, status = 201): Promise<ApiResponse> {
   const response = await reply;
@@ -91,32 +111,46 @@ describe('webhooks', () => {
     ]);
   });
 
-  it('retries a failing receiver with backoff and the same webhook-id until it accepts', async () => {
+  it('a receiver that fails 3 times gets the event on attempt 4, with the same webhook-id and a valid signature', async () => {
     received.length = 0;
-    failuresLeft = 2;
+    failuresLeft = 3;
     await ok(server.call('POST', '/v1/grants', { customer: 'acme', asset: 'credits', amount: '5', category: 'paid' }));
     await server.server.dispatchWebhooks();
     assert.equal(received.length, 1);
     await server.server.dispatchWebhooks();
     assert.equal(received.length, 1, 'no retry before its delay');
-    server.clock.advance(30_000);
-    await server.server.dispatchWebhooks();
-    server.clock.advance(120_000);
-    await server.server.dispatchWebhooks();
-    assert.equal(received.length, 3, 'attempt 3 succeeds');
+    // The backoff: 30 s, 2 min, 10 min; a step short of each delay sends nothing.
+    for (const [step, delayMs] of [30_000, 120_000, 600_000].entries()) {
+      server.clock.advance(delayMs - 1000);
+      await server.server.dispatchWebhooks();
+      assert.equal(received.length, step + 1, `attempt ${step + 2} waits for its delay`);
+      server.clock.advance(1000);
+      await server.server.dispatchWebhooks();
+      assert.equal(received.length, step + 2);
+    }
     assert.equal(new Set(received.map((message) => message.headers['webhook-id'])).size, 1);
+    // Each attempt is signed afresh (its own webhook-timestamp); the reference library accepts all four.
+    for (const message of received) verifyOnArrival(endpoint.secret, message);
     const log = await ok(server.call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`), 200);
     const [latest] = log.body.data;
     assert.equal(latest.status, 'succeeded');
     assert.deepEqual(
-      latest.attempts.map((attempt: { status_code: number }) => attempt.status_code),
-      [500, 500, 204],
+      latest.attempts.map((attempt: { attempt: number; status_code: number }) => [
+        attempt.attempt,
+        attempt.status_code,
+      ]),
+      [
+        [1, 500],
+        [2, 500],
+        [3, 500],
+        [4, 204],
+      ],
     );
     const again = await ok(server.call('POST', `/v1/webhook-deliveries/${latest.id}/redeliver`, {}), 202);
     assert.equal(again.body.status, 'pending');
     await server.server.dispatchWebhooks();
-    assert.equal(received.length, 4);
-    assert.equal(received[3]?.headers['webhook-id'], received[0]?.headers['webhook-id']);
+    assert.equal(received.length, 5);
+    assert.equal(received[4]?.headers['webhook-id'], received[0]?.headers['webhook-id']);
   });
 
   it('signs with the old and the new secret during a rotation', async () => {
@@ -128,8 +162,8 @@ describe('webhooks', () => {
     const [message] = received;
     assert.ok(message !== undefined);
     assert.equal(message.headers['webhook-signature']?.split(' ').length, 2);
-    new Webhook(rotated.secret).verify(message.body, message.headers);
-    new Webhook(endpoint.secret).verify(message.body, message.headers);
+    verifyOnArrival(rotated.secret, message);
+    verifyOnArrival(endpoint.secret, message);
   });
 
   it('a deleted endpoint receives nothing more', async () => {

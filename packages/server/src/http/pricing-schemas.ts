@@ -12,6 +12,7 @@ import {
   eventPropertiesField,
   featureKeyField,
   integerField,
+  pageLimitField,
   timestampField,
 } from './fields.ts';
 
@@ -365,11 +366,11 @@ export const notificationsQuery = z.strictObject({
   type: z.string().max(100).optional(),
   customer: customerKeyField.optional(),
   cursor: z.string().max(500).optional(),
-  limit: integerField(1, 200).optional(),
+  limit: pageLimitField,
 });
 export type NotificationsQuery = z.output<typeof notificationsQuery>;
 
-export const deliveriesQuery = z.strictObject({ limit: integerField(1, 200).optional() });
+export const deliveriesQuery = z.strictObject({ limit: pageLimitField });
 
 export const webhookEndpointResource = z.object({
   id: z.string(),
@@ -386,7 +387,7 @@ export const webhookEndpointResource = z.object({
 export const webhookDeliveryResource = z.object({
   id: z.string(),
   endpoint: z.string(),
-  event: z.string().describe('The notification id, sent as webhook-id on every attempt.'),
+  event: z.string().describe("The notification id (or a test event's), sent as webhook-id on every attempt."),
   event_type: z.string(),
   status: z.enum(['pending', 'succeeded', 'failed']),
   attempts: z.array(

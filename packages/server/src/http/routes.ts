@@ -645,6 +645,20 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, params }) => webhooks.rotateWebhookSecret(service, caller, params.id),
     ),
+    route<unknown, unknown, s.IdParams>(
+      {
+        method: 'POST',
+        path: '/v1/webhook-endpoints/{id}/test',
+        operationId: 'sendTestWebhook',
+        summary: 'Queue a webhook.test event for this endpoint only (sent at the next dispatcher tick)',
+        tag: 'Webhooks',
+        scope: 'admin',
+        params: s.idParams,
+        body: s.emptyBody,
+        responses: { 201: p.webhookDeliveryResource },
+      },
+      ({ caller, params }) => webhooks.sendTestWebhook(service, caller, params.id),
+    ),
     route<unknown, { limit?: number | undefined }, s.IdParams>(
       {
         method: 'GET',

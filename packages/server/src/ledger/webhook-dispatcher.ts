@@ -2,41 +2,59 @@
  * Webhook delivery: lifecycle events in the outbox are fanned out to the endpoints whose filter
  * matches, as deliveries; due deliveries are signed (Standard Webhooks) and POSTed, each attempt
  * logged, failures retried with growing delays for up to three days. At least once: a delivery is
- * leased before it is sent, and the same `webhook-id` goes with every attempt.
+ * leased before it is sent, and the same `webhook-id` goes with every attempt. A process that dies
+ * mid-send leaves its lease to expire; any process then takes the delivery again.
  */
 
 import type { Clock } from '../clock.ts';
-import { newId } from '../ids.ts';
 import type { SqlRow } from '../storage/database.ts';
 import type { Committer } from './committer.ts';
 import type { LedgerService } from './service.ts';
 import { okReply } from './service.ts';
 import { toBigint, toTime } from './wallet-store.ts';
-import { toNotification } from './webhook-operations.ts';
+import { toDeliveryRow, toNotification } from './webhook-operations.ts';
 import { signWebhook } from './webhook-signing.ts';
 import { refuseResolvedTarget } from './webhook-targets.ts';
 
-/** Delay before attempt n+1 after n failures; the last one repeats until three days have passed. */
-export const retryDelaysMs = [
-  30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 43_200_000,
-];
-export const deliveryWindowMs = 3 * 86_400_000;
-const sendTimeoutMs = 15_000;
-/** While a delivery is being sent it is leased, so another process does not send it at once too. */
-const leaseMs = 60_000;
+/** The dispatcher's schedule. Tests shorten it; the defaults are the documented ones. */
+export interface WebhookTiming {
+  /** Delay before attempt n+1 after n failures; the last one repeats until the window closes. */
+  readonly retryDelaysMs: readonly number[];
+  /** No attempt is scheduled later than this after the delivery was created (or redelivered). */
+  readonly deliveryWindowMs: number;
+  /** A whole send, address check included, is abandoned after this long. */
+  readonly sendTimeoutMs: number;
+  /** While a delivery is being sent it is leased, so another process does not send it at once too. */
+  readonly leaseMs: number;
+}
+
+export const defaultWebhookTiming: WebhookTiming = {
+  retryDelaysMs: [30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 43_200_000],
+  deliveryWindowMs: 3 * 86_400_000,
+  sendTimeoutMs: 15_000,
+  leaseMs: 60_000,
+};
 const perTickMax = 100;
-/** Events fanned out per tick: more than deliveries, since most events match no endpoint. */
-const _fanOutPerTickMax = 1000;
 
 export class WebhookDispatcher {
   readonly #service: LedgerService;
   readonly #committer: Committer;
   readonly #clock: Clock;
+  readonly #timing: WebhookTiming;
 
-  constructor(service: LedgerService, committer: Committer, clock: Clock) {
+  constructor(
+    service: LedgerService,
+    committer: Committer,
+    clock: Clock,
+    timing: WebhookTiming = defaultWebhookTiming,
+  ) {
+    // A send outlives its lease only if its process stalls: then the delivery may go out twice.
+    if (!(timing.sendTimeoutMs < timing.leaseMs)) throw new Error('assertion failed: a send ends before its lease');
+    if (timing.retryDelaysMs.length === 0) throw new Error('assertion failed: at least one retry delay');
     this.#service = service;
     this.#committer = committer;
     this.#clock = clock;
+    this.#timing = timing;
   }
 
   /** Fans out new events and sends the deliveries that are due; returns how many were sent. */
@@ -58,8 +76,10 @@ export class WebhookDispatcher {
   /** One delivery per new outbox event and matching endpoint, in the transaction that marks the event dispatched. */
   #fanOut(): Promise<unknown> {
     return this.#command(async (session, now) => {
+      // SKIP LOCKED: events another fan-out (another process, or an overlapping tick) holds are its own.
+      const lock = session.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
       const events = await session.all(
-        `SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ${perTickMax}`,
+        `SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ${perTickMax}${lock}`,
       );
       if (events.length === 0) return;
       const endpoints = await session.all(
@@ -71,21 +91,7 @@ export class WebhookDispatcher {
           if (endpoint.environment_id !== event.environment_id) continue;
           const types = endpoint.event_types === null ? null : (JSON.parse(String(endpoint.event_types)) as string[]);
           if (types !== null && !types.includes(String(event.type))) continue;
-          deliveries.push({
-            environment_id: event.environment_id ?? null,
-            id: newId('whd', now),
-            endpoint_id: endpoint.id ?? null,
-            event_id: event.id ?? null,
-            event_type: event.type ?? null,
-            payload: JSON.stringify(toNotification(event)),
-            status: 'pending',
-            attempts: 0n,
-            next_attempt_at: BigInt(now),
-            last_status: null,
-            last_error: null,
-            created_at: BigInt(now),
-            delivered_at: null,
-          });
+          deliveries.push(toDeliveryRow(String(event.environment_id), String(endpoint.id), toNotification(event), now));
         }
       }
       await session.insertMany('webhook_deliveries', deliveries);
@@ -97,26 +103,46 @@ export class WebhookDispatcher {
     });
   }
 
-  /** Claims due deliveries by pushing their next attempt past the lease, in one transaction. */
+  /**
+   * Claims due deliveries by pushing their next attempt past the lease, in one transaction. A
+   * lease is only that time: if this process dies mid-send, the delivery is due again once the
+   * lease has passed, for whichever process looks first. Deliveries whose endpoint has been
+   * deleted or disabled since they were queued are closed as failed instead.
+   */
   async #lease(): Promise<SqlRow[]> {
     let leased: SqlRow[] = [];
     await this.#command(async (session, now) => {
       // SKIP LOCKED: a delivery another process is leasing right now is left to it.
       const lock = session.dialect === 'postgres' ? ' FOR UPDATE OF d SKIP LOCKED' : '';
-      leased = await session.all(
-        `SELECT d.*, e.url, e.secret, e.previous_secret, e.previous_secret_until FROM webhook_deliveries d
+      const due = await session.all(
+        `SELECT d.*, e.url, e.secret, e.previous_secret, e.previous_secret_until,
+                e.deleted_at AS endpoint_deleted_at, e.disabled_at AS endpoint_disabled_at
+         FROM webhook_deliveries d
          JOIN webhook_endpoints e ON e.environment_id = d.environment_id AND e.id = d.endpoint_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ${perTickMax}${lock}`,
         [BigInt(now)],
       );
+      leased = due.filter((row) => row.endpoint_deleted_at === null && row.endpoint_disabled_at === null);
       await session.updateMany(
         'webhook_deliveries',
         ['environment_id', 'id'],
-        leased.map((row) => ({
-          environment_id: row.environment_id ?? null,
-          id: row.id ?? null,
-          next_attempt_at: BigInt(now + leaseMs),
-        })),
+        due.map((row) =>
+          leased.includes(row)
+            ? {
+                environment_id: row.environment_id ?? null,
+                id: row.id ?? null,
+                status: 'pending',
+                last_error: row.last_error ?? null,
+                next_attempt_at: BigInt(now + this.#timing.leaseMs),
+              }
+            : {
+                environment_id: row.environment_id ?? null,
+                id: row.id ?? null,
+                status: 'failed',
+                last_error: row.endpoint_deleted_at === null ? 'endpoint disabled' : 'endpoint deleted',
+                next_attempt_at: BigInt(now),
+              },
+        ),
       );
     });
     return leased;
@@ -124,7 +150,6 @@ export class WebhookDispatcher {
 
   async #send(delivery: SqlRow): Promise<void> {
     const started = this.#clock.now();
-    const attempt = toBigint(delivery.attempts) + 1n;
     const secrets = [String(delivery.secret)];
     if (delivery.previous_secret !== null && toTime(delivery.previous_secret_until) > started)
       secrets.push(String(delivery.previous_secret));
@@ -133,13 +158,18 @@ export class WebhookDispatcher {
     let statusCode: number | null = null;
     let error: string | null = null;
     const wallStart = performance.now();
+    // One deadline for the whole send, the address check included, so it ends within its lease.
+    const deadline = AbortSignal.timeout(this.#timing.sendTimeoutMs);
     try {
-      const refusal = await refuseResolvedTarget(String(delivery.url), this.#service.webhooksAllowPrivate);
+      const refusal = await unlessAborted(
+        refuseResolvedTarget(String(delivery.url), this.#service.webhooksAllowPrivate),
+        deadline,
+      );
       if (refusal !== null) throw new Error(`target refused: ${refusal}`);
       const response = await fetch(String(delivery.url), {
         method: 'POST',
         redirect: 'manual',
-        signal: AbortSignal.timeout(sendTimeoutMs),
+        signal: deadline,
         headers: {
           'content-type': 'application/json',
           'webhook-id': String(delivery.event_id),
@@ -154,17 +184,34 @@ export class WebhookDispatcher {
       error = String((failure as Error).message ?? failure).slice(0, 500);
     }
     const durationMs = Math.round(performance.now() - wallStart);
+    await this.#record(delivery, { statusCode, error, durationMs });
+  }
+
+  /**
+   * Logs one attempt and schedules the next. The attempt is numbered from the row as it is now,
+   * not as it was leased: a send that outlived its lease overlaps the one that retook it, and
+   * both are logged. A late failure does not reopen a delivery that has meanwhile succeeded.
+   */
+  #record(
+    delivery: SqlRow,
+    outcome: { statusCode: number | null; error: string | null; durationMs: number },
+  ): Promise<unknown> {
+    const { statusCode, error, durationMs } = outcome;
     const succeeded = statusCode !== null && statusCode >= 200 && statusCode < 300;
-    await this.#command(async (session, now) => {
-      const created = toTime(delivery.created_at);
-      const delay = retryDelaysMs[Math.min(Number(attempt) - 1, retryDelaysMs.length - 1)] ?? 0;
-      const gone = statusCode === 410;
-      const exhausted = now + delay > created + deliveryWindowMs;
-      const status = succeeded ? 'succeeded' : gone || exhausted ? 'failed' : 'pending';
+    const gone = statusCode === 410;
+    const { retryDelaysMs, deliveryWindowMs } = this.#timing;
+    return this.#command(async (session, now) => {
+      const key = { environment_id: delivery.environment_id ?? null, id: delivery.id ?? null };
+      const [current] = await session.all(
+        'SELECT status, attempts, created_at FROM webhook_deliveries WHERE environment_id = ? AND id = ?',
+        [key.environment_id, key.id],
+      );
+      if (current === undefined) throw new Error('assertion failed: a leased delivery exists');
+      const attempt = toBigint(current.attempts) + 1n;
       await session.insertMany('webhook_attempts', [
         {
-          environment_id: delivery.environment_id ?? null,
-          delivery_id: delivery.id ?? null,
+          environment_id: key.environment_id,
+          delivery_id: key.id,
           attempt,
           status_code: statusCode === null ? null : BigInt(statusCode),
           error,
@@ -172,34 +219,48 @@ export class WebhookDispatcher {
           at: BigInt(now),
         },
       ]);
-      await session.updateMany(
-        'webhook_deliveries',
-        ['environment_id', 'id'],
-        [
-          {
-            environment_id: delivery.environment_id ?? null,
-            id: delivery.id ?? null,
-            status,
-            attempts: attempt,
-            next_attempt_at: BigInt(now + delay),
-            last_status: statusCode === null ? null : BigInt(statusCode),
-            last_error: error,
-            delivered_at: succeeded ? BigInt(now) : null,
-          },
-        ],
-      );
-      if (gone) {
-        // 410 Gone: the receiver says the endpoint no longer exists.
+      const last = { last_status: statusCode === null ? null : BigInt(statusCode), last_error: error };
+      if (succeeded) {
         await session.updateMany(
-          'webhook_endpoints',
+          'webhook_deliveries',
           ['environment_id', 'id'],
           [
             {
-              environment_id: delivery.environment_id ?? null,
-              id: delivery.endpoint_id ?? null,
-              disabled_at: BigInt(now),
+              ...key,
+              ...last,
+              status: 'succeeded',
+              attempts: attempt,
+              next_attempt_at: BigInt(now),
+              delivered_at: BigInt(now),
             },
           ],
+        );
+      } else if (current.status !== 'pending') {
+        // Settled while this send was out (the other send succeeded, or the endpoint went away).
+        await session.updateMany('webhook_deliveries', ['environment_id', 'id'], [{ ...key, attempts: attempt }]);
+      } else {
+        const delay = retryDelaysMs[Math.min(Number(attempt) - 1, retryDelaysMs.length - 1)] ?? 0;
+        const exhausted = now + delay > toTime(current.created_at) + deliveryWindowMs;
+        await session.updateMany(
+          'webhook_deliveries',
+          ['environment_id', 'id'],
+          [
+            {
+              ...key,
+              ...last,
+              status: gone || exhausted ? 'failed' : 'pending',
+              attempts: attempt,
+              next_attempt_at: BigInt(now + delay),
+            },
+          ],
+        );
+      }
+      if (gone) {
+        // 410 Gone: the receiver says the endpoint no longer exists; its other deliveries close at their next lease.
+        await session.updateMany(
+          'webhook_endpoints',
+          ['environment_id', 'id'],
+          [{ environment_id: key.environment_id, id: delivery.endpoint_id ?? null, disabled_at: BigInt(now) }],
         );
       }
     });
@@ -220,4 +281,14 @@ export class WebhookDispatcher {
       decide: () => okReply(200, {}),
     });
   }
+}
+
+/** `work`, or a rejection once `signal` aborts, whichever comes first. */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * Webhook endpoints and the notification feed: register an endpoint for some event types, rotate
- * its secret, delete it, read its delivery log and redeliver; and list the lifecycle events the
- * ledger wrote to its outbox. Delivery itself is the dispatcher's (webhook-dispatcher.ts).
+ * its secret, delete it, send it a test event, read its delivery log and redeliver; and list the
+ * lifecycle events the ledger wrote to its outbox. Delivery itself is the dispatcher's (webhook-dispatcher.ts).
  */
 import { newId } from '../ids.ts';
 import type { SqlRow, SqlValue } from '../storage/database.ts';
@@ -156,6 +156,63 @@ export function rotateWebhookSecret(service: LedgerService, caller: Caller, id: 
       },
     };
   });
+}
+
+/** A new delivery of one event to one endpoint, due at once; the event's id is its `webhook-id`. */
+export function toDeliveryRow(
+  environmentId: string,
+  endpointId: string,
+  event: { id: string; type: string },
+  now: number,
+): SqlRow {
+  return {
+    environment_id: environmentId,
+    id: newId('whd', now),
+    endpoint_id: endpointId,
+    event_id: event.id,
+    event_type: event.type,
+    payload: JSON.stringify(event),
+    status: 'pending',
+    attempts: 0n,
+    next_attempt_at: BigInt(now),
+    last_status: null,
+    last_error: null,
+    created_at: BigInt(now),
+    delivered_at: null,
+  };
+}
+
+/**
+ * Queues a synthetic `webhook.test` event for one endpoint, whatever its event-type filter. It is
+ * not a lifecycle event: it is not in the outbox or the notification feed, and goes to no other
+ * endpoint. The dispatcher sends it at its next tick like any delivery: signed, logged, retried.
+ */
+export function sendTestWebhook(service: LedgerService, caller: Caller, id: string): Promise<Reply> {
+  let reply: Reply | undefined;
+  return service.submit(
+    caller,
+    'sendTestWebhook',
+    { id },
+    {
+      wallets: [],
+      async prepare(batch) {
+        if ((await endpointRow(batch.session, caller.environmentId, id)) === undefined) {
+          reply = problemReply(
+            caller,
+            'webhook_endpoint_not_found',
+            `No webhook endpoint "${id}" in this environment.`,
+          );
+          return;
+        }
+        const eventId = newId('evt', batch.now);
+        const event = { id: eventId, type: 'webhook.test', timestamp: toTimestamp(batch.now), data: { endpoint: id } };
+        const row = toDeliveryRow(caller.environmentId, id, event, batch.now);
+        await batch.session.insertMany('webhook_deliveries', [row]);
+        reply = okReply(201, toWireDelivery(row, []));
+      },
+      decide: () => reply as Reply,
+    },
+  );
 }
 
 export function toWireDelivery(row: SqlRow, attempts: readonly SqlRow[]) {

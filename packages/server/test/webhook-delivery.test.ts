@@ -1,0 +1,210 @@
+/**
+ * Webhook delivery edge cases, in process with the manual clock: the test-send, a send that
+ * outlives its lease (the delivery is retaken, both attempts logged), and deliveries to an
+ * endpoint that was deleted while they waited for a retry.
+ */
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import type { ApiResponse, TestServer } from './harness.ts';
+import { seedCustomer, startTestServer } from './harness.ts';
+
+interface Received {
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** What the receiver does with the next requests, in order; then it answers 204. */
+type Answer = 'fail' | 'hang';
+
+let server: TestServer;
+let receiverBase = '';
+const received: Received[] = [];
+const answers: Answer[] = [];
+const hanging: ServerResponse[] = [];
+const receiver = createServer((request: IncomingMessage, response) => {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    received.push({
+      path: request.url ?? '',
+      headers: request.headers as Record<string, string>,
+      body: Buffer.concat(chunks).toString('utf8'),
+    });
+    const answer = answers.shift();
+    if (answer === 'hang') hanging.push(response);
+    else response.writeHead(answer === 'fail' ? 500 : 204).end();
+  });
+});
+
+async function ok(reply: Promise<ApiResponse>, status = 201): Promise<ApiResponse> {
+  const response = await reply;
+  assert.equal(response.status, status, response.text);
+  return response;
+}
+
+async function createEndpoint(path: string, eventTypes?: string[]): Promise<{ id: string; secret: string }> {
+  const body = { url: `${receiverBase}${path}`, ...(eventTypes === undefined ? {} : { event_types: eventTypes }) };
+  return (await ok(server.call('POST', '/v1/webhook-endpoints', body))).body;
+}
+
+async function deliveryLog(endpointId: string) {
+  return (await ok(server.call('GET', `/v1/webhook-endpoints/${endpointId}/deliveries?limit=200`), 200)).body.data;
+}
+
+/** Waits (real time) until the receiver has `count` requests. */
+async function receivedCount(count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (received.length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} requests, got ${received.length}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+before(async () => {
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  server = await startTestServer();
+  // Receivers check webhook-timestamp against their own clock: run this server's clock at the real time.
+  server.clock.set(Date.now());
+  await seedCustomer(server, 'acme');
+});
+
+beforeEach(() => {
+  received.length = 0;
+  answers.length = 0;
+});
+
+after(async () => {
+  await server.close();
+  receiver.closeAllConnections();
+  await new Promise((resolve) => receiver.close(resolve));
+});
+
+describe('test-send', () => {
+  it('queues a signed webhook.test event for that endpoint only, whatever its filter, outside the feed', async () => {
+    const filtered = await createEndpoint('/filtered', ['grant.expired']);
+    const bystander = await createEndpoint('/bystander');
+    const queued = (await ok(server.call('POST', `/v1/webhook-endpoints/${filtered.id}/test`, {}))).body;
+    assert.equal(queued.event_type, 'webhook.test');
+    assert.equal(queued.endpoint, filtered.id);
+    assert.equal(queued.status, 'pending');
+    assert.deepEqual(queued.attempts, []);
+    assert.equal(received.length, 0, 'sent at the next tick, not in the request');
+    await server.server.dispatchWebhooks();
+    assert.deepEqual(
+      received.map((message) => message.path),
+      ['/filtered'],
+    );
+    const [message] = received;
+    assert.ok(message !== undefined);
+    assert.equal(message.headers['webhook-id'], queued.event);
+    const payload = new Webhook(filtered.secret).verify(message.body, message.headers) as {
+      id: string;
+      type: string;
+      data: { endpoint: string };
+    };
+    assert.deepEqual([payload.id, payload.type, payload.data.endpoint], [queued.event, 'webhook.test', filtered.id]);
+    const [logged] = await deliveryLog(filtered.id);
+    assert.equal(logged.id, queued.id);
+    assert.equal(logged.status, 'succeeded');
+    assert.deepEqual(
+      logged.attempts.map((attempt: { status_code: number }) => attempt.status_code),
+      [204],
+    );
+    assert.deepEqual(await deliveryLog(bystander.id), []);
+    const feed = await ok(server.call('GET', '/v1/notifications?type=webhook.test&limit=200'), 200);
+    assert.deepEqual(feed.body.data, [], 'a test event is not a lifecycle event');
+    for (const id of [filtered.id, bystander.id])
+      await ok(server.call('POST', `/v1/webhook-endpoints/${id}/delete`, {}), 200);
+  });
+
+  it('is retried like any delivery, with the same webhook-id', async () => {
+    const endpoint = await createEndpoint('/retried');
+    answers.push('fail');
+    const queued = (await ok(server.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, {}))).body;
+    await server.server.dispatchWebhooks();
+    server.clock.advance(30_000);
+    await server.server.dispatchWebhooks();
+    assert.deepEqual(
+      received.map((message) => message.headers['webhook-id']),
+      [queued.event, queued.event],
+    );
+    for (const message of received) new Webhook(endpoint.secret).verify(message.body, message.headers);
+    const [logged] = await deliveryLog(endpoint.id);
+    assert.deepEqual(
+      logged.attempts.map((attempt: { status_code: number }) => attempt.status_code),
+      [500, 204],
+    );
+    await ok(server.call('POST', `/v1/webhook-endpoints/${endpoint.id}/delete`, {}), 200);
+  });
+
+  it('answers 404 for an endpoint that does not exist or was deleted', async () => {
+    const endpoint = await createEndpoint('/gone');
+    await ok(server.call('POST', `/v1/webhook-endpoints/${endpoint.id}/delete`, {}), 200);
+    for (const id of [endpoint.id, 'whe_nope']) {
+      const reply = await ok(server.call('POST', `/v1/webhook-endpoints/${id}/test`, {}), 404);
+      assert.equal(reply.body.code, 'webhook_endpoint_not_found');
+    }
+  });
+});
+
+describe('leases', () => {
+  it('a send that outlives its lease is retaken; both attempts are logged with one webhook-id', async () => {
+    const endpoint = await createEndpoint('/slow');
+    answers.push('hang');
+    const queued = (await ok(server.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, {}))).body;
+    const first = server.server.dispatchWebhooks();
+    await receivedCount(1);
+    server.clock.advance(59_000);
+    assert.equal(await server.server.dispatchWebhooks(), 0, 'leased: not sent again yet');
+    server.clock.advance(2_000);
+    assert.equal(await server.server.dispatchWebhooks(), 1, 'the lease expired: taken again');
+    assert.equal(received.length, 2);
+    for (const response of hanging.splice(0)) response.writeHead(204).end();
+    await first;
+    assert.deepEqual(
+      received.map((message) => message.headers['webhook-id']),
+      [queued.event, queued.event],
+    );
+    const [logged] = await deliveryLog(endpoint.id);
+    assert.equal(logged.status, 'succeeded');
+    assert.deepEqual(
+      logged.attempts.map((attempt: { attempt: number; status_code: number }) => [
+        attempt.attempt,
+        attempt.status_code,
+      ]),
+      [
+        [1, 204],
+        [2, 204],
+      ],
+    );
+    await ok(server.call('POST', `/v1/webhook-endpoints/${endpoint.id}/delete`, {}), 200);
+  });
+});
+
+describe('deleted endpoints', () => {
+  it('a delivery waiting for its retry is not sent after its endpoint is deleted', async () => {
+    const endpoint = await createEndpoint('/deleted', ['grant.created']);
+    answers.push('fail');
+    await ok(server.call('POST', '/v1/grants', { customer: 'acme', asset: 'credits', amount: '1', category: 'paid' }));
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 1);
+    await ok(server.call('POST', `/v1/webhook-endpoints/${endpoint.id}/delete`, {}), 200);
+    server.clock.advance(30_000);
+    await server.server.dispatchWebhooks();
+    assert.equal(received.length, 1, 'no retry to a deleted endpoint');
+    const rows = await server.server.database.reader.all(
+      'SELECT status, attempts FROM webhook_deliveries WHERE endpoint_id = ?',
+      [endpoint.id],
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.status, Number(row.attempts)]),
+      [['failed', 1]],
+    );
+  });
+});
