@@ -248,7 +248,7 @@ export const listEventsQuery = z.strictObject({
   customer: customerKeyField.optional(),
   feature: featureKeyField.optional(),
   cursor: z.string().max(500).optional(),
-  limit: integerField(1, 200).optional(),
+  limit: pageLimitField,
 });
 
 export type IngestEventsBody = z.output<typeof ingestEventsBody>;

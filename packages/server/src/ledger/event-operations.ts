@@ -5,6 +5,7 @@
  */
 import type { Cost, ModelPrice, OutcomeCode, PriceOption, Quantities, Rational, Refusal } from '@bursar/core';
 import { decideCost, decideDebit, decideQuantities, formatAmount, rational } from '@bursar/core';
+import type { ListEventsQuery } from '../http/pricing-schemas.ts';
 import type { SqlRow } from '../storage/database.ts';
 import type { Batch } from './batch.ts';
 import type { Preload } from './committer.ts';
@@ -365,17 +366,8 @@ export function toWireEvent(row: SqlRow, scale: number) {
 }
 
 /** Recorded events, newest first; the cursor carries the last event's time and id. */
-export async function listEvents(
-  service: LedgerService,
-  caller: Caller,
-  query: {
-    customer?: string | undefined;
-    feature?: string | undefined;
-    cursor?: string | undefined;
-    limit?: number | undefined;
-  },
-): Promise<Reply> {
-  const limit = query.limit ?? 50;
+export async function listEvents(service: LedgerService, caller: Caller, query: ListEventsQuery): Promise<Reply> {
+  const limit = query.limit;
   const clauses = ['environment_id = ?'];
   const params: (string | bigint | number)[] = [caller.environmentId];
   if (query.customer !== undefined) {

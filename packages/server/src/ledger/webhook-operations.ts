@@ -340,7 +340,8 @@ export function toNotification(row: SqlRow) {
     timestamp: toTimestamp(toTime(row.created_at)),
     data: {
       customer: String(row.customer_id),
-      asset: String(row.asset),
+      // Subscription events belong to a customer, not to one of its wallets.
+      ...(row.asset === '' ? {} : { asset: String(row.asset) }),
       ...(JSON.parse(String(row.data)) as Record<string, unknown>),
     },
   };
