@@ -14,7 +14,7 @@ interface Migration {
   readonly statements: (dialect: 'sqlite' | 'postgres') => string[];
 }
 
-const migrationNames = ['ledger', 'pricing', 'usage events', 'usage rollups', 'webhooks'];
+const migrationNames = ['ledger', 'pricing', 'usage events', 'usage rollups', 'webhooks', 'top-ups'];
 
 const migrations: readonly Migration[] = migrationTables.map((names, index) => ({
   version: index + 1,
