@@ -27,12 +27,19 @@ export interface Child {
   readonly exited: Promise<void>;
 }
 
-export function spawnServer(databaseUrl: string, port: number): Child {
+/** Runs `bursar serve`, or another entry script (with extra environment) where a test needs one. */
+export function spawnServer(
+  databaseUrl: string,
+  port: number,
+  options: { script?: string; env?: Record<string, string> } = {},
+): Child {
   const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'serve'], {
+  const script = options.script === undefined ? ['packages/server/src/cli.ts', 'serve'] : [options.script];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...script], {
     cwd: repoRoot,
     env: {
       ...process.env,
+      ...options.env,
       BURSAR_DATABASE_URL: databaseUrl,
       BURSAR_PORT: String(port),
       BURSAR_BOOTSTRAP_KEY: adminKey,

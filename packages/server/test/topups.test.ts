@@ -129,6 +129,8 @@ describe('auto top-up', () => {
     assert.equal(succeeded[0]?.data.grant, settled?.grant);
     assert.equal((await rule(customer)).pending_top_up, null);
     assert.equal(await server.server.runTopUps(), 0, 'nothing left to charge');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /bursar_top_ups_total\{outcome="succeeded"\} 1/);
   });
 
   it('requests nothing more while one is pending, and only on a crossing', async () => {
