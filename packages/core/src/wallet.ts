@@ -113,6 +113,8 @@ export interface TopUpRule {
   readonly monthlyCap: bigint | null;
   /** Failed top-ups in a row after which the rule stops requesting. */
   readonly failuresMax: number;
+  /** What each top-up costs the customer, kept on its grant when the payment provider reports no cost. */
+  readonly costBasis?: CostBasis;
 }
 
 export interface TopUpState {

@@ -17,10 +17,12 @@ import { createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
+import type { PaymentProvider } from './ledger/payment-provider.ts';
 import type { TickSummary } from './ledger/scheduler.ts';
 import { Scheduler } from './ledger/scheduler.ts';
 import { LedgerService } from './ledger/service.ts';
 import { Sweeper } from './ledger/sweeper.ts';
+import { TopUpWorker } from './ledger/top-up-worker.ts';
 import { defaultWebhookTiming, WebhookDispatcher, type WebhookTiming } from './ledger/webhook-dispatcher.ts';
 import type { Database } from './storage/database.ts';
 import { migrate } from './storage/migrations.ts';
@@ -43,15 +45,25 @@ export interface RunningServer {
   runScheduler(): Promise<TickSummary>;
   /** Fans out and sends due webhooks now instead of at the next tick. */
   dispatchWebhooks(): Promise<number>;
+  /** Hands requested top-ups to the payment provider now; 0 without a provider. */
+  runTopUps(): Promise<number>;
   /** The admin key generated at first start (null when it existed or came from BURSAR_BOOTSTRAP_KEY). */
   readonly generatedAdminKey: string | null;
   close(): Promise<void>;
 }
 
-export async function startServer(
-  config: Config,
-  options: { clock?: Clock; logger?: Logger; webhookTiming?: WebhookTiming } = {},
-): Promise<RunningServer> {
+export interface ServerOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Charges auto top-ups; without one they stay requested for the integrator's settleTopUp. */
+  readonly paymentProvider?: PaymentProvider;
+  /** How long a top-up handed to the provider is left to this process (default 60 s). */
+  readonly topUpLeaseMs?: number;
+  /** The webhook dispatcher's retry schedule and leases (tests shrink them). */
+  readonly webhookTiming?: WebhookTiming;
+}
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const database = await openDatabase(config);
@@ -74,6 +86,7 @@ export async function startServer(
       [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
     )
     .labels();
+  const topUps = metrics.counter('bursar_top_ups_total', 'Auto top-ups settled, or charges that threw', ['outcome']);
   const committer = new Committer({
     database,
     clock,
@@ -90,6 +103,7 @@ export async function startServer(
     clock,
     limits: { holdTtlDefaultMs: config.holdTtlDefaultSeconds * 1000, holdTtlMaxMs: config.holdTtlMaxSeconds * 1000 },
     webhooksAllowPrivate: config.webhooksAllowPrivate,
+    onTopUpSettled: (outcome) => topUps.labels(outcome).inc(),
   });
   const authenticator = new ApiKeyAuthenticator(database.reader);
   const routes = ledgerRoutes(service, () => authenticator.forget());
@@ -126,6 +140,23 @@ export async function startServer(
     if (!scheduler.busy) void runScheduler();
   }, config.sweepIntervalMs);
   sweeping.unref();
+  const { paymentProvider } = options;
+  const topUpWorker =
+    paymentProvider === undefined
+      ? null
+      : new TopUpWorker({
+          service,
+          provider: paymentProvider,
+          leaseMs: options.topUpLeaseMs ?? 60_000,
+          onChargeError: (error, topUpId) => {
+            topUps.labels('charge_error').inc();
+            logger.error('top-up charge failed', { topUpId, error: String(error) });
+          },
+        });
+  const chargingTopUps = setInterval(() => {
+    topUpWorker?.tick().catch((error: unknown) => logger.error('top-ups failed', { error: String(error) }));
+  }, config.topUpIntervalMs);
+  chargingTopUps.unref();
   const address = server.address() as AddressInfo;
   return {
     url: `http://${config.host}:${address.port}`,
@@ -135,10 +166,12 @@ export async function startServer(
     sweep: () => sweeper.sweep(),
     runScheduler: () => scheduler.tick(),
     dispatchWebhooks: () => dispatcher.tick(),
+    runTopUps: () => topUpWorker?.tick() ?? Promise.resolve(0),
     async close() {
       ready = false;
       clearInterval(sweeping);
       clearInterval(dispatching);
+      clearInterval(chargingTopUps);
       await scheduler.idle();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -24,6 +24,8 @@ export interface Config {
   readonly expiringSoonDays: number;
   /** How often the webhook dispatcher fans out new events and sends due deliveries. */
   readonly webhookIntervalMs: number;
+  /** How often the top-up worker hands requested top-ups to the payment provider (when one is configured). */
+  readonly topUpIntervalMs: number;
   /** Let webhook endpoints target loopback and private addresses (off by default: SSRF). */
   readonly webhooksAllowPrivate: boolean;
 }
@@ -46,6 +48,7 @@ const settings = {
   sweepIntervalMs: { env: 'BURSAR_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', fallback: '1000' },
   expiringSoonDays: { env: 'BURSAR_EXPIRING_SOON_DAYS', flag: '--expiring-soon-days', fallback: '7' },
   webhookIntervalMs: { env: 'BURSAR_WEBHOOK_INTERVAL_MS', flag: '--webhook-interval-ms', fallback: '1000' },
+  topUpIntervalMs: { env: 'BURSAR_TOP_UP_INTERVAL_MS', flag: '--top-up-interval-ms', fallback: '1000' },
   webhooksAllowPrivate: { env: 'BURSAR_WEBHOOKS_ALLOW_PRIVATE', flag: '--webhooks-allow-private', fallback: 'false' },
 } as const;
 
@@ -115,6 +118,7 @@ export function parseConfig(
     sweepIntervalMs: integer('sweepIntervalMs', 10, 3_600_000),
     expiringSoonDays: integer('expiringSoonDays', 0, 365),
     webhookIntervalMs: integer('webhookIntervalMs', 10, 3_600_000),
+    topUpIntervalMs: integer('topUpIntervalMs', 10, 3_600_000),
     webhooksAllowPrivate: boolean('webhooksAllowPrivate'),
   };
   if (config.holdTtlDefaultSeconds > config.holdTtlMaxSeconds)

@@ -27,21 +27,19 @@ export interface Child {
   readonly exited: Promise<void>;
 }
 
-/** `fastWebhooks`: serve-fast-webhooks.ts instead of the CLI, and `env` on top of the defaults. */
+/** Runs `bursar serve`, or another entry script (with extra environment) where a test needs one. */
 export function spawnServer(
   databaseUrl: string,
   port: number,
-  options: { fastWebhooks?: boolean; env?: Record<string, string> } = {},
+  options: { script?: string; env?: Record<string, string> } = {},
 ): Child {
   const output: string[] = [];
-  const entry =
-    options.fastWebhooks === true
-      ? ['packages/server/test/serve-fast-webhooks.ts']
-      : ['packages/server/src/cli.ts', 'serve'];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...entry], {
+  const script = options.script === undefined ? ['packages/server/src/cli.ts', 'serve'] : [options.script];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...script], {
     cwd: repoRoot,
     env: {
       ...process.env,
+      ...options.env,
       BURSAR_DATABASE_URL: databaseUrl,
       BURSAR_PORT: String(port),
       BURSAR_BOOTSTRAP_KEY: adminKey,

@@ -59,6 +59,10 @@ before(async () => {
     reason: 'trusted',
   });
   await call('getBalances', 'GET', '/v1/customers/acme/balances');
+  const autoTopUp = '/v1/customers/acme/wallets/credits/auto-top-up';
+  const topUpRule = { enabled: true, threshold: '60', amount: '100', cost: { currency: 'usd', total: '9.99' } };
+  await call('putAutoTopUpRule', 'POST', autoTopUp, { ...topUpRule, monthly_cap: '500', failures_max: 2 });
+  await call('getAutoTopUpRule', 'GET', autoTopUp);
   const debit = await call('createDebit', 'POST', '/v1/debits', {
     customer: 'acme',
     asset: 'credits',
@@ -100,6 +104,9 @@ before(async () => {
     reason: 'correction',
   });
   await call('voidGrant', 'POST', `/v1/grants/${grant.body.id}/void`, { reason: 'chargeback' });
+  const topUps = await call('listTopUps', 'GET', '/v1/customers/acme/wallets/credits/top-ups');
+  await call('settleTopUp', 'POST', `/v1/top-ups/${topUps.body.data[0].id}/settle`, { outcome: 'succeeded' });
+  await call('listTopUps', 'GET', '/v1/customers/acme/wallets/credits/top-ups?status=succeeded');
   await call('listTransactions', 'GET', '/v1/transactions?customer=acme');
   await call('getTransaction', 'GET', `/v1/transactions/${debit.body.transaction.id}`);
   await call('createFeature', 'POST', '/v1/features', {

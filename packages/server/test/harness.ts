@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { RunningServer } from '../src/app.ts';
+import type { RunningServer, ServerOptions } from '../src/app.ts';
 import { startServer } from '../src/app.ts';
 import { ManualClock } from '../src/clock.ts';
 import type { Config } from '../src/config.ts';
@@ -69,6 +69,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     sweepIntervalMs: 3_600_000,
     expiringSoonDays: 7,
     webhookIntervalMs: 3_600_000,
+    topUpIntervalMs: 3_600_000,
     webhooksAllowPrivate: true,
     ...overrides,
   };
@@ -97,10 +98,14 @@ export interface ApiResponse {
   readonly headers: Headers;
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+  options: Omit<ServerOptions, 'clock' | 'logger'> = {},
+): Promise<TestServer> {
   const database = await createTestDatabase();
   const clock = new ManualClock(clockStart);
   const server = await startServer(testConfig(database.url, overrides), {
+    ...options,
     clock,
     logger: createLogger({ level: 'silent' }),
   });

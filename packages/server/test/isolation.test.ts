@@ -23,6 +23,7 @@ interface EnvIds {
   apiKeyId: string;
   endpoint: string;
   delivery: string;
+  topUp: string;
   plan: string;
   subscription: string;
   auditIds: string[];
@@ -88,6 +89,11 @@ async function seedEnvironment(key: string, ids: EnvIds, asset: string, customer
   const ingested = await ok(call('POST', '/v1/events', { events: [usage] }), 200);
   assert.equal(ingested.body.accepted, 1, ingested.text);
   ids.endpoint = (await ok(call('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/never' }))).body.id;
+  // Available is 962 (20 held): a rule at 960 and a debit of 10 cross it, so a top-up is requested.
+  const rule = { enabled: true, threshold: '960', amount: '100' };
+  await ok(call('POST', `/v1/customers/${customer}/wallets/${asset}/auto-top-up`, rule), 200);
+  await ok(call('POST', '/v1/debits', { customer, asset, amount: '10' }));
+  ids.topUp = (await ok(call('GET', `/v1/customers/${customer}/wallets/${asset}/top-ups`), 200)).body.data[0].id;
   ids.plan = `${customer}-plan`;
   const planVersion = { period: { interval: 'month' }, allowances: [{ asset, amount: '100' }] };
   await ok(call('POST', '/v1/plans', { id: ids.plan, version: planVersion }));
@@ -115,9 +121,15 @@ async function liveDigest(): Promise<unknown> {
   const priceBooks = (await ok(call('GET', '/v1/price-books'), 200)).body.data;
   const modelPrices = (await ok(call('GET', '/v1/model-prices'), 200)).body.data;
   const events = (await ok(call('GET', '/v1/events'), 200)).body.data;
+  const wallet = `/v1/customers/${live.customer}/wallets/${live.asset}`;
+  const topUps = [
+    (await ok(call('GET', `${wallet}/auto-top-up`), 200)).body,
+    (await ok(call('GET', `${wallet}/top-ups`), 200)).body,
+  ];
   const plans = (await ok(call('GET', '/v1/plans'), 200)).body.data;
   const subscriptions = (await ok(call('GET', '/v1/subscriptions'), 200)).body.data;
   return {
+    topUps,
     plans,
     subscriptions,
     balances,
@@ -145,6 +157,7 @@ function liveIds(): string[] {
     live.capturedHold,
     live.capture,
     live.apiKeyId,
+    live.topUp,
     `${live.customer}-feature`,
     `${live.customer}-prices`,
     `${live.customer}-model`,
@@ -231,6 +244,40 @@ const table: Record<string, Probe[]> = {
       body: () => ({ overdraft_limit: '500' }),
       expect: 'not_found',
       codes: ['customer_not_found', 'asset_not_found'],
+    },
+  ],
+  'POST /v1/customers/{customer}/wallets/{asset}/auto-top-up': [
+    {
+      method: 'POST',
+      path: () => `/v1/customers/${live.customer}/wallets/${live.asset}/auto-top-up`,
+      body: () => ({ enabled: false, threshold: '1', amount: '1' }),
+      expect: 'not_found',
+      codes: ['customer_not_found', 'asset_not_found'],
+    },
+  ],
+  'GET /v1/customers/{customer}/wallets/{asset}/auto-top-up': [
+    {
+      method: 'GET',
+      path: () => `/v1/customers/${live.customer}/wallets/${live.asset}/auto-top-up`,
+      expect: 'not_found',
+      codes: ['customer_not_found', 'asset_not_found'],
+    },
+  ],
+  'GET /v1/customers/{customer}/wallets/{asset}/top-ups': [
+    {
+      method: 'GET',
+      path: () => `/v1/customers/${live.customer}/wallets/${live.asset}/top-ups`,
+      expect: 'not_found',
+      codes: ['customer_not_found', 'asset_not_found'],
+    },
+  ],
+  'POST /v1/top-ups/{id}/settle': [
+    {
+      method: 'POST',
+      path: () => `/v1/top-ups/${live.topUp}/settle`,
+      body: () => ({ outcome: 'succeeded' }),
+      expect: 'not_found',
+      codes: ['top_up_not_found'],
     },
   ],
   'POST /v1/grants': [
@@ -722,8 +769,8 @@ describe('tenant isolation', () => {
     const liveBalances = await ok(server.call('GET', `/v1/customers/${live.customer}/balances`), 200);
     assert.equal(
       liveBalances.body.balances[0].balance,
-      '982',
-      'the seed: 1,000 granted, 10 debited, 5 captured, 3 for the usage event',
+      '1072',
+      'the seed: 1,000 granted and 100 by the plan, 10 debited twice, 5 captured, 3 for the usage event',
     );
   });
 });

@@ -71,7 +71,7 @@ test('every event reaches every matching endpoint at least once, under one webho
   const url = `http://127.0.0.1:${port}`;
   const start = () =>
     spawnServer(database.url, port, {
-      fastWebhooks: true,
+      script: 'packages/server/test/serve-fast-webhooks.ts',
       env: { BURSAR_WEBHOOK_INTERVAL_MS: '50', BURSAR_WEBHOOKS_ALLOW_PRIVATE: 'true' },
     });
   const call = async (method: string, path: string, body?: unknown, status = 201): Promise<ApiResponse> => {

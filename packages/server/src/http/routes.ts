@@ -10,6 +10,7 @@ import * as pricing from '../ledger/pricing-operations.ts';
 import * as queries from '../ledger/queries.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import * as simulation from '../ledger/simulation.ts';
+import * as topUps from '../ledger/top-up-operations.ts';
 import * as usage from '../ledger/usage.ts';
 import * as wallets from '../ledger/wallet-operations.ts';
 import * as webhooks from '../ledger/webhook-operations.ts';
@@ -17,6 +18,7 @@ import { planRoutes } from './plan-routes.ts';
 import * as p from './pricing-schemas.ts';
 import type { ParsedRequest, Route } from './router.ts';
 import * as s from './schemas.ts';
+import * as t from './top-up-schemas.ts';
 
 type Handler<Body, Query, Params> = (request: ParsedRequest<Body, Query, Params>) => Promise<Reply>;
 
@@ -185,6 +187,61 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         responses: { 200: s.walletPolicyResource },
       },
       ({ caller, params, body }) => wallets.updateWalletPolicy(service, caller, params.customer, params.asset, body),
+    ),
+    route<t.PutAutoTopUpRuleBody, unknown, s.WalletParams>(
+      {
+        method: 'POST',
+        path: '/v1/customers/{customer}/wallets/{asset}/auto-top-up',
+        operationId: 'putAutoTopUpRule',
+        summary: "Set (replace) a wallet's auto top-up rule; resets its failure count",
+        tag: 'Top-ups',
+        scope: 'write',
+        params: s.walletParams,
+        body: t.putAutoTopUpRuleBody,
+        responses: { 200: t.autoTopUpRuleResource },
+      },
+      ({ caller, params, body }) => topUps.putAutoTopUpRule(service, caller, params.customer, params.asset, body),
+    ),
+    route<unknown, unknown, s.WalletParams>(
+      {
+        method: 'GET',
+        path: '/v1/customers/{customer}/wallets/{asset}/auto-top-up',
+        operationId: 'getAutoTopUpRule',
+        summary: "A wallet's auto top-up rule and where it stands",
+        tag: 'Top-ups',
+        scope: 'read',
+        params: s.walletParams,
+        responses: { 200: t.autoTopUpRuleResource },
+      },
+      ({ caller, params }) => topUps.getAutoTopUpRule(service, caller, params.customer, params.asset),
+    ),
+    route<unknown, t.ListTopUpsQuery, s.WalletParams>(
+      {
+        method: 'GET',
+        path: '/v1/customers/{customer}/wallets/{asset}/top-ups',
+        operationId: 'listTopUps',
+        summary: "A wallet's top-ups, newest first",
+        tag: 'Top-ups',
+        scope: 'read',
+        params: s.walletParams,
+        query: t.listTopUpsQuery,
+        responses: { 200: t.topUpPage },
+      },
+      ({ caller, params, query }) => topUps.listTopUps(service, caller, params.customer, params.asset, query),
+    ),
+    route<t.SettleTopUpBody, unknown, s.IdParams>(
+      {
+        method: 'POST',
+        path: '/v1/top-ups/{id}/settle',
+        operationId: 'settleTopUp',
+        summary: 'Report the outcome of a top-up you charged yourself',
+        tag: 'Top-ups',
+        scope: 'write',
+        params: s.idParams,
+        body: t.settleTopUpBody,
+        responses: { 200: t.topUpResource },
+      },
+      ({ caller, params, body }) => topUps.settleTopUp(service, caller, params.id, body),
     ),
     route<s.CreateGrantBody>(
       {

@@ -13,11 +13,12 @@ import type {
   Rational,
   Wallet,
 } from '@bursar/core';
-import { assertWalletInvariants, decideSettlement, thresholdEvents } from '@bursar/core';
+import { assertWalletInvariants, decideSettlement, decideTopUpRequest, thresholdEvents } from '@bursar/core';
 import { newId } from '../ids.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
 import type { TableName } from '../storage/schema.ts';
 import type { AuditRecord } from './audit.ts';
+import { monthOf, requestedTopUpRow } from './top-up-store.ts';
 import type { WalletKey } from './wallet-store.ts';
 import { walletKeyText } from './wallet-store.ts';
 
@@ -55,6 +56,8 @@ export class Batch {
   readonly grantExtras = new Map<string, { reason: string | null; metadata: string | null }>();
   /** Rows of other tables a command adds (usage events), inserted with the batch's ledger rows. */
   readonly insertsByTable = new Map<TableName, SqlRow[]>();
+  /** Rows of other tables a command changes (a settled top-up), updated after the batch's inserts. */
+  readonly updates: { table: TableName; keyColumns: readonly string[]; row: SqlRow }[] = [];
   /** Usage event ids recorded by this batch, so a duplicate inside one batch is caught too. */
   readonly eventIds = new Set<string>();
   /** Period usage totals the batch's events read or changed, by key text; the rows exist (preloaded). */
@@ -160,6 +163,24 @@ export class Batch {
       this.events.push({ environmentId, event });
     }
     for (const ending of accepted.holdsEnded) this.holdsEnded.push({ environmentId, ending });
+    if (slot.current.topUp !== undefined) this.#requestTopUp(slot, before);
+  }
+
+  /** A crossing below the auto top-up threshold requests one top-up; the pending id in the locked wallet makes it one. */
+  #requestTopUp(slot: WalletSlot, before: Wallet): void {
+    const id = newId('tup', this.now);
+    const request = decideTopUpRequest(before, slot.current, this.now, id, monthOf(this.now));
+    if (request === null) return;
+    const rule = request.wallet.topUp?.rule;
+    if (rule === undefined) throw new Error('assertion failed: a requested top-up comes from a rule');
+    slot.current = request.wallet;
+    const { key } = slot;
+    this.insert('topups', requestedTopUpRow(key, id, request.amount, rule.costBasis, this.now));
+    const data = { top_up: id, amount: request.amount.toString(), threshold: rule.threshold.toString() };
+    this.events.push({
+      environmentId: key.environmentId,
+      event: { type: 'topup.requested', customer: key.customer, asset: key.asset, data },
+    });
   }
 }
 

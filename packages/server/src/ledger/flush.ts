@@ -8,6 +8,7 @@ import { newId } from '../ids.ts';
 import type { SqlRow } from '../storage/database.ts';
 import { chainAuditRecords } from './audit.ts';
 import type { Batch, HoldVersion } from './batch.ts';
+import { topUpColumns } from './top-up-store.ts';
 import { rolloverToText } from './wallet-store.ts';
 
 export async function flushBatch(batch: Batch): Promise<void> {
@@ -64,6 +65,7 @@ export async function flushBatch(batch: Batch): Promise<void> {
     })),
   );
   for (const [table, rows] of batch.insertsByTable) await session.insertMany(table, rows);
+  for (const { table, keyColumns, row } of batch.updates) await session.updateMany(table, keyColumns, [row]);
   const usage = [...batch.usageTotals.values()].filter((entry) => entry.changed);
   await session.updateMany(
     'usage_totals',
@@ -231,5 +233,6 @@ function walletRow(environmentId: string, wallet: Wallet, version: bigint): SqlR
     debt_reserved: wallet.debtReserved,
     balance: bookedBalance(wallet),
     version,
+    ...topUpColumns(wallet),
   };
 }

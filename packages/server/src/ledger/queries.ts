@@ -30,11 +30,11 @@ export interface PageQuery {
   limit?: number | undefined;
 }
 
-function decodeCursor(cursor: string | undefined): string | null {
+export function decodeCursor(cursor: string | undefined): string | null {
   return cursor === undefined ? null : Buffer.from(cursor, 'base64url').toString('utf8');
 }
 
-function page<T>(rows: readonly SqlRow[], limit: number, render: (row: SqlRow) => T, cursorColumn = 'id') {
+export function page<T>(rows: readonly SqlRow[], limit: number, render: (row: SqlRow) => T, cursorColumn = 'id') {
   const data = rows.slice(0, limit).map(render);
   const last = rows[limit - 1];
   const nextCursor =

@@ -31,6 +31,8 @@ export class LedgerService {
   readonly limits: LedgerLimits;
   /** Webhooks may target loopback and private addresses (tests, a deliberate private network). */
   readonly webhooksAllowPrivate: boolean;
+  /** Called after a top-up settles in a committed batch (metrics). */
+  readonly onTopUpSettled: (outcome: 'succeeded' | 'failed') => void;
   readonly #assets = new Map<string, AssetInfo>();
   readonly #customers = new Set<string>();
 
@@ -40,12 +42,14 @@ export class LedgerService {
     clock: Clock;
     limits: LedgerLimits;
     webhooksAllowPrivate: boolean;
+    onTopUpSettled?: (outcome: 'succeeded' | 'failed') => void;
   }) {
     this.database = options.database;
     this.committer = options.committer;
     this.clock = options.clock;
     this.limits = options.limits;
     this.webhooksAllowPrivate = options.webhooksAllowPrivate;
+    this.onTopUpSettled = options.onTopUpSettled ?? (() => {});
   }
 
   // ----- shared checks -------------------------------------------------------------------

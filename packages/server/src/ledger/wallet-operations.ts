@@ -63,7 +63,7 @@ function isReply(value: unknown): value is Reply {
   return typeof value === 'object' && value !== null && 'bodyText' in value;
 }
 
-async function costBasisOf(
+export async function costBasisOf(
   service: LedgerService,
   caller: Caller,
   input: GrantInput['cost_basis'],

@@ -6,6 +6,7 @@
 import type { Grant, GrantCategory, Hold, OrderKey, Reservation, Wallet, WalletPolicy } from '@bursar/core';
 import { defaultWalletPolicy } from '@bursar/core';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
+import { topUpStateFromRow } from './top-up-store.ts';
 
 export interface WalletKey {
   readonly environmentId: string;
@@ -89,7 +90,9 @@ export async function loadWallet(session: SqlSession, row: SqlRow): Promise<Wall
     });
     reservations.set(String(reservation.hold_id), list);
   }
+  const topUp = topUpStateFromRow(row);
   return {
+    ...(topUp === undefined ? {} : { topUp }),
     customer: key.customer,
     asset: key.asset,
     policy: policyFromRow(row),

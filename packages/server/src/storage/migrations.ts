@@ -14,7 +14,15 @@ interface Migration {
   readonly statements: (dialect: 'sqlite' | 'postgres') => string[];
 }
 
-const migrationNames = ['ledger', 'pricing', 'usage events', 'usage rollups', 'webhooks', 'plans and subscriptions'];
+const migrationNames = [
+  'ledger',
+  'pricing',
+  'usage events',
+  'usage rollups',
+  'webhooks',
+  'top-ups',
+  'plans and subscriptions',
+];
 
 const migrations: readonly Migration[] = migrationTables.map((names, index) => ({
   version: index + 1,

@@ -66,8 +66,21 @@ export const tables = {
       balance: 'bigint',
       version: 'bigint',
       created_at: 'bigint',
+      /** The auto top-up rule (JSON, amounts as unit strings) and its state; null: no rule. */
+      topup_rule: 'text',
+      topup_pending: 'text',
+      topup_month: 'text',
+      topup_month_amount: 'bigint',
+      topup_failures: 'bigint',
     },
-    nullable: ['low_balance_threshold'],
+    nullable: [
+      'low_balance_threshold',
+      'topup_rule',
+      'topup_pending',
+      'topup_month',
+      'topup_month_amount',
+      'topup_failures',
+    ],
     primaryKey: ['environment_id', 'customer_id', 'asset'],
   },
   grants: {
@@ -365,6 +378,33 @@ export const tables = {
     primaryKey: ['environment_id', 'delivery_id', 'attempt'],
     appendOnly: true,
   },
+  topups: {
+    columns: {
+      environment_id: 'text',
+      id: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      amount: 'bigint',
+      /** `requested` until settled once as `succeeded` or `failed`. */
+      status: 'text',
+      reason: 'text',
+      provider_reference: 'text',
+      cost_currency: 'text',
+      cost_total: 'text',
+      grant_id: 'text',
+      /** Charges handed to the payment provider (a lease that expired is charged again, same id). */
+      attempts: 'bigint',
+      lease_until: 'bigint',
+      created_at: 'bigint',
+      settled_at: 'bigint',
+    },
+    nullable: ['reason', 'provider_reference', 'cost_currency', 'cost_total', 'grant_id', 'lease_until', 'settled_at'],
+    primaryKey: ['environment_id', 'id'],
+    indexes: [
+      ['environment_id', 'customer_id', 'asset', 'id'],
+      { columns: ['lease_until'], where: "status = 'requested'" },
+    ],
+  },
   plans: {
     columns: { environment_id: 'text', id: 'text', name: 'text', latest_version: 'bigint', created_at: 'bigint' },
     nullable: ['name'],
@@ -505,6 +545,7 @@ export const migrationTables: readonly (readonly TableName[])[] = [
   ['events', 'usage_totals'],
   ['usage_rollups'],
   ['webhook_endpoints', 'webhook_deliveries', 'webhook_attempts'],
+  ['topups'],
   [
     'plans',
     'plan_versions',
