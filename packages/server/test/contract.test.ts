@@ -253,7 +253,11 @@ before(async () => {
     version: 2,
     timing: 'period_end',
   });
-  await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', { feature: 'chat' });
+  await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', {
+    feature: 'chat',
+    quantity: '2',
+    quantities: { model: 'gpt-x', input_tokens: 100, output_tokens: 20 },
+  });
   await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', { feature: 'sso' });
   await call('cancelSubscription', 'POST', `/v1/subscriptions/${subscription.body.id}/cancel`, { timing: 'immediate' });
   await call('deleteWebhookEndpoint', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/delete`, {});

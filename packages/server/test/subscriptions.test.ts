@@ -7,8 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { RunningServer } from '../src/app.ts';
+import { startServer } from '../src/app.ts';
+import { createLogger } from '../src/http/logger.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
-import { seedCustomer, startTestServer, testSeed } from './harness.ts';
+import { seedCustomer, startTestServer, testConfig, testSeed } from './harness.ts';
 
 const day = 86_400_000;
 let server: TestServer;
@@ -380,5 +383,47 @@ describe('subscriptions', () => {
     const plan = await ok(server.call('GET', '/v1/plans/pro'));
     assert.equal(plan.body.latest_version, 2);
     assert.equal(plan.body.versions.length, 2);
+  });
+});
+
+describe('two schedulers on one database', () => {
+  let second: RunningServer;
+  before(async () => {
+    second = await startServer(testConfig(server.database.url), {
+      clock: server.clock,
+      logger: createLogger({ level: 'silent' }),
+    });
+  });
+  after(async () => {
+    await second.close();
+  });
+
+  it('never renew a period twice, however their runs overlap', async () => {
+    const start = Date.UTC(2028, 0, 1);
+    server.clock.set(start);
+    await ok(
+      server.call('POST', '/v1/plans', {
+        id: 'shared-daily',
+        version: { period: { interval: 'day' }, allowances: [{ asset: 'credits', amount: '10' }] },
+      }),
+      201,
+    );
+    const customers = Array.from({ length: 20 }, (_, index) => `shared-${index}`);
+    for (const customer of customers) {
+      await seedCustomer(server, customer);
+      await ok(server.call('POST', '/v1/subscriptions', { customer, plan: 'shared-daily' }), 201);
+    }
+    for (let dayIndex = 1; dayIndex <= 10; dayIndex += 1) {
+      server.clock.set(start + dayIndex * day);
+      await Promise.all([server.server.runScheduler(), second.runScheduler(), server.server.runScheduler()]);
+    }
+    for (const customer of customers) {
+      assert.equal((await notificationsOf(customer, 'subscription.renewed')).length, 10, customer);
+      // Nothing rolls over: the balance is today's allowance, whatever ran twice.
+      assert.equal(await balanceOf(customer), 10n, customer);
+      assert.equal(await bookedBreakage(customer), 100n, customer);
+    }
+    const listed = await ok(server.call('GET', '/v1/subscriptions?customer=shared-0'));
+    assert.equal(listed.body.data[0].periods.length, 11);
   });
 });
