@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../src/app.ts';
 import { startServer } from '../src/app.ts';
 import { createLogger } from '../src/http/logger.ts';
+import { describeJobs } from '../src/ledger/scheduler.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
 import { seedCustomer, startTestServer, testConfig, testSeed } from './harness.ts';
 
@@ -345,6 +346,89 @@ describe('subscriptions', () => {
     const notices = await notificationsOf('expiring', 'grant.expiring_soon');
     assert.equal(notices.length, 1);
     assert.equal(notices[0]?.data.remaining, '300');
+  });
+
+  it("a plan's price override prices its subscribers' usage with another book", async () => {
+    const start = Date.UTC(2027, 8, 1);
+    server.clock.set(start);
+    await ok(server.call('POST', '/v1/price-books', { key: 'vip' }), 201);
+    await ok(
+      server.call('POST', '/v1/price-books/vip/versions', {
+        prices: [
+          {
+            feature: 'chat',
+            options: [
+              { asset: 'credits', components: [{ quantity: 'units', rates: [{ per_unit: { unit_price: '1' } }] }] },
+            ],
+          },
+        ],
+      }),
+      201,
+    );
+    await ok(
+      server.call('POST', '/v1/plans', {
+        id: 'vip',
+        version: {
+          period: { interval: 'month' },
+          allowances: [{ asset: 'credits', amount: '100' }],
+          price_overrides: [{ feature: 'chat', price_book: 'vip' }],
+        },
+      }),
+      201,
+    );
+    await ok(
+      server.call('POST', '/v1/plans', {
+        id: 'plain',
+        version: { period: { interval: 'month' }, allowances: [{ asset: 'credits', amount: '100' }] },
+      }),
+      201,
+    );
+    for (const [customer, plan] of [
+      ['vip_user', 'vip'],
+      ['plain_user', 'plain'],
+    ] as const) {
+      await seedCustomer(server, customer);
+      await ok(server.call('POST', '/v1/subscriptions', { customer, plan }), 201);
+      const event = { id: `${customer}-chat`, customer, feature: 'chat', timestamp: new Date(start).toISOString() };
+      const ingested = await ok(server.call('POST', '/v1/events', { events: [event] }));
+      assert.equal(ingested.body.accepted, 1, ingested.text);
+    }
+    assert.equal(await balanceOf('vip_user'), 99n);
+    assert.equal(await balanceOf('plain_user'), 98n);
+    const quote = await ok(server.call('POST', '/v1/quotes', { feature: 'chat', customer: 'vip_user' }));
+    assert.equal(quote.body.price_book, 'vip');
+  });
+
+  it('a failing job is recorded, shown by describeJobs, retried after its backoff, and cleared once it succeeds', async () => {
+    const start = Date.UTC(2027, 9, 1);
+    server.clock.set(start);
+    await seedCustomer(server, 'flaky');
+    const created = await ok(server.call('POST', '/v1/subscriptions', { customer: 'flaky', plan: 'pro' }), 201);
+    const id = created.body.id;
+    const database = server.server.database;
+    const setVersion = (version: number) =>
+      database.writeTransaction((session) =>
+        session.run('UPDATE subscriptions SET plan_version = ? WHERE id = ?', [BigInt(version), id]),
+      );
+    await setVersion(99); // a version that does not exist: the renewal cannot load its plan
+    const periodEnd = Date.parse(created.body.current_period.ends_at);
+    await advanceTo(periodEnd);
+    const failures = async () => database.reader.all('SELECT * FROM job_failures WHERE target = ?', [id]);
+    const [failure] = await failures();
+    assert.equal(Number(failure?.attempts), 1);
+    assert.equal(Number(failure?.retry_at), periodEnd + 10_000);
+    const jobs = await describeJobs(database.reader, server.clock.now());
+    assert.ok(
+      jobs.some((job) => job.failing === id && job.attempts === 1),
+      JSON.stringify(jobs),
+    );
+    await setVersion(1);
+    await advanceTo(periodEnd + 5_000);
+    assert.equal(Number((await failures())[0]?.attempts), 1, 'not retried before its backoff');
+    assert.equal((await ok(server.call('GET', `/v1/subscriptions/${id}`))).body.current_period.index, 0);
+    await advanceTo(periodEnd + 10_000);
+    assert.equal((await failures()).length, 0);
+    assert.equal((await ok(server.call('GET', `/v1/subscriptions/${id}`))).body.current_period.index, 1);
   });
 
   it('refuses bad plans and unknown references by field, changing nothing', async () => {

@@ -168,7 +168,7 @@ async function creditFor(
   now: number,
 ): Promise<{ asset: string; scale: number; cost: bigint; available: bigint } | Reply | null> {
   if (meter === undefined) return null;
-  const price = await new PriceCatalog(service, caller.environmentId).price(input.feature, now);
+  const price = await new PriceCatalog(service, caller.environmentId).price(input.feature, now, customer);
   if (typeof price === 'string') return null;
   const [firstName, firstSource] = Object.entries(meter)[0] ?? [];
   const countBased = firstSource === undefined || 'count' in firstSource;

@@ -83,7 +83,7 @@ export async function rateEvent(
   const meter = await catalog.meter(event.feature);
   if (meter === undefined)
     return { code: 'feature_not_found', detail: `No feature "${event.feature}" in this environment.` };
-  const found = await catalog.price(event.feature, event.timestamp);
+  const found = await catalog.price(event.feature, event.timestamp, event.customer);
   if (typeof found === 'string')
     return { code: found, detail: 'No price in force at the event time prices this feature.' };
   const properties = event.properties ?? {};

@@ -1,7 +1,8 @@
 /**
  * A snapshot of an environment's pricing catalog for one request: features, the default price
- * book's versions and the model prices it needs, each read once and kept for the request, so
- * rating 1,000 events costs a few reads, not a few per event.
+ * book's versions, the price books a customer's plan puts in its place for some features, and the
+ * model prices it needs, each read once and kept for the request, so rating 1,000 events costs a
+ * few reads, not a few per event.
  */
 import type { Component, Meter, ModelPrice, PriceOption, Rate, RateModel } from '@bursar/core';
 import { parseAmount, parseDecimal } from '@bursar/core';
@@ -28,7 +29,9 @@ export class PriceCatalog {
   readonly #features = new Map<string, Promise<Meter | undefined>>();
   readonly #models = new Map<string, Promise<{ effectiveFrom: number; price: ModelPrice }[]>>();
   readonly #options = new Map<string, Promise<PriceInForce>>();
-  #versions: Promise<{ book: string; versions: Version[] } | null> | undefined;
+  readonly #versionsByBook = new Map<string, Promise<Version[]>>();
+  readonly #overridesByCustomer = new Map<string, Promise<ReadonlyMap<string, string>>>();
+  #defaultBook: Promise<string | null> | undefined;
 
   constructor(service: LedgerService, environmentId: string) {
     this.#service = service;
@@ -46,21 +49,73 @@ export class PriceCatalog {
     return meter;
   }
 
-  /** The default book's price of `feature` in force at `at`, or the outcome code saying why there is none. */
-  async price(feature: string, at: number): Promise<PriceInForce | 'price_book_not_found' | 'price_not_found'> {
-    this.#versions ??= this.#loadVersions();
-    const loaded = await this.#versions;
-    if (loaded === null) return 'price_book_not_found';
-    const version = loaded.versions.findLast((candidate) => candidate.effectiveFrom <= at);
+  /**
+   * The price of `feature` in force at `at`: from the book the customer's plan names for it (a price
+   * override), when that book prices it then; otherwise from the default book. Or the outcome code
+   * saying why there is none.
+   */
+  async price(
+    feature: string,
+    at: number,
+    customer: string | null = null,
+  ): Promise<PriceInForce | 'price_book_not_found' | 'price_not_found'> {
+    const override = customer === null ? undefined : (await this.#overrides(customer)).get(feature);
+    if (override !== undefined) {
+      const found = await this.#priceInBook(override, feature, at);
+      if (found !== null) return found;
+    }
+    this.#defaultBook ??= this.#service.database.reader
+      .all('SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1', [this.#environmentId])
+      .then(([row]) => (row === undefined ? null : String(row.key)));
+    const book = await this.#defaultBook;
+    if (book === null) return 'price_book_not_found';
+    return (await this.#priceInBook(book, feature, at)) ?? 'price_not_found';
+  }
+
+  async #priceInBook(book: string, feature: string, at: number): Promise<PriceInForce | null> {
+    let versions = this.#versionsByBook.get(book);
+    if (versions === undefined) {
+      versions = this.#loadVersions(book);
+      this.#versionsByBook.set(book, versions);
+    }
+    const version = (await versions).findLast((candidate) => candidate.effectiveFrom <= at);
     const price = version?.prices.get(feature);
-    if (version === undefined || price === undefined) return 'price_not_found';
-    const cacheKey = `${version.version}\u0000${feature}`;
+    if (version === undefined || price === undefined) return null;
+    const cacheKey = `${book}\u0000${version.version}\u0000${feature}`;
     let options = this.#options.get(cacheKey);
     if (options === undefined) {
-      options = this.#toOptions(loaded.book, version.version, price);
+      options = this.#toOptions(book, version.version, price);
       this.#options.set(cacheKey, options);
     }
     return options;
+  }
+
+  /** Feature → price book, from the customer's trialing and active subscriptions (the newest wins). */
+  #overrides(customer: string): Promise<ReadonlyMap<string, string>> {
+    let overrides = this.#overridesByCustomer.get(customer);
+    if (overrides === undefined) {
+      overrides = this.#service.database.reader
+        .all(
+          `SELECT v.definition FROM subscriptions s JOIN plan_versions v
+             ON v.environment_id = s.environment_id AND v.plan_id = s.plan_id AND v.version = s.plan_version
+           WHERE s.environment_id = ? AND s.customer_id = ? AND s.status IN ('trialing', 'active')
+           ORDER BY s.created_at, s.id`,
+          [this.#environmentId, customer],
+        )
+        .then((rows) => {
+          const byFeature = new Map<string, string>();
+          for (const row of rows) {
+            const definition = JSON.parse(String(row.definition)) as {
+              price_overrides?: { feature: string; price_book: string }[];
+            };
+            for (const override of definition.price_overrides ?? [])
+              byFeature.set(override.feature, override.price_book);
+          }
+          return byFeature;
+        });
+      this.#overridesByCustomer.set(customer, overrides);
+    }
+    return overrides;
   }
 
   /** The provider price of `model` in force at `at`. */
@@ -80,24 +135,16 @@ export class PriceCatalog {
     return (await rows).findLast((row) => row.effectiveFrom <= at)?.price ?? null;
   }
 
-  async #loadVersions(): Promise<{ book: string; versions: Version[] } | null> {
-    const [book] = await this.#service.database.reader.all(
-      'SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1',
-      [this.#environmentId],
-    );
-    if (book === undefined) return null;
+  async #loadVersions(book: string): Promise<Version[]> {
     const rows = await this.#service.database.reader.all(
       'SELECT * FROM price_versions WHERE environment_id = ? AND price_book = ? ORDER BY version',
-      [this.#environmentId, book.key ?? null],
+      [this.#environmentId, book],
     );
-    return {
-      book: String(book.key),
-      versions: rows.map((row) => ({
-        version: Number(row.version),
-        effectiveFrom: toTime(row.effective_from),
-        prices: new Map((JSON.parse(String(row.definition)) as PriceDefinition).map((price) => [price.feature, price])),
-      })),
-    };
+    return rows.map((row) => ({
+      version: Number(row.version),
+      effectiveFrom: toTime(row.effective_from),
+      prices: new Map((JSON.parse(String(row.definition)) as PriceDefinition).map((price) => [price.feature, price])),
+    }));
   }
 
   async #toOptions(book: string, version: number, price: PriceDefinition[number]): Promise<PriceInForce> {

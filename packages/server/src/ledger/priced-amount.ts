@@ -44,7 +44,7 @@ export async function resolvePricedAmount(
   const meter = await catalog.meter(feature);
   if (meter === undefined)
     return problemReply(caller, 'feature_not_found', `No feature "${feature}" in this environment.`);
-  const found = await catalog.price(feature, now);
+  const found = await catalog.price(feature, now, input.customer);
   if (typeof found === 'string') return problemReply(caller, found, 'No price in force prices this feature.');
   const quantities = decideQuantities(meter, input.quantities);
   if ('kind' in quantities)

@@ -386,7 +386,7 @@ export async function quoteCost(service: LedgerService, caller: Caller, input: Q
   if (input.customer !== undefined && !(await service.customerExists(caller.environmentId, input.customer))) {
     return problemReply(caller, 'customer_not_found', `No customer "${input.customer}" in this environment.`);
   }
-  const found = await catalog.price(input.feature, at);
+  const found = await catalog.price(input.feature, at, input.customer ?? null);
   if (typeof found === 'string') return problemReply(caller, found, noPriceDetail[found]);
   const properties = input.properties ?? {};
   const quantities = decideQuantities(meter, properties);

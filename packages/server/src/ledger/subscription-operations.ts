@@ -98,16 +98,12 @@ export function commitSubscriptionDecision(
         reply = problemReply({ requestId: origin.requestId }, decision.code, decision.detail);
         return;
       }
-      await recordDecision(batch, origin, decision.decision, command.subscriptionId);
+      const periods = await recordDecision(batch, origin, decision.decision, command.subscriptionId);
       const metadata = row === undefined ? (command.metadata ?? null) : (row.metadata as string | null);
       const after = subscriptionRow(environmentId, decision.decision, metadata, row ?? null, batch.now);
       if (row === undefined) batch.insert('subscriptions', after);
       else await batch.session.updateMany('subscriptions', ['environment_id', 'id'], [after]);
-      const periods = await periodRows(batch, environmentId, command.subscriptionId);
-      const body = toWireSubscription(after, [
-        ...periods,
-        ...newPeriodRows(environmentId, decision.decision, periods.length, batch.now),
-      ]);
+      const body = toWireSubscription(after, periods);
       if (origin.caller !== null && command.auditAction !== null)
         batch.audits.push(
           auditOf(
@@ -125,13 +121,16 @@ export function commitSubscriptionDecision(
   });
 }
 
-/** Issues the planned grants (a source already issued is skipped), voids, periods and events. */
+/**
+ * Issues the planned grants (a source already issued is skipped), voids, periods and events;
+ * returns every period of the subscription, the ones this decision started included.
+ */
 async function recordDecision(
   batch: Batch,
   origin: DecisionOrigin,
   decision: SubscriptionDecision,
   subscriptionId: string,
-) {
+): Promise<SqlRow[]> {
   const { environmentId } = origin;
   const customer = decision.subscription.customer;
   const sources = [...decision.grants.map((grant) => grant.source), ...decision.voidSources];
@@ -182,8 +181,9 @@ async function recordDecision(
       event: { type: event.type, customer, asset: '', data: { subscription: subscriptionId, ...event.data } },
     });
   const existing = await periodRows(batch, environmentId, subscriptionId);
-  for (const row of newPeriodRows(environmentId, decision, existing.length, batch.now))
-    batch.insert('subscription_periods', row);
+  const started = newPeriodRows(environmentId, decision, existing.length, batch.now);
+  for (const row of started) batch.insert('subscription_periods', row);
+  return [...existing, ...started];
 }
 
 async function periodRows(batch: Batch, environmentId: string, subscriptionId: string): Promise<SqlRow[]> {
