@@ -184,8 +184,10 @@ export function rolloverAmount(grant: Grant): bigint {
 /**
  * The lot an expired grant's rolled credit moves into: same priority, features and cost basis,
  * effective when the grant expired, with no rollover of its own (rolled credit never rolls again).
+ * It keeps the age of the credit it came from, so the consumption order is the same whenever
+ * settlement books it, and on an expiry tie with a newer allowance the rolled credit goes first.
  */
-export function rolledGrant(grant: Grant, id: string, amount: bigint, createdAt: number): Grant {
+export function rolledGrant(grant: Grant, id: string, amount: bigint, bookedAt: number): Grant {
   return {
     id,
     amount,
@@ -193,11 +195,11 @@ export function rolledGrant(grant: Grant, id: string, amount: bigint, createdAt:
     reserved: 0n,
     category: 'rollover',
     priority: grant.priority,
-    effectiveAt: grant.expiresAt ?? createdAt,
+    effectiveAt: grant.expiresAt ?? bookedAt,
     expiresAt: grant.rollover?.expiresAt ?? null,
     features: grant.features,
     costBasis: grant.costBasis,
-    createdAt,
+    createdAt: grant.createdAt,
     voidedAt: null,
   };
 }

@@ -282,18 +282,18 @@ describe('a year of monthly renewals with a capped rollover', () => {
   const lookup = lookupOf(plan);
   const usage = [600n, 1200n, 200n, 0n, 1000n, 900n, 700n, 1000n, 0n, 0n, 1250n, 500n];
   // Worked out by hand. Rolled credit of period k expires one month after the period's end, by the
-  // wall clock: from Feb 29 that is Mar 29, before period 1 ends (Mar 31), so it is drawn before the
-  // allowance (soonest expiry first); from Mar 31 it is Apr 30, the same instant as the allowance,
-  // which then goes first (created earlier). R = min(unused allowance, 300).
+  // wall clock: from Feb 29 that is Mar 29, before period 1 ends (Mar 31); from Mar 31 it is Apr 30,
+  // the same instant as the allowance. Either way it is drawn first: soonest expiry first, and on a
+  // tie the older credit (a rolled lot keeps the age of the allowance it came from).
+  // R = min(unused allowance, 300).
   //   month:                 0     1     2     3     4     5     6     7     8     9    10    11
-  //   rolled in:             0   300   100   300   300     0   100   300     0   300   300    50
-  //   rolled credit first?   -   yes    no   yes    no   yes    no    no   yes    no   yes    no
-  //   drawn from rolled:     0   300     0     0     0     0     0     0     0     0   300     0
-  //   unused allowance:    400   100   800  1000     0   100   300     0  1000  1000    50   500
-  //   rolled out:          300   100   300   300     0   100   300     0   300   300    50   300
-  //   breakage at end:     100     0   600  1000   300     0   100   300   700  1000     0   250
-  const balanceAtStart = [1000n, 1300n, 1100n, 1300n, 1300n, 1000n, 1100n, 1300n, 1000n, 1300n, 1300n, 1050n];
-  const breakageAtEnd = [100n, 0n, 600n, 1000n, 300n, 0n, 100n, 300n, 700n, 1000n, 0n, 250n];
+  //   rolled in:             0   300   100   300   300   300   300   300   300   300   300    50
+  //   drawn from rolled:     0   300   100     0   300   300   300   300     0     0   300    50
+  //   unused allowance:    400   100   900  1000   300   400   600   300  1000  1000    50   550
+  //   rolled out:          300   100   300   300   300   300   300   300   300   300    50   300
+  //   breakage at end:     100     0   600  1000     0   100   300     0  1000  1000     0   250
+  const balanceAtStart = [1000n, 1300n, 1100n, 1300n, 1300n, 1300n, 1300n, 1300n, 1300n, 1300n, 1300n, 1050n];
+  const breakageAtEnd = [100n, 0n, 600n, 1000n, 0n, 100n, 300n, 0n, 1000n, 1000n, 0n, 250n];
   const periodStartsIst = [
     '01-31',
     '02-29',
@@ -353,7 +353,7 @@ describe('a year of monthly renewals with a capped rollover', () => {
     const rolled = wallet.grants.filter((grant) => grant.category === 'rollover');
     assert.deepEqual(
       rolled.map((grant) => grant.amount),
-      [300n, 100n, 300n, 300n, 100n, 300n, 300n, 300n, 50n, 300n],
+      [300n, 100n, 300n, 300n, 300n, 300n, 300n, 300n, 300n, 300n, 50n, 300n],
     );
     assert.equal(iso(rolled.at(-1)?.expiresAt ?? null), '2025-02-27T18:30:00.000Z', 'Feb 28 2025 midnight IST');
     // 12 allowances plus the pre-issued 13th: 13 000 = 7 350 used + 4 350 breakage + 1 300 left.
