@@ -389,10 +389,16 @@ describe('subscriptions', () => {
     ] as const) {
       await seedCustomer(server, customer);
       await ok(server.call('POST', '/v1/subscriptions', { customer, plan }), 201);
-      const event = { id: `${customer}-chat`, customer, feature: 'chat', timestamp: new Date(start).toISOString() };
-      const ingested = await ok(server.call('POST', '/v1/events', { events: [event] }));
-      assert.equal(ingested.body.accepted, 1, ingested.text);
     }
+    // One request for both customers: each is priced by its own plan.
+    const events = ['vip_user', 'plain_user'].map((customer) => ({
+      id: `${customer}-chat`,
+      customer,
+      feature: 'chat',
+      timestamp: new Date(start).toISOString(),
+    }));
+    const ingested = await ok(server.call('POST', '/v1/events', { events }));
+    assert.equal(ingested.body.accepted, 2, ingested.text);
     assert.equal(await balanceOf('vip_user'), 99n);
     assert.equal(await balanceOf('plain_user'), 98n);
     const quote = await ok(server.call('POST', '/v1/quotes', { feature: 'chat', customer: 'vip_user' }));

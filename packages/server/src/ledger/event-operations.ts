@@ -51,6 +51,7 @@ export async function ingestEvents(
   // Checks first; then every event's command is submitted in request order in one tick, so the
   // request's events share a batch and are charged in the order they were sent.
   const catalog = new PriceCatalog(service, caller.environmentId);
+  await catalog.preloadOverrides(input.events.map((event) => event.customer));
   const checked = await Promise.all(input.events.map((event) => checkEvent(service, caller, catalog, event, now)));
   const results = await Promise.all(checked.map((outcome) => (typeof outcome === 'function' ? outcome() : outcome)));
   const count = (status: EventResult['status']) => results.filter((result) => result.status === status).length;
