@@ -215,10 +215,12 @@ export function viewBalance(wallet: Wallet, now: number, feature: string | null 
   let usableUnreserved = 0n;
   let scheduled = 0n;
   let nextExpiry: { at: number; amount: bigint } | null = null;
-  const count = (grant: Grant, dead: boolean): void => {
+  // One plain loop: this runs several times per debit, and a closure over the totals made it 4× slower.
+  for (const grant of hasRolloverDue(wallet.grants, now) ? withRolledLots(wallet.grants, now) : wallet.grants) {
+    const dead = isGrantDead(grant, now);
     if (!dead && now < grant.effectiveAt) {
       scheduled += grant.remaining;
-      return;
+      continue;
     }
     // Reserved credit stays capturable after its grant dies, so it counts until the hold ends.
     balance += dead ? grant.reserved : grant.remaining;
@@ -229,18 +231,6 @@ export function viewBalance(wallet: Wallet, now: number, feature: string | null 
         nextExpiry = { at: grant.expiresAt, amount: grant.remaining };
       else if (grant.expiresAt === nextExpiry.at)
         nextExpiry = { at: grant.expiresAt, amount: nextExpiry.amount + grant.remaining };
-    }
-  };
-  for (const grant of wallet.grants) {
-    const dead = isGrantDead(grant, now);
-    count(grant, dead);
-    // The common case (no rollover plan) costs one property check.
-    if (dead && grant.rollover !== undefined) {
-      const rolled = rolloverAmount(grant);
-      if (rolled > 0n) {
-        const lot = rolledGrant(grant, '', rolled, now);
-        count(lot, isGrantDead(lot, now));
-      }
     }
   }
   const overdraftLeft = wallet.policy.overdraftLimit - wallet.debt - wallet.debtReserved;
@@ -253,4 +243,21 @@ export function viewBalance(wallet: Wallet, now: number, feature: string | null 
     scheduled,
     nextExpiry,
   };
+}
+
+function hasRolloverDue(grants: readonly Grant[], now: number): boolean {
+  for (const grant of grants) if (grant.rollover !== undefined && isGrantDead(grant, now)) return true;
+  return false;
+}
+
+/** The grants with, after each expired one that has a rollover plan, the lot settlement will roll it into. */
+function withRolledLots(grants: readonly Grant[], now: number): Grant[] {
+  const lots: Grant[] = [];
+  for (const grant of grants) {
+    lots.push(grant);
+    if (grant.rollover === undefined || !isGrantDead(grant, now)) continue;
+    const rolled = rolloverAmount(grant);
+    if (rolled > 0n) lots.push(rolledGrant(grant, '', rolled, now));
+  }
+  return lots;
 }
