@@ -8,23 +8,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { type Child, freePort, kill, spawnServer, waitHealthy } from './child-server.ts';
-import { type ApiResponse, adminKey, backend, callApi, createTestDatabase, testSeed } from './harness.ts';
+import { type ApiResponse, adminKey, backend, callApi, createTestDatabase, seededRandom, testSeed } from './harness.ts';
 
 const clients = 16;
 const killCycles = 4;
 const customer = 'crash-customer';
 const granted = 1_000_000_000n;
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Outcome = 'ok' | 'fail' | 'unknown';
 interface Attempt {
@@ -53,7 +42,7 @@ test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or
   timeout: 120_000,
 }, async () => {
   const seed = testSeed('crash');
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   // fast-check's generator for amounts, seeded too, so a failing run replays.
   const amounts = fc.sample(fc.integer({ min: 1, max: 9 }), { seed, numRuns: 10_000 });
   let amountIndex = 0;

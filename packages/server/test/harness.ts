@@ -176,3 +176,15 @@ export function testSeed(name: string): number {
   process.stdout.write(`# ${name}: seed ${seed} (replay with BURSAR_TEST_SEED=${seed}) backend ${backend}\n`);
   return seed;
 }
+
+/** A small seeded generator (mulberry32): the same seed gives the same sequence in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -7,19 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestServer } from './harness.ts';
-import { seedCustomer, startTestServer, testSeed } from './harness.ts';
-
-// ---- a tiny seeded PRNG ----
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seedCustomer, seededRandom, startTestServer, testSeed } from './harness.ts';
 
 // ---- the reference model ----
 interface MGrant {
@@ -181,7 +169,7 @@ async function entriesBalance(s: TestServer, customer: string): Promise<number> 
 describe('model-based command sequences', () => {
   it('the server agrees with the reference model after every command', async () => {
     const seed = testSeed('model');
-    const rand = mulberry32(seed);
+    const rand = seededRandom(seed);
     const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
     const runs = Number(process.env.BURSAR_TEST_RUNS ?? 15);

@@ -10,27 +10,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
 import { type Child, freePort, kill, spawnServer, waitHealthy } from './child-server.ts';
-import { adminKey, callApi, createTestDatabase, testSeed } from './harness.ts';
+import { adminKey, callApi, createTestDatabase, seededRandom, testSeed } from './harness.ts';
 
 const subscriptions = 100;
 const days = 60;
 const day = 86_400_000;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('killed while catching up a month of renewals, the scheduler leaves each renewal whole or absent', {
   timeout: 120_000,
 }, async () => {
-  const random = mulberry32(testSeed('scheduler crash'));
+  const random = seededRandom(testSeed('scheduler crash'));
   const database = await createTestDatabase();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

@@ -2,23 +2,14 @@
  * The routes of plans, subscriptions and entitlement checks, bound to their operations; the
  * route table spreads them in, and the OpenAPI document is generated from them like any other.
  */
-import type { Reply } from '../ledger/contract.ts';
 import * as entitlements from '../ledger/entitlement-operations.ts';
 import * as plans from '../ledger/plan-operations.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import * as subscriptions from '../ledger/subscription-operations.ts';
 import * as q from './plan-schemas.ts';
-import type { ParsedRequest, Route } from './router.ts';
+import type { Route } from './router.ts';
+import { route } from './router.ts';
 import * as s from './schemas.ts';
-
-type Handler<Body, Query, Params> = (request: ParsedRequest<Body, Query, Params>) => Promise<Reply>;
-
-function route<Body = unknown, Query = unknown, Params = unknown>(
-  spec: Omit<Route, 'handle'>,
-  handle: Handler<Body, Query, Params>,
-): Route {
-  return { ...spec, handle: handle as Route['handle'] };
-}
 
 export function planRoutes(service: LedgerService): Route[] {
   return [

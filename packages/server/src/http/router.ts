@@ -40,6 +40,16 @@ export interface Route extends RouteSpec {
   handle(request: ParsedRequest): Promise<Reply>;
 }
 
+type Handler<Body, Query, Params> = (request: ParsedRequest<Body, Query, Params>) => Promise<Reply>;
+
+/** A route whose handler sees its parsed body, query and path parameters with their types. */
+export function route<Body = unknown, Query = unknown, Params = unknown>(
+  spec: Omit<Route, 'handle'>,
+  handle: Handler<Body, Query, Params>,
+): Route {
+  return { ...spec, handle: handle as Route['handle'] };
+}
+
 /** What each scope includes. Written out rather than ranked, so a scope outside the chain can be added later. */
 const scopesIncluded: Readonly<Record<Scope, readonly Scope[]>> = {
   admin: ['admin', 'write', 'ingest', 'read'],

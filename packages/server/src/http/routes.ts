@@ -4,7 +4,6 @@
  */
 
 import * as admin from '../ledger/admin-operations.ts';
-import type { Reply } from '../ledger/contract.ts';
 import * as events from '../ledger/event-operations.ts';
 import * as pricing from '../ledger/pricing-operations.ts';
 import * as queries from '../ledger/queries.ts';
@@ -16,18 +15,10 @@ import * as wallets from '../ledger/wallet-operations.ts';
 import * as webhooks from '../ledger/webhook-operations.ts';
 import { planRoutes } from './plan-routes.ts';
 import * as p from './pricing-schemas.ts';
-import type { ParsedRequest, Route } from './router.ts';
+import type { Route } from './router.ts';
+import { route } from './router.ts';
 import * as s from './schemas.ts';
 import * as t from './top-up-schemas.ts';
-
-type Handler<Body, Query, Params> = (request: ParsedRequest<Body, Query, Params>) => Promise<Reply>;
-
-function route<Body = unknown, Query = unknown, Params = unknown>(
-  spec: Omit<Route, 'handle'>,
-  handle: Handler<Body, Query, Params>,
-): Route {
-  return { ...spec, handle: handle as Route['handle'] };
-}
 
 export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void): Route[] {
   return [

@@ -8,6 +8,7 @@
  */
 import { decideSubscriptionDue } from '@bursar/core';
 import type { SqlRow, SqlSession, SqlValue } from '../storage/database.ts';
+import type { Batch } from './batch.ts';
 import type { LedgerService } from './service.ts';
 import { okReply } from './service.ts';
 import { commitSubscriptionDecision, loadSubscriptionContext } from './subscription-operations.ts';
@@ -156,42 +157,35 @@ export class Scheduler {
   async #notifyExpiringSoon(grant: SqlRow): Promise<boolean> {
     const environmentId = String(grant.environment_id);
     let sent = false;
-    await this.#service.committer.submit({
-      environmentId,
-      requestId: 'scheduler',
-      idempotency: null,
-      wallets: [],
-      async prepare(batch) {
-        const inserted = await batch.session.insertMany(
-          'scheduled_notices',
-          [
-            {
-              environment_id: environmentId,
-              kind: 'grant.expiring_soon',
-              target: String(grant.id),
-              created_at: BigInt(batch.now),
-            },
-          ],
-          { onConflictDoNothing: true },
-        );
-        if (inserted.length === 0) return;
-        sent = true;
-        batch.events.push({
-          environmentId,
-          event: {
-            type: 'grant.expiring_soon',
-            customer: String(grant.customer_id),
-            asset: String(grant.asset),
-            data: {
-              grant: String(grant.id),
-              category: String(grant.category),
-              remaining: String(grant.remaining),
-              expires_at: new Date(toTime(grant.expires_at)).toISOString(),
-            },
+    await this.#submit(environmentId, async (batch) => {
+      const inserted = await batch.session.insertMany(
+        'scheduled_notices',
+        [
+          {
+            environment_id: environmentId,
+            kind: 'grant.expiring_soon',
+            target: String(grant.id),
+            created_at: BigInt(batch.now),
           },
-        });
-      },
-      decide: () => okReply(200, {}),
+        ],
+        { onConflictDoNothing: true },
+      );
+      if (inserted.length === 0) return;
+      sent = true;
+      batch.events.push({
+        environmentId,
+        event: {
+          type: 'grant.expiring_soon',
+          customer: String(grant.customer_id),
+          asset: String(grant.asset),
+          data: {
+            grant: String(grant.id),
+            category: String(grant.category),
+            remaining: String(grant.remaining),
+            expires_at: new Date(toTime(grant.expires_at)).toISOString(),
+          },
+        },
+      });
     });
     this.#options.onJob?.('grant_expiring_soon', 'done');
     return sent;
@@ -199,51 +193,44 @@ export class Scheduler {
 
   #recordFailure(environmentId: string, kind: JobKind, target: string, error: unknown): Promise<unknown> {
     const message = error instanceof Error ? error.message : String(error);
-    return this.#service.committer.submit({
-      environmentId,
-      requestId: 'scheduler',
-      idempotency: null,
-      wallets: [],
-      async prepare(batch) {
-        const key = [environmentId, kind, target];
-        const [previous] = await batch.session.selectByKeys(
-          'job_failures',
-          ['environment_id', 'kind', 'target'],
-          [key],
-          {
-            lock: true,
-          },
-        );
-        const attempts = previous === undefined ? 1 : toTime(previous.attempts) + 1;
-        const row = {
-          environment_id: environmentId,
-          kind,
-          target,
-          attempts: BigInt(attempts),
-          last_error: message.slice(0, 2000),
-          retry_at: BigInt(batch.now + (backoffMs[Math.min(attempts, backoffMs.length) - 1] ?? 3_600_000)),
-          updated_at: BigInt(batch.now),
-        };
-        if (previous === undefined) await batch.session.insertMany('job_failures', [row]);
-        else await batch.session.updateMany('job_failures', ['environment_id', 'kind', 'target'], [row]);
-      },
-      decide: () => okReply(200, {}),
+    return this.#submit(environmentId, async (batch) => {
+      const keyColumns = ['environment_id', 'kind', 'target'];
+      const [previous] = await batch.session.selectByKeys('job_failures', keyColumns, [[environmentId, kind, target]], {
+        lock: true,
+      });
+      const attempts = previous === undefined ? 1 : toTime(previous.attempts) + 1;
+      const row = {
+        environment_id: environmentId,
+        kind,
+        target,
+        attempts: BigInt(attempts),
+        last_error: message.slice(0, 2000),
+        retry_at: BigInt(batch.now + (backoffMs[Math.min(attempts, backoffMs.length) - 1] ?? 3_600_000)),
+        updated_at: BigInt(batch.now),
+      };
+      if (previous === undefined) await batch.session.insertMany('job_failures', [row]);
+      else await batch.session.updateMany('job_failures', keyColumns, [row]);
     });
   }
 
   #clearFailure(environmentId: string, kind: JobKind, target: string): Promise<unknown> {
+    return this.#submit(environmentId, async (batch) => {
+      await batch.session.run('DELETE FROM job_failures WHERE environment_id = ? AND kind = ? AND target = ?', [
+        environmentId,
+        kind,
+        target,
+      ]);
+    });
+  }
+
+  /** The scheduler's own bookkeeping, committed like any command (no wallet, no key, no reply to keep). */
+  #submit(environmentId: string, work: (batch: Batch) => Promise<void>): Promise<unknown> {
     return this.#service.committer.submit({
       environmentId,
       requestId: 'scheduler',
       idempotency: null,
       wallets: [],
-      async prepare(batch) {
-        await batch.session.run('DELETE FROM job_failures WHERE environment_id = ? AND kind = ? AND target = ?', [
-          environmentId,
-          kind,
-          target,
-        ]);
-      },
+      prepare: work,
       decide: () => okReply(200, {}),
     });
   }
