@@ -323,6 +323,16 @@ describe('subscriptions', () => {
     assert.equal(spent.used, '3');
     assert.equal(spent.allowed, false);
     assert.equal(spent.reason, 'usage_limit_exceeded');
+    // Two hours on, the first hour is read from the hourly rollups and the current one from events.
+    server.clock.set(Date.UTC(2027, 6, 1) + 2 * 3_600_000 + 60_000);
+    const later = {
+      id: 'gated-4',
+      customer: 'gated',
+      feature: 'chat',
+      timestamp: new Date(server.clock.now()).toISOString(),
+    };
+    await ok(server.call('POST', '/v1/events', { events: [later] }));
+    assert.equal((await check({ feature: 'chat' })).used, '4');
   });
 
   it('sends grant.expiring_soon once per grant, however often the scheduler runs', async () => {
@@ -444,6 +454,21 @@ describe('subscriptions', () => {
     });
     assert.equal(badAsset.status, 400, badAsset.text);
     assert.equal(badAsset.body.errors[0].field, 'version.allowances[0].asset');
+    const badCap = await server.call('POST', '/v1/plans', {
+      id: 'broken',
+      version: {
+        period: { interval: 'month' },
+        allowances: [
+          { asset: 'nope', amount: '10', rollover: { kind: 'amount', amount_max: '5' } },
+          { asset: 'credits', amount: '10', rollover: { kind: 'amount', amount_max: '1.5' } },
+        ],
+      },
+    });
+    assert.equal(badCap.status, 400, badCap.text);
+    assert.deepEqual(
+      badCap.body.errors.map((error: { field: string }) => error.field),
+      ['version.allowances[0].asset', 'version.allowances[1].rollover.amount_max'],
+    );
     const badRollover = await server.call('POST', '/v1/plans', {
       id: 'broken',
       version: {

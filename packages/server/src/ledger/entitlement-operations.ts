@@ -16,6 +16,7 @@ import {
 } from '@bursar/core';
 import type { CheckEntitlementBody } from '../http/plan-schemas.ts';
 import type { Caller, Reply } from './contract.ts';
+import { decimalTextToRational } from './event-operations.ts';
 import { loadPlanVersion } from './plan-operations.ts';
 import { PriceCatalog } from './price-catalog.ts';
 import { resolvePricedAmount } from './priced-amount.ts';
@@ -53,10 +54,10 @@ export async function checkEntitlement(
     const name = item.entitlement.quantity ?? Object.keys(meter)[0] ?? 'units';
     usedByEntitlement.set(
       index,
-      await usageSince(service, caller.environmentId, customer, input.feature, name, item.windowStart),
+      await usageSince(service, caller.environmentId, customer, input.feature, name, item.windowStart, now),
     );
   }
-  const credit = await creditFor(service, caller, customer, input, meter, quantity, now);
+  const credit = await creditFor(service, caller, catalog, customer, input, meter, quantity, now);
   if (credit !== null && 'bodyText' in credit) return credit;
   const answer = decideEntitlement({
     feature: input.feature,
@@ -132,7 +133,13 @@ async function liveEntitlements(
   return found;
 }
 
-/** The sum of one meter quantity over the customer's recorded events of the feature since `start`. */
+const hourMs = 3_600_000;
+
+/**
+ * The sum of one meter quantity over the customer's recorded events of the feature since `start`:
+ * whole hours from the hourly rollups kept as events are written, the partial hours at either end
+ * from the events themselves, so a check costs the same early or late in a busy period.
+ */
 async function usageSince(
   service: LedgerService,
   environmentId: string,
@@ -140,18 +147,43 @@ async function usageSince(
   feature: string,
   quantity: string,
   start: number,
+  now: number,
 ): Promise<Rational> {
-  const rows = await service.database.reader.all(
-    'SELECT quantities FROM events WHERE environment_id = ? AND customer_id = ? AND occurred_at >= ? AND feature = ?',
-    [environmentId, customer, BigInt(start), feature],
-  );
+  const firstWholeHour = Math.ceil(start / hourMs) * hourMs;
+  const currentHour = Math.floor(now / hourMs) * hourMs;
+  const reader = service.database.reader;
+  const rows =
+    firstWholeHour < currentHour
+      ? [
+          ...(await reader.all(
+            'SELECT quantities FROM usage_rollups WHERE environment_id = ? AND customer_id = ? AND feature = ? AND hour >= ? AND hour < ?',
+            [environmentId, customer, feature, BigInt(firstWholeHour), BigInt(currentHour)],
+          )),
+          ...(await eventQuantities(service, environmentId, customer, feature, start, firstWholeHour)),
+          ...(await eventQuantities(service, environmentId, customer, feature, currentHour, null)),
+        ]
+      : await eventQuantities(service, environmentId, customer, feature, start, null);
   let total = rational.zero;
   for (const row of rows) {
     const text = (JSON.parse(String(row.quantities)) as Record<string, string>)[quantity];
-    const parsed = text === undefined ? null : parseDecimal(text);
-    if (parsed?.ok) total = rational.add(total, rational.fromDecimal(parsed.value));
+    if (text !== undefined) total = rational.add(total, decimalTextToRational(text));
   }
   return total;
+}
+
+/** Events of the feature from `from` until `to` (null: no end, events may be stamped a little ahead). */
+function eventQuantities(
+  service: LedgerService,
+  environmentId: string,
+  customer: string,
+  feature: string,
+  from: number,
+  to: number | null,
+) {
+  return service.database.reader.all(
+    `SELECT quantities FROM events WHERE environment_id = ? AND customer_id = ? AND occurred_at >= ?${to === null ? '' : ' AND occurred_at < ?'} AND feature = ?`,
+    [environmentId, customer, BigInt(from), ...(to === null ? [] : [BigInt(to)]), feature],
+  );
 }
 
 /**
@@ -161,6 +193,7 @@ async function usageSince(
 async function creditFor(
   service: LedgerService,
   caller: Caller,
+  catalog: PriceCatalog,
   customer: string,
   input: CheckEntitlementBody,
   meter: Meter | undefined,
@@ -168,7 +201,7 @@ async function creditFor(
   now: number,
 ): Promise<{ asset: string; scale: number; cost: bigint; available: bigint } | Reply | null> {
   if (meter === undefined) return null;
-  const price = await new PriceCatalog(service, caller.environmentId).price(input.feature, now, customer);
+  const price = await catalog.price(input.feature, now, customer);
   if (typeof price === 'string') return null;
   const [firstName, firstSource] = Object.entries(meter)[0] ?? [];
   const countBased = firstSource === undefined || 'count' in firstSource;

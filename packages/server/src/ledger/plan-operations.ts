@@ -39,20 +39,20 @@ export async function parsePlanVersion(
 ): Promise<StoredPlanVersion | FieldError[]> {
   const errors: FieldError[] = [];
   const scales = new Map<string, AssetInfo>();
-  const amount = async (asset: string, text: string, field: string): Promise<string> => {
+  /** Normalizes `item`'s amount field `name` in its asset's scale; an unknown asset is named once, at `item.asset`. */
+  const amount = async (item: string, asset: string, text: string, name = 'amount'): Promise<string> => {
     let info = scales.get(asset);
     if (info === undefined) {
       info = await service.asset(caller.environmentId, asset);
       if (info === undefined) {
-        errors.push({
-          field: field.replace(/amount(_max)?$/, 'asset'),
-          message: `no asset "${asset}" in this environment`,
-        });
+        const field = `${item}.asset`;
+        if (!errors.some((error) => error.field === field))
+          errors.push({ field, message: `no asset "${asset}" in this environment` });
         return text;
       }
       scales.set(asset, info);
     }
-    const units = parseWireAmount(text, info.scale, field, { positive: true });
+    const units = parseWireAmount(text, info.scale, `${item}.${name}`, { positive: true });
     if (!isFieldError(units)) return formatAmount(units, info.scale);
     errors.push(units);
     return text;
@@ -63,16 +63,17 @@ export async function parsePlanVersion(
     const rollover = allowance.rollover;
     allowances.push({
       ...allowance,
-      amount: await amount(allowance.asset, allowance.amount, `${p}allowances[${index}].amount`),
+      amount: await amount(`${p}allowances[${index}]`, allowance.asset, allowance.amount),
       ...(rollover?.amount_max === undefined
         ? {}
         : {
             rollover: {
               ...rollover,
               amount_max: await amount(
+                `${p}allowances[${index}]`,
                 allowance.asset,
                 rollover.amount_max,
-                `${p}allowances[${index}].rollover.amount_max`,
+                'rollover.amount_max',
               ),
             },
           }),
@@ -82,13 +83,13 @@ export async function parsePlanVersion(
   for (const [index, grant] of (body.one_time_grants ?? []).entries())
     oneTimeGrants.push({
       ...grant,
-      amount: await amount(grant.asset, grant.amount, `${p}one_time_grants[${index}].amount`),
+      amount: await amount(`${p}one_time_grants[${index}]`, grant.asset, grant.amount),
     });
   let trial = body.trial ?? null;
   if (trial !== null) {
     const grants = [];
     for (const [index, grant] of (trial.grants ?? []).entries())
-      grants.push({ ...grant, amount: await amount(grant.asset, grant.amount, `${p}trial.grants[${index}].amount`) });
+      grants.push({ ...grant, amount: await amount(`${p}trial.grants[${index}]`, grant.asset, grant.amount) });
     trial = { ...trial, grants };
   }
   await checkCatalogReferences(service, caller, body, p, errors);

@@ -32,6 +32,8 @@ export interface TickSummary {
 }
 
 const pageSize = 100;
+const noticeScanIntervalMs = 60_000;
+const noticesPerScanMax = 500;
 /** Retry delays after a job fails: 10 s, 1 min, 5 min, 30 min, then hourly. */
 const backoffMs = [10_000, 60_000, 300_000, 1_800_000, 3_600_000];
 
@@ -40,6 +42,7 @@ export class Scheduler {
   readonly #sweeper: Sweeper;
   readonly #options: SchedulerOptions;
   #running: Promise<unknown> = Promise.resolve();
+  #noticesScannedAt = Number.NEGATIVE_INFINITY;
   #busy = false;
 
   constructor(service: LedgerService, sweeper: Sweeper, options: SchedulerOptions) {
@@ -137,9 +140,13 @@ export class Scheduler {
    * One `grant.expiring_soon` per grant that is live, has credit left and expires within the lead
    * time. A grant whose whole life is shorter than the lead gets none: all of it would be "soon".
    * The notice row and the event commit together, so no restart or second process sends it twice.
+   * The scan reads every grant expiring within the lead time, so it runs at most once a minute (a
+   * notice days ahead needs no finer timing) unless the last one filled its page.
    */
   async #sendExpiringSoon(): Promise<number> {
     const now = this.#service.clock.now();
+    if (now - this.#noticesScannedAt < noticeScanIntervalMs) return 0;
+    this.#noticesScannedAt = now;
     const lead = this.#options.expiringSoonLeadMs;
     const rows = await this.#service.database.reader.all(
       `SELECT g.environment_id, g.customer_id, g.asset, g.id, g.remaining, g.expires_at, g.category FROM grants g
@@ -147,9 +154,10 @@ export class Scheduler {
          AND g.remaining > 0 AND g.voided_at IS NULL
          AND NOT EXISTS (SELECT 1 FROM scheduled_notices n
            WHERE n.environment_id = g.environment_id AND n.kind = 'grant.expiring_soon' AND n.target = g.id)
-       ORDER BY g.expires_at LIMIT 500`,
+       ORDER BY g.expires_at LIMIT ${noticesPerScanMax}`,
       [BigInt(now), BigInt(now + lead), BigInt(now), BigInt(lead)],
     );
+    if (rows.length === noticesPerScanMax) this.#noticesScannedAt = Number.NEGATIVE_INFINITY;
     const sent = await Promise.all(rows.map((row) => this.#notifyExpiringSoon(row)));
     return sent.filter((ok) => ok).length;
   }

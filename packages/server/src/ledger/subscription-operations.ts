@@ -483,14 +483,20 @@ export async function listSubscriptions(
     `SELECT * FROM subscriptions WHERE ${conditions.join(' AND ')} ORDER BY created_at, id LIMIT 200`,
     params,
   );
-  const data = [];
-  for (const row of rows) {
-    const periods = await reader.all(
-      'SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id = ? ORDER BY position',
-      [caller.environmentId, String(row.id)],
+  // Every listed subscription's periods in one read, not one per subscription.
+  const periods = new Map<string, SqlRow[]>();
+  if (rows.length > 0) {
+    const periodRows = await reader.all(
+      `SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id IN (${rows.map(() => '?').join(', ')})
+       ORDER BY subscription_id, position`,
+      [caller.environmentId, ...rows.map((row) => String(row.id))],
     );
-    data.push(toWireSubscription(row, periods));
+    for (const period of periodRows) {
+      const id = String(period.subscription_id);
+      periods.set(id, [...(periods.get(id) ?? []), period]);
+    }
   }
+  const data = rows.map((row) => toWireSubscription(row, periods.get(String(row.id)) ?? []));
   return okReply(200, { data, next_cursor: null });
 }
 
