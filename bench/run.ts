@@ -137,6 +137,7 @@ async function startChildServer(databaseUrl: string, port: number): Promise<Chil
       BURSAR_PORT: String(port),
       BURSAR_BOOTSTRAP_KEY: adminKey,
       BURSAR_LOG_LEVEL: 'silent',
+      BURSAR_RATE_LIMIT_PER_SECOND: '0',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -250,6 +251,7 @@ async function benchInProcess(name: 'sqlite' | 'postgres', ceilings: Map<string,
     BURSAR_PORT: '0',
     BURSAR_BOOTSTRAP_KEY: adminKey,
     BURSAR_LOG_LEVEL: 'silent',
+    BURSAR_RATE_LIMIT_PER_SECOND: '0',
   });
   if (!config.ok) throw new Error(config.problems.join('; '));
   const server = await startServer(config.config);

@@ -101,6 +101,7 @@ export const outcomes = {
     retryable: false,
   },
   amount_overflow: { status: 422, title: 'The amount would overflow a 64-bit balance', retryable: false },
+  rate_limited: { status: 429, title: 'Too many requests with this API key', retryable: true },
   internal_error: { status: 500, title: 'Internal error', retryable: true },
   unavailable: { status: 503, title: 'The server is shutting down or not ready', retryable: true },
 } as const satisfies Record<string, OutcomeSpec>;

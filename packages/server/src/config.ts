@@ -28,6 +28,18 @@ export interface Config {
   readonly topUpIntervalMs: number;
   /** Let webhook endpoints target loopback and private addresses (off by default: SSRF). */
   readonly webhooksAllowPrivate: boolean;
+  /** Days an idempotency key and its stored reply are kept; null keeps them forever. */
+  readonly idempotencyRetentionDays: number | null;
+  /** Requests per second one API key may make on average (0: no limit). */
+  readonly rateLimitPerSecond: number;
+  /** Requests one API key may make at once above the average rate. */
+  readonly rateLimitBurst: number;
+  /** The secret that keys the audit chain's HMAC; null: read or create `auditKeyFile`. */
+  readonly auditKey: string | null;
+  /** Where the generated audit key is kept (owner-only permissions) when `auditKey` is not given. */
+  readonly auditKeyFile: string;
+  /** How long another process may keep accepting a revoked API key (its key cache's lifetime). */
+  readonly apiKeyCacheMs: number;
 }
 
 const settings = {
@@ -50,6 +62,16 @@ const settings = {
   webhookIntervalMs: { env: 'BURSAR_WEBHOOK_INTERVAL_MS', flag: '--webhook-interval-ms', fallback: '1000' },
   topUpIntervalMs: { env: 'BURSAR_TOP_UP_INTERVAL_MS', flag: '--top-up-interval-ms', fallback: '1000' },
   webhooksAllowPrivate: { env: 'BURSAR_WEBHOOKS_ALLOW_PRIVATE', flag: '--webhooks-allow-private', fallback: 'false' },
+  idempotencyRetentionDays: {
+    env: 'BURSAR_IDEMPOTENCY_RETENTION_DAYS',
+    flag: '--idempotency-retention-days',
+    fallback: '35',
+  },
+  rateLimitPerSecond: { env: 'BURSAR_RATE_LIMIT_PER_SECOND', flag: '--rate-limit-per-second', fallback: '10000' },
+  rateLimitBurst: { env: 'BURSAR_RATE_LIMIT_BURST', flag: '--rate-limit-burst', fallback: '20000' },
+  auditKey: { env: 'BURSAR_AUDIT_KEY', flag: '--audit-key', fallback: '' },
+  auditKeyFile: { env: 'BURSAR_AUDIT_KEY_FILE', flag: '--audit-key-file', fallback: './data/audit.key' },
+  apiKeyCacheMs: { env: 'BURSAR_API_KEY_CACHE_MS', flag: '--api-key-cache-ms', fallback: '5000' },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -120,7 +142,16 @@ export function parseConfig(
     webhookIntervalMs: integer('webhookIntervalMs', 10, 3_600_000),
     topUpIntervalMs: integer('topUpIntervalMs', 10, 3_600_000),
     webhooksAllowPrivate: boolean('webhooksAllowPrivate'),
+    idempotencyRetentionDays:
+      raw('idempotencyRetentionDays') === 'forever' ? null : integer('idempotencyRetentionDays', 1, 36_500),
+    rateLimitPerSecond: integer('rateLimitPerSecond', 0, 10_000_000),
+    rateLimitBurst: integer('rateLimitBurst', 1, 10_000_000),
+    auditKey: raw('auditKey') === '' ? null : raw('auditKey'),
+    auditKeyFile: raw('auditKeyFile'),
+    apiKeyCacheMs: integer('apiKeyCacheMs', 0, 60_000),
   };
+  if (config.auditKey !== null && config.auditKey.length < 32)
+    problems.push('BURSAR_AUDIT_KEY (--audit-key) must be at least 32 characters');
   if (config.holdTtlDefaultSeconds > config.holdTtlMaxSeconds)
     problems.push('the default hold TTL must not exceed the maximum');
   return problems.length === 0 ? { ok: true, config } : { ok: false, problems };

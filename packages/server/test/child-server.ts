@@ -44,6 +44,8 @@ export function spawnServer(
       BURSAR_PORT: String(port),
       BURSAR_BOOTSTRAP_KEY: adminKey,
       BURSAR_LOG_LEVEL: 'silent',
+      BURSAR_RATE_LIMIT_PER_SECOND: '0',
+      BURSAR_AUDIT_KEY: 'test-audit-key-0123456789abcdefghijklmnopqrstuvwxyz',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -71,6 +71,12 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     webhookIntervalMs: 3_600_000,
     topUpIntervalMs: 3_600_000,
     webhooksAllowPrivate: true,
+    idempotencyRetentionDays: 35,
+    rateLimitPerSecond: 0,
+    rateLimitBurst: 1,
+    auditKey: 'test-audit-key-0123456789abcdefghijklmnopqrstuvwxyz',
+    auditKeyFile: '/nonexistent/audit.key',
+    apiKeyCacheMs: 5000,
     ...overrides,
   };
 }
