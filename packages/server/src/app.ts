@@ -105,7 +105,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     webhooksAllowPrivate: config.webhooksAllowPrivate,
     onTopUpSettled: (outcome) => topUps.labels(outcome).inc(),
   });
-  const authenticator = new ApiKeyAuthenticator(database.reader);
+  const authenticator = new ApiKeyAuthenticator(database.reader, config.apiKeyCacheMs);
   const routes = ledgerRoutes(service, () => authenticator.forget());
   let ready = true;
   const server: Server = createHttpServer({

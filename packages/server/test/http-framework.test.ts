@@ -13,7 +13,6 @@ import { createMetricsRegistry } from '../src/http/metrics.ts';
 import { buildOpenApiDocument } from '../src/http/openapi.ts';
 import { toProblem } from '../src/http/problem.ts';
 import type { ParsedRequest, Route } from '../src/http/router.ts';
-import { scopeAllows } from '../src/http/router.ts';
 import {
   createGrantBody,
   customerParams,
@@ -27,6 +26,7 @@ import type { AuthResult } from '../src/http/server.ts';
 import { createHttpServer } from '../src/http/server.ts';
 import { parseWith } from '../src/http/validation.ts';
 import type { Reply, Scope } from '../src/ledger/contract.ts';
+import { scopeAllows, scopes } from '../src/ledger/contract.ts';
 
 const keys: Readonly<Record<string, readonly Scope[]>> = {
   'admin-key': ['admin'],
@@ -255,6 +255,13 @@ describe('authentication and scope', () => {
     assert.equal(scopeAllows(['read'], 'ingest'), false);
     assert.equal(scopeAllows(['read', 'write'], 'admin'), false);
     assert.equal(scopeAllows([], 'read'), false);
+    assert.equal(scopeAllows(['admin'], 'owner'), false);
+    // The scopes nest, widest first: each includes exactly itself and those after it.
+    for (const [grantedIndex, granted] of scopes.entries()) {
+      for (const [neededIndex, needed] of scopes.entries()) {
+        assert.equal(scopeAllows([granted], needed), grantedIndex <= neededIndex, `${granted} includes ${needed}`);
+      }
+    }
   });
 });
 
