@@ -129,7 +129,39 @@ export function createHttpServer(options: HttpServerOptions): Server {
     requestsTotal,
     unmatched: toEndpoint('GET', '', 'unmatched', null, null),
   };
-  return createServer((request, response) => onRequest(context, request, response));
+  const server = createServer((request, response) => {
+    // Not listening means shutting down: a request that arrives now, on a connection kept alive
+    // from before, is turned away, and its connection closed, so the client retries elsewhere.
+    if (!server.listening) {
+      const detail = 'The server is shutting down; retry the request.';
+      writeProblem(response, randomUUID(), 'unavailable', detail, { headers: { connection: 'close' } });
+      return;
+    }
+    onRequest(context, request, response);
+  });
+  return server;
+}
+
+/**
+ * Stops accepting connections, lets every request in flight finish and closes each connection as
+ * it falls idle; at the deadline the rest are cut. Resolves true when nothing had to be cut.
+ */
+export async function closeHttpServer(server: Server, timeoutMs: number): Promise<boolean> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Node closes the connections idle at close(); this also closes those whose request ends later.
+  const closingIdle = setInterval(() => server.closeIdleConnections(), 20);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), timeoutMs);
+  });
+  const cut = await Promise.race([closed.then(() => false), timedOut]);
+  clearInterval(closingIdle);
+  clearTimeout(timer);
+  if (cut) {
+    server.closeAllConnections();
+    await closed;
+  }
+  return !cut;
 }
 
 function onRequest(context: ServerContext, request: IncomingMessage, response: ServerResponse): void {
