@@ -13,7 +13,7 @@ import { createLogger } from './http/logger.ts';
 import { createMetricsRegistry } from './http/metrics.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
 import { ledgerRoutes } from './http/routes.ts';
-import { createHttpServer } from './http/server.ts';
+import { closeHttpServer, createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
@@ -105,7 +105,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     webhooksAllowPrivate: config.webhooksAllowPrivate,
     onTopUpSettled: (outcome) => topUps.labels(outcome).inc(),
   });
-  const authenticator = new ApiKeyAuthenticator(database.reader);
+  const authenticator = new ApiKeyAuthenticator(database.reader, config.apiKeyCacheMs);
   const routes = ledgerRoutes(service, () => authenticator.forget());
   let ready = true;
   const server: Server = createHttpServer({
@@ -118,9 +118,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     openApiDocument: buildOpenApiDocument(routes),
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  // The background runs in progress, so a shutdown can wait for them before the committer closes.
+  const workerRuns = new Set<Promise<unknown>>();
+  const track = (run: Promise<unknown>) => {
+    workerRuns.add(run);
+    void run.finally(() => workerRuns.delete(run));
+  };
   const dispatcher = new WebhookDispatcher(service, committer, clock, options.webhookTiming ?? defaultWebhookTiming);
   const dispatching = setInterval(() => {
-    dispatcher.tick().catch((error: unknown) => logger.error('webhook dispatch failed', { error: String(error) }));
+    track(
+      dispatcher.tick().catch((error: unknown) => logger.error('webhook dispatch failed', { error: String(error) })),
+    );
   }, config.webhookIntervalMs);
   dispatching.unref();
   const sweeper = new Sweeper(database, committer, clock);
@@ -154,7 +162,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           },
         });
   const chargingTopUps = setInterval(() => {
-    topUpWorker?.tick().catch((error: unknown) => logger.error('top-ups failed', { error: String(error) }));
+    if (topUpWorker === null) return;
+    track(topUpWorker.tick().catch((error: unknown) => logger.error('top-ups failed', { error: String(error) })));
   }, config.topUpIntervalMs);
   chargingTopUps.unref();
   const address = server.address() as AddressInfo;
@@ -168,15 +177,24 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     dispatchWebhooks: () => dispatcher.tick(),
     runTopUps: () => topUpWorker?.tick() ?? Promise.resolve(0),
     async close() {
+      // Order matters: requests in flight are answered after their commit, and jobs finish their
+      // run, before the committer and then the database close; config.shutdownTimeoutMs bounds it.
+      const deadline = Date.now() + config.shutdownTimeoutMs;
       ready = false;
       clearInterval(sweeping);
       clearInterval(dispatching);
       clearInterval(chargingTopUps);
-      await scheduler.idle();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      const drained = await closeHttpServer(server, config.shutdownTimeoutMs);
+      if (!drained) logger.warn('shutdown timeout: connections with requests in flight were closed');
+      let timer: NodeJS.Timeout | undefined;
+      const jobsDone = await Promise.race([
+        Promise.all([scheduler.idle(), ...workerRuns]).then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!jobsDone) logger.warn('shutdown timeout: background jobs still running are cut off');
       await committer.close();
       await database.close();
     },

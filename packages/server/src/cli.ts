@@ -62,10 +62,17 @@ async function main(): Promise<number> {
   process.stdout.write(
     `Bursar listening on ${server.url} (${config.databaseUrl.startsWith('sqlite:') ? `${config.databaseUrl} via ${sqliteDriverName}` : 'postgres'})\n`,
   );
-  const stop = () => {
+  // `once`: a second signal takes the default action and ends the process at once.
+  const stop = (signal: string) => {
+    process.stdout.write(`Bursar: ${signal}, finishing requests in flight (at most ${config.shutdownTimeoutMs} ms)\n`);
+    // A backstop in case closing itself hangs (a database that stopped answering).
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5000).unref();
     server.close().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: unknown) => {
+        process.stderr.write(`bursar: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
     );
   };
   process.once('SIGINT', stop);

@@ -40,6 +40,8 @@ export interface Config {
   readonly auditKeyFile: string;
   /** How long another process may keep accepting a revoked API key (its key cache's lifetime). */
   readonly apiKeyCacheMs: number;
+  /** How long a shutdown waits for requests in flight and running jobs before it closes them. */
+  readonly shutdownTimeoutMs: number;
 }
 
 const settings = {
@@ -72,6 +74,7 @@ const settings = {
   auditKey: { env: 'BURSAR_AUDIT_KEY', flag: '--audit-key', fallback: '' },
   auditKeyFile: { env: 'BURSAR_AUDIT_KEY_FILE', flag: '--audit-key-file', fallback: './data/audit.key' },
   apiKeyCacheMs: { env: 'BURSAR_API_KEY_CACHE_MS', flag: '--api-key-cache-ms', fallback: '5000' },
+  shutdownTimeoutMs: { env: 'BURSAR_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', fallback: '10000' },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -149,6 +152,7 @@ export function parseConfig(
     auditKey: raw('auditKey') === '' ? null : raw('auditKey'),
     auditKeyFile: raw('auditKeyFile'),
     apiKeyCacheMs: integer('apiKeyCacheMs', 0, 60_000),
+    shutdownTimeoutMs: integer('shutdownTimeoutMs', 0, 600_000),
   };
   if (config.auditKey !== null && config.auditKey.length < 32)
     problems.push('BURSAR_AUDIT_KEY (--audit-key) must be at least 32 characters');

@@ -77,6 +77,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     auditKey: 'test-audit-key-0123456789abcdefghijklmnopqrstuvwxyz',
     auditKeyFile: '/nonexistent/audit.key',
     apiKeyCacheMs: 5000,
+    shutdownTimeoutMs: 10_000,
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { createLogger } from '../src/http/logger.ts';
@@ -13,7 +14,6 @@ import { createMetricsRegistry } from '../src/http/metrics.ts';
 import { buildOpenApiDocument } from '../src/http/openapi.ts';
 import { toProblem } from '../src/http/problem.ts';
 import type { ParsedRequest, Route } from '../src/http/router.ts';
-import { scopeAllows } from '../src/http/router.ts';
 import {
   createGrantBody,
   customerParams,
@@ -24,9 +24,10 @@ import {
   pageQuery,
 } from '../src/http/schemas.ts';
 import type { AuthResult } from '../src/http/server.ts';
-import { createHttpServer } from '../src/http/server.ts';
+import { closeHttpServer, createHttpServer } from '../src/http/server.ts';
 import { parseWith } from '../src/http/validation.ts';
 import type { Reply, Scope } from '../src/ledger/contract.ts';
+import { scopeAllows, scopes } from '../src/ledger/contract.ts';
 
 const keys: Readonly<Record<string, readonly Scope[]>> = {
   'admin-key': ['admin'],
@@ -255,6 +256,13 @@ describe('authentication and scope', () => {
     assert.equal(scopeAllows(['read'], 'ingest'), false);
     assert.equal(scopeAllows(['read', 'write'], 'admin'), false);
     assert.equal(scopeAllows([], 'read'), false);
+    assert.equal(scopeAllows(['admin'], 'owner'), false);
+    // The scopes nest, widest first: each includes exactly itself and those after it.
+    for (const [grantedIndex, granted] of scopes.entries()) {
+      for (const [neededIndex, needed] of scopes.entries()) {
+        assert.equal(scopeAllows([granted], needed), grantedIndex <= neededIndex, `${granted} includes ${needed}`);
+      }
+    }
   });
 });
 
@@ -634,5 +642,67 @@ describe('validation', () => {
       assert.ok(!refused.ok, String(expires_at));
       assert.equal(refused.errors[0]?.field, 'expires_at');
     }
+  });
+});
+
+describe('shutdown', () => {
+  it('answers the request in flight, turns a request arriving after close() away with 503 and Connection: close', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrived = () => {};
+    const inFlight = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const slowRoutes: Route[] = [
+      {
+        method: 'GET',
+        path: '/v1/slow',
+        operationId: 'slow',
+        summary: 'Slow.',
+        tag: 'Test',
+        scope: 'read',
+        responses: { 200: echoResponse },
+        async handle(request) {
+          arrived();
+          await gate;
+          return echo(200)(request);
+        },
+      },
+    ];
+    const closing = createHttpServer({
+      routes: slowRoutes,
+      authenticate,
+      logger,
+      metrics: createMetricsRegistry(),
+      isReady: () => true,
+      openApiDocument: buildOpenApiDocument(slowRoutes, { version: 'test' }),
+    });
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    const port = (closing.address() as AddressInfo).port;
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const get = 'GET /v1/slow HTTP/1.1\r\nhost: test\r\nauthorization: Bearer read-key\r\n\r\n';
+    socket.write(get);
+    await inFlight;
+    const closed = closeHttpServer(closing, 5000);
+    // A second request on the same kept-alive connection, sent after the close began.
+    socket.write(get);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    assert.equal(await closed, true, 'nothing had to be cut');
+    await ended;
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 2, received);
+    assert.match(answers[0] ?? '', /^HTTP\/1\.1 200 /);
+    assert.match(answers[1] ?? '', /^HTTP\/1\.1 503 /);
+    assert.match(answers[1] ?? '', /\r\nconnection: close\r\n/i);
+    assert.match(answers[1] ?? '', /"code":"unavailable"/);
   });
 });

@@ -6,10 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ApiResponse, adminKey, startTestServer, type TestServer } from './harness.ts';
+import { startServer } from '../src/app.ts';
+import { ManualClock } from '../src/clock.ts';
+import { createLogger } from '../src/http/logger.ts';
+import {
+  type ApiResponse,
+  adminKey,
+  callApi,
+  clockStart,
+  createTestDatabase,
+  startTestServer,
+  type TestServer,
+  testConfig,
+} from './harness.ts';
 
 let server: TestServer;
 let otherKey = '';
+let liveEnvironmentId = '';
 
 interface EnvIds {
   asset: string;
@@ -166,6 +179,7 @@ function liveIds(): string[] {
     live.delivery,
     live.plan,
     live.subscription,
+    liveEnvironmentId,
     ...live.auditIds,
   ];
 }
@@ -181,7 +195,7 @@ function assertNoLiveIds(reply: ApiResponse, label: string, echoed: string): voi
     assert.ok(!reply.text.includes(`"${live.customer}"`), `${label} leaks live customer`);
 }
 
-type Expectation = 'not_found' | 'list' | 'own';
+type Expectation = 'not_found' | 'list' | 'own' | 'forbidden';
 interface Probe {
   readonly method: string;
   readonly path: () => string;
@@ -197,7 +211,7 @@ interface Probe {
  */
 const table: Record<string, Probe[]> = {
   'POST /v1/environments': [
-    { method: 'POST', path: () => '/v1/environments', body: () => ({ name: 'third' }), expect: 'own' },
+    { method: 'POST', path: () => '/v1/environments', body: () => ({ name: 'third' }), expect: 'forbidden' },
   ],
   'GET /v1/environments': [{ method: 'GET', path: () => '/v1/environments', expect: 'list' }],
   'POST /v1/api-keys': [
@@ -664,6 +678,8 @@ before(async () => {
   const created = await ok(server.call('POST', '/v1/environments', { name: 'other' }));
   otherKey = created.body.admin_key.key;
   assert.match(otherKey, /^bk_/);
+  const environments = await ok(server.call('GET', '/v1/environments'), 200);
+  liveEnvironmentId = environments.body.data.find((e: { name: string }) => e.name === 'live').id;
   const probe = await server.call('GET', '/v1/assets', undefined, { key: otherKey });
   assert.equal(
     probe.status,
@@ -730,6 +746,9 @@ describe('tenant isolation', () => {
           assert.ok(probe.codes?.includes(reply.body?.code), `${label}: code ${reply.body?.code}`);
         } else if (probe.expect === 'list') {
           assert.equal(reply.status, 200, `${label}: ${reply.text}`);
+        } else if (probe.expect === 'forbidden') {
+          assert.equal(reply.status, 403, `${label}: ${reply.text}`);
+          assert.equal(reply.body.code, 'insufficient_scope', label);
         } else {
           assert.ok(
             reply.status === 201 || reply.status === 200,
@@ -881,5 +900,86 @@ describe('scopes and authentication', () => {
     assert.equal(after.body.code, 'unauthenticated');
     const write = await server.call('POST', '/v1/customers', { id: 'by-revoked' }, { key: revoked });
     assert.equal(write.status, 401);
+  });
+});
+
+describe('environments and the owner scope', () => {
+  const names = (reply: ApiResponse) => reply.body.data.map((e: { name: string }) => e.name).sort();
+  let liveAdmin = '';
+
+  it("an environment's admin key cannot create environments and lists only its own", async () => {
+    const create = await as(otherKey)('POST', '/v1/environments', { name: 'by_other' });
+    assert.equal(create.status, 403, create.text);
+    assert.equal(create.body.code, 'insufficient_scope');
+    const listed = await ok(as(otherKey)('GET', '/v1/environments'), 200);
+    assert.deepEqual(names(listed), ['other']);
+    assert.deepEqual(names(await ok(server.call('GET', '/v1/environments'), 200)), ['live', 'other']);
+    // An admin key of the owner's own environment is no owner either.
+    liveAdmin = (await ok(server.call('POST', '/v1/api-keys', { name: 'live-admin', scopes: ['admin'] }))).body.key;
+    assert.equal((await as(liveAdmin)('POST', '/v1/environments', { name: 'by_live_admin' })).status, 403);
+    assert.deepEqual(names(await ok(as(liveAdmin)('GET', '/v1/environments'), 200)), ['live']);
+  });
+
+  it('the bootstrap key is the owner: it creates environments and mints owner keys; admins cannot', async () => {
+    const keys = (await ok(server.call('GET', '/v1/api-keys?limit=100'), 200)).body.data;
+    const bootstrapKey = keys.find((k: { prefix: string }) => adminKey.startsWith(k.prefix.replace('…', '')));
+    assert.deepEqual(bootstrapKey?.scopes, ['owner']);
+    for (const key of [otherKey, liveAdmin]) {
+      const minted = await as(key)('POST', '/v1/api-keys', { name: 'escalate', scopes: ['read', 'owner'] });
+      assert.equal(minted.status, 403, minted.text);
+      assert.equal(minted.body.code, 'insufficient_scope');
+      assert.match(minted.body.detail, /`owner`/);
+    }
+    const owner = (await ok(server.call('POST', '/v1/api-keys', { name: 'second owner', scopes: ['owner'] }))).body;
+    assert.deepEqual(owner.scopes, ['owner']);
+    const made = await ok(as(owner.key)('POST', '/v1/environments', { name: 'by_owner' }));
+    assert.deepEqual(made.body.admin_key.scopes, ['admin'], "a new environment's first key is its admin, not an owner");
+    assert.deepEqual(names(await ok(as(owner.key)('GET', '/v1/environments'), 200)), ['by_owner', 'live', 'other']);
+    // The owner is also an admin of its own environment (scopes nest).
+    await ok(as(owner.key)('GET', '/v1/api-keys'), 200);
+    await ok(as(owner.key)('POST', '/v1/customers', { id: 'made-by-owner' }));
+  });
+});
+
+describe('a database from before the owner scope', () => {
+  it('makes its bootstrap key the owner at the next start, once, and audits it', async () => {
+    const database = await createTestDatabase();
+    const clock = new ManualClock(clockStart);
+    const start = () => startServer(testConfig(database.url), { clock, logger: createLogger({ level: 'silent' }) });
+    let running = await start();
+    try {
+      // What an older version left behind: the bootstrap key holds `admin`, and so does a later key.
+      const later = await callApi(
+        running.url,
+        'POST',
+        '/v1/api-keys',
+        { name: 'later', scopes: ['admin'] },
+        {
+          key: adminKey,
+        },
+      );
+      assert.equal(later.status, 201, later.text);
+      await running.database.writeTransaction((session) => session.run("UPDATE api_keys SET scopes = 'admin'"));
+      await running.close();
+      running = await start();
+      const call = (key: string, method: string, path: string, body?: unknown) =>
+        callApi(running.url, method, path, body, { key });
+      const keys = (await call(adminKey, 'GET', '/v1/api-keys')).body.data;
+      assert.deepEqual(keys.map((k: { name: string; scopes: string[] }) => `${k.name}: ${k.scopes.join(',')}`).sort(), [
+        'bootstrap owner: owner',
+        'later: admin',
+      ]);
+      assert.equal((await call(later.body.key, 'POST', '/v1/environments', { name: 'nope' })).status, 403);
+      assert.equal((await call(adminKey, 'POST', '/v1/environments', { name: 'yes' })).status, 201);
+      await running.close();
+      running = await start();
+      const audit = (await call(adminKey, 'GET', '/v1/audit-events?limit=100')).body.data;
+      assert.equal(audit.filter((e: { action: string }) => e.action === 'api_key.promoted').length, 1);
+      const verify = await call(adminKey, 'GET', '/v1/audit-events/verify');
+      assert.equal(verify.body.valid, true, verify.text);
+    } finally {
+      await running.close();
+      await database.drop();
+    }
   });
 });

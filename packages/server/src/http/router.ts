@@ -1,5 +1,5 @@
 /**
- * The route table's shape, the scope rule, and path matching. Templates are compiled once at
+ * The route table's shape and path matching. Templates are compiled once at
  * startup: paths without parameters are one map lookup, the rest compare a few segments.
  */
 import type { z } from 'zod';
@@ -48,21 +48,6 @@ export function route<Body = unknown, Query = unknown, Params = unknown>(
   handle: Handler<Body, Query, Params>,
 ): Route {
   return { ...spec, handle: handle as Route['handle'] };
-}
-
-/** What each scope includes. Written out rather than ranked, so a scope outside the chain can be added later. */
-const scopesIncluded: Readonly<Record<Scope, readonly Scope[]>> = {
-  admin: ['admin', 'write', 'ingest', 'read'],
-  write: ['write', 'ingest', 'read'],
-  ingest: ['ingest', 'read'],
-  read: ['read'],
-};
-
-export function scopeAllows(granted: readonly Scope[], needed: Scope): boolean {
-  for (const scope of granted) {
-    if (scopesIncluded[scope].includes(needed)) return true;
-  }
-  return false;
 }
 
 export type RouteMatch<T> =

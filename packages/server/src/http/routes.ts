@@ -29,7 +29,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         operationId: 'createEnvironment',
         summary: 'Create an environment and its first admin key',
         tag: 'Environments',
-        scope: 'admin',
+        scope: 'owner',
         body: s.createEnvironmentBody,
         responses: { 201: s.environmentCreatedResource },
       },
@@ -40,12 +40,12 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         method: 'GET',
         path: '/v1/environments',
         operationId: 'listEnvironments',
-        summary: 'List environments',
+        summary: "List environments: all of them for an owner key, the key's own for an admin key",
         tag: 'Environments',
         scope: 'admin',
         responses: { 200: s.environmentPage },
       },
-      () => queries.listEnvironments(service),
+      ({ caller }) => queries.listEnvironments(service, caller),
     ),
     route<s.CreateApiKeyBody>(
       {

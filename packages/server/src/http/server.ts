@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Caller, Reply, Scope } from '../ledger/contract.ts';
+import { scopeAllows } from '../ledger/contract.ts';
 import type { Logger } from './logger.ts';
 import type { CounterSeries, HistogramSeries, Metric, MetricsRegistry } from './metrics.ts';
 import { durationBucketsSeconds } from './metrics.ts';
@@ -15,7 +16,7 @@ import { problemContentType } from './problem.ts';
 import type { BodyRead } from './request-body.ts';
 import { hasBody, readBodyText } from './request-body.ts';
 import type { Route, Router } from './router.ts';
-import { createRouter, scopeAllows } from './router.ts';
+import { createRouter } from './router.ts';
 import { emptyBody } from './schemas.ts';
 import type { SystemEndpoint } from './system-endpoints.ts';
 import { toSystemEndpoints } from './system-endpoints.ts';
@@ -128,7 +129,39 @@ export function createHttpServer(options: HttpServerOptions): Server {
     requestsTotal,
     unmatched: toEndpoint('GET', '', 'unmatched', null, null),
   };
-  return createServer((request, response) => onRequest(context, request, response));
+  const server = createServer((request, response) => {
+    // Not listening means shutting down: a request that arrives now, on a connection kept alive
+    // from before, is turned away, and its connection closed, so the client retries elsewhere.
+    if (!server.listening) {
+      const detail = 'The server is shutting down; retry the request.';
+      writeProblem(response, randomUUID(), 'unavailable', detail, { headers: { connection: 'close' } });
+      return;
+    }
+    onRequest(context, request, response);
+  });
+  return server;
+}
+
+/**
+ * Stops accepting connections, lets every request in flight finish and closes each connection as
+ * it falls idle; at the deadline the rest are cut. Resolves true when nothing had to be cut.
+ */
+export async function closeHttpServer(server: Server, timeoutMs: number): Promise<boolean> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Node closes the connections idle at close(); this also closes those whose request ends later.
+  const closingIdle = setInterval(() => server.closeIdleConnections(), 20);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), timeoutMs);
+  });
+  const cut = await Promise.race([closed.then(() => false), timedOut]);
+  clearInterval(closingIdle);
+  clearTimeout(timer);
+  if (cut) {
+    server.closeAllConnections();
+    await closed;
+  }
+  return !cut;
 }
 
 function onRequest(context: ServerContext, request: IncomingMessage, response: ServerResponse): void {

@@ -7,6 +7,7 @@ import { newId } from '../ids.ts';
 import type { SqlRow } from '../storage/database.ts';
 import { describeApiKey, generateApiKey } from './api-keys.ts';
 import type { Caller, Reply, Scope } from './contract.ts';
+import { scopeAllows } from './contract.ts';
 import type { LedgerService } from './service.ts';
 import { okReply, problemReply } from './service.ts';
 import { auditOf } from './wallet-operations.ts';
@@ -87,6 +88,12 @@ export async function createApiKey(
   caller: Caller,
   input: { name: string; scopes: Scope[] },
 ): Promise<Reply> {
+  // A key can hand on only what it holds, so an admin cannot mint itself an owner key.
+  const beyond = input.scopes.filter((scope) => !scopeAllows(caller.scopes, scope));
+  if (beyond.length > 0) {
+    const detail = `This key cannot grant the \`${beyond.join('`, `')}\` scope: a key grants only scopes its own scopes include.`;
+    return problemReply(caller, 'insufficient_scope', detail);
+  }
   let reply: Reply | undefined;
   return service.submit(caller, 'createApiKey', input, {
     wallets: [],

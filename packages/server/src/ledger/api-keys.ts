@@ -1,7 +1,8 @@
 /**
  * API keys: `bk_<environment>_<secret>`, shown once, stored as a SHA-256 hash (the secret has 256
- * bits of entropy, so a slow hash would only slow every request). Lookups are cached for a few
- * seconds; revocation in this process takes effect at once, in others within the cache TTL.
+ * bits of entropy, so a slow hash would only slow every request). Lookups are cached for
+ * BURSAR_API_KEY_CACHE_MS; a revocation takes effect at once in the process that made it, and in
+ * other processes on the same database within that bound.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SqlSession } from '../storage/database.ts';
@@ -32,14 +33,15 @@ export interface Principal {
   readonly scopes: readonly Scope[];
 }
 
-const cacheTtlMs = 5_000;
-
 export class ApiKeyAuthenticator {
   readonly #reader: SqlSession;
+  /** How long a lookup is trusted; 0 reads the database on every request. */
+  readonly #cacheMs: number;
   readonly #cache = new Map<string, { principal: Principal | null; until: number }>();
 
-  constructor(reader: SqlSession) {
+  constructor(reader: SqlSession, cacheMs: number) {
     this.#reader = reader;
+    this.#cacheMs = cacheMs;
   }
 
   async authenticate(token: string): Promise<Principal | null> {
@@ -62,8 +64,9 @@ export class ApiKeyAuthenticator {
             environmentName: String(row.name),
             scopes: String(row.scopes).split(',') as Scope[],
           };
+    if (this.#cacheMs === 0) return principal;
     if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(hash, { principal, until: now + cacheTtlMs });
+    this.#cache.set(hash, { principal, until: now + this.#cacheMs });
     return principal;
   }
 

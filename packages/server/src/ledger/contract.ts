@@ -1,11 +1,31 @@
 /**
- * The contract between the HTTP layer and the ledger service: who is calling, and the reply
- * every operation produces. Replies are rendered once, inside the transaction that commits
- * them, so an idempotent replay returns the same bytes.
+ * The contract between the HTTP layer and the ledger service: who is calling, what each scope
+ * allows, and the reply every operation produces. Replies are rendered once, inside the
+ * transaction that commits them, so an idempotent replay returns the same bytes.
  */
 
-export const scopes = ['admin', 'write', 'ingest', 'read'] as const;
+/**
+ * Widest first; each includes the ones after it. `owner` manages environments (the deployment's
+ * tenants) and is held only by the bootstrap key and the keys an owner mints.
+ */
+export const scopes = ['owner', 'admin', 'write', 'ingest', 'read'] as const;
 export type Scope = (typeof scopes)[number];
+
+/** What each scope includes. Written out rather than ranked, so a scope outside the chain can be added later. */
+const scopesIncluded: Readonly<Record<Scope, readonly Scope[]>> = {
+  owner: ['owner', 'admin', 'write', 'ingest', 'read'],
+  admin: ['admin', 'write', 'ingest', 'read'],
+  write: ['write', 'ingest', 'read'],
+  ingest: ['ingest', 'read'],
+  read: ['read'],
+};
+
+export function scopeAllows(granted: readonly Scope[], needed: Scope): boolean {
+  for (const scope of granted) {
+    if (scopesIncluded[scope].includes(needed)) return true;
+  }
+  return false;
+}
 
 export interface Caller {
   readonly environmentId: string;

@@ -8,6 +8,7 @@ import type { SqlRow, SqlValue } from '../storage/database.ts';
 import { toWireApiKey, toWireAsset, toWireCustomer, toWireEnvironment } from './admin-operations.ts';
 import { verifyAuditChain } from './audit.ts';
 import type { Caller, Reply } from './contract.ts';
+import { scopeAllows } from './contract.ts';
 import type { PricedAmountInput } from './priced-amount.ts';
 import { resolvePricedAmount } from './priced-amount.ts';
 import type { LedgerService } from './service.ts';
@@ -65,8 +66,11 @@ function where(
   return { sql: clauses.join(' AND '), params };
 }
 
-export async function listEnvironments(service: LedgerService): Promise<Reply> {
-  const rows = await service.database.reader.all('SELECT * FROM environments ORDER BY created_at, id');
+/** An owner sees every environment; an admin only its own, so tenants do not learn of each other. */
+export async function listEnvironments(service: LedgerService, caller: Caller): Promise<Reply> {
+  const rows = scopeAllows(caller.scopes, 'owner')
+    ? await service.database.reader.all('SELECT * FROM environments ORDER BY created_at, id')
+    : await service.database.reader.all('SELECT * FROM environments WHERE id = ?', [caller.environmentId]);
   return okReply(200, { data: rows.map(toWireEnvironment), next_cursor: null });
 }
 

@@ -34,10 +34,7 @@ export async function migrate(database: Database, now: number): Promise<number[]
   const applied: number[] = [];
   for (const migration of migrations) {
     await database.writeTransaction(async (session) => {
-      if (database.dialect === 'postgres') {
-        // Several processes may start at once; the advisory lock lets one migrate while the others wait.
-        await session.all('SELECT pg_advisory_xact_lock(4242)');
-      }
+      await takeStartupLock(session);
       await session.run(
         'CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
       );
@@ -53,10 +50,19 @@ export async function migrate(database: Database, now: number): Promise<number[]
     });
   }
   await database.writeTransaction(async (session) => {
-    if (database.dialect === 'postgres') await session.all('SELECT pg_advisory_xact_lock(4242)');
+    await takeStartupLock(session);
     await addMissingColumns(session);
   });
   return applied;
+}
+
+/**
+ * Serialises start-up work (migrations, bootstrap) across processes until the transaction ends:
+ * several processes may start at once on one PostgreSQL database, and one must finish before the
+ * next looks. SQLite needs nothing: its write transactions already exclude each other.
+ */
+export async function takeStartupLock(session: SqlSession): Promise<void> {
+  if (session.dialect === 'postgres') await session.all('SELECT pg_advisory_xact_lock(4242)');
 }
 
 /**
