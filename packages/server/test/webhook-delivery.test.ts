@@ -276,6 +276,31 @@ describe('pinned addresses', () => {
     }
   });
 
+  it('a resolver that does not answer is abandoned at the send deadline, like a receiver that does not', async () => {
+    const neverAnswers = (hostname: string) => {
+      asked.push(hostname);
+      return new Promise<readonly string[]>(() => {});
+    };
+    const timing = { retryDelaysMs: [30_000], deliveryWindowMs: 86_400_000, sendTimeoutMs: 200, leaseMs: 60_000 };
+    const strict = await startTestServer(
+      { webhooksAllowPrivate: false },
+      { webhookResolver: neverAnswers, webhookTiming: timing },
+    );
+    try {
+      const endpoint = (
+        await ok(strict.call('POST', '/v1/webhook-endpoints', { url: 'https://hooks.example.com/slow-dns' }))
+      ).body;
+      await ok(strict.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, {}));
+      assert.equal(await strict.server.dispatchWebhooks(), 1);
+      assert.deepEqual(asked, ['hooks.example.com']);
+      const [logged] = (await ok(strict.call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`), 200)).body.data;
+      assert.equal(logged.attempts[0].error, 'no answer within 200 ms');
+      assert.equal(logged.status, 'pending');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('an IP-literal endpoint stored while private targets were allowed is refused at the send once they are not', async () => {
     const database = await createTestDatabase();
     const logger = createLogger({ level: 'silent' });

@@ -124,11 +124,8 @@ export function refuseTargetUrl(text: string, allowPrivate: boolean): string | n
 export function checkedLookup(resolve: HostResolver, allowPrivate: boolean): LookupFunction {
   return (hostname, options, callback) => {
     checkedAddresses(resolve, allowPrivate, hostname, options.family).then(
-      (addresses) => {
-        const [first] = addresses;
-        if (options.all === true) callback(null, addresses);
-        else if (first !== undefined) callback(null, first.address, first.family);
-      },
+      (addresses) =>
+        options.all === true ? callback(null, addresses) : callback(null, addresses[0].address, addresses[0].family),
       (error: NodeJS.ErrnoException) => callback(error, '', 0),
     );
   };
@@ -139,7 +136,7 @@ async function checkedAddresses(
   allowPrivate: boolean,
   hostname: string,
   family: number | string | undefined,
-): Promise<LookupAddress[]> {
+): Promise<[LookupAddress, ...LookupAddress[]]> {
   const answers = await resolve(hostname);
   if (!allowPrivate) {
     // Every answer, not just the one used: a name with one private answer is not a public target.
@@ -156,8 +153,9 @@ async function checkedAddresses(
   const addresses = answers
     .map((address) => ({ address, family: isIP(address) }))
     .filter((answer) => answer.family !== 0 && (wanted === 0 || answer.family === wanted));
-  if (addresses.length === 0) {
+  const [first, ...others] = addresses;
+  if (first === undefined) {
     throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
   }
-  return addresses;
+  return [first, ...others];
 }
