@@ -5,10 +5,12 @@
  * (an injected resolver answers loopback for a public-looking name; nothing leaves 127.0.0.1).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Webhook } from 'standardwebhooks';
 import { startServer } from '../src/app.ts';
 import { ManualClock } from '../src/clock.ts';
@@ -273,6 +275,41 @@ describe('pinned addresses', () => {
       assert.equal(logged.status, 'succeeded');
     } finally {
       await open.close();
+    }
+  });
+
+  it('an https name is pinned too, and its certificate is still verified against the name', async () => {
+    // A self-signed certificate for hooks.example.com, trusted by nobody: the send must refuse it.
+    const fixtures = new URL('./fixtures/', import.meta.url);
+    const context = createSecureContext({
+      key: readFileSync(new URL('untrusted-hooks.key.pem', fixtures)),
+      cert: readFileSync(new URL('untrusted-hooks.cert.pem', fixtures)),
+    });
+    const servernames: string[] = [];
+    const tlsReceiver = createTlsServer({
+      SNICallback: (servername, answer) => {
+        servernames.push(servername);
+        answer(null, context);
+      },
+    });
+    tlsReceiver.on('tlsClientError', () => {});
+    await new Promise<void>((resolve) => tlsReceiver.listen(0, '127.0.0.1', resolve));
+    const open = await startTestServer({ webhooksAllowPrivate: true }, { webhookResolver });
+    try {
+      const port = (tlsReceiver.address() as AddressInfo).port;
+      const endpoint = (
+        await ok(open.call('POST', '/v1/webhook-endpoints', { url: `https://hooks.example.com:${port}/tls` }))
+      ).body;
+      await ok(open.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, {}));
+      await open.server.dispatchWebhooks();
+      assert.deepEqual(asked, ['hooks.example.com']);
+      assert.deepEqual(servernames, ['hooks.example.com'], 'the TLS handshake reached the answered address');
+      const [logged] = (await ok(open.call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`), 200)).body.data;
+      assert.equal(logged.attempts[0].status_code, null);
+      assert.match(logged.attempts[0].error, /self[- ]signed certificate/);
+    } finally {
+      await open.close();
+      await new Promise((resolve) => tlsReceiver.close(resolve));
     }
   });
 
