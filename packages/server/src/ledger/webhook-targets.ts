@@ -56,7 +56,7 @@ const rangeWords: Readonly<Record<string, string>> = {
  * judged by that IPv4 address, since that is where it leads.
  */
 export function refuseAddress(text: string): string | null {
-  if (isIP(text) === 0) return `${text} is not an IP address`;
+  if (isIP(text) === 0 || !ipaddr.isValid(text)) return `${text} is not an IP address`;
   const kind = nonPublicKind(ipaddr.parse(text));
   return kind === null ? null : `${text} is ${kind}`;
 }
