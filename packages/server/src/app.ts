@@ -24,6 +24,7 @@ import { LedgerService } from './ledger/service.ts';
 import { Sweeper } from './ledger/sweeper.ts';
 import { TopUpWorker } from './ledger/top-up-worker.ts';
 import { defaultWebhookTiming, WebhookDispatcher, type WebhookTiming } from './ledger/webhook-dispatcher.ts';
+import type { HostResolver } from './ledger/webhook-targets.ts';
 import type { Database } from './storage/database.ts';
 import { migrate } from './storage/migrations.ts';
 import { openPostgres } from './storage/postgres.ts';
@@ -61,6 +62,8 @@ export interface ServerOptions {
   readonly topUpLeaseMs?: number;
   /** The webhook dispatcher's retry schedule and leases (tests shrink them). */
   readonly webhookTiming?: WebhookTiming;
+  /** Resolves webhook host names (tests answer a chosen address for a public-looking name). */
+  readonly webhookResolver?: HostResolver;
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
@@ -124,7 +127,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     workerRuns.add(run);
     void run.finally(() => workerRuns.delete(run));
   };
-  const dispatcher = new WebhookDispatcher(service, committer, clock, options.webhookTiming ?? defaultWebhookTiming);
+  const dispatcher = new WebhookDispatcher(
+    service,
+    committer,
+    clock,
+    options.webhookTiming ?? defaultWebhookTiming,
+    options.webhookResolver,
+  );
   const dispatching = setInterval(() => {
     track(
       dispatcher.tick().catch((error: unknown) => logger.error('webhook dispatch failed', { error: String(error) })),

@@ -1,16 +1,22 @@
 /**
  * Webhook delivery edge cases, in process with the manual clock: the test-send, a send that
- * outlives its lease (the delivery is retaken, both attempts logged), and deliveries to an
- * endpoint that was deleted while they waited for a retry.
+ * outlives its lease (the delivery is retaken, both attempts logged), deliveries to an endpoint
+ * that was deleted while they waited for a retry, and sends pinned to the address that was checked
+ * (an injected resolver answers loopback for a public-looking name; nothing leaves 127.0.0.1).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Webhook } from 'standardwebhooks';
+import { startServer } from '../src/app.ts';
+import { ManualClock } from '../src/clock.ts';
+import { createLogger } from '../src/http/logger.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
-import { seedCustomer, startTestServer } from './harness.ts';
+import { adminKey, callApi, createTestDatabase, seedCustomer, startTestServer, testConfig } from './harness.ts';
 
 interface Received {
   readonly path: string;
@@ -206,5 +212,172 @@ describe('deleted endpoints', () => {
       rows.map((row) => [row.status, Number(row.attempts)]),
       [['failed', 1]],
     );
+  });
+});
+
+describe('pinned addresses', () => {
+  /** A resolver that answers loopback for a public-looking name, and records what it was asked. */
+  const asked: string[] = [];
+  const webhookResolver = async (hostname: string) => {
+    asked.push(hostname);
+    return ['127.0.0.1'];
+  };
+  let connections = 0;
+  const countConnection = () => {
+    connections += 1;
+  };
+
+  before(() => receiver.on('connection', countConnection));
+  after(() => receiver.off('connection', countConnection));
+  beforeEach(() => {
+    asked.length = 0;
+    connections = 0;
+  });
+
+  it('a name that resolves to a private address is refused at the send, and nothing connects', async () => {
+    const strict = await startTestServer({ webhooksAllowPrivate: false }, { webhookResolver });
+    try {
+      const port = new URL(receiverBase).port;
+      const endpoint = (
+        await ok(strict.call('POST', '/v1/webhook-endpoints', { url: `http://hooks.example.com:${port}/pinned` }))
+      ).body;
+      await ok(strict.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, {}));
+      assert.equal(await strict.server.dispatchWebhooks(), 1);
+      assert.deepEqual(asked, ['hooks.example.com'], 'resolved once, by the connection itself');
+      assert.equal(connections, 0);
+      assert.equal(received.length, 0);
+      const [logged] = (await ok(strict.call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`), 200)).body.data;
+      const [attempt] = logged.attempts;
+      assert.equal(attempt.status_code, null);
+      assert.match(attempt.error, /hooks\.example\.com resolves to 127\.0\.0\.1/);
+      assert.match(attempt.error, /BURSAR_WEBHOOKS_ALLOW_PRIVATE/);
+      assert.equal(logged.status, 'pending', 'retried like any failed send');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('with private targets allowed the connection goes to the address the resolver answered', async () => {
+    const open = await startTestServer({ webhooksAllowPrivate: true }, { webhookResolver });
+    try {
+      const port = new URL(receiverBase).port;
+      const endpoint = (
+        await ok(open.call('POST', '/v1/webhook-endpoints', { url: `http://hooks.example.com:${port}/pinned` }))
+      ).body;
+      await ok(open.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, {}));
+      await open.server.dispatchWebhooks();
+      assert.deepEqual(asked, ['hooks.example.com']);
+      assert.deepEqual(
+        received.map((message) => [message.path, message.headers.host]),
+        [['/pinned', `hooks.example.com:${port}`]],
+      );
+      const [logged] = (await ok(open.call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`), 200)).body.data;
+      assert.equal(logged.status, 'succeeded');
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('an https name is pinned too, and its certificate is still verified against the name', async () => {
+    // A self-signed certificate for hooks.example.com, trusted by nobody: the send must refuse it.
+    const fixtures = new URL('./fixtures/', import.meta.url);
+    const context = createSecureContext({
+      key: readFileSync(new URL('untrusted-hooks.key.pem', fixtures)),
+      cert: readFileSync(new URL('untrusted-hooks.cert.pem', fixtures)),
+    });
+    const servernames: string[] = [];
+    const tlsReceiver = createTlsServer({
+      SNICallback: (servername, answer) => {
+        servernames.push(servername);
+        answer(null, context);
+      },
+    });
+    tlsReceiver.on('tlsClientError', () => {});
+    await new Promise<void>((resolve) => tlsReceiver.listen(0, '127.0.0.1', resolve));
+    const open = await startTestServer({ webhooksAllowPrivate: true }, { webhookResolver });
+    try {
+      const port = (tlsReceiver.address() as AddressInfo).port;
+      const endpoint = (
+        await ok(open.call('POST', '/v1/webhook-endpoints', { url: `https://hooks.example.com:${port}/tls` }))
+      ).body;
+      await ok(open.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, {}));
+      await open.server.dispatchWebhooks();
+      assert.deepEqual(asked, ['hooks.example.com']);
+      assert.deepEqual(servernames, ['hooks.example.com'], 'the TLS handshake reached the answered address');
+      const [logged] = (await ok(open.call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`), 200)).body.data;
+      assert.equal(logged.attempts[0].status_code, null);
+      assert.match(logged.attempts[0].error, /self[- ]signed certificate/);
+    } finally {
+      await open.close();
+      await new Promise((resolve) => tlsReceiver.close(resolve));
+    }
+  });
+
+  it('a resolver that does not answer is abandoned at the send deadline, like a receiver that does not', async () => {
+    const neverAnswers = (hostname: string) => {
+      asked.push(hostname);
+      return new Promise<readonly string[]>(() => {});
+    };
+    const timing = { retryDelaysMs: [30_000], deliveryWindowMs: 86_400_000, sendTimeoutMs: 200, leaseMs: 60_000 };
+    const strict = await startTestServer(
+      { webhooksAllowPrivate: false },
+      { webhookResolver: neverAnswers, webhookTiming: timing },
+    );
+    try {
+      const endpoint = (
+        await ok(strict.call('POST', '/v1/webhook-endpoints', { url: 'https://hooks.example.com/slow-dns' }))
+      ).body;
+      await ok(strict.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, {}));
+      assert.equal(await strict.server.dispatchWebhooks(), 1);
+      assert.deepEqual(asked, ['hooks.example.com']);
+      const [logged] = (await ok(strict.call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`), 200)).body.data;
+      assert.equal(logged.attempts[0].error, 'no answer within 200 ms');
+      assert.equal(logged.status, 'pending');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('an IP-literal endpoint stored while private targets were allowed is refused at the send once they are not', async () => {
+    const database = await createTestDatabase();
+    const logger = createLogger({ level: 'silent' });
+    const clock = new ManualClock(Date.now());
+    const url = `http://[::ffff:127.0.0.1]:${new URL(receiverBase).port}/mapped`;
+    try {
+      const open = await startServer(testConfig(database.url, { webhooksAllowPrivate: true }), { clock, logger });
+      const created = await callApi(open.url, 'POST', '/v1/webhook-endpoints', { url }, { key: adminKey });
+      assert.equal(created.status, 201, created.text);
+      const queued = await callApi(
+        open.url,
+        'POST',
+        `/v1/webhook-endpoints/${created.body.id}/test`,
+        {},
+        {
+          key: adminKey,
+        },
+      );
+      assert.equal(queued.status, 201, queued.text);
+      await open.close();
+      const strict = await startServer(testConfig(database.url, { webhooksAllowPrivate: false }), {
+        clock,
+        logger,
+        webhookResolver,
+      });
+      try {
+        assert.equal(await strict.dispatchWebhooks(), 1);
+        assert.equal(connections, 0);
+        assert.deepEqual(asked, [], 'a literal is not resolved');
+        const log = await callApi(strict.url, 'GET', `/v1/webhook-endpoints/${created.body.id}/deliveries`, undefined, {
+          key: adminKey,
+        });
+        const [attempt] = log.body.data[0].attempts;
+        assert.match(attempt.error, /127\.0\.0\.1, a loopback address/);
+        assert.match(attempt.error, /BURSAR_WEBHOOKS_ALLOW_PRIVATE/);
+      } finally {
+        await strict.close();
+      }
+    } finally {
+      await database.drop();
+    }
   });
 });

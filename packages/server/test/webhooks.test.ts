@@ -233,4 +233,40 @@ describe('webhook targets', () => {
       await strict.close();
     }
   });
+
+  it('refuses every IPv6 spelling of a private IPv4 address and the other special ranges, naming the setting', async () => {
+    const strict = await startTestServer({ webhooksAllowPrivate: false });
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      for (const host of [
+        '[::ffff:127.0.0.1]',
+        '[::ffff:7f00:1]',
+        '[0:0:0:0:0:ffff:127.0.0.1]',
+        '[::ffff:169.254.169.254]',
+        '[::ffff:10.0.0.1]',
+        '198.18.0.1',
+        '198.19.0.1',
+        '224.0.0.1',
+        '255.255.255.255',
+        '[fec0::1]',
+        '[fe90::1]',
+        '[64:ff9b::7f00:1]',
+        '[::127.0.0.1]',
+        '[2002:7f00:1::1]',
+        'localhost.',
+        'hooks.localhost.',
+      ]) {
+        const url = `http://${host}:${port}/x`;
+        const reply = await strict.call('POST', '/v1/webhook-endpoints', { url });
+        assert.equal(reply.status, 400, `${url}: ${reply.text}`);
+        assert.match(reply.headers.get('content-type') ?? '', /application\/problem\+json/);
+        assert.equal(reply.body.errors[0].field, 'url');
+        assert.match(reply.body.errors[0].message, /BURSAR_WEBHOOKS_ALLOW_PRIVATE/, url);
+      }
+      const listed = await ok(strict.call('GET', '/v1/webhook-endpoints'), 200);
+      assert.deepEqual(listed.body.data, [], 'a refused endpoint is not stored');
+    } finally {
+      await strict.close();
+    }
+  });
 });

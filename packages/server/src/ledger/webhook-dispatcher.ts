@@ -3,8 +3,14 @@
  * matches, as deliveries; due deliveries are signed (Standard Webhooks) and POSTed, each attempt
  * logged, failures retried with growing delays for up to three days. At least once: a delivery is
  * leased before it is sent, and the same `webhook-id` goes with every attempt. A process that dies
- * mid-send leaves its lease to expire; any process then takes the delivery again.
+ * mid-send leaves its lease to expire; any process then takes the delivery again. Sends go through
+ * this dispatcher's own HTTP agents, whose lookup checks every address a name resolves to and
+ * connects only to a checked one (webhook-targets.ts).
  */
+
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
 
 import type { Clock } from '../clock.ts';
 import type { SqlRow } from '../storage/database.ts';
@@ -14,7 +20,8 @@ import { okReply } from './service.ts';
 import { toBigint, toTime } from './wallet-store.ts';
 import { toDeliveryRow, toNotification } from './webhook-operations.ts';
 import { signWebhook } from './webhook-signing.ts';
-import { refuseResolvedTarget } from './webhook-targets.ts';
+import type { HostResolver } from './webhook-targets.ts';
+import { checkedLookup, refuseTargetUrl, systemResolver } from './webhook-targets.ts';
 
 /** The dispatcher's schedule. Tests shorten it; the defaults are the documented ones. */
 export interface WebhookTiming {
@@ -41,12 +48,15 @@ export class WebhookDispatcher {
   readonly #committer: Committer;
   readonly #clock: Clock;
   readonly #timing: WebhookTiming;
+  /** One agent per protocol, without keep-alive, each resolving through the checked lookup. */
+  readonly #agents: { readonly 'http:': HttpAgent; readonly 'https:': HttpAgent };
 
   constructor(
     service: LedgerService,
     committer: Committer,
     clock: Clock,
     timing: WebhookTiming = defaultWebhookTiming,
+    resolve: HostResolver = systemResolver,
   ) {
     // A send outlives its lease only if its process stalls: then the delivery may go out twice.
     if (!(timing.sendTimeoutMs < timing.leaseMs)) throw new Error('assertion failed: a send ends before its lease');
@@ -55,6 +65,8 @@ export class WebhookDispatcher {
     this.#committer = committer;
     this.#clock = clock;
     this.#timing = timing;
+    const lookup = checkedLookup(resolve, service.webhooksAllowPrivate);
+    this.#agents = { 'http:': new http.Agent({ lookup }), 'https:': new https.Agent({ lookup }) };
   }
 
   /** Fans out new events and sends the deliveries that are due; returns how many were sent. */
@@ -161,30 +173,37 @@ export class WebhookDispatcher {
     // One deadline for the whole send, the address check included, so it ends within its lease.
     const deadline = AbortSignal.timeout(this.#timing.sendTimeoutMs);
     try {
-      const refusal = await unlessAborted(
-        refuseResolvedTarget(String(delivery.url), this.#service.webhooksAllowPrivate),
-        deadline,
-      );
+      // Checked again here, not only at registration: node:net calls no lookup for an IP literal.
+      const refusal = refuseTargetUrl(String(delivery.url), this.#service.webhooksAllowPrivate);
       if (refusal !== null) throw new Error(`target refused: ${refusal}`);
-      const response = await fetch(String(delivery.url), {
-        method: 'POST',
-        redirect: 'manual',
-        signal: deadline,
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': String(delivery.event_id),
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(secrets, String(delivery.event_id), timestamp, body),
-        },
-        body,
+      const response = await this.#post(new URL(String(delivery.url)), deadline, body, {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'webhook-id': String(delivery.event_id),
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook(secrets, String(delivery.event_id), timestamp, body),
       });
-      statusCode = response.status;
-      await response.body?.cancel();
+      statusCode = response.statusCode ?? null;
+      // Only the status counts: the body is not read, and a redirect is not followed.
+      response.destroy();
     } catch (failure) {
-      error = String((failure as Error).message ?? failure).slice(0, 500);
+      error = deadline.aborted
+        ? `no answer within ${this.#timing.sendTimeoutMs} ms`
+        : String((failure as Error).message ?? failure).slice(0, 500);
     }
     const durationMs = Math.round(performance.now() - wallStart);
     await this.#record(delivery, { statusCode, error, durationMs });
+  }
+
+  /** POSTs `body` and resolves with the response once its head has arrived. */
+  #post(url: URL, signal: AbortSignal, body: string, headers: Record<string, string>): Promise<IncomingMessage> {
+    const agent = url.protocol === 'https:' ? this.#agents['https:'] : this.#agents['http:'];
+    const send = url.protocol === 'https:' ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const request = send(url, { method: 'POST', agent, signal, headers }, resolve);
+      request.on('error', reject);
+      request.end(body);
+    });
   }
 
   /**
@@ -281,14 +300,4 @@ export class WebhookDispatcher {
       decide: () => okReply(200, {}),
     });
   }
-}
-
-/** `work`, or a rejection once `signal` aborts, whichever comes first. */
-function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    if (signal.aborted) abort();
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
 }
