@@ -40,7 +40,7 @@ const cursorTextPattern = /^[\x20-\x7e]{1,500}$/;
 const cursorBigintPattern = /^-?\d{1,19}$/;
 
 /** `(a, b) < (?, ?) ORDER BY a DESC, b DESC`: the rows after a key, in the list's order. */
-export function afterKeySql(keys: Keyset): { condition: string; order: string } {
+function afterKeySql(keys: Keyset): { condition: string; order: string } {
   const names = keys.columns.map((column) => column.name);
   const operator = keys.direction === 'asc' ? '>' : '<';
   const tuple = (values: readonly string[]) => (values.length === 1 ? values[0] : `(${values.join(', ')})`);
@@ -91,11 +91,7 @@ export function cursorKey(keys: Keyset, cursor: string | undefined): SqlValue[] 
  * A page of at most `limit` rows out of `limit + 1` read, and the cursor after its last row;
  * the extra row only says whether there is more, so `next_cursor` is null exactly on the last page.
  */
-export function pageRows(
-  keys: Keyset,
-  rows: readonly SqlRow[],
-  limit: number,
-): { rows: SqlRow[]; nextCursor: string | null } {
+function pageRows(keys: Keyset, rows: readonly SqlRow[], limit: number): { rows: SqlRow[]; nextCursor: string | null } {
   const shown = rows.slice(0, limit);
   const last = shown[shown.length - 1];
   if (rows.length <= limit || last === undefined) return { rows: shown, nextCursor: null };
@@ -111,8 +107,9 @@ export interface PageQuery {
 
 /**
  * Reads one page of `table`: the rows matching every filter that is set (each clause's `?`s take
- * its value; the caller always sets `environment_id = ?`), after the cursor's key, in the list's
- * order. The statement text depends on which filters are set, never on the page.
+ * its value; a clause without `?` is set by any value but undefined; the caller always sets
+ * `environment_id = ?`), after the cursor's key, in the list's order. The statement text depends
+ * on which filters are set, never on the page.
  */
 export async function readPage(
   session: SqlSession,
