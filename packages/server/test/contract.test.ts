@@ -321,3 +321,19 @@ function undocumentedFields(schema: JsonSchema, value: unknown, path: string): s
   }
   return [];
 }
+
+it('every list operation documents the same paging: a bounded limit, a cursor and { data, next_cursor }', async () => {
+  const document = (await server.call('GET', '/openapi.json')).body;
+  const lists = routes.filter((route) => route.operationId.startsWith('list'));
+  assert.ok(lists.length > 0);
+  for (const route of lists) {
+    const operation = document.paths[route.path][route.method.toLowerCase()];
+    const parameters = new Map<string, { in: string; schema: { maximum?: number; default?: number } }>(
+      operation.parameters.map((parameter: { name: string }) => [parameter.name, parameter]),
+    );
+    assert.equal(parameters.get('cursor')?.in, 'query', `${route.operationId} documents no cursor`);
+    assert.equal(parameters.get('limit')?.in, 'query', `${route.operationId} documents no limit`);
+    const page = z.toJSONSchema(route.responses[200] ?? z.never(), { io: 'output' }) as { properties?: object };
+    assert.deepEqual(Object.keys(page.properties ?? {}).sort(), ['data', 'next_cursor'], route.operationId);
+  }
+});

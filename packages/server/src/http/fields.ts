@@ -127,8 +127,11 @@ export const pageLimitField = z
   .default(pageLimitDefault)
   .describe(`Page size, 1–${pageLimitMax}; default ${pageLimitDefault}.`);
 
-/** The opaque cursor from a page's `next_cursor`. */
-export const cursorField = z.string().regex(/^[\x21-\x7e]{1,500}$/, 'must be a cursor returned as next_cursor');
+/** The opaque cursor from a page's `next_cursor`; which list handed it out is checked where the list is read. */
+export const cursorField = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,500}$/, 'must be a cursor returned as next_cursor')
+  .describe('The next_cursor of the previous page of this list; absent: the first page.');
 
 /** An integer within bounds, with the bounds in its message. */
 export function integerField(minimum: number, maximum: number): z.ZodInt {

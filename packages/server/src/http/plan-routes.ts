@@ -26,7 +26,7 @@ export function planRoutes(service: LedgerService): Route[] {
       },
       ({ caller, body }) => plans.createPlan(service, caller, body),
     ),
-    route(
+    route<unknown, s.PageQuery>(
       {
         method: 'GET',
         path: '/v1/plans',
@@ -34,9 +34,10 @@ export function planRoutes(service: LedgerService): Route[] {
         summary: 'List plans with their versions',
         tag: 'Plans',
         scope: 'read',
+        query: s.pageQuery,
         responses: { 200: s.pageOf(q.planResource) },
       },
-      ({ caller }) => plans.listPlans(service, caller),
+      ({ caller, query }) => plans.listPlans(service, caller, query),
     ),
     route<unknown, unknown, q.PlanParams>(
       {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   amountPositiveField,
   assetCodeField,
+  cursorField,
   customerKeyField,
   decimalNonNegativeField,
   eventPropertiesField,
@@ -14,6 +15,7 @@ import {
   idField,
   integerField,
   metadataField,
+  pageLimitField,
 } from './fields.ts';
 
 const planIdField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
@@ -132,6 +134,8 @@ export const createSubscriptionBody = z.strictObject({
 export const listSubscriptionsQuery = z.strictObject({
   customer: customerKeyField.optional(),
   status: z.enum(['trialing', 'active', 'paused', 'canceled', 'ended']).optional(),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
 });
 
 const timing = z.enum(['immediate', 'period_end']);

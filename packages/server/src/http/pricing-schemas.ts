@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   amountNonNegativeField,
   assetCodeField,
+  cursorField,
   customerKeyField,
   decimalNonNegativeField,
   eventPropertiesField,
@@ -247,7 +248,7 @@ export const ingestEventsBody = z.strictObject({
 export const listEventsQuery = z.strictObject({
   customer: customerKeyField.optional(),
   feature: featureKeyField.optional(),
-  cursor: z.string().max(500).optional(),
+  cursor: cursorField.optional(),
   limit: pageLimitField,
 });
 
@@ -365,12 +366,10 @@ export type CreateWebhookEndpointBody = z.output<typeof createWebhookEndpointBod
 export const notificationsQuery = z.strictObject({
   type: z.string().max(100).optional(),
   customer: customerKeyField.optional(),
-  cursor: z.string().max(500).optional(),
+  cursor: cursorField.optional(),
   limit: pageLimitField,
 });
 export type NotificationsQuery = z.output<typeof notificationsQuery>;
-
-export const deliveriesQuery = z.strictObject({ limit: pageLimitField });
 
 export const webhookEndpointResource = z.object({
   id: z.string(),

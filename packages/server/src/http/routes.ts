@@ -35,7 +35,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, body }) => admin.createEnvironment(service, caller, body),
     ),
-    route(
+    route<unknown, s.PageQuery>(
       {
         method: 'GET',
         path: '/v1/environments',
@@ -43,9 +43,10 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         summary: "List environments: all of them for an owner key, the key's own for an admin key",
         tag: 'Environments',
         scope: 'admin',
+        query: s.pageQuery,
         responses: { 200: s.environmentPage },
       },
-      ({ caller }) => queries.listEnvironments(service, caller),
+      ({ caller, query }) => queries.listEnvironments(service, caller, query),
     ),
     route<s.CreateApiKeyBody>(
       {
@@ -100,7 +101,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, body }) => admin.createAsset(service, caller, body),
     ),
-    route(
+    route<unknown, s.PageQuery>(
       {
         method: 'GET',
         path: '/v1/assets',
@@ -108,9 +109,10 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         summary: 'List assets',
         tag: 'Assets',
         scope: 'read',
+        query: s.pageQuery,
         responses: { 200: s.assetPage },
       },
-      ({ caller }) => queries.listAssets(service, caller),
+      ({ caller, query }) => queries.listAssets(service, caller, query),
     ),
     route<s.CreateCustomerBody>(
       {
@@ -472,7 +474,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, body }) => pricing.createFeature(service, caller, body),
     ),
-    route(
+    route<unknown, s.PageQuery>(
       {
         method: 'GET',
         path: '/v1/features',
@@ -480,9 +482,10 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         summary: 'List features',
         tag: 'Pricing',
         scope: 'read',
+        query: s.pageQuery,
         responses: { 200: s.pageOf(p.featureResource) },
       },
-      ({ caller }) => pricing.listFeatures(service, caller),
+      ({ caller, query }) => pricing.listFeatures(service, caller, query),
     ),
     route<unknown, unknown, { key: string }>(
       {
@@ -510,7 +513,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, body }) => pricing.createPriceBook(service, caller, body),
     ),
-    route(
+    route<unknown, s.PageQuery>(
       {
         method: 'GET',
         path: '/v1/price-books',
@@ -518,9 +521,10 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         summary: 'List price books with their versions',
         tag: 'Pricing',
         scope: 'read',
+        query: s.pageQuery,
         responses: { 200: s.pageOf(p.priceBookResource) },
       },
-      ({ caller }) => pricing.listPriceBooks(service, caller),
+      ({ caller, query }) => pricing.listPriceBooks(service, caller, query),
     ),
     route<unknown, unknown, { key: string }>(
       {
@@ -562,7 +566,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, body }) => pricing.upsertModelPrice(service, caller, body),
     ),
-    route(
+    route<unknown, s.PageQuery>(
       {
         method: 'GET',
         path: '/v1/model-prices',
@@ -570,9 +574,10 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         summary: 'List the model price catalog',
         tag: 'Pricing',
         scope: 'read',
+        query: s.pageQuery,
         responses: { 200: s.pageOf(p.modelPriceResource) },
       },
-      ({ caller }) => pricing.listModelPrices(service, caller),
+      ({ caller, query }) => pricing.listModelPrices(service, caller, query),
     ),
     route<p.QuoteCostBody>(
       {
@@ -653,7 +658,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, body }) => webhooks.createWebhookEndpoint(service, caller, body),
     ),
-    route(
+    route<unknown, s.PageQuery>(
       {
         method: 'GET',
         path: '/v1/webhook-endpoints',
@@ -661,9 +666,10 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         summary: 'List webhook endpoints',
         tag: 'Webhooks',
         scope: 'admin',
+        query: s.pageQuery,
         responses: { 200: s.pageOf(p.webhookEndpointResource) },
       },
-      ({ caller }) => webhooks.listWebhookEndpoints(service, caller),
+      ({ caller, query }) => webhooks.listWebhookEndpoints(service, caller, query),
     ),
     route<unknown, unknown, s.IdParams>(
       {
@@ -707,7 +713,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
       },
       ({ caller, params }) => webhooks.sendTestWebhook(service, caller, params.id),
     ),
-    route<unknown, { limit?: number | undefined }, s.IdParams>(
+    route<unknown, s.PageQuery, s.IdParams>(
       {
         method: 'GET',
         path: '/v1/webhook-endpoints/{id}/deliveries',
@@ -716,7 +722,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
         tag: 'Webhooks',
         scope: 'admin',
         params: s.idParams,
-        query: p.deliveriesQuery,
+        query: s.pageQuery,
         responses: { 200: s.pageOf(p.webhookDeliveryResource) },
       },
       ({ caller, params, query }) => webhooks.listWebhookDeliveries(service, caller, params.id, query),

@@ -10,10 +10,11 @@ import type { SqlRow } from '../storage/database.ts';
 import type { Batch } from './batch.ts';
 import type { Preload } from './committer.ts';
 import type { Caller, Reply } from './contract.ts';
+import { bigintColumn, keyset, readPage, textColumn } from './paging.ts';
 import type { PriceInForce } from './price-catalog.ts';
 import { PriceCatalog } from './price-catalog.ts';
 import type { AssetInfo, LedgerService } from './service.ts';
-import { okReply } from './service.ts';
+import { fieldReply, isFieldError, okReply } from './service.ts';
 import type { WalletKey } from './wallet-store.ts';
 import { toBigint, toTime } from './wallet-store.ts';
 import { nullableText, toTimestamp } from './wire.ts';
@@ -366,37 +367,21 @@ export function toWireEvent(row: SqlRow, scale: number) {
   };
 }
 
-/** Recorded events, newest first; the cursor carries the last event's time and id. */
+const eventKeys = keyset('events', 'desc', bigintColumn('occurred_at'), textColumn('id'));
+
+/** Recorded events, newest first by when they happened; the cursor carries the last event's time and id. */
 export async function listEvents(service: LedgerService, caller: Caller, query: ListEventsQuery): Promise<Reply> {
-  const limit = query.limit;
-  const clauses = ['environment_id = ?'];
-  const params: (string | bigint | number)[] = [caller.environmentId];
-  if (query.customer !== undefined) {
-    clauses.push('customer_id = ?');
-    params.push(query.customer);
-  }
-  if (query.feature !== undefined) {
-    clauses.push('feature = ?');
-    params.push(query.feature);
-  }
-  if (query.cursor !== undefined) {
-    const [at = '', id = ''] = Buffer.from(query.cursor, 'base64url').toString('utf8').split('\u0000');
-    clauses.push('(occurred_at < ? OR (occurred_at = ? AND id < ?))');
-    params.push(BigInt(/^\d+$/.test(at) ? at : '0'), BigInt(/^\d+$/.test(at) ? at : '0'), id);
-  }
-  const rows = await service.database.reader.all(
-    `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY occurred_at DESC, id DESC LIMIT ?`,
-    [...params, limit + 1],
-  );
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': query.customer,
+    'feature = ?': query.feature,
+  };
+  const found = await readPage(service.database.reader, 'events', eventKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
   const data = [];
-  for (const row of rows.slice(0, limit)) {
+  for (const row of found.rows) {
     const asset = await service.asset(caller.environmentId, String(row.asset));
     data.push(toWireEvent(row, asset?.scale ?? 0));
   }
-  const last = rows[limit - 1];
-  const nextCursor =
-    rows.length > limit && last !== undefined
-      ? Buffer.from(`${String(last.occurred_at)}\u0000${String(last.id)}`).toString('base64url')
-      : null;
-  return okReply(200, { data, next_cursor: nextCursor });
+  return okReply(200, { data, next_cursor: found.nextCursor });
 }

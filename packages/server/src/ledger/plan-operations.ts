@@ -8,6 +8,8 @@ import { formatAmount, parseDecimal } from '@bursar/core';
 import type { CreatePlanBody, PlanVersionBody } from '../http/plan-schemas.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
 import type { Caller, FieldError, Reply } from './contract.ts';
+import type { PageQuery } from './paging.ts';
+import { childRowsOf, keyset, readPage, textColumn } from './paging.ts';
 import type { AssetInfo, LedgerService } from './service.ts';
 import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply } from './service.ts';
 import { auditOf } from './wallet-operations.ts';
@@ -362,18 +364,18 @@ export async function getPlan(service: LedgerService, caller: Caller, planId: st
   return okReply(200, toWirePlan(row, versions));
 }
 
-export async function listPlans(service: LedgerService, caller: Caller): Promise<Reply> {
+const planKeys = keyset('plans', 'asc', textColumn('id'));
+
+/** The environment's plans by id, each with every version. */
+export async function listPlans(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
   const reader = service.database.reader;
-  const plans = await reader.all('SELECT * FROM plans WHERE environment_id = ? ORDER BY id', [caller.environmentId]);
-  const versions = await reader.all('SELECT * FROM plan_versions WHERE environment_id = ? ORDER BY plan_id, version', [
-    caller.environmentId,
-  ]);
-  const byPlan = new Map<string, SqlRow[]>();
-  for (const version of versions)
-    byPlan.set(String(version.plan_id), [...(byPlan.get(String(version.plan_id)) ?? []), version]);
+  const found = await readPage(reader, 'plans', planKeys, { 'environment_id = ?': caller.environmentId }, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const ids = found.rows.map((row) => String(row.id));
+  const versions = await childRowsOf(reader, 'plan_versions', 'plan_id', caller.environmentId, ids, 'version');
   return okReply(200, {
-    data: plans.map((plan) => toWirePlan(plan, byPlan.get(String(plan.id)) ?? [])),
-    next_cursor: null,
+    data: found.rows.map((plan) => toWirePlan(plan, versions.get(String(plan.id)) ?? [])),
+    next_cursor: found.nextCursor,
   });
 }
 

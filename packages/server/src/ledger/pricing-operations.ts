@@ -23,9 +23,11 @@ import type {
 } from '../http/pricing-schemas.ts';
 import type { SqlRow } from '../storage/database.ts';
 import type { Caller, FieldError, Reply } from './contract.ts';
+import type { PageQuery } from './paging.ts';
+import { bigintColumn, childRowsOf, keyset, readPage, textColumn } from './paging.ts';
 import { PriceCatalog } from './price-catalog.ts';
 import type { LedgerService } from './service.ts';
-import { fieldReply, okReply, problemReply, refusalReply } from './service.ts';
+import { fieldReply, isFieldError, okReply, problemReply, refusalReply } from './service.ts';
 import { auditOf } from './wallet-operations.ts';
 import { loadWallet, toTime } from './wallet-store.ts';
 import { toTimestamp } from './wire.ts';
@@ -88,11 +90,14 @@ export async function getFeature(service: LedgerService, caller: Caller, key: st
     : okReply(200, toWireFeature(row));
 }
 
-export async function listFeatures(service: LedgerService, caller: Caller): Promise<Reply> {
-  const rows = await service.database.reader.all('SELECT * FROM features WHERE environment_id = ? ORDER BY key', [
-    caller.environmentId,
-  ]);
-  return okReply(200, { data: rows.map(toWireFeature), next_cursor: null });
+const featureKeys = keyset('features', 'asc', textColumn('key'));
+
+/** The environment's features by key. */
+export async function listFeatures(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'features', featureKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map(toWireFeature), next_cursor: found.nextCursor });
 }
 
 // ----- price books ------------------------------------------------------------------------------
@@ -171,14 +176,18 @@ export async function getPriceBook(service: LedgerService, caller: Caller, key: 
   return okReply(200, toWirePriceBook(row, await versionsOf(service, caller.environmentId, key)));
 }
 
-export async function listPriceBooks(service: LedgerService, caller: Caller): Promise<Reply> {
-  const rows = await service.database.reader.all('SELECT * FROM price_books WHERE environment_id = ? ORDER BY key', [
-    caller.environmentId,
-  ]);
-  const books = [];
-  for (const row of rows)
-    books.push(toWirePriceBook(row, await versionsOf(service, caller.environmentId, String(row.key))));
-  return okReply(200, { data: books, next_cursor: null });
+const priceBookKeys = keyset('price_books', 'asc', textColumn('key'));
+
+/** The environment's price books by key, each with every version. */
+export async function listPriceBooks(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const reader = service.database.reader;
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(reader, 'price_books', priceBookKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const keys = found.rows.map((row) => String(row.key));
+  const versions = await childRowsOf(reader, 'price_versions', 'price_book', caller.environmentId, keys, 'version');
+  const data = found.rows.map((row) => toWirePriceBook(row, versions.get(String(row.key)) ?? []));
+  return okReply(200, { data, next_cursor: found.nextCursor });
 }
 
 /** Checks a version's prices against the catalog: features, their quantities, assets and scales. */
@@ -362,12 +371,14 @@ export async function upsertModelPrice(
   });
 }
 
-export async function listModelPrices(service: LedgerService, caller: Caller): Promise<Reply> {
-  const rows = await service.database.reader.all(
-    'SELECT * FROM model_prices WHERE environment_id = ? ORDER BY model, effective_from',
-    [caller.environmentId],
-  );
-  return okReply(200, { data: rows.map(toWireModelPrice), next_cursor: null });
+const modelPriceKeys = keyset('model_prices', 'asc', textColumn('model'), bigintColumn('effective_from'));
+
+/** The model price catalog by model, then by the date each price takes effect. */
+export async function listModelPrices(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'model_prices', modelPriceKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map(toWireModelPrice), next_cursor: found.nextCursor });
 }
 
 // ----- quotes -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * Read operations: straight from the database (any process may have written), rendered by the
- * same wire functions as writes. Lists are newest first with opaque cursors and bounded pages.
+ * same wire functions as writes. Lists read bounded pages by key with opaque cursors (paging.ts).
  */
 import type { Wallet } from '@bursar/core';
 import { decideCheck, decideSettlement, emptyWallet, formatAmount } from '@bursar/core';
@@ -9,10 +9,12 @@ import { toWireApiKey, toWireAsset, toWireCustomer, toWireEnvironment } from './
 import { verifyAuditChain } from './audit.ts';
 import type { Caller, Reply } from './contract.ts';
 import { scopeAllows } from './contract.ts';
+import type { PageQuery } from './paging.ts';
+import { bigintColumn, childRowsOf, cursorKey, keyset, readPage, textColumn } from './paging.ts';
 import type { PricedAmountInput } from './priced-amount.ts';
 import { resolvePricedAmount } from './priced-amount.ts';
 import type { LedgerService } from './service.ts';
-import { okReply, problemReply } from './service.ts';
+import { fieldReply, isFieldError, okReply, problemReply } from './service.ts';
 import { grantFromRow, loadWallet, toBigint, toTime } from './wallet-store.ts';
 import {
   nullableText,
@@ -26,72 +28,37 @@ import {
   transactionFromRows,
 } from './wire.ts';
 
-export interface PageQuery {
-  cursor?: string | undefined;
-  limit?: number | undefined;
+const environmentKeys = keyset('environments', 'asc', textColumn('id'));
+
+/**
+ * Environments in the order they were created (ids are time-ordered): every one for an owner, only
+ * its own for an admin, so tenants do not learn of each other.
+ */
+export async function listEnvironments(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = scopeAllows(caller.scopes, 'owner') ? {} : { 'id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'environments', environmentKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map(toWireEnvironment), next_cursor: found.nextCursor });
 }
 
-export function decodeCursor(cursor: string | undefined): string | null {
-  return cursor === undefined ? null : Buffer.from(cursor, 'base64url').toString('utf8');
-}
+const apiKeyKeys = keyset('api_keys', 'desc', textColumn('id'));
 
-export function page<T>(rows: readonly SqlRow[], limit: number, render: (row: SqlRow) => T, cursorColumn = 'id') {
-  const data = rows.slice(0, limit).map(render);
-  const last = rows[limit - 1];
-  const nextCursor =
-    rows.length > limit && last !== undefined
-      ? Buffer.from(String(last[cursorColumn]), 'utf8').toString('base64url')
-      : null;
-  return { data, next_cursor: nextCursor };
-}
-
-/** Builds `WHERE environment_id = ? AND …` from the filters that are set. */
-function where(
-  environmentId: string,
-  filters: Record<string, SqlValue | undefined>,
-  cursor: string | null,
-  cursorColumn = 'id',
-) {
-  const clauses = ['environment_id = ?'];
-  const params: SqlValue[] = [environmentId];
-  for (const [clause, value] of Object.entries(filters)) {
-    if (value === undefined) continue;
-    clauses.push(clause);
-    for (const _ of clause.matchAll(/\?/g)) params.push(value); // the value fills every `?` of its clause
-  }
-  if (cursor !== null) {
-    clauses.push(`${cursorColumn} < ?`);
-    params.push(cursorColumn === 'seq' ? BigInt(cursor) : cursor);
-  }
-  return { sql: clauses.join(' AND '), params };
-}
-
-/** An owner sees every environment; an admin only its own, so tenants do not learn of each other. */
-export async function listEnvironments(service: LedgerService, caller: Caller): Promise<Reply> {
-  const rows = scopeAllows(caller.scopes, 'owner')
-    ? await service.database.reader.all('SELECT * FROM environments ORDER BY created_at, id')
-    : await service.database.reader.all('SELECT * FROM environments WHERE id = ?', [caller.environmentId]);
-  return okReply(200, { data: rows.map(toWireEnvironment), next_cursor: null });
-}
-
+/** The environment's API keys, newest first. */
 export async function listApiKeys(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
-  const limit = query.limit ?? 50;
-  const filter = where(caller.environmentId, {}, decodeCursor(query.cursor));
-  const rows = await service.database.reader.all(
-    `SELECT * FROM api_keys WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`,
-    [...filter.params, limit + 1],
-  );
-  return okReply(
-    200,
-    page(rows, limit, (row) => toWireApiKey(row)),
-  );
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'api_keys', apiKeyKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map((row) => toWireApiKey(row)), next_cursor: found.nextCursor });
 }
 
-export async function listAssets(service: LedgerService, caller: Caller): Promise<Reply> {
-  const rows = await service.database.reader.all('SELECT * FROM assets WHERE environment_id = ? ORDER BY code', [
-    caller.environmentId,
-  ]);
-  return okReply(200, { data: rows.map(toWireAsset), next_cursor: null });
+const assetKeys = keyset('assets', 'asc', textColumn('code'));
+
+/** The environment's assets by code. */
+export async function listAssets(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'assets', assetKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map(toWireAsset), next_cursor: found.nextCursor });
 }
 
 export async function getCustomer(service: LedgerService, caller: Caller, customer: string): Promise<Reply> {
@@ -104,14 +71,14 @@ export async function getCustomer(service: LedgerService, caller: Caller, custom
     : okReply(200, toWireCustomer(row));
 }
 
+const customerKeys = keyset('customers', 'desc', textColumn('id'));
+
+/** The environment's customers by id, last first. */
 export async function listCustomers(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
-  const limit = query.limit ?? 50;
-  const filter = where(caller.environmentId, {}, decodeCursor(query.cursor));
-  const rows = await service.database.reader.all(
-    `SELECT * FROM customers WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`,
-    [...filter.params, limit + 1],
-  );
-  return okReply(200, page(rows, limit, toWireCustomer));
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'customers', customerKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map(toWireCustomer), next_cursor: found.nextCursor });
 }
 
 async function walletsOf(
@@ -210,30 +177,27 @@ const grantStatusFilters: Record<string, string> = {
   active: 'voided_at IS NULL AND remaining > 0 AND effective_at <= ? AND (expires_at IS NULL OR expires_at > ?)',
 };
 
+const grantKeys = keyset('grants', 'desc', textColumn('id'));
+
+/** Grants, newest first; `status` is decided against the clock, as a read of one grant is. */
 export async function listGrants(
   service: LedgerService,
   caller: Caller,
   query: PageQuery & { customer?: string | undefined; asset?: string | undefined; status?: string | undefined },
 ): Promise<Reply> {
-  const limit = query.limit ?? 50;
-  const now = BigInt(service.clock.now());
-  const filters: Record<string, SqlValue | undefined> = { 'customer_id = ?': query.customer, 'asset = ?': query.asset };
-  const filter = where(caller.environmentId, filters, decodeCursor(query.cursor));
-  let sql = filter.sql;
-  const params = [...filter.params];
-  if (query.status !== undefined) {
-    const clause = grantStatusFilters[query.status] ?? '1 = 0';
-    sql += ` AND ${clause}`;
-    params.push(...Array.from(clause.matchAll(/\?/g), () => now));
-  }
-  const rows = await service.database.reader.all(`SELECT * FROM grants WHERE ${sql} ORDER BY id DESC LIMIT ?`, [
-    ...params,
-    limit + 1,
-  ]);
+  const now = service.clock.now();
+  const filters: Record<string, SqlValue | undefined> = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': query.customer,
+    'asset = ?': query.asset,
+  };
+  if (query.status !== undefined) filters[grantStatusFilters[query.status] ?? '1 = 0'] = BigInt(now);
+  const found = await readPage(service.database.reader, 'grants', grantKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
   const data = [];
-  for (const row of rows.slice(0, limit))
-    data.push(toWireGrant(grantFromRow(row), grantOwner(row), await scaleOf(service, caller, row.asset), Number(now)));
-  return okReply(200, { data, next_cursor: page(rows, limit, (row) => row).next_cursor });
+  for (const row of found.rows)
+    data.push(toWireGrant(grantFromRow(row), grantOwner(row), await scaleOf(service, caller, row.asset), now));
+  return okReply(200, { data, next_cursor: found.nextCursor });
 }
 
 export async function getHold(service: LedgerService, caller: Caller, holdId: string): Promise<Reply> {
@@ -279,16 +243,21 @@ export async function getHold(service: LedgerService, caller: Caller, holdId: st
   );
 }
 
+/** Transactions with their entries, read with one statement for all of them. */
 async function renderTransactions(service: LedgerService, caller: Caller, rows: readonly SqlRow[]) {
+  const entries = await childRowsOf(
+    service.database.reader,
+    'entries',
+    'transaction_id',
+    caller.environmentId,
+    rows.map((row) => String(row.id)),
+    'position',
+  );
   const rendered = [];
   for (const row of rows) {
-    const entries = await service.database.reader.all(
-      'SELECT * FROM entries WHERE environment_id = ? AND transaction_id = ? ORDER BY position',
-      [caller.environmentId, row.id ?? null],
-    );
     rendered.push(
       toWireTransaction(
-        transactionFromRows(row, entries),
+        transactionFromRows(row, entries.get(String(row.id)) ?? []),
         nullableText(row.metadata),
         await scaleOf(service, caller, row.asset),
       ),
@@ -308,6 +277,9 @@ export async function getTransaction(service: LedgerService, caller: Caller, tra
   return okReply(200, rendered);
 }
 
+const transactionKeys = keyset('transactions', 'desc', textColumn('id'));
+
+/** Ledger transactions with their entries, newest first. */
 export async function listTransactions(
   service: LedgerService,
   caller: Caller,
@@ -321,7 +293,6 @@ export async function listTransactions(
     created_before?: number | undefined;
   },
 ): Promise<Reply> {
-  const limit = query.limit ?? 50;
   // No index maps grants to entries (every debit would write to it at a random place); a grant
   // filter instead walks its customer's transactions, which are indexed, and checks their entries.
   let customer = query.customer;
@@ -331,72 +302,61 @@ export async function listTransactions(
       [caller.environmentId, query.grant],
     );
     if (grant === undefined || (customer !== undefined && customer !== grant.customer_id)) {
+      const checked = cursorKey(transactionKeys, query.cursor);
+      if (isFieldError(checked)) return fieldReply(caller, [checked]);
       return okReply(200, { data: [], next_cursor: null });
     }
     customer = String(grant.customer_id);
   }
-  const filter = where(
-    caller.environmentId,
-    {
-      'customer_id = ?': customer,
-      'asset = ?': query.asset,
-      'kind = ?': query.kind,
-      'hold_id = ?': query.hold,
-      '(grant_id = ? OR EXISTS (SELECT 1 FROM entries e WHERE e.environment_id = transactions.environment_id AND e.transaction_id = transactions.id AND e.grant_id = ?))':
-        query.grant,
-      'created_at > ?': query.created_after === undefined ? undefined : BigInt(query.created_after),
-      'created_at < ?': query.created_before === undefined ? undefined : BigInt(query.created_before),
-    },
-    decodeCursor(query.cursor),
-  );
-  const rows = await service.database.reader.all(
-    `SELECT * FROM transactions WHERE ${filter.sql} ORDER BY id DESC LIMIT ?`,
-    [...filter.params, limit + 1],
-  );
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': customer,
+    'asset = ?': query.asset,
+    'kind = ?': query.kind,
+    'hold_id = ?': query.hold,
+    '(grant_id = ? OR EXISTS (SELECT 1 FROM entries e WHERE e.environment_id = transactions.environment_id AND e.transaction_id = transactions.id AND e.grant_id = ?))':
+      query.grant,
+    'created_at > ?': query.created_after === undefined ? undefined : BigInt(query.created_after),
+    'created_at < ?': query.created_before === undefined ? undefined : BigInt(query.created_before),
+  };
+  const found = await readPage(service.database.reader, 'transactions', transactionKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
   return okReply(200, {
-    data: await renderTransactions(service, caller, rows.slice(0, limit)),
-    next_cursor: page(rows, limit, (row) => row).next_cursor,
+    data: await renderTransactions(service, caller, found.rows),
+    next_cursor: found.nextCursor,
   });
 }
 
+const auditKeys = keyset('audit_events', 'desc', bigintColumn('seq'));
+
+/** The audit log, newest first. */
 export async function listAuditEvents(
   service: LedgerService,
   caller: Caller,
   query: PageQuery & { action?: string | undefined; target?: string | undefined },
 ): Promise<Reply> {
-  const limit = query.limit ?? 50;
-  const filter = where(
-    caller.environmentId,
-    { 'action = ?': query.action, 'target = ?': query.target },
-    decodeCursor(query.cursor),
-    'seq',
-  );
-  const rows = await service.database.reader.all(
-    `SELECT * FROM audit_events WHERE ${filter.sql} ORDER BY seq DESC LIMIT ?`,
-    [...filter.params, limit + 1],
-  );
-  return okReply(
-    200,
-    page(
-      rows,
-      limit,
-      (row) => ({
-        id: String(row.id),
-        seq: Number(row.seq),
-        action: String(row.action),
-        target: String(row.target),
-        actor: String(row.actor),
-        reason: nullableText(row.reason),
-        before: row.before === null ? null : JSON.parse(String(row.before)),
-        after: row.after === null ? null : JSON.parse(String(row.after)),
-        request_id: nullableText(row.request_id),
-        created_at: toTimestamp(toTime(row.created_at)),
-        prev_hash: String(row.prev_hash),
-        hash: String(row.hash),
-      }),
-      'seq',
-    ),
-  );
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'action = ?': query.action,
+    'target = ?': query.target,
+  };
+  const found = await readPage(service.database.reader, 'audit_events', auditKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const data = found.rows.map((row) => ({
+    id: String(row.id),
+    seq: Number(row.seq),
+    action: String(row.action),
+    target: String(row.target),
+    actor: String(row.actor),
+    reason: nullableText(row.reason),
+    before: row.before === null ? null : JSON.parse(String(row.before)),
+    after: row.after === null ? null : JSON.parse(String(row.after)),
+    request_id: nullableText(row.request_id),
+    created_at: toTimestamp(toTime(row.created_at)),
+    prev_hash: String(row.prev_hash),
+    hash: String(row.hash),
+  }));
+  return okReply(200, { data, next_cursor: found.nextCursor });
 }
 
 export async function verifyAuditLog(service: LedgerService, caller: Caller): Promise<Reply> {

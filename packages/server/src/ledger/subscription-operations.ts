@@ -22,14 +22,15 @@ import type {
   ListSubscriptionsQuery,
 } from '../http/plan-schemas.ts';
 import { newId } from '../ids.ts';
-import type { SqlRow, SqlValue } from '../storage/database.ts';
+import type { SqlRow } from '../storage/database.ts';
 import type { Batch } from './batch.ts';
 import type { Command } from './committer.ts';
 import type { Caller, Reply } from './contract.ts';
+import { childRowsOf, keyset, readPage, textColumn } from './paging.ts';
 import type { StoredPlanVersion } from './plan-operations.ts';
 import { loadPlanVersion, planRefText } from './plan-operations.ts';
 import type { LedgerService } from './service.ts';
-import { fieldReply, idempotencyOf, okReply, problemReply } from './service.ts';
+import { fieldReply, idempotencyOf, isFieldError, okReply, problemReply } from './service.ts';
 import { auditOf } from './wallet-operations.ts';
 import type { WalletKey } from './wallet-store.ts';
 import { toTime } from './wallet-store.ts';
@@ -463,41 +464,33 @@ export async function getSubscription(service: LedgerService, caller: Caller, su
   return okReply(200, toWireSubscription(row, periods));
 }
 
+const subscriptionKeys = keyset('subscriptions', 'asc', textColumn('id'));
+
+/** Subscriptions in the order they were created (ids are time-ordered), each with its periods. */
 export async function listSubscriptions(
   service: LedgerService,
   caller: Caller,
   query: ListSubscriptionsQuery,
 ): Promise<Reply> {
-  const conditions = ['environment_id = ?'];
-  const params: SqlValue[] = [caller.environmentId];
-  if (query.customer !== undefined) {
-    conditions.push('customer_id = ?');
-    params.push(query.customer);
-  }
-  if (query.status !== undefined) {
-    conditions.push('status = ?');
-    params.push(query.status);
-  }
   const reader = service.database.reader;
-  const rows = await reader.all(
-    `SELECT * FROM subscriptions WHERE ${conditions.join(' AND ')} ORDER BY created_at, id LIMIT 200`,
-    params,
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': query.customer,
+    'status = ?': query.status,
+  };
+  const found = await readPage(reader, 'subscriptions', subscriptionKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const ids = found.rows.map((row) => String(row.id));
+  const periods = await childRowsOf(
+    reader,
+    'subscription_periods',
+    'subscription_id',
+    caller.environmentId,
+    ids,
+    'position',
   );
-  // Every listed subscription's periods in one read, not one per subscription.
-  const periods = new Map<string, SqlRow[]>();
-  if (rows.length > 0) {
-    const periodRows = await reader.all(
-      `SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id IN (${rows.map(() => '?').join(', ')})
-       ORDER BY subscription_id, position`,
-      [caller.environmentId, ...rows.map((row) => String(row.id))],
-    );
-    for (const period of periodRows) {
-      const id = String(period.subscription_id);
-      periods.set(id, [...(periods.get(id) ?? []), period]);
-    }
-  }
-  const data = rows.map((row) => toWireSubscription(row, periods.get(String(row.id)) ?? []));
-  return okReply(200, { data, next_cursor: null });
+  const data = found.rows.map((row) => toWireSubscription(row, periods.get(String(row.id)) ?? []));
+  return okReply(200, { data, next_cursor: found.nextCursor });
 }
 
 function notFound(caller: Caller, subscriptionId: string): Reply {

@@ -9,7 +9,8 @@ import type { SqlRow } from '../storage/database.ts';
 import type { Batch } from './batch.ts';
 import type { Command } from './committer.ts';
 import type { Caller, FieldError, Reply } from './contract.ts';
-import { decodeCursor, page } from './queries.ts';
+import type { PageQuery } from './paging.ts';
+import { keyset, readPage, textColumn } from './paging.ts';
 import type { AssetInfo, LedgerService } from './service.ts';
 import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply, refusalReply } from './service.ts';
 import { costFromText, costText, monthOf, topUpStateFromRow } from './top-up-store.ts';
@@ -180,34 +181,30 @@ export function toWireTopUp(row: SqlRow, scale: number) {
   };
 }
 
+const topUpKeys = keyset('topups', 'desc', textColumn('id'));
+
+/** A wallet's top-ups, newest first. */
 export async function listTopUps(
   service: LedgerService,
   caller: Caller,
   customer: string,
   assetCode: string,
-  query: { status?: string | undefined; cursor?: string | undefined; limit?: number | undefined },
+  query: PageQuery & { status?: string | undefined },
 ): Promise<Reply> {
   const target = await service.walletFor(caller, customer, assetCode);
   if (isReply(target)) return target;
-  const limit = query.limit ?? 50;
-  const cursor = decodeCursor(query.cursor);
-  const rows = await service.database.reader.all(
-    `SELECT * FROM topups WHERE environment_id = ? AND customer_id = ? AND asset = ?${
-      query.status === undefined ? '' : ' AND status = ?'
-    }${cursor === null ? '' : ' AND id < ?'} ORDER BY id DESC LIMIT ?`,
-    [
-      caller.environmentId,
-      customer,
-      assetCode,
-      ...(query.status === undefined ? [] : [query.status]),
-      ...(cursor === null ? [] : [cursor]),
-      limit + 1,
-    ],
-  );
-  return okReply(
-    200,
-    page(rows, limit, (row) => toWireTopUp(row, target.asset.scale)),
-  );
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': customer,
+    'asset = ?': assetCode,
+    'status = ?': query.status,
+  };
+  const found = await readPage(service.database.reader, 'topups', topUpKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, {
+    data: found.rows.map((row) => toWireTopUp(row, target.asset.scale)),
+    next_cursor: found.nextCursor,
+  });
 }
 
 /** How a top-up ended, as reported by the integrator or the payment provider. */

@@ -4,10 +4,12 @@
  * lifecycle events the ledger wrote to its outbox. Delivery itself is the dispatcher's (webhook-dispatcher.ts).
  */
 import { newId } from '../ids.ts';
-import type { SqlRow, SqlValue } from '../storage/database.ts';
+import type { SqlRow } from '../storage/database.ts';
 import type { Caller, Reply } from './contract.ts';
+import type { PageQuery } from './paging.ts';
+import { childRowsOf, keyset, readPage, textColumn } from './paging.ts';
 import type { LedgerService } from './service.ts';
-import { fieldReply, okReply, problemReply } from './service.ts';
+import { fieldReply, isFieldError, okReply, problemReply } from './service.ts';
 import { auditOf } from './wallet-operations.ts';
 import { toTime } from './wallet-store.ts';
 import { generateWebhookSecret } from './webhook-signing.ts';
@@ -75,12 +77,14 @@ async function endpointRow(
   return row;
 }
 
-export async function listWebhookEndpoints(service: LedgerService, caller: Caller): Promise<Reply> {
-  const rows = await service.database.reader.all(
-    'SELECT * FROM webhook_endpoints WHERE environment_id = ? AND deleted_at IS NULL ORDER BY id',
-    [caller.environmentId],
-  );
-  return okReply(200, { data: rows.map((row) => toWireEndpoint(row)), next_cursor: null });
+const endpointKeys = keyset('webhook_endpoints', 'asc', textColumn('id'));
+
+/** The environment's live webhook endpoints in the order they were created (ids are time-ordered). */
+export async function listWebhookEndpoints(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = { 'environment_id = ?': caller.environmentId, 'deleted_at IS NULL': null };
+  const found = await readPage(service.database.reader, 'webhook_endpoints', endpointKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map((row) => toWireEndpoint(row)), next_cursor: found.nextCursor });
 }
 
 /** Runs `change` on a live endpoint of the caller's environment inside the write transaction. */
@@ -235,11 +239,14 @@ export function toWireDelivery(row: SqlRow, attempts: readonly SqlRow[]) {
   };
 }
 
+const deliveryKeys = keyset('webhook_deliveries', 'desc', textColumn('id'));
+
+/** An endpoint's deliveries, newest first, each with every attempt. */
 export async function listWebhookDeliveries(
   service: LedgerService,
   caller: Caller,
   endpointId: string,
-  query: { limit?: number | undefined },
+  query: PageQuery,
 ): Promise<Reply> {
   if ((await endpointRow(service.database.reader, caller.environmentId, endpointId)) === undefined) {
     return problemReply(
@@ -248,19 +255,14 @@ export async function listWebhookDeliveries(
       `No webhook endpoint "${endpointId}" in this environment.`,
     );
   }
-  const rows = await service.database.reader.all(
-    'SELECT * FROM webhook_deliveries WHERE environment_id = ? AND endpoint_id = ? ORDER BY id DESC LIMIT ?',
-    [caller.environmentId, endpointId, query.limit ?? 50],
-  );
-  const data = [];
-  for (const row of rows) {
-    const attempts = await service.database.reader.all(
-      'SELECT * FROM webhook_attempts WHERE environment_id = ? AND delivery_id = ? ORDER BY attempt',
-      [caller.environmentId, row.id ?? null],
-    );
-    data.push(toWireDelivery(row, attempts));
-  }
-  return okReply(200, { data, next_cursor: null });
+  const reader = service.database.reader;
+  const filters = { 'environment_id = ?': caller.environmentId, 'endpoint_id = ?': endpointId };
+  const found = await readPage(reader, 'webhook_deliveries', deliveryKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const ids = found.rows.map((row) => String(row.id));
+  const attempts = await childRowsOf(reader, 'webhook_attempts', 'delivery_id', caller.environmentId, ids, 'attempt');
+  const data = found.rows.map((row) => toWireDelivery(row, attempts.get(String(row.id)) ?? []));
+  return okReply(200, { data, next_cursor: found.nextCursor });
 }
 
 export async function redeliverWebhook(service: LedgerService, caller: Caller, deliveryId: string): Promise<Reply> {
@@ -297,39 +299,22 @@ export async function redeliverWebhook(service: LedgerService, caller: Caller, d
   );
 }
 
+const notificationKeys = keyset('outbox', 'desc', textColumn('id'));
+
 /** The lifecycle events the ledger wrote to its outbox, newest first. */
 export async function listNotifications(
   service: LedgerService,
   caller: Caller,
-  query: {
-    type?: string | undefined;
-    customer?: string | undefined;
-    cursor?: string | undefined;
-    limit?: number | undefined;
-  },
+  query: PageQuery & { type?: string | undefined; customer?: string | undefined },
 ): Promise<Reply> {
-  const limit = query.limit ?? 50;
-  const clauses = ['environment_id = ?'];
-  const params: SqlValue[] = [caller.environmentId];
-  for (const [clause, value] of [
-    ['type = ?', query.type],
-    ['customer_id = ?', query.customer],
-    ['id < ?', query.cursor === undefined ? undefined : Buffer.from(query.cursor, 'base64url').toString('utf8')],
-  ] as const) {
-    if (value === undefined) continue;
-    clauses.push(clause);
-    params.push(value);
-  }
-  const rows = await service.database.reader.all(
-    `SELECT * FROM outbox WHERE ${clauses.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-    [...params, limit + 1],
-  );
-  const data = rows.slice(0, limit).map((row) => toNotification(row));
-  const last = rows[limit - 1];
-  return okReply(200, {
-    data,
-    next_cursor: rows.length > limit && last !== undefined ? Buffer.from(String(last.id)).toString('base64url') : null,
-  });
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'type = ?': query.type,
+    'customer_id = ?': query.customer,
+  };
+  const found = await readPage(service.database.reader, 'outbox', notificationKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map((row) => toNotification(row)), next_cursor: found.nextCursor });
 }
 
 /** A lifecycle event as it is listed and as a webhook carries it. */
