@@ -97,7 +97,7 @@ export const createCustomerBody = z.strictObject({
 export const updateWalletPolicyBody = z
   .strictObject({
     overdraft_limit: amountNonNegativeField.optional(),
-    consumption_order: uniqueArrayField(z.enum(orderKeys), 1, 8).optional(),
+    consumption_order: uniqueArrayField(z.enum(orderKeys), 1, orderKeys.length).optional(),
     repay_debt_first: z.boolean().optional(),
     low_balance_threshold: amountNonNegativeField
       .nullable()
