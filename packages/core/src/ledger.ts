@@ -79,7 +79,8 @@ export interface PlannedEvent {
   readonly type: EventType;
   readonly customer: string;
   readonly asset: string;
-  readonly data: Readonly<Record<string, string | number | null>>;
+  /** A bigint is an amount of `asset` in its smallest unit; the shell writes it as a decimal string in the asset's unit. */
+  readonly data: Readonly<Record<string, string | number | bigint | null>>;
 }
 
 export interface HoldEnding {
