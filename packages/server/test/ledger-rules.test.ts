@@ -210,6 +210,36 @@ describe('ledger rules', () => {
     assert.equal(total(await transactions(c, 'expire')), 10, '4 at expiry + 6 returned after it');
   });
 
+  it('a reversal beyond what is left names the amount asked and the amount left to reverse', async () => {
+    counter += 1;
+    const c = `rules-${counter}`;
+    await seedCustomer(server, c, { asset: 'points', scale: 2 });
+    const call = (path: string, body: Record<string, unknown>) => server.call('POST', path, body);
+    assert.equal(
+      (await call('/v1/grants', { customer: c, asset: 'points', amount: '50.5', category: 'paid' })).status,
+      201,
+    );
+    const spent = await call('/v1/debits', { customer: c, asset: 'points', amount: '20.25' });
+    assert.equal(spent.status, 201, spent.text);
+    const reverse = (body: Record<string, unknown>) =>
+      call(`/v1/transactions/${spent.body.transaction.id}/reverse`, { reason: 'refund', ...body });
+    assert.equal((await reverse({ amount: '4' })).status, 201);
+    const tooMuch = await reverse({ amount: '16.5' });
+    assert.equal(tooMuch.status, 409, tooMuch.text);
+    assert.deepEqual(
+      [tooMuch.body.code, tooMuch.body.requested, tooMuch.body.remaining],
+      ['reversal_exceeds_remaining', '16.5', '16.25'],
+    );
+    assert.equal((await reverse({})).status, 201, 'the rest: 16.25');
+    // A second full reversal asks for the whole transaction again; nothing is left.
+    const again = await reverse({});
+    assert.equal(again.status, 409, again.text);
+    assert.deepEqual([again.body.requested, again.body.remaining], ['20.25', '0']);
+    assert.match(again.body.detail, /already fully reversed/);
+    const partial = await reverse({ amount: '1' });
+    assert.deepEqual([partial.body.requested, partial.body.remaining], ['1', '0']);
+  });
+
   it('adjustments need a reason and move the balance both ways', async () => {
     const c = await customer();
     const up = await server.call('POST', '/v1/adjustments', {
