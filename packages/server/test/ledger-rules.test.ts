@@ -271,6 +271,41 @@ describe('ledger rules', () => {
     assert.equal(tooMuch.body.code, 'insufficient_balance');
   });
 
+  it('every transaction says whether it added to the balance or took from it: direction', async () => {
+    const c = await customer();
+    const post = async (path: string, body: Record<string, unknown>) => {
+      const reply = await server.call('POST', path, { customer: c, asset: 'credits', ...body });
+      assert.equal(reply.status, 201, reply.text);
+      return reply.body;
+    };
+    await grant(c, 100);
+    const up = await post('/v1/adjustments', { amount: '25', reason: 'goodwill' });
+    const down = await post('/v1/adjustments', { amount: '-50', reason: 'correction' });
+    assert.deepEqual([up.transaction.direction, up.transaction.amount], ['credit', '25']);
+    assert.deepEqual([down.transaction.direction, down.transaction.amount], ['debit', '50']);
+    const spent = await post('/v1/debits', { amount: '10' });
+    assert.equal(spent.transaction.direction, 'debit');
+    const reversal = await server.call('POST', `/v1/transactions/${spent.transaction.id}/reverse`, {
+      reason: 'refund',
+    });
+    assert.equal(reversal.body.transaction.direction, 'credit', reversal.text);
+    await post('/v1/holds', { amount: '5' });
+    const listed = await server.call('GET', `/v1/transactions?customer=${c}&limit=200`);
+    assert.equal(listed.status, 200, listed.text);
+    const directions = new Map<string, Set<string>>();
+    for (const transaction of listed.body.data as { kind: string; direction: string }[])
+      directions.set(transaction.kind, new Set([...(directions.get(transaction.kind) ?? []), transaction.direction]));
+    assert.deepEqual(Object.fromEntries([...directions].map(([kind, set]) => [kind, [...set].sort()])), {
+      grant: ['credit'],
+      adjust: ['credit', 'debit'],
+      debit: ['debit'],
+      reverse: ['credit'],
+      hold: ['none'],
+    });
+    const fetched = await server.call('GET', `/v1/transactions/${down.transaction.id}`);
+    assert.equal(fetched.body.direction, 'debit');
+  });
+
   it('the audit log has one row per privileged change and verifies', async () => {
     const count = async () => {
       let rows = 0;
