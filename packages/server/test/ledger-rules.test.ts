@@ -306,6 +306,32 @@ describe('ledger rules', () => {
     assert.equal(fetched.body.direction, 'debit');
   });
 
+  it('a cost basis in a currency that is not an asset is refused at cost_basis.currency, saying it must be one', async () => {
+    const c = await customer();
+    const refused = await server.call('POST', '/v1/grants', {
+      customer: c,
+      asset: 'credits',
+      amount: '10',
+      category: 'paid',
+      cost_basis: { currency: 'eur', total: '9' },
+    });
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.equal(refused.body.errors[0].field, 'cost_basis.currency');
+    assert.match(refused.body.detail, /^cost_basis\.currency: must be the code of an asset of this environment/);
+    assert.match(refused.body.detail, /"eur"/);
+    assert.deepEqual(await transactions(c, 'grant'), [], 'nothing was granted');
+    const rule = await server.call('POST', `/v1/customers/${c}/wallets/credits/auto-top-up`, {
+      enabled: true,
+      threshold: '1',
+      amount: '5',
+      cost: { currency: 'eur', total: '5' },
+    });
+    assert.equal(rule.status, 400, rule.text);
+    assert.equal(rule.body.errors[0].field, 'cost.currency');
+    assert.match(rule.body.detail, /^cost\.currency: must be the code of an asset of this environment/);
+  });
+
   it('the audit log has one row per privileged change and verifies', async () => {
     const count = async () => {
       let rows = 0;

@@ -121,7 +121,7 @@ export const updateWalletPolicyBody = z
 
 const costBasisBody = z
   .strictObject({
-    currency: assetCodeField,
+    currency: assetCodeField.describe('The code of an asset of this environment (e.g. usd), created with createAsset.'),
     total: decimalNonNegativeField.optional(),
     unit_price: decimalNonNegativeField.optional(),
   })
