@@ -100,6 +100,29 @@ describe('ledger rules', () => {
     ]);
   });
 
+  it('promotional credit first, then plan credit: promotional_first means category promotional only', async () => {
+    const c = await customer();
+    const plan = (await grant(c, 10, { category: 'plan' })).body.id;
+    const trial = (await grant(c, 10, { category: 'trial' })).body.id;
+    const promo = (await grant(c, 10, { category: 'promotional' })).body.id;
+    const policy = await server.call('POST', `/v1/customers/${c}/wallets/credits/policy`, {
+      consumption_order: ['promotional_first', 'plan_first', 'created_at'],
+    });
+    assert.equal(policy.status, 200, policy.text);
+    const reply = await debit(c, 25);
+    assert.equal(reply.status, 201, reply.text);
+    assert.deepEqual(reply.body.transaction.draws, [
+      { grant: promo, amount: '10' },
+      { grant: plan, amount: '10' },
+      { grant: trial, amount: '5' },
+    ]);
+    const unknown = await server.call('POST', `/v1/customers/${c}/wallets/credits/policy`, {
+      consumption_order: ['free_first'],
+    });
+    assert.equal(unknown.status, 400, unknown.text);
+    assert.equal(unknown.body.errors[0].field, 'consumption_order.0');
+  });
+
   it('feature-restricted grants only pay for their features', async () => {
     const c = await customer();
     const chat = (await grant(c, 10, { features: ['chat'] })).body.id;
