@@ -11,7 +11,8 @@ type Comparator = (a: Grant, b: Grant) => number;
 
 /** Grants of `category` before all others; every other category ties, so the next key decides. */
 function categoryFirst(category: GrantCategory): Comparator {
-  return (a, b) => Number(a.category !== category) - Number(b.category !== category);
+  const rank = (grant: Grant) => (grant.category === category ? 0 : 1);
+  return (a, b) => rank(a) - rank(b);
 }
 
 const categoryComparators = Object.fromEntries(

@@ -228,7 +228,7 @@ describe('category order keys mean exactly their category', () => {
           const isFirst = debit.result.draws.map((draw) => categoryOf.get(draw.grantId ?? '') === first);
           assert.deepEqual(
             isFirst,
-            [...isFirst].sort((a, b) => Number(b) - Number(a)),
+            [...isFirst].sort((a, b) => (a === b ? 0 : a ? -1 : 1)),
           );
         },
       ),
