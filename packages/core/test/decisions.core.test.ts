@@ -506,14 +506,22 @@ describe('reversals', () => {
       decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: 1n, reason: 'r' }, contextAt(3)),
       'reversal_exceeds_remaining',
     );
-    refused(
-      decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: null, reason: 'r' }, contextAt(3)),
-      'reversal_exceeds_remaining',
+    const again = decideReversal(
+      wallet,
+      { ...original, reversedAmount: reversed },
+      { amount: null, reason: 'r' },
+      contextAt(3),
     );
-    refused(
-      decideReversal(wallet, { ...original, reversedAmount: 10n }, { amount: 6n, reason: 'r' }, contextAt(3)),
-      'reversal_exceeds_remaining',
+    refused(again, 'reversal_exceeds_remaining');
+    assert.deepEqual((again as Refusal).facts, { requested: original.amount, remaining: 0n }, 'asked: all of it');
+    const beyond = decideReversal(
+      wallet,
+      { ...original, reversedAmount: 10n },
+      { amount: 6n, reason: 'r' },
+      contextAt(3),
     );
+    refused(beyond, 'reversal_exceeds_remaining');
+    assert.deepEqual((beyond as Refusal).facts, { requested: 6n, remaining: 5n });
   });
   it('only debits, captures and adjustments are reversible', () => {
     const lot = ok(decideGrant(emptyWallet('c', 'a'), baseGrant, contextAt(0)));
