@@ -4,20 +4,27 @@
  * plan is deterministic.
  */
 import { compareRatios } from './money.ts';
-import type { Grant, OrderKey, Reservation, UnusableReason, Wallet } from './wallet.ts';
-import { unusableReason } from './wallet.ts';
-
-const freeCategories = new Set(['promotional', 'trial', 'referral', 'support', 'plan', 'rollover']);
+import type { Grant, GrantCategory, OrderKey, Reservation, UnusableReason, Wallet } from './wallet.ts';
+import { grantCategories, unusableReason } from './wallet.ts';
 
 type Comparator = (a: Grant, b: Grant) => number;
 
+/** Grants of `category` before all others; every other category ties, so the next key decides. */
+function categoryFirst(category: GrantCategory): Comparator {
+  const rank = (grant: Grant) => (grant.category === category ? 0 : 1);
+  return (a, b) => rank(a) - rank(b);
+}
+
+const categoryComparators = Object.fromEntries(
+  grantCategories.map((category) => [`${category}_first`, categoryFirst(category)]),
+) as Record<`${GrantCategory}_first`, Comparator>;
+
 const comparators: Record<OrderKey, Comparator> = {
+  ...categoryComparators,
   priority: (a, b) => a.priority - b.priority,
   expires_at: (a, b) => (a.expiresAt ?? Number.POSITIVE_INFINITY) - (b.expiresAt ?? Number.POSITIVE_INFINITY) || 0,
   created_at: (a, b) => a.createdAt - b.createdAt,
   created_at_desc: (a, b) => b.createdAt - a.createdAt,
-  promotional_first: (a, b) => Number(!freeCategories.has(a.category)) - Number(!freeCategories.has(b.category)),
-  paid_first: (a, b) => Number(a.category !== 'paid') - Number(b.category !== 'paid'),
   cost_basis: (a, b) => compareCostPerUnit(a, b),
   cost_basis_desc: (a, b) => compareCostPerUnit(b, a),
 };

@@ -15,7 +15,7 @@ export function consumptionEvents(before: Wallet, after: Wallet, now: number): P
     }
   }
   if (before.debt === 0n && after.debt > 0n) {
-    events.push(walletEvent(after, 'debt.created', { debt: after.debt.toString() }));
+    events.push(walletEvent(after, 'debt.created', { debt: after.debt }));
   }
   if (viewBalance(before, now).available > 0n && viewBalance(after, now).available <= 0n) {
     events.push(walletEvent(after, 'balance.depleted', {}));
@@ -32,10 +32,9 @@ export function thresholdEvents(before: Wallet, after: Wallet, now: number): Pla
   if (threshold === null) return [];
   const was = viewBalance(before, now).available;
   const is = viewBalance(after, now).available;
-  if (was >= threshold && is < threshold)
-    return [walletEvent(after, 'balance.low', { available: is.toString(), threshold: threshold.toString() })];
+  if (was >= threshold && is < threshold) return [walletEvent(after, 'balance.low', { available: is, threshold })];
   if (was < threshold && is >= threshold)
-    return [walletEvent(after, 'balance.recovered', { available: is.toString(), threshold: threshold.toString() })];
+    return [walletEvent(after, 'balance.recovered', { available: is, threshold })];
   return [];
 }
 

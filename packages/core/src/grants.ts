@@ -133,7 +133,7 @@ function buildGrant(wallet: Wallet, fields: GrantFields, context: DecisionContex
   const next = { ...wallet, debt: wallet.debt - debtRepaid, grants: [...wallet.grants, grant] };
   const event = walletEvent(wallet, 'grant.created', {
     grant: grant.id,
-    amount: fields.amount.toString(),
+    amount: fields.amount,
     category: fields.category,
     ...(fields.plannedSource === null ? {} : { source: fields.plannedSource }),
   });
@@ -183,7 +183,7 @@ export function decideVoid(
     createdAt: context.now,
   });
   const next = { ...wallet, grants: wallet.grants.map((lot) => (lot.id === grantId ? voided : lot)) };
-  const event = walletEvent(wallet, 'grant.voided', { grant: grantId, amount: unreserved.toString() });
+  const event = walletEvent(wallet, 'grant.voided', { grant: grantId, amount: unreserved });
   return {
     kind: 'accepted',
     wallet: next,

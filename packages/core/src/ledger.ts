@@ -49,6 +49,21 @@ export interface PlannedTransaction {
   readonly createdAt: number;
 }
 
+export const transactionDirections = ['credit', 'debit', 'none'] as const;
+export type TransactionDirection = (typeof transactionDirections)[number];
+
+/**
+ * What a transaction did to the wallet's balance, read from its entries on the wallet's own accounts
+ * (its grant lots and its debt): `credit` added to it, `debit` took from it, `none` left it as it was
+ * (a hold, a release, a rollover within its cap). The headline `amount` is never signed; this says which way.
+ */
+export function transactionDirection(transaction: PlannedTransaction): TransactionDirection {
+  let change = 0n;
+  for (const entry of transaction.entries)
+    if (entry.account === 'grant' || entry.account === 'debt') change += entry.amount;
+  return change > 0n ? 'credit' : change < 0n ? 'debit' : 'none';
+}
+
 export const eventTypes = [
   'grant.created',
   'grant.depleted',
@@ -79,7 +94,8 @@ export interface PlannedEvent {
   readonly type: EventType;
   readonly customer: string;
   readonly asset: string;
-  readonly data: Readonly<Record<string, string | number | null>>;
+  /** A bigint is an amount of `asset` in its smallest unit; the shell writes it as a decimal string in the asset's unit. */
+  readonly data: Readonly<Record<string, string | number | bigint | null>>;
 }
 
 export interface HoldEnding {

@@ -39,13 +39,18 @@ export function decideReversal(
     return refuse('transaction_not_reversible', `A ${original.kind} transaction cannot be reversed.`);
   }
   const left = original.amount - original.reversedAmount;
-  const amount = request.amount ?? left;
-  if (amount > left || left === 0n) {
-    return refuse('reversal_exceeds_remaining', 'The reversal is larger than what is left to reverse.', {
-      reversible: left,
-      requested: amount,
+  if (left === 0n || (request.amount !== null && request.amount > left)) {
+    // A reversal without an amount asks for the whole transaction: that is what was requested.
+    const detail =
+      left === 0n
+        ? 'The transaction is already fully reversed; nothing is left to reverse.'
+        : 'The reversal is larger than what is left to reverse.';
+    return refuse('reversal_exceeds_remaining', detail, {
+      requested: request.amount ?? original.amount,
+      remaining: left,
     });
   }
+  const amount = request.amount ?? left;
   const returns = lastDrawnFirst(original.draws, original.reversedAmount, amount);
   const entries: PlannedEntry[] = [{ account: counterAccount, grantId: null, amount: -amount }];
   let next = wallet;

@@ -41,7 +41,7 @@ export function decideSettlement(wallet: Wallet, context: DecisionContext): Acce
         createdAt: context.now,
       }),
     );
-    events.push(walletEvent(wallet, 'hold.expired', { hold: hold.id, amount: hold.amount.toString() }));
+    events.push(walletEvent(wallet, 'hold.expired', { hold: hold.id, amount: hold.amount }));
   }
   // A work list, not the wallet's array: a rollover lot created here may itself be dead already
   // (long downtime) and then expires in this same settlement.
@@ -91,9 +91,7 @@ function bookDeadRemainder(wallet: Wallet, grant: Grant, context: DecisionContex
     ],
     createdAt: context.now,
   });
-  const events = voided
-    ? []
-    : [walletEvent(wallet, 'grant.expired', { grant: grant.id, amount: unreserved.toString() })];
+  const events = voided ? [] : [walletEvent(wallet, 'grant.expired', { grant: grant.id, amount: unreserved })];
   return {
     wallet: replaceGrant(wallet, { ...grant, remaining: grant.reserved }),
     transactions: [transaction],
@@ -144,13 +142,13 @@ function bookRollover(wallet: Wallet, grant: Grant, context: DecisionContext): B
   const events = [
     walletEvent(wallet, 'grant.expired', {
       grant: grant.id,
-      amount: breakage.toString(),
-      rolled_over: rolledAmount.toString(),
+      amount: breakage,
+      rolled_over: rolledAmount,
       rollover_grant: rolled.id,
     }),
     walletEvent(wallet, 'grant.created', {
       grant: rolled.id,
-      amount: rolledAmount.toString(),
+      amount: rolledAmount,
       category: 'rollover',
       rolled_from: grant.id,
     }),

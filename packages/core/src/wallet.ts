@@ -59,17 +59,36 @@ export interface Hold {
   readonly createdAt: number;
 }
 
-export const orderKeys = [
+/** `<category>_first` draws that one category before all others and means nothing else. */
+export type CategoryOrderKey = `${GrantCategory}_first`;
+
+export const categoryOrderKeys: readonly CategoryOrderKey[] = grantCategories.map(
+  (category) => `${category}_first` as const,
+);
+
+/**
+ * The named consumption-order keys. `priority` is ascending (a lower number is spent first);
+ * `expires_at` is soonest first (never-expiring last); `created_at` is oldest first (FIFO) and
+ * `created_at_desc` newest first (LIFO); `cost_basis` is cheapest per unit first (free credit costs
+ * zero) and `cost_basis_desc` dearest first.
+ */
+export const orderKeys: readonly [OrderKey, ...OrderKey[]] = [
   'priority',
   'expires_at',
   'created_at',
   'created_at_desc',
-  'promotional_first',
-  'paid_first',
   'cost_basis',
   'cost_basis_desc',
-] as const;
-export type OrderKey = (typeof orderKeys)[number];
+  ...categoryOrderKeys,
+];
+export type OrderKey =
+  | 'priority'
+  | 'expires_at'
+  | 'created_at'
+  | 'created_at_desc'
+  | 'cost_basis'
+  | 'cost_basis_desc'
+  | CategoryOrderKey;
 
 /** SPEC §4: priority ascending, then soonest expiry (never-expiring last), then oldest first. */
 export const defaultConsumptionOrder: readonly OrderKey[] = ['priority', 'expires_at', 'created_at'];

@@ -5,6 +5,7 @@ import { splitReservations } from '../src/draws.ts';
 import type {
   Accepted,
   DecisionContext,
+  GrantCategory,
   GrantRequest,
   OrderKey,
   PlannedTransaction,
@@ -27,6 +28,7 @@ import {
   decideSettlement,
   decideVoid,
   emptyWallet,
+  grantCategories,
   viewBalance,
 } from '../src/index.ts';
 
@@ -120,7 +122,8 @@ describe('consumption order', () => {
     ['FIFO', ['created_at'], ['a', 'b', 'c', 'd']],
     ['LIFO', ['created_at_desc'], ['d', 'c', 'b', 'a']],
     ['expiry first, then priority', ['expires_at', 'priority'], ['d', 'b', 'c', 'a']],
-    ['promotional first, then FIFO', ['promotional_first', 'created_at'], ['b', 'd', 'a', 'c']],
+    ['promotional first, then FIFO', ['promotional_first', 'created_at'], ['b', 'a', 'c', 'd']],
+    ['trial first, then priority', ['trial_first', 'priority'], ['d', 'b', 'c', 'a']],
     ['paid first, then FIFO', ['paid_first'], ['a', 'c', 'b', 'd']],
     ['cheapest cost basis first', ['cost_basis'], ['b', 'd', 'a', 'c']],
     ['dearest cost basis first', ['cost_basis_desc'], ['c', 'a', 'b', 'd']],
@@ -152,6 +155,85 @@ describe('consumption order', () => {
     const debit = ok(decideDebit(wallet, { amount: 15n, feature: null }, contextAt(100)));
     assert.deepEqual(debit.result.draws, check.draws);
     assert.equal(remainingOf(debit.wallet, ids.b), 5n);
+  });
+});
+
+describe('category order keys mean exactly their category', () => {
+  // One lot per category, created oldest to newest in catalogue order, so a key that did not
+  // single out its category would leave FIFO order untouched.
+  function oneLotPerCategory(order: readonly OrderKey[]) {
+    let wallet = withPolicy(emptyWallet('cus', 'credits'), { consumptionOrder: order });
+    const categoryOf = new Map<string, GrantCategory>();
+    grantCategories.forEach((category, index) => {
+      const lot = grant(wallet, 10 + index, { amount: 10n, category });
+      wallet = lot.wallet;
+      categoryOf.set(lot.id, category);
+    });
+    return { wallet, categoryOf };
+  }
+  function drawnCategories(order: readonly OrderKey[]): GrantCategory[] {
+    const { wallet, categoryOf } = oneLotPerCategory(order);
+    const outcome = ok(
+      decideDebit(wallet, { amount: 10n * BigInt(grantCategories.length), feature: null }, contextAt(100)),
+    );
+    return outcome.result.draws.map((draw) => categoryOf.get(draw.grantId ?? '') as GrantCategory);
+  }
+  it('promotional credit first, then plan credit: the promotional grant is spent first', () => {
+    let wallet = withPolicy(emptyWallet('cus', 'credits'), { consumptionOrder: ['promotional_first', 'created_at'] });
+    const plan = grant(wallet, 10, { amount: 100n, category: 'plan' });
+    wallet = plan.wallet;
+    const promotional = grant(wallet, 20, { amount: 30n, category: 'promotional' });
+    const debit = ok(decideDebit(promotional.wallet, { amount: 40n, feature: null }, contextAt(100)));
+    assert.deepEqual(debit.result.draws, [
+      { grantId: promotional.id, amount: 30n },
+      { grantId: plan.id, amount: 10n },
+    ]);
+  });
+  for (const category of grantCategories) {
+    it(`${category}_first puts ${category} credit first and leaves the others in FIFO order`, () => {
+      const others = grantCategories.filter((other) => other !== category);
+      assert.deepEqual(drawnCategories([`${category}_first`, 'created_at']), [category, ...others]);
+    });
+  }
+  it('category keys chain: promotional, then plan, then the rest oldest first', () => {
+    const rest = grantCategories.filter((category) => category !== 'promotional' && category !== 'plan');
+    assert.deepEqual(drawnCategories(['promotional_first', 'plan_first', 'created_at']), [
+      'promotional',
+      'plan',
+      ...rest,
+    ]);
+  });
+  it('property: under <category>_first every draw of that category precedes every other draw', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...grantCategories),
+        fc.array(
+          fc.record({ category: fc.constantFrom(...grantCategories), priority: fc.integer({ min: 0, max: 3 }) }),
+          {
+            minLength: 1,
+            maxLength: 8,
+          },
+        ),
+        (first, lots) => {
+          let wallet = withPolicy(emptyWallet('cus', 'credits'), {
+            consumptionOrder: [`${first}_first`, 'priority', 'created_at'],
+          });
+          const categoryOf = new Map<string, GrantCategory>();
+          lots.forEach((lot, index) => {
+            const granted = grant(wallet, index, { amount: 5n, category: lot.category, priority: lot.priority });
+            wallet = granted.wallet;
+            categoryOf.set(granted.id, lot.category);
+          });
+          const debit = ok(decideDebit(wallet, { amount: 5n * BigInt(lots.length), feature: null }, contextAt(100)));
+          const isFirst = debit.result.draws.map((draw) => categoryOf.get(draw.grantId ?? '') === first);
+          assert.deepEqual(
+            isFirst,
+            [...isFirst].sort((a, b) => (a === b ? 0 : a ? -1 : 1)),
+          );
+        },
+      ),
+      { seed },
+    );
   });
 });
 
@@ -424,14 +506,22 @@ describe('reversals', () => {
       decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: 1n, reason: 'r' }, contextAt(3)),
       'reversal_exceeds_remaining',
     );
-    refused(
-      decideReversal(wallet, { ...original, reversedAmount: reversed }, { amount: null, reason: 'r' }, contextAt(3)),
-      'reversal_exceeds_remaining',
+    const again = decideReversal(
+      wallet,
+      { ...original, reversedAmount: reversed },
+      { amount: null, reason: 'r' },
+      contextAt(3),
     );
-    refused(
-      decideReversal(wallet, { ...original, reversedAmount: 10n }, { amount: 6n, reason: 'r' }, contextAt(3)),
-      'reversal_exceeds_remaining',
+    refused(again, 'reversal_exceeds_remaining');
+    assert.deepEqual((again as Refusal).facts, { requested: original.amount, remaining: 0n }, 'asked: all of it');
+    const beyond = decideReversal(
+      wallet,
+      { ...original, reversedAmount: 10n },
+      { amount: 6n, reason: 'r' },
+      contextAt(3),
     );
+    refused(beyond, 'reversal_exceeds_remaining');
+    assert.deepEqual((beyond as Refusal).facts, { requested: 6n, remaining: 5n });
   });
   it('only debits, captures and adjustments are reversible', () => {
     const lot = ok(decideGrant(emptyWallet('c', 'a'), baseGrant, contextAt(0)));

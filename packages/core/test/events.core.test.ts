@@ -34,7 +34,7 @@ describe('thresholdEvents', () => {
         events.map((event) => event.type),
         expected,
       );
-      for (const event of events) assert.equal(event.data.available, after.toString());
+      for (const event of events) assert.equal(event.data.available, after);
     });
   }
 });

@@ -96,8 +96,8 @@ describe('settlement of an expired grant with a rollover plan', () => {
     assert.deepEqual(
       settled.events.map((event) => [event.type, event.data.amount]),
       [
-        ['grant.expired', '400'],
-        ['grant.created', '300'],
+        ['grant.expired', 400n],
+        ['grant.created', 300n],
       ],
     );
   });

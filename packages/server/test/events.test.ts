@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ApiResponse, TestServer } from './harness.ts';
-import { seedCustomer, startTestServer } from './harness.ts';
+import { clockStart, seedCustomer, startTestServer } from './harness.ts';
 
 let server: TestServer;
 const day = 86_400_000;
@@ -115,6 +115,44 @@ describe('ingestion', () => {
       ['accepted', 'duplicate'],
     );
     assert.equal(await balance('alpha'), '996');
+  });
+
+  it('a retry is a duplicate before it is priced: an earlier timestamp with no price in force, other properties', async () => {
+    const id = randomUUID();
+    const event = {
+      id,
+      customer: 'alpha',
+      feature: 'chat',
+      timestamp: at(server.clock.now()),
+      properties: { tokens: 100 },
+    };
+    const first = await ingest([event]);
+    assert.equal(first.results[0].status, 'accepted', JSON.stringify(first));
+    const before = await balance('alpha');
+    // No price version is in force an hour before the server's first one.
+    const early = { ...event, timestamp: at(clockStart - 3_600_000) };
+    const unpriced = await ingest([{ ...early, id: randomUUID() }]);
+    assert.equal(unpriced.results[0].code, 'price_not_found', 'the earlier timestamp has no price of its own');
+    const retries = await ingest([early, { ...event, properties: { tokens: 'many' } }]);
+    assert.deepEqual(
+      retries.results.map((result: { status: string; transaction?: string }) => [result.status, result.transaction]),
+      [
+        ['duplicate', first.results[0].transaction],
+        ['duplicate', first.results[0].transaction],
+      ],
+    );
+    assert.equal(await balance('alpha'), before, 'nothing is debited again');
+    // Within one request too: the later copy answers as a duplicate of the first, however it is priced.
+    const fresh = randomUUID();
+    const inRequest = await ingest([
+      { ...event, id: fresh },
+      { ...early, id: fresh },
+    ]);
+    assert.deepEqual(
+      inRequest.results.map((result: { status: string }) => result.status),
+      ['accepted', 'duplicate'],
+    );
+    assert.equal(inRequest.results[1].transaction, inRequest.results[0].transaction);
   });
 
   it('rejects, per event and with a reason, what it cannot charge; rejected events change nothing', async () => {

@@ -566,6 +566,17 @@ describe('system endpoints', () => {
     assert.ok(listTransactions?.parameters.some((parameter) => parameter.name === 'created_after'));
   });
 
+  it('sends / to the browsable reference at /docs (GET and HEAD)', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const answer = await fetch(`${base}/`, { method, redirect: 'manual' });
+      assert.equal(answer.status, 302, method);
+      assert.equal(answer.headers.get('location'), '/docs', method);
+    }
+    const followed = await fetch(`${base}/`);
+    assert.equal(followed.status, 200);
+    assert.match(followed.headers.get('content-type') ?? '', /^text\/html/);
+  });
+
   it('serves the docs page with a strict CSP and no script', async () => {
     const answer = await call('GET', '/docs', { key: null });
     assert.equal(answer.status, 200);

@@ -100,6 +100,29 @@ describe('ledger rules', () => {
     ]);
   });
 
+  it('promotional credit first, then plan credit: promotional_first means category promotional only', async () => {
+    const c = await customer();
+    const plan = (await grant(c, 10, { category: 'plan' })).body.id;
+    const trial = (await grant(c, 10, { category: 'trial' })).body.id;
+    const promo = (await grant(c, 10, { category: 'promotional' })).body.id;
+    const policy = await server.call('POST', `/v1/customers/${c}/wallets/credits/policy`, {
+      consumption_order: ['promotional_first', 'plan_first', 'created_at'],
+    });
+    assert.equal(policy.status, 200, policy.text);
+    const reply = await debit(c, 25);
+    assert.equal(reply.status, 201, reply.text);
+    assert.deepEqual(reply.body.transaction.draws, [
+      { grant: promo, amount: '10' },
+      { grant: plan, amount: '10' },
+      { grant: trial, amount: '5' },
+    ]);
+    const unknown = await server.call('POST', `/v1/customers/${c}/wallets/credits/policy`, {
+      consumption_order: ['free_first'],
+    });
+    assert.equal(unknown.status, 400, unknown.text);
+    assert.equal(unknown.body.errors[0].field, 'consumption_order.0');
+  });
+
   it('feature-restricted grants only pay for their features', async () => {
     const c = await customer();
     const chat = (await grant(c, 10, { features: ['chat'] })).body.id;
@@ -210,6 +233,36 @@ describe('ledger rules', () => {
     assert.equal(total(await transactions(c, 'expire')), 10, '4 at expiry + 6 returned after it');
   });
 
+  it('a reversal beyond what is left names the amount asked and the amount left to reverse', async () => {
+    counter += 1;
+    const c = `rules-${counter}`;
+    await seedCustomer(server, c, { asset: 'points', scale: 2 });
+    const call = (path: string, body: Record<string, unknown>) => server.call('POST', path, body);
+    assert.equal(
+      (await call('/v1/grants', { customer: c, asset: 'points', amount: '50.5', category: 'paid' })).status,
+      201,
+    );
+    const spent = await call('/v1/debits', { customer: c, asset: 'points', amount: '20.25' });
+    assert.equal(spent.status, 201, spent.text);
+    const reverse = (body: Record<string, unknown>) =>
+      call(`/v1/transactions/${spent.body.transaction.id}/reverse`, { reason: 'refund', ...body });
+    assert.equal((await reverse({ amount: '4' })).status, 201);
+    const tooMuch = await reverse({ amount: '16.5' });
+    assert.equal(tooMuch.status, 409, tooMuch.text);
+    assert.deepEqual(
+      [tooMuch.body.code, tooMuch.body.requested, tooMuch.body.remaining],
+      ['reversal_exceeds_remaining', '16.5', '16.25'],
+    );
+    assert.equal((await reverse({})).status, 201, 'the rest: 16.25');
+    // A second full reversal asks for the whole transaction again; nothing is left.
+    const again = await reverse({});
+    assert.equal(again.status, 409, again.text);
+    assert.deepEqual([again.body.requested, again.body.remaining], ['20.25', '0']);
+    assert.match(again.body.detail, /already fully reversed/);
+    const partial = await reverse({ amount: '1' });
+    assert.deepEqual([partial.body.requested, partial.body.remaining], ['1', '0']);
+  });
+
   it('adjustments need a reason and move the balance both ways', async () => {
     const c = await customer();
     const up = await server.call('POST', '/v1/adjustments', {
@@ -239,6 +292,67 @@ describe('ledger rules', () => {
       reason: 'too much',
     });
     assert.equal(tooMuch.body.code, 'insufficient_balance');
+  });
+
+  it('every transaction says whether it added to the balance or took from it: direction', async () => {
+    const c = await customer();
+    const post = async (path: string, body: Record<string, unknown>) => {
+      const reply = await server.call('POST', path, { customer: c, asset: 'credits', ...body });
+      assert.equal(reply.status, 201, reply.text);
+      return reply.body;
+    };
+    await grant(c, 100);
+    const up = await post('/v1/adjustments', { amount: '25', reason: 'goodwill' });
+    const down = await post('/v1/adjustments', { amount: '-50', reason: 'correction' });
+    assert.deepEqual([up.transaction.direction, up.transaction.amount], ['credit', '25']);
+    assert.deepEqual([down.transaction.direction, down.transaction.amount], ['debit', '50']);
+    const spent = await post('/v1/debits', { amount: '10' });
+    assert.equal(spent.transaction.direction, 'debit');
+    const reversal = await server.call('POST', `/v1/transactions/${spent.transaction.id}/reverse`, {
+      reason: 'refund',
+    });
+    assert.equal(reversal.body.transaction.direction, 'credit', reversal.text);
+    await post('/v1/holds', { amount: '5' });
+    const listed = await server.call('GET', `/v1/transactions?customer=${c}&limit=200`);
+    assert.equal(listed.status, 200, listed.text);
+    const directions = new Map<string, Set<string>>();
+    for (const transaction of listed.body.data as { kind: string; direction: string }[])
+      directions.set(transaction.kind, new Set([...(directions.get(transaction.kind) ?? []), transaction.direction]));
+    assert.deepEqual(Object.fromEntries([...directions].map(([kind, set]) => [kind, [...set].sort()])), {
+      grant: ['credit'],
+      adjust: ['credit', 'debit'],
+      debit: ['debit'],
+      reverse: ['credit'],
+      hold: ['none'],
+    });
+    const fetched = await server.call('GET', `/v1/transactions/${down.transaction.id}`);
+    assert.equal(fetched.body.direction, 'debit');
+  });
+
+  it('a cost basis in a currency that is not an asset is refused at cost_basis.currency, saying it must be one', async () => {
+    const c = await customer();
+    const refused = await server.call('POST', '/v1/grants', {
+      customer: c,
+      asset: 'credits',
+      amount: '10',
+      category: 'paid',
+      cost_basis: { currency: 'eur', total: '9' },
+    });
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.equal(refused.body.errors[0].field, 'cost_basis.currency');
+    assert.match(refused.body.detail, /^cost_basis\.currency: must be the code of an asset of this environment/);
+    assert.match(refused.body.detail, /"eur"/);
+    assert.deepEqual(await transactions(c, 'grant'), [], 'nothing was granted');
+    const rule = await server.call('POST', `/v1/customers/${c}/wallets/credits/auto-top-up`, {
+      enabled: true,
+      threshold: '1',
+      amount: '5',
+      cost: { currency: 'eur', total: '5' },
+    });
+    assert.equal(rule.status, 400, rule.text);
+    assert.equal(rule.body.errors[0].field, 'cost.currency');
+    assert.match(rule.body.detail, /^cost\.currency: must be the code of an asset of this environment/);
   });
 
   it('the audit log has one row per privileged change and verifies', async () => {

@@ -3,7 +3,7 @@
  * schemas are strict, so a field the server owns (`id`, `balance`, `status`) is refused rather than
  * silently ignored; response schemas document what the ledger service writes.
  */
-import { grantCategories, orderKeys, transactionKinds } from '@bursar/core';
+import { grantCategories, orderKeys, transactionDirections, transactionKinds } from '@bursar/core';
 import { z } from 'zod';
 import { scopes } from '../ledger/contract.ts';
 import {
@@ -97,7 +97,7 @@ export const createCustomerBody = z.strictObject({
 export const updateWalletPolicyBody = z
   .strictObject({
     overdraft_limit: amountNonNegativeField.optional(),
-    consumption_order: uniqueArrayField(z.enum(orderKeys), 1, 8).optional(),
+    consumption_order: uniqueArrayField(z.enum(orderKeys), 1, orderKeys.length).optional(),
     repay_debt_first: z.boolean().optional(),
     low_balance_threshold: amountNonNegativeField
       .nullable()
@@ -121,7 +121,7 @@ export const updateWalletPolicyBody = z
 
 const costBasisBody = z
   .strictObject({
-    currency: assetCodeField,
+    currency: assetCodeField.describe('The code of an asset of this environment (e.g. usd), created with createAsset.'),
     total: decimalNonNegativeField.optional(),
     unit_price: decimalNonNegativeField.optional(),
   })
@@ -346,7 +346,12 @@ export const transactionResource = z.object({
   kind: z.enum(transactionKinds),
   customer: z.string(),
   asset: z.string(),
-  amount: amountText,
+  amount: amountText.describe('Never signed: what was granted, drawn, held, captured, expired or reversed.'),
+  direction: z
+    .enum(transactionDirections)
+    .describe(
+      "What the transaction did to the wallet's balance: credit added to it, debit took from it, none left it.",
+    ),
   feature: z.string().nullable(),
   hold: z.string().nullable(),
   grant: z.string().nullable(),

@@ -118,7 +118,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
     duration: requestDuration.labels(operation),
   });
   const endpoints: Endpoint[] = [
-    ...toSystemEndpoints(options).map((system) => toEndpoint('GET', system.path, system.operation, null, system)),
+    ...toSystemEndpoints(options).flatMap((system) =>
+      ['GET', 'HEAD'].map((method) => toEndpoint(method, system.path, system.operation, null, system)),
+    ),
     ...options.routes.map((route) => toEndpoint(route.method, route.path, route.operationId, route, null)),
   ];
   const context: ServerContext = {

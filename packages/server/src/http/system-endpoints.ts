@@ -1,6 +1,7 @@
 /**
  * The endpoints outside /v1, which need no API key: liveness, readiness, Prometheus metrics, the
- * OpenAPI document and the browsable reference. Documents are rendered once, at startup.
+ * OpenAPI document and the browsable reference (where `/` leads). Documents are rendered once, at startup.
+ * Each answers GET and HEAD (node sends no body to HEAD).
  */
 import type { ServerResponse } from 'node:http';
 import { docsContentSecurityPolicy, renderDocsPage } from './docs-page.ts';
@@ -63,6 +64,15 @@ export function toSystemEndpoints(options: {
       respond(response, requestId) {
         writeReply(response, 200, { 'content-type': jsonContentType, 'x-request-id': requestId }, openApiText);
         return 200;
+      },
+    },
+    {
+      // 302, not 308: browsers would cache a permanent redirect, and `/` may serve more than the reference one day.
+      path: '/',
+      operation: 'root',
+      respond(response, requestId) {
+        writeReply(response, 302, { location: '/docs', 'x-request-id': requestId }, '');
+        return 302;
       },
     },
     {

@@ -17,7 +17,10 @@ import {
 const topUpStatuses = ['requested', 'succeeded', 'failed'] as const;
 
 const costBody = z
-  .strictObject({ currency: assetCodeField, total: decimalNonNegativeField })
+  .strictObject({
+    currency: assetCodeField.describe('The code of an asset of this environment (e.g. usd), created with createAsset.'),
+    total: decimalNonNegativeField,
+  })
   .describe("What the customer pays for each top-up, in a currency asset (e.g. usd); kept as the grant's cost basis.");
 
 export const putAutoTopUpRuleBody = z.strictObject({

@@ -176,7 +176,7 @@ export class Batch {
     slot.current = request.wallet;
     const { key } = slot;
     this.insert('topups', requestedTopUpRow(key, id, request.amount, rule.costBasis, this.now));
-    const data = { top_up: id, amount: request.amount.toString(), threshold: rule.threshold.toString() };
+    const data = { top_up: id, amount: request.amount, threshold: rule.threshold };
     this.events.push({
       environmentId: key.environmentId,
       event: { type: 'topup.requested', customer: key.customer, asset: key.asset, data },

@@ -53,8 +53,26 @@ export async function ingestEvents(
   // request's events share a batch and are charged in the order they were sent.
   const catalog = new PriceCatalog(service, caller.environmentId);
   await catalog.preloadOverrides(input.events.map((event) => event.customer));
-  const checked = await Promise.all(input.events.map((event) => checkEvent(service, caller, catalog, event, now)));
-  const results = await Promise.all(checked.map((outcome) => (typeof outcome === 'function' ? outcome() : outcome)));
+  const stored = await storedEvents(service, caller.environmentId, input.events);
+  // Only the first copy of an id in the request is checked and charged; a later copy answers what the first did.
+  const firstIndex = new Map<string, number>();
+  input.events.forEach((event, index) => {
+    if (!firstIndex.has(event.id)) firstIndex.set(event.id, index);
+  });
+  const checked = await Promise.all(
+    input.events.map((event, index) =>
+      firstIndex.get(event.id) === index ? checkEvent(service, caller, catalog, stored, event, now) : null,
+    ),
+  );
+  const answers = checked.map((outcome) => (typeof outcome === 'function' ? outcome() : outcome));
+  const results = await Promise.all(
+    input.events.map(async (event, index) => {
+      const first = firstIndex.get(event.id) ?? index;
+      const answer = await answers[first];
+      if (answer === null || answer === undefined) throw new Error('assertion failed: a first copy is answered');
+      return first === index ? answer : repeatOf(answer);
+    }),
+  );
   const count = (status: EventResult['status']) => results.filter((result) => result.status === status).length;
   return okReply(200, {
     accepted: count('accepted'),
@@ -62,6 +80,26 @@ export async function ingestEvents(
     rejected: count('rejected'),
     results,
   });
+}
+
+/** The request's events whose ids are stored already, by id: one read, before anything is priced. */
+async function storedEvents(
+  service: LedgerService,
+  environmentId: string,
+  events: readonly EventInput[],
+): Promise<Map<string, SqlRow>> {
+  const ids = [...new Set(events.map((event) => event.id))];
+  if (ids.length === 0) return new Map();
+  const rows = await service.database.reader.all(
+    `SELECT * FROM events WHERE environment_id = ? AND id IN (${ids.map(() => '?').join(', ')})`,
+    [environmentId, ...ids],
+  );
+  return new Map(rows.map((row) => [String(row.id), row]));
+}
+
+/** A later copy of an id in the same request: a duplicate of what the first copy charged, or its refusal. */
+function repeatOf(first: EventResult): EventResult {
+  return first.status === 'rejected' ? first : { ...first, status: 'duplicate' };
 }
 
 /** An event priced up to its quantities: everything but the cost, which needs the batch's period totals. */
@@ -241,6 +279,7 @@ async function checkEvent(
   service: LedgerService,
   caller: Caller,
   catalog: PriceCatalog,
+  stored: ReadonlyMap<string, SqlRow>,
   event: EventInput,
   now: number,
 ): Promise<EventResult | (() => Promise<EventResult>)> {
@@ -250,6 +289,9 @@ async function checkEvent(
   if (!(await service.customerExists(caller.environmentId, event.customer))) {
     return rejected(event.id, 'customer_not_found', `No customer "${event.customer}" in this environment.`);
   }
+  // Dedupe before pricing: a retry answers its first charge even if its timestamp or properties would not price.
+  const repeat = stored.get(event.id);
+  if (repeat !== undefined) return duplicateResult(service, repeat);
   const rated = await rateEvent(catalog, event);
   if ('code' in rated) return rejected(event.id, rated.code, rated.detail);
   const environmentId = caller.environmentId;

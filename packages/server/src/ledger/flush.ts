@@ -3,13 +3,13 @@
  * holds, reservations, wallets, outbox, audit), all inside the batch's transaction.
  */
 import type { Grant, Wallet } from '@bursar/core';
-import { rational } from '@bursar/core';
+import { formatAmount, rational } from '@bursar/core';
 import { newId } from '../ids.ts';
 import type { SqlRow } from '../storage/database.ts';
 import { chainAuditRecords } from './audit.ts';
 import type { Batch, HoldVersion } from './batch.ts';
 import { topUpColumns } from './top-up-store.ts';
-import { rolloverToText } from './wallet-store.ts';
+import { rolloverToText, toBigint } from './wallet-store.ts';
 
 export async function flushBatch(batch: Batch): Promise<void> {
   const { session } = batch;
@@ -51,19 +51,7 @@ export async function flushBatch(batch: Batch): Promise<void> {
   await session.updateMany('grants', ['environment_id', 'id'], grantUpdates);
   await writeHolds(batch, initialHolds);
   await session.updateMany('wallets', ['environment_id', 'customer_id', 'asset'], walletUpdates);
-  await session.insertMany(
-    'outbox',
-    batch.events.map(({ environmentId, event }) => ({
-      id: newId('evt', batch.now),
-      environment_id: environmentId,
-      type: event.type,
-      customer_id: event.customer,
-      asset: event.asset,
-      data: JSON.stringify(event.data),
-      created_at: BigInt(batch.now),
-      delivered_at: null,
-    })),
-  );
+  await writeOutbox(batch);
   for (const [table, rows] of batch.insertsByTable) await session.insertMany(table, rows);
   for (const { table, keyColumns, row } of batch.updates) await session.updateMany(table, keyColumns, [row]);
   const usage = [...batch.usageTotals.values()].filter((entry) => entry.changed);
@@ -206,6 +194,60 @@ function grantRow(
     voided_at: grant.voidedAt === null ? null : BigInt(grant.voidedAt),
     rollover: rolloverToText(grant),
   };
+}
+
+/** Outbox rows carry amounts as decimal strings in the asset's unit (SPEC §3), as REST does. */
+async function writeOutbox(batch: Batch): Promise<void> {
+  const scales = await assetScales(batch);
+  await batch.session.insertMany(
+    'outbox',
+    batch.events.map(({ environmentId, event }) => {
+      const data: Record<string, string | number | null> = {};
+      for (const [name, value] of Object.entries(event.data)) {
+        if (typeof value !== 'bigint') data[name] = value;
+        else {
+          const scale = scales.get(assetScaleKey(environmentId, event.asset));
+          if (scale === undefined)
+            throw new Error(`assertion failed: ${event.type} names unknown asset ${event.asset}`);
+          data[name] = formatAmount(value, scale);
+        }
+      }
+      return {
+        id: newId('evt', batch.now),
+        environment_id: environmentId,
+        type: event.type,
+        customer_id: event.customer,
+        asset: event.asset,
+        data: JSON.stringify(data),
+        created_at: BigInt(batch.now),
+        delivered_at: null,
+      };
+    }),
+  );
+}
+
+function assetScaleKey(environmentId: string, asset: string): string {
+  return `${environmentId}\u0000${asset}`;
+}
+
+/** The scale of every asset whose amounts the batch's events carry: one read per environment, none without amounts. */
+async function assetScales(batch: Batch): Promise<Map<string, number>> {
+  const codesByEnvironment = new Map<string, Set<string>>();
+  for (const { environmentId, event } of batch.events) {
+    if (!Object.values(event.data).some((value) => typeof value === 'bigint')) continue;
+    const codes = codesByEnvironment.get(environmentId) ?? new Set<string>();
+    codes.add(event.asset);
+    codesByEnvironment.set(environmentId, codes);
+  }
+  const scales = new Map<string, number>();
+  for (const [environmentId, codes] of codesByEnvironment) {
+    const rows = await batch.session.all(
+      `SELECT code, scale FROM assets WHERE environment_id = ? AND code IN (${[...codes].map(() => '?').join(', ')})`,
+      [environmentId, ...codes],
+    );
+    for (const row of rows) scales.set(assetScaleKey(environmentId, String(row.code)), Number(toBigint(row.scale)));
+  }
+  return scales;
 }
 
 function formatDecimalText(value: { units: bigint; scale: number }): string {

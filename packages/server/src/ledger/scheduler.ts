@@ -13,7 +13,7 @@ import type { LedgerService } from './service.ts';
 import { okReply } from './service.ts';
 import { commitSubscriptionDecision, loadSubscriptionContext } from './subscription-operations.ts';
 import type { Sweeper } from './sweeper.ts';
-import { toTime } from './wallet-store.ts';
+import { toBigint, toTime } from './wallet-store.ts';
 
 export const jobKinds = ['subscription', 'grant_expiring_soon', 'expiry'] as const;
 export type JobKind = (typeof jobKinds)[number];
@@ -189,7 +189,7 @@ export class Scheduler {
           data: {
             grant: String(grant.id),
             category: String(grant.category),
-            remaining: String(grant.remaining),
+            remaining: toBigint(grant.remaining),
             expires_at: new Date(toTime(grant.expires_at)).toISOString(),
           },
         },

@@ -349,7 +349,7 @@ function recordSuccess(batch: Batch, target: TopUpTarget, row: SqlRow, settlemen
       type: 'topup.succeeded',
       customer: key.customer,
       asset: key.asset,
-      data: { top_up: id, amount: amount.toString(), grant: grant.id, reference: settlement.reference },
+      data: { top_up: id, amount, grant: grant.id, reference: settlement.reference },
     },
   });
   return {
@@ -380,7 +380,7 @@ function recordFailure(batch: Batch, target: TopUpTarget, row: SqlRow, settlemen
       asset: key.asset,
       data: {
         top_up: id,
-        amount: amount.toString(),
+        amount,
         reason: settlement.reason,
         reference: settlement.reference,
         failures,

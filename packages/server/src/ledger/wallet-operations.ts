@@ -71,7 +71,10 @@ export async function costBasisOf(
 ): Promise<CostBasis | null | FieldError> {
   if (input === undefined) return null;
   if ((await service.asset(caller.environmentId, input.currency)) === undefined) {
-    return { field: 'cost_basis.currency', message: `no asset "${input.currency}" in this environment` };
+    return {
+      field: 'cost_basis.currency',
+      message: `must be the code of an asset of this environment (create it with POST /v1/assets); there is no asset "${input.currency}"`,
+    };
   }
   const text = input.total ?? input.unit_price;
   if (text === undefined || (input.total !== undefined && input.unit_price !== undefined)) {

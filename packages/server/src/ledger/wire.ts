@@ -3,7 +3,14 @@
  * RFC 3339, snake_case fields. The one place response bodies are shaped.
  */
 import type { BalanceView, Grant, GrantExplanation, Hold, PlannedTransaction, Reservation, Wallet } from '@bursar/core';
-import { divideDecimalRoundingHalfEven, formatAmount, formatDecimal, isGrantDead, viewBalance } from '@bursar/core';
+import {
+  divideDecimalRoundingHalfEven,
+  formatAmount,
+  formatDecimal,
+  isGrantDead,
+  transactionDirection,
+  viewBalance,
+} from '@bursar/core';
 import type { SqlRow } from '../storage/database.ts';
 import { toBigint, toTime } from './wallet-store.ts';
 
@@ -90,6 +97,7 @@ export function toWireTransaction(transaction: PlannedTransaction, metadata: str
     customer: transaction.customer,
     asset: transaction.asset,
     amount: formatAmount(transaction.amount, scale),
+    direction: transactionDirection(transaction),
     feature: transaction.feature,
     hold: transaction.holdId,
     grant: transaction.grantId,
