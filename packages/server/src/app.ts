@@ -66,6 +66,9 @@ export interface ServerOptions {
   readonly webhookResolver?: HostResolver;
 }
 
+/** The kernel caps it at net.core.somaxconn (4096 on current Linux). */
+const connectionBacklog = 4096;
+
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -120,7 +123,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     isReady: () => ready,
     openApiDocument: buildOpenApiDocument(routes),
   });
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  // A burst of new connections (thousands of clients at once) must wait in the accept queue, not be
+  // reset: Node's default backlog of 511 overflows while the event loop is busy committing.
+  await new Promise<void>((resolve) =>
+    server.listen({ port: config.port, host: config.host, backlog: connectionBacklog }, resolve),
+  );
   // The background runs in progress, so a shutdown can wait for them before the committer closes.
   const workerRuns = new Set<Promise<unknown>>();
   const track = (run: Promise<unknown>) => {
