@@ -17,6 +17,7 @@ import { createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
+import { IdempotencyPruner } from './ledger/idempotency-pruner.ts';
 import type { PaymentProvider } from './ledger/payment-provider.ts';
 import type { TickSummary } from './ledger/scheduler.ts';
 import { Scheduler } from './ledger/scheduler.ts';
@@ -28,6 +29,9 @@ import type { Database } from './storage/database.ts';
 import { migrate } from './storage/migrations.ts';
 import { openPostgres } from './storage/postgres.ts';
 import { openSqlite } from './storage/sqlite.ts';
+
+/** How often expired idempotency keys are looked for; each look deletes all of them, in small transactions. */
+const idempotencyPruneIntervalMs = 60_000;
 
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'postgresWritersMax'>): Promise<Database> {
   return config.databaseUrl.startsWith('sqlite:')
@@ -45,6 +49,11 @@ export interface RunningServer {
   runScheduler(): Promise<TickSummary>;
   /** Fans out and sends due webhooks now instead of at the next tick. */
   dispatchWebhooks(): Promise<number>;
+  /**
+   * Deletes the idempotency keys older than the retention now instead of at the next interval;
+   * returns how many, and tells `onTransaction` the count of each small transaction.
+   */
+  pruneIdempotencyKeys(onTransaction?: (rowsPruned: number) => void): Promise<number>;
   /** Hands requested top-ups to the payment provider now; 0 without a provider. */
   runTopUps(): Promise<number>;
   /** The admin key generated at first start (null when it existed or came from BURSAR_BOOTSTRAP_KEY). */
@@ -157,6 +166,27 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     topUpWorker?.tick().catch((error: unknown) => logger.error('top-ups failed', { error: String(error) }));
   }, config.topUpIntervalMs);
   chargingTopUps.unref();
+  const prunedKeys = metrics
+    .counter('bursar_idempotency_keys_pruned_total', 'Idempotency keys deleted after their retention')
+    .labels();
+  const pruner = new IdempotencyPruner({
+    committer,
+    clock,
+    retentionDays: config.idempotencyRetentionDays,
+    onPruned: (rows) => prunedKeys.inc(rows),
+  });
+  let pruning: Promise<unknown> | null = null;
+  const pruneInBackground = () => {
+    pruning ??= pruner
+      .prune()
+      .catch((error: unknown) => logger.error('idempotency key pruning failed', { error: String(error) }))
+      .finally(() => {
+        pruning = null;
+      });
+  };
+  pruneInBackground();
+  const pruningKeys = setInterval(pruneInBackground, idempotencyPruneIntervalMs);
+  pruningKeys.unref();
   const address = server.address() as AddressInfo;
   return {
     url: `http://${config.host}:${address.port}`,
@@ -166,13 +196,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     sweep: () => sweeper.sweep(),
     runScheduler: () => scheduler.tick(),
     dispatchWebhooks: () => dispatcher.tick(),
+    pruneIdempotencyKeys: (onTransaction) => pruner.prune(onTransaction),
     runTopUps: () => topUpWorker?.tick() ?? Promise.resolve(0),
     async close() {
       ready = false;
       clearInterval(sweeping);
       clearInterval(dispatching);
       clearInterval(chargingTopUps);
+      clearInterval(pruningKeys);
       await scheduler.idle();
+      await pruning;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
