@@ -12,6 +12,7 @@ import type { Logger } from './http/logger.ts';
 import { createLogger } from './http/logger.ts';
 import { createMetricsRegistry } from './http/metrics.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
+import { RateLimiter } from './http/rate-limit.ts';
 import { ledgerRoutes } from './http/routes.ts';
 import { createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
@@ -123,6 +124,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logger,
     metrics,
     bodyBytesMax: config.bodyBytesMax,
+    ...(config.rateLimitPerSecond === 0
+      ? {}
+      : {
+          rateLimit: {
+            limiter: new RateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }),
+            now: () => clock.now(),
+          },
+        }),
     isReady: () => ready,
     openApiDocument: buildOpenApiDocument(routes),
   });
