@@ -31,8 +31,8 @@ import { migrate } from './storage/migrations.ts';
 import { openPostgres } from './storage/postgres.ts';
 import { openSqlite } from './storage/sqlite.ts';
 
-/** How often expired idempotency keys are looked for; each look deletes all of them, in small transactions. */
-const idempotencyPruneIntervalMs = 60_000;
+/** Expired idempotency keys are looked for at most this often; each look deletes all of them, in small transactions. */
+const idempotencyPruneIntervalMinMs = 60_000;
 
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'postgresWritersMax'>): Promise<Database> {
   return config.databaseUrl.startsWith('sqlite:')
@@ -194,7 +194,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       });
   };
   pruneInBackground();
-  const pruningKeys = setInterval(pruneInBackground, idempotencyPruneIntervalMs);
+  // Never more often than the scheduler runs, so a configuration that parks the scheduler parks this too.
+  const pruningKeys = setInterval(pruneInBackground, Math.max(config.sweepIntervalMs, idempotencyPruneIntervalMinMs));
   pruningKeys.unref();
   const address = server.address() as AddressInfo;
   return {

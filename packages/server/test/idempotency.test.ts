@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startServer } from '../src/app.ts';
+import { createLogger } from '../src/http/logger.ts';
 import { okReply } from '../src/ledger/service.ts';
 import { tables } from '../src/storage/schema.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
-import { seedCustomer, seededRandom, startTestServer, testSeed } from './harness.ts';
+import { seedCustomer, seededRandom, startTestServer, testConfig, testSeed } from './harness.ts';
 
 const dayMs = 86_400_000;
 
@@ -341,6 +343,60 @@ describe('idempotency: retention forever', () => {
       assert.equal(replay.headers.get('idempotent-replayed'), 'true');
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('idempotency: two processes pruning one database', () => {
+  it('delete every expired key between them, each once, without failing', async () => {
+    const first = await startTestServer();
+    const environmentId = await liveEnvironmentId(first);
+    const now = first.clock.now();
+    const expired = Array.from({ length: 3000 }, (_, index) => ({
+      environment_id: environmentId,
+      key: `shared-${index}`,
+      fingerprint: 'f',
+      status: 201n,
+      body: '{}',
+      problem: 0n,
+      created_at: BigInt(now - 36 * dayMs - (index % 97)),
+    }));
+    await first.server.database.writeTransaction((session) => session.insertMany('idempotency_keys', expired));
+    // A second server on the same database, with its own writers and committer as another process has;
+    // its start-up pruning run races the runs below.
+    const second = await startServer(testConfig(first.database.url), {
+      clock: first.clock,
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      await Promise.all([
+        first.server.pruneIdempotencyKeys(),
+        second.pruneIdempotencyKeys(),
+        first.server.pruneIdempotencyKeys(),
+      ]);
+      // A run ends at a short transaction, which a concurrent pruner can cause: one more finds any rest.
+      await first.server.pruneIdempotencyKeys();
+      const [left] = await first.server.database.reader.all('SELECT COUNT(*) AS n FROM idempotency_keys');
+      assert.equal(Number(left?.n), 0);
+      // Each row is counted by the one statement that deleted it: the two processes' counters add up to
+      // exactly the rows there were (waiting for the start-up run's last count to be recorded).
+      const prunedTotal = async () => {
+        let total = 0;
+        for (const url of [first.url, second.url]) {
+          const text = await fetch(`${url}/metrics`).then((reply) => reply.text());
+          total += Number(/bursar_idempotency_keys_pruned_total (\d+)/.exec(text)?.[1]);
+        }
+        return total;
+      };
+      let total = await prunedTotal();
+      for (let attempt = 0; attempt < 50 && total < 3000; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        total = await prunedTotal();
+      }
+      assert.equal(total, 3000);
+    } finally {
+      await second.close();
+      await first.close();
     }
   });
 });
