@@ -128,6 +128,24 @@ describe('idempotency: an exact retry racing a reuse of its key', () => {
     );
     assert.equal(row?.fingerprint, 'a', 'the request that ran is the one stored');
   });
+
+  it('gives a follower in the batch the stored form of a reply that shows a secret', async () => {
+    const committer = server.server.service.committer;
+    const environmentId = await liveEnvironmentId(server);
+    const command = {
+      environmentId,
+      requestId: 'secret-in-batch',
+      idempotency: { key: 'batch-secret', fingerprint: 'a' },
+      wallets: [],
+      decide: () => okReply(201, { secret: 'shown-once' }, { secret: null, secret_shown_once: true }),
+    };
+    const [leader, follower] = await Promise.all([committer.submit(command), committer.submit(command)]);
+    assert.equal(leader?.bodyText, '{"secret":"shown-once"}');
+    assert.equal(follower?.bodyText, '{"secret":null,"secret_shown_once":true}');
+    assert.equal(follower?.replayed, true);
+    const later = await committer.submit(command);
+    assert.equal(later?.bodyText, follower?.bodyText, 'the follower answered what a later replay answers');
+  });
 });
 
 async function liveEnvironmentId(server: TestServer): Promise<string> {
