@@ -205,25 +205,25 @@ export class Committer {
     commands: readonly Command[],
     replies: (Reply | undefined)[],
   ): Promise<Map<number, number>> {
-    const byKey = new Map<string, number[]>();
+    const indexesByKey = new Map<string, number[]>();
     commands.forEach((command, index) => {
       if (command.idempotency === null) return;
       const scopedKey = `${command.environmentId}\u0000${command.idempotency.key}`;
-      const sharing = byKey.get(scopedKey);
-      if (sharing === undefined) byKey.set(scopedKey, [index]);
-      else sharing.push(index);
+      const indexes = indexesByKey.get(scopedKey);
+      if (indexes === undefined) indexesByKey.set(scopedKey, [index]);
+      else indexes.push(index);
     });
     const followers = new Map<number, number>();
-    if (byKey.size === 0) return followers;
-    const existing = await findStoredReplies(session, [...byKey.keys()]);
-    for (const [scopedKey, [leader, ...others]] of byKey) {
+    if (indexesByKey.size === 0) return followers;
+    const existing = await findStoredReplies(session, [...indexesByKey.keys()]);
+    for (const [scopedKey, indexes] of indexesByKey) {
       const stored = existing.get(scopedKey);
-      if (stored !== undefined) {
-        for (const index of [leader as number, ...others])
-          replies[index] = storedReply(commands[index] as Command, stored);
+      const [leader, ...others] = indexes as [number, ...number[]];
+      if (stored === undefined) {
+        for (const index of others) followers.set(index, leader);
         continue;
       }
-      for (const index of others) followers.set(index, leader as number);
+      for (const index of indexes) replies[index] = storedReply(commands[index] as Command, stored);
     }
     return followers;
   }
