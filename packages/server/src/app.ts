@@ -12,11 +12,13 @@ import type { Logger } from './http/logger.ts';
 import { createLogger } from './http/logger.ts';
 import { createMetricsRegistry } from './http/metrics.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
+import { RateLimiter } from './http/rate-limit.ts';
 import { ledgerRoutes } from './http/routes.ts';
 import { closeHttpServer, createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
+import { IdempotencyPruner } from './ledger/idempotency-pruner.ts';
 import type { PaymentProvider } from './ledger/payment-provider.ts';
 import type { TickSummary } from './ledger/scheduler.ts';
 import { Scheduler } from './ledger/scheduler.ts';
@@ -29,6 +31,9 @@ import type { Database } from './storage/database.ts';
 import { migrate } from './storage/migrations.ts';
 import { openPostgres } from './storage/postgres.ts';
 import { openSqlite } from './storage/sqlite.ts';
+
+/** Expired idempotency keys are looked for at most this often; each look deletes all of them, in small transactions. */
+const idempotencyPruneIntervalMinMs = 60_000;
 
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'postgresWritersMax'>): Promise<Database> {
   return config.databaseUrl.startsWith('sqlite:')
@@ -46,6 +51,11 @@ export interface RunningServer {
   runScheduler(): Promise<TickSummary>;
   /** Fans out and sends due webhooks now instead of at the next tick. */
   dispatchWebhooks(): Promise<number>;
+  /**
+   * Deletes the idempotency keys older than the retention now instead of at the next interval;
+   * returns how many, and tells `onTransaction` the count of each small transaction.
+   */
+  pruneIdempotencyKeys(onTransaction?: (rowsPruned: number) => void): Promise<number>;
   /** Hands requested top-ups to the payment provider now; 0 without a provider. */
   runTopUps(): Promise<number>;
   /** The admin key generated at first start (null when it existed or came from BURSAR_BOOTSTRAP_KEY). */
@@ -120,6 +130,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logger,
     metrics,
     bodyBytesMax: config.bodyBytesMax,
+    ...(config.rateLimitPerSecond === 0
+      ? {}
+      : {
+          rateLimit: {
+            limiter: new RateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }),
+            now: () => clock.now(),
+          },
+        }),
     isReady: () => ready,
     openApiDocument: buildOpenApiDocument(routes),
   });
@@ -182,6 +200,28 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     track(topUpWorker.tick().catch((error: unknown) => logger.error('top-ups failed', { error: String(error) })));
   }, config.topUpIntervalMs);
   chargingTopUps.unref();
+  const prunedKeys = metrics
+    .counter('bursar_idempotency_keys_pruned_total', 'Idempotency keys deleted after their retention')
+    .labels();
+  const pruner = new IdempotencyPruner({
+    committer,
+    clock,
+    retentionDays: config.idempotencyRetentionDays,
+    onPruned: (rows) => prunedKeys.inc(rows),
+  });
+  let pruning: Promise<unknown> | null = null;
+  const pruneInBackground = () => {
+    pruning ??= pruner
+      .prune()
+      .catch((error: unknown) => logger.error('idempotency key pruning failed', { error: String(error) }))
+      .finally(() => {
+        pruning = null;
+      });
+  };
+  pruneInBackground();
+  // Never more often than the scheduler runs, so a configuration that parks the scheduler parks this too.
+  const pruningKeys = setInterval(pruneInBackground, Math.max(config.sweepIntervalMs, idempotencyPruneIntervalMinMs));
+  pruningKeys.unref();
   const address = server.address() as AddressInfo;
   return {
     url: `http://${config.host}:${address.port}`,
@@ -191,6 +231,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     sweep: () => sweeper.sweep(),
     runScheduler: () => scheduler.tick(),
     dispatchWebhooks: () => dispatcher.tick(),
+    pruneIdempotencyKeys: (onTransaction) => pruner.prune(onTransaction),
     runTopUps: () => topUpWorker?.tick() ?? Promise.resolve(0),
     async close() {
       // Order matters: requests in flight are answered after their commit, and jobs finish their
@@ -200,11 +241,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       clearInterval(sweeping);
       clearInterval(dispatching);
       clearInterval(chargingTopUps);
+      clearInterval(pruningKeys);
       const drained = await closeHttpServer(server, config.shutdownTimeoutMs);
       if (!drained) logger.warn('shutdown timeout: connections with requests in flight were closed');
       let timer: NodeJS.Timeout | undefined;
       const jobsDone = await Promise.race([
-        Promise.all([scheduler.idle(), ...workerRuns]).then(() => true),
+        Promise.all([scheduler.idle(), pruning, ...workerRuns]).then(() => true),
         new Promise<false>((resolve) => {
           timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
         }),

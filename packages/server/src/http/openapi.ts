@@ -84,6 +84,17 @@ const idempotencyKeyParameter: OpenApiParameter = {
 };
 
 const problemResponses: Readonly<Record<string, OpenApiResponse>> = {
+  '429': {
+    description: 'rate_limited: this API key sent more requests than its rate limit allows.',
+    headers: {
+      'X-Request-Id': requestIdHeader,
+      'Retry-After': {
+        description: 'Whole seconds to wait before the next request.',
+        schema: { type: 'integer', minimum: 1 },
+      },
+    },
+    content: { [problemContentType]: { schema: { $ref: `${componentPrefix}Problem` } } },
+  },
   '4XX': {
     description: 'Refused: the `code` says why. Validation failures list every field in `errors`.',
     headers: { 'X-Request-Id': requestIdHeader },

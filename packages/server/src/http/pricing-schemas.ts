@@ -378,7 +378,17 @@ export const webhookEndpointResource = z.object({
   description: z.string().nullable(),
   disabled_at: timeText.nullable(),
   created_at: timeText,
-  secret: z.string().optional().describe('Shown when the endpoint is created and when its secret is rotated.'),
+  secret: z
+    .string()
+    .nullable()
+    .optional()
+    .describe(
+      'Shown when the endpoint is created and when its secret is rotated; null in a replay of those replies (Idempotent-Replayed).',
+    ),
+  secret_shown_once: z
+    .literal(true)
+    .optional()
+    .describe('Present, with `secret: null`, in a replay: the secret was shown once, in the first reply.'),
   previous_secret_valid_until: timeText.optional(),
   deleted: z.boolean().optional(),
 });

@@ -283,7 +283,17 @@ export const apiKeyResource = z.object({
   prefix: z.string().describe('The first characters of the key, enough to recognise it in a list.'),
   created_at: timeText,
   revoked_at: timeText.nullable(),
-  key: z.string().optional().describe('The secret key: present only in the createApiKey response, never again.'),
+  key: z
+    .string()
+    .nullable()
+    .optional()
+    .describe(
+      'The secret key: present only in the reply that created it; null in a replay of that reply (Idempotent-Replayed), which never shows the secret again.',
+    ),
+  secret_shown_once: z
+    .literal(true)
+    .optional()
+    .describe('Present, with `key: null`, in a replay: the secret was shown once, in the first reply.'),
 });
 
 export const assetResource = z.object({

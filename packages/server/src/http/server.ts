@@ -13,6 +13,7 @@ import type { CounterSeries, HistogramSeries, Metric, MetricsRegistry } from './
 import { durationBucketsSeconds } from './metrics.ts';
 import type { OpenApiDocument } from './openapi.ts';
 import { problemContentType } from './problem.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import type { BodyRead } from './request-body.ts';
 import { hasBody, readBodyText } from './request-body.ts';
 import type { Route, Router } from './router.ts';
@@ -40,6 +41,8 @@ export interface HttpServerOptions {
   readonly openApiDocument: OpenApiDocument;
   /** Largest request body accepted; default 1 MiB. */
   readonly bodyBytesMax?: number;
+  /** Limits each API key's request rate on every /v1 route; absent: no limit. */
+  readonly rateLimit?: { readonly limiter: RateLimiter; readonly now: () => number };
 }
 
 const bodyBytesMaxDefault = 1024 * 1024;
@@ -73,6 +76,7 @@ interface ServerContext {
   readonly authenticate: HttpServerOptions['authenticate'];
   readonly logger: Logger;
   readonly bodyBytesMax: number;
+  readonly rateLimit: NonNullable<HttpServerOptions['rateLimit']> | null;
   readonly router: Router<Endpoint>;
   readonly requestsTotal: Metric<CounterSeries>;
   /** Stands in for the endpoint of a request that matched none. */
@@ -127,6 +131,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     authenticate: options.authenticate,
     logger: options.logger,
     bodyBytesMax: options.bodyBytesMax ?? bodyBytesMaxDefault,
+    rateLimit: options.rateLimit ?? null,
     router: createRouter(endpoints),
     requestsTotal,
     unmatched: toEndpoint('GET', '', 'unmatched', null, null),
@@ -255,6 +260,16 @@ async function answerApi(
     });
   }
   state.apiKeyId = auth.apiKeyId;
+  const { rateLimit } = context;
+  if (rateLimit !== null) {
+    const waitSeconds = rateLimit.limiter.take(auth.apiKeyId, rateLimit.now());
+    if (waitSeconds > 0) {
+      const detail = `This API key sent more requests than its rate limit allows; retry in ${waitSeconds} s.`;
+      return writeProblem(response, requestId, 'rate_limited', detail, {
+        headers: { 'retry-after': String(waitSeconds) },
+      });
+    }
+  }
   if (!scopeAllows(auth.scopes, route.scope)) {
     const detail = `${route.operationId} needs an API key with the \`${route.scope}\` scope.`;
     return writeProblem(response, requestId, 'insufficient_scope', detail);

@@ -14,7 +14,11 @@ import { auditOf } from './wallet-operations.ts';
 import { toTime } from './wallet-store.ts';
 import { toTimestamp } from './wire.ts';
 
-export function toWireApiKey(row: SqlRow, key?: string) {
+/**
+ * An API key as listed; `key` adds the secret, which only the reply that created the key shows,
+ * or null for the stored replay of that reply, which says the secret was shown once.
+ */
+export function toWireApiKey(row: SqlRow, key?: string | null) {
   return {
     id: String(row.id),
     name: String(row.name),
@@ -22,7 +26,7 @@ export function toWireApiKey(row: SqlRow, key?: string) {
     prefix: String(row.prefix),
     created_at: toTimestamp(toTime(row.created_at)),
     revoked_at: row.revoked_at === null ? null : toTimestamp(toTime(row.revoked_at)),
-    ...(key === undefined ? {} : { key }),
+    ...(key === undefined ? {} : key === null ? { key: null, secret_shown_once: true } : { key }),
   };
 }
 
@@ -77,7 +81,11 @@ export async function createEnvironment(
       await batch.session.insertMany('api_keys', [admin.row]);
       const body = toWireEnvironment(row);
       batch.audits.push(auditOf(caller, 'environment.created', `environment:${row.id}`, null, null, body));
-      reply = okReply(201, { ...body, admin_key: toWireApiKey(admin.row, admin.key) });
+      reply = okReply(
+        201,
+        { ...body, admin_key: toWireApiKey(admin.row, admin.key) },
+        { ...body, admin_key: toWireApiKey(admin.row, null) },
+      );
     },
     decide: () => reply as Reply,
   });
@@ -102,7 +110,7 @@ export async function createApiKey(
       await batch.session.insertMany('api_keys', [created.row]);
       const body = toWireApiKey(created.row);
       batch.audits.push(auditOf(caller, 'api_key.created', `api_key:${created.row.id}`, null, null, body));
-      reply = okReply(201, toWireApiKey(created.row, created.key));
+      reply = okReply(201, toWireApiKey(created.row, created.key), toWireApiKey(created.row, null));
     },
     decide: () => reply as Reply,
   });

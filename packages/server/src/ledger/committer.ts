@@ -194,29 +194,36 @@ export class Committer {
     return { replies: replies as Reply[], wallets };
   }
 
-  /** Fills replies for repeated keys; returns in-batch duplicates mapped to the command they follow. */
+  /**
+   * Fills the replies of commands whose key is stored: each is compared with the stored
+   * fingerprint, never with another command of the batch, so an exact retry always gets the stored
+   * reply. Of the commands sharing a key nobody stored yet, the first runs; the others are returned
+   * mapped to it, and follow its reply once it is decided.
+   */
   async #resolveIdempotency(
     session: SqlSession,
     commands: readonly Command[],
     replies: (Reply | undefined)[],
   ): Promise<Map<number, number>> {
-    const followers = new Map<number, number>();
-    const leaders = new Map<string, number>();
+    const indexesByKey = new Map<string, number[]>();
     commands.forEach((command, index) => {
       if (command.idempotency === null) return;
       const scopedKey = `${command.environmentId}\u0000${command.idempotency.key}`;
-      const leader = leaders.get(scopedKey);
-      if (leader !== undefined) {
-        followers.set(index, leader);
-        return;
-      }
-      leaders.set(scopedKey, index);
+      const indexes = indexesByKey.get(scopedKey);
+      if (indexes === undefined) indexesByKey.set(scopedKey, [index]);
+      else indexes.push(index);
     });
-    if (leaders.size === 0) return followers;
-    const existing = await findStoredReplies(session, [...leaders.keys()]);
-    for (const [scopedKey, index] of leaders) {
+    const followers = new Map<number, number>();
+    if (indexesByKey.size === 0) return followers;
+    const existing = await findStoredReplies(session, [...indexesByKey.keys()]);
+    for (const [scopedKey, indexes] of indexesByKey) {
       const stored = existing.get(scopedKey);
-      if (stored !== undefined) replies[index] = storedReply(commands[index] as Command, stored);
+      const [leader, ...others] = indexes as [number, ...number[]];
+      if (stored === undefined) {
+        for (const index of others) followers.set(index, leader);
+        continue;
+      }
+      for (const index of indexes) replies[index] = storedReply(commands[index] as Command, stored);
     }
     return followers;
   }
@@ -295,7 +302,7 @@ async function saveIdempotency(
       key: command.idempotency?.key ?? '',
       fingerprint: command.idempotency?.fingerprint ?? '',
       status: BigInt(reply.status),
-      body: reply.bodyText,
+      body: reply.storedBodyText ?? reply.bodyText,
       problem: reply.problem ? 1n : 0n,
       created_at: BigInt(now),
     }));
@@ -320,9 +327,15 @@ function storedReply(command: Command, stored: SqlRow): Reply {
   };
 }
 
+/** A follower gets what a replay of its leader answers later, byte for byte: the stored body. */
 function followerReply(command: Command, leader: Command, reply: Reply): Reply {
   if (command.idempotency?.fingerprint !== leader.idempotency?.fingerprint) return keyReused(command);
-  return { ...reply, replayed: true };
+  return {
+    status: reply.status,
+    bodyText: reply.storedBodyText ?? reply.bodyText,
+    problem: reply.problem,
+    replayed: true,
+  };
 }
 
 function keyReused(command: Command): Reply {

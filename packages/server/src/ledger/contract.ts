@@ -42,6 +42,11 @@ export interface Reply {
   /** JSON text: a resource, a page, or an application/problem+json document. */
   readonly bodyText: string;
   readonly problem: boolean;
+  /**
+   * What a replay of this reply answers when it must differ from the first one: the same body
+   * with its secret left out (a secret is shown once and never stored). Absent: `bodyText`.
+   */
+  readonly storedBodyText?: string;
   /** True when this is a stored response returned again for a repeated Idempotency-Key. */
   readonly replayed: boolean;
 }

@@ -111,8 +111,10 @@ export class LedgerService {
 
 // ----- replies ---------------------------------------------------------------------------
 
-export function okReply(status: number, body: unknown): Reply {
-  return { status, bodyText: JSON.stringify(body), problem: false, replayed: false };
+/** A success reply; `replayBody`, when given, is what a replay answers instead of `body` (see Reply.storedBodyText). */
+export function okReply(status: number, body: unknown, replayBody?: unknown): Reply {
+  const reply = { status, bodyText: JSON.stringify(body), problem: false, replayed: false };
+  return replayBody === undefined ? reply : { ...reply, storedBodyText: JSON.stringify(replayBody) };
 }
 
 export function problemReply(

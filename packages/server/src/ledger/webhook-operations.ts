@@ -19,7 +19,8 @@ import { nullableText, toTimestamp } from './wire.ts';
 /** How long the secret before a rotation keeps signing, so receivers can switch without a gap. */
 export const previousSecretGraceMs = 24 * 3_600_000;
 
-export function toWireEndpoint(row: SqlRow, secret?: string) {
+/** An endpoint as listed; `secret` as for API keys: shown by the reply that made it, null in its stored replay. */
+export function toWireEndpoint(row: SqlRow, secret?: string | null) {
   return {
     id: String(row.id),
     url: String(row.url),
@@ -27,7 +28,7 @@ export function toWireEndpoint(row: SqlRow, secret?: string) {
     description: nullableText(row.description),
     disabled_at: row.disabled_at === null ? null : toTimestamp(toTime(row.disabled_at)),
     created_at: toTimestamp(toTime(row.created_at)),
-    ...(secret === undefined ? {} : { secret }),
+    ...(secret === undefined ? {} : secret === null ? { secret: null, secret_shown_once: true } : { secret }),
   };
 }
 
@@ -59,7 +60,7 @@ export async function createWebhookEndpoint(
       await batch.session.insertMany('webhook_endpoints', [row]);
       const body = toWireEndpoint(row);
       batch.audits.push(auditOf(caller, 'webhook_endpoint.created', `webhook_endpoint:${row.id}`, null, null, body));
-      reply = okReply(201, toWireEndpoint(row, secret));
+      reply = okReply(201, toWireEndpoint(row, secret), toWireEndpoint(row, null));
     },
     decide: () => reply as Reply,
   });
@@ -93,7 +94,7 @@ function changeEndpoint(
   caller: Caller,
   operation: string,
   id: string,
-  change: (row: SqlRow, now: number) => { set: SqlRow; audit: string; reply: unknown },
+  change: (row: SqlRow, now: number) => { set: SqlRow; audit: string; reply: unknown; replayReply?: unknown },
 ): Promise<Reply> {
   let reply: Reply | undefined;
   return service.submit(
@@ -128,7 +129,7 @@ function changeEndpoint(
             toWireEndpoint({ ...row, ...changed.set }),
           ),
         );
-        reply = okReply(200, changed.reply);
+        reply = okReply(200, changed.reply, changed.replayReply);
       },
       decide: () => reply as Reply,
     },
@@ -151,12 +152,14 @@ export function rotateWebhookSecret(service: LedgerService, caller: Caller, id: 
       previous_secret: row.secret ?? null,
       previous_secret_until: BigInt(now + previousSecretGraceMs),
     };
+    const previousSecretValidUntil = toTimestamp(now + previousSecretGraceMs);
     return {
       set,
       audit: 'webhook_endpoint.secret_rotated',
-      reply: {
-        ...toWireEndpoint({ ...row, ...set }, secret),
-        previous_secret_valid_until: toTimestamp(now + previousSecretGraceMs),
+      reply: { ...toWireEndpoint({ ...row, ...set }, secret), previous_secret_valid_until: previousSecretValidUntil },
+      replayReply: {
+        ...toWireEndpoint({ ...row, ...set }, null),
+        previous_secret_valid_until: previousSecretValidUntil,
       },
     };
   });
