@@ -1,0 +1,73 @@
+/**
+ * The one rule every piece of request text and every JSON number passes before a schema sees it:
+ * strings and keys must be well-formed Unicode without control characters, and numbers must
+ * convert exactly. Applied to the parsed body, each query parameter and each path parameter.
+ */
+import type { FieldError } from '../ledger/contract.ts';
+import { toFieldPath } from './validation.ts';
+
+/**
+ * A lone surrogate (not well-formed Unicode: it has no UTF-8 form, so a database stores U+FFFD and
+ * the audit hash no longer matches), or a control character of Unicode's Cc category (C0, DEL, C1)
+ * other than tab, line feed and carriage return: PostgreSQL's text refuses U+0000, and the others
+ * only ever smuggle terminal escapes into logs and exports.
+ */
+const refusedTextPattern = /(?![\t\n\r])\p{Cc}|\p{Cs}/u;
+
+const refusedTextMessage =
+  'must be well-formed Unicode without control characters (U+0000–U+001F except tab, line feed and carriage return, U+007F–U+009F, lone surrogates)';
+const refusedKeyMessage = `has a key that ${refusedTextMessage}`;
+const inexactNumberMessage =
+  'is a JSON number beyond ±(2^53−1), which cannot be read exactly: send it as a decimal string';
+
+/** A body with many bad strings is told about the first few; the rest would only lengthen the reply. */
+const errorsMax = 20;
+
+/** Why `text` is refused, or null when it may be used as it is. */
+export function describeRefusedText(text: string): string | null {
+  return refusedTextPattern.test(text) ? refusedTextMessage : null;
+}
+
+/**
+ * Whether a parsed JSON number is the number the client wrote, as far as the server can tell: a
+ * fraction is kept as its shortest decimal form, but an integer past 2^53 was already rounded by
+ * the parser (9007199254740993 arrives as …992), and 1e400 arrives as Infinity.
+ */
+function isExactNumber(value: number): boolean {
+  return Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value));
+}
+
+/**
+ * Every string, object key and number of a parsed JSON value that the server refuses, named by
+ * field path (`events[0].properties.model`). A refused key is reported at the object holding it.
+ */
+export function findRefusedJson(value: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  const path: (string | number)[] = [];
+  function visit(node: unknown): void {
+    if (errors.length >= errorsMax) return;
+    if (typeof node === 'string') {
+      if (refusedTextPattern.test(node)) errors.push({ field: toFieldPath(path), message: refusedTextMessage });
+    } else if (typeof node === 'number') {
+      if (!isExactNumber(node)) errors.push({ field: toFieldPath(path), message: inexactNumberMessage });
+    } else if (Array.isArray(node)) {
+      for (let index = 0; index < node.length; index += 1) {
+        path.push(index);
+        visit(node[index]);
+        path.pop();
+      }
+    } else if (typeof node === 'object' && node !== null) {
+      for (const key in node) {
+        if (refusedTextPattern.test(key)) {
+          errors.push({ field: toFieldPath(path), message: refusedKeyMessage });
+          continue;
+        }
+        path.push(key);
+        visit((node as Record<string, unknown>)[key]);
+        path.pop();
+      }
+    }
+  }
+  visit(value);
+  return errors;
+}
