@@ -44,9 +44,10 @@ export function decideQuantities(meter: Meter, properties: Readonly<Record<strin
       continue;
     }
     // A JSON number arrives as a double, which JS may print in exponent form (1e-7): it is read
-    // through its shortest decimal text. A string must be a plain decimal.
+    // through its shortest decimal text. An integer past 2^53 is refused, since the double is
+    // already not what was sent (9007199254740993 parses as …992). A string must be a plain decimal.
     const text =
-      typeof value === 'number' && Number.isFinite(value)
+      typeof value === 'number' && isExactDouble(value)
         ? plainDecimalText(value)
         : typeof value === 'string'
           ? value
@@ -60,6 +61,11 @@ export function decideQuantities(meter: Meter, properties: Readonly<Record<strin
     quantities.set(name, fromDecimal(parsed.value));
   }
   return quantities;
+}
+
+/** Whether a double stands for the number the client wrote: a safe integer, or a finite fraction. */
+function isExactDouble(value: number): boolean {
+  return Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value));
 }
 
 /** The shortest decimal text of a finite double, without exponent: 1e-7 → "0.0000001", 1e21 → "1000…0". */

@@ -12,7 +12,13 @@ import { toFieldPath } from './validation.ts';
  * other than tab, line feed and carriage return: PostgreSQL's text refuses U+0000, and the others
  * only ever smuggle terminal escapes into logs and exports.
  */
-const refusedTextPattern = /(?![\t\n\r])\p{Cc}|\p{Cs}/u;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose.
+const controlCharacterPattern = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+
+/** Two checks rather than one Unicode-aware pattern, which costs twice as much on a 1 KB body. */
+function isRefusedText(text: string): boolean {
+  return controlCharacterPattern.test(text) || !text.isWellFormed();
+}
 
 const refusedTextMessage =
   'must be well-formed Unicode without control characters (U+0000–U+001F except tab, line feed and carriage return, U+007F–U+009F, lone surrogates)';
@@ -25,7 +31,7 @@ const errorsMax = 20;
 
 /** Why `text` is refused, or null when it may be used as it is. */
 export function describeRefusedText(text: string): string | null {
-  return refusedTextPattern.test(text) ? refusedTextMessage : null;
+  return isRefusedText(text) ? refusedTextMessage : null;
 }
 
 /**
@@ -47,7 +53,7 @@ export function findRefusedJson(value: unknown): FieldError[] {
   function visit(node: unknown): void {
     if (errors.length >= errorsMax) return;
     if (typeof node === 'string') {
-      if (refusedTextPattern.test(node)) errors.push({ field: toFieldPath(path), message: refusedTextMessage });
+      if (isRefusedText(node)) errors.push({ field: toFieldPath(path), message: refusedTextMessage });
     } else if (typeof node === 'number') {
       if (!isExactNumber(node)) errors.push({ field: toFieldPath(path), message: inexactNumberMessage });
     } else if (Array.isArray(node)) {
@@ -58,7 +64,7 @@ export function findRefusedJson(value: unknown): FieldError[] {
       }
     } else if (typeof node === 'object' && node !== null) {
       for (const key in node) {
-        if (refusedTextPattern.test(key)) {
+        if (isRefusedText(key)) {
           errors.push({ field: toFieldPath(path), message: refusedKeyMessage });
           continue;
         }
