@@ -225,6 +225,15 @@ describe('JSON numbers are accepted only where they convert exactly', () => {
       () => server.call('POST', '/v1/debits', '{"customer":"alice","asset":"credits","amount":9007199254740993}'),
       'amount',
     );
+    await expectRefusedUnchanged(
+      () =>
+        server.call(
+          'POST',
+          '/v1/grants',
+          '{"customer":"alice","asset":"credits","amount":"1","category":"paid","priority":1e400}',
+        ),
+      'priority',
+    );
   });
 
   it('reads 2^53−1 and a fractional quantity exactly, and refuses 2^53+1, in a quote', async () => {
