@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeRefusedText, findRefusedJson } from '../src/http/request-text.ts';
+import { describeRefusedText, findRefusedJson, mayHoldRefusedText } from '../src/http/request-text.ts';
+import { seededRandom, testSeed } from './harness.ts';
 
 describe('describeRefusedText', () => {
   const accepted: readonly [string, string][] = [
@@ -66,5 +67,45 @@ describe('findRefusedJson', () => {
 
   it('stops after 20 errors', () => {
     assert.equal(findRefusedJson(Array.from({ length: 50 }, () => '\u0000')).length, 20);
+  });
+});
+
+describe('mayHoldRefusedText', () => {
+  const cases: readonly [string, string, boolean][] = [
+    ['plain ASCII', '{"reason":"a refund","amount":"12.5"}', false],
+    ['é and an emoji, written raw', '{"reason":"é 😀"}', false],
+    ['an escaped NUL', '{"reason":"a\\u0000"}', true],
+    ['an escaped lone surrogate', '{"reason":"\\ud800"}', true],
+    ['a harmless escape (a false alarm, so the full check runs)', '{"reason":"a\\nb"}', true],
+    ['a raw DEL', '{"reason":"a\u007f"}', true],
+    ['a raw C1 control', '{"reason":"a\u0085"}', true],
+    ['a raw © (a false alarm: same lead byte as C1)', '{"reason":"©"}', true],
+  ];
+  for (const [name, json, expected] of cases) {
+    it(`${expected ? 'flags' : 'clears'} ${name}`, () => assert.equal(mayHoldRefusedText(Buffer.from(json)), expected));
+  }
+
+  it('never clears a body whose text the full check refuses (random strings)', () => {
+    const random = seededRandom(testSeed('mayHoldRefusedText'));
+    // Code units from the ranges that matter: controls, ASCII, C1 and Latin-1, surrogates, the rest.
+    const ranges: readonly [number, number][] = [
+      [0x00, 0x20],
+      [0x20, 0x7f],
+      [0x7f, 0xc0],
+      [0xd800, 0xe000],
+      [0xe000, 0x10000],
+    ];
+    for (let trial = 0; trial < 2000; trial += 1) {
+      const units = Array.from({ length: 1 + Math.floor(random() * 6) }, () => {
+        const [low, high] = ranges[Math.floor(random() * ranges.length)] ?? [0x20, 0x7f];
+        return low + Math.floor(random() * (high - low));
+      });
+      const text = String.fromCharCode(...units);
+      const json = JSON.stringify({ [text]: text });
+      const bytes = Buffer.from(json);
+      // Only bodies that arrive as UTF-8 reach the check; a lone surrogate arrives escaped.
+      const refused = findRefusedJson(JSON.parse(bytes.toString('utf8'))).length > 0;
+      if (refused) assert.equal(mayHoldRefusedText(bytes), true, `cleared ${JSON.stringify(json)}`);
+    }
   });
 });

@@ -4,9 +4,15 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import { mayHoldRefusedText } from './request-text.ts';
 
 export type BodyRead =
-  | { readonly kind: 'read'; readonly text: string }
+  | {
+      readonly kind: 'read';
+      readonly text: string;
+      /** False when no string in it can be one the server refuses (see mayHoldRefusedText). */
+      readonly mayHoldRefusedText: boolean;
+    }
   | { readonly kind: 'too_large' }
   /** Bytes that are not UTF-8, which decoding would silently turn into U+FFFD. */
   | { readonly kind: 'not_utf8' }
@@ -15,11 +21,12 @@ export type BodyRead =
 
 const tooLarge: BodyRead = { kind: 'too_large' };
 const aborted: BodyRead = { kind: 'aborted' };
-const empty: BodyRead = { kind: 'read', text: '' };
+const empty: BodyRead = { kind: 'read', text: '', mayHoldRefusedText: false };
 const notUtf8: BodyRead = { kind: 'not_utf8' };
 
 function toText(buffer: Buffer): BodyRead {
-  return isUtf8(buffer) ? { kind: 'read', text: buffer.toString('utf8') } : notUtf8;
+  if (!isUtf8(buffer)) return notUtf8;
+  return { kind: 'read', text: buffer.toString('utf8'), mayHoldRefusedText: mayHoldRefusedText(buffer) };
 }
 
 /** Whether the request carries a body at all: a non-zero Content-Length or a Transfer-Encoding. */

@@ -43,17 +43,33 @@ function isExactNumber(value: number): boolean {
   return Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value));
 }
 
+const backslashByte = 0x5c;
+const deleteByte = 0x7f;
+/** The first byte of U+0080–U+00BF in UTF-8, so of every C1 control (and of a few signs such as ©). */
+const c1LeadByte = 0xc2;
+
+/**
+ * Whether a JSON body, already known to be UTF-8, may hold a string the server refuses: false lets
+ * the text checks be skipped, which is most of their cost. Inside a JSON string a raw U+0000–U+001F
+ * is a syntax error, so a refused character can only be written as an escape (a backslash), as a
+ * raw DEL, or as a raw C1 control (lead byte 0xC2). Each is one memchr over the bytes.
+ */
+export function mayHoldRefusedText(json: Buffer): boolean {
+  return json.includes(backslashByte) || json.includes(deleteByte) || json.includes(c1LeadByte);
+}
+
 /**
  * Every string, object key and number of a parsed JSON value that the server refuses, named by
  * field path (`events[0].properties.model`). A refused key is reported at the object holding it.
+ * With `checkText` false (see mayHoldRefusedText) only the numbers are checked.
  */
-export function findRefusedJson(value: unknown): FieldError[] {
+export function findRefusedJson(value: unknown, checkText = true): FieldError[] {
   const errors: FieldError[] = [];
   const path: (string | number)[] = [];
   function visit(node: unknown): void {
     if (errors.length >= errorsMax) return;
     if (typeof node === 'string') {
-      if (isRefusedText(node)) errors.push({ field: toFieldPath(path), message: refusedTextMessage });
+      if (checkText && isRefusedText(node)) errors.push({ field: toFieldPath(path), message: refusedTextMessage });
     } else if (typeof node === 'number') {
       if (!isExactNumber(node)) errors.push({ field: toFieldPath(path), message: inexactNumberMessage });
     } else if (Array.isArray(node)) {
@@ -64,7 +80,7 @@ export function findRefusedJson(value: unknown): FieldError[] {
       }
     } else if (typeof node === 'object' && node !== null) {
       for (const key in node) {
-        if (isRefusedText(key)) {
+        if (checkText && isRefusedText(key)) {
           errors.push({ field: toFieldPath(path), message: refusedKeyMessage });
           continue;
         }

@@ -353,7 +353,7 @@ function toBodyValue(context: ServerContext, read: BodyRead, response: ServerRes
     return writeProblem(response, requestId, 'malformed_json', `The body is not valid JSON: ${reason}`);
   }
   // Before any schema, so no operation ever sees text or a number the server refuses.
-  const refused = findRefusedJson(value);
+  const refused = findRefusedJson(value, read.mayHoldRefusedText);
   return refused.length === 0 ? { value } : writeFieldErrors(response, requestId, refused);
 }
 
