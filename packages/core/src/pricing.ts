@@ -4,7 +4,7 @@
  * Pure: period-to-date usage, the provider's model price and the time come from the caller.
  */
 import type { Decimal } from './money.ts';
-import { parseDecimal } from './money.ts';
+import { isExactJsonNumber, parseDecimal } from './money.ts';
 import type { Refusal } from './outcomes.ts';
 import { refuse } from './outcomes.ts';
 import type { Rational, RoundingMode } from './rational.ts';
@@ -47,7 +47,7 @@ export function decideQuantities(meter: Meter, properties: Readonly<Record<strin
     // through its shortest decimal text. An integer past 2^53 is refused, since the double is
     // already not what was sent (9007199254740993 parses as …992). A string must be a plain decimal.
     const text =
-      typeof value === 'number' && isExactDouble(value)
+      typeof value === 'number' && isExactJsonNumber(value)
         ? plainDecimalText(value)
         : typeof value === 'string'
           ? value
@@ -61,11 +61,6 @@ export function decideQuantities(meter: Meter, properties: Readonly<Record<strin
     quantities.set(name, fromDecimal(parsed.value));
   }
   return quantities;
-}
-
-/** Whether a double stands for the number the client wrote: a safe integer, or a finite fraction. */
-function isExactDouble(value: number): boolean {
-  return Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value));
 }
 
 /** The shortest decimal text of a finite double, without exponent: 1e-7 → "0.0000001", 1e21 → "1000…0". */

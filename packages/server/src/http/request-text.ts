@@ -3,6 +3,7 @@
  * strings and keys must be well-formed Unicode without control characters, and numbers must
  * convert exactly. Applied to the parsed body, each query parameter and each path parameter.
  */
+import { isExactJsonNumber } from '@bursar/core';
 import type { FieldError } from '../ledger/contract.ts';
 import { toFieldPath } from './validation.ts';
 
@@ -34,15 +35,6 @@ export function describeRefusedText(text: string): string | null {
   return isRefusedText(text) ? refusedTextMessage : null;
 }
 
-/**
- * Whether a parsed JSON number is the number the client wrote, as far as the server can tell: a
- * fraction is kept as its shortest decimal form, but an integer past 2^53 was already rounded by
- * the parser (9007199254740993 arrives as …992), and 1e400 arrives as Infinity.
- */
-function isExactNumber(value: number): boolean {
-  return Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value));
-}
-
 const backslashByte = 0x5c;
 const deleteByte = 0x7f;
 /** The first byte of U+0080–U+00BF in UTF-8, so of every C1 control (and of a few signs such as ©). */
@@ -71,7 +63,7 @@ export function findRefusedJson(value: unknown, checkText = true): FieldError[] 
     if (typeof node === 'string') {
       if (checkText && isRefusedText(node)) errors.push({ field: toFieldPath(path), message: refusedTextMessage });
     } else if (typeof node === 'number') {
-      if (!isExactNumber(node)) errors.push({ field: toFieldPath(path), message: inexactNumberMessage });
+      if (!isExactJsonNumber(node)) errors.push({ field: toFieldPath(path), message: inexactNumberMessage });
     } else if (Array.isArray(node)) {
       for (let index = 0; index < node.length; index += 1) {
         path.push(index);
