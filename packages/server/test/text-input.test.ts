@@ -309,7 +309,7 @@ describe('exact comparisons of decimals', () => {
       server.call(
         'POST',
         '/v1/price-books/tiers/versions',
-        tiered(['9007199254740993', '9007199254740994', '9007199254740994.000000000000000001', null]),
+        tiered(['0.1', '0.100000000000000001', '9007199254740992', '9007199254740993', null]),
       ),
     );
   });
@@ -322,6 +322,15 @@ describe('exact comparisons of decimals', () => {
     );
     assert.equal(reply.status, 400, reply.text);
     assert.match(reply.body.errors[0].field, /\.graduated\.tiers$/);
+  });
+
+  it('names a tier bound with more decimals than a price may have at its own field', async () => {
+    const reply = await server.call(
+      'POST',
+      '/v1/price-books/tiers/versions',
+      tiered(['0.1000000000000000000001', null]),
+    );
+    assertRefused(reply, 'prices[0].options[0].components[0].rates[0].graduated.tiers[0].up_to');
   });
 });
 

@@ -228,7 +228,7 @@ export async function checkPrices(
 }
 
 /**
- * Tiers rise strictly by their exact values (as doubles, 9007199254740993 and …994 are one number)
+ * Tiers rise strictly by their exact values (as doubles, 9007199254740992 and …993 are one number)
  * and only the last has up_to null. A bound the core cannot read exactly is named at its field.
  */
 function checkTierOrder(tiers: readonly { readonly up_to: string | null }[], field: string): FieldError[] {
