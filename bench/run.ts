@@ -225,11 +225,11 @@ async function burst(
   const elapsedS = (performance.now() - started) / 1000;
   const successes = statuses.filter((status) => status === 201).length;
   const serverErrors = statuses.filter((status) => status >= 500).length;
-  const rate = Math.round(requests / elapsedS);
+  const opsPerS = Math.round(requests / elapsedS);
   emit({
     name: `http.burst_10000.${label}`,
     backend,
-    ops_per_s: rate,
+    ops_per_s: opsPerS,
     requests,
     successes,
     expected_successes: expectedSuccesses,
@@ -237,7 +237,7 @@ async function burst(
     server_errors: serverErrors,
     elapsed_s: Math.round(elapsedS * 1000) / 1000,
   });
-  return rate;
+  return opsPerS;
 }
 
 /**
@@ -417,17 +417,17 @@ async function benchIngestion(name: 'sqlite' | 'postgres', ceilings: Map<string,
     };
     await Promise.all([sender(), sender()]);
     const elapsedS = (performance.now() - started) / 1000;
-    const rate = Math.round(accepted / elapsedS);
+    const opsPerS = Math.round(accepted / elapsedS);
     const ceiling = ceilings.get(`${name}.raw_debit.batch1000`);
     emit({
       name: 'ingest.events',
       backend: name,
-      ops_per_s: rate,
+      ops_per_s: opsPerS,
       events_sent: sent,
       events_accepted: accepted,
       batch_size: batchSize,
       ratio_to: `${name}.raw_debit.batch1000`,
-      ratio: ratio(rate, ceiling?.ops_per_s),
+      ratio: ratio(opsPerS, ceiling?.ops_per_s),
       target: name === 'sqlite' ? '2 × the raw batch loop' : '100,000 events/s',
     });
   } finally {

@@ -53,6 +53,15 @@ export function addChecked(a: bigint, b: bigint): bigint | undefined {
   return sum > AMOUNT_MAX || sum < -AMOUNT_MAX ? undefined : sum;
 }
 
+/**
+ * Whether a number parsed from JSON is the number the client wrote, as far as anyone can tell: a
+ * safe integer, or a finite fraction (read as its shortest decimal form). An integer past 2^53 was
+ * already rounded by the parser (9007199254740993 arrives as …992), and 1e400 arrives as Infinity.
+ */
+export function isExactJsonNumber(value: number): boolean {
+  return Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value));
+}
+
 /** An exact decimal: `units / 10^scale`. Used for prices and cost bases, never rounded implicitly. */
 export interface Decimal {
   readonly units: bigint;

@@ -4,7 +4,7 @@
  * Pure: period-to-date usage, the provider's model price and the time come from the caller.
  */
 import type { Decimal } from './money.ts';
-import { parseDecimal } from './money.ts';
+import { isExactJsonNumber, parseDecimal } from './money.ts';
 import type { Refusal } from './outcomes.ts';
 import { refuse } from './outcomes.ts';
 import type { Rational, RoundingMode } from './rational.ts';
@@ -44,9 +44,10 @@ export function decideQuantities(meter: Meter, properties: Readonly<Record<strin
       continue;
     }
     // A JSON number arrives as a double, which JS may print in exponent form (1e-7): it is read
-    // through its shortest decimal text. A string must be a plain decimal.
+    // through its shortest decimal text. An integer past 2^53 is refused, since the double is
+    // already not what was sent (9007199254740993 parses as …992). A string must be a plain decimal.
     const text =
-      typeof value === 'number' && Number.isFinite(value)
+      typeof value === 'number' && isExactJsonNumber(value)
         ? plainDecimalText(value)
         : typeof value === 'string'
           ? value

@@ -437,7 +437,7 @@ describe('bodies', () => {
       },
     });
     const fields = fieldsOf(answer);
-    assert.deepEqual(Object.keys(fields).sort(), ['category', 'cost_basis', 'expires_at', 'features.1', 'metadata.k']);
+    assert.deepEqual(Object.keys(fields).sort(), ['category', 'cost_basis', 'expires_at', 'features[1]', 'metadata.k']);
     assert.match(fields.category ?? '', /must be one of: paid, promotional/);
   });
 });

@@ -243,7 +243,7 @@ describe('versions', () => {
       ],
     });
     assert.equal(unknown.status, 400);
-    assert.equal(unknown.body.errors[0].field, 'prices.0.options.0.components.0.quantity');
+    assert.equal(unknown.body.errors[0].field, 'prices[0].options[0].components[0].quantity');
     const tiers = await server.call('POST', '/v1/price-books/standard/versions', {
       prices: [
         {

@@ -2,7 +2,7 @@
  * Request and response schemas of plans, subscriptions and entitlement checks. A plan version's
  * body is stored as it is given (amounts normalized), so what a client publishes is what it reads.
  */
-import { grantCategories, intervals } from '@bursar/core';
+import { grantCategories, intervals, parseDecimal, rational } from '@bursar/core';
 import { z } from 'zod';
 import {
   amountPositiveField,
@@ -28,6 +28,15 @@ const cadence = z
   })
   .describe('A length of time counted on the wall clock of the subscription’s time zone.');
 
+const percentMax = rational.fromInteger(100n);
+
+/** Why a rollover percent is refused, compared exactly: "100.000000000000000001" is over 100. */
+function percentRefusal(text: string): string | null {
+  const parsed = parseDecimal(text);
+  if (!parsed.ok) return parsed.reason;
+  return rational.compare(rational.fromDecimal(parsed.value), percentMax) > 0 ? 'must be at most 100' : null;
+}
+
 const rollover = z
   .strictObject({
     kind: z.enum(['none', 'all', 'amount', 'percent']),
@@ -46,8 +55,10 @@ const rollover = z
       if (rule.kind !== kind && present)
         context.addIssue({ code: 'custom', path: [field], message: `applies only to kind "${kind}"` });
     }
-    if (rule.kind === 'percent' && rule.percent !== undefined && Number(rule.percent) > 100)
-      context.addIssue({ code: 'custom', path: ['percent'], message: 'must be at most 100' });
+    if (rule.kind === 'percent' && rule.percent !== undefined) {
+      const message = percentRefusal(rule.percent);
+      if (message !== null) context.addIssue({ code: 'custom', path: ['percent'], message });
+    }
     if (rule.kind === 'none' && rule.expires_after !== undefined)
       context.addIssue({ code: 'custom', path: ['expires_after'], message: 'does not apply to kind "none"' });
   });

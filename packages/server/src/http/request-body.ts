@@ -2,17 +2,32 @@
  * Reads a request body as text with a size bound that holds while reading: a Content-Length over
  * the bound is refused before a byte is read, and a chunked body is cut off as soon as it passes it.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import { mayHoldRefusedText } from './request-text.ts';
 
 export type BodyRead =
-  | { readonly kind: 'read'; readonly text: string }
+  | {
+      readonly kind: 'read';
+      readonly text: string;
+      /** False when no string in it can be one the server refuses (see mayHoldRefusedText). */
+      readonly mayHoldRefusedText: boolean;
+    }
   | { readonly kind: 'too_large' }
+  /** Bytes that are not UTF-8, which decoding would silently turn into U+FFFD. */
+  | { readonly kind: 'not_utf8' }
   /** The client went away mid-body; there is no one left to answer. */
   | { readonly kind: 'aborted' };
 
 const tooLarge: BodyRead = { kind: 'too_large' };
 const aborted: BodyRead = { kind: 'aborted' };
-const empty: BodyRead = { kind: 'read', text: '' };
+const empty: BodyRead = { kind: 'read', text: '', mayHoldRefusedText: false };
+const notUtf8: BodyRead = { kind: 'not_utf8' };
+
+function toText(buffer: Buffer): BodyRead {
+  if (!isUtf8(buffer)) return notUtf8;
+  return { kind: 'read', text: buffer.toString('utf8'), mayHoldRefusedText: mayHoldRefusedText(buffer) };
+}
 
 /** Whether the request carries a body at all: a non-zero Content-Length or a Transfer-Encoding. */
 export function hasBody(request: IncomingMessage): boolean {
@@ -35,7 +50,7 @@ export function readBodyText(request: IncomingMessage, bytesMax: number): BodyRe
   if (arrived && request.readableFlowing !== true) {
     if (request.readableLength > bytesMax) return tooLarge;
     const buffered: Buffer | null = request.read();
-    return buffered === null ? empty : { kind: 'read', text: buffered.toString('utf8') };
+    return buffered === null ? empty : toText(buffered);
   }
   return collectBodyText(request, bytesMax);
 }
@@ -63,7 +78,7 @@ function collectBodyText(request: IncomingMessage, bytesMax: number): Promise<Bo
     request.on('data', onData);
     request.once('end', () => {
       const buffer = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      settle(buffer === undefined ? empty : { kind: 'read', text: buffer.toString('utf8') });
+      settle(buffer === undefined ? empty : toText(buffer));
     });
     request.once('error', () => settle(aborted));
     request.once('close', () => settle(aborted));

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import type { Caller, Reply, Scope } from '../ledger/contract.ts';
+import { describeRefusedText } from './request-text.ts';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -54,7 +55,13 @@ export type RouteMatch<T> =
   | { readonly kind: 'found'; readonly entry: T; readonly params: Readonly<Record<string, string>> }
   | { readonly kind: 'route_not_found' }
   | { readonly kind: 'method_not_allowed'; readonly allowed: string }
-  | { readonly kind: 'malformed_parameter'; readonly name: string };
+  | MalformedParameter;
+
+interface MalformedParameter {
+  readonly kind: 'malformed_parameter';
+  readonly name: string;
+  readonly message: string;
+}
 
 interface Template<T> {
   readonly entry: T;
@@ -112,14 +119,14 @@ export function createRouter<T extends { readonly method: string; readonly path:
   function matchTemplates(method: string, path: string, allowed: string[]): RouteMatch<T> {
     const parts = path.split('/');
     for (const template of templatesBySegmentCount.get(parts.length) ?? []) {
-      const params = matchSegments(template.segments, parts);
-      if (params === undefined) continue;
+      const matched = matchSegments(template.segments, parts);
+      if (matched === undefined) continue;
       if (template.method !== method) {
         if (!allowed.includes(template.method)) allowed.push(template.method);
         continue;
       }
-      if (typeof params === 'string') return { kind: 'malformed_parameter', name: params };
-      return { kind: 'found', entry: template.entry, params };
+      if (matched.kind === 'malformed_parameter') return matched;
+      return { kind: 'found', entry: template.entry, params: matched.params };
     }
     return allowed.length === 0 ? routeNotFound : { kind: 'method_not_allowed', allowed: allowed.join(', ') };
   }
@@ -136,12 +143,13 @@ export function createRouter<T extends { readonly method: string; readonly path:
 
 /**
  * Compares a template with a path's parts: undefined when they differ, the decoded parameters when
- * they match, or the name of a parameter whose percent-encoding is broken.
+ * they match, or the name of a parameter whose percent-encoding is not UTF-8 or whose decoded text
+ * the server refuses (a NUL, say), with the reason.
  */
 function matchSegments(
   segments: Template<unknown>['segments'],
   parts: readonly string[],
-): Record<string, string> | string | undefined {
+): { readonly kind: 'matched'; readonly params: Record<string, string> } | MalformedParameter | undefined {
   let params: Record<string, string> | undefined;
   for (let index = 0; index < segments.length; index += 1) {
     const segment = segments[index] ?? '';
@@ -153,14 +161,18 @@ function matchSegments(
     if (part === '') return undefined;
     params ??= {};
     if (part.includes('%')) {
+      let decoded: string;
       try {
-        params[segment.name] = decodeURIComponent(part);
+        decoded = decodeURIComponent(part);
       } catch {
-        return segment.name;
+        return { kind: 'malformed_parameter', name: segment.name, message: 'is not valid percent-encoded UTF-8' };
       }
+      const refusal = describeRefusedText(decoded);
+      if (refusal !== null) return { kind: 'malformed_parameter', name: segment.name, message: refusal };
+      params[segment.name] = decoded;
     } else {
       params[segment.name] = part;
     }
   }
-  return params ?? {};
+  return { kind: 'matched', params: params ?? {} };
 }

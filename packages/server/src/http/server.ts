@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import type { Caller, Reply, Scope } from '../ledger/contract.ts';
+import type { Caller, FieldError, Reply, Scope } from '../ledger/contract.ts';
 import { scopeAllows } from '../ledger/contract.ts';
 import type { Logger } from './logger.ts';
 import type { CounterSeries, HistogramSeries, Metric, MetricsRegistry } from './metrics.ts';
@@ -16,11 +16,13 @@ import { problemContentType } from './problem.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { BodyRead } from './request-body.ts';
 import { hasBody, readBodyText } from './request-body.ts';
+import { describeRefusedText, findRefusedJson } from './request-text.ts';
 import type { Route, Router } from './router.ts';
 import { createRouter } from './router.ts';
 import { emptyBody } from './schemas.ts';
 import type { SystemEndpoint } from './system-endpoints.ts';
 import { toSystemEndpoints } from './system-endpoints.ts';
+import type { Parsed } from './validation.ts';
 import { parseWith } from './validation.ts';
 import { writeFieldErrors, writeProblem, writeReply } from './write-reply.ts';
 
@@ -218,7 +220,7 @@ function writeUnmatched(
     });
   }
   if (match.kind === 'malformed_parameter') {
-    return writeFieldErrors(response, requestId, [{ field: match.name, message: 'is not valid percent-encoding' }]);
+    return writeFieldErrors(response, requestId, [{ field: match.name, message: match.message }]);
   }
   return writeProblem(response, requestId, 'route_not_found', `No route matches ${method} ${path.slice(0, 200)}.`);
 }
@@ -287,10 +289,11 @@ async function answerApi(
   if (body === undefined || typeof body === 'number') return body;
   const params =
     route.params === undefined ? { ok: true as const, value: rawParams } : parseWith(route.params, rawParams);
+  const queryRead = search === '' ? queryParsedNone : toQueryObject(search);
   const query =
-    route.query === undefined && search === ''
-      ? queryParsedNone
-      : parseWith(route.query ?? emptyBody, toQueryObject(search));
+    !queryRead.ok || (route.query === undefined && search === '')
+      ? queryRead
+      : parseWith(route.query ?? emptyBody, queryRead.value);
   const parsedBody = route.body === undefined ? bodyParsedNone : parseWith(route.body, body.value);
   if (!params.ok || !query.ok || !parsedBody.ok) {
     const errors = [
@@ -320,16 +323,45 @@ async function answerApi(
   return reply.status;
 }
 
-/** The query string as an object; a repeated name becomes an array, which the schemas refuse by name. */
-function toQueryObject(search: string): Readonly<Record<string, string | string[]>> {
-  if (search === '') return queryNone;
+/**
+ * The query string as an object; a repeated name becomes an array, which the schemas refuse by
+ * name. Decoded by hand because URLSearchParams turns bytes that are not UTF-8 into U+FFFD without
+ * a word; here they, and text the server refuses, are a 400 naming the parameter.
+ */
+function toQueryObject(search: string): Parsed<Readonly<Record<string, string | string[]>>> {
   // A null prototype, so a parameter named __proto__ is an unknown field rather than a prototype.
   const query: Record<string, string | string[]> = Object.create(null);
-  for (const [name, value] of new URLSearchParams(search)) {
+  const errors: FieldError[] = [];
+  for (const pair of search.split('&')) {
+    if (pair === '') continue;
+    const separator = pair.indexOf('=');
+    const nameEncoded = separator === -1 ? pair : pair.slice(0, separator);
+    const name = decodeQueryPart(nameEncoded);
+    const value = decodeQueryPart(separator === -1 ? '' : pair.slice(separator + 1));
+    if (name === null || value === null) {
+      errors.push({ field: name ?? nameEncoded.slice(0, 100), message: 'is not valid percent-encoded UTF-8' });
+      continue;
+    }
+    const refusal = describeRefusedText(name) ?? describeRefusedText(value);
+    if (refusal !== null) {
+      errors.push({ field: name, message: refusal });
+      continue;
+    }
     const existing = query[name];
     query[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
   }
-  return query;
+  return errors.length === 0 ? { ok: true, value: query } : { ok: false, errors };
+}
+
+/** One name or value of a query string, `+` as a space; null when its percent-encoding is not UTF-8. */
+function decodeQueryPart(encoded: string): string | null {
+  const spaced = encoded.includes('+') ? encoded.replaceAll('+', ' ') : encoded;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return null;
+  }
 }
 
 /** Synchronous when the body has already arrived, as it usually has by now. */
@@ -358,14 +390,21 @@ function toBodyValue(context: ServerContext, read: BodyRead, response: ServerRes
     const detail = `The body must be at most ${context.bodyBytesMax} bytes.`;
     return writeProblem(response, requestId, 'payload_too_large', detail, { headers: { connection: 'close' } });
   }
+  if (read.kind === 'not_utf8') {
+    return writeProblem(response, requestId, 'malformed_json', 'The body is not valid UTF-8.');
+  }
   // An empty body stands for {}, so a body-less POST is told which fields it misses.
   if (read.text === '') return { value: {} };
+  let value: unknown;
   try {
-    return { value: JSON.parse(read.text) };
+    value = JSON.parse(read.text);
   } catch (error) {
     const reason = error instanceof SyntaxError ? error.message : 'it could not be parsed';
     return writeProblem(response, requestId, 'malformed_json', `The body is not valid JSON: ${reason}`);
   }
+  // Before any schema, so no operation ever sees text or a number the server refuses.
+  const refused = findRefusedJson(value, read.mayHoldRefusedText);
+  return refused.length === 0 ? { value } : writeFieldErrors(response, requestId, refused);
 }
 
 function finish(context: ServerContext, state: RequestState, status: number): void {

@@ -1,6 +1,6 @@
 /**
- * Turns zod's issues into the `errors` of a 400 problem: one entry per field, named by its dotted
- * path (`cost_basis.total`, `features.2`), with a message written for the integrator reading it.
+ * Turns zod's issues into the `errors` of a 400 problem: one entry per field, named by its path
+ * (`cost_basis.total`, `events[0].timestamp`), with a message written for the integrator reading it.
  */
 import type { z } from 'zod';
 import type { FieldError } from '../ledger/contract.ts';
@@ -51,8 +51,17 @@ const errorMap: z.core.$ZodErrorMap = (issue) => {
   }
 };
 
-function toField(path: readonly PropertyKey[]): string {
-  return path.map(String).join('.');
+/**
+ * The one notation for a field path in an error: object keys joined by dots, array items by their
+ * index in brackets (`version.allowances[0].asset`). The whole value is the empty path.
+ */
+export function toFieldPath(path: readonly PropertyKey[]): string {
+  let field = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') field += `[${segment}]`;
+    else field += field === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return field;
 }
 
 /**
@@ -70,11 +79,11 @@ function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
   }
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) add(toField([...issue.path, key]), 'unknown field');
+      for (const key of issue.keys) add(toFieldPath([...issue.path, key]), 'unknown field');
     } else if (issue.code === 'invalid_key') {
-      add(toField(issue.path), issue.issues[0]?.message ?? issue.message);
+      add(toFieldPath(issue.path), issue.issues[0]?.message ?? issue.message);
     } else {
-      add(toField(issue.path), issue.message);
+      add(toFieldPath(issue.path), issue.message);
     }
   }
   return errors;

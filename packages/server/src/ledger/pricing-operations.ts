@@ -4,7 +4,7 @@
  * go through the committer (idempotency, audit); versions and model prices are append-only, so a
  * new version never changes a charge already made.
  */
-import type { Meter } from '@bursar/core';
+import type { Meter, Rational } from '@bursar/core';
 import {
   decideCost,
   decideQuantities,
@@ -199,7 +199,7 @@ export async function checkPrices(
   const errors: FieldError[] = [];
   const seen = new Set<string>();
   for (const [index, price] of prices.entries()) {
-    const field = `prices.${index}`;
+    const field = `prices[${index}]`;
     if (seen.has(price.feature)) errors.push({ field: `${field}.feature`, message: 'is priced twice in this version' });
     seen.add(price.feature);
     const feature = await featureRow(service, caller.environmentId, price.feature);
@@ -209,7 +209,7 @@ export async function checkPrices(
     }
     const meter = JSON.parse(String(feature.meter)) as Meter;
     for (const [optionIndex, option] of price.options.entries()) {
-      const optionField = `${field}.options.${optionIndex}`;
+      const optionField = `${field}.options[${optionIndex}]`;
       const asset = await service.asset(caller.environmentId, option.asset);
       if (asset === undefined)
         errors.push({ field: `${optionField}.asset`, message: `no asset "${option.asset}" in this environment` });
@@ -222,28 +222,42 @@ export async function checkPrices(
       for (const [componentIndex, component] of option.components.entries()) {
         if (meter[component.quantity] === undefined) {
           errors.push({
-            field: `${optionField}.components.${componentIndex}.quantity`,
+            field: `${optionField}.components[${componentIndex}].quantity`,
             message: `feature "${price.feature}" has no quantity "${component.quantity}"`,
           });
         }
         for (const [rateIndex, rate] of component.rates.entries()) {
-          const tiers = rate.graduated?.tiers ?? [];
-          const ordered = tiers.every((tier, tierIndex) => {
-            const next = tiers[tierIndex + 1];
-            if (tier.up_to === null) return next === undefined;
-            return next === undefined || next.up_to === null || Number(tier.up_to) < Number(next.up_to);
-          });
-          if (!ordered || (tiers.length > 0 && tiers.at(-1)?.up_to !== null)) {
-            errors.push({
-              field: `${optionField}.components.${componentIndex}.rates.${rateIndex}.graduated.tiers`,
-              message: 'must rise strictly, and only the last tier has up_to null',
-            });
-          }
+          const tiersField = `${optionField}.components[${componentIndex}].rates[${rateIndex}].graduated.tiers`;
+          errors.push(...checkTierOrder(rate.graduated?.tiers ?? [], tiersField));
         }
       }
     }
   }
   return errors;
+}
+
+/**
+ * Tiers rise strictly by their exact values (as doubles, 9007199254740992 and …993 are one number)
+ * and only the last has up_to null. A bound the core cannot read exactly is named at its field.
+ */
+function checkTierOrder(tiers: readonly { readonly up_to: string | null }[], field: string): FieldError[] {
+  const bounds: (Rational | null)[] = [];
+  for (const [tierIndex, tier] of tiers.entries()) {
+    if (tier.up_to === null) {
+      bounds.push(null);
+      continue;
+    }
+    const parsed = parseDecimal(tier.up_to);
+    if (!parsed.ok) return [{ field: `${field}[${tierIndex}].up_to`, message: parsed.reason }];
+    bounds.push(rational.fromDecimal(parsed.value));
+  }
+  const ordered = bounds.every((bound, tierIndex) => {
+    const next = bounds[tierIndex + 1];
+    if (next === undefined) return bound === null;
+    if (bound === null) return false;
+    return next === null || rational.compare(bound, next) < 0;
+  });
+  return ordered ? [] : [{ field, message: 'must rise strictly, and only the last tier has up_to null' }];
 }
 
 export async function publishPriceVersion(
