@@ -15,6 +15,8 @@ import { buildOpenApiDocument } from './http/openapi.ts';
 import { ledgerRoutes } from './http/routes.ts';
 import { createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
+import { anchorAuditChains } from './ledger/audit.ts';
+import { loadAuditKey } from './ledger/audit-key.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
 import type { PaymentProvider } from './ledger/payment-provider.ts';
@@ -68,7 +70,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const database = await openDatabase(config);
   await migrate(database, clock.now());
-  const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey);
+  const auditKey = loadAuditKey(config, { create: true });
+  const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey, auditKey);
+  await anchorAuditChains(database, clock.now(), auditKey);
   const metrics = createMetricsRegistry();
   const batchSize = metrics
     .histogram(
@@ -91,6 +95,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     database,
     clock,
     batchSizeMax: config.batchSizeMax,
+    auditKey,
     onBatch: (size, durationMs) => {
       batchSize.observe(size);
       batchSeconds.observe(durationMs / 1000);
@@ -103,6 +108,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     clock,
     limits: { holdTtlDefaultMs: config.holdTtlDefaultSeconds * 1000, holdTtlMaxMs: config.holdTtlMaxSeconds * 1000 },
     webhooksAllowPrivate: config.webhooksAllowPrivate,
+    auditKey,
     onTopUpSettled: (outcome) => topUps.labels(outcome).inc(),
   });
   const authenticator = new ApiKeyAuthenticator(database.reader);

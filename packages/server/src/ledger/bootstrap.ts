@@ -8,7 +8,12 @@ import type { Database } from '../storage/database.ts';
 import { apiKeyRow } from './admin-operations.ts';
 import { chainAuditRecords } from './audit.ts';
 
-export async function bootstrap(database: Database, now: number, bootstrapKey: string | null): Promise<string | null> {
+export async function bootstrap(
+  database: Database,
+  now: number,
+  bootstrapKey: string | null,
+  auditKey: Buffer,
+): Promise<string | null> {
   return database.writeTransaction(async (session) => {
     const existing = await session.all("SELECT id FROM environments WHERE name = 'live'");
     if (existing.length > 0) return null;
@@ -33,6 +38,7 @@ export async function bootstrap(database: Database, now: number, bootstrapKey: s
         },
       ],
       now,
+      auditKey,
     );
     await session.insertMany('audit_events', rows);
     await session.updateMany('environments', ['id'], heads);
