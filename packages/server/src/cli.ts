@@ -53,7 +53,8 @@ async function main(): Promise<number> {
   }
   if (command === 'verify') return verify(config, headFile);
   if (command === 'audit-head') {
-    const auditKey = loadAuditKey(config, { create: false });
+    const auditKey = checkingKey(config);
+    if (auditKey === null) return 2;
     const database = await openDatabase(config);
     try {
       process.stdout.write(
@@ -96,9 +97,20 @@ async function main(): Promise<number> {
   return -1;
 }
 
+/** The server's audit key for a command that only checks; null (reported) when there is none. */
+function checkingKey(config: Config): Buffer | null {
+  try {
+    return loadAuditKey(config, { create: false });
+  } catch (error) {
+    process.stderr.write(`bursar ${command}: ${(error as Error).message}\n`);
+    return null;
+  }
+}
+
 /** Reads only: exits 0 when everything holds, 1 naming the first violation, 2 when it cannot check. */
 async function verify(config: Config, headFile: string | null): Promise<number> {
-  const auditKey = loadAuditKey(config, { create: false });
+  const auditKey = checkingKey(config);
+  if (auditKey === null) return 2;
   let exportedHeads: ExportedChainHead[] | undefined;
   if (headFile !== null) {
     const head = readAuditHead(JSON.parse(readFileSync(headFile, 'utf8')), auditKey);
