@@ -15,7 +15,7 @@ import { buildOpenApiDocument } from './http/openapi.ts';
 import { ledgerRoutes } from './http/routes.ts';
 import { createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
-import { anchorAuditChains } from './ledger/audit.ts';
+import { keyAuditChainsOnUpgrade } from './ledger/audit.ts';
 import { loadAuditKey } from './ledger/audit-key.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
@@ -69,10 +69,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const database = await openDatabase(config);
-  await migrate(database, clock.now());
   const auditKey = loadAuditKey(config, { create: true });
+  await migrate(database, clock.now(), { onColumnsAdded: keyAuditChainsOnUpgrade(clock.now(), auditKey) });
   const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey, auditKey);
-  await anchorAuditChains(database, clock.now(), auditKey);
   const metrics = createMetricsRegistry();
   const batchSize = metrics
     .histogram(

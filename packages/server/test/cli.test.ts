@@ -13,14 +13,14 @@ import { openDatabase } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
 import { migrate } from '../src/storage/migrations.ts';
 import { migrationTables, tables } from '../src/storage/schema.ts';
-import { createTestDatabase } from './harness.ts';
+import { createTestDatabase, testConfig } from './harness.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
 function bursar(args: string[], env: Record<string, string>) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: { ...process.env, BURSAR_AUDIT_KEY: testConfig('sqlite::memory:').auditKey ?? '', ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });

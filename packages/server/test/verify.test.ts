@@ -152,6 +152,9 @@ const keyedHash = (row: SqlRow) => ({
     .digest('hex'),
 });
 
+const startTestServerOn = (database: TestDatabase) =>
+  startServer(testConfig(database.url), { logger: createLogger({ level: 'silent' }) });
+
 async function liveEnvironmentId(opened: Database): Promise<string> {
   const [row] = await opened.reader.all("SELECT id FROM environments WHERE name = 'live'");
   return String(row?.id);
@@ -402,13 +405,14 @@ describe('bursar verify', () => {
     }
   });
 
-  it('a chain written before keying is anchored at the next start; an edit before the anchor is detected', async () => {
+  it('a chain written before keying is anchored by the upgrade; an edit before the anchor is detected', async () => {
     const { database } = await populatedDatabase();
     try {
-      // As an older version left it: every row a plain hash, no keyed row.
+      // As an older version left it: every row a plain hash, and no hash_kind column.
       await tamper(database, 'audit_events', async (session) => {
         for (const environment of await session.all('SELECT id FROM environments'))
           await rehashChain(session, String(environment.id), 1n, plainHash);
+        await session.run('ALTER TABLE audit_events DROP COLUMN hash_kind');
       });
       const unkeyed = await verifyOpened(database);
       assert.equal(unkeyed.valid, false);
@@ -435,6 +439,27 @@ describe('bursar verify', () => {
         );
       });
       await expectViolation(database, 'audit_events', new RegExp(`^${environmentId}/`), /audit log/);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('a keyed chain relabelled as plain is not blessed by a restart or by the next keyed row', async () => {
+    const { database } = await populatedDatabase();
+    try {
+      await tamper(database, 'audit_events', async (session) => {
+        for (const environment of await session.all('SELECT id FROM environments'))
+          await rehashChain(session, String(environment.id), 1n, plainHash);
+      });
+      const server = await startTestServerOn(database);
+      const reply = await callApi(server.url, 'POST', '/v1/assets', { code: 'points', scale: 0 }, { key: adminKey });
+      assert.equal(reply.status, 201, reply.text);
+      const verified = await callApi(server.url, 'GET', '/v1/audit-events/verify', undefined, { key: adminKey });
+      assert.equal(verified.body.valid, false, verified.text);
+      await server.close();
+      const result = await verifyOpened(database);
+      assert.equal(result.valid, false);
+      assert.match(String(result.violation?.found), /not anchored/);
     } finally {
       await database.drop();
     }

@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { newId } from '../ids.ts';
-import type { Database, SqlRow, SqlSession } from '../storage/database.ts';
+import type { SqlRow, SqlSession } from '../storage/database.ts';
 import { toBigint } from './wallet-store.ts';
 
 export interface AuditRecord {
@@ -82,41 +82,40 @@ function wellFormed(text: string): string {
 }
 
 /**
- * At start with the key: every environment whose chain does not end in a keyed row gets one
- * (`audit.chain_keyed`), whose keyed hash covers the plain chain before it. From then on a plain
- * row in that chain, or a chain with no keyed row, is a violation.
+ * The upgrade that adds `hash_kind` keys every chain: each non-empty one (all plain rows then) gets
+ * an `audit.chain_keyed` row whose keyed hash covers the plain chain before it. It runs only in the
+ * transaction that adds the column, never again: a chain relabelled as plain later is not blessed.
  */
-export async function anchorAuditChains(database: Database, now: number, auditKey: Buffer): Promise<number> {
-  return database.writeTransaction(async (session) => {
-    // The lock migrations take: two processes starting at once anchor each chain once.
-    if (session.dialect === 'postgres') await session.all('SELECT pg_advisory_xact_lock(4242)');
+export function keyAuditChainsOnUpgrade(
+  now: number,
+  auditKey: Buffer,
+): (added: readonly string[], session: SqlSession) => Promise<void> {
+  return async (added, session) => {
+    if (!added.includes('audit_events.hash_kind')) return;
     const records: AuditRecord[] = [];
-    for (const environment of await session.all('SELECT id FROM environments ORDER BY id')) {
+    for (const environment of await session.all('SELECT id, audit_seq FROM environments ORDER BY id')) {
+      const plainRows = toBigint(environment.audit_seq);
+      if (plainRows === 0n) continue;
       const environmentId = String(environment.id);
-      const [last] = await session.all(
-        'SELECT seq, hash_kind FROM audit_events WHERE environment_id = ? ORDER BY seq DESC LIMIT 1',
-        [environmentId],
-      );
-      // An empty chain (an environment nothing was audited in yet) has nothing to anchor.
-      if (last === undefined || last.hash_kind === keyedHashKind) continue;
       records.push({
         environmentId,
-        action: 'audit.chain_keyed',
+        action: anchorAction,
         target: `environment:${environmentId}`,
-        actor: 'system:start',
+        actor: 'system:upgrade',
         reason: 'rows from here are keyed with the audit key; this row covers the hash of those before',
         before: null,
-        after: { plain_rows: Number(toBigint(last.seq)) },
+        after: { plain_rows: Number(plainRows) },
         requestId: null,
       });
     }
-    if (records.length === 0) return 0;
+    if (records.length === 0) return;
     const { rows, heads } = await chainAuditRecords(session, records, now, auditKey);
     await session.insertMany('audit_events', rows);
     await session.updateMany('environments', ['id'], heads);
-    return records.length;
-  });
+  };
 }
+
+const anchorAction = 'audit.chain_keyed';
 
 const hashedColumns = [
   'environment_id',
@@ -203,6 +202,9 @@ export async function verifyAuditChain(
       } else if (row.hash_kind !== keyedHashKind) {
         return broken(seq, `unknown hash_kind "${String(row.hash_kind)}"`);
       } else {
+        if (keyedFrom === null && seq > 1n && row.action !== anchorAction) {
+          return broken(seq, `the plain rows before this keyed row are not anchored by an ${anchorAction} row`);
+        }
         keyedFrom ??= seq;
       }
       if (!sameHex(hashAuditRow(row, auditKey), String(row.hash))) {
