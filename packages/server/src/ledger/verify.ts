@@ -5,7 +5,7 @@
  * rows; this file's shell only pages through the tables.
  */
 import type { SqlRow, SqlSession, SqlValue } from '../storage/database.ts';
-import { tables } from '../storage/schema.ts';
+import { quote, tables } from '../storage/schema.ts';
 import type { ExportedChainHead } from './audit.ts';
 import { verifyAuditChain } from './audit.ts';
 import { toBigint } from './wallet-store.ts';
@@ -46,7 +46,7 @@ export async function verifyDatabase(session: SqlSession, options: VerifyOptions
   };
   const pageRows = options.pageRows ?? defaultPageRows;
   const steps: (() => Promise<Violation | null>)[] = [
-    async () => decideTriggers(await presentTriggers(session)),
+    async () => decideTriggers(session.dialect, await presentTriggers(session)),
     () => verifyAuditChains(session, options, pageRows, count),
     () => verifyEntries(session, pageRows, count),
     () => verifyWallets(session, pageRows, count),
@@ -63,7 +63,7 @@ export async function verifyDatabase(session: SqlSession, options: VerifyOptions
 /** Rows of `table` in primary-key order, one page per yield (keyset paging: no offset scans). */
 async function* pagesOf(session: SqlSession, table: keyof typeof tables, pageRows: number): AsyncGenerator<SqlRow[]> {
   const keyColumns: readonly string[] = tables[table].primaryKey;
-  const keys = keyColumns.map((column) => `"${column}"`).join(', ');
+  const keys = keyColumns.map(quote).join(', ');
   let after: SqlValue[] | null = null;
   for (;;) {
     const where = after === null ? '' : ` WHERE (${keys}) > (${keyColumns.map(() => '?').join(', ')})`;
@@ -90,19 +90,18 @@ async function presentTriggers(session: SqlSession): Promise<Set<string>> {
 }
 
 /** Every append-only table keeps its triggers (SQLite: one per operation; PostgreSQL: one, enabled). */
-function decideTriggers(present: ReadonlySet<string>): Violation | null {
+function decideTriggers(dialect: 'sqlite' | 'postgres', present: ReadonlySet<string>): Violation | null {
   for (const [table, spec] of Object.entries(tables)) {
     if (!('appendOnly' in spec) || spec.appendOnly !== true) continue;
-    const expected = present.has(`${table}_append_only`)
-      ? [`${table}_append_only`]
-      : [`${table}_no_update`, `${table}_no_delete`];
+    // The names schemaStatements gives them.
+    const expected = dialect === 'postgres' ? [`${table}_append_only`] : [`${table}_no_update`, `${table}_no_delete`];
     for (const name of expected) {
       if (!present.has(name)) {
         return {
           invariant: '7: ledger, entries and audit log are append-only',
           table,
           row: `trigger ${name}`,
-          expected: `trigger ${name} rejecting ${name.endsWith('delete') ? 'DELETE' : 'UPDATE'}`,
+          expected: `trigger ${name} rejecting ${dialect === 'postgres' ? 'UPDATE and DELETE' : name.endsWith('delete') ? 'DELETE' : 'UPDATE'}`,
           found: 'missing or disabled',
         };
       }
