@@ -117,7 +117,14 @@ async function verify(config: Config, headFile: string | null): Promise<number> 
   if (auditKey === null) return 2;
   let exportedHeads: ExportedChainHead[] | undefined;
   if (headFile !== null) {
-    const head = readAuditHead(JSON.parse(readFileSync(headFile, 'utf8')), auditKey);
+    let exported: unknown;
+    try {
+      exported = JSON.parse(readFileSync(headFile, 'utf8'));
+    } catch (error) {
+      process.stderr.write(`bursar verify: ${headFile}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    const head = readAuditHead(exported, auditKey);
     if (!head.ok) {
       process.stderr.write(`bursar verify: ${headFile}: ${head.problem}\n`);
       return 2;

@@ -196,6 +196,11 @@ describe('bursar verify', () => {
         const result = await verifyOpened(database, { pageRows });
         assert.equal(result.valid, true, JSON.stringify(result.violation));
       }
+      const progressed = new Set<string>();
+      await withDatabase(database, (opened) =>
+        verifyDatabase(opened.reader, { auditKey, pageRows: 2, onProgress: (table) => progressed.add(table) }),
+      );
+      assert.deepEqual([...progressed].sort(), ['audit_events', 'entries', 'environments', 'holds', 'wallets']);
       const run = bursar(['verify'], { BURSAR_DATABASE_URL: database.url });
       assert.equal(run.status, 0, run.stderr);
       const summary = JSON.parse(run.stdout);
