@@ -230,7 +230,7 @@ export async function verifyAuditChain(
   if (checked > 0 && keyedFrom === null) {
     return broken(
       1n,
-      'no row is keyed, so none is protected against database writers; start the server once to key it',
+      'no row is keyed, so none is protected against database writers (relabelled as plain, or never upgraded: run `bursar migrate` with the audit key)',
     );
   }
   const [head] = await session.all('SELECT audit_seq, audit_hash FROM environments WHERE id = ?', [environmentId]);
