@@ -16,6 +16,8 @@ import { RateLimiter } from './http/rate-limit.ts';
 import { ledgerRoutes } from './http/routes.ts';
 import { closeHttpServer, createHttpServer } from './http/server.ts';
 import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
+import { keyAuditChainsOnUpgrade } from './ledger/audit.ts';
+import { loadAuditKey } from './ledger/audit-key.ts';
 import { bootstrap } from './ledger/bootstrap.ts';
 import { Committer } from './ledger/committer.ts';
 import { IdempotencyPruner } from './ledger/idempotency-pruner.ts';
@@ -83,8 +85,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const database = await openDatabase(config);
-  await migrate(database, clock.now());
-  const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey);
+  const auditKey = loadAuditKey(config, { create: true });
+  await migrate(database, clock.now(), { onColumnsAdded: keyAuditChainsOnUpgrade(clock.now(), auditKey) });
+  const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey, auditKey);
   const metrics = createMetricsRegistry();
   const batchSize = metrics
     .histogram(
@@ -107,6 +110,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     database,
     clock,
     batchSizeMax: config.batchSizeMax,
+    auditKey,
     onBatch: (size, durationMs) => {
       batchSize.observe(size);
       batchSeconds.observe(durationMs / 1000);
@@ -119,6 +123,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     clock,
     limits: { holdTtlDefaultMs: config.holdTtlDefaultSeconds * 1000, holdTtlMaxMs: config.holdTtlMaxSeconds * 1000 },
     webhooksAllowPrivate: config.webhooksAllowPrivate,
+    auditKey,
     onTopUpSettled: (outcome) => topUps.labels(outcome).inc(),
   });
   const authenticator = new ApiKeyAuthenticator(database.reader, config.apiKeyCacheMs);

@@ -1,23 +1,26 @@
 /**
  * The `bursar` command and its configuration: an invalid configuration stops start-up listing
- * every problem at once, and `migrate` applies migrations once.
+ * every problem at once, `migrate` applies migrations once, and `verify` needs the audit key
+ * (verify.test.ts checks what it finds).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { openDatabase } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
 import { migrate } from '../src/storage/migrations.ts';
 import { migrationTables, tables } from '../src/storage/schema.ts';
-import { createTestDatabase } from './harness.ts';
+import { createTestDatabase, testConfig } from './harness.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
 function bursar(args: string[], env: Record<string, string>) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: { ...process.env, BURSAR_AUDIT_KEY: testConfig('sqlite::memory:').auditKey ?? '', ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -116,6 +119,26 @@ test("`bursar jobs` shows the scheduler's work by kind", async () => {
       ['subscription', 'expiry', 'webhook_delivery'],
     );
     assert.ok(lines.every((line) => line.due === 0));
+  } finally {
+    await database.drop();
+  }
+});
+
+test('`bursar verify` without the audit key exits 2 and names where the key comes from; it never creates one', async () => {
+  const database = await createTestDatabase();
+  try {
+    const keyFile = resolve(tmpdir(), `bursar-missing-${process.pid}`, 'audit.key');
+    const run = bursar(['verify'], {
+      BURSAR_DATABASE_URL: database.url,
+      BURSAR_AUDIT_KEY: '',
+      BURSAR_AUDIT_KEY_FILE: keyFile,
+    });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /BURSAR_AUDIT_KEY/);
+    assert.equal(existsSync(keyFile), false);
+    const unknown = bursar(['verify-audit'], { BURSAR_DATABASE_URL: database.url });
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /verify, audit-head/);
   } finally {
     await database.drop();
   }

@@ -2,12 +2,13 @@
  * Model-based test: seeded random command sequences against the REAL server, each command
  * predicted by a small independent reference model (grants, holds, debt, clock). After every
  * command the live balances are compared with the model; ledger entries must sum to zero per
- * transaction. Replay a failure with BURSAR_TEST_SEED; raise the run count with BURSAR_TEST_RUNS.
+ * transaction, and at the end `bursar verify`'s checker finds every invariant whole. Replay a failure with BURSAR_TEST_SEED; raise the run count with BURSAR_TEST_RUNS.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { verifyDatabase } from '../src/ledger/verify.ts';
 import type { TestServer } from './harness.ts';
-import { seedCustomer, seededRandom, startTestServer, testSeed } from './harness.ts';
+import { seedCustomer, seededRandom, startTestServer, testConfig, testSeed } from './harness.ts';
 
 // ---- the reference model ----
 interface MGrant {
@@ -144,7 +145,14 @@ before(async () => {
   server = await startTestServer();
 });
 after(async () => {
-  await server.close();
+  try {
+    // Whatever the sequences did, the whole database passes the checks `bursar verify` runs.
+    const auditKey = Buffer.from(testConfig(server.database.url).auditKey ?? '', 'utf8');
+    const verified = await verifyDatabase(server.server.database.reader, { auditKey, pageRows: 7 });
+    assert.equal(verified.valid, true, JSON.stringify(verified.violation));
+  } finally {
+    await server.close();
+  }
 });
 
 async function entriesBalance(s: TestServer, customer: string): Promise<number> {

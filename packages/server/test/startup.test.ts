@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openDatabase } from '../src/app.ts';
+import { loadAuditKey } from '../src/ledger/audit-key.ts';
 import { bootstrap } from '../src/ledger/bootstrap.ts';
 import { migrate } from '../src/storage/migrations.ts';
 import { type Child, freePort, kill, spawnServer, waitHealthy } from './child-server.ts';
-import { adminKey, backend, callApi, clockStart, createTestDatabase } from './harness.ts';
+import { adminKey, backend, callApi, clockStart, createTestDatabase, testConfig } from './harness.ts';
 
 const startupChild = 'packages/server/test/startup-child.ts';
 
@@ -71,6 +72,7 @@ test('bootstraps racing on one migrated database create `live` and its key once'
 }, async () => {
   // Process start-up is too uneven to meet inside the few milliseconds of a bootstrap reliably,
   // so connections of one process stand in for processes here and start the bootstrap together.
+  const testAuditKey = loadAuditKey(testConfig(''), { create: false });
   for (let round = 0; round < 5; round += 1) {
     const database = await createTestDatabase();
     const config = { databaseUrl: database.url, postgresWritersMax: 1 };
@@ -79,7 +81,9 @@ test('bootstraps racing on one migrated database create `live` and its key once'
       const [first] = handles;
       if (first === undefined) throw new Error('no database');
       await migrate(first, clockStart);
-      const results = await Promise.allSettled(handles.map((handle) => bootstrap(handle, clockStart, null)));
+      const results = await Promise.allSettled(
+        handles.map((handle) => bootstrap(handle, clockStart, null, testAuditKey)),
+      );
       const failures = results.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
       assert.deepEqual(failures, [], `${backend} round ${round}`);
       const keysPrinted = results.filter((result) => result.status === 'fulfilled' && result.value !== null);

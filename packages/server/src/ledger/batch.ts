@@ -45,6 +45,8 @@ export interface HoldVersion {
 export class Batch {
   readonly now: number;
   readonly session: SqlSession;
+  /** Keys the audit rows the batch writes (see audit.ts). */
+  readonly auditKey: Buffer;
   readonly #slots = new Map<string, WalletSlot>();
   readonly transactions: { environmentId: string; transaction: PlannedTransaction; options: ApplyOptions }[] = [];
   readonly events: { environmentId: string; event: PlannedEvent }[] = [];
@@ -69,9 +71,10 @@ export class Batch {
   >();
   readonly context: DecisionContext;
 
-  constructor(session: SqlSession, now: number) {
+  constructor(session: SqlSession, now: number, auditKey: Buffer) {
     this.session = session;
     this.now = now;
+    this.auditKey = auditKey;
     this.context = { now, nextId: (prefix) => newId(prefix, now) };
   }
 

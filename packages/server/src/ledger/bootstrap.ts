@@ -11,13 +11,18 @@ import { chainAuditRecords } from './audit.ts';
 
 const bootstrapActor = 'system:bootstrap';
 
-export async function bootstrap(database: Database, now: number, bootstrapKey: string | null): Promise<string | null> {
+export async function bootstrap(
+  database: Database,
+  now: number,
+  bootstrapKey: string | null,
+  auditKey: Buffer,
+): Promise<string | null> {
   return database.writeTransaction(async (session) => {
     // Under the migrations' lock, so processes starting together create `live` once.
     await takeStartupLock(session);
     const existing = await session.all("SELECT id FROM environments WHERE name = 'live'");
     if (existing.length > 0) {
-      await promoteBootstrapKey(session, now);
+      await promoteBootstrapKey(session, now, auditKey);
       return null;
     }
     const environmentId = newId('env', now);
@@ -41,6 +46,7 @@ export async function bootstrap(database: Database, now: number, bootstrapKey: s
         },
       ],
       now,
+      auditKey,
     );
     await session.insertMany('audit_events', rows);
     await session.updateMany('environments', ['id'], heads);
@@ -52,7 +58,7 @@ export async function bootstrap(database: Database, now: number, bootstrapKey: s
  * A database from before the `owner` scope has no owner key; its bootstrap key, the one named by
  * the bootstrap's `environment.created` audit event, becomes the owner (revoked or not), once.
  */
-async function promoteBootstrapKey(session: SqlSession, now: number): Promise<void> {
+async function promoteBootstrapKey(session: SqlSession, now: number, auditKey: Buffer): Promise<void> {
   const owners = await session.all("SELECT id FROM api_keys WHERE scopes LIKE '%owner%' LIMIT 1");
   if (owners.length > 0) return;
   const [created] = await session.all(
@@ -80,6 +86,7 @@ async function promoteBootstrapKey(session: SqlSession, now: number): Promise<vo
       },
     ],
     now,
+    auditKey,
   );
   await session.insertMany('audit_events', rows);
   await session.updateMany('environments', ['id'], heads);

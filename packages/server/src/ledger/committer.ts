@@ -49,6 +49,8 @@ export interface CommitterOptions {
   readonly database: Database;
   readonly clock: Clock;
   readonly batchSizeMax: number;
+  /** Keys the audit chain's HMAC; kept outside the database. */
+  readonly auditKey: Buffer;
   readonly onBatch?: (size: number, durationMs: number) => void;
   readonly onError?: (error: unknown) => void;
 }
@@ -150,7 +152,7 @@ export class Committer {
     commands: readonly Command[],
     touched: string[],
   ): Promise<{ replies: Reply[]; wallets: Map<string, { wallet: Wallet; version: bigint }> }> {
-    const batch = new Batch(session, this.#options.clock.now());
+    const batch = new Batch(session, this.#options.clock.now(), this.#options.auditKey);
     const replies: (Reply | undefined)[] = new Array(commands.length);
     const followers = await this.#resolveIdempotency(session, commands, replies);
     const active = commands.flatMap((_command, index) =>

@@ -73,7 +73,7 @@ export async function flushBatch(batch: Batch): Promise<void> {
     })),
   );
   if (batch.audits.length > 0) {
-    const { rows, heads } = await chainAuditRecords(session, batch.audits, batch.now);
+    const { rows, heads } = await chainAuditRecords(session, batch.audits, batch.now, batch.auditKey);
     await session.insertMany('audit_events', rows);
     await session.updateMany('environments', ['id'], heads);
   }

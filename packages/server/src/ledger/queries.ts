@@ -360,7 +360,7 @@ export async function listAuditEvents(
 }
 
 export async function verifyAuditLog(service: LedgerService, caller: Caller): Promise<Reply> {
-  const result = await verifyAuditChain(service.database.reader, caller.environmentId);
+  const result = await verifyAuditChain(service.database.reader, caller.environmentId, service.auditKey);
   return okReply(200, {
     valid: result.valid,
     events_checked: result.eventsChecked,

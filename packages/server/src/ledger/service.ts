@@ -31,6 +31,8 @@ export class LedgerService {
   readonly limits: LedgerLimits;
   /** Webhooks may target loopback and private addresses (tests, a deliberate private network). */
   readonly webhooksAllowPrivate: boolean;
+  /** Keys the audit chain; `verifyAuditLog` checks with it. */
+  readonly auditKey: Buffer;
   /** Called after a top-up settles in a committed batch (metrics). */
   readonly onTopUpSettled: (outcome: 'succeeded' | 'failed') => void;
   readonly #assets = new Map<string, AssetInfo>();
@@ -42,6 +44,7 @@ export class LedgerService {
     clock: Clock;
     limits: LedgerLimits;
     webhooksAllowPrivate: boolean;
+    auditKey: Buffer;
     onTopUpSettled?: (outcome: 'succeeded' | 'failed') => void;
   }) {
     this.database = options.database;
@@ -49,6 +52,7 @@ export class LedgerService {
     this.clock = options.clock;
     this.limits = options.limits;
     this.webhooksAllowPrivate = options.webhooksAllowPrivate;
+    this.auditKey = options.auditKey;
     this.onTopUpSettled = options.onTopUpSettled ?? (() => {});
   }
 

@@ -30,7 +30,15 @@ const migrations: readonly Migration[] = migrationTables.map((names, index) => (
   statements: (dialect) => schemaStatements(dialect, names),
 }));
 
-export async function migrate(database: Database, now: number): Promise<number[]> {
+export interface MigrateOptions {
+  /**
+   * Runs in the transaction that added columns to existing tables (`table.column`), so work an
+   * upgrade needs (keying the audit chain) commits with the columns or not at all.
+   */
+  readonly onColumnsAdded?: (added: readonly string[], session: SqlSession) => Promise<void>;
+}
+
+export async function migrate(database: Database, now: number, options: MigrateOptions = {}): Promise<number[]> {
   const applied: number[] = [];
   for (const migration of migrations) {
     await database.writeTransaction(async (session) => {
@@ -51,7 +59,8 @@ export async function migrate(database: Database, now: number): Promise<number[]
   }
   await database.writeTransaction(async (session) => {
     await takeStartupLock(session);
-    await addMissingColumns(session);
+    const added = await addMissingColumns(session);
+    if (added.length > 0) await options.onColumnsAdded?.(added, session);
   });
   return applied;
 }
@@ -69,7 +78,8 @@ export async function takeStartupLock(session: SqlSession): Promise<void> {
  * Adds the columns the schema declares that a table lacks (tables created by an older version).
  * Only additions: such a column must be nullable, since existing rows have no value for it.
  */
-async function addMissingColumns(session: SqlSession): Promise<void> {
+async function addMissingColumns(session: SqlSession): Promise<string[]> {
+  const added: string[] = [];
   for (const [name, spec] of Object.entries(tables) as [TableName, (typeof tables)[TableName]][]) {
     const present = new Set(await columnsOf(session, name));
     for (const [column, type] of Object.entries(spec.columns)) {
@@ -79,8 +89,10 @@ async function addMissingColumns(session: SqlSession): Promise<void> {
       }
       const sqlType = type === 'text' ? 'TEXT' : session.dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
       await session.run(`ALTER TABLE ${name} ADD COLUMN ${quote(column)} ${sqlType}`);
+      added.push(`${name}.${column}`);
     }
   }
+  return added;
 }
 
 async function columnsOf(session: SqlSession, table: TableName): Promise<string[]> {

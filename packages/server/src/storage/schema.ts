@@ -210,8 +210,10 @@ export const tables = {
       created_at: 'bigint',
       prev_hash: 'text',
       hash: 'text',
+      /** `hmac-sha256` (keyed with the audit key); NULL on rows written before the chain was keyed. */
+      hash_kind: 'text',
     },
-    nullable: ['reason', 'before', 'after', 'request_id'],
+    nullable: ['reason', 'before', 'after', 'request_id', 'hash_kind'],
     primaryKey: ['environment_id', 'seq'],
     appendOnly: true,
   },
