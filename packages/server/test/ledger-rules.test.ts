@@ -120,7 +120,7 @@ describe('ledger rules', () => {
       consumption_order: ['free_first'],
     });
     assert.equal(unknown.status, 400, unknown.text);
-    assert.equal(unknown.body.errors[0].field, 'consumption_order.0');
+    assert.equal(unknown.body.errors[0].field, 'consumption_order[0]');
   });
 
   it('feature-restricted grants only pay for their features', async () => {
