@@ -57,7 +57,9 @@ test('killed while catching up a month of renewals, the scheduler leaves each re
     child = spawnServer(database.url, port, { script: 'packages/server/test/scheduler-child.ts', env: later });
     await waitHealthy(url, child);
     for (let waited = 0; ; waited += 1) {
-      const listed = await call('GET', '/v1/subscriptions');
+      // One page holds them all (limit 200 ≥ 100 subscriptions); a shorter page would stop waiting early.
+      const listed = await call('GET', '/v1/subscriptions?limit=200');
+      assert.equal(listed.data.length, subscriptions);
       if (listed.data.every((item: { current_period: { index: number } }) => item.current_period.index === days)) break;
       assert.ok(waited < 300, 'the scheduler catches up within 30 s');
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { openDatabase, startServer } from '../src/app.ts';
 import { createLogger } from '../src/http/logger.ts';
-import { chainAuditRecords, exportAuditHead, readAuditHead } from '../src/ledger/audit.ts';
+import { chainAuditRecords, exportAuditHead, hashedColumns, readAuditHead } from '../src/ledger/audit.ts';
 import { loadAuditKey } from '../src/ledger/audit-key.ts';
 import { verifyDatabase } from '../src/ledger/verify.ts';
 import type { Database, SqlRow, SqlSession, SqlValue } from '../src/storage/database.ts';
@@ -90,22 +90,8 @@ async function dropTriggers(session: SqlSession, table: string) {
     for (const operation of ['update', 'delete']) await session.run(`DROP TRIGGER IF EXISTS ${table}_no_${operation}`);
 }
 
-const auditColumns = [
-  'environment_id',
-  'seq',
-  'id',
-  'action',
-  'target',
-  'actor',
-  'reason',
-  'before',
-  'after',
-  'request_id',
-  'created_at',
-  'prev_hash',
-];
 const canonical = (row: SqlRow) =>
-  JSON.stringify(auditColumns.map((column) => (typeof row[column] === 'bigint' ? String(row[column]) : row[column])));
+  JSON.stringify(hashedColumns.map((column) => (typeof row[column] === 'bigint' ? String(row[column]) : row[column])));
 
 /**
  * Rewrites one environment's chain from `fromSeq` with `rehash` and moves the head to match: what

@@ -117,7 +117,8 @@ export function keyAuditChainsOnUpgrade(
 
 const anchorAction = 'audit.chain_keyed';
 
-const hashedColumns = [
+/** The columns a row's hash covers, in order (exported so tests can forge a chain as an attacker would). */
+export const hashedColumns = [
   'environment_id',
   'seq',
   'id',
