@@ -244,6 +244,15 @@ describe('webhook secrets at rest', () => {
       assert.equal(logged.level, 'error');
       assert.equal(logged.endpoint, endpoint.id);
       assert.match(String(logged.reason), /audit key/);
+      // Rotating replaces the lost secret at once: the old one, which cannot sign, gets no grace period.
+      const rotated = (await ok(running.call('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, {}), 200))
+        .body;
+      assert.equal(rotated.previous_secret_valid_until, null);
+      received.length = 0;
+      assert.deepEqual(await testSend(running, endpoint.id), [{ status: '204', error: null }]);
+      assert.equal(received[0]?.headers['webhook-signature']?.split(' ').length, 1);
+      new Webhook(rotated.secret).verify(received[0]?.body ?? '', received[0]?.headers ?? {});
+      received.length = 0;
       // The dispatcher is alive: a new endpoint, sealed under this server's key, is delivered to.
       const fresh = (await ok(running.call('POST', '/v1/webhook-endpoints', { url: receiverUrl }))).body;
       assert.deepEqual(await testSend(running, fresh.id), [{ status: '204', error: null }]);

@@ -152,13 +152,18 @@ export function deleteWebhookEndpoint(service: LedgerService, caller: Caller, id
 export function rotateWebhookSecret(service: LedgerService, caller: Caller, id: string): Promise<Reply> {
   return changeEndpoint(service, caller, 'rotateWebhookSecret', id, (row, now) => {
     const secret = generateWebhookSecret();
+    const owner = { environmentId: caller.environmentId, endpointId: id };
+    // The old secret keeps signing through the grace only if it opens (it is sealed for this same row,
+    // so it moves to the other column as it is); one that does not (a lost audit key) could sign
+    // nothing, and would stop every delivery until the grace ended, so it is dropped.
+    const previousSecret =
+      typeof row.secret === 'string' && canOpen(service.auditKey, owner, row.secret) ? row.secret : null;
     const set = {
-      secret: sealSecret(service.auditKey, { environmentId: caller.environmentId, endpointId: id }, secret),
-      // Sealed for this same row, so it moves to the other column as it is.
-      previous_secret: row.secret ?? null,
-      previous_secret_until: BigInt(now + previousSecretGraceMs),
+      secret: sealSecret(service.auditKey, owner, secret),
+      previous_secret: previousSecret,
+      previous_secret_until: previousSecret === null ? null : BigInt(now + previousSecretGraceMs),
     };
-    const previousSecretValidUntil = toTimestamp(now + previousSecretGraceMs);
+    const previousSecretValidUntil = previousSecret === null ? null : toTimestamp(now + previousSecretGraceMs);
     return {
       set,
       audit: 'webhook_endpoint.secret_rotated',
