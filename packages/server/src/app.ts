@@ -28,6 +28,7 @@ import { LedgerService } from './ledger/service.ts';
 import { Sweeper } from './ledger/sweeper.ts';
 import { TopUpWorker } from './ledger/top-up-worker.ts';
 import { defaultWebhookTiming, WebhookDispatcher, type WebhookTiming } from './ledger/webhook-dispatcher.ts';
+import { sealStoredWebhookSecrets } from './ledger/webhook-operations.ts';
 import type { HostResolver } from './ledger/webhook-targets.ts';
 import type { Database } from './storage/database.ts';
 import { migrate } from './storage/migrations.ts';
@@ -88,6 +89,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const auditKey = loadAuditKey(config, { create: true });
   await migrate(database, clock.now(), { onColumnsAdded: keyAuditChainsOnUpgrade(clock.now(), auditKey) });
   const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey, auditKey);
+  const secrets = await sealStoredWebhookSecrets(database, auditKey);
+  if (secrets.valuesSealed > 0) logger.info('webhook signing secrets encrypted', { values: secrets.valuesSealed });
+  if (secrets.endpointsUnopenable.length > 0) {
+    logger.error('webhook secrets do not decrypt with this audit key', {
+      endpoints: secrets.endpointsUnopenable,
+      reason:
+        'their signing secrets do not decrypt with this audit key (BURSAR_AUDIT_KEY or BURSAR_AUDIT_KEY_FILE); start with the key they were encrypted with, or rotate each secret',
+    });
+  }
   const metrics = createMetricsRegistry();
   const batchSize = metrics
     .histogram(
@@ -161,6 +171,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     service,
     committer,
     clock,
+    logger,
     options.webhookTiming ?? defaultWebhookTiming,
     options.webhookResolver,
   );

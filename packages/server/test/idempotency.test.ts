@@ -242,7 +242,10 @@ describe('idempotency: secrets are shown once and stored nowhere', () => {
     expectReplayWithoutSecret(rotated, rotatedReplay, ['secret']);
     const rotatedPlain = await call('POST', `/v1/webhook-endpoints/${endpoint.body.id}/rotate-secret`, {});
     assert.equal(rotatedPlain.status, 200, rotatedPlain.text);
-    const webhookSecrets = [endpoint, endpointKeyed, rotated, rotatedPlain].map((reply) => reply.body.secret);
+    // The key material without its `whsec_` prefix, so a value stored without the prefix is found too.
+    const webhookSecrets = [endpoint, endpointKeyed, rotated, rotatedPlain].map((reply) =>
+      String(reply.body.secret).replace(/^whsec_/, ''),
+    );
 
     // Every key still works, so the scan below looked for real secrets.
     for (const secret of secrets) {
@@ -257,12 +260,9 @@ describe('idempotency: secrets are shown once and stored nowhere', () => {
         for (const [column, value] of Object.entries(row)) {
           const text = String(value);
           for (const secret of secrets) if (text.includes(secret)) found.push(`API key in ${table}.${column}`);
-          for (const secret of webhookSecrets) {
-            // The signing secrets are the one secret the server must read back: it signs with them.
-            const signingColumn =
-              table === 'webhook_endpoints' && (column === 'secret' || column === 'previous_secret');
-            if (!signingColumn && text.includes(secret)) found.push(`webhook secret in ${table}.${column}`);
-          }
+          // Signing secrets are read back to sign, so they are stored, but only encrypted (secret-box.ts).
+          for (const secret of webhookSecrets)
+            if (text.includes(secret)) found.push(`webhook secret in ${table}.${column}`);
         }
       }
     }

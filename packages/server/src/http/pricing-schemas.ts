@@ -389,7 +389,12 @@ export const webhookEndpointResource = z.object({
     .literal(true)
     .optional()
     .describe('Present, with `secret: null`, in a replay: the secret was shown once, in the first reply.'),
-  previous_secret_valid_until: timeText.optional(),
+  previous_secret_valid_until: timeText
+    .nullable()
+    .optional()
+    .describe(
+      'After a rotation: until when the previous secret also signs; null when it could not be decrypted (another audit key) and was dropped.',
+    ),
   deleted: z.boolean().optional(),
 });
 

@@ -3,9 +3,10 @@
  * matches, as deliveries; due deliveries are signed (Standard Webhooks) and POSTed, each attempt
  * logged, failures retried with growing delays for up to three days. At least once: a delivery is
  * leased before it is sent, and the same `webhook-id` goes with every attempt. A process that dies
- * mid-send leaves its lease to expire; any process then takes the delivery again. Sends go through
- * this dispatcher's own HTTP agents, whose lookup checks every address a name resolves to and
- * connects only to a checked one (webhook-targets.ts).
+ * mid-send leaves its lease to expire; any process then takes the delivery again. Signing secrets
+ * are stored encrypted and opened only to sign (secret-box.ts); one that does not open fails the
+ * attempt, its error naming why. Sends go through this dispatcher's own HTTP agents, whose lookup
+ * checks every address a name resolves to and connects only to a checked one (webhook-targets.ts).
  */
 
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
@@ -13,8 +14,10 @@ import http from 'node:http';
 import https from 'node:https';
 
 import type { Clock } from '../clock.ts';
+import type { Logger } from '../http/logger.ts';
 import type { SqlRow } from '../storage/database.ts';
 import type { Committer } from './committer.ts';
+import { openSecret, SecretNotOpened } from './secret-box.ts';
 import type { LedgerService } from './service.ts';
 import { okReply } from './service.ts';
 import { toBigint, toTime } from './wallet-store.ts';
@@ -48,6 +51,7 @@ export class WebhookDispatcher {
   readonly #committer: Committer;
   readonly #clock: Clock;
   readonly #timing: WebhookTiming;
+  readonly #logger: Logger;
   /** One agent per protocol, without keep-alive, each resolving through the checked lookup. */
   readonly #agents: { readonly 'http:': HttpAgent; readonly 'https:': HttpAgent };
 
@@ -55,6 +59,7 @@ export class WebhookDispatcher {
     service: LedgerService,
     committer: Committer,
     clock: Clock,
+    logger: Logger,
     timing: WebhookTiming = defaultWebhookTiming,
     resolve: HostResolver = systemResolver,
   ) {
@@ -65,6 +70,7 @@ export class WebhookDispatcher {
     this.#committer = committer;
     this.#clock = clock;
     this.#timing = timing;
+    this.#logger = logger;
     const lookup = checkedLookup(resolve, service.webhooksAllowPrivate);
     this.#agents = { 'http:': new http.Agent({ lookup }), 'https:': new https.Agent({ lookup }) };
   }
@@ -162,9 +168,12 @@ export class WebhookDispatcher {
 
   async #send(delivery: SqlRow): Promise<void> {
     const started = this.#clock.now();
-    const secrets = [String(delivery.secret)];
-    if (delivery.previous_secret !== null && toTime(delivery.previous_secret_until) > started)
-      secrets.push(String(delivery.previous_secret));
+    const secrets = this.#openSecrets(delivery, started);
+    if (secrets instanceof SecretNotOpened) {
+      // Not signed at all rather than signed wrongly: the attempt fails, is logged, and retries like any failure.
+      await this.#record(delivery, { statusCode: null, error: `cannot sign: ${secrets.message}`, durationMs: 0 });
+      return;
+    }
     const timestamp = Math.floor(started / 1000);
     const body = String(delivery.payload);
     let statusCode: number | null = null;
@@ -193,6 +202,30 @@ export class WebhookDispatcher {
     }
     const durationMs = Math.round(performance.now() - wallStart);
     await this.#record(delivery, { statusCode, error, durationMs });
+  }
+
+  /**
+   * The endpoint's signing secrets, decrypted (the previous one while its grace lasts), or why they
+   * cannot be: a wrong audit key or a value that is not this endpoint's is an operator's problem,
+   * logged as an error for each delivery it stops.
+   */
+  #openSecrets(delivery: SqlRow, now: number): string[] | SecretNotOpened {
+    const owner = { environmentId: String(delivery.environment_id), endpointId: String(delivery.endpoint_id) };
+    const stored = [String(delivery.secret)];
+    if (delivery.previous_secret !== null && toTime(delivery.previous_secret_until) > now)
+      stored.push(String(delivery.previous_secret));
+    try {
+      return stored.map((value) => openSecret(this.#service.auditKey, owner, value));
+    } catch (error) {
+      if (!(error instanceof SecretNotOpened)) throw error;
+      this.#logger.error('webhook secret cannot sign', {
+        environment: owner.environmentId,
+        endpoint: owner.endpointId,
+        delivery: String(delivery.id),
+        reason: error.message,
+      });
+      return error;
+    }
   }
 
   /** POSTs `body` and resolves with the response once its head has arrived. */

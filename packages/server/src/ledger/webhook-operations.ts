@@ -1,13 +1,17 @@
 /**
  * Webhook endpoints and the notification feed: register an endpoint for some event types, rotate
- * its secret, delete it, send it a test event, read its delivery log and redeliver; and list the
- * lifecycle events the ledger wrote to its outbox. Delivery itself is the dispatcher's (webhook-dispatcher.ts).
+ * its secret (stored encrypted, secret-box.ts), delete it, send it a test event, read its delivery log
+ * and redeliver; and list the lifecycle events the ledger wrote to its outbox. Delivery itself is the
+ * dispatcher's (webhook-dispatcher.ts).
  */
 import { newId } from '../ids.ts';
-import type { SqlRow } from '../storage/database.ts';
+import type { Database, SqlRow, SqlValue } from '../storage/database.ts';
+import { takeStartupLock } from '../storage/migrations.ts';
 import type { Caller, Reply } from './contract.ts';
 import type { PageQuery } from './paging.ts';
 import { childRowsOf, keyset, readPage, textColumn } from './paging.ts';
+import type { SecretOwner } from './secret-box.ts';
+import { openSecret, SecretNotOpened, sealSecret } from './secret-box.ts';
 import type { LedgerService } from './service.ts';
 import { fieldReply, isFieldError, okReply, problemReply } from './service.ts';
 import { auditOf } from './wallet-operations.ts';
@@ -44,13 +48,14 @@ export async function createWebhookEndpoint(
     wallets: [],
     async prepare(batch) {
       const secret = generateWebhookSecret();
+      const id = newId('whe', batch.now);
       const row: SqlRow = {
         environment_id: caller.environmentId,
-        id: newId('whe', batch.now),
+        id,
         url: input.url,
         event_types: input.event_types === undefined ? null : JSON.stringify(input.event_types),
         description: input.description ?? null,
-        secret,
+        secret: sealSecret(service.auditKey, { environmentId: caller.environmentId, endpointId: id }, secret),
         previous_secret: null,
         previous_secret_until: null,
         created_at: BigInt(batch.now),
@@ -147,12 +152,18 @@ export function deleteWebhookEndpoint(service: LedgerService, caller: Caller, id
 export function rotateWebhookSecret(service: LedgerService, caller: Caller, id: string): Promise<Reply> {
   return changeEndpoint(service, caller, 'rotateWebhookSecret', id, (row, now) => {
     const secret = generateWebhookSecret();
+    const owner = { environmentId: caller.environmentId, endpointId: id };
+    // The old secret keeps signing through the grace only if it opens (it is sealed for this same row,
+    // so it moves to the other column as it is); one that does not (a lost audit key) could sign
+    // nothing, and would stop every delivery until the grace ended, so it is dropped.
+    const previousSecret =
+      typeof row.secret === 'string' && canOpen(service.auditKey, owner, row.secret) ? row.secret : null;
     const set = {
-      secret,
-      previous_secret: row.secret ?? null,
-      previous_secret_until: BigInt(now + previousSecretGraceMs),
+      secret: sealSecret(service.auditKey, owner, secret),
+      previous_secret: previousSecret,
+      previous_secret_until: previousSecret === null ? null : BigInt(now + previousSecretGraceMs),
     };
-    const previousSecretValidUntil = toTimestamp(now + previousSecretGraceMs);
+    const previousSecretValidUntil = previousSecret === null ? null : toTimestamp(now + previousSecretGraceMs);
     return {
       set,
       audit: 'webhook_endpoint.secret_rotated',
@@ -163,6 +174,59 @@ export function rotateWebhookSecret(service: LedgerService, caller: Caller, id: 
       },
     };
   });
+}
+
+/**
+ * At start: encrypts in place, in one transaction under the start-up lock, every plaintext signing
+ * secret an older version stored (the first start after the upgrade finds them; later starts none),
+ * and counts the live endpoints whose secret this server's audit key cannot open, so a wrong key is
+ * reported at start and not only at the first delivery.
+ */
+export function sealStoredWebhookSecrets(
+  database: Database,
+  auditKey: Buffer,
+): Promise<{ valuesSealed: number; endpointsUnopenable: string[] }> {
+  return database.writeTransaction(async (session) => {
+    await takeStartupLock(session);
+    const rows = await session.all(
+      'SELECT environment_id, id, secret, previous_secret, deleted_at FROM webhook_endpoints ORDER BY environment_id, id',
+    );
+    let valuesSealed = 0;
+    const endpointsUnopenable: string[] = [];
+    const changed: SqlRow[] = [];
+    for (const row of rows) {
+      const owner = { environmentId: String(row.environment_id), endpointId: String(row.id) };
+      const seal = (value: SqlValue | undefined): SqlValue => {
+        if (typeof value !== 'string' || !value.startsWith('whsec_')) return value ?? null;
+        valuesSealed += 1;
+        return sealSecret(auditKey, owner, value);
+      };
+      const secret = seal(row.secret);
+      const previousSecret = seal(row.previous_secret);
+      if (secret !== row.secret || previousSecret !== (row.previous_secret ?? null)) {
+        changed.push({
+          environment_id: owner.environmentId,
+          id: owner.endpointId,
+          secret,
+          previous_secret: previousSecret,
+        });
+      }
+      if (row.deleted_at === null && !canOpen(auditKey, owner, String(secret)))
+        endpointsUnopenable.push(owner.endpointId);
+    }
+    if (changed.length > 0) await session.updateMany('webhook_endpoints', ['environment_id', 'id'], changed);
+    return { valuesSealed, endpointsUnopenable };
+  });
+}
+
+function canOpen(auditKey: Buffer, owner: SecretOwner, stored: string): boolean {
+  try {
+    openSecret(auditKey, owner, stored);
+    return true;
+  } catch (error) {
+    if (error instanceof SecretNotOpened) return false;
+    throw error;
+  }
 }
 
 /** A new delivery of one event to one endpoint, due at once; the event's id is its `webhook-id`. */
