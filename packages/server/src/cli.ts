@@ -9,7 +9,8 @@ import { openDatabase, startServer } from './app.ts';
 import type { Config } from './config.ts';
 import { parseConfig } from './config.ts';
 import type { ExportedChainHead } from './ledger/audit.ts';
-import { exportAuditHead, keyAuditChainsOnUpgrade, readAuditHead } from './ledger/audit.ts';
+import { exportAuditHead, readAuditHead } from './ledger/audit.ts';
+import { upgradeFromUnkeyedVersion } from './ledger/upgrade.ts';
 import { loadAuditKey } from './ledger/audit-key.ts';
 import { describeJobs } from './ledger/scheduler.ts';
 import { verifyDatabase } from './ledger/verify.ts';
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
     const database = await openDatabase(config);
     const auditKey = loadAuditKey(config, { create: true });
     const applied = await migrate(database, Date.now(), {
-      onColumnsAdded: keyAuditChainsOnUpgrade(Date.now(), auditKey),
+      onColumnsAdded: upgradeFromUnkeyedVersion(Date.now(), auditKey),
     });
     process.stdout.write(`${JSON.stringify({ migrated: applied })}\n`);
     await database.close();
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   if (command === 'jobs') {
     const database = await openDatabase(config);
     const auditKey = loadAuditKey(config, { create: true });
-    await migrate(database, Date.now(), { onColumnsAdded: keyAuditChainsOnUpgrade(Date.now(), auditKey) });
+    await migrate(database, Date.now(), { onColumnsAdded: upgradeFromUnkeyedVersion(Date.now(), auditKey) });
     for (const line of await describeJobs(database.reader, Date.now()))
       process.stdout.write(`${JSON.stringify(line)}\n`);
     await database.close();

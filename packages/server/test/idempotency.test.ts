@@ -10,7 +10,7 @@ import { createLogger } from '../src/http/logger.ts';
 import { okReply } from '../src/ledger/service.ts';
 import { tables } from '../src/storage/schema.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
-import { seedCustomer, seededRandom, startTestServer, testConfig, testSeed } from './harness.ts';
+import { adminKey, callApi, seedCustomer, seededRandom, startTestServer, testConfig, testSeed } from './harness.ts';
 
 const dayMs = 86_400_000;
 
@@ -267,6 +267,60 @@ describe('idempotency: secrets are shown once and stored nowhere', () => {
       }
     }
     assert.deepEqual(found, []);
+  });
+});
+
+describe('idempotency: replies stored with a secret by an older version', () => {
+  it('lose the secret when the database is upgraded, and replay without it', async () => {
+    const server = await startTestServer();
+    try {
+      const made = await server.call(
+        'POST',
+        '/v1/api-keys',
+        { name: 'ci', scopes: ['read'] },
+        { idempotencyKey: 'old-key' },
+      );
+      assert.equal(made.status, 201, made.text);
+      const plaintext = String(made.body.key);
+      const database = server.server.database;
+      // As a version before this one stored it: the secret inside the reply, and no keyed audit chain yet.
+      await database.writeTransaction(async (session) => {
+        const [row] = await session.all("SELECT body FROM idempotency_keys WHERE key = 'old-key'");
+        const body = { ...JSON.parse(String(row?.body)), key: plaintext };
+        delete body.secret_shown_once;
+        await session.run("UPDATE idempotency_keys SET body = ? WHERE key = 'old-key'", [JSON.stringify(body)]);
+        await session.run('ALTER TABLE audit_events DROP COLUMN hash_kind');
+      });
+      await server.server.close();
+      // Kept forever: this server runs on the real clock, long after the manual clock's stored keys.
+      const upgraded = await startServer(testConfig(server.database.url, { idempotencyRetentionDays: null }), {
+        logger: createLogger({ level: 'silent' }),
+      });
+      try {
+        const rows = await upgraded.database.reader.all("SELECT body FROM idempotency_keys WHERE key = 'old-key'");
+        assert.equal(rows.length, 1, 'the stored reply is kept');
+        assert.equal(String(rows[0]?.body).includes(plaintext), false, 'the stored reply no longer holds the key');
+        const replay = await callApi(
+          upgraded.url,
+          'POST',
+          '/v1/api-keys',
+          { name: 'ci', scopes: ['read'] },
+          {
+            key: adminKey,
+            idempotencyKey: 'old-key',
+          },
+        );
+        const replayed = replay.body;
+        assert.equal(replay.headers.get('idempotent-replayed'), 'true', replay.text);
+        assert.equal(replayed.key, null);
+        assert.equal(replayed.secret_shown_once, true);
+        assert.equal(replayed.id, made.body.id);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await server.database.drop();
+    }
   });
 });
 

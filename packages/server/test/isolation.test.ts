@@ -939,6 +939,20 @@ describe('environments and the owner scope', () => {
     await ok(as(owner.key)('GET', '/v1/api-keys'), 200);
     await ok(as(owner.key)('POST', '/v1/customers', { id: 'made-by-owner' }));
   });
+
+  it('an admin cannot revoke an owner key, so the owner scope cannot be taken away', async () => {
+    const keys = (await ok(server.call('GET', '/v1/api-keys?limit=100'), 200)).body.data;
+    const bootstrapKey = keys.find((k: { prefix: string }) => adminKey.startsWith(k.prefix.replace('…', '')));
+    const revoked = await as(liveAdmin)('POST', `/v1/api-keys/${bootstrapKey.id}/revoke`);
+    assert.equal(revoked.status, 403, revoked.text);
+    assert.equal(revoked.body.code, 'insufficient_scope');
+    assert.match(revoked.body.detail, /`owner`/);
+    await ok(server.call('GET', '/v1/environments'), 200);
+    // An admin still revokes keys within its scopes.
+    const reader = (await ok(server.call('POST', '/v1/api-keys', { name: 'reader', scopes: ['read'] }))).body;
+    await ok(as(liveAdmin)('POST', `/v1/api-keys/${reader.id}/revoke`), 200);
+    assert.equal((await as(reader.key)('GET', '/v1/assets')).status, 401);
+  });
 });
 
 describe('a database from before the owner scope', () => {

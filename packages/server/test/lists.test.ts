@@ -175,7 +175,8 @@ const cases: Record<string, ListCase> = {
       // Timestamps out of arrival order: a backfilled event sorts among the older ones.
       const n = next();
       const event = {
-        id: `paging-event-${n}`,
+        // Near the 200-character bound and escaped in JSON, so the cursor after it is at its longest.
+        id: `paging-event-${n}-${'\\'.repeat(180)}`,
         customer: 'paging-events',
         feature,
         timestamp: new Date(server.clock.now() - ((n * 7919) % 50) * 1000).toISOString(),

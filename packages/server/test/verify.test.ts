@@ -5,9 +5,9 @@
  * each; a clean database verifies with exit code 0.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -503,6 +503,45 @@ describe('the audit key', () => {
       assert.equal(statSync(join(directory, 'data')).mode & 0o777, 0o700);
       assert.deepEqual(loadAuditKey({ auditKey: null, auditKeyFile }, { create: true }), created);
       assert.deepEqual(loadAuditKey({ auditKey: auditKeyText, auditKeyFile }, { create: false }), auditKey);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('is the same for processes creating it at once: none reads a half-written file', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'bursar-key-race-'));
+    try {
+      const auditKeyFile = join(directory, 'data', 'audit.key');
+      const script = `import { loadAuditKey } from ${JSON.stringify(resolve('packages/server/src/ledger/audit-key.ts'))};
+        const at = Number(process.argv[1]);
+        while (Date.now() < at) {}
+        process.stdout.write(loadAuditKey({ auditKey: null, auditKeyFile: process.argv[2] }, { create: true }).toString('hex'));`;
+      const startAt = Date.now() + 1500;
+      const runs = await Promise.all(
+        Array.from(
+          { length: 6 },
+          () =>
+            new Promise<{ code: number | null; out: string; err: string }>((done) => {
+              const child = spawn(
+                process.execPath,
+                ['--import', 'tsx', '--input-type=module', '-e', script, String(startAt), auditKeyFile],
+                { stdio: ['ignore', 'pipe', 'pipe'] },
+              );
+              let out = '';
+              let err = '';
+              child.stdout.on('data', (chunk: Buffer) => {
+                out += chunk.toString();
+              });
+              child.stderr.on('data', (chunk: Buffer) => {
+                err += chunk.toString();
+              });
+              child.on('exit', (code) => done({ code, out, err }));
+            }),
+        ),
+      );
+      for (const run of runs) assert.equal(run.code, 0, run.err);
+      assert.equal(new Set(runs.map((run) => run.out)).size, 1, 'every process uses one key');
+      assert.deepEqual(readdirSync(join(directory, 'data')), ['audit.key'], 'no written-aside file is left');
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }

@@ -130,7 +130,8 @@ export const pageLimitField = z
 /** The opaque cursor from a page's `next_cursor`; which list handed it out is checked where the list is read. */
 export const cursorField = z
   .string()
-  .regex(/^[\x21-\x7e]{1,500}$/, 'must be a cursor returned as next_cursor')
+  // Long enough for the longest key a list resumes after (a 200-character event id, escaped in JSON, in base64url).
+  .regex(/^[\x21-\x7e]{1,2048}$/, 'must be a cursor returned as next_cursor')
   .describe('The next_cursor of the previous page of this list; absent: the first page.');
 
 /** An integer within bounds, with the bounds in its message. */

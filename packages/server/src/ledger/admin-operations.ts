@@ -138,6 +138,15 @@ export async function revokeApiKey(
           reply = problemReply(caller, 'api_key_not_found', `No API key "${keyId}" in this environment.`);
           return;
         }
+        // As with minting: a key acts only on keys within its own scopes, so no admin can remove the owner.
+        const beyond = String(row.scopes)
+          .split(',')
+          .filter((scope) => !scopeAllows(caller.scopes, scope as Scope));
+        if (beyond.length > 0) {
+          const detail = `This key cannot revoke a key with the \`${beyond.join('`, `')}\` scope: a key revokes only keys its own scopes include.`;
+          reply = problemReply(caller, 'insufficient_scope', detail);
+          return;
+        }
         if (row.revoked_at === null) {
           await batch.session.run('UPDATE api_keys SET revoked_at = ? WHERE environment_id = ? AND id = ?', [
             BigInt(batch.now),

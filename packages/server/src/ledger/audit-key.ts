@@ -4,7 +4,7 @@
  * into BURSAR_AUDIT_KEY_FILE with owner-only permissions.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config.ts';
 
@@ -23,11 +23,17 @@ export function loadAuditKey(config: Pick<Config, 'auditKey' | 'auditKeyFile'>, 
     );
   }
   mkdirSync(dirname(config.auditKeyFile), { recursive: true, mode: 0o700 });
+  // Written whole beside it, then linked into place: a link either appears complete or fails with
+  // EEXIST, so of two processes starting at once one installs its key and the other reads that one,
+  // never a half-written file.
+  const written = `${config.auditKeyFile}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(written, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
   try {
-    // `wx`: of two processes starting at once, one writes the key and the other reads it.
-    writeFileSync(config.auditKeyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    linkSync(written, config.auditKeyFile);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    rmSync(written, { force: true });
   }
   const created = readKeyFile(config.auditKeyFile);
   if (created === null) throw new Error(`assertion failed: ${config.auditKeyFile} was just written`);
