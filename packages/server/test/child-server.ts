@@ -2,10 +2,13 @@
  * Bursar servers as child processes for tests that need real processes: crash-restart cycles
  * and several servers on one database.
  */
+
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { adminKey } from './harness.ts';
+import type { ApiResponse } from './harness.ts';
+import { adminKey, callApi } from './harness.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -76,4 +79,18 @@ export async function kill(child: Child | null): Promise<void> {
   if (child === null || child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill('SIGKILL');
   await child.exited;
+}
+
+/** Every debit of `customer` the server at `url` has, walked page by page (what survived a kill or a stop). */
+export async function listAllDebits(url: string, customer: string): Promise<Array<{ id: string; amount: string }>> {
+  const all: Array<{ id: string; amount: string }> = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const query: string = `/v1/transactions?kind=debit&customer=${customer}&limit=100${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const page: ApiResponse = await callApi(url, 'GET', query, undefined, { key: adminKey });
+    assert.equal(page.status, 200, page.text);
+    all.push(...page.body.data.map((t: { id: string; amount: string }) => ({ id: t.id, amount: t.amount })));
+    cursor = page.body.next_cursor;
+    if (cursor === null) return all;
+  }
 }

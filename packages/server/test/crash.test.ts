@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { type Child, freePort, kill, spawnServer, waitHealthy } from './child-server.ts';
-import { type ApiResponse, adminKey, backend, callApi, createTestDatabase, seededRandom, testSeed } from './harness.ts';
+import { type Child, freePort, kill, listAllDebits, spawnServer, waitHealthy } from './child-server.ts';
+import { adminKey, backend, callApi, createTestDatabase, seededRandom, testSeed } from './harness.ts';
 
 const clients = 16;
 const killCycles = 4;
@@ -23,19 +23,6 @@ interface Attempt {
   status?: number;
   text?: string;
   transactionId?: string;
-}
-
-async function listAllDebits(url: string): Promise<Array<{ id: string; amount: string }>> {
-  const all: Array<{ id: string; amount: string }> = [];
-  let cursor: string | null = null;
-  for (;;) {
-    const query: string = `/v1/transactions?kind=debit&customer=${customer}&limit=100${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-    const page: ApiResponse = await callApi(url, 'GET', query, undefined, { key: adminKey });
-    assert.equal(page.status, 200, page.text);
-    all.push(...page.body.data.map((t: { id: string; amount: string }) => ({ id: t.id, amount: t.amount })));
-    cursor = page.body.next_cursor;
-    if (cursor === null) return all;
-  }
 }
 
 test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or 1 times', {
@@ -138,7 +125,7 @@ test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or
     );
 
     // Every acknowledged debit exists exactly once.
-    const before = await listAllDebits(url);
+    const before = await listAllDebits(url, customer);
     const countById = new Map<string, number>();
     for (const t of before) countById.set(t.id, (countById.get(t.id) ?? 0) + 1);
     for (const a of acked)
@@ -192,7 +179,7 @@ test('acknowledged debits survive SIGKILL exactly once; unacknowledged ones 0 or
     for (const t of before)
       assert.ok(ackedIds.has(t.id) || unknownIds.has(t.id), `debit ${t.id} belongs to some attempt`);
 
-    const after = await listAllDebits(url);
+    const after = await listAllDebits(url, customer);
     assert.equal(after.length, acked.length + unknownCommitted + unknownExecutedNow);
     const debited = after.reduce((sum, t) => sum + BigInt(t.amount), 0n);
     const balances = await call('GET', `/v1/customers/${customer}/balances`);

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { type Child, freePort, kill, spawnServer, waitHealthy } from './child-server.ts';
-import { type ApiResponse, adminKey, callApi, createTestDatabase, seededRandom, testSeed } from './harness.ts';
+import { type Child, freePort, kill, listAllDebits, spawnServer, waitHealthy } from './child-server.ts';
+import { adminKey, callApi, createTestDatabase, seededRandom, testSeed } from './harness.ts';
 
 const clients = 24;
 const customer = 'shutdown-customer';
@@ -68,19 +68,6 @@ function sendInTwoParts(port: number, key: string, release: Promise<void>): Prom
     outgoing.write(body.slice(0, half));
     void release.then(() => outgoing.end(body.slice(half)));
   });
-}
-
-async function listAllDebits(url: string): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | null = null;
-  for (;;) {
-    const query: string = `/v1/transactions?kind=debit&customer=${customer}&limit=100${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-    const page: ApiResponse = await callApi(url, 'GET', query, undefined, { key: adminKey });
-    assert.equal(page.status, 200, page.text);
-    ids.push(...page.body.data.map((t: { id: string }) => t.id));
-    cursor = page.body.next_cursor;
-    if (cursor === null) return ids;
-  }
 }
 
 test('SIGTERM under load: requests in flight are answered, every 2xx is durable, the server exits 0', {
@@ -175,7 +162,7 @@ test('SIGTERM under load: requests in flight are answered, every 2xx is durable,
 
     child = spawnServer(database.url, port, { env });
     await waitHealthy(url, child);
-    const debits = await listAllDebits(url);
+    const debits = (await listAllDebits(url, customer)).map((debit) => debit.id);
     const countById = new Map<string, number>();
     for (const id of debits) countById.set(id, (countById.get(id) ?? 0) + 1);
     const slowId = JSON.parse(slowReply.text).transaction.id as string;
