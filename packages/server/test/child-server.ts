@@ -59,8 +59,8 @@ export function spawnServer(
   return { process: child, output, exited };
 }
 
-export async function waitHealthy(url: string, child: Child): Promise<void> {
-  const deadline = Date.now() + 30_000;
+export async function waitHealthy(url: string, child: Child, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.process.exitCode !== null)
       throw new Error(`server exited (${child.process.exitCode}): ${child.output.join('')}`);
@@ -72,7 +72,7 @@ export async function waitHealthy(url: string, child: Child): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`server did not become healthy: ${child.output.join('')}`);
+  throw new Error(`server did not become healthy in ${timeoutMs} ms: ${child.output.join('')}`);
 }
 
 export async function kill(child: Child | null): Promise<void> {

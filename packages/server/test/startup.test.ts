@@ -42,7 +42,8 @@ test('fresh processes starting at once on one database bootstrap `live` and its 
         children.map(async (child, index) => {
           const url = `http://127.0.0.1:${ports[index]}`;
           started.push({ child, url });
-          await waitHealthy(url, child);
+          // Four processes loading at once on two cores, under CI's load, start slowly.
+          await waitHealthy(url, child, 90_000);
         }),
       );
       for (const { url } of started) {

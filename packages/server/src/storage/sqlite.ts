@@ -45,10 +45,12 @@ export function openSqlite(path: string): Database {
 
 function connect(path: string): Connection {
   const connection = openConnection(path);
+  // First, so that switching a new file to WAL waits for a process starting beside this one
+  // instead of failing with SQLITE_BUSY (node:sqlite has no busy timeout by default).
+  connection.exec('PRAGMA busy_timeout = 5000');
   connection.exec('PRAGMA journal_mode = WAL');
   // FULL: every acknowledged commit survives power loss, not only a process crash.
   connection.exec('PRAGMA synchronous = FULL');
-  connection.exec('PRAGMA busy_timeout = 5000');
   connection.exec('PRAGMA foreign_keys = ON');
   return connection;
 }
