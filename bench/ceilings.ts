@@ -14,7 +14,7 @@ import type { Result as AutocannonResult, RequestData, RequestSpec, SetupRequest
 import autocannon from 'autocannon';
 import type { ClientConfig, CustomTypesConfig } from 'pg';
 import pg from 'pg';
-import { openConnection, sqliteDriverName } from '../packages/server/src/storage/sqlite-driver.ts';
+import { openConnection, sqliteDriverName } from '../packages/server/src/platform/storage/sqlite-driver.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Records and statistics

@@ -16,8 +16,8 @@ import { decideDebit } from '@bursar/core';
 import pg from 'pg';
 import { startServer } from '../packages/server/src/app.ts';
 import { parseConfig } from '../packages/server/src/config.ts';
-import * as admin from '../packages/server/src/ledger/admin-operations.ts';
-import * as wallets from '../packages/server/src/ledger/wallet-operations.ts';
+import * as catalog from '../packages/server/src/domains/wallets/catalog.ts';
+import * as wallets from '../packages/server/src/domains/wallets/operations.ts';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
 
@@ -265,9 +265,9 @@ async function benchInProcess(name: 'sqlite' | 'postgres', ceilings: Map<string,
       requestId,
       idempotencyKey,
     });
-    await admin.createAsset(server.service, caller('seed', null), { code: 'credits', scale: 0 });
+    await catalog.createAsset(server.service, caller('seed', null), { code: 'credits', scale: 0 });
     for (let index = 0; index < customers; index += 1) {
-      await admin.createCustomer(server.service, caller('seed', null), { id: `c${index}` });
+      await catalog.createCustomer(server.service, caller('seed', null), { id: `c${index}` });
       await wallets.createGrant(server.service, caller('seed', null), {
         customer: `c${index}`,
         asset: 'credits',

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const scannedDirectories = ['packages/core/src', 'packages/server/src', 'bench'];
+const scannedDirectories = ['packages/api/src', 'packages/core/src', 'packages/server/src', 'bench'];
 const sourceExtensions = new Set(['.ts', '.mts', '.js', '.mjs']);
 
 const floatCallPattern = /\b(?:Number|parseFloat|parseInt|Number\.parseFloat|Number\.parseInt)\(|\bMath\.[a-z0-9]+\b/i;
@@ -26,7 +26,7 @@ const commentPattern = /^\s*(?:\/\/|\/\*|\*)/;
 /** Lines allowed by file and a piece of their text (not by number, which moves), each with why. */
 const allowed = [
   {
-    file: 'packages/server/src/ledger/event-operations.ts',
+    file: 'packages/server/src/domains/usage/events.ts',
     text: 'price_version: Number(row.price_version)',
     reason: 'a version number, a small integer column',
   },
@@ -41,8 +41,10 @@ function listSourceFiles(directory) {
   const files = [];
   for (const entry of readdirSync(path.join(root, directory), { withFileTypes: true })) {
     const relative = path.posix.join(directory, entry.name);
-    if (entry.isDirectory()) files.push(...listSourceFiles(relative));
-    else if (sourceExtensions.has(path.extname(entry.name))) files.push(relative);
+    // Tests (a domain's sit in its test/ folder) compute expected values freely; the code under test may not.
+    if (entry.isDirectory()) {
+      if (entry.name !== 'test') files.push(...listSourceFiles(relative));
+    } else if (sourceExtensions.has(path.extname(entry.name))) files.push(relative);
   }
   return files;
 }

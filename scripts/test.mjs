@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bursar's test runner (`npm test`).
 //
-// Runs Node's built-in test runner over every packages/*/test/**/*.test.ts file:
+// Runs Node's built-in test runner over every *.test.ts file under packages/*/test and packages/*/src
+// (a domain's tests sit beside it, in packages/server/src/domains/<name>/test):
 //   1. a SQLite pass over the whole suite (BURSAR_TEST_BACKEND=sqlite);
 //   2. a PostgreSQL pass (BURSAR_TEST_BACKEND=postgres, BURSAR_TEST_DATABASE_URL set) over the
 //      backend-dependent files, if PostgreSQL is reachable. Files under packages/core/ or named
@@ -79,7 +80,7 @@ function parseArgs(argv) {
   return opts;
 }
 
-/** Every packages/*\/test/**\/*.test.ts file, as sorted POSIX paths relative to the repo root. */
+/** Every *.test.ts file under packages/*\/test and packages/*\/src, as sorted POSIX paths relative to the repo root. */
 function findTestFiles() {
   const files = [];
   const walk = (rel) => {
@@ -98,7 +99,9 @@ function findTestFiles() {
     }
   };
   for (const pkg of readdirSync(path.join(ROOT, 'packages'), { withFileTypes: true })) {
-    if (pkg.isDirectory()) walk(`packages/${pkg.name}/test`);
+    if (!pkg.isDirectory()) continue;
+    walk(`packages/${pkg.name}/test`);
+    walk(`packages/${pkg.name}/src`);
   }
   return files.sort();
 }
@@ -211,7 +214,7 @@ async function main() {
   const all = findTestFiles();
   const files = opts.only.length ? all.filter((f) => opts.only.some((s) => f.includes(s))) : all;
   if (all.length === 0) {
-    console.error('No test files found (packages/*/test/**/*.test.ts).');
+    console.error('No test files found (packages/*/{test,src}/**/*.test.ts).');
     console.log('0 passed, 0 failed');
     return 1;
   }

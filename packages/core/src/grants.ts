@@ -10,8 +10,8 @@ import { makeTransaction } from './ledger.ts';
 import { AMOUNT_MAX } from './money.ts';
 import type { Refusal } from './outcomes.ts';
 import { refuse } from './outcomes.ts';
-import type { PlannedGrant, RolloverPlan } from './plans.ts';
-import type { CostBasis, Grant, GrantCategory, Wallet } from './wallet.ts';
+import type { PlannedGrant } from './plans.ts';
+import type { CostBasis, Grant, GrantCategory, RolloverPlan, Wallet } from './wallet.ts';
 
 export interface GrantRequest {
   readonly amount: bigint;

@@ -5,7 +5,7 @@
  */
 import type { Decimal } from './money.ts';
 import type { Rational } from './rational.ts';
-import type { GrantCategory } from './wallet.ts';
+import type { GrantCategory, RolloverPlan } from './wallet.ts';
 
 export const intervals = ['day', 'week', 'month', 'year'] as const;
 export type Interval = (typeof intervals)[number];
@@ -120,13 +120,6 @@ export interface Subscription {
   readonly createdAt: number;
   /** Per allowance of the current plan (by index), the last allowance period whose grant was issued; −1: none. */
   readonly allowancesIssued: readonly number[];
-}
-
-/** What unused credit of a grant becomes when it expires: at most `amountMax` (null: all) moves to a rollover grant. */
-export interface RolloverPlan {
-  readonly amountMax: bigint | null;
-  /** When the rolled credit expires; null: never. */
-  readonly expiresAt: number | null;
 }
 
 /**

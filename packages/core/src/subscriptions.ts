@@ -29,12 +29,12 @@ import type {
   PlannedGrant,
   PlanRef,
   PlanVersion,
-  RolloverPlan,
   Subscription,
   SubscriptionDecision,
   SubscriptionEvent,
   SubscriptionPeriod,
 } from './plans.ts';
+import type { RolloverPlan } from './wallet.ts';
 
 type EventData = SubscriptionEvent['data'];
 

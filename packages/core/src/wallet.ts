@@ -4,7 +4,6 @@
  * mutates its input.
  */
 import type { Decimal } from './money.ts';
-import type { RolloverPlan } from './plans.ts';
 
 export const grantCategories = [
   'paid',
@@ -279,4 +278,11 @@ function withRolledLots(grants: readonly Grant[], now: number): Grant[] {
     if (rolled > 0n) lots.push(rolledGrant(grant, '', rolled, now));
   }
   return lots;
+}
+
+/** What unused credit of a grant becomes when it expires: at most `amountMax` (null: all) moves to a rollover grant. */
+export interface RolloverPlan {
+  readonly amountMax: bigint | null;
+  /** When the rolled credit expires; null: never. */
+  readonly expiresAt: number | null;
 }

@@ -5,35 +5,37 @@
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from './clock.ts';
-import { systemClock } from './clock.ts';
 import type { Config } from './config.ts';
-import type { Logger } from './http/logger.ts';
-import { createLogger } from './http/logger.ts';
-import { createMetricsRegistry } from './http/metrics.ts';
-import { buildOpenApiDocument } from './http/openapi.ts';
-import { RateLimiter } from './http/rate-limit.ts';
-import { ledgerRoutes } from './http/routes.ts';
-import { closeHttpServer, createHttpServer } from './http/server.ts';
-import { ApiKeyAuthenticator } from './ledger/api-keys.ts';
-import { loadAuditKey } from './ledger/audit-key.ts';
-import { bootstrap } from './ledger/bootstrap.ts';
-import { Committer } from './ledger/committer.ts';
-import { IdempotencyPruner } from './ledger/idempotency-pruner.ts';
-import type { PaymentProvider } from './ledger/payment-provider.ts';
-import type { TickSummary } from './ledger/scheduler.ts';
-import { Scheduler } from './ledger/scheduler.ts';
-import { LedgerService } from './ledger/service.ts';
-import { Sweeper } from './ledger/sweeper.ts';
-import { TopUpWorker } from './ledger/top-up-worker.ts';
-import { upgradeFromUnkeyedVersion } from './ledger/upgrade.ts';
-import { defaultWebhookTiming, WebhookDispatcher, type WebhookTiming } from './ledger/webhook-dispatcher.ts';
-import { sealStoredWebhookSecrets } from './ledger/webhook-operations.ts';
-import type { HostResolver } from './ledger/webhook-targets.ts';
-import type { Database } from './storage/database.ts';
-import { migrate } from './storage/migrations.ts';
-import { openPostgres } from './storage/postgres.ts';
-import { openSqlite } from './storage/sqlite.ts';
+import { ApiKeyAuthenticator, bootstrap, loadAuditKey } from './domains/access/index.ts';
+import type { PaymentProvider } from './domains/top-ups/index.ts';
+import { TopUpWorker } from './domains/top-ups/index.ts';
+import { Sweeper } from './domains/wallets/index.ts';
+import type { HostResolver } from './domains/webhooks/index.ts';
+import {
+  defaultWebhookTiming,
+  sealStoredWebhookSecrets,
+  WebhookDispatcher,
+  type WebhookTiming,
+} from './domains/webhooks/index.ts';
+import type { Clock } from './platform/clock.ts';
+import { systemClock } from './platform/clock.ts';
+import { Committer } from './platform/commit/committer.ts';
+import { IdempotencyPruner } from './platform/commit/idempotency-pruner.ts';
+import type { Logger } from './platform/http/logger.ts';
+import { createLogger } from './platform/http/logger.ts';
+import { createMetricsRegistry } from './platform/http/metrics.ts';
+import { buildOpenApiDocument } from './platform/http/openapi.ts';
+import { RateLimiter } from './platform/http/rate-limit.ts';
+import { closeHttpServer, createHttpServer } from './platform/http/server.ts';
+import { LedgerService } from './platform/service.ts';
+import type { Database } from './platform/storage/database.ts';
+import { migrate } from './platform/storage/migrations.ts';
+import { openPostgres } from './platform/storage/postgres.ts';
+import { openSqlite } from './platform/storage/sqlite.ts';
+import { ledgerRoutes } from './routes.ts';
+import type { TickSummary } from './scheduler.ts';
+import { Scheduler } from './scheduler.ts';
+import { upgradeFromUnkeyedVersion } from './upgrade.ts';
 
 /** Expired idempotency keys are looked for at most this often; each look deletes all of them, in small transactions. */
 const idempotencyPruneIntervalMinMs = 60_000;

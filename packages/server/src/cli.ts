@@ -8,14 +8,13 @@ import { readFileSync } from 'node:fs';
 import { openDatabase, startServer } from './app.ts';
 import type { Config } from './config.ts';
 import { parseConfig } from './config.ts';
-import type { ExportedChainHead } from './ledger/audit.ts';
-import { exportAuditHead, readAuditHead } from './ledger/audit.ts';
-import { loadAuditKey } from './ledger/audit-key.ts';
-import { describeJobs } from './ledger/scheduler.ts';
-import { upgradeFromUnkeyedVersion } from './ledger/upgrade.ts';
-import { verifyDatabase } from './ledger/verify.ts';
-import { migrate } from './storage/migrations.ts';
-import { sqliteDriverName } from './storage/sqlite-driver.ts';
+import { loadAuditKey, verifyDatabase } from './domains/access/index.ts';
+import type { ExportedChainHead } from './platform/commit/audit-chain.ts';
+import { exportAuditHead, readAuditHead } from './platform/commit/audit-chain.ts';
+import { migrate } from './platform/storage/migrations.ts';
+import { sqliteDriverName } from './platform/storage/sqlite-driver.ts';
+import { describeJobs } from './scheduler.ts';
+import { upgradeFromUnkeyedVersion } from './upgrade.ts';
 
 const [command = 'serve', ...commandArgs] = process.argv.slice(2);
 

@@ -11,8 +11,8 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { openDatabase } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
-import { migrate } from '../src/storage/migrations.ts';
-import { migrationTables, tables } from '../src/storage/schema.ts';
+import { migrate } from '../src/platform/storage/migrations.ts';
+import { migrationTables, tables } from '../src/platform/storage/schema.ts';
 import { createTestDatabase, testConfig } from './harness.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { z } from 'zod';
-import type { Route } from '../src/http/router.ts';
-import { ledgerRoutes } from '../src/http/routes.ts';
+import type { Route } from '../src/platform/http/router.ts';
+import { ledgerRoutes } from '../src/routes.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
 import { seedCustomer, startTestServer } from './harness.ts';
 

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { RunningServer, ServerOptions } from '../src/app.ts';
 import { startServer } from '../src/app.ts';
-import { ManualClock } from '../src/clock.ts';
 import type { Config } from '../src/config.ts';
-import { createLogger } from '../src/http/logger.ts';
+import { ManualClock } from '../src/platform/clock.ts';
+import { createLogger } from '../src/platform/http/logger.ts';
 
 export const backend: 'sqlite' | 'postgres' = process.env.BURSAR_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
 const postgresUrl = process.env.BURSAR_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

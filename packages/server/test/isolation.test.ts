@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '../src/app.ts';
-import { ManualClock } from '../src/clock.ts';
-import { createLogger } from '../src/http/logger.ts';
+import { ManualClock } from '../src/platform/clock.ts';
+import { createLogger } from '../src/platform/http/logger.ts';
 import {
   type ApiResponse,
   adminKey,

@@ -108,7 +108,7 @@ async function assertEachConsistent(databaseUrl: string): Promise<number> {
 
 async function query(databaseUrl: string, sql: string): Promise<Record<string, unknown>[]> {
   if (databaseUrl.startsWith('sqlite:')) {
-    const { openSqlite } = await import('../src/storage/sqlite.ts');
+    const { openSqlite } = await import('../src/platform/storage/sqlite.ts');
     const database = await openSqlite(databaseUrl.slice('sqlite:'.length));
     try {
       return await database.reader.all(sql);

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openDatabase } from '../src/app.ts';
-import { loadAuditKey } from '../src/ledger/audit-key.ts';
-import { bootstrap } from '../src/ledger/bootstrap.ts';
-import { migrate } from '../src/storage/migrations.ts';
+import { loadAuditKey } from '../src/domains/access/audit-key.ts';
+import { bootstrap } from '../src/domains/access/bootstrap.ts';
+import { migrate } from '../src/platform/storage/migrations.ts';
 import { type Child, freePort, kill, spawnServer, waitHealthy } from './child-server.ts';
 import { adminKey, backend, callApi, clockStart, createTestDatabase, testConfig } from './harness.ts';
 

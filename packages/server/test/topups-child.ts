@@ -6,7 +6,7 @@
 import type { Decimal } from '@bursar/core';
 import { startServer } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
-import type { ChargeOutcome, PaymentProvider } from '../src/ledger/payment-provider.ts';
+import type { ChargeOutcome, PaymentProvider } from '../src/domains/top-ups/payment-provider.ts';
 
 const providerUrl = process.env.BURSAR_TEST_PROVIDER_URL ?? '';
 const parsed = parseConfig([]);

@@ -1,0 +1,53 @@
+/**
+ * Import rules checked by `npm run lint` (dependency-cruiser): no cycles between files, the platform
+ * never imports a domain, and a domain reaches another only through that domain's index.ts.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      comment: 'Files import each other in one direction only.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'platform-imports-no-domain',
+      comment: 'packages/server/src/platform knows no domain; domains register with it instead.',
+      severity: 'error',
+      from: { path: '^packages/server/src/platform/' },
+      to: { path: '^packages/server/src/domains/' },
+    },
+    {
+      name: 'domains-meet-at-index',
+      comment: "A domain uses another only through that domain's index.ts (tests may reach inside).",
+      severity: 'error',
+      from: { path: '^packages/server/src/domains/([^/]+)/', pathNot: '/test/' },
+      to: {
+        path: '^packages/server/src/domains/([^/]+)/',
+        pathNot: ['^packages/server/src/domains/$1/', '^packages/server/src/domains/[^/]+/index\\.ts$'],
+      },
+    },
+    {
+      name: 'outside-meets-domains-at-index',
+      comment: 'Start-up, the CLI and the tests outside a domain use it only through its index.ts.',
+      severity: 'error',
+      from: { path: '^packages/server/src/[^/]+\\.ts$' },
+      to: { path: '^packages/server/src/domains/[^/]+/(?!index\\.ts$)' },
+    },
+    {
+      name: 'core-and-api-import-no-server',
+      comment: 'The contract and the pure core never reach into the server.',
+      severity: 'error',
+      from: { path: '^packages/(api|core)/' },
+      to: { path: '^packages/server/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

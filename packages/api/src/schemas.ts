@@ -1,0 +1,491 @@
+/**
+ * The shapes of every request (path, query, body) and every response of the /v1 API. Request
+ * schemas are strict, so a field the server owns (`id`, `balance`, `status`) is refused rather than
+ * silently ignored; response schemas document what the ledger service writes.
+ */
+import { grantCategories, orderKeys, transactionDirections, transactionKinds } from '@bursar/core';
+import { z } from 'zod';
+import {
+  amountNonNegativeField,
+  amountPositiveField,
+  amountSignedField,
+  assetCodeField,
+  cursorField,
+  customerKeyField,
+  decimalNonNegativeField,
+  environmentNameField,
+  eventPropertiesField,
+  featureKeyField,
+  idField,
+  integerField,
+  metadataField,
+  pageLimitField,
+  reasonField,
+  timestampField,
+  uniqueArrayField,
+} from './fields.ts';
+import { scopes } from './scopes.ts';
+
+const grantStatuses = ['active', 'depleted', 'expired', 'voided', 'scheduled'] as const;
+const holdStatuses = ['open', 'captured', 'released', 'expired'] as const;
+
+const holdTtlSecondsMax = 86_400;
+
+// ---- Path parameters ----
+
+export const idParams = z.strictObject({ id: idField });
+export const customerParams = z.strictObject({ customer: customerKeyField });
+export const walletParams = z.strictObject({ customer: customerKeyField, asset: assetCodeField });
+
+// ---- Queries ----
+
+export const pageQuery = z.strictObject({ cursor: cursorField.optional(), limit: pageLimitField });
+
+export const balancesQuery = z.strictObject({ asset: assetCodeField.optional(), feature: featureKeyField.optional() });
+
+export const listGrantsQuery = z.strictObject({
+  customer: customerKeyField.optional(),
+  asset: assetCodeField.optional(),
+  status: z.enum(grantStatuses).optional(),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+export const listTransactionsQuery = z.strictObject({
+  customer: customerKeyField.optional(),
+  asset: assetCodeField.optional(),
+  kind: z.enum(transactionKinds).optional(),
+  hold: idField.optional(),
+  grant: idField.optional(),
+  created_after: timestampField.optional(),
+  created_before: timestampField.optional(),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+export const listAuditEventsQuery = z.strictObject({
+  action: z.string().min(1).max(100).optional(),
+  target: z.string().min(1).max(200).optional(),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+// ---- Bodies ----
+
+/** Bodies with nothing to say; strict, so any field is refused. */
+export const emptyBody = z.strictObject({});
+
+export const createEnvironmentBody = z.strictObject({ name: environmentNameField });
+
+export const createApiKeyBody = z.strictObject({
+  name: z.string().min(1).max(100),
+  scopes: uniqueArrayField(z.enum(scopes), 1, scopes.length),
+});
+
+export const createAssetBody = z.strictObject({
+  code: assetCodeField,
+  scale: integerField(0, 12),
+  name: z.string().min(1).max(100).optional(),
+});
+
+export const createCustomerBody = z.strictObject({
+  id: customerKeyField,
+  name: z.string().min(1).max(200).optional(),
+  metadata: metadataField.optional(),
+});
+
+export const updateWalletPolicyBody = z
+  .strictObject({
+    overdraft_limit: amountNonNegativeField.optional(),
+    consumption_order: uniqueArrayField(z.enum(orderKeys), 1, orderKeys.length).optional(),
+    repay_debt_first: z.boolean().optional(),
+    low_balance_threshold: amountNonNegativeField
+      .nullable()
+      .optional()
+      .describe(
+        'balance.low fires when available credit falls below it, balance.recovered when it climbs back; null: off.',
+      ),
+    reason: reasonField.optional(),
+  })
+  .refine(
+    (body) =>
+      body.overdraft_limit !== undefined ||
+      body.consumption_order !== undefined ||
+      body.repay_debt_first !== undefined ||
+      body.low_balance_threshold !== undefined,
+    {
+      message: 'one of overdraft_limit, consumption_order, repay_debt_first or low_balance_threshold is required',
+      path: ['overdraft_limit'],
+    },
+  );
+
+const costBasisBody = z
+  .strictObject({
+    currency: assetCodeField.describe('The code of an asset of this environment (e.g. usd), created with createAsset.'),
+    total: decimalNonNegativeField.optional(),
+    unit_price: decimalNonNegativeField.optional(),
+  })
+  .refine((costBasis) => (costBasis.total === undefined) !== (costBasis.unit_price === undefined), {
+    message: 'exactly one of total or unit_price is required',
+  });
+
+export const createGrantBody = z.strictObject({
+  customer: customerKeyField,
+  asset: assetCodeField,
+  amount: amountPositiveField,
+  category: z.enum(grantCategories),
+  priority: integerField(0, 1_000_000).default(0),
+  effective_at: timestampField.optional(),
+  expires_at: timestampField.optional(),
+  features: z.array(featureKeyField).min(1).max(100).optional(),
+  cost_basis: costBasisBody.optional(),
+  reason: reasonField.optional(),
+  metadata: metadataField.optional(),
+});
+
+export const voidGrantBody = z.strictObject({ reason: reasonField });
+
+/** The body of createDebit and of checkDebit, its dry run. */
+export const debitBody = z.strictObject({
+  customer: customerKeyField,
+  asset: assetCodeField,
+  amount: amountPositiveField,
+  feature: featureKeyField.optional(),
+  description: z.string().max(500).optional(),
+  metadata: metadataField.optional(),
+});
+
+/** Estimated usage, read like an event's properties by the feature's meter (and its model for cost-plus). */
+const quantitiesField = eventPropertiesField.describe(
+  'Instead of amount: the feature priced now for this estimated usage, e.g. {"model": "gpt-4o", "output_tokens": 4096}.',
+);
+
+/** Either an amount in an asset, or a feature with estimated quantities that the price in force turns into one. */
+function requireAmountOrQuantities(
+  body: { asset?: string | undefined; amount?: string | undefined; feature?: string | undefined; quantities?: unknown },
+  context: z.RefinementCtx,
+): void {
+  const missing = (field: string, message: string) => context.addIssue({ code: 'custom', path: [field], message });
+  if (body.quantities === undefined) {
+    if (body.asset === undefined) missing('asset', 'is required (or give feature and quantities)');
+    if (body.amount === undefined) missing('amount', 'is required (or give feature and quantities)');
+    return;
+  }
+  if (body.amount !== undefined) missing('amount', 'give amount or quantities, not both');
+  if (body.feature === undefined) missing('feature', 'is required with quantities');
+}
+
+export const createHoldBody = z
+  .strictObject({
+    customer: customerKeyField,
+    asset: assetCodeField.optional(),
+    amount: amountPositiveField.optional(),
+    feature: featureKeyField.optional(),
+    quantities: quantitiesField.optional(),
+    ttl_seconds: integerField(1, holdTtlSecondsMax).optional(),
+    metadata: metadataField.optional(),
+  })
+  .superRefine(requireAmountOrQuantities);
+
+/** The body of checkDebit: a debit's body, or a feature with estimated quantities. */
+export const checkDebitBody = z
+  .strictObject({
+    customer: customerKeyField,
+    asset: assetCodeField.optional(),
+    amount: amountPositiveField.optional(),
+    feature: featureKeyField.optional(),
+    quantities: quantitiesField.optional(),
+    description: z.string().max(500).optional(),
+    metadata: metadataField.optional(),
+  })
+  .superRefine(requireAmountOrQuantities);
+
+export const captureHoldBody = z
+  .strictObject({
+    amount: amountNonNegativeField.optional().describe('Absent (and no event): capture the whole held amount.'),
+    on_excess: z.enum(['draw', 'refuse']).optional(),
+    event: z
+      .strictObject({
+        id: z
+          .string()
+          .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1–200 printable characters: the event id deduplicates it'),
+        timestamp: timestampField.optional(),
+        properties: eventPropertiesField.optional(),
+      })
+      .optional()
+      .describe("The real usage, priced by the hold's feature in its asset and recorded as a usage event."),
+  })
+  .refine((body) => body.amount === undefined || body.event === undefined, {
+    message: 'give amount or event, not both',
+    path: ['event'],
+  });
+
+export const extendHoldBody = z
+  .strictObject({
+    amount: amountPositiveField.optional().describe("Added to the hold's amount."),
+    ttl_seconds: integerField(1, holdTtlSecondsMax).optional().describe('The new expiry is now + ttl_seconds.'),
+  })
+  .refine((body) => body.amount !== undefined || body.ttl_seconds !== undefined, {
+    message: 'amount or ttl_seconds is required',
+    path: ['amount'],
+  });
+
+export const reverseTransactionBody = z.strictObject({
+  amount: amountPositiveField.optional().describe('Absent: reverse whatever is left to reverse.'),
+  reason: reasonField,
+});
+
+export const createAdjustmentBody = z.strictObject({
+  customer: customerKeyField,
+  asset: assetCodeField,
+  amount: amountSignedField,
+  reason: reasonField,
+  expires_at: timestampField.optional(),
+  category: z.enum(grantCategories).default('adjustment'),
+});
+
+export type IdParams = z.output<typeof idParams>;
+export type CustomerParams = z.output<typeof customerParams>;
+export type WalletParams = z.output<typeof walletParams>;
+export type PageQuery = z.output<typeof pageQuery>;
+export type BalancesQuery = z.output<typeof balancesQuery>;
+export type ListGrantsQuery = z.output<typeof listGrantsQuery>;
+export type ListTransactionsQuery = z.output<typeof listTransactionsQuery>;
+export type ListAuditEventsQuery = z.output<typeof listAuditEventsQuery>;
+export type CreateEnvironmentBody = z.output<typeof createEnvironmentBody>;
+export type CreateApiKeyBody = z.output<typeof createApiKeyBody>;
+export type CreateAssetBody = z.output<typeof createAssetBody>;
+export type CreateCustomerBody = z.output<typeof createCustomerBody>;
+export type UpdateWalletPolicyBody = z.output<typeof updateWalletPolicyBody>;
+export type CreateGrantBody = z.output<typeof createGrantBody>;
+export type VoidGrantBody = z.output<typeof voidGrantBody>;
+export type DebitBody = z.output<typeof debitBody>;
+export type CheckDebitBody = z.output<typeof checkDebitBody>;
+export type CreateHoldBody = z.output<typeof createHoldBody>;
+export type CaptureHoldBody = z.output<typeof captureHoldBody>;
+export type ExtendHoldBody = z.output<typeof extendHoldBody>;
+export type ReverseTransactionBody = z.output<typeof reverseTransactionBody>;
+export type CreateAdjustmentBody = z.output<typeof createAdjustmentBody>;
+
+// ---- Responses ----
+// Amounts are decimal strings in the asset's unit; times are RFC 3339 strings; absent values are null.
+
+const amountText = z.string().describe('A decimal string in the asset unit, e.g. "12.5"');
+const timeText = z.string().meta({ format: 'date-time' });
+const metadataText = z.record(z.string(), z.string()).nullable();
+
+export const environmentResource = z.object({ id: z.string(), name: z.string(), created_at: timeText });
+
+export const apiKeyResource = z.object({
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.enum(scopes)),
+  prefix: z.string().describe('The first characters of the key, enough to recognise it in a list.'),
+  created_at: timeText,
+  revoked_at: timeText.nullable(),
+  key: z
+    .string()
+    .nullable()
+    .optional()
+    .describe(
+      'The secret key: present only in the reply that created it; null in a replay of that reply (Idempotent-Replayed), which never shows the secret again.',
+    ),
+  secret_shown_once: z
+    .literal(true)
+    .optional()
+    .describe('Present, with `key: null`, in a replay: the secret was shown once, in the first reply.'),
+});
+
+export const assetResource = z.object({
+  code: z.string(),
+  scale: z.int(),
+  name: z.string().nullable(),
+  created_at: timeText,
+});
+
+export const customerResource = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  metadata: metadataText,
+  created_at: timeText,
+});
+
+export const balanceResource = z.object({
+  asset: z.string(),
+  balance: amountText,
+  held: amountText,
+  available: amountText,
+  debt: amountText,
+  overdraft_limit: amountText,
+  scheduled: amountText.describe('Granted but not yet effective.'),
+  next_expiry: z.object({ at: timeText, amount: amountText }).nullable(),
+  consumption_order: z.array(z.enum(orderKeys)),
+  repay_debt_first: z.boolean(),
+  low_balance_threshold: amountText.nullable(),
+});
+
+export const balancesResource = z.object({ customer: z.string(), balances: z.array(balanceResource) });
+
+export const grantResource = z.object({
+  id: z.string(),
+  customer: z.string(),
+  asset: z.string(),
+  amount: amountText,
+  remaining: amountText,
+  reserved: amountText.describe('The part of remaining reserved by open holds.'),
+  category: z.enum(grantCategories),
+  priority: z.int(),
+  effective_at: timeText,
+  expires_at: timeText.nullable(),
+  features: z.array(z.string()).nullable(),
+  cost_basis: z.object({ currency: z.string(), total: z.string(), unit_price: z.string() }).nullable(),
+  reason: z.string().nullable(),
+  metadata: metadataText,
+  status: z.enum(grantStatuses),
+  voided_at: timeText.nullable(),
+  created_at: timeText,
+});
+
+const drawResource = z.object({
+  grant: z.string().nullable().describe('null: drawn on the overdraft'),
+  amount: amountText,
+});
+
+export const transactionResource = z.object({
+  id: z.string(),
+  kind: z.enum(transactionKinds),
+  customer: z.string(),
+  asset: z.string(),
+  amount: amountText.describe('Never signed: what was granted, drawn, held, captured, expired or reversed.'),
+  direction: z
+    .enum(transactionDirections)
+    .describe(
+      "What the transaction did to the wallet's balance: credit added to it, debit took from it, none left it.",
+    ),
+  feature: z.string().nullable(),
+  hold: z.string().nullable(),
+  grant: z.string().nullable(),
+  reverses: z.string().nullable(),
+  reason: z.string().nullable(),
+  metadata: metadataText,
+  entries: z.array(
+    z.object({ account: z.string(), grant: z.string().nullable(), amount: amountText.describe('Signed.') }),
+  ),
+  draws: z.array(drawResource),
+  created_at: timeText,
+});
+
+/** What createDebit, reverseTransaction and createAdjustment answer: the transaction and the wallet after it. */
+export const transactionResultResource = z.object({ transaction: transactionResource, balance: balanceResource });
+
+/** What createAdjustment answers: a positive adjustment also creates a grant. */
+export const adjustmentResultResource = transactionResultResource.extend({ grant: grantResource.nullable() });
+
+/** What createGrant answers: the grant, the transaction that issued it and the debt it repaid first. */
+export const grantCreatedResource = grantResource.extend({ transaction_id: z.string(), debt_repaid: amountText });
+
+/** What voidGrant answers: the grant after the void and the void transaction. */
+export const grantVoidedResource = grantResource.extend({ transaction: transactionResource });
+
+/** What updateWalletPolicy answers: the wallet's balance under its new policy. */
+export const walletPolicyResource = balanceResource.extend({ customer: z.string() });
+
+export const debitCheckResource = z.object({
+  allowed: z.boolean(),
+  asset: z.string(),
+  amount: amountText.describe('What the debit would cost: the amount given, or the feature priced for the quantities.'),
+  available: amountText,
+  shortfall: amountText,
+  draws: z.array(drawResource),
+  explanation: z.array(
+    z.object({ grant: z.string(), rank: z.int().nullable(), skipped_because: z.string().nullable() }),
+  ),
+  consumption_order: z.array(z.enum(orderKeys)),
+  balance: balanceResource,
+});
+
+export const holdResource = z.object({
+  id: z.string(),
+  customer: z.string(),
+  asset: z.string(),
+  amount: amountText,
+  captured: amountText,
+  status: z.enum(holdStatuses),
+  feature: z.string().nullable(),
+  reservations: z.array(z.object({ grant: z.string().nullable(), amount: amountText })),
+  expires_at: timeText,
+  metadata: metadataText,
+  created_at: timeText,
+  ended_at: timeText.nullable(),
+});
+
+/** What createHold, captureHold, releaseHold and extendHold answer. */
+export const holdResultResource = z.object({
+  hold: holdResource,
+  transaction: transactionResource.nullable(),
+  balance: balanceResource,
+});
+
+const auditEventResource = z.object({
+  id: z.string(),
+  seq: z.int(),
+  action: z.string(),
+  target: z.string(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+  before: z.unknown(),
+  after: z.unknown(),
+  request_id: z.string().nullable(),
+  created_at: timeText,
+  hash: z.string(),
+  prev_hash: z.string().nullable(),
+});
+
+export const auditVerificationResource = z.object({
+  valid: z.boolean(),
+  events_checked: z.int(),
+  first_invalid_seq: z.int().nullable(),
+  head_hash: z.string().nullable(),
+  problem: z.string().nullable().describe('Why the chain breaks at first_invalid_seq.'),
+});
+
+/** A page of a list: `next_cursor` is null on the last page. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
+}
+
+export const environmentPage = pageOf(environmentResource);
+
+/** What createEnvironment answers: the environment and its first admin key, shown once. */
+export const environmentCreatedResource = environmentResource.extend({ admin_key: apiKeyResource });
+export const apiKeyPage = pageOf(apiKeyResource);
+export const assetPage = pageOf(assetResource);
+export const customerPage = pageOf(customerResource);
+export const grantPage = pageOf(grantResource);
+export const transactionPage = pageOf(transactionResource);
+export const auditEventPage = pageOf(auditEventResource);
+
+/** Names for the OpenAPI document's components; every response schema above has one. */
+export const resourceSchemas = {
+  Environment: environmentResource,
+  ApiKey: apiKeyResource,
+  Asset: assetResource,
+  Customer: customerResource,
+  Balance: balanceResource,
+  Balances: balancesResource,
+  Grant: grantResource,
+  Transaction: transactionResource,
+  TransactionResult: transactionResultResource,
+  DebitCheck: debitCheckResource,
+  Hold: holdResource,
+  HoldResult: holdResultResource,
+  AuditEvent: auditEventResource,
+  AuditVerification: auditVerificationResource,
+  EnvironmentPage: environmentPage,
+  ApiKeyPage: apiKeyPage,
+  AssetPage: assetPage,
+  CustomerPage: customerPage,
+  GrantPage: grantPage,
+  TransactionPage: transactionPage,
+  AuditEventPage: auditEventPage,
+} as const satisfies Record<string, z.ZodType>;

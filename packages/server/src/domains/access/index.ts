@@ -1,0 +1,7 @@
+/** The access domain's surface for the rest of the server: environments, API keys, bootstrap and the audit log. */
+export { ApiKeyAuthenticator } from './api-keys.ts';
+export { loadAuditKey } from './audit-key.ts';
+export { bootstrap } from './bootstrap.ts';
+export { toWireApiKey, toWireEnvironment } from './operations.ts';
+export { accessRoutes } from './routes.ts';
+export { verifyDatabase } from './verify.ts';

@@ -1,0 +1,77 @@
+/** Reads of the access domain: environments, API keys, and the audit log with its verification. */
+
+import { verifyAuditChain } from '../../platform/commit/audit-chain.ts';
+import type { Caller, Reply } from '../../platform/contract.ts';
+import { scopeAllows } from '../../platform/contract.ts';
+import { fieldReply, isFieldError, type LedgerService, okReply } from '../../platform/service.ts';
+import { toTime } from '../../platform/storage/codecs.ts';
+import type { PageQuery } from '../../platform/storage/paging.ts';
+import { bigintColumn, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
+import { nullableText, toTimestamp } from '../../platform/wire.ts';
+import { toWireApiKey, toWireEnvironment } from './operations.ts';
+
+const environmentKeys = keyset('environments', 'asc', textColumn('id'));
+
+/**
+ * Environments in the order they were created (ids are time-ordered): every one for an owner, only
+ * its own for an admin, so tenants do not learn of each other.
+ */
+export async function listEnvironments(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = scopeAllows(caller.scopes, 'owner') ? {} : { 'id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'environments', environmentKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map(toWireEnvironment), next_cursor: found.nextCursor });
+}
+
+const apiKeyKeys = keyset('api_keys', 'desc', textColumn('id'));
+
+/** The environment's API keys, newest first. */
+export async function listApiKeys(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'api_keys', apiKeyKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map((row) => toWireApiKey(row)), next_cursor: found.nextCursor });
+}
+
+const auditKeys = keyset('audit_events', 'desc', bigintColumn('seq'));
+
+/** The audit log, newest first. */
+export async function listAuditEvents(
+  service: LedgerService,
+  caller: Caller,
+  query: PageQuery & { action?: string | undefined; target?: string | undefined },
+): Promise<Reply> {
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'action = ?': query.action,
+    'target = ?': query.target,
+  };
+  const found = await readPage(service.database.reader, 'audit_events', auditKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const data = found.rows.map((row) => ({
+    id: String(row.id),
+    seq: Number(row.seq),
+    action: String(row.action),
+    target: String(row.target),
+    actor: String(row.actor),
+    reason: nullableText(row.reason),
+    before: row.before === null ? null : JSON.parse(String(row.before)),
+    after: row.after === null ? null : JSON.parse(String(row.after)),
+    request_id: nullableText(row.request_id),
+    created_at: toTimestamp(toTime(row.created_at)),
+    prev_hash: String(row.prev_hash),
+    hash: String(row.hash),
+  }));
+  return okReply(200, { data, next_cursor: found.nextCursor });
+}
+
+export async function verifyAuditLog(service: LedgerService, caller: Caller): Promise<Reply> {
+  const result = await verifyAuditChain(service.database.reader, caller.environmentId, service.auditKey);
+  return okReply(200, {
+    valid: result.valid,
+    events_checked: result.eventsChecked,
+    first_invalid_seq: result.brokenAtSeq === null ? null : Number(result.brokenAtSeq),
+    head_hash: result.headHash,
+    problem: result.problem,
+  });
+}

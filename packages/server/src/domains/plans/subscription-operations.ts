@@ -1,0 +1,508 @@
+/**
+ * Subscriptions: the shell around the core's subscription decisions. One command loads the locked
+ * subscription row, decides, and records everything the decision asks for in the same transaction:
+ * grants (each source at most once), voids, periods, events and the row itself. The API and the
+ * scheduler both go through `commitSubscriptionDecision`, so a renewal is booked whole or not at all.
+ */
+
+import type {
+  CancelSubscriptionBody,
+  ChangeSubscriptionBody,
+  CreateSubscriptionBody,
+  ListSubscriptionsQuery,
+} from '@bursar/api';
+import type { PlanRef, Refusal, Subscription, SubscriptionDecision, SubscriptionStatus } from '@bursar/core';
+import {
+  decideCancel,
+  decidePause,
+  decidePlanChange,
+  decidePlannedGrant,
+  decideResume,
+  decideSubscriptionStart,
+  decideVoid,
+  isTimeZone,
+} from '@bursar/core';
+import { auditOf } from '../../platform/commit/audit-chain.ts';
+import type { Batch } from '../../platform/commit/batch.ts';
+import type { Command } from '../../platform/commit/committer.ts';
+import type { WalletKey } from '../../platform/commit/wallet-key.ts';
+import type { Caller, Reply } from '../../platform/contract.ts';
+import { newId } from '../../platform/ids.ts';
+import type { LedgerService } from '../../platform/service.ts';
+import { fieldReply, idempotencyOf, isFieldError, okReply, problemReply } from '../../platform/service.ts';
+import { toTime } from '../../platform/storage/codecs.ts';
+import type { SqlRow } from '../../platform/storage/database.ts';
+import { childRowsOf, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
+import { toTimestamp } from '../../platform/wire.ts';
+import type { StoredPlanVersion } from './plan-operations.ts';
+import { loadPlanVersion, planRefText } from './plan-operations.ts';
+
+/** Who asks for a subscription decision: an API caller, or the scheduler (no key, no audit row). */
+export interface DecisionOrigin {
+  readonly environmentId: string;
+  readonly requestId: string;
+  readonly idempotency: Command['idempotency'];
+  readonly caller: Caller | null;
+}
+
+export interface SubscriptionCommand {
+  readonly subscriptionId: string;
+  readonly customer: string;
+  /** Every plan version the decision may look up; their assets are the wallets the command locks. */
+  readonly plans: readonly StoredPlanVersion[];
+  readonly decide: (current: Subscription | null, lookup: (ref: PlanRef) => StoredPlanVersion, now: number) => Decided;
+  /** For a new subscription: its metadata. */
+  readonly metadata?: string | null;
+  readonly auditAction: string | null;
+  readonly status: number;
+}
+
+type Decided = { readonly kind: 'accepted'; readonly decision: SubscriptionDecision } | Refusal;
+
+const periodsShownMax = 100;
+
+/** Decides on the locked subscription and records the decision; the reply is the subscription after it. */
+export function commitSubscriptionDecision(
+  service: LedgerService,
+  origin: DecisionOrigin,
+  command: SubscriptionCommand,
+): Promise<Reply> {
+  const environmentId = origin.environmentId;
+  const byRef = new Map(command.plans.map((stored) => [planRefText(stored.plan), stored]));
+  const assets = new Set(command.plans.flatMap((stored) => stored.assets));
+  const wallets: WalletKey[] = [...assets].map((asset) => ({ environmentId, customer: command.customer, asset }));
+  let reply: Reply | undefined;
+  return service.committer.submit({
+    environmentId,
+    requestId: origin.requestId,
+    idempotency: origin.idempotency,
+    wallets,
+    preload: [
+      {
+        table: 'subscriptions',
+        keyColumns: ['environment_id', 'id'],
+        key: [environmentId, command.subscriptionId],
+        lock: true,
+      },
+    ],
+    async prepare(batch) {
+      const row = batch.preloaded('subscriptions', [environmentId, command.subscriptionId]);
+      const before = row === undefined ? null : subscriptionFromRow(row);
+      const lookup = (ref: PlanRef): StoredPlanVersion => {
+        const stored = byRef.get(planRefText(ref));
+        // The row changed plans after the command was built: fail, and the caller retries with fresh plans.
+        if (stored === undefined)
+          throw new Error(`subscription ${command.subscriptionId} needs plan ${planRefText(ref)}`);
+        return stored;
+      };
+      const decision = command.decide(before, lookup, batch.now);
+      if (decision.kind === 'refused') {
+        reply = problemReply({ requestId: origin.requestId }, decision.code, decision.detail);
+        return;
+      }
+      const periods = await recordDecision(batch, origin, decision.decision, command.subscriptionId);
+      const metadata = row === undefined ? (command.metadata ?? null) : (row.metadata as string | null);
+      const after = subscriptionRow(environmentId, decision.decision, metadata, row ?? null, batch.now);
+      if (row === undefined) batch.insert('subscriptions', after);
+      else await batch.session.updateMany('subscriptions', ['environment_id', 'id'], [after]);
+      const body = toWireSubscription(after, periods);
+      if (origin.caller !== null && command.auditAction !== null)
+        batch.audits.push(
+          auditOf(
+            origin.caller,
+            command.auditAction,
+            `subscription:${command.subscriptionId}`,
+            null,
+            row === undefined ? null : toWireSubscription(row, []),
+            body,
+          ),
+        );
+      reply = okReply(command.status, body);
+    },
+    decide: () => reply as Reply,
+  });
+}
+
+/**
+ * Issues the planned grants (a source already issued is skipped), voids, periods and events;
+ * returns every period of the subscription, the ones this decision started included.
+ */
+async function recordDecision(
+  batch: Batch,
+  origin: DecisionOrigin,
+  decision: SubscriptionDecision,
+  subscriptionId: string,
+): Promise<SqlRow[]> {
+  const { environmentId } = origin;
+  const customer = decision.subscription.customer;
+  const sources = [...decision.grants.map((grant) => grant.source), ...decision.voidSources];
+  const issued = new Map(
+    (
+      await batch.session.selectByKeys(
+        'subscription_grants',
+        ['environment_id', 'customer_id', 'source'],
+        sources.map((source) => [environmentId, customer, source]),
+      )
+    ).map((row) => [String(row.source), row]),
+  );
+  const applyOptions = { requestId: origin.requestId, metadata: null };
+  const reason = `subscription ${subscriptionId}`;
+  for (const planned of decision.grants) {
+    if (issued.has(planned.source)) continue;
+    const key = { environmentId, customer, asset: planned.asset };
+    const granted = decidePlannedGrant(batch.wallet(key), planned, batch.context);
+    if (granted.kind === 'refused') throw new Error(`plan grant ${planned.source} refused: ${granted.detail}`);
+    batch.grantExtras.set(granted.result.grant.id, { reason, metadata: null });
+    batch.apply(key, granted, applyOptions);
+    batch.insert('subscription_grants', {
+      environment_id: environmentId,
+      customer_id: customer,
+      source: planned.source,
+      subscription_id: subscriptionId,
+      asset: planned.asset,
+      grant_id: granted.result.grant.id,
+      created_at: BigInt(batch.now),
+    });
+  }
+  for (const source of decision.voidSources) {
+    const row = issued.get(source);
+    if (row === undefined) continue; // never issued (or issued by a later part of this batch): nothing to void
+    const key = { environmentId, customer, asset: String(row.asset) };
+    const voided = decideVoid(
+      batch.wallet(key),
+      String(row.grant_id),
+      `${reason}: the period will not come`,
+      batch.context,
+    );
+    // A lot already spent or voided is gone from the wallet state: nothing is left to void.
+    if (voided.kind === 'accepted') batch.apply(key, voided, applyOptions);
+  }
+  for (const event of decision.events)
+    batch.events.push({
+      environmentId,
+      event: { type: event.type, customer, asset: '', data: { subscription: subscriptionId, ...event.data } },
+    });
+  const existing = await periodRows(batch, environmentId, subscriptionId);
+  const started = newPeriodRows(environmentId, decision, existing.length, batch.now);
+  for (const row of started) batch.insert('subscription_periods', row);
+  return [...existing, ...started];
+}
+
+async function periodRows(batch: Batch, environmentId: string, subscriptionId: string): Promise<SqlRow[]> {
+  return batch.session.all(
+    'SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id = ? ORDER BY position',
+    [environmentId, subscriptionId],
+  );
+}
+
+function newPeriodRows(
+  environmentId: string,
+  decision: SubscriptionDecision,
+  firstPosition: number,
+  now: number,
+): SqlRow[] {
+  return decision.periods.map((period, offset) => ({
+    environment_id: environmentId,
+    subscription_id: decision.subscription.id,
+    position: BigInt(firstPosition + offset),
+    period_index: BigInt(period.index),
+    starts_at: BigInt(period.startsAt),
+    ends_at: BigInt(period.endsAt),
+    plan_id: period.plan.planId,
+    plan_version: BigInt(period.plan.version),
+    created_at: BigInt(now),
+  }));
+}
+
+// ----- rows ------------------------------------------------------------------------------------
+
+export function subscriptionFromRow(row: SqlRow): Subscription {
+  const time = (value: unknown) => (value === null || value === undefined ? null : toTime(value));
+  return {
+    id: String(row.id),
+    customer: String(row.customer_id),
+    plan: { planId: String(row.plan_id), version: toTime(row.plan_version) },
+    status: String(row.status) as SubscriptionStatus,
+    timeZone: String(row.time_zone),
+    anchorAt: toTime(row.anchor_at),
+    periodIndex: toTime(row.period_index),
+    periodStartsAt: toTime(row.period_starts_at),
+    periodEndsAt: toTime(row.period_ends_at),
+    trialEndsAt: time(row.trial_ends_at),
+    trialNoticeSent: toTime(row.trial_notice_sent) === 1,
+    cancelAtPeriodEnd: toTime(row.cancel_at_period_end) === 1,
+    pendingPlan:
+      row.pending_plan_id === null
+        ? null
+        : { planId: String(row.pending_plan_id), version: toTime(row.pending_plan_version) },
+    pausedAt: time(row.paused_at),
+    endedAt: time(row.ended_at),
+    createdAt: toTime(row.created_at),
+    allowancesIssued: JSON.parse(String(row.allowances_issued)) as number[],
+  };
+}
+
+function subscriptionRow(
+  environmentId: string,
+  decision: SubscriptionDecision,
+  metadata: string | null,
+  before: SqlRow | null,
+  now: number,
+): SqlRow {
+  const sub = decision.subscription;
+  const big = (value: number | null) => (value === null ? null : BigInt(value));
+  return {
+    environment_id: environmentId,
+    id: sub.id,
+    customer_id: sub.customer,
+    plan_id: sub.plan.planId,
+    plan_version: BigInt(sub.plan.version),
+    status: sub.status,
+    time_zone: sub.timeZone,
+    anchor_at: BigInt(sub.anchorAt),
+    period_index: BigInt(sub.periodIndex),
+    period_starts_at: BigInt(sub.periodStartsAt),
+    period_ends_at: BigInt(sub.periodEndsAt),
+    trial_ends_at: big(sub.trialEndsAt),
+    trial_notice_sent: sub.trialNoticeSent ? 1n : 0n,
+    cancel_at_period_end: sub.cancelAtPeriodEnd ? 1n : 0n,
+    pending_plan_id: sub.pendingPlan?.planId ?? null,
+    pending_plan_version: big(sub.pendingPlan?.version ?? null),
+    paused_at: big(sub.pausedAt),
+    ended_at: big(sub.endedAt),
+    allowances_issued: JSON.stringify(sub.allowancesIssued),
+    next_due_at: big(decision.nextDueAt),
+    metadata,
+    created_at: before === null ? BigInt(now) : (before.created_at as bigint),
+  };
+}
+
+function toWireSubscription(row: SqlRow, periods: readonly SqlRow[]) {
+  const time = (value: unknown) => (value === null || value === undefined ? null : toTimestamp(toTime(value)));
+  const pending =
+    row.pending_plan_id === null
+      ? null
+      : { plan: String(row.pending_plan_id), version: toTime(row.pending_plan_version), at: time(row.period_ends_at) };
+  return {
+    id: String(row.id),
+    customer: String(row.customer_id),
+    plan: String(row.plan_id),
+    version: toTime(row.plan_version),
+    status: String(row.status),
+    time_zone: String(row.time_zone),
+    current_period: {
+      index: toTime(row.period_index),
+      starts_at: time(row.period_starts_at),
+      ends_at: time(row.period_ends_at),
+    },
+    trial_ends_at: time(row.trial_ends_at),
+    cancel_at_period_end: toTime(row.cancel_at_period_end) === 1,
+    pending_change: pending,
+    paused_at: time(row.paused_at),
+    ended_at: time(row.ended_at),
+    next_due_at: time(row.next_due_at),
+    metadata: row.metadata === null ? null : (JSON.parse(String(row.metadata)) as Record<string, string>),
+    created_at: time(row.created_at),
+    periods: periods
+      .slice(-periodsShownMax)
+      .reverse()
+      .map((period) => ({
+        index: toTime(period.period_index),
+        starts_at: time(period.starts_at),
+        ends_at: time(period.ends_at),
+        plan: String(period.plan_id),
+        version: toTime(period.plan_version),
+      })),
+  };
+}
+
+// ----- operations ------------------------------------------------------------------------------
+
+function originOf(caller: Caller, operation: string, input: unknown): DecisionOrigin {
+  return {
+    environmentId: caller.environmentId,
+    requestId: caller.requestId,
+    idempotency: idempotencyOf(caller, operation, input),
+    caller,
+  };
+}
+
+async function planOrReply(service: LedgerService, caller: Caller, planId: string, version: number | null) {
+  const stored = await loadPlanVersion(service, service.database.reader, caller.environmentId, planId, version);
+  if (stored !== null) return stored;
+  const which = version === null ? `"${planId}"` : `"${planId}" version ${version}`;
+  return problemReply(caller, 'plan_not_found', `No plan ${which} in this environment.`);
+}
+
+function isStored(value: StoredPlanVersion | Reply): value is StoredPlanVersion {
+  return 'plan' in value;
+}
+
+export async function createSubscription(
+  service: LedgerService,
+  caller: Caller,
+  input: CreateSubscriptionBody,
+): Promise<Reply> {
+  const timeZone = input.time_zone ?? 'UTC';
+  if (!isTimeZone(timeZone))
+    return fieldReply(caller, [{ field: 'time_zone', message: 'must be an IANA time zone such as "Europe/Paris"' }]);
+  if (!(await service.customerExists(caller.environmentId, input.customer)))
+    return problemReply(caller, 'customer_not_found', `No customer "${input.customer}" in this environment.`);
+  const stored = await planOrReply(service, caller, input.plan, input.version ?? null);
+  if (!isStored(stored)) return stored;
+  const id = newId('sub', service.clock.now());
+  return commitSubscriptionDecision(service, originOf(caller, 'createSubscription', input), {
+    subscriptionId: id,
+    customer: input.customer,
+    plans: [stored],
+    metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
+    auditAction: 'subscription.created',
+    status: 201,
+    decide: (_current, _lookup, now) => ({
+      kind: 'accepted',
+      decision: decideSubscriptionStart(
+        stored.plan,
+        { id, customer: input.customer, timeZone, trial: input.trial ?? stored.plan.trial !== null },
+        now,
+      ),
+    }),
+  });
+}
+
+/** The subscription's row and every plan version a decision on it may need (current and pending). */
+export async function loadSubscriptionContext(
+  service: LedgerService,
+  environmentId: string,
+  subscriptionId: string,
+): Promise<{ row: SqlRow; plans: StoredPlanVersion[] } | null> {
+  const reader = service.database.reader;
+  const [row] = await reader.all('SELECT * FROM subscriptions WHERE environment_id = ? AND id = ?', [
+    environmentId,
+    subscriptionId,
+  ]);
+  if (row === undefined) return null;
+  const subscription = subscriptionFromRow(row);
+  const refs = [subscription.plan, ...(subscription.pendingPlan === null ? [] : [subscription.pendingPlan])];
+  const plans: StoredPlanVersion[] = [];
+  for (const ref of refs) {
+    const stored = await loadPlanVersion(service, reader, environmentId, ref.planId, ref.version);
+    if (stored === null) throw new Error(`assertion failed: plan ${planRefText(ref)} exists`);
+    plans.push(stored);
+  }
+  return { row, plans };
+}
+
+export async function changeSubscription(
+  service: LedgerService,
+  caller: Caller,
+  subscriptionId: string,
+  input: ChangeSubscriptionBody,
+): Promise<Reply> {
+  const context = await loadSubscriptionContext(service, caller.environmentId, subscriptionId);
+  if (context === null) return notFound(caller, subscriptionId);
+  const plans = [...context.plans];
+  let decide: SubscriptionCommand['decide'];
+  if (input.action === 'change_plan') {
+    const next = await planOrReply(service, caller, input.plan, input.version ?? null);
+    if (!isStored(next)) return next;
+    plans.push(next);
+    const timing = input.timing ?? 'immediate';
+    decide = (current, lookup, now) =>
+      wrap(
+        decidePlanChange(
+          existing(current),
+          (ref) => lookup(ref).plan,
+          { planId: next.plan.planId, version: next.plan.version },
+          timing,
+          now,
+        ),
+      );
+  } else if (input.action === 'pause') {
+    decide = (current, lookup, now) => wrap(decidePause(existing(current), (ref) => lookup(ref).plan, now));
+  } else {
+    decide = (current, lookup, now) => wrap(decideResume(existing(current), (ref) => lookup(ref).plan, now));
+  }
+  return commitSubscriptionDecision(service, originOf(caller, 'changeSubscription', { subscriptionId, input }), {
+    subscriptionId,
+    customer: String(context.row.customer_id),
+    plans,
+    auditAction: `subscription.${input.action === 'change_plan' ? 'changed' : input.action === 'pause' ? 'paused' : 'resumed'}`,
+    status: 200,
+    decide,
+  });
+}
+
+export async function cancelSubscription(
+  service: LedgerService,
+  caller: Caller,
+  subscriptionId: string,
+  input: CancelSubscriptionBody,
+): Promise<Reply> {
+  const context = await loadSubscriptionContext(service, caller.environmentId, subscriptionId);
+  if (context === null) return notFound(caller, subscriptionId);
+  const timing = input.timing ?? 'period_end';
+  return commitSubscriptionDecision(service, originOf(caller, 'cancelSubscription', { subscriptionId, input }), {
+    subscriptionId,
+    customer: String(context.row.customer_id),
+    plans: context.plans,
+    auditAction: 'subscription.canceled',
+    status: 200,
+    decide: (current, lookup, now) => wrap(decideCancel(existing(current), (ref) => lookup(ref).plan, timing, now)),
+  });
+}
+
+export async function getSubscription(service: LedgerService, caller: Caller, subscriptionId: string): Promise<Reply> {
+  const reader = service.database.reader;
+  const [row] = await reader.all('SELECT * FROM subscriptions WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    subscriptionId,
+  ]);
+  if (row === undefined) return notFound(caller, subscriptionId);
+  const periods = await reader.all(
+    'SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id = ? ORDER BY position',
+    [caller.environmentId, subscriptionId],
+  );
+  return okReply(200, toWireSubscription(row, periods));
+}
+
+const subscriptionKeys = keyset('subscriptions', 'asc', textColumn('id'));
+
+/** Subscriptions in the order they were created (ids are time-ordered), each with its periods. */
+export async function listSubscriptions(
+  service: LedgerService,
+  caller: Caller,
+  query: ListSubscriptionsQuery,
+): Promise<Reply> {
+  const reader = service.database.reader;
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': query.customer,
+    'status = ?': query.status,
+  };
+  const found = await readPage(reader, 'subscriptions', subscriptionKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const ids = found.rows.map((row) => String(row.id));
+  const periods = await childRowsOf(
+    reader,
+    'subscription_periods',
+    'subscription_id',
+    caller.environmentId,
+    ids,
+    'position',
+  );
+  const data = found.rows.map((row) => toWireSubscription(row, periods.get(String(row.id)) ?? []));
+  return okReply(200, { data, next_cursor: found.nextCursor });
+}
+
+function notFound(caller: Caller, subscriptionId: string): Reply {
+  return problemReply(caller, 'subscription_not_found', `No subscription "${subscriptionId}" in this environment.`);
+}
+
+function existing(current: Subscription | null): Subscription {
+  if (current === null) throw new Error('assertion failed: subscriptions are never deleted');
+  return current;
+}
+
+function wrap(result: SubscriptionDecision | Refusal): Decided {
+  return 'kind' in result ? result : { kind: 'accepted', decision: result };
+}

@@ -1,0 +1,130 @@
+/**
+ * The top-up worker: hands requested top-ups to the payment provider and settles each with the
+ * provider's answer. A top-up is leased before it is charged (`FOR UPDATE SKIP LOCKED` on
+ * PostgreSQL), so processes share the work; a lease that runs out (a crash, a slow provider) hands
+ * it over again with the same id, which the provider treats as its idempotency key, and the
+ * settle command settles a top-up once however many answers arrive.
+ */
+
+import type { Committer } from '../../platform/commit/committer.ts';
+import type { LedgerService } from '../../platform/service.ts';
+import { okReply } from '../../platform/service.ts';
+import { toBigint } from '../../platform/storage/codecs.ts';
+import type { SqlRow, SqlSession } from '../../platform/storage/database.ts';
+import type { TopUpSettlement } from './operations.ts';
+import { settleCommand, topUpTarget } from './operations.ts';
+import type { ChargeOutcome, PaymentProvider } from './payment-provider.ts';
+
+/** Top-ups leased per tick. */
+const perTickMax = 100;
+
+export interface TopUpWorkerOptions {
+  readonly service: LedgerService;
+  readonly provider: PaymentProvider;
+  /** How long a leased top-up is left to this process before another may charge it again. */
+  readonly leaseMs: number;
+  /** The provider threw: the top-up stays requested and is charged again after its lease. */
+  readonly onChargeError?: (error: unknown, topUpId: string) => void;
+}
+
+export class TopUpWorker {
+  readonly #options: TopUpWorkerOptions;
+
+  constructor(options: TopUpWorkerOptions) {
+    this.#options = options;
+  }
+
+  /** Charges the requested top-ups that no one holds a lease on; returns how many it handed to the provider. */
+  async tick(): Promise<number> {
+    const { service } = this.#options;
+    // Look first with the reader, so an idle tick costs no write transaction (and no fsync).
+    const [due] = await service.database.reader.all(
+      "SELECT id FROM topups WHERE status = 'requested' AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1",
+      [BigInt(service.clock.now())],
+    );
+    if (due === undefined) return 0;
+    const leased = await this.#lease();
+    await Promise.all(leased.map((row) => this.#charge(row)));
+    return leased.length;
+  }
+
+  /** Claims due top-ups by pushing their lease into the future, in one transaction. */
+  async #lease(): Promise<SqlRow[]> {
+    const { service, leaseMs } = this.#options;
+    let leased: SqlRow[] = [];
+    await submitStorageWork(service.committer, async (session, now) => {
+      // SKIP LOCKED: a top-up another process is leasing or settling right now is left to it.
+      const lock = session.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+      leased = await session.all(
+        `SELECT * FROM topups WHERE status = 'requested' AND (lease_until IS NULL OR lease_until <= ?)
+         ORDER BY created_at, id LIMIT ${perTickMax}${lock}`,
+        [BigInt(now)],
+      );
+      await session.updateMany(
+        'topups',
+        ['environment_id', 'id'],
+        leased.map((row) => ({
+          environment_id: row.environment_id ?? null,
+          id: row.id ?? null,
+          attempts: toBigint(row.attempts) + 1n,
+          lease_until: BigInt(now + leaseMs),
+        })),
+      );
+    });
+    return leased;
+  }
+
+  async #charge(row: SqlRow): Promise<void> {
+    const { service, provider } = this.#options;
+    const environmentId = String(row.environment_id);
+    const topUpId = String(row.id);
+    let outcome: ChargeOutcome;
+    try {
+      outcome = await provider.charge({
+        topUpId,
+        environmentId,
+        customer: String(row.customer_id),
+        asset: String(row.asset),
+        amount: toBigint(row.amount),
+      });
+    } catch (error) {
+      this.#options.onChargeError?.(error, topUpId);
+      return;
+    }
+    const target = await topUpTarget(service, environmentId, topUpId);
+    if (target === undefined) throw new Error('assertion failed: a leased top-up exists');
+    const settlement: TopUpSettlement = {
+      succeeded: outcome.outcome === 'succeeded',
+      reference: outcome.outcome === 'succeeded' ? outcome.reference : null,
+      reason: outcome.outcome === 'failed' ? outcome.reason : null,
+      costBasis: outcome.outcome === 'succeeded' ? outcome.costBasis : null,
+      actor: 'payment_provider',
+      requestId: 'top-up-worker',
+    };
+    const reply = await service.committer.submit({
+      environmentId,
+      requestId: settlement.requestId,
+      idempotency: null,
+      ...settleCommand(target, settlement),
+    });
+    // top_up_settled: someone settled it first (settleTopUp, another process); nothing changed.
+    if (!reply.problem) service.onTopUpSettled(outcome.outcome);
+  }
+}
+
+/** Runs storage work in the committer's next batch: the one writer of this process. */
+function submitStorageWork(
+  committer: Committer,
+  work: (session: SqlSession, now: number) => Promise<void>,
+): Promise<unknown> {
+  return committer.submit({
+    environmentId: '',
+    requestId: 'top-ups',
+    idempotency: null,
+    wallets: [],
+    async prepare(batch) {
+      await work(batch.session, batch.now);
+    },
+    decide: () => okReply(200, {}),
+  });
+}

@@ -1,0 +1,13 @@
+/** The usage domain's surface for the rest of the server: usage events: ingestion, rating, totals, rollups and simulations. */
+export type { EventInput } from './events.ts';
+export {
+  costInBatch,
+  decimalTextToRational,
+  eventAgeMaxMs,
+  eventFutureMaxMs,
+  eventPreloads,
+  isRepeated,
+  rateEvent,
+  recordEvent,
+} from './events.ts';
+export { usageRoutes } from './routes.ts';

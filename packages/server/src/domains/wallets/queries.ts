@@ -1,0 +1,303 @@
+/**
+ * Read operations: straight from the database (any process may have written), rendered by the
+ * same wire functions as writes. Lists read bounded pages by key with opaque cursors (paging.ts).
+ */
+import type { Wallet } from '@bursar/core';
+import { decideCheck, decideSettlement, emptyWallet, formatAmount } from '@bursar/core';
+import { grantFromRow, loadWallet } from '../../platform/commit/wallet-store.ts';
+import type { Caller, Reply } from '../../platform/contract.ts';
+import type { LedgerService } from '../../platform/service.ts';
+import { fieldReply, isFieldError, okReply, problemReply } from '../../platform/service.ts';
+import { toBigint, toTime } from '../../platform/storage/codecs.ts';
+import type { SqlRow, SqlValue } from '../../platform/storage/database.ts';
+import type { PageQuery } from '../../platform/storage/paging.ts';
+import { childRowsOf, cursorKey, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
+import { nullableText } from '../../platform/wire.ts';
+import type { PricedAmountInput } from '../pricing/index.ts';
+import { resolvePricedAmount } from '../pricing/index.ts';
+import { toWireAsset, toWireCustomer } from './catalog.ts';
+import {
+  toWireBalance,
+  toWireDraws,
+  toWireExplanation,
+  toWireGrant,
+  toWireHold,
+  toWireTransaction,
+  transactionFromRows,
+} from './wire.ts';
+
+const assetKeys = keyset('assets', 'asc', textColumn('code'));
+
+/** The environment's assets by code. */
+export async function listAssets(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'assets', assetKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map(toWireAsset), next_cursor: found.nextCursor });
+}
+
+export async function getCustomer(service: LedgerService, caller: Caller, customer: string): Promise<Reply> {
+  const [row] = await service.database.reader.all('SELECT * FROM customers WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    customer,
+  ]);
+  return row === undefined
+    ? problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`)
+    : okReply(200, toWireCustomer(row));
+}
+
+const customerKeys = keyset('customers', 'desc', textColumn('id'));
+
+/** The environment's customers by id, last first. */
+export async function listCustomers(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = { 'environment_id = ?': caller.environmentId };
+  const found = await readPage(service.database.reader, 'customers', customerKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, { data: found.rows.map(toWireCustomer), next_cursor: found.nextCursor });
+}
+
+async function walletsOf(
+  service: LedgerService,
+  caller: Caller,
+  customer: string,
+  asset: string | undefined,
+): Promise<Wallet[]> {
+  const rows = await service.database.reader.all(
+    `SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ?${asset === undefined ? '' : ' AND asset = ?'} ORDER BY asset`,
+    asset === undefined ? [caller.environmentId, customer] : [caller.environmentId, customer, asset],
+  );
+  const now = service.clock.now();
+  // Reads see what time already decided (expired holds released, dead grants' credit gone)
+  // without waiting for a write or the sweeper to book it.
+  const context = { now, nextId: () => 'txn_unbooked' };
+  return Promise.all(
+    rows.map(async (row) => decideSettlement(await loadWallet(service.database.reader, row), context).wallet),
+  );
+}
+
+export async function getBalances(
+  service: LedgerService,
+  caller: Caller,
+  customer: string,
+  query: { asset?: string | undefined; feature?: string | undefined },
+): Promise<Reply> {
+  if (!(await service.customerExists(caller.environmentId, customer)))
+    return problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`);
+  if (query.asset !== undefined && (await service.asset(caller.environmentId, query.asset)) === undefined) {
+    return problemReply(caller, 'asset_not_found', `No asset "${query.asset}" in this environment.`);
+  }
+  const now = service.clock.now();
+  const balances = [];
+  for (const wallet of await walletsOf(service, caller, customer, query.asset)) {
+    const asset = await service.asset(caller.environmentId, wallet.asset);
+    if (asset !== undefined) balances.push(toWireBalance(wallet, asset.scale, now, query.feature ?? null));
+  }
+  return okReply(200, { customer, balances });
+}
+
+export async function checkDebit(service: LedgerService, caller: Caller, input: PricedAmountInput): Promise<Reply> {
+  const target = await resolvePricedAmount(service, caller, input);
+  if ('bodyText' in target) return target;
+  const { amount } = target;
+  const now = service.clock.now();
+  const [wallet] = await walletsOf(service, caller, input.customer, target.asset.code);
+  const state = wallet ?? emptyWallet(input.customer, target.asset.code);
+  const check = decideCheck(state, { amount, feature: input.feature ?? null }, now);
+  const scale = target.asset.scale;
+  return okReply(200, {
+    allowed: check.allowed,
+    asset: target.asset.code,
+    amount: formatAmount(amount, scale),
+    available: formatAmount(check.available, scale),
+    shortfall: formatAmount(check.shortfall, scale),
+    draws: toWireDraws(check.draws, scale),
+    explanation: toWireExplanation(check.explanation),
+    consumption_order: state.policy.consumptionOrder,
+    balance: toWireBalance(state, scale, now, input.feature ?? null),
+  });
+}
+
+async function scaleOf(service: LedgerService, caller: Caller, asset: unknown): Promise<number> {
+  const info = await service.asset(caller.environmentId, String(asset));
+  if (info === undefined) throw new Error('assertion failed: rows name existing assets');
+  return info.scale;
+}
+
+function grantOwner(row: SqlRow) {
+  return {
+    customer: String(row.customer_id),
+    asset: String(row.asset),
+    reason: nullableText(row.reason),
+    metadata: nullableText(row.metadata),
+  };
+}
+
+export async function getGrant(service: LedgerService, caller: Caller, grantId: string): Promise<Reply> {
+  const [row] = await service.database.reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    grantId,
+  ]);
+  if (row === undefined) return problemReply(caller, 'grant_not_found', `No grant "${grantId}" in this environment.`);
+  return okReply(
+    200,
+    toWireGrant(grantFromRow(row), grantOwner(row), await scaleOf(service, caller, row.asset), service.clock.now()),
+  );
+}
+
+const grantStatusFilters: Record<string, string> = {
+  voided: 'voided_at IS NOT NULL',
+  expired: 'voided_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?',
+  scheduled: 'voided_at IS NULL AND effective_at > ? AND (expires_at IS NULL OR expires_at > effective_at)',
+  depleted: 'voided_at IS NULL AND remaining = 0 AND (expires_at IS NULL OR expires_at > ?)',
+  active: 'voided_at IS NULL AND remaining > 0 AND effective_at <= ? AND (expires_at IS NULL OR expires_at > ?)',
+};
+
+const grantKeys = keyset('grants', 'desc', textColumn('id'));
+
+/** Grants, newest first; `status` is decided against the clock, as a read of one grant is. */
+export async function listGrants(
+  service: LedgerService,
+  caller: Caller,
+  query: PageQuery & { customer?: string | undefined; asset?: string | undefined; status?: string | undefined },
+): Promise<Reply> {
+  const now = service.clock.now();
+  const filters: Record<string, SqlValue | undefined> = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': query.customer,
+    'asset = ?': query.asset,
+  };
+  if (query.status !== undefined) filters[grantStatusFilters[query.status] ?? '1 = 0'] = BigInt(now);
+  const found = await readPage(service.database.reader, 'grants', grantKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const data = [];
+  for (const row of found.rows)
+    data.push(toWireGrant(grantFromRow(row), grantOwner(row), await scaleOf(service, caller, row.asset), now));
+  return okReply(200, { data, next_cursor: found.nextCursor });
+}
+
+export async function getHold(service: LedgerService, caller: Caller, holdId: string): Promise<Reply> {
+  const [row] = await service.database.reader.all('SELECT * FROM holds WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    holdId,
+  ]);
+  if (row === undefined) return problemReply(caller, 'hold_not_found', `No hold "${holdId}" in this environment.`);
+  const reservations = await service.database.reader.all(
+    'SELECT * FROM hold_reservations WHERE environment_id = ? AND hold_id = ? ORDER BY position',
+    [caller.environmentId, holdId],
+  );
+  const now = service.clock.now();
+  const expiresAt = toTime(row.expires_at);
+  // An open hold past its expiry has ended, whether or not the sweeper booked it yet.
+  const status = row.status === 'open' && now >= expiresAt ? 'expired' : String(row.status);
+  const hold = {
+    id: holdId,
+    amount: toBigint(row.amount),
+    reservations: reservations.map((reservation) => ({
+      grantId: nullableText(reservation.grant_id),
+      amount: toBigint(reservation.amount),
+    })),
+    feature: nullableText(row.feature),
+    expiresAt,
+    createdAt: toTime(row.created_at),
+  };
+  const endedAt = row.ended_at === null ? (status === 'expired' ? expiresAt : null) : toTime(row.ended_at);
+  return okReply(
+    200,
+    toWireHold(
+      hold,
+      {
+        customer: String(row.customer_id),
+        asset: String(row.asset),
+        status,
+        captured: toBigint(row.captured),
+        endedAt,
+        metadata: nullableText(row.metadata),
+      },
+      await scaleOf(service, caller, row.asset),
+    ),
+  );
+}
+
+/** Transactions with their entries, read with one statement for all of them. */
+async function renderTransactions(service: LedgerService, caller: Caller, rows: readonly SqlRow[]) {
+  const entries = await childRowsOf(
+    service.database.reader,
+    'entries',
+    'transaction_id',
+    caller.environmentId,
+    rows.map((row) => String(row.id)),
+    'position',
+  );
+  const rendered = [];
+  for (const row of rows) {
+    rendered.push(
+      toWireTransaction(
+        transactionFromRows(row, entries.get(String(row.id)) ?? []),
+        nullableText(row.metadata),
+        await scaleOf(service, caller, row.asset),
+      ),
+    );
+  }
+  return rendered;
+}
+
+export async function getTransaction(service: LedgerService, caller: Caller, transactionId: string): Promise<Reply> {
+  const [row] = await service.database.reader.all('SELECT * FROM transactions WHERE environment_id = ? AND id = ?', [
+    caller.environmentId,
+    transactionId,
+  ]);
+  if (row === undefined)
+    return problemReply(caller, 'transaction_not_found', `No transaction "${transactionId}" in this environment.`);
+  const [rendered] = await renderTransactions(service, caller, [row]);
+  return okReply(200, rendered);
+}
+
+const transactionKeys = keyset('transactions', 'desc', textColumn('id'));
+
+/** Ledger transactions with their entries, newest first. */
+export async function listTransactions(
+  service: LedgerService,
+  caller: Caller,
+  query: PageQuery & {
+    customer?: string | undefined;
+    asset?: string | undefined;
+    kind?: string | undefined;
+    hold?: string | undefined;
+    grant?: string | undefined;
+    created_after?: number | undefined;
+    created_before?: number | undefined;
+  },
+): Promise<Reply> {
+  // No index maps grants to entries (every debit would write to it at a random place); a grant
+  // filter instead walks its customer's transactions, which are indexed, and checks their entries.
+  let customer = query.customer;
+  if (query.grant !== undefined) {
+    const [grant] = await service.database.reader.all(
+      'SELECT customer_id FROM grants WHERE environment_id = ? AND id = ?',
+      [caller.environmentId, query.grant],
+    );
+    if (grant === undefined || (customer !== undefined && customer !== grant.customer_id)) {
+      const checked = cursorKey(transactionKeys, query.cursor);
+      if (isFieldError(checked)) return fieldReply(caller, [checked]);
+      return okReply(200, { data: [], next_cursor: null });
+    }
+    customer = String(grant.customer_id);
+  }
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': customer,
+    'asset = ?': query.asset,
+    'kind = ?': query.kind,
+    'hold_id = ?': query.hold,
+    '(grant_id = ? OR EXISTS (SELECT 1 FROM entries e WHERE e.environment_id = transactions.environment_id AND e.transaction_id = transactions.id AND e.grant_id = ?))':
+      query.grant,
+    'created_at > ?': query.created_after === undefined ? undefined : BigInt(query.created_after),
+    'created_at < ?': query.created_before === undefined ? undefined : BigInt(query.created_before),
+  };
+  const found = await readPage(service.database.reader, 'transactions', transactionKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  return okReply(200, {
+    data: await renderTransactions(service, caller, found.rows),
+    next_cursor: found.nextCursor,
+  });
+}

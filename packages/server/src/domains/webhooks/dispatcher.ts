@@ -1,0 +1,336 @@
+/**
+ * Webhook delivery: lifecycle events in the outbox are fanned out to the endpoints whose filter
+ * matches, as deliveries; due deliveries are signed (Standard Webhooks) and POSTed, each attempt
+ * logged, failures retried with growing delays for up to three days. At least once: a delivery is
+ * leased before it is sent, and the same `webhook-id` goes with every attempt. A process that dies
+ * mid-send leaves its lease to expire; any process then takes the delivery again. Signing secrets
+ * are stored encrypted and opened only to sign (secret-box.ts); one that does not open fails the
+ * attempt, its error naming why. Sends go through this dispatcher's own HTTP agents, whose lookup
+ * checks every address a name resolves to and connects only to a checked one (webhook-targets.ts).
+ */
+
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
+
+import type { Clock } from '../../platform/clock.ts';
+import type { Committer } from '../../platform/commit/committer.ts';
+import type { Logger } from '../../platform/http/logger.ts';
+import type { LedgerService } from '../../platform/service.ts';
+import { okReply } from '../../platform/service.ts';
+import { toBigint, toTime } from '../../platform/storage/codecs.ts';
+import type { SqlRow } from '../../platform/storage/database.ts';
+import { toDeliveryRow, toNotification } from './operations.ts';
+import { openSecret, SecretNotOpened } from './secret-box.ts';
+import { signWebhook } from './signing.ts';
+import type { HostResolver } from './targets.ts';
+import { checkedLookup, refuseTargetUrl, systemResolver } from './targets.ts';
+
+/** The dispatcher's schedule. Tests shorten it; the defaults are the documented ones. */
+export interface WebhookTiming {
+  /** Delay before attempt n+1 after n failures; the last one repeats until the window closes. */
+  readonly retryDelaysMs: readonly number[];
+  /** No attempt is scheduled later than this after the delivery was created (or redelivered). */
+  readonly deliveryWindowMs: number;
+  /** A whole send, address check included, is abandoned after this long. */
+  readonly sendTimeoutMs: number;
+  /** While a delivery is being sent it is leased, so another process does not send it at once too. */
+  readonly leaseMs: number;
+}
+
+export const defaultWebhookTiming: WebhookTiming = {
+  retryDelaysMs: [30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 43_200_000],
+  deliveryWindowMs: 3 * 86_400_000,
+  sendTimeoutMs: 15_000,
+  leaseMs: 60_000,
+};
+const perTickMax = 100;
+
+export class WebhookDispatcher {
+  readonly #service: LedgerService;
+  readonly #committer: Committer;
+  readonly #clock: Clock;
+  readonly #timing: WebhookTiming;
+  readonly #logger: Logger;
+  /** One agent per protocol, without keep-alive, each resolving through the checked lookup. */
+  readonly #agents: { readonly 'http:': HttpAgent; readonly 'https:': HttpAgent };
+
+  constructor(
+    service: LedgerService,
+    committer: Committer,
+    clock: Clock,
+    logger: Logger,
+    timing: WebhookTiming = defaultWebhookTiming,
+    resolve: HostResolver = systemResolver,
+  ) {
+    // A send outlives its lease only if its process stalls: then the delivery may go out twice.
+    if (!(timing.sendTimeoutMs < timing.leaseMs)) throw new Error('assertion failed: a send ends before its lease');
+    if (timing.retryDelaysMs.length === 0) throw new Error('assertion failed: at least one retry delay');
+    this.#service = service;
+    this.#committer = committer;
+    this.#clock = clock;
+    this.#timing = timing;
+    this.#logger = logger;
+    const lookup = checkedLookup(resolve, service.webhooksAllowPrivate);
+    this.#agents = { 'http:': new http.Agent({ lookup }), 'https:': new https.Agent({ lookup }) };
+  }
+
+  /** Fans out new events and sends the deliveries that are due; returns how many were sent. */
+  async tick(): Promise<number> {
+    // Look first with the reader, so an idle tick costs no write transaction (and no fsync).
+    const reader = this.#service.database.reader;
+    const [newEvent] = await reader.all('SELECT id FROM outbox WHERE delivered_at IS NULL LIMIT 1');
+    if (newEvent !== undefined) await this.#fanOut();
+    const [due] = await reader.all(
+      "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1",
+      [BigInt(this.#clock.now())],
+    );
+    if (due === undefined) return 0;
+    const leased = await this.#lease();
+    await Promise.all(leased.map((delivery) => this.#send(delivery)));
+    return leased.length;
+  }
+
+  /** One delivery per new outbox event and matching endpoint, in the transaction that marks the event dispatched. */
+  #fanOut(): Promise<unknown> {
+    return this.#command(async (session, now) => {
+      // SKIP LOCKED: events another fan-out (another process, or an overlapping tick) holds are its own.
+      const lock = session.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+      const events = await session.all(
+        `SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ${perTickMax}${lock}`,
+      );
+      if (events.length === 0) return;
+      const endpoints = await session.all(
+        'SELECT * FROM webhook_endpoints WHERE deleted_at IS NULL AND disabled_at IS NULL',
+      );
+      const deliveries: SqlRow[] = [];
+      for (const event of events) {
+        for (const endpoint of endpoints) {
+          if (endpoint.environment_id !== event.environment_id) continue;
+          const types = endpoint.event_types === null ? null : (JSON.parse(String(endpoint.event_types)) as string[]);
+          if (types !== null && !types.includes(String(event.type))) continue;
+          deliveries.push(toDeliveryRow(String(event.environment_id), String(endpoint.id), toNotification(event), now));
+        }
+      }
+      await session.insertMany('webhook_deliveries', deliveries);
+      await session.updateMany(
+        'outbox',
+        ['id'],
+        events.map((event) => ({ id: event.id ?? null, delivered_at: BigInt(now) })),
+      );
+    });
+  }
+
+  /**
+   * Claims due deliveries by pushing their next attempt past the lease, in one transaction. A
+   * lease is only that time: if this process dies mid-send, the delivery is due again once the
+   * lease has passed, for whichever process looks first. Deliveries whose endpoint has been
+   * deleted or disabled since they were queued are closed as failed instead.
+   */
+  async #lease(): Promise<SqlRow[]> {
+    let leased: SqlRow[] = [];
+    await this.#command(async (session, now) => {
+      // SKIP LOCKED: a delivery another process is leasing right now is left to it.
+      const lock = session.dialect === 'postgres' ? ' FOR UPDATE OF d SKIP LOCKED' : '';
+      const due = await session.all(
+        `SELECT d.*, e.url, e.secret, e.previous_secret, e.previous_secret_until,
+                e.deleted_at AS endpoint_deleted_at, e.disabled_at AS endpoint_disabled_at
+         FROM webhook_deliveries d
+         JOIN webhook_endpoints e ON e.environment_id = d.environment_id AND e.id = d.endpoint_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ${perTickMax}${lock}`,
+        [BigInt(now)],
+      );
+      leased = due.filter((row) => row.endpoint_deleted_at === null && row.endpoint_disabled_at === null);
+      await session.updateMany(
+        'webhook_deliveries',
+        ['environment_id', 'id'],
+        due.map((row) =>
+          leased.includes(row)
+            ? {
+                environment_id: row.environment_id ?? null,
+                id: row.id ?? null,
+                status: 'pending',
+                last_error: row.last_error ?? null,
+                next_attempt_at: BigInt(now + this.#timing.leaseMs),
+              }
+            : {
+                environment_id: row.environment_id ?? null,
+                id: row.id ?? null,
+                status: 'failed',
+                last_error: row.endpoint_deleted_at === null ? 'endpoint disabled' : 'endpoint deleted',
+                next_attempt_at: BigInt(now),
+              },
+        ),
+      );
+    });
+    return leased;
+  }
+
+  async #send(delivery: SqlRow): Promise<void> {
+    const started = this.#clock.now();
+    const secrets = this.#openSecrets(delivery, started);
+    if (secrets instanceof SecretNotOpened) {
+      // Not signed at all rather than signed wrongly: the attempt fails, is logged, and retries like any failure.
+      await this.#record(delivery, { statusCode: null, error: `cannot sign: ${secrets.message}`, durationMs: 0 });
+      return;
+    }
+    const timestamp = Math.floor(started / 1000);
+    const body = String(delivery.payload);
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    const wallStart = performance.now();
+    // One deadline for the whole send, the address check included, so it ends within its lease.
+    const deadline = AbortSignal.timeout(this.#timing.sendTimeoutMs);
+    try {
+      // Checked again here, not only at registration: node:net calls no lookup for an IP literal.
+      const refusal = refuseTargetUrl(String(delivery.url), this.#service.webhooksAllowPrivate);
+      if (refusal !== null) throw new Error(`target refused: ${refusal}`);
+      const response = await this.#post(new URL(String(delivery.url)), deadline, body, {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'webhook-id': String(delivery.event_id),
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook(secrets, String(delivery.event_id), timestamp, body),
+      });
+      statusCode = response.statusCode ?? null;
+      // Only the status counts: the body is not read, and a redirect is not followed.
+      response.destroy();
+    } catch (failure) {
+      error = deadline.aborted
+        ? `no answer within ${this.#timing.sendTimeoutMs} ms`
+        : String((failure as Error).message ?? failure).slice(0, 500);
+    }
+    const durationMs = Math.round(performance.now() - wallStart);
+    await this.#record(delivery, { statusCode, error, durationMs });
+  }
+
+  /**
+   * The endpoint's signing secrets, decrypted (the previous one while its grace lasts), or why they
+   * cannot be: a wrong audit key or a value that is not this endpoint's is an operator's problem,
+   * logged as an error for each delivery it stops.
+   */
+  #openSecrets(delivery: SqlRow, now: number): string[] | SecretNotOpened {
+    const owner = { environmentId: String(delivery.environment_id), endpointId: String(delivery.endpoint_id) };
+    const stored = [String(delivery.secret)];
+    if (delivery.previous_secret !== null && toTime(delivery.previous_secret_until) > now)
+      stored.push(String(delivery.previous_secret));
+    try {
+      return stored.map((value) => openSecret(this.#service.auditKey, owner, value));
+    } catch (error) {
+      if (!(error instanceof SecretNotOpened)) throw error;
+      this.#logger.error('webhook secret cannot sign', {
+        environment: owner.environmentId,
+        endpoint: owner.endpointId,
+        delivery: String(delivery.id),
+        reason: error.message,
+      });
+      return error;
+    }
+  }
+
+  /** POSTs `body` and resolves with the response once its head has arrived. */
+  #post(url: URL, signal: AbortSignal, body: string, headers: Record<string, string>): Promise<IncomingMessage> {
+    const agent = url.protocol === 'https:' ? this.#agents['https:'] : this.#agents['http:'];
+    const send = url.protocol === 'https:' ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const request = send(url, { method: 'POST', agent, signal, headers }, resolve);
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+
+  /**
+   * Logs one attempt and schedules the next. The attempt is numbered from the row as it is now,
+   * not as it was leased: a send that outlived its lease overlaps the one that retook it, and
+   * both are logged. A late failure does not reopen a delivery that has meanwhile succeeded.
+   */
+  #record(
+    delivery: SqlRow,
+    outcome: { statusCode: number | null; error: string | null; durationMs: number },
+  ): Promise<unknown> {
+    const { statusCode, error, durationMs } = outcome;
+    const succeeded = statusCode !== null && statusCode >= 200 && statusCode < 300;
+    const gone = statusCode === 410;
+    const { retryDelaysMs, deliveryWindowMs } = this.#timing;
+    return this.#command(async (session, now) => {
+      const key = { environment_id: delivery.environment_id ?? null, id: delivery.id ?? null };
+      const [current] = await session.all(
+        'SELECT status, attempts, created_at FROM webhook_deliveries WHERE environment_id = ? AND id = ?',
+        [key.environment_id, key.id],
+      );
+      if (current === undefined) throw new Error('assertion failed: a leased delivery exists');
+      const attempt = toBigint(current.attempts) + 1n;
+      await session.insertMany('webhook_attempts', [
+        {
+          environment_id: key.environment_id,
+          delivery_id: key.id,
+          attempt,
+          status_code: statusCode === null ? null : BigInt(statusCode),
+          error,
+          duration_ms: BigInt(durationMs),
+          at: BigInt(now),
+        },
+      ]);
+      const last = { last_status: statusCode === null ? null : BigInt(statusCode), last_error: error };
+      if (succeeded) {
+        await session.updateMany(
+          'webhook_deliveries',
+          ['environment_id', 'id'],
+          [
+            {
+              ...key,
+              ...last,
+              status: 'succeeded',
+              attempts: attempt,
+              next_attempt_at: BigInt(now),
+              delivered_at: BigInt(now),
+            },
+          ],
+        );
+      } else if (current.status !== 'pending') {
+        // Settled while this send was out (the other send succeeded, or the endpoint went away).
+        await session.updateMany('webhook_deliveries', ['environment_id', 'id'], [{ ...key, attempts: attempt }]);
+      } else {
+        const delay = retryDelaysMs[Math.min(Number(attempt) - 1, retryDelaysMs.length - 1)] ?? 0;
+        const exhausted = now + delay > toTime(current.created_at) + deliveryWindowMs;
+        await session.updateMany(
+          'webhook_deliveries',
+          ['environment_id', 'id'],
+          [
+            {
+              ...key,
+              ...last,
+              status: gone || exhausted ? 'failed' : 'pending',
+              attempts: attempt,
+              next_attempt_at: BigInt(now + delay),
+            },
+          ],
+        );
+      }
+      if (gone) {
+        // 410 Gone: the receiver says the endpoint no longer exists; its other deliveries close at their next lease.
+        await session.updateMany(
+          'webhook_endpoints',
+          ['environment_id', 'id'],
+          [{ environment_id: key.environment_id, id: delivery.endpoint_id ?? null, disabled_at: BigInt(now) }],
+        );
+      }
+    });
+  }
+
+  /** Runs storage work in the committer's next batch: the one writer of this process. */
+  #command(
+    work: (session: import('../../platform/storage/database.ts').SqlSession, now: number) => Promise<void>,
+  ): Promise<unknown> {
+    return this.#committer.submit({
+      environmentId: '',
+      requestId: 'webhooks',
+      idempotency: null,
+      wallets: [],
+      async prepare(batch) {
+        await work(batch.session, batch.now);
+      },
+      decide: () => okReply(200, {}),
+    });
+  }
+}

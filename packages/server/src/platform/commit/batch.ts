@@ -1,0 +1,190 @@
+/**
+ * One group-commit batch: the working state of every wallet it touches, and the buffer of rows
+ * its decisions produce, written at the end with one bulk statement per table. Commands see
+ * each other's effects in order, exactly as if they had committed one by one.
+ */
+import type {
+  Accepted,
+  DecisionContext,
+  Hold,
+  HoldEnding,
+  PlannedEvent,
+  PlannedTransaction,
+  Rational,
+  Wallet,
+} from '@bursar/core';
+import { assertWalletInvariants, decideSettlement, decideTopUpRequest, thresholdEvents } from '@bursar/core';
+import { newId } from '../ids.ts';
+import type { SqlRow, SqlSession } from '../storage/database.ts';
+import type { TableName } from '../storage/schema.ts';
+import type { AuditRecord } from './audit-chain.ts';
+import { monthOf, requestedTopUpRow } from './top-up-rows.ts';
+import type { WalletKey } from './wallet-key.ts';
+import { walletKeyText } from './wallet-key.ts';
+
+interface WalletSlot {
+  readonly key: WalletKey;
+  readonly initial: Wallet;
+  readonly version: bigint;
+  current: Wallet;
+  policyChanged: boolean;
+}
+
+export interface ApplyOptions {
+  readonly requestId: string | null;
+  readonly metadata: string | null;
+}
+
+export interface HoldVersion {
+  readonly environmentId: string;
+  readonly customer: string;
+  readonly asset: string;
+  readonly hold: Hold;
+}
+
+export class Batch {
+  readonly now: number;
+  readonly session: SqlSession;
+  /** Keys the audit rows the batch writes (see audit.ts). */
+  readonly auditKey: Buffer;
+  readonly #slots = new Map<string, WalletSlot>();
+  readonly transactions: { environmentId: string; transaction: PlannedTransaction; options: ApplyOptions }[] = [];
+  readonly events: { environmentId: string; event: PlannedEvent }[] = [];
+  readonly holdsEnded: { environmentId: string; ending: HoldEnding }[] = [];
+  readonly audits: AuditRecord[] = [];
+  readonly holdMetadata = new Map<string, string | null>();
+  /** The latest version of every hold this batch created or changed, including ones that ended. */
+  readonly holdVersions = new Map<string, HoldVersion>();
+  readonly grantExtras = new Map<string, { reason: string | null; metadata: string | null }>();
+  /** Rows of other tables a command adds (usage events), inserted with the batch's ledger rows. */
+  readonly insertsByTable = new Map<TableName, SqlRow[]>();
+  /** Rows of other tables a command changes (a settled top-up), updated after the batch's inserts. */
+  readonly updates: { table: TableName; keyColumns: readonly string[]; row: SqlRow }[] = [];
+  /** Usage event ids recorded by this batch, so a duplicate inside one batch is caught too. */
+  readonly eventIds = new Set<string>();
+  /** Period usage totals the batch's events read or changed, by key text; the rows exist (preloaded). */
+  readonly usageTotals = new Map<string, { key: SqlRow; total: Rational; changed: boolean }>();
+  /** Hourly usage rollups the batch's events changed, by key text; the rows exist (preloaded). */
+  readonly usageRollups = new Map<
+    string,
+    { key: SqlRow; events: bigint; cost: bigint; quantities: Map<string, Rational> }
+  >();
+  readonly context: DecisionContext;
+
+  constructor(session: SqlSession, now: number, auditKey: Buffer) {
+    this.session = session;
+    this.now = now;
+    this.auditKey = auditKey;
+    this.context = { now, nextId: (prefix) => newId(prefix, now) };
+  }
+
+  readonly #preloaded = new Map<string, SqlRow>();
+
+  addPreloaded(table: TableName, key: readonly string[], row: SqlRow): void {
+    this.#preloaded.set(`${table}\u0000${key.join('\u0000')}`, row);
+  }
+
+  /** A row a command declared in `preload`, read for the whole batch; undefined when it does not exist. */
+  preloaded(table: TableName, key: readonly string[]): SqlRow | undefined {
+    return this.#preloaded.get(`${table}\u0000${key.join('\u0000')}`);
+  }
+
+  insert(table: TableName, row: SqlRow): void {
+    const rows = this.insertsByTable.get(table) ?? [];
+    rows.push(row);
+    this.insertsByTable.set(table, rows);
+  }
+
+  addWallet(key: WalletKey, wallet: Wallet, version: bigint): void {
+    this.#slots.set(walletKeyText(key), { key, initial: wallet, version, current: wallet, policyChanged: false });
+  }
+
+  hasWallet(key: WalletKey): boolean {
+    return this.#slots.has(walletKeyText(key));
+  }
+
+  /** The wallet as this batch has left it, with everything time has already decided booked first. */
+  wallet(key: WalletKey): Wallet {
+    const slot = this.#slot(key);
+    this.#record(slot, decideSettlement(slot.current, this.context), { requestId: null, metadata: null });
+    return slot.current;
+  }
+
+  /** Records an accepted decision on a wallet, then books what it left to settle (e.g. released credit of dead grants). */
+  apply<Result>(key: WalletKey, accepted: Accepted<Result>, options: ApplyOptions): Result {
+    const slot = this.#slot(key);
+    this.#record(slot, accepted, options);
+    this.#record(slot, decideSettlement(slot.current, this.context), { requestId: null, metadata: null });
+    return accepted.result;
+  }
+
+  replacePolicy(key: WalletKey, wallet: Wallet): void {
+    const slot = this.#slot(key);
+    slot.current = wallet;
+    slot.policyChanged = true;
+  }
+
+  /** Adds grants the wallet state does not carry (depleted ones a reversal returns credit to). */
+  addGrants(key: WalletKey, grants: Wallet['grants']): void {
+    const slot = this.#slot(key);
+    const known = new Set(slot.current.grants.map((grant) => grant.id));
+    const missing = grants.filter((grant) => !known.has(grant.id));
+    if (missing.length === 0) return;
+    const initial = { ...slot.initial, grants: [...slot.initial.grants, ...missing] };
+    this.#slots.set(walletKeyText(key), {
+      ...slot,
+      initial,
+      current: { ...slot.current, grants: [...slot.current.grants, ...missing] },
+    });
+  }
+
+  plannedTransaction(environmentId: string, id: string): PlannedTransaction | undefined {
+    return this.transactions.find((planned) => planned.environmentId === environmentId && planned.transaction.id === id)
+      ?.transaction;
+  }
+
+  slots(): Iterable<WalletSlot> {
+    return this.#slots.values();
+  }
+
+  #slot(key: WalletKey): WalletSlot {
+    const slot = this.#slots.get(walletKeyText(key));
+    if (slot === undefined) throw new Error('assertion failed: commands only touch the wallets they declared');
+    return slot;
+  }
+
+  #record(slot: WalletSlot, accepted: Accepted<unknown>, options: ApplyOptions): void {
+    if (accepted.wallet === slot.current && accepted.transactions.length === 0) return;
+    assertWalletInvariants(accepted.wallet);
+    const before = slot.current;
+    slot.current = accepted.wallet;
+    const environmentId = slot.key.environmentId;
+    for (const hold of accepted.wallet.holds)
+      this.holdVersions.set(hold.id, { environmentId, customer: slot.key.customer, asset: slot.key.asset, hold });
+    for (const transaction of accepted.transactions) this.transactions.push({ environmentId, transaction, options });
+    for (const event of [...accepted.events, ...thresholdEvents(before, accepted.wallet, this.now)]) {
+      this.events.push({ environmentId, event });
+    }
+    for (const ending of accepted.holdsEnded) this.holdsEnded.push({ environmentId, ending });
+    if (slot.current.topUp !== undefined) this.#requestTopUp(slot, before);
+  }
+
+  /** A crossing below the auto top-up threshold requests one top-up; the pending id in the locked wallet makes it one. */
+  #requestTopUp(slot: WalletSlot, before: Wallet): void {
+    const id = newId('tup', this.now);
+    const request = decideTopUpRequest(before, slot.current, this.now, id, monthOf(this.now));
+    if (request === null) return;
+    const rule = request.wallet.topUp?.rule;
+    if (rule === undefined) throw new Error('assertion failed: a requested top-up comes from a rule');
+    slot.current = request.wallet;
+    const { key } = slot;
+    this.insert('topups', requestedTopUpRow(key, id, request.amount, rule.costBasis, this.now));
+    const data = { top_up: id, amount: request.amount, threshold: rule.threshold };
+    this.events.push({
+      environmentId: key.environmentId,
+      event: { type: 'topup.requested', customer: key.customer, asset: key.asset, data },
+    });
+  }
+}
+
+export type { SqlRow };

@@ -1,0 +1,368 @@
+/**
+ * Group commit: every write command that arrives while a batch is being written waits for the
+ * next batch; one batch is one database transaction and one fsync for all of its commands.
+ * A single writer per process owns the cached wallet state; the wallet row's version, checked
+ * under the row lock, tells when another process changed a wallet so it is loaded again.
+ */
+import type { Wallet } from '@bursar/core';
+import type { Clock } from '../clock.ts';
+import type { Reply } from '../contract.ts';
+import { toProblem } from '../http/problem.ts';
+import { toBigint } from '../storage/codecs.ts';
+import type { Database, SqlRow, SqlSession } from '../storage/database.ts';
+import type { TableName } from '../storage/schema.ts';
+import type { AuditRecord } from './audit-chain.ts';
+import { Batch } from './batch.ts';
+import { flushBatch } from './flush.ts';
+import type { WalletKey } from './wallet-key.ts';
+import { walletKeyText } from './wallet-key.ts';
+import { loadWallet, lockWallets } from './wallet-store.ts';
+
+export interface Command {
+  readonly environmentId: string;
+  readonly requestId: string;
+  readonly idempotency: { readonly key: string; readonly fingerprint: string } | null;
+  /** Wallets to lock and load before the command decides; a command touches no others. */
+  readonly wallets: readonly WalletKey[];
+  /** Rows to read for the command with one statement per table for the whole batch (see Batch.preloaded). */
+  readonly preload?: readonly Preload[];
+  /** Reads (and rare writes) inside the transaction, before deciding. */
+  prepare?(batch: Batch): Promise<void>;
+  /** Decides on the loaded wallets, records its writes in the batch, and renders its reply. */
+  decide(batch: Batch): Reply;
+}
+
+/** A row a command needs, read for the whole batch at once; `lock` locks it, `defaultRow` creates it if missing. */
+export interface Preload {
+  readonly table: TableName;
+  readonly keyColumns: readonly string[];
+  readonly key: readonly string[];
+  readonly lock?: boolean;
+  readonly defaultRow?: SqlRow;
+}
+
+interface Pending {
+  readonly command: Command;
+  readonly resolve: (reply: Reply) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface CommitterOptions {
+  readonly database: Database;
+  readonly clock: Clock;
+  readonly batchSizeMax: number;
+  /** Keys the audit chain's HMAC; kept outside the database. */
+  readonly auditKey: Buffer;
+  readonly onBatch?: (size: number, durationMs: number) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+export class Committer {
+  readonly #options: CommitterOptions;
+  readonly #cache = new Map<string, { wallet: Wallet; version: bigint }>();
+  #queue: Pending[] = [];
+  #pumpScheduled = false;
+  #batchesInFlight = 0;
+  #closed = false;
+
+  constructor(options: CommitterOptions) {
+    this.#options = options;
+  }
+
+  submit(command: Command): Promise<Reply> {
+    if (this.#closed) return Promise.resolve(unavailable(command));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ command, resolve, reject });
+      this.#schedulePump();
+    });
+  }
+
+  /** Stops taking commands and waits for those already queued. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#queue.length > 0 || this.#batchesInFlight > 0 || this.#pumpScheduled) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    // Wait for the rest of this event-loop turn so its requests share a batch.
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  /**
+   * Starts batches while the storage has a free writer: one at a time on SQLite, several on
+   * PostgreSQL, where a batch spends most of its time waiting on round trips. Commands that
+   * arrive while every writer is busy wait and form the next, larger batch.
+   */
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#batchesInFlight < this.#options.database.writersMax) {
+      const pending = this.#queue.slice(0, this.#options.batchSizeMax);
+      this.#queue = this.#queue.slice(pending.length);
+      this.#batchesInFlight += 1;
+      void this.#run(pending).finally(() => {
+        this.#batchesInFlight -= 1;
+        if (this.#queue.length > 0) this.#schedulePump();
+      });
+    }
+  }
+
+  async #run(pending: readonly Pending[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const replies = await this.#commit(pending.map((item) => item.command));
+      pending.forEach((item, index) => {
+        item.resolve(replies[index] as Reply);
+      });
+      this.#options.onBatch?.(pending.length, performance.now() - started);
+    } catch (error) {
+      if (pending.length > 1) {
+        // One command's failure must not fail the others: run each alone.
+        for (const item of pending) await this.#run([item]);
+        return;
+      }
+      this.#options.onError?.(error);
+      for (const item of pending) item.reject(error);
+    }
+  }
+
+  async #commit(commands: readonly Command[]): Promise<Reply[]> {
+    const touched: string[] = [];
+    try {
+      const { replies, wallets } = await this.#options.database.writeTransaction((session) =>
+        this.#execute(session, commands, touched),
+      );
+      for (const [keyText, entry] of wallets) {
+        // Batches commit concurrently on PostgreSQL: never let an older state replace a newer one.
+        const cached = this.#cache.get(keyText);
+        if (cached === undefined || cached.version <= entry.version) this.#cache.set(keyText, entry);
+      }
+      return replies;
+    } catch (error) {
+      for (const keyText of touched) this.#cache.delete(keyText);
+      throw error;
+    }
+  }
+
+  async #execute(
+    session: SqlSession,
+    commands: readonly Command[],
+    touched: string[],
+  ): Promise<{ replies: Reply[]; wallets: Map<string, { wallet: Wallet; version: bigint }> }> {
+    const batch = new Batch(session, this.#options.clock.now(), this.#options.auditKey);
+    const replies: (Reply | undefined)[] = new Array(commands.length);
+    const followers = await this.#resolveIdempotency(session, commands, replies);
+    const active = commands.flatMap((_command, index) =>
+      replies[index] === undefined && !followers.has(index) ? [index] : [],
+    );
+    await this.#loadWallets(
+      batch,
+      active.flatMap((index) => (commands[index] as Command).wallets),
+      touched,
+    );
+    await preloadRows(
+      batch,
+      active.flatMap((index) => (commands[index] as Command).preload ?? []),
+    );
+    for (const index of active) {
+      const command = commands[index] as Command;
+      await command.prepare?.(batch);
+      replies[index] = command.decide(batch);
+    }
+    for (const [index, leaderIndex] of followers) {
+      replies[index] = followerReply(
+        commands[index] as Command,
+        commands[leaderIndex] as Command,
+        replies[leaderIndex] as Reply,
+      );
+    }
+    await flushBatch(batch);
+    await saveIdempotency(
+      session,
+      active.map((index) => ({ command: commands[index] as Command, reply: replies[index] as Reply })),
+      batch.now,
+    );
+    const wallets = new Map<string, { wallet: Wallet; version: bigint }>();
+    for (const slot of batch.slots()) {
+      const changed = slot.current !== slot.initial || slot.policyChanged;
+      wallets.set(walletKeyText(slot.key), {
+        wallet: pruneSpentGrants(slot.current),
+        version: changed ? slot.version + 1n : slot.version,
+      });
+    }
+    return { replies: replies as Reply[], wallets };
+  }
+
+  /**
+   * Fills the replies of commands whose key is stored: each is compared with the stored
+   * fingerprint, never with another command of the batch, so an exact retry always gets the stored
+   * reply. Of the commands sharing a key nobody stored yet, the first runs; the others are returned
+   * mapped to it, and follow its reply once it is decided.
+   */
+  async #resolveIdempotency(
+    session: SqlSession,
+    commands: readonly Command[],
+    replies: (Reply | undefined)[],
+  ): Promise<Map<number, number>> {
+    const indexesByKey = new Map<string, number[]>();
+    commands.forEach((command, index) => {
+      if (command.idempotency === null) return;
+      const scopedKey = `${command.environmentId}\u0000${command.idempotency.key}`;
+      const indexes = indexesByKey.get(scopedKey);
+      if (indexes === undefined) indexesByKey.set(scopedKey, [index]);
+      else indexes.push(index);
+    });
+    const followers = new Map<number, number>();
+    if (indexesByKey.size === 0) return followers;
+    const existing = await findStoredReplies(session, [...indexesByKey.keys()]);
+    for (const [scopedKey, indexes] of indexesByKey) {
+      const stored = existing.get(scopedKey);
+      const [leader, ...others] = indexes as [number, ...number[]];
+      if (stored === undefined) {
+        for (const index of others) followers.set(index, leader);
+        continue;
+      }
+      for (const index of indexes) replies[index] = storedReply(commands[index] as Command, stored);
+    }
+    return followers;
+  }
+
+  async #loadWallets(batch: Batch, keys: readonly WalletKey[], touched: string[]): Promise<void> {
+    const unique = new Map(keys.map((key) => [walletKeyText(key), key]));
+    if (unique.size === 0) return;
+    const create = [...unique]
+      .filter(([keyText]) => !this.#cache.has(keyText))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, key]) => key);
+    const rows = await lockWallets(batch.session, [...unique.values()], create, batch.now);
+    for (const [keyText, key] of unique) {
+      touched.push(keyText);
+      const row = rows.get(keyText);
+      if (row === undefined) throw new Error('assertion failed: every declared wallet exists once locked');
+      const version = toBigint(row.version);
+      const cached = this.#cache.get(keyText);
+      const wallet =
+        cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(batch.session, row);
+      batch.addWallet(key, wallet, version);
+    }
+  }
+}
+
+/**
+ * Reads every command's preloads with one statement per table. Rows with a `defaultRow` are
+ * created first when missing, so they can be locked (PostgreSQL) before anyone reads them.
+ */
+async function preloadRows(batch: Batch, preloads: readonly Preload[]): Promise<void> {
+  const groups = new Map<string, Preload[]>();
+  for (const preload of preloads) {
+    const group = `${preload.table}\u0000${preload.keyColumns.join(',')}`;
+    groups.set(group, [...(groups.get(group) ?? []), preload]);
+  }
+  for (const group of groups.values()) {
+    const first = group[0] as Preload;
+    const unique = new Map(group.map((preload) => [preload.key.join('\u0000'), preload]));
+    const sorted = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, preload]) => preload);
+    const defaults = sorted.flatMap((preload) => (preload.defaultRow === undefined ? [] : [preload.defaultRow]));
+    await batch.session.insertMany(first.table, defaults, { onConflictDoNothing: true });
+    const rows = await batch.session.selectByKeys(
+      first.table,
+      first.keyColumns,
+      sorted.map((preload) => preload.key),
+      { lock: first.lock === true },
+    );
+    for (const row of rows)
+      batch.addPreloaded(
+        first.table,
+        first.keyColumns.map((column) => String(row[column])),
+        row,
+      );
+  }
+}
+
+/** Stored replies by scoped key (`environment\u0000key`), in one statement. */
+async function findStoredReplies(session: SqlSession, scopedKeys: readonly string[]): Promise<Map<string, SqlRow>> {
+  const rows = await session.selectByKeys(
+    'idempotency_keys',
+    ['environment_id', 'key'],
+    scopedKeys.map((scopedKey) => scopedKey.split('\u0000')),
+  );
+  return new Map(rows.map((row) => [`${row.environment_id}\u0000${row.key}`, row]));
+}
+
+async function saveIdempotency(
+  session: SqlSession,
+  done: readonly { command: Command; reply: Reply }[],
+  now: number,
+): Promise<void> {
+  const rows = done
+    .filter(({ command }) => command.idempotency !== null)
+    .map(({ command, reply }) => ({
+      environment_id: command.environmentId,
+      key: command.idempotency?.key ?? '',
+      fingerprint: command.idempotency?.fingerprint ?? '',
+      status: BigInt(reply.status),
+      body: reply.storedBodyText ?? reply.bodyText,
+      problem: reply.problem ? 1n : 0n,
+      created_at: BigInt(now),
+    }));
+  // In key order, so two writers storing overlapping keys wait on each other rather than deadlock.
+  rows.sort((a, b) => (`${a.environment_id}\u0000${a.key}` < `${b.environment_id}\u0000${b.key}` ? -1 : 1));
+  const inserted = await session.insertMany('idempotency_keys', rows, { onConflictDoNothing: true });
+  if (inserted.length !== rows.length) {
+    // Another writer stored one of these keys after this batch looked them up (on PostgreSQL the
+    // insert waited for its commit). Nothing of this batch may commit: run it again, and the
+    // lookup will find the stored reply.
+    throw Object.assign(new Error('an idempotency key was stored concurrently'), { code: '40001' });
+  }
+}
+
+function storedReply(command: Command, stored: SqlRow): Reply {
+  if (stored.fingerprint !== command.idempotency?.fingerprint) return keyReused(command);
+  return {
+    status: Number(stored.status),
+    bodyText: String(stored.body),
+    problem: stored.problem === 1n || stored.problem === 1,
+    replayed: true,
+  };
+}
+
+/** A follower gets what a replay of its leader answers later, byte for byte: the stored body. */
+function followerReply(command: Command, leader: Command, reply: Reply): Reply {
+  if (command.idempotency?.fingerprint !== leader.idempotency?.fingerprint) return keyReused(command);
+  return {
+    status: reply.status,
+    bodyText: reply.storedBodyText ?? reply.bodyText,
+    problem: reply.problem,
+    replayed: true,
+  };
+}
+
+function keyReused(command: Command): Reply {
+  const problem = toProblem(
+    'idempotency_key_reused',
+    'This Idempotency-Key was already used with a different request; nothing was changed.',
+    {
+      requestId: command.requestId,
+    },
+  );
+  return { ...problem, problem: true, replayed: false };
+}
+
+function unavailable(command: Command): Reply {
+  const problem = toProblem('unavailable', 'The server is shutting down.', { requestId: command.requestId });
+  return { ...problem, problem: true, replayed: false };
+}
+
+/** Spent lots (nothing remaining, nothing reserved) leave the cached state; reversals load them again. */
+function pruneSpentGrants(wallet: Wallet): Wallet {
+  return wallet.grants.some((grant) => grant.remaining === 0n)
+    ? { ...wallet, grants: wallet.grants.filter((grant) => grant.remaining > 0n) }
+    : wallet;
+}
+
+export type { AuditRecord };

@@ -1,0 +1,281 @@
+/**
+ * Writes what a batch decided: one bulk statement per table (transactions, entries, grants,
+ * holds, reservations, wallets, outbox, audit), all inside the batch's transaction.
+ */
+import type { Grant, Wallet } from '@bursar/core';
+import { formatAmount, rational } from '@bursar/core';
+import { newId } from '../ids.ts';
+import { toBigint } from '../storage/codecs.ts';
+import type { SqlRow } from '../storage/database.ts';
+import { chainAuditRecords } from './audit-chain.ts';
+import type { Batch, HoldVersion } from './batch.ts';
+import { topUpColumns } from './top-up-rows.ts';
+import { rolloverToText } from './wallet-store.ts';
+
+export async function flushBatch(batch: Batch): Promise<void> {
+  const { session } = batch;
+  await writeTransactions(batch);
+  const grantInserts: SqlRow[] = [];
+  const grantUpdates: SqlRow[] = [];
+  const walletUpdates: SqlRow[] = [];
+  const initialHolds = new Map<string, HoldVersion>();
+  for (const slot of batch.slots()) {
+    for (const hold of slot.initial.holds) {
+      initialHolds.set(hold.id, {
+        environmentId: slot.key.environmentId,
+        customer: slot.key.customer,
+        asset: slot.key.asset,
+        hold,
+      });
+    }
+    if (slot.current === slot.initial && !slot.policyChanged) continue;
+    const environmentId = slot.key.environmentId;
+    const before = new Map(slot.initial.grants.map((grant) => [grant.id, grant]));
+    for (const grant of slot.current.grants) {
+      const previous = before.get(grant.id);
+      if (previous === undefined)
+        grantInserts.push(grantRow(environmentId, slot.current, grant, batch.grantExtras.get(grant.id)));
+      else if (previous !== grant) {
+        grantUpdates.push({
+          environment_id: environmentId,
+          id: grant.id,
+          remaining: grant.remaining,
+          reserved: grant.reserved,
+          voided_at: grant.voidedAt === null ? null : BigInt(grant.voidedAt),
+          rollover: rolloverToText(grant),
+        });
+      }
+    }
+    walletUpdates.push(walletRow(environmentId, slot.current, slot.version + 1n));
+  }
+  await session.insertMany('grants', grantInserts);
+  await session.updateMany('grants', ['environment_id', 'id'], grantUpdates);
+  await writeHolds(batch, initialHolds);
+  await session.updateMany('wallets', ['environment_id', 'customer_id', 'asset'], walletUpdates);
+  await writeOutbox(batch);
+  for (const [table, rows] of batch.insertsByTable) await session.insertMany(table, rows);
+  for (const { table, keyColumns, row } of batch.updates) await session.updateMany(table, keyColumns, [row]);
+  const usage = [...batch.usageTotals.values()].filter((entry) => entry.changed);
+  await session.updateMany(
+    'usage_totals',
+    ['environment_id', 'customer_id', 'feature', 'quantity', 'period'],
+    usage.map((entry) => ({ ...entry.key, total: rational.toDecimalText(entry.total) })),
+  );
+  await session.updateMany(
+    'usage_rollups',
+    ['environment_id', 'customer_id', 'feature', 'hour', 'asset'],
+    [...batch.usageRollups.values()].map((entry) => ({
+      ...entry.key,
+      events: entry.events,
+      cost: entry.cost,
+      quantities: JSON.stringify(
+        Object.fromEntries([...entry.quantities].map(([name, total]) => [name, rational.toDecimalText(total)])),
+      ),
+    })),
+  );
+  if (batch.audits.length > 0) {
+    const { rows, heads } = await chainAuditRecords(session, batch.audits, batch.now, batch.auditKey);
+    await session.insertMany('audit_events', rows);
+    await session.updateMany('environments', ['id'], heads);
+  }
+}
+
+async function writeTransactions(batch: Batch): Promise<void> {
+  const transactionRows: SqlRow[] = [];
+  const entryRows: SqlRow[] = [];
+  for (const { environmentId, transaction, options } of batch.transactions) {
+    transactionRows.push({
+      environment_id: environmentId,
+      customer_id: transaction.customer,
+      asset: transaction.asset,
+      id: transaction.id,
+      kind: transaction.kind,
+      amount: transaction.amount,
+      feature: transaction.feature,
+      hold_id: transaction.holdId,
+      grant_id: transaction.grantId,
+      reverses_id: transaction.reversesId,
+      reason: transaction.reason,
+      metadata: options.metadata,
+      request_id: options.requestId,
+      created_at: BigInt(transaction.createdAt),
+    });
+    transaction.entries.forEach((entry, position) => {
+      entryRows.push({
+        environment_id: environmentId,
+        transaction_id: transaction.id,
+        position: BigInt(position),
+        customer_id: transaction.customer,
+        asset: transaction.asset,
+        account: entry.account,
+        grant_id: entry.grantId,
+        amount: entry.amount,
+      });
+    });
+  }
+  await batch.session.insertMany('transactions', transactionRows);
+  await batch.session.insertMany('entries', entryRows);
+}
+
+async function writeHolds(batch: Batch, initialHolds: Map<string, HoldVersion>): Promise<void> {
+  const endings = new Map(batch.holdsEnded.map(({ ending }) => [ending.holdId, ending]));
+  const holdInserts: SqlRow[] = [];
+  const holdUpdates: SqlRow[] = [];
+  const reservationInserts: SqlRow[] = [];
+  const touched = new Map(batch.holdVersions);
+  for (const { ending } of batch.holdsEnded) {
+    const initial = initialHolds.get(ending.holdId);
+    if (!touched.has(ending.holdId) && initial !== undefined) touched.set(ending.holdId, initial);
+  }
+  for (const [holdId, { environmentId, customer, asset, hold }] of touched) {
+    const ending = endings.get(holdId);
+    const initial = initialHolds.get(holdId)?.hold;
+    const status = ending?.status ?? 'open';
+    const firstNewPosition = initial?.reservations.length ?? 0;
+    hold.reservations.slice(firstNewPosition).forEach((reservation, offset) => {
+      reservationInserts.push({
+        environment_id: environmentId,
+        hold_id: holdId,
+        position: BigInt(firstNewPosition + offset),
+        grant_id: reservation.grantId,
+        amount: reservation.amount,
+      });
+    });
+    const mutable = {
+      amount: hold.amount,
+      captured: ending?.capturedAmount ?? 0n,
+      status,
+      expires_at: BigInt(hold.expiresAt),
+      ended_at: ending === undefined ? null : BigInt(ending.endedAt),
+    };
+    if (initial === undefined) {
+      holdInserts.push({
+        environment_id: environmentId,
+        customer_id: customer,
+        asset,
+        id: holdId,
+        feature: hold.feature,
+        metadata: batch.holdMetadata.get(holdId) ?? null,
+        created_at: BigInt(hold.createdAt),
+        ...mutable,
+      });
+    } else if (initial !== hold || ending !== undefined) {
+      holdUpdates.push({ environment_id: environmentId, id: holdId, ...mutable });
+    }
+  }
+  await batch.session.insertMany('holds', holdInserts);
+  await batch.session.insertMany('hold_reservations', reservationInserts);
+  await batch.session.updateMany('holds', ['environment_id', 'id'], holdUpdates);
+}
+
+function grantRow(
+  environmentId: string,
+  wallet: Wallet,
+  grant: Grant,
+  extras: { reason: string | null; metadata: string | null } | undefined,
+): SqlRow {
+  return {
+    environment_id: environmentId,
+    customer_id: wallet.customer,
+    asset: wallet.asset,
+    id: grant.id,
+    amount: grant.amount,
+    remaining: grant.remaining,
+    reserved: grant.reserved,
+    category: grant.category,
+    priority: BigInt(grant.priority),
+    effective_at: BigInt(grant.effectiveAt),
+    expires_at: grant.expiresAt === null ? null : BigInt(grant.expiresAt),
+    features: grant.features === null ? null : JSON.stringify(grant.features),
+    cost_currency: grant.costBasis?.currency ?? null,
+    cost_total: grant.costBasis === null ? null : formatDecimalText(grant.costBasis.total),
+    reason: extras?.reason ?? null,
+    metadata: extras?.metadata ?? null,
+    created_at: BigInt(grant.createdAt),
+    voided_at: grant.voidedAt === null ? null : BigInt(grant.voidedAt),
+    rollover: rolloverToText(grant),
+  };
+}
+
+/** Outbox rows carry amounts as decimal strings in the asset's unit (SPEC §3), as REST does. */
+async function writeOutbox(batch: Batch): Promise<void> {
+  const scales = await assetScales(batch);
+  await batch.session.insertMany(
+    'outbox',
+    batch.events.map(({ environmentId, event }) => {
+      const data: Record<string, string | number | null> = {};
+      for (const [name, value] of Object.entries(event.data)) {
+        if (typeof value !== 'bigint') data[name] = value;
+        else {
+          const scale = scales.get(assetScaleKey(environmentId, event.asset));
+          if (scale === undefined)
+            throw new Error(`assertion failed: ${event.type} names unknown asset ${event.asset}`);
+          data[name] = formatAmount(value, scale);
+        }
+      }
+      return {
+        id: newId('evt', batch.now),
+        environment_id: environmentId,
+        type: event.type,
+        customer_id: event.customer,
+        asset: event.asset,
+        data: JSON.stringify(data),
+        created_at: BigInt(batch.now),
+        delivered_at: null,
+      };
+    }),
+  );
+}
+
+function assetScaleKey(environmentId: string, asset: string): string {
+  return `${environmentId}\u0000${asset}`;
+}
+
+/** The scale of every asset whose amounts the batch's events carry: one read per environment, none without amounts. */
+async function assetScales(batch: Batch): Promise<Map<string, number>> {
+  const codesByEnvironment = new Map<string, Set<string>>();
+  for (const { environmentId, event } of batch.events) {
+    if (!Object.values(event.data).some((value) => typeof value === 'bigint')) continue;
+    const codes = codesByEnvironment.get(environmentId) ?? new Set<string>();
+    codes.add(event.asset);
+    codesByEnvironment.set(environmentId, codes);
+  }
+  const scales = new Map<string, number>();
+  for (const [environmentId, codes] of codesByEnvironment) {
+    const rows = await batch.session.all(
+      `SELECT code, scale FROM assets WHERE environment_id = ? AND code IN (${[...codes].map(() => '?').join(', ')})`,
+      [environmentId, ...codes],
+    );
+    for (const row of rows) scales.set(assetScaleKey(environmentId, String(row.code)), Number(toBigint(row.scale)));
+  }
+  return scales;
+}
+
+function formatDecimalText(value: { units: bigint; scale: number }): string {
+  const digits = value.units.toString().padStart(value.scale + 1, '0');
+  return value.scale === 0 ? digits : `${digits.slice(0, -value.scale)}.${digits.slice(-value.scale)}`;
+}
+
+/** The booked balance is the sum of the wallet's grant-lot and debt entries. */
+function bookedBalance(wallet: Wallet): bigint {
+  let balance = -wallet.debt;
+  for (const grant of wallet.grants) balance += grant.remaining;
+  return balance;
+}
+
+function walletRow(environmentId: string, wallet: Wallet, version: bigint): SqlRow {
+  return {
+    environment_id: environmentId,
+    customer_id: wallet.customer,
+    asset: wallet.asset,
+    overdraft_limit: wallet.policy.overdraftLimit,
+    consumption_order: wallet.policy.consumptionOrder.join(','),
+    repay_debt_first: wallet.policy.repayDebtFirst ? 1n : 0n,
+    low_balance_threshold: wallet.policy.lowBalanceThreshold,
+    debt: wallet.debt,
+    debt_reserved: wallet.debtReserved,
+    balance: bookedBalance(wallet),
+    version,
+    ...topUpColumns(wallet),
+  };
+}

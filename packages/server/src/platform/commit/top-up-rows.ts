@@ -1,0 +1,106 @@
+/**
+ * Auto top-up rows: the rule and state columns of a wallet row, and the `topups` table, mapped to
+ * and from the core's TopUpState. Amounts are stored as units, as everywhere in storage.
+ */
+import type { CostBasis, TopUpRule, TopUpState, Wallet } from '@bursar/core';
+import { formatDecimal, parseDecimal } from '@bursar/core';
+import { toBigint, toTime } from '../storage/codecs.ts';
+import type { SqlRow } from '../storage/database.ts';
+import type { WalletKey } from './wallet-key.ts';
+
+/** The rule as the `topup_rule` column holds it: JSON, with amounts as unit strings. */
+interface StoredRule {
+  readonly enabled: boolean;
+  readonly threshold: string;
+  readonly amount: string;
+  readonly monthly_cap: string | null;
+  readonly failures_max: number;
+  readonly cost: { readonly currency: string; readonly total: string } | null;
+}
+
+/** The wallet row's top-up columns; all null for a wallet without a rule. */
+export function topUpColumns(wallet: Wallet): SqlRow {
+  const state = wallet.topUp;
+  if (state === undefined)
+    return { topup_rule: null, topup_pending: null, topup_month: null, topup_month_amount: null, topup_failures: null };
+  const { rule } = state;
+  const stored: StoredRule = {
+    enabled: rule.enabled,
+    threshold: rule.threshold.toString(),
+    amount: rule.amount.toString(),
+    monthly_cap: rule.monthlyCap === null ? null : rule.monthlyCap.toString(),
+    failures_max: rule.failuresMax,
+    cost: rule.costBasis === undefined ? null : costText(rule.costBasis),
+  };
+  return {
+    topup_rule: JSON.stringify(stored),
+    topup_pending: state.pending,
+    topup_month: state.month,
+    topup_month_amount: state.monthAmount,
+    topup_failures: BigInt(state.failures),
+  };
+}
+
+/** The wallet's top-up state from its row; undefined when it has no rule (or predates top-ups). */
+export function topUpStateFromRow(row: SqlRow): TopUpState | undefined {
+  if (row.topup_rule === null || row.topup_rule === undefined) return undefined;
+  const stored = JSON.parse(String(row.topup_rule)) as StoredRule;
+  const rule: TopUpRule = {
+    enabled: stored.enabled,
+    threshold: BigInt(stored.threshold),
+    amount: BigInt(stored.amount),
+    monthlyCap: stored.monthly_cap === null ? null : BigInt(stored.monthly_cap),
+    failuresMax: stored.failures_max,
+    ...(stored.cost === null ? {} : { costBasis: costFromText(stored.cost.currency, stored.cost.total) }),
+  };
+  return {
+    rule,
+    pending: row.topup_pending === null ? null : String(row.topup_pending),
+    month: row.topup_month === null ? null : String(row.topup_month),
+    monthAmount: row.topup_month_amount === null ? 0n : toBigint(row.topup_month_amount),
+    failures: row.topup_failures === null ? 0 : toTime(row.topup_failures),
+  };
+}
+
+/** A new `requested` top-up, carrying the rule's cost basis as its default. */
+export function requestedTopUpRow(
+  key: WalletKey,
+  id: string,
+  amount: bigint,
+  costBasis: CostBasis | undefined,
+  now: number,
+): SqlRow {
+  return {
+    environment_id: key.environmentId,
+    id,
+    customer_id: key.customer,
+    asset: key.asset,
+    amount,
+    status: 'requested',
+    reason: null,
+    provider_reference: null,
+    cost_currency: costBasis?.currency ?? null,
+    cost_total: costBasis === undefined ? null : formatDecimal(costBasis.total),
+    grant_id: null,
+    attempts: 0n,
+    lease_until: null,
+    created_at: BigInt(now),
+    settled_at: null,
+  };
+}
+
+export function costText(costBasis: CostBasis): { currency: string; total: string } {
+  return { currency: costBasis.currency, total: formatDecimal(costBasis.total) };
+}
+
+/** A cost basis stored as text; it was parsed when it came in, so failing here is a bug. */
+export function costFromText(currency: string, total: string): CostBasis {
+  const parsed = parseDecimal(total);
+  if (!parsed.ok) throw new Error(`assertion failed: stored cost ${total} is a decimal`);
+  return { currency, total: parsed.value };
+}
+
+/** The calendar month (UTC) a monthly cap counts in, `YYYY-MM`. */
+export function monthOf(now: number): string {
+  return new Date(now).toISOString().slice(0, 7);
+}

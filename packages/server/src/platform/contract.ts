@@ -1,0 +1,54 @@
+/**
+ * The contract between the HTTP layer and the ledger service: who is calling, what each scope
+ * allows, and the reply every operation produces. Replies are rendered once, inside the
+ * transaction that commits them, so an idempotent replay returns the same bytes.
+ */
+import type { Scope } from '@bursar/api';
+
+export type { Scope };
+
+/** What each scope includes. Written out rather than ranked, so a scope outside the chain can be added later. */
+const scopesIncluded: Readonly<Record<Scope, readonly Scope[]>> = {
+  owner: ['owner', 'admin', 'write', 'ingest', 'read'],
+  admin: ['admin', 'write', 'ingest', 'read'],
+  write: ['write', 'ingest', 'read'],
+  ingest: ['ingest', 'read'],
+  read: ['read'],
+};
+
+export function scopeAllows(granted: readonly Scope[], needed: Scope): boolean {
+  for (const scope of granted) {
+    if (scopesIncluded[scope].includes(needed)) return true;
+  }
+  return false;
+}
+
+export interface Caller {
+  readonly environmentId: string;
+  readonly environmentName: string;
+  readonly apiKeyId: string;
+  readonly scopes: readonly Scope[];
+  readonly requestId: string;
+  /** The Idempotency-Key header, already checked for length and characters. */
+  readonly idempotencyKey: string | null;
+}
+
+export interface Reply {
+  readonly status: number;
+  /** JSON text: a resource, a page, or an application/problem+json document. */
+  readonly bodyText: string;
+  readonly problem: boolean;
+  /**
+   * What a replay of this reply answers when it must differ from the first one: the same body
+   * with its secret left out (a secret is shown once and never stored). Absent: `bodyText`.
+   */
+  readonly storedBodyText?: string;
+  /** True when this is a stored response returned again for a repeated Idempotency-Key. */
+  readonly replayed: boolean;
+}
+
+/** One field problem in a 400 response: `field` is a JSON path such as `amount` or `cost_basis.total`. */
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}

@@ -1,0 +1,191 @@
+/**
+ * The ledger service: turns parsed requests into commands for the committer (writes) and
+ * answers reads. It checks what needs the asset's scale or the database (amount decimals,
+ * unknown customers and assets) before anything is queued, so a rejected request changes nothing.
+ */
+import { createHash } from 'node:crypto';
+import type { OutcomeCode, Refusal } from '@bursar/core';
+import { formatAmount, parseAmount } from '@bursar/core';
+import type { Clock } from './clock.ts';
+import type { Command, Committer } from './commit/committer.ts';
+import type { WalletKey } from './commit/wallet-key.ts';
+import type { Caller, FieldError, Reply } from './contract.ts';
+import { toProblem } from './http/problem.ts';
+import { toBigint } from './storage/codecs.ts';
+import type { Database } from './storage/database.ts';
+
+export interface LedgerLimits {
+  readonly holdTtlDefaultMs: number;
+  readonly holdTtlMaxMs: number;
+}
+
+export interface AssetInfo {
+  readonly code: string;
+  readonly scale: number;
+}
+
+export class LedgerService {
+  readonly database: Database;
+  readonly committer: Committer;
+  readonly clock: Clock;
+  readonly limits: LedgerLimits;
+  /** Webhooks may target loopback and private addresses (tests, a deliberate private network). */
+  readonly webhooksAllowPrivate: boolean;
+  /** Keys the audit chain; `verifyAuditLog` checks with it. */
+  readonly auditKey: Buffer;
+  /** Called after a top-up settles in a committed batch (metrics). */
+  readonly onTopUpSettled: (outcome: 'succeeded' | 'failed') => void;
+  readonly #assets = new Map<string, AssetInfo>();
+  readonly #customers = new Set<string>();
+
+  constructor(options: {
+    database: Database;
+    committer: Committer;
+    clock: Clock;
+    limits: LedgerLimits;
+    webhooksAllowPrivate: boolean;
+    auditKey: Buffer;
+    onTopUpSettled?: (outcome: 'succeeded' | 'failed') => void;
+  }) {
+    this.database = options.database;
+    this.committer = options.committer;
+    this.clock = options.clock;
+    this.limits = options.limits;
+    this.webhooksAllowPrivate = options.webhooksAllowPrivate;
+    this.auditKey = options.auditKey;
+    this.onTopUpSettled = options.onTopUpSettled ?? (() => {});
+  }
+
+  // ----- shared checks -------------------------------------------------------------------
+
+  async asset(environmentId: string, code: string): Promise<AssetInfo | undefined> {
+    const cacheKey = `${environmentId}\u0000${code}`;
+    const cached = this.#assets.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const [row] = await this.database.reader.all(
+      'SELECT code, scale FROM assets WHERE environment_id = ? AND code = ?',
+      [environmentId, code],
+    );
+    if (row === undefined) return undefined;
+    const asset = { code, scale: Number(toBigint(row.scale)) };
+    this.#assets.set(cacheKey, asset); // assets never change once created
+    return asset;
+  }
+
+  async customerExists(environmentId: string, customer: string): Promise<boolean> {
+    const cacheKey = `${environmentId}\u0000${customer}`;
+    if (this.#customers.has(cacheKey)) return true;
+    const rows = await this.database.reader.all(
+      'SELECT 1 AS found FROM customers WHERE environment_id = ? AND id = ?',
+      [environmentId, customer],
+    );
+    if (rows.length > 0) this.#customers.add(cacheKey); // customers are never deleted
+    return rows.length > 0;
+  }
+
+  /** Resolves the wallet a request names, or the reply refusing it (unknown customer or asset). */
+  async walletFor(
+    caller: Caller,
+    customer: string,
+    assetCode: string,
+  ): Promise<{ key: WalletKey; asset: AssetInfo } | Reply> {
+    const asset = await this.asset(caller.environmentId, assetCode);
+    if (asset === undefined)
+      return problemReply(caller, 'asset_not_found', `No asset "${assetCode}" in this environment.`);
+    if (!(await this.customerExists(caller.environmentId, customer))) {
+      return problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`);
+    }
+    return { key: { environmentId: caller.environmentId, customer, asset: assetCode }, asset };
+  }
+
+  submit(
+    caller: Caller,
+    operation: string,
+    request: unknown,
+    command: Omit<Command, 'environmentId' | 'requestId' | 'idempotency'>,
+  ): Promise<Reply> {
+    return this.committer.submit({
+      environmentId: caller.environmentId,
+      requestId: caller.requestId,
+      idempotency: idempotencyOf(caller, operation, request),
+      ...command,
+    });
+  }
+}
+
+// ----- replies ---------------------------------------------------------------------------
+
+/** A success reply; `replayBody`, when given, is what a replay answers instead of `body` (see Reply.storedBodyText). */
+export function okReply(status: number, body: unknown, replayBody?: unknown): Reply {
+  const reply = { status, bodyText: JSON.stringify(body), problem: false, replayed: false };
+  return replayBody === undefined ? reply : { ...reply, storedBodyText: JSON.stringify(replayBody) };
+}
+
+export function problemReply(
+  caller: Pick<Caller, 'requestId'>,
+  code: OutcomeCode,
+  detail: string,
+  options: { errors?: readonly FieldError[]; facts?: Record<string, unknown> } = {},
+): Reply {
+  return { ...toProblem(code, detail, { requestId: caller.requestId, ...options }), problem: true, replayed: false };
+}
+
+export function fieldReply(caller: Pick<Caller, 'requestId'>, errors: readonly FieldError[]): Reply {
+  const first = errors[0];
+  return problemReply(
+    caller,
+    'validation_failed',
+    first === undefined ? 'The request is not valid.' : `${first.field}: ${first.message}`,
+    { errors },
+  );
+}
+
+/** Renders a core refusal; bigint facts become amounts in the asset's unit. */
+export function refusalReply(caller: Pick<Caller, 'requestId'>, refusal: Refusal, scale: number): Reply {
+  const facts: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(refusal.facts ?? {}))
+    facts[name] = typeof value === 'bigint' ? formatAmount(value, scale) : value;
+  if (refusal.code === 'validation_failed' && typeof facts.field === 'string') {
+    return fieldReply(caller, [{ field: facts.field, message: refusal.detail }]);
+  }
+  return problemReply(caller, refusal.code, refusal.detail, { facts });
+}
+
+/** The caller's Idempotency-Key with the fingerprint of the request it was sent with. */
+export function idempotencyOf(caller: Caller, operation: string, request: unknown): Command['idempotency'] {
+  return caller.idempotencyKey === null
+    ? null
+    : { key: caller.idempotencyKey, fingerprint: fingerprintOf(operation, request) };
+}
+
+function fingerprintOf(operation: string, request: unknown): string {
+  return createHash('sha256').update(operation).update('\u0000').update(canonicalJson(request)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, field]) => field !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Parses a wire amount with the asset's scale, or returns the field error. */
+export function parseWireAmount(
+  text: string,
+  scale: number,
+  field: string,
+  options: { signed?: boolean; positive?: boolean } = {},
+): bigint | FieldError {
+  const parsed = parseAmount(text, scale, { signed: options.signed === true });
+  if (!parsed.ok) return { field, message: parsed.reason };
+  if (options.positive === true && parsed.units <= 0n) return { field, message: 'must be greater than zero' };
+  if (options.signed === true && parsed.units === 0n) return { field, message: 'must not be zero' };
+  return parsed.units;
+}
+
+export function isFieldError(value: unknown): value is FieldError {
+  return typeof value === 'object' && value !== null && 'field' in value && 'message' in value;
+}

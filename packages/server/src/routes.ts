@@ -1,0 +1,26 @@
+/**
+ * The route table: every operation of the API with its operationId, scope and schemas, bound to
+ * the ledger's operations. The OpenAPI document is generated from this table.
+ */
+
+import { accessRoutes } from './domains/access/index.ts';
+import { planRoutes } from './domains/plans/index.ts';
+import { pricingRoutes } from './domains/pricing/index.ts';
+import { topUpRoutes } from './domains/top-ups/index.ts';
+import { usageRoutes } from './domains/usage/index.ts';
+import { walletRoutes } from './domains/wallets/index.ts';
+import { webhookRoutes } from './domains/webhooks/index.ts';
+import type { Route } from './platform/http/router.ts';
+import type { LedgerService } from './platform/service.ts';
+
+export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void): Route[] {
+  return [
+    ...accessRoutes(service, onApiKeyRevoked),
+    ...walletRoutes(service),
+    ...topUpRoutes(service),
+    ...pricingRoutes(service),
+    ...usageRoutes(service),
+    ...webhookRoutes(service),
+    ...planRoutes(service),
+  ];
+}
