@@ -164,7 +164,9 @@ export class JobRunner {
   }
 
   #track(job: string, work: Promise<unknown>, message: string): void {
-    const tracked = work.then(noop, (error: unknown) => this.#options.onError?.(message, { job, error: String(error) }));
+    const tracked = work.then(noop, (error: unknown) =>
+      this.#options.onError?.(message, { job, error: String(error) }),
+    );
     this.#handedOff.add(tracked);
     void tracked.finally(() => this.#handedOff.delete(tracked));
   }

@@ -45,7 +45,7 @@ class TestTimers implements JobTimers {
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A promise the test resolves or rejects when it chooses. */
-function gate<T = void>() {
+function gate<T = undefined>() {
   let open!: (value: T) => void;
   let fail!: (error: Error) => void;
   const promise = new Promise<T>((resolve, reject) => {
@@ -59,7 +59,7 @@ describe('overlap guard', () => {
   it('a timer run is skipped while the previous run is going, and the next one comes an interval after it ends', async () => {
     const timers = new TestTimers();
     const runner = new JobRunner({ timers });
-    const gates: ReturnType<typeof gate>[] = [];
+    const gates: ReturnType<typeof gate<undefined>>[] = [];
     const startedAt: number[] = [];
     runner.add({
       name: 'slow',
@@ -67,7 +67,7 @@ describe('overlap guard', () => {
       runAtStart: false,
       run: () => {
         startedAt.push(timers.now);
-        const next = gate();
+        const next = gate<undefined>();
         gates.push(next);
         return next.promise;
       },
@@ -79,12 +79,12 @@ describe('overlap guard', () => {
     await timers.advance(1000);
     assert.deepEqual(startedAt, [100], 'no second run while the first is going');
     timers.now = 1100;
-    gates[0]?.open();
+    gates[0]?.open(undefined);
     await timers.advance(99);
     assert.deepEqual(startedAt, [100]);
     await timers.advance(1);
     assert.deepEqual(startedAt, [100, 1200], 'an interval after the first run ended');
-    gates[1]?.open();
+    gates[1]?.open(undefined);
     assert.equal(await runner.stop(0), true);
   });
 
@@ -228,10 +228,10 @@ describe('stop', () => {
     });
     await timers.advance(1000);
     assert.equal(stopped, null, 'the run is still going');
-    run.open();
+    run.open(undefined);
     await timers.advance(1000);
     assert.equal(stopped, null, 'the work it handed off is still going');
-    handed.open();
+    handed.open(undefined);
     await settle();
     assert.equal(stopped, true);
     await timers.advance(10_000);
