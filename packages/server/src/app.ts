@@ -181,8 +181,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   await new Promise<void>((resolve) =>
     server.listen({ port: config.port, host: config.host, backlog: connectionBacklog }, resolve),
   );
+  const jobFailures = new JobFailures(committer);
   const jobs = new JobRunner({
-    failureLog: new JobFailures(committer).runFailureLog(),
+    failureLog: jobFailures.runFailureLog(),
     onError: (message, fields) => logger.error(message, fields),
   });
   const dispatcher = new WebhookDispatcher(
@@ -201,7 +202,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   const sweeper = new Sweeper(database, committer, clock);
   const jobRuns = metrics.counter('bursar_jobs_total', 'Scheduler jobs run, by kind and outcome', ['kind', 'outcome']);
-  const scheduler = new Scheduler(service, sweeper, new JobFailures(committer), {
+  const scheduler = new Scheduler(service, sweeper, jobFailures, {
     expiringSoonLeadMs: config.expiringSoonDays * 86_400_000,
     onJob: (kind, outcome) => jobRuns.labels(kind, outcome).inc(),
   });

@@ -15,7 +15,7 @@ export interface JobTimers {
 }
 
 /** Timers that never keep the process alive on their own (the HTTP server does). */
-export const systemTimers: JobTimers = {
+const systemTimers: JobTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
