@@ -37,7 +37,7 @@ import { migrate } from './platform/storage/migrations.ts';
 import { openPostgres } from './platform/storage/postgres.ts';
 import { openSqlite } from './platform/storage/sqlite.ts';
 import { ledgerRoutes } from './routes.ts';
-import type { TickSummary } from './scheduler.ts';
+import type { SchedulerRunSummary } from './scheduler.ts';
 import { Scheduler } from './scheduler.ts';
 import { upgradeFromUnkeyedVersion } from './upgrade.ts';
 
@@ -71,7 +71,7 @@ export interface RunningServer {
   /** Books due expiries now instead of at the next tick (the scheduler also runs every sweepIntervalMs). */
   sweep(): Promise<number>;
   /** Runs every due scheduler job now: renewals, trial ends, expiring-soon notices, expiries. */
-  runScheduler(): Promise<TickSummary>;
+  runScheduler(): Promise<SchedulerRunSummary>;
   /** Fans out and sends due webhooks now instead of at the next tick. */
   dispatchWebhooks(): Promise<number>;
   /**

@@ -26,7 +26,7 @@ export interface SchedulerOptions {
   readonly onJob?: (kind: JobKind, outcome: 'done' | 'failed') => void;
 }
 
-export interface TickSummary {
+export interface SchedulerRunSummary {
   readonly subscriptions: number;
   readonly notices: number;
   readonly settled: number;
@@ -55,7 +55,7 @@ export class Scheduler {
    * Runs everything due now, in order: renewals, then notices, then the expiry sweep, which books
    * what the renewals just expired. The job runner keeps two runs from overlapping.
    */
-  async run(): Promise<TickSummary> {
+  async run(): Promise<SchedulerRunSummary> {
     let subscriptions = 0;
     let failed = 0;
     for (;;) {
