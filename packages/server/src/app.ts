@@ -1,6 +1,6 @@
 /**
  * The composition root: opens storage, migrates, bootstraps the first environment, and wires
- * the committer, the ledger service, the sweeper and the HTTP server together.
+ * the committer, the ledger service, the background jobs and the HTTP server together.
  */
 
 import type { Server } from 'node:http';
@@ -27,18 +27,36 @@ import { createMetricsRegistry } from './platform/http/metrics.ts';
 import { buildOpenApiDocument } from './platform/http/openapi.ts';
 import { RateLimiter } from './platform/http/rate-limit.ts';
 import { closeHttpServer, createHttpServer } from './platform/http/server.ts';
+import type { ClaimedWork } from './platform/jobs/claims.ts';
+import { JobFailures } from './platform/jobs/failures.ts';
+import type { JobRun } from './platform/jobs/runner.ts';
+import { JobRunner } from './platform/jobs/runner.ts';
 import { LedgerService } from './platform/service.ts';
 import type { Database } from './platform/storage/database.ts';
 import { migrate } from './platform/storage/migrations.ts';
 import { openPostgres } from './platform/storage/postgres.ts';
 import { openSqlite } from './platform/storage/sqlite.ts';
 import { ledgerRoutes } from './routes.ts';
-import type { TickSummary } from './scheduler.ts';
+import type { SchedulerRunSummary } from './scheduler.ts';
 import { Scheduler } from './scheduler.ts';
 import { upgradeFromUnkeyedVersion } from './upgrade.ts';
 
 /** Expired idempotency keys are looked for at most this often; each look deletes all of them, in small transactions. */
 const idempotencyPruneIntervalMinMs = 60_000;
+
+/** A claiming run's result: the work on what it claimed is handed off, so a shutdown waits for it. */
+async function handOffClaimed(run: JobRun, claiming: Promise<ClaimedWork>): Promise<ClaimedWork> {
+  const claimed = await claiming;
+  run.handOff(claimed.done);
+  return claimed;
+}
+
+/** How many rows a run claimed, once the work on them is done too. */
+async function awaitClaimed(running: Promise<ClaimedWork>): Promise<number> {
+  const { claimed, done } = await running;
+  await done;
+  return claimed;
+}
 
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'postgresWritersMax'>): Promise<Database> {
   return config.databaseUrl.startsWith('sqlite:')
@@ -53,7 +71,7 @@ export interface RunningServer {
   /** Books due expiries now instead of at the next tick (the scheduler also runs every sweepIntervalMs). */
   sweep(): Promise<number>;
   /** Runs every due scheduler job now: renewals, trial ends, expiring-soon notices, expiries. */
-  runScheduler(): Promise<TickSummary>;
+  runScheduler(): Promise<SchedulerRunSummary>;
   /** Fans out and sends due webhooks now instead of at the next tick. */
   dispatchWebhooks(): Promise<number>;
   /**
@@ -163,12 +181,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   await new Promise<void>((resolve) =>
     server.listen({ port: config.port, host: config.host, backlog: connectionBacklog }, resolve),
   );
-  // The background runs in progress, so a shutdown can wait for them before the committer closes.
-  const workerRuns = new Set<Promise<unknown>>();
-  const track = (run: Promise<unknown>) => {
-    workerRuns.add(run);
-    void run.finally(() => workerRuns.delete(run));
-  };
+  const jobFailures = new JobFailures(committer);
+  const jobs = new JobRunner({
+    failureLog: jobFailures.runFailureLog(),
+    onError: (message, fields) => logger.error(message, fields),
+  });
   const dispatcher = new WebhookDispatcher(
     service,
     committer,
@@ -177,29 +194,25 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     options.webhookTiming ?? defaultWebhookTiming,
     options.webhookResolver,
   );
-  const dispatching = setInterval(() => {
-    track(
-      dispatcher.tick().catch((error: unknown) => logger.error('webhook dispatch failed', { error: String(error) })),
-    );
-  }, config.webhookIntervalMs);
-  dispatching.unref();
+  const webhookDelivery = jobs.add({
+    name: 'webhook_delivery',
+    intervalMs: config.webhookIntervalMs,
+    runAtStart: false,
+    run: (run) => handOffClaimed(run, dispatcher.claimDue()),
+  });
   const sweeper = new Sweeper(database, committer, clock);
   const jobRuns = metrics.counter('bursar_jobs_total', 'Scheduler jobs run, by kind and outcome', ['kind', 'outcome']);
-  const scheduler = new Scheduler(service, sweeper, {
+  const scheduler = new Scheduler(service, sweeper, jobFailures, {
     expiringSoonLeadMs: config.expiringSoonDays * 86_400_000,
     onJob: (kind, outcome) => jobRuns.labels(kind, outcome).inc(),
   });
-  const runScheduler = () =>
-    scheduler.tick().catch((error: unknown) => {
-      logger.error('scheduler run failed', { error: String(error) });
-      return { subscriptions: 0, notices: 0, settled: 0, failed: 1 };
-    });
-  // Catch up at once: after downtime, renewals and expiries are due before the first interval.
-  void runScheduler();
-  const sweeping = setInterval(() => {
-    if (!scheduler.busy) void runScheduler();
-  }, config.sweepIntervalMs);
-  sweeping.unref();
+  // At start: after downtime, renewals and expiries are due before the first interval.
+  const scheduling = jobs.add({
+    name: 'scheduler',
+    intervalMs: config.sweepIntervalMs,
+    runAtStart: true,
+    run: () => scheduler.run(),
+  });
   const { paymentProvider } = options;
   const topUpWorker =
     paymentProvider === undefined
@@ -213,11 +226,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
             logger.error('top-up charge failed', { topUpId, error: String(error) });
           },
         });
-  const chargingTopUps = setInterval(() => {
-    if (topUpWorker === null) return;
-    track(topUpWorker.tick().catch((error: unknown) => logger.error('top-ups failed', { error: String(error) })));
-  }, config.topUpIntervalMs);
-  chargingTopUps.unref();
+  const charging =
+    topUpWorker === null
+      ? null
+      : jobs.add({
+          name: 'top_ups',
+          intervalMs: config.topUpIntervalMs,
+          runAtStart: false,
+          run: (run) => handOffClaimed(run, topUpWorker.claimDue()),
+        });
   const prunedKeys = metrics
     .counter('bursar_idempotency_keys_pruned_total', 'Idempotency keys deleted after their retention')
     .labels();
@@ -227,50 +244,34 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     retentionDays: config.idempotencyRetentionDays,
     onPruned: (rows) => prunedKeys.inc(rows),
   });
-  let pruning: Promise<unknown> | null = null;
-  const pruneInBackground = () => {
-    pruning ??= pruner
-      .prune()
-      .catch((error: unknown) => logger.error('idempotency key pruning failed', { error: String(error) }))
-      .finally(() => {
-        pruning = null;
-      });
-  };
-  pruneInBackground();
-  // Never more often than the scheduler runs, so a configuration that parks the scheduler parks this too.
-  const pruningKeys = setInterval(pruneInBackground, Math.max(config.sweepIntervalMs, idempotencyPruneIntervalMinMs));
-  pruningKeys.unref();
+  const pruning = jobs.add({
+    name: 'idempotency_pruning',
+    // Never more often than the scheduler runs, so a configuration that parks the scheduler parks this too.
+    intervalMs: Math.max(config.sweepIntervalMs, idempotencyPruneIntervalMinMs),
+    runAtStart: true,
+    run: () => pruner.prune(),
+  });
   const address = server.address() as AddressInfo;
   return {
     url: `http://${config.host}:${address.port}`,
     service,
     database,
     generatedAdminKey,
-    sweep: () => sweeper.sweep(),
-    runScheduler: () => scheduler.tick(),
-    dispatchWebhooks: () => dispatcher.tick(),
-    pruneIdempotencyKeys: (onTransaction) => pruner.prune(onTransaction),
-    runTopUps: () => topUpWorker?.tick() ?? Promise.resolve(0),
+    // By hand, each under its job's overlap guard; the sends and charges a run claimed are awaited too.
+    sweep: () => scheduling.runWith(() => sweeper.sweep()),
+    runScheduler: () => scheduling.runNow(),
+    dispatchWebhooks: () => awaitClaimed(webhookDelivery.runNow()),
+    pruneIdempotencyKeys: (onTransaction) => pruning.runWith(() => pruner.prune(onTransaction)),
+    runTopUps: () => (charging === null ? Promise.resolve(0) : awaitClaimed(charging.runNow())),
     async close() {
       // Order matters: requests in flight are answered after their commit, and jobs finish their
       // run, before the committer and then the database close; config.shutdownTimeoutMs bounds it.
-      const deadline = Date.now() + config.shutdownTimeoutMs;
       ready = false;
-      clearInterval(sweeping);
-      clearInterval(dispatching);
-      clearInterval(chargingTopUps);
-      clearInterval(pruningKeys);
+      // The runner starts nothing more at once; runs in flight finish while requests drain.
+      const jobsStopped = jobs.stop(config.shutdownTimeoutMs);
       const drained = await closeHttpServer(server, config.shutdownTimeoutMs);
       if (!drained) logger.warn('shutdown timeout: connections with requests in flight were closed');
-      let timer: NodeJS.Timeout | undefined;
-      const jobsDone = await Promise.race([
-        Promise.all([scheduler.idle(), pruning, ...workerRuns]).then(() => true),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!jobsDone) logger.warn('shutdown timeout: background jobs still running are cut off');
+      if (!(await jobsStopped)) logger.warn('shutdown timeout: background jobs still running are cut off');
       await committer.close();
       await database.close();
     },

@@ -5,9 +5,10 @@
  * scheduler's due and failing work.
  */
 import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { openDatabase, startServer } from './app.ts';
 import type { Config } from './config.ts';
-import { parseConfig } from './config.ts';
+import { addConfigOptions, configFromOptions } from './config.ts';
 import { loadAuditKey, verifyDatabase } from './domains/access/index.ts';
 import type { ExportedChainHead } from './platform/commit/audit-chain.ts';
 import { exportAuditHead, readAuditHead } from './platform/commit/audit-chain.ts';
@@ -16,71 +17,79 @@ import { sqliteDriverName } from './platform/storage/sqlite-driver.ts';
 import { describeJobs } from './scheduler.ts';
 import { upgradeFromUnkeyedVersion } from './upgrade.ts';
 
-const [command = 'serve', ...commandArgs] = process.argv.slice(2);
+/** Each command's work; resolves with the exit code, or -1 while the server keeps running. */
+type CommandWork = (config: Config, options: Readonly<Record<string, unknown>>) => Promise<number>;
 
-/** `--head <file>` (or `--head=<file>`) belongs to `verify`, not to the configuration. */
-function takeHeadFlag(args: readonly string[]): { headFile: string | null; rest: string[] } {
-  const rest: string[] = [];
-  let headFile: string | null = null;
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index] as string;
-    if (arg === '--head') {
-      headFile = args[index + 1] ?? '';
-      index += 1;
-    } else if (arg.startsWith('--head=')) headFile = arg.slice('--head='.length);
-    else rest.push(arg);
-  }
-  return { headFile, rest };
+/**
+ * The program: every command takes every configuration flag (listed by `--help` with its
+ * environment variable and default); an invalid configuration exits 2 listing every problem.
+ */
+function program(exit: (code: number) => void): Command {
+  const bursar = new Command('bursar')
+    .description('Bursar: real-time credits and usage billing on a double-entry ledger')
+    .exitOverride()
+    .on('command:*', ([name]: string[]) => {
+      process.stderr.write(`bursar: unknown command "${name}" (serve, migrate, verify, audit-head, jobs)\n`);
+      exit(2);
+    });
+  const command = (name: string, description: string, work: CommandWork): Command =>
+    addConfigOptions(bursar.command(name).description(description)).action(
+      async (options: Record<string, unknown>, self: Command) => {
+        const parsed = configFromOptions(options, self.args);
+        if (!parsed.ok) {
+          process.stderr.write(
+            `bursar: invalid configuration:\n${parsed.problems.map((problem) => `  - ${problem}`).join('\n')}\n`,
+          );
+          exit(2);
+          return;
+        }
+        const code = await work(parsed.config, options);
+        if (code >= 0) exit(code);
+      },
+    );
+  command('serve', 'run the API and the background jobs (the default command)', serve);
+  command('migrate', 'apply the migrations not applied yet, then exit', migrateOnly);
+  command('verify', 'check the audit chains and the ledger invariants of the whole database', (config, options) =>
+    verify(config, typeof options.head === 'string' ? options.head : null),
+  ).option('--head <file>', 'also check the chains against a head exported earlier by audit-head');
+  command('audit-head', 'print a signed copy of every chain head, to keep elsewhere', auditHead);
+  command('jobs', "show the scheduler's due and failing work, one JSON line per kind", jobs);
+  return bursar;
 }
 
-async function main(): Promise<number> {
-  const { headFile, rest: args } =
-    command === 'verify' ? takeHeadFlag(commandArgs) : { headFile: null, rest: commandArgs };
-  const parsed = parseConfig(args);
-  if (!parsed.ok) {
-    process.stderr.write(
-      `bursar: invalid configuration:\n${parsed.problems.map((problem) => `  - ${problem}`).join('\n')}\n`,
-    );
-    return 2;
-  }
-  const { config } = parsed;
-  if (command === 'migrate') {
-    const database = await openDatabase(config);
-    const auditKey = loadAuditKey(config, { create: true });
-    const applied = await migrate(database, Date.now(), {
-      onColumnsAdded: upgradeFromUnkeyedVersion(Date.now(), auditKey),
-    });
-    process.stdout.write(`${JSON.stringify({ migrated: applied })}\n`);
+async function migrateOnly(config: Config): Promise<number> {
+  const database = await openDatabase(config);
+  const auditKey = loadAuditKey(config, { create: true });
+  const applied = await migrate(database, Date.now(), {
+    onColumnsAdded: upgradeFromUnkeyedVersion(Date.now(), auditKey),
+  });
+  process.stdout.write(`${JSON.stringify({ migrated: applied })}\n`);
+  await database.close();
+  return 0;
+}
+
+async function auditHead(config: Config): Promise<number> {
+  const auditKey = checkingKey('audit-head', config);
+  if (auditKey === null) return 2;
+  const database = await openDatabase(config);
+  try {
+    process.stdout.write(`${JSON.stringify(await exportAuditHead(database.reader, Date.now(), auditKey), null, 2)}\n`);
+  } finally {
     await database.close();
-    return 0;
   }
-  if (command === 'verify') return verify(config, headFile);
-  if (command === 'audit-head') {
-    const auditKey = checkingKey(config);
-    if (auditKey === null) return 2;
-    const database = await openDatabase(config);
-    try {
-      process.stdout.write(
-        `${JSON.stringify(await exportAuditHead(database.reader, Date.now(), auditKey), null, 2)}\n`,
-      );
-    } finally {
-      await database.close();
-    }
-    return 0;
-  }
-  if (command === 'jobs') {
-    const database = await openDatabase(config);
-    const auditKey = loadAuditKey(config, { create: true });
-    await migrate(database, Date.now(), { onColumnsAdded: upgradeFromUnkeyedVersion(Date.now(), auditKey) });
-    for (const line of await describeJobs(database.reader, Date.now()))
-      process.stdout.write(`${JSON.stringify(line)}\n`);
-    await database.close();
-    return 0;
-  }
-  if (command !== 'serve') {
-    process.stderr.write(`bursar: unknown command "${command}" (serve, migrate, verify, audit-head, jobs)\n`);
-    return 2;
-  }
+  return 0;
+}
+
+async function jobs(config: Config): Promise<number> {
+  const database = await openDatabase(config);
+  const auditKey = loadAuditKey(config, { create: true });
+  await migrate(database, Date.now(), { onColumnsAdded: upgradeFromUnkeyedVersion(Date.now(), auditKey) });
+  for (const line of await describeJobs(database.reader, Date.now())) process.stdout.write(`${JSON.stringify(line)}\n`);
+  await database.close();
+  return 0;
+}
+
+async function serve(config: Config): Promise<number> {
   const server = await startServer(config);
   if (server.generatedAdminKey !== null) {
     process.stdout.write(
@@ -109,7 +118,7 @@ async function main(): Promise<number> {
 }
 
 /** The server's audit key for a command that only checks; null (reported) when there is none. */
-function checkingKey(config: Config): Buffer | null {
+function checkingKey(command: string, config: Config): Buffer | null {
   try {
     return loadAuditKey(config, { create: false });
   } catch (error) {
@@ -120,7 +129,7 @@ function checkingKey(config: Config): Buffer | null {
 
 /** Reads only: exits 0 when everything holds, 1 naming the first violation, 2 when it cannot check. */
 async function verify(config: Config, headFile: string | null): Promise<number> {
-  const auditKey = checkingKey(config);
+  const auditKey = checkingKey('verify', config);
   if (auditKey === null) return 2;
   let exportedHeads: ExportedChainHead[] | undefined;
   if (headFile !== null) {
@@ -165,12 +174,13 @@ async function verify(config: Config, headFile: string | null): Promise<number> 
   }
 }
 
-main().then(
-  (code) => {
-    if (code >= 0) process.exit(code);
-  },
-  (error: unknown) => {
+// No command is `serve`; anything else names a command (`bursar --port 9000` is not a command).
+const args = process.argv.slice(2);
+program((code) => process.exit(code))
+  .parseAsync(args.length === 0 ? ['serve'] : args, { from: 'user' })
+  .catch((error: unknown) => {
+    // Commander has written its own message (help, a missing option value); help and version exit 0.
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
     process.stderr.write(`bursar: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
-  },
-);
+  });

@@ -1,162 +1,316 @@
 /**
- * Configuration: the only reader of process.env. Flags of `bursar serve` win over environment
- * variables; an invalid configuration stops start-up with every problem listed at once.
+ * Configuration: the only reader of process.env. Each setting comes from its flag, else its
+ * environment variable, else its default, and is parsed by one zod schema; an invalid
+ * configuration stops start-up with every problem listed at once.
  */
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-
-export interface Config {
-  readonly host: string;
-  readonly port: number;
-  /** `sqlite:<path>` (the default, ./data/bursar.db) or `postgres://…`. */
-  readonly databaseUrl: string;
-  readonly logLevel: LogLevel;
-  readonly bootstrapKey: string | null;
-  readonly bodyBytesMax: number;
-  readonly batchSizeMax: number;
-  /** PostgreSQL only: batches written at once, each on its own connection (SQLite has one writer). */
-  readonly postgresWritersMax: number;
-  readonly holdTtlDefaultSeconds: number;
-  readonly holdTtlMaxSeconds: number;
-  /** How often the scheduler runs: renewals, expiring-soon notices and expiry booking. */
-  readonly sweepIntervalMs: number;
-  /** `grant.expiring_soon` is sent this many days before a grant expires. */
-  readonly expiringSoonDays: number;
-  /** How often the webhook dispatcher fans out new events and sends due deliveries. */
-  readonly webhookIntervalMs: number;
-  /** How often the top-up worker hands requested top-ups to the payment provider (when one is configured). */
-  readonly topUpIntervalMs: number;
-  /** Let webhook endpoints target loopback and private addresses (off by default: SSRF). */
-  readonly webhooksAllowPrivate: boolean;
-  /** Days an idempotency key and its stored reply are kept; null keeps them forever. */
-  readonly idempotencyRetentionDays: number | null;
-  /** Requests per second one API key may make on average (0: no limit). */
-  readonly rateLimitPerSecond: number;
-  /** Requests one API key may make at once above the average rate. */
-  readonly rateLimitBurst: number;
-  /** The secret that keys the audit chain's HMAC; null: read or create `auditKeyFile`. */
-  readonly auditKey: string | null;
-  /** Where the generated audit key is kept (owner-only permissions) when `auditKey` is not given. */
-  readonly auditKeyFile: string;
-  /** How long another process may keep accepting a revoked API key (its key cache's lifetime). */
-  readonly apiKeyCacheMs: number;
-  /** How long a shutdown waits for requests in flight and running jobs before it closes them. */
-  readonly shutdownTimeoutMs: number;
+/** A setting: where it is read from, its default (as text, like what is read), and what it does. */
+interface Setting {
+  readonly env: string;
+  readonly flag: string;
+  readonly fallback: string;
+  readonly help: string;
+  /** Its value is never echoed in a problem (it is a key). */
+  readonly secret?: true;
 }
 
 const settings = {
-  host: { env: 'BURSAR_HOST', flag: '--host', fallback: '127.0.0.1' },
-  port: { env: 'BURSAR_PORT', flag: '--port', fallback: '8080' },
-  databaseUrl: { env: 'BURSAR_DATABASE_URL', flag: '--database-url', fallback: 'sqlite:./data/bursar.db' },
-  logLevel: { env: 'BURSAR_LOG_LEVEL', flag: '--log-level', fallback: 'info' },
-  bootstrapKey: { env: 'BURSAR_BOOTSTRAP_KEY', flag: '--bootstrap-key', fallback: '' },
-  bodyBytesMax: { env: 'BURSAR_BODY_BYTES_MAX', flag: '--body-bytes-max', fallback: String(1024 * 1024) },
-  batchSizeMax: { env: 'BURSAR_BATCH_SIZE_MAX', flag: '--batch-size-max', fallback: '1000' },
-  postgresWritersMax: { env: 'BURSAR_POSTGRES_WRITERS_MAX', flag: '--postgres-writers-max', fallback: '4' },
+  host: { env: 'BURSAR_HOST', flag: '--host', fallback: '127.0.0.1', help: 'address to listen on' },
+  port: { env: 'BURSAR_PORT', flag: '--port', fallback: '8080', help: 'port to listen on (0: any free port)' },
+  databaseUrl: {
+    env: 'BURSAR_DATABASE_URL',
+    flag: '--database-url',
+    fallback: 'sqlite:./data/bursar.db',
+    help: 'sqlite:<path> or postgres://…',
+  },
+  logLevel: {
+    env: 'BURSAR_LOG_LEVEL',
+    flag: '--log-level',
+    fallback: 'info',
+    help: 'debug, info, warn, error or silent',
+  },
+  bootstrapKey: {
+    env: 'BURSAR_BOOTSTRAP_KEY',
+    flag: '--bootstrap-key',
+    fallback: '',
+    help: 'the first admin API key (bk_live_…); empty: one is generated and shown once',
+    secret: true,
+  },
+  bodyBytesMax: {
+    env: 'BURSAR_BODY_BYTES_MAX',
+    flag: '--body-bytes-max',
+    fallback: String(1024 * 1024),
+    help: 'largest request body in bytes',
+  },
+  batchSizeMax: {
+    env: 'BURSAR_BATCH_SIZE_MAX',
+    flag: '--batch-size-max',
+    fallback: '1000',
+    help: 'commands per group-commit batch at most',
+  },
+  postgresWritersMax: {
+    env: 'BURSAR_POSTGRES_WRITERS_MAX',
+    flag: '--postgres-writers-max',
+    fallback: '4',
+    help: 'PostgreSQL only: batches written at once, each on its own connection',
+  },
+  commitQueueMax: {
+    env: 'BURSAR_COMMIT_QUEUE_MAX',
+    flag: '--commit-queue-max',
+    fallback: '20000',
+    help: 'commands waiting for the committer at most; past it requests are answered 503 overloaded',
+  },
+  walletCacheMax: {
+    env: 'BURSAR_WALLET_CACHE_MAX',
+    flag: '--wallet-cache-max',
+    fallback: '100000',
+    help: 'wallets kept in the committer’s cache at most',
+  },
   holdTtlDefaultSeconds: {
     env: 'BURSAR_HOLD_TTL_DEFAULT_SECONDS',
     flag: '--hold-ttl-default-seconds',
     fallback: '900',
+    help: 'lifetime of a hold that names none',
   },
-  holdTtlMaxSeconds: { env: 'BURSAR_HOLD_TTL_MAX_SECONDS', flag: '--hold-ttl-max-seconds', fallback: '86400' },
-  sweepIntervalMs: { env: 'BURSAR_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', fallback: '1000' },
-  expiringSoonDays: { env: 'BURSAR_EXPIRING_SOON_DAYS', flag: '--expiring-soon-days', fallback: '7' },
-  webhookIntervalMs: { env: 'BURSAR_WEBHOOK_INTERVAL_MS', flag: '--webhook-interval-ms', fallback: '1000' },
-  topUpIntervalMs: { env: 'BURSAR_TOP_UP_INTERVAL_MS', flag: '--top-up-interval-ms', fallback: '1000' },
-  webhooksAllowPrivate: { env: 'BURSAR_WEBHOOKS_ALLOW_PRIVATE', flag: '--webhooks-allow-private', fallback: 'false' },
+  holdTtlMaxSeconds: {
+    env: 'BURSAR_HOLD_TTL_MAX_SECONDS',
+    flag: '--hold-ttl-max-seconds',
+    fallback: '86400',
+    help: 'longest lifetime a hold may ask for',
+  },
+  sweepIntervalMs: {
+    env: 'BURSAR_SWEEP_INTERVAL_MS',
+    flag: '--sweep-interval-ms',
+    fallback: '1000',
+    help: 'how often the scheduler runs: renewals, expiring-soon notices and expiry booking',
+  },
+  expiringSoonDays: {
+    env: 'BURSAR_EXPIRING_SOON_DAYS',
+    flag: '--expiring-soon-days',
+    fallback: '7',
+    help: 'grant.expiring_soon is sent this many days before a grant expires',
+  },
+  webhookIntervalMs: {
+    env: 'BURSAR_WEBHOOK_INTERVAL_MS',
+    flag: '--webhook-interval-ms',
+    fallback: '1000',
+    help: 'how often new events are fanned out to webhook endpoints and due deliveries sent',
+  },
+  topUpIntervalMs: {
+    env: 'BURSAR_TOP_UP_INTERVAL_MS',
+    flag: '--top-up-interval-ms',
+    fallback: '1000',
+    help: 'how often requested top-ups are handed to the payment provider (when one is configured)',
+  },
+  webhooksAllowPrivate: {
+    env: 'BURSAR_WEBHOOKS_ALLOW_PRIVATE',
+    flag: '--webhooks-allow-private',
+    fallback: 'false',
+    help: 'let webhook endpoints target loopback and private addresses (true or false)',
+  },
   idempotencyRetentionDays: {
     env: 'BURSAR_IDEMPOTENCY_RETENTION_DAYS',
     flag: '--idempotency-retention-days',
     fallback: '35',
+    help: 'days an idempotency key and its reply are kept, or forever',
   },
-  rateLimitPerSecond: { env: 'BURSAR_RATE_LIMIT_PER_SECOND', flag: '--rate-limit-per-second', fallback: '10000' },
-  rateLimitBurst: { env: 'BURSAR_RATE_LIMIT_BURST', flag: '--rate-limit-burst', fallback: '20000' },
-  auditKey: { env: 'BURSAR_AUDIT_KEY', flag: '--audit-key', fallback: '' },
-  auditKeyFile: { env: 'BURSAR_AUDIT_KEY_FILE', flag: '--audit-key-file', fallback: './data/audit.key' },
-  apiKeyCacheMs: { env: 'BURSAR_API_KEY_CACHE_MS', flag: '--api-key-cache-ms', fallback: '5000' },
-  shutdownTimeoutMs: { env: 'BURSAR_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', fallback: '10000' },
-} as const;
+  rateLimitPerSecond: {
+    env: 'BURSAR_RATE_LIMIT_PER_SECOND',
+    flag: '--rate-limit-per-second',
+    fallback: '10000',
+    help: 'requests per second one API key may make on average (0: no limit)',
+  },
+  rateLimitBurst: {
+    env: 'BURSAR_RATE_LIMIT_BURST',
+    flag: '--rate-limit-burst',
+    fallback: '20000',
+    help: 'requests one API key may make at once above the average rate',
+  },
+  corsOrigins: {
+    env: 'BURSAR_CORS_ORIGINS',
+    flag: '--cors-origins',
+    fallback: '',
+    help: 'comma-separated origins browsers may call the API from (empty: CORS off)',
+  },
+  auditKey: {
+    env: 'BURSAR_AUDIT_KEY',
+    flag: '--audit-key',
+    fallback: '',
+    help: 'the secret keying the audit chain (at least 32 characters); empty: read or create the key file',
+    secret: true,
+  },
+  auditKeyFile: {
+    env: 'BURSAR_AUDIT_KEY_FILE',
+    flag: '--audit-key-file',
+    fallback: './data/audit.key',
+    help: 'where the generated audit key is kept',
+  },
+  apiKeyCacheMs: {
+    env: 'BURSAR_API_KEY_CACHE_MS',
+    flag: '--api-key-cache-ms',
+    fallback: '5000',
+    help: 'how long another process may keep accepting a revoked API key',
+  },
+  shutdownTimeoutMs: {
+    env: 'BURSAR_SHUTDOWN_TIMEOUT_MS',
+    flag: '--shutdown-timeout-ms',
+    fallback: '10000',
+    help: 'how long a shutdown waits for requests in flight and running jobs',
+  },
+} as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof settings;
 
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, `must be an integer from ${min} to ${max}`)
+        .max(max, `must be an integer from ${min} to ${max}`),
+    );
+
+/** `none` (empty, or a word such as `forever`) reads as null; anything else must pass `schema`. */
+const orNull = <Schema extends z.ZodType<unknown, string>>(schema: Schema, none = '') =>
+  z
+    .string()
+    .transform((text) => (text === none ? null : text))
+    .pipe(schema.nullable());
+
+/** An origin as browsers send it: scheme, host and port only (`https://app.example.com`). */
+const origin = z.string().refine((text) => {
+  try {
+    return new URL(text).origin === text;
+  } catch {
+    return false;
+  }
+}, 'must be comma-separated origins such as https://app.example.com');
+
+const configSchema = z
+  .object({
+    host: z.string().min(1, 'must not be empty'),
+    port: integer(0, 65535),
+    databaseUrl: z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<path> or postgres://…'),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be one of debug, info, warn, error, silent'),
+    bootstrapKey: orNull(
+      z
+        .string()
+        .regex(/^bk_live_[0-9A-Za-z]{32,64}$/, 'must look like bk_live_ followed by 32 to 64 letters and digits'),
+    ),
+    bodyBytesMax: integer(1024, 64 * 1024 * 1024),
+    batchSizeMax: integer(1, 10_000),
+    postgresWritersMax: integer(1, 32),
+    commitQueueMax: integer(1, 10_000_000),
+    walletCacheMax: integer(1, 100_000_000),
+    holdTtlDefaultSeconds: integer(1, 7 * 86400),
+    holdTtlMaxSeconds: integer(1, 30 * 86400),
+    sweepIntervalMs: integer(10, 3_600_000),
+    expiringSoonDays: integer(0, 365),
+    webhookIntervalMs: integer(10, 3_600_000),
+    topUpIntervalMs: integer(10, 3_600_000),
+    webhooksAllowPrivate: z.enum(['true', 'false'], 'must be true or false').transform((text) => text === 'true'),
+    idempotencyRetentionDays: orNull(integer(1, 36_500), 'forever'),
+    rateLimitPerSecond: integer(0, 10_000_000),
+    rateLimitBurst: integer(1, 10_000_000),
+    corsOrigins: z
+      .string()
+      .transform((text) =>
+        text
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== ''),
+      )
+      .pipe(z.array(origin)),
+    auditKey: orNull(z.string().min(32, 'must be at least 32 characters')),
+    auditKeyFile: z.string().min(1, 'must not be empty'),
+    apiKeyCacheMs: integer(0, 60_000),
+    shutdownTimeoutMs: integer(0, 600_000),
+  } satisfies Record<SettingName, z.ZodType<unknown, string>>)
+  .refine((config) => config.holdTtlDefaultSeconds <= config.holdTtlMaxSeconds, {
+    message:
+      'the default hold TTL (BURSAR_HOLD_TTL_DEFAULT_SECONDS) must not exceed the maximum (BURSAR_HOLD_TTL_MAX_SECONDS)',
+    // Checked whenever both values are valid, so it is listed with problems of other settings.
+    when: ({ value }) => {
+      const { holdTtlDefaultSeconds, holdTtlMaxSeconds } = value as Record<string, unknown>;
+      return typeof holdTtlDefaultSeconds === 'number' && typeof holdTtlMaxSeconds === 'number';
+    },
+  })
+  .readonly();
+
+export type Config = z.output<typeof configSchema>;
+
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
+/** Adds a flag for every setting to `command`; its help names the environment variable and the default. */
+export function addConfigOptions(command: Command): Command {
+  for (const [name, setting] of Object.entries(settings) as [SettingName, Setting][]) {
+    const shown = setting.fallback === '' ? 'none' : setting.fallback;
+    const option = new Option(`${setting.flag} <value>`, `${setting.help} [${setting.env}, default ${shown}]`);
+    if (option.attributeName() !== name) throw new Error(`assertion failed: ${setting.flag} names ${name}`);
+    command.addOption(option);
+  }
+  // Unknown options are configuration problems, listed with the others rather than stopping at the first.
+  return command.allowUnknownOption().allowExcessArguments();
+}
+
+/**
+ * The configuration from `args` (flags of any command, `--name value` or `--name=value`) and `env`.
+ * Commander reads the flags, with the same definitions the CLI uses.
+ */
 export function parseConfig(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ConfigResult {
-  const problems: string[] = [];
-  const flags = new Map<string, string>();
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index] as string;
-    const [name, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
-    if (!Object.values(settings).some((setting) => setting.flag === name)) {
-      problems.push(`unknown option ${name}`);
+  const command = addConfigOptions(new Command())
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  try {
+    command.parse([...args], { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    return { ok: false, problems: [error.message.replace(/^error: /, '')] };
+  }
+  return configFromOptions(command.opts(), command.args, env);
+}
+
+/**
+ * The configuration from flags commander has read (`flags`, with `unparsed` what it did not
+ * recognise) and `env`: every problem of either, or the typed configuration.
+ */
+export function configFromOptions(
+  flags: Readonly<Record<string, unknown>>,
+  unparsed: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ConfigResult {
+  const problems = unparsed.flatMap((arg, index) => {
+    if (arg.startsWith('-')) return [`unknown option ${arg.split('=', 1)[0]}`];
+    // The value of an unknown option before it is part of that problem.
+    return unparsed[index - 1]?.startsWith('-') && !unparsed[index - 1]?.includes('=')
+      ? []
+      : [`unexpected argument "${arg}"`];
+  });
+  const raw = Object.fromEntries(
+    (Object.entries(settings) as [SettingName, Setting][]).map(([name, setting]) => {
+      const flag = flags[name];
+      return [name, typeof flag === 'string' ? flag : (env[setting.env] ?? setting.fallback)];
+    }),
+  ) as Record<SettingName, string>;
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success && problems.length === 0) return { ok: true, config: parsed.data };
+  for (const issue of parsed.error?.issues ?? []) {
+    const name = issue.path[0] as SettingName | undefined;
+    if (name === undefined) {
+      problems.push(issue.message);
       continue;
     }
-    const value = inline ?? args[index + 1];
-    if (inline === undefined) index += 1;
-    if (value === undefined) problems.push(`${name} needs a value`);
-    else flags.set(name, value);
+    const setting: Setting = settings[name];
+    const got = setting.secret === true ? '' : `, got "${raw[name]}"`;
+    problems.push(`${setting.env} (${setting.flag}) ${issue.message}${got}`);
   }
-  const raw = (name: SettingName): string =>
-    flags.get(settings[name].flag) ?? env[settings[name].env] ?? settings[name].fallback;
-  const integer = (name: SettingName, min: number, max: number): number => {
-    const text = raw(name);
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || value < min || value > max) {
-      problems.push(
-        `${settings[name].env} (${settings[name].flag}) must be an integer from ${min} to ${max}, got "${text}"`,
-      );
-    }
-    return value;
-  };
-  const boolean = (name: SettingName): boolean => {
-    const text = raw(name);
-    if (text !== 'true' && text !== 'false')
-      problems.push(`${settings[name].env} (${settings[name].flag}) must be true or false, got "${text}"`);
-    return text === 'true';
-  };
-  const databaseUrl = raw('databaseUrl');
-  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
-    problems.push(`BURSAR_DATABASE_URL must be sqlite:<path> or postgres://…, got "${databaseUrl}"`);
-  }
-  const logLevel = raw('logLevel');
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
-    problems.push(`BURSAR_LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
-  }
-  const bootstrapKey = raw('bootstrapKey');
-  if (bootstrapKey !== '' && !/^bk_live_[0-9A-Za-z]{32,64}$/.test(bootstrapKey)) {
-    problems.push('BURSAR_BOOTSTRAP_KEY must look like bk_live_ followed by 32 to 64 letters and digits');
-  }
-  const config: Config = {
-    host: raw('host'),
-    port: integer('port', 0, 65535),
-    databaseUrl,
-    logLevel: logLevel as LogLevel,
-    bootstrapKey: bootstrapKey === '' ? null : bootstrapKey,
-    bodyBytesMax: integer('bodyBytesMax', 1024, 64 * 1024 * 1024),
-    batchSizeMax: integer('batchSizeMax', 1, 10_000),
-    postgresWritersMax: integer('postgresWritersMax', 1, 32),
-    holdTtlDefaultSeconds: integer('holdTtlDefaultSeconds', 1, 7 * 86400),
-    holdTtlMaxSeconds: integer('holdTtlMaxSeconds', 1, 30 * 86400),
-    sweepIntervalMs: integer('sweepIntervalMs', 10, 3_600_000),
-    expiringSoonDays: integer('expiringSoonDays', 0, 365),
-    webhookIntervalMs: integer('webhookIntervalMs', 10, 3_600_000),
-    topUpIntervalMs: integer('topUpIntervalMs', 10, 3_600_000),
-    webhooksAllowPrivate: boolean('webhooksAllowPrivate'),
-    idempotencyRetentionDays:
-      raw('idempotencyRetentionDays') === 'forever' ? null : integer('idempotencyRetentionDays', 1, 36_500),
-    rateLimitPerSecond: integer('rateLimitPerSecond', 0, 10_000_000),
-    rateLimitBurst: integer('rateLimitBurst', 1, 10_000_000),
-    auditKey: raw('auditKey') === '' ? null : raw('auditKey'),
-    auditKeyFile: raw('auditKeyFile'),
-    apiKeyCacheMs: integer('apiKeyCacheMs', 0, 60_000),
-    shutdownTimeoutMs: integer('shutdownTimeoutMs', 0, 600_000),
-  };
-  if (config.auditKey !== null && config.auditKey.length < 32)
-    problems.push('BURSAR_AUDIT_KEY (--audit-key) must be at least 32 characters');
-  if (config.holdTtlDefaultSeconds > config.holdTtlMaxSeconds)
-    problems.push('the default hold TTL must not exceed the maximum');
-  return problems.length === 0 ? { ok: true, config } : { ok: false, problems };
+  return { ok: false, problems };
 }

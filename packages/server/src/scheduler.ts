@@ -10,6 +10,8 @@ import { decideSubscriptionDue } from '@bursar/core';
 import { commitSubscriptionDecision, loadSubscriptionContext } from './domains/plans/index.ts';
 import type { Sweeper } from './domains/wallets/index.ts';
 import type { Batch } from './platform/commit/batch.ts';
+import { targetRetryDelaysMs } from './platform/jobs/backoff.ts';
+import type { JobFailures } from './platform/jobs/failures.ts';
 import type { LedgerService } from './platform/service.ts';
 import { okReply } from './platform/service.ts';
 import { toBigint, toTime } from './platform/storage/codecs.ts';
@@ -24,7 +26,7 @@ export interface SchedulerOptions {
   readonly onJob?: (kind: JobKind, outcome: 'done' | 'failed') => void;
 }
 
-export interface TickSummary {
+export interface SchedulerRunSummary {
   readonly subscriptions: number;
   readonly notices: number;
   readonly settled: number;
@@ -34,48 +36,26 @@ export interface TickSummary {
 const pageSize = 100;
 const noticeScanIntervalMs = 60_000;
 const noticesPerScanMax = 500;
-/** Retry delays after a job fails: 10 s, 1 min, 5 min, 30 min, then hourly. */
-const backoffMs = [10_000, 60_000, 300_000, 1_800_000, 3_600_000];
 
 export class Scheduler {
   readonly #service: LedgerService;
   readonly #sweeper: Sweeper;
+  readonly #failures: JobFailures;
   readonly #options: SchedulerOptions;
-  #running: Promise<unknown> = Promise.resolve();
   #noticesScannedAt = Number.NEGATIVE_INFINITY;
-  #busy = false;
 
-  constructor(service: LedgerService, sweeper: Sweeper, options: SchedulerOptions) {
+  constructor(service: LedgerService, sweeper: Sweeper, failures: JobFailures, options: SchedulerOptions) {
     this.#service = service;
     this.#sweeper = sweeper;
+    this.#failures = failures;
     this.#options = options;
   }
 
-  /** True while a run is in progress (the interval skips a tick rather than queue behind it). */
-  get busy(): boolean {
-    return this.#busy;
-  }
-
-  /** Runs everything due now, after any run in progress, so a caller always sees work due at its call done. */
-  tick(): Promise<TickSummary> {
-    const run = this.#running.then(async () => {
-      this.#busy = true;
-      try {
-        return await this.#runDue();
-      } finally {
-        this.#busy = false;
-      }
-    });
-    this.#running = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Waits for the run in progress, if any (before the committer closes). */
-  async idle(): Promise<void> {
-    await this.#running;
-  }
-
-  async #runDue(): Promise<TickSummary> {
+  /**
+   * Runs everything due now, in order: renewals, then notices, then the expiry sweep, which books
+   * what the renewals just expired. The job runner keeps two runs from overlapping.
+   */
+  async run(): Promise<SchedulerRunSummary> {
     let subscriptions = 0;
     let failed = 0;
     for (;;) {
@@ -126,11 +106,15 @@ export class Scheduler {
         },
       );
       if (reply.problem) throw new Error(reply.bodyText);
-      if (hadFailed) await this.#clearFailure(environmentId, 'subscription', subscriptionId);
+      if (hadFailed) await this.#failures.clear({ environmentId, kind: 'subscription', target: subscriptionId });
       this.#options.onJob?.('subscription', 'done');
       return true;
     } catch (error) {
-      await this.#recordFailure(environmentId, 'subscription', subscriptionId, error);
+      await this.#failures.record(
+        { environmentId, kind: 'subscription', target: subscriptionId },
+        error,
+        targetRetryDelaysMs,
+      );
       this.#options.onJob?.('subscription', 'failed');
       return false;
     }
@@ -197,38 +181,6 @@ export class Scheduler {
     });
     this.#options.onJob?.('grant_expiring_soon', 'done');
     return sent;
-  }
-
-  #recordFailure(environmentId: string, kind: JobKind, target: string, error: unknown): Promise<unknown> {
-    const message = error instanceof Error ? error.message : String(error);
-    return this.#submit(environmentId, async (batch) => {
-      const keyColumns = ['environment_id', 'kind', 'target'];
-      const [previous] = await batch.session.selectByKeys('job_failures', keyColumns, [[environmentId, kind, target]], {
-        lock: true,
-      });
-      const attempts = previous === undefined ? 1 : toTime(previous.attempts) + 1;
-      const row = {
-        environment_id: environmentId,
-        kind,
-        target,
-        attempts: BigInt(attempts),
-        last_error: message.slice(0, 2000),
-        retry_at: BigInt(batch.now + (backoffMs[Math.min(attempts, backoffMs.length) - 1] ?? 3_600_000)),
-        updated_at: BigInt(batch.now),
-      };
-      if (previous === undefined) await batch.session.insertMany('job_failures', [row]);
-      else await batch.session.updateMany('job_failures', keyColumns, [row]);
-    });
-  }
-
-  #clearFailure(environmentId: string, kind: JobKind, target: string): Promise<unknown> {
-    return this.#submit(environmentId, async (batch) => {
-      await batch.session.run('DELETE FROM job_failures WHERE environment_id = ? AND kind = ? AND target = ?', [
-        environmentId,
-        kind,
-        target,
-      ]);
-    });
   }
 
   /** The scheduler's own bookkeeping, committed like any command (no wallet, no key, no reply to keep). */

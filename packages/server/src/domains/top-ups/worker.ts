@@ -7,6 +7,8 @@
  */
 
 import type { Committer } from '../../platform/commit/committer.ts';
+import type { ClaimedWork } from '../../platform/jobs/claims.ts';
+import { skipLockedClause } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply } from '../../platform/service.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
@@ -15,8 +17,8 @@ import type { TopUpSettlement } from './operations.ts';
 import { settleCommand, topUpTarget } from './operations.ts';
 import type { ChargeOutcome, PaymentProvider } from './payment-provider.ts';
 
-/** Top-ups leased per tick. */
-const perTickMax = 100;
+/** Top-ups claimed per run. */
+const perRunMax = 100;
 
 export interface TopUpWorkerOptions {
   readonly service: LedgerService;
@@ -34,18 +36,21 @@ export class TopUpWorker {
     this.#options = options;
   }
 
-  /** Charges the requested top-ups that no one holds a lease on; returns how many it handed to the provider. */
-  async tick(): Promise<number> {
+  /**
+   * Claims the requested top-ups that no one holds a lease on and hands them to the provider; the
+   * charges run under their lease and may outlive this call (a slow provider holds up no claim).
+   */
+  async claimDue(): Promise<ClaimedWork> {
     const { service } = this.#options;
-    // Look first with the reader, so an idle tick costs no write transaction (and no fsync).
+    // Look first with the reader, so an idle run costs no write transaction (and no fsync).
     const [due] = await service.database.reader.all(
       "SELECT id FROM topups WHERE status = 'requested' AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1",
       [BigInt(service.clock.now())],
     );
-    if (due === undefined) return 0;
+    if (due === undefined) return { claimed: 0, done: Promise.resolve() };
     const leased = await this.#lease();
-    await Promise.all(leased.map((row) => this.#charge(row)));
-    return leased.length;
+    const done = Promise.all(leased.map((row) => this.#charge(row))).then(() => undefined);
+    return { claimed: leased.length, done };
   }
 
   /** Claims due top-ups by pushing their lease into the future, in one transaction. */
@@ -54,10 +59,10 @@ export class TopUpWorker {
     let leased: SqlRow[] = [];
     await submitStorageWork(service.committer, async (session, now) => {
       // SKIP LOCKED: a top-up another process is leasing or settling right now is left to it.
-      const lock = session.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+      const lock = skipLockedClause(session.dialect);
       leased = await session.all(
         `SELECT * FROM topups WHERE status = 'requested' AND (lease_until IS NULL OR lease_until <= ?)
-         ORDER BY created_at, id LIMIT ${perTickMax}${lock}`,
+         ORDER BY created_at, id LIMIT ${perRunMax}${lock}`,
         [BigInt(now)],
       );
       await session.updateMany(

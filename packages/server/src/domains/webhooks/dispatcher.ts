@@ -16,6 +16,8 @@ import https from 'node:https';
 import type { Clock } from '../../platform/clock.ts';
 import type { Committer } from '../../platform/commit/committer.ts';
 import type { Logger } from '../../platform/http/logger.ts';
+import type { ClaimedWork } from '../../platform/jobs/claims.ts';
+import { skipLockedClause } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply } from '../../platform/service.ts';
 import { toBigint, toTime } from '../../platform/storage/codecs.ts';
@@ -44,7 +46,8 @@ export const defaultWebhookTiming: WebhookTiming = {
   sendTimeoutMs: 15_000,
   leaseMs: 60_000,
 };
-const perTickMax = 100;
+/** Events fanned out, and deliveries claimed, per run. */
+const perRunMax = 100;
 
 export class WebhookDispatcher {
   readonly #service: LedgerService;
@@ -75,9 +78,12 @@ export class WebhookDispatcher {
     this.#agents = { 'http:': new http.Agent({ lookup }), 'https:': new https.Agent({ lookup }) };
   }
 
-  /** Fans out new events and sends the deliveries that are due; returns how many were sent. */
-  async tick(): Promise<number> {
-    // Look first with the reader, so an idle tick costs no write transaction (and no fsync).
+  /**
+   * Fans out new events and claims the deliveries that are due; the sends run under their lease
+   * and may outlive this call (one slow endpoint holds up no other delivery).
+   */
+  async claimDue(): Promise<ClaimedWork> {
+    // Look first with the reader, so an idle run costs no write transaction (and no fsync).
     const reader = this.#service.database.reader;
     const [newEvent] = await reader.all('SELECT id FROM outbox WHERE delivered_at IS NULL LIMIT 1');
     if (newEvent !== undefined) await this.#fanOut();
@@ -85,19 +91,19 @@ export class WebhookDispatcher {
       "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1",
       [BigInt(this.#clock.now())],
     );
-    if (due === undefined) return 0;
+    if (due === undefined) return { claimed: 0, done: Promise.resolve() };
     const leased = await this.#lease();
-    await Promise.all(leased.map((delivery) => this.#send(delivery)));
-    return leased.length;
+    const done = Promise.all(leased.map((delivery) => this.#send(delivery))).then(() => undefined);
+    return { claimed: leased.length, done };
   }
 
   /** One delivery per new outbox event and matching endpoint, in the transaction that marks the event dispatched. */
   #fanOut(): Promise<unknown> {
     return this.#command(async (session, now) => {
-      // SKIP LOCKED: events another fan-out (another process, or an overlapping tick) holds are its own.
-      const lock = session.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+      // SKIP LOCKED: events another fan-out (another process, or a run by hand) holds are its own.
+      const lock = skipLockedClause(session.dialect);
       const events = await session.all(
-        `SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ${perTickMax}${lock}`,
+        `SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ${perRunMax}${lock}`,
       );
       if (events.length === 0) return;
       const endpoints = await session.all(
@@ -131,13 +137,13 @@ export class WebhookDispatcher {
     let leased: SqlRow[] = [];
     await this.#command(async (session, now) => {
       // SKIP LOCKED: a delivery another process is leasing right now is left to it.
-      const lock = session.dialect === 'postgres' ? ' FOR UPDATE OF d SKIP LOCKED' : '';
+      const lock = skipLockedClause(session.dialect, 'd');
       const due = await session.all(
         `SELECT d.*, e.url, e.secret, e.previous_secret, e.previous_secret_until,
                 e.deleted_at AS endpoint_deleted_at, e.disabled_at AS endpoint_disabled_at
          FROM webhook_deliveries d
          JOIN webhook_endpoints e ON e.environment_id = d.environment_id AND e.id = d.endpoint_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ${perTickMax}${lock}`,
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ${perRunMax}${lock}`,
         [BigInt(now)],
       );
       leased = due.filter((row) => row.endpoint_deleted_at === null && row.endpoint_disabled_at === null);

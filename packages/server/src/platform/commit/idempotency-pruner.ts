@@ -3,6 +3,7 @@
  * transaction through the committer, so pruning a backlog never holds the writer for long.
  */
 import type { Clock } from '../clock.ts';
+import { skipLockedClause } from '../jobs/claims.ts';
 import { okReply } from '../service.ts';
 import type { Committer } from './committer.ts';
 
@@ -54,7 +55,7 @@ export class IdempotencyPruner {
       idempotency: null,
       wallets: [],
       async prepare(batch) {
-        const lock = batch.session.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+        const lock = skipLockedClause(batch.session.dialect);
         rows = await batch.session.run(
           `DELETE FROM idempotency_keys WHERE (environment_id, key) IN (
              SELECT environment_id, key FROM idempotency_keys WHERE created_at <= ?

@@ -1,0 +1,83 @@
+/**
+ * The failure log in `job_failures`: one row per failing job target (a subscription that would not
+ * renew, or a whole run of a job), with its attempts, last error and when to retry. Written through
+ * the committer like any command; `bursar jobs` lists it.
+ */
+import type { Batch } from '../commit/batch.ts';
+import type { Committer } from '../commit/committer.ts';
+import { okReply } from '../service.ts';
+import { toTime } from '../storage/codecs.ts';
+import { decideRetryDelayMs } from './backoff.ts';
+import type { RunFailureLog } from './runner.ts';
+
+export interface FailureKey {
+  readonly environmentId: string;
+  readonly kind: string;
+  readonly target: string;
+}
+
+export class JobFailures {
+  readonly #committer: Committer;
+
+  constructor(committer: Committer) {
+    this.#committer = committer;
+  }
+
+  /** Counts one more failure of `key` and sets its retry time from `delaysMs`. */
+  record(key: FailureKey, error: unknown, delaysMs: readonly number[]): Promise<unknown> {
+    const message = error instanceof Error ? error.message : String(error);
+    return this.#submit(key.environmentId, async (batch) => {
+      const keyColumns = ['environment_id', 'kind', 'target'];
+      const [previous] = await batch.session.selectByKeys(
+        'job_failures',
+        keyColumns,
+        [[key.environmentId, key.kind, key.target]],
+        { lock: true },
+      );
+      const attempts = previous === undefined ? 1 : toTime(previous.attempts) + 1;
+      const row = {
+        environment_id: key.environmentId,
+        kind: key.kind,
+        target: key.target,
+        attempts: BigInt(attempts),
+        last_error: message.slice(0, 2000),
+        retry_at: BigInt(batch.now + decideRetryDelayMs(attempts, delaysMs)),
+        updated_at: BigInt(batch.now),
+      };
+      if (previous === undefined) await batch.session.insertMany('job_failures', [row]);
+      else await batch.session.updateMany('job_failures', keyColumns, [row]);
+    });
+  }
+
+  /** Forgets the failures of `key` once it has succeeded. */
+  clear(key: FailureKey): Promise<unknown> {
+    return this.#submit(key.environmentId, async (batch) => {
+      await batch.session.run('DELETE FROM job_failures WHERE environment_id = ? AND kind = ? AND target = ?', [
+        key.environmentId,
+        key.kind,
+        key.target,
+      ]);
+    });
+  }
+
+  /** The runner's log of whole runs that failed: kind is the job's name, target `run`, in no environment. */
+  runFailureLog(): RunFailureLog {
+    const keyOf = (job: string): FailureKey => ({ environmentId: '', kind: job, target: 'run' });
+    return {
+      record: (job, error, retryDelaysMs) => this.record(keyOf(job), error, retryDelaysMs),
+      clear: (job) => this.clear(keyOf(job)),
+    };
+  }
+
+  /** Bookkeeping committed like any command (no wallet, no key, no reply to keep). */
+  #submit(environmentId: string, work: (batch: Batch) => Promise<void>): Promise<unknown> {
+    return this.#committer.submit({
+      environmentId,
+      requestId: 'jobs',
+      idempotency: null,
+      wallets: [],
+      prepare: work,
+      decide: () => okReply(200, {}),
+    });
+  }
+}
