@@ -14,6 +14,10 @@ export interface Config {
   readonly bootstrapKey: string | null;
   readonly bodyBytesMax: number;
   readonly batchSizeMax: number;
+  /** Commands that may wait for the committer; more are refused at once with 503 overloaded. */
+  readonly commitQueueMax: number;
+  /** Wallets whose state the committer keeps between batches; the least recently used leave first. */
+  readonly walletCacheMax: number;
   /** PostgreSQL only: batches written at once, each on its own connection (SQLite has one writer). */
   readonly postgresWritersMax: number;
   readonly holdTtlDefaultSeconds: number;
@@ -52,6 +56,8 @@ const settings = {
   bootstrapKey: { env: 'BURSAR_BOOTSTRAP_KEY', flag: '--bootstrap-key', fallback: '' },
   bodyBytesMax: { env: 'BURSAR_BODY_BYTES_MAX', flag: '--body-bytes-max', fallback: String(1024 * 1024) },
   batchSizeMax: { env: 'BURSAR_BATCH_SIZE_MAX', flag: '--batch-size-max', fallback: '1000' },
+  commitQueueMax: { env: 'BURSAR_COMMIT_QUEUE_MAX', flag: '--commit-queue-max', fallback: '20000' },
+  walletCacheMax: { env: 'BURSAR_WALLET_CACHE_MAX', flag: '--wallet-cache-max', fallback: '100000' },
   postgresWritersMax: { env: 'BURSAR_POSTGRES_WRITERS_MAX', flag: '--postgres-writers-max', fallback: '4' },
   holdTtlDefaultSeconds: {
     env: 'BURSAR_HOLD_TTL_DEFAULT_SECONDS',
@@ -137,6 +143,8 @@ export function parseConfig(
     bootstrapKey: bootstrapKey === '' ? null : bootstrapKey,
     bodyBytesMax: integer('bodyBytesMax', 1024, 64 * 1024 * 1024),
     batchSizeMax: integer('batchSizeMax', 1, 10_000),
+    commitQueueMax: integer('commitQueueMax', 1, 10_000_000),
+    walletCacheMax: integer('walletCacheMax', 1, 100_000_000),
     postgresWritersMax: integer('postgresWritersMax', 1, 32),
     holdTtlDefaultSeconds: integer('holdTtlDefaultSeconds', 1, 7 * 86400),
     holdTtlMaxSeconds: integer('holdTtlMaxSeconds', 1, 30 * 86400),

@@ -63,6 +63,8 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     bootstrapKey: adminKey,
     bodyBytesMax: 1024 * 1024,
     batchSizeMax: 1000,
+    commitQueueMax: 20_000,
+    walletCacheMax: 100_000,
     postgresWritersMax: 4,
     holdTtlDefaultSeconds: 900,
     holdTtlMaxSeconds: 86400,

@@ -17,7 +17,6 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Committer } from '../../platform/commit/committer.ts';
 import type { Logger } from '../../platform/http/logger.ts';
 import type { LedgerService } from '../../platform/service.ts';
-import { okReply } from '../../platform/service.ts';
 import { toBigint, toTime } from '../../platform/storage/codecs.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
 import { toDeliveryRow, toNotification } from './operations.ts';
@@ -93,7 +92,7 @@ export class WebhookDispatcher {
 
   /** One delivery per new outbox event and matching endpoint, in the transaction that marks the event dispatched. */
   #fanOut(): Promise<unknown> {
-    return this.#command(async (session, now) => {
+    return this.#committer.runInWriter('webhooks', async ({ session, now }) => {
       // SKIP LOCKED: events another fan-out (another process, or an overlapping tick) holds are its own.
       const lock = session.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
       const events = await session.all(
@@ -129,7 +128,7 @@ export class WebhookDispatcher {
    */
   async #lease(): Promise<SqlRow[]> {
     let leased: SqlRow[] = [];
-    await this.#command(async (session, now) => {
+    await this.#committer.runInWriter('webhooks', async ({ session, now }) => {
       // SKIP LOCKED: a delivery another process is leasing right now is left to it.
       const lock = session.dialect === 'postgres' ? ' FOR UPDATE OF d SKIP LOCKED' : '';
       const due = await session.all(
@@ -252,7 +251,7 @@ export class WebhookDispatcher {
     const succeeded = statusCode !== null && statusCode >= 200 && statusCode < 300;
     const gone = statusCode === 410;
     const { retryDelaysMs, deliveryWindowMs } = this.#timing;
-    return this.#command(async (session, now) => {
+    return this.#committer.runInWriter('webhooks', async ({ session, now }) => {
       const key = { environment_id: delivery.environment_id ?? null, id: delivery.id ?? null };
       const [current] = await session.all(
         'SELECT status, attempts, created_at FROM webhook_deliveries WHERE environment_id = ? AND id = ?',
@@ -315,22 +314,6 @@ export class WebhookDispatcher {
           [{ environment_id: key.environment_id, id: delivery.endpoint_id ?? null, disabled_at: BigInt(now) }],
         );
       }
-    });
-  }
-
-  /** Runs storage work in the committer's next batch: the one writer of this process. */
-  #command(
-    work: (session: import('../../platform/storage/database.ts').SqlSession, now: number) => Promise<void>,
-  ): Promise<unknown> {
-    return this.#committer.submit({
-      environmentId: '',
-      requestId: 'webhooks',
-      idempotency: null,
-      wallets: [],
-      async prepare(batch) {
-        await work(batch.session, batch.now);
-      },
-      decide: () => okReply(200, {}),
     });
   }
 }
