@@ -70,6 +70,11 @@ export class Committer {
     this.#observers.push(observer);
   }
 
+  /** Commands waiting for a batch (at most queueMax). */
+  get commandsWaiting(): number {
+    return this.#queue.length;
+  }
+
   /** Wallets whose state is cached now (at most walletCacheMax). */
   get walletsCached(): number {
     return this.#cache.size;
