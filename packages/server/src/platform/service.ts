@@ -105,7 +105,7 @@ export class LedgerService {
       requestId: caller.requestId,
       idempotency: idempotencyOf(caller, operation, request),
       ...command,
-    } as Command);
+    });
   }
 }
 

@@ -205,5 +205,3 @@ export class Batch {
       slot.current = observer.walletChanged({ key: slot.key, before, after: slot.current }, this);
   }
 }
-
-export type { SqlRow };
