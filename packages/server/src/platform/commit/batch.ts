@@ -78,7 +78,7 @@ export class Batch {
   /** The latest version of every hold this batch created or changed, including ones that ended. */
   readonly holdVersions = new Map<string, HoldVersion>();
   readonly grantExtras = new Map<string, { reason: string | null; metadata: string | null }>();
-  /** Rows of other tables a command adds (usage events, subscriptions), inserted with the batch's ledger rows. */
+  /** Rows of tables outside the ledger a command adds (a domain's own rows), inserted with the batch's ledger rows. */
   readonly insertsByTable = new Map<TableName, SqlRow[]>();
   /** Rows of other tables a command changes (a settled top-up), updated after the batch's inserts. */
   readonly updates: { table: TableName; keyColumns: readonly string[]; row: SqlRow }[] = [];
