@@ -104,6 +104,7 @@ export const outcomes = {
   rate_limited: { status: 429, title: 'Too many requests with this API key', retryable: true },
   internal_error: { status: 500, title: 'Internal error', retryable: true },
   unavailable: { status: 503, title: 'The server is shutting down or not ready', retryable: true },
+  overloaded: { status: 503, title: 'Too many writes are waiting', retryable: true },
 } as const satisfies Record<string, OutcomeSpec>;
 
 export type OutcomeCode = keyof typeof outcomes;

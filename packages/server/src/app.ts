@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { ApiKeyAuthenticator, bootstrap, loadAuditKey } from './domains/access/index.ts';
 import type { PaymentProvider } from './domains/top-ups/index.ts';
-import { TopUpWorker } from './domains/top-ups/index.ts';
+import { TopUpWorker, topUpRequests } from './domains/top-ups/index.ts';
+import { usageBatchPart } from './domains/usage/index.ts';
 import { Sweeper } from './domains/wallets/index.ts';
 import type { HostResolver } from './domains/webhooks/index.ts';
 import {
@@ -140,13 +141,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     database,
     clock,
     batchSizeMax: config.batchSizeMax,
+    queueMax: config.commitQueueMax,
+    walletCacheMax: config.walletCacheMax,
     auditKey,
     onBatch: (size, durationMs) => {
       batchSize.observe(size);
       batchSeconds.observe(durationMs / 1000);
     },
-    onError: (error) => logger.error('batch failed', { error: String(error), stack: (error as Error).stack }),
+    onError: (error, size) =>
+      logger.error(size > 1 ? 'batch failed; its commands run again one by one' : 'command failed', {
+        error: String(error),
+        stack: (error as Error).stack,
+      }),
   });
+  committer.registerPart(usageBatchPart);
+  committer.registerObserver(topUpRequests);
   const service = new LedgerService({
     database,
     committer,

@@ -10,10 +10,10 @@ import { decideSubscriptionDue } from '@bursar/core';
 import { commitSubscriptionDecision, loadSubscriptionContext } from './domains/plans/index.ts';
 import type { Sweeper } from './domains/wallets/index.ts';
 import type { Batch } from './platform/commit/batch.ts';
+import type { Writer } from './platform/commit/command.ts';
 import { targetRetryDelaysMs } from './platform/jobs/backoff.ts';
 import type { JobFailures } from './platform/jobs/failures.ts';
 import type { LedgerService } from './platform/service.ts';
-import { okReply } from './platform/service.ts';
 import { toBigint, toTime } from './platform/storage/codecs.ts';
 import type { SqlRow, SqlSession, SqlValue } from './platform/storage/database.ts';
 
@@ -184,15 +184,8 @@ export class Scheduler {
   }
 
   /** The scheduler's own bookkeeping, committed like any command (no wallet, no key, no reply to keep). */
-  #submit(environmentId: string, work: (batch: Batch) => Promise<void>): Promise<unknown> {
-    return this.#service.committer.submit({
-      environmentId,
-      requestId: 'scheduler',
-      idempotency: null,
-      wallets: [],
-      prepare: work,
-      decide: () => okReply(200, {}),
-    });
+  #submit(_environmentId: string, work: (batch: Writer) => Promise<void>): Promise<unknown> {
+    return this.#service.committer.runInWriter('scheduler', work);
   }
 }
 

@@ -45,6 +45,8 @@ export interface Reply {
   readonly storedBodyText?: string;
   /** True when this is a stored response returned again for a repeated Idempotency-Key. */
   readonly replayed: boolean;
+  /** Headers the reply carries to HTTP (e.g. `retry-after`); never stored with an idempotency key. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One field problem in a 400 response: `field` is a JSON path such as `amount` or `cost_basis.total`. */

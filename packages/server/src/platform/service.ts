@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import type { OutcomeCode, Refusal } from '@bursar/core';
 import { formatAmount, parseAmount } from '@bursar/core';
 import type { Clock } from './clock.ts';
-import type { Command, Committer } from './commit/committer.ts';
+import type { Command, CommandBody } from './commit/command.ts';
+import type { Committer } from './commit/committer.ts';
 import type { WalletKey } from './commit/wallet-key.ts';
 import type { Caller, FieldError, Reply } from './contract.ts';
 import { toProblem } from './http/problem.ts';
@@ -98,12 +99,7 @@ export class LedgerService {
     return { key: { environmentId: caller.environmentId, customer, asset: assetCode }, asset };
   }
 
-  submit(
-    caller: Caller,
-    operation: string,
-    request: unknown,
-    command: Omit<Command, 'environmentId' | 'requestId' | 'idempotency'>,
-  ): Promise<Reply> {
+  submit(caller: Caller, operation: string, request: unknown, command: CommandBody): Promise<Reply> {
     return this.committer.submit({
       environmentId: caller.environmentId,
       requestId: caller.requestId,

@@ -61,33 +61,30 @@ export async function createEnvironment(
   caller: Caller,
   input: { name: string },
 ): Promise<Reply> {
-  let reply: Reply | undefined;
   return service.submit(caller, 'createEnvironment', input, {
-    wallets: [],
-    async prepare(batch) {
+    kind: 'task',
+    async run(writer) {
       const row: SqlRow = {
-        id: newId('env', batch.now),
+        id: newId('env', writer.now),
         name: input.name,
-        created_at: BigInt(batch.now),
+        created_at: BigInt(writer.now),
         audit_seq: 0n,
         audit_hash: '',
       };
-      const inserted = await batch.session.insertMany('environments', [row], { onConflictDoNothing: true });
+      const inserted = await writer.session.insertMany('environments', [row], { onConflictDoNothing: true });
       if (inserted.length === 0) {
-        reply = problemReply(caller, 'environment_exists', `An environment named "${input.name}" exists.`);
-        return;
+        return problemReply(caller, 'environment_exists', `An environment named "${input.name}" exists.`);
       }
-      const admin = apiKeyRow(String(row.id), input.name, 'admin', ['admin'], batch.now);
-      await batch.session.insertMany('api_keys', [admin.row]);
+      const admin = apiKeyRow(String(row.id), input.name, 'admin', ['admin'], writer.now);
+      await writer.session.insertMany('api_keys', [admin.row]);
       const body = toWireEnvironment(row);
-      batch.audits.push(auditOf(caller, 'environment.created', `environment:${row.id}`, null, null, body));
-      reply = okReply(
+      writer.audits.push(auditOf(caller, 'environment.created', `environment:${row.id}`, null, null, body));
+      return okReply(
         201,
         { ...body, admin_key: toWireApiKey(admin.row, admin.key) },
         { ...body, admin_key: toWireApiKey(admin.row, null) },
       );
     },
-    decide: () => reply as Reply,
   });
 }
 
@@ -102,17 +99,15 @@ export async function createApiKey(
     const detail = `This key cannot grant the \`${beyond.join('`, `')}\` scope: a key grants only scopes its own scopes include.`;
     return problemReply(caller, 'insufficient_scope', detail);
   }
-  let reply: Reply | undefined;
   return service.submit(caller, 'createApiKey', input, {
-    wallets: [],
-    async prepare(batch) {
-      const created = apiKeyRow(caller.environmentId, caller.environmentName, input.name, input.scopes, batch.now);
-      await batch.session.insertMany('api_keys', [created.row]);
+    kind: 'task',
+    async run(writer) {
+      const created = apiKeyRow(caller.environmentId, caller.environmentName, input.name, input.scopes, writer.now);
+      await writer.session.insertMany('api_keys', [created.row]);
       const body = toWireApiKey(created.row);
-      batch.audits.push(auditOf(caller, 'api_key.created', `api_key:${created.row.id}`, null, null, body));
-      reply = okReply(201, toWireApiKey(created.row, created.key), toWireApiKey(created.row, null));
+      writer.audits.push(auditOf(caller, 'api_key.created', `api_key:${created.row.id}`, null, null, body));
+      return okReply(201, toWireApiKey(created.row, created.key), toWireApiKey(created.row, null));
     },
-    decide: () => reply as Reply,
   });
 }
 
@@ -122,21 +117,19 @@ export async function revokeApiKey(
   keyId: string,
   onRevoked: () => void,
 ): Promise<Reply> {
-  let reply: Reply | undefined;
   return service.submit(
     caller,
     'revokeApiKey',
     { keyId },
     {
-      wallets: [],
-      async prepare(batch) {
-        const [row] = await batch.session.all('SELECT * FROM api_keys WHERE environment_id = ? AND id = ?', [
+      kind: 'task',
+      async run(writer) {
+        const [row] = await writer.session.all('SELECT * FROM api_keys WHERE environment_id = ? AND id = ?', [
           caller.environmentId,
           keyId,
         ]);
         if (row === undefined) {
-          reply = problemReply(caller, 'api_key_not_found', `No API key "${keyId}" in this environment.`);
-          return;
+          return problemReply(caller, 'api_key_not_found', `No API key "${keyId}" in this environment.`);
         }
         // As with minting: a key acts only on keys within its own scopes, so no admin can remove the owner.
         const beyond = String(row.scopes)
@@ -144,22 +137,20 @@ export async function revokeApiKey(
           .filter((scope) => !scopeAllows(caller.scopes, scope as Scope));
         if (beyond.length > 0) {
           const detail = `This key cannot revoke a key with the \`${beyond.join('`, `')}\` scope: a key revokes only keys its own scopes include.`;
-          reply = problemReply(caller, 'insufficient_scope', detail);
-          return;
+          return problemReply(caller, 'insufficient_scope', detail);
         }
         if (row.revoked_at === null) {
-          await batch.session.run('UPDATE api_keys SET revoked_at = ? WHERE environment_id = ? AND id = ?', [
-            BigInt(batch.now),
+          await writer.session.run('UPDATE api_keys SET revoked_at = ? WHERE environment_id = ? AND id = ?', [
+            BigInt(writer.now),
             caller.environmentId,
             keyId,
           ]);
-          batch.audits.push(auditOf(caller, 'api_key.revoked', `api_key:${keyId}`, null, toWireApiKey(row), null));
-          row.revoked_at = BigInt(batch.now);
+          writer.audits.push(auditOf(caller, 'api_key.revoked', `api_key:${keyId}`, null, toWireApiKey(row), null));
+          row.revoked_at = BigInt(writer.now);
         }
         onRevoked();
-        reply = okReply(200, toWireApiKey(row));
+        return okReply(200, toWireApiKey(row));
       },
-      decide: () => reply as Reply,
     },
   );
 }

@@ -282,29 +282,26 @@ export function planRefText(ref: PlanRef): string {
 export async function createPlan(service: LedgerService, caller: Caller, input: CreatePlanBody): Promise<Reply> {
   const parsed = await parsePlanVersion(service, caller, input.id, 1, input.version, 'version.');
   if (!('plan' in parsed)) return fieldReply(caller, parsed);
-  let reply: Reply | undefined;
   return service.submit(caller, 'createPlan', input, {
-    wallets: [],
-    async prepare(batch) {
+    kind: 'task',
+    async run(writer) {
       const row: SqlRow = {
         environment_id: caller.environmentId,
         id: input.id,
         name: input.name ?? null,
         latest_version: 1n,
-        created_at: BigInt(batch.now),
+        created_at: BigInt(writer.now),
       };
-      const inserted = await batch.session.insertMany('plans', [row], { onConflictDoNothing: true });
+      const inserted = await writer.session.insertMany('plans', [row], { onConflictDoNothing: true });
       if (inserted.length === 0) {
-        reply = problemReply(caller, 'plan_exists', `A plan "${input.id}" exists in this environment.`);
-        return;
+        return problemReply(caller, 'plan_exists', `A plan "${input.id}" exists in this environment.`);
       }
-      const versionRow = planVersionRow(caller.environmentId, input.id, 1, parsed.definition, batch.now);
-      await batch.session.insertMany('plan_versions', [versionRow]);
+      const versionRow = planVersionRow(caller.environmentId, input.id, 1, parsed.definition, writer.now);
+      await writer.session.insertMany('plan_versions', [versionRow]);
       const body = toWirePlan(row, [versionRow]);
-      batch.audits.push(auditOf(caller, 'plan.created', `plan:${input.id}`, null, null, body));
-      reply = okReply(201, body);
+      writer.audits.push(auditOf(caller, 'plan.created', `plan:${input.id}`, null, null, body));
+      return okReply(201, body);
     },
-    decide: () => reply as Reply,
   });
 }
 
@@ -321,32 +318,32 @@ export async function publishPlanVersion(
   if (plan === undefined) return problemReply(caller, 'plan_not_found', `No plan "${planId}" in this environment.`);
   const parsed = await parsePlanVersion(service, caller, planId, 0, input, '');
   if (!('plan' in parsed)) return fieldReply(caller, parsed);
-  let reply: Reply | undefined;
   return service.submit(
     caller,
     'publishPlanVersion',
     { plan: planId, input },
     {
-      wallets: [],
-      preload: [
-        { table: 'plans', keyColumns: ['environment_id', 'id'], key: [caller.environmentId, planId], lock: true },
-      ],
-      async prepare(batch) {
-        const row = batch.preloaded('plans', [caller.environmentId, planId]);
+      kind: 'task',
+      async run(writer) {
+        const [row] = await writer.session.selectByKeys(
+          'plans',
+          ['environment_id', 'id'],
+          [[caller.environmentId, planId]],
+          { lock: true },
+        );
         if (row === undefined) throw new Error('assertion failed: plans are never deleted');
         const version = toTime(row.latest_version) + 1;
-        const versionRow = planVersionRow(caller.environmentId, planId, version, parsed.definition, batch.now);
-        await batch.session.insertMany('plan_versions', [versionRow]);
-        await batch.session.updateMany(
+        const versionRow = planVersionRow(caller.environmentId, planId, version, parsed.definition, writer.now);
+        await writer.session.insertMany('plan_versions', [versionRow]);
+        await writer.session.updateMany(
           'plans',
           ['environment_id', 'id'],
           [{ environment_id: caller.environmentId, id: planId, latest_version: BigInt(version) }],
         );
         const body = toWirePlanVersion(versionRow);
-        batch.audits.push(auditOf(caller, 'plan.version_published', `plan:${planId}@${version}`, null, null, body));
-        reply = okReply(201, body);
+        writer.audits.push(auditOf(caller, 'plan.version_published', `plan:${planId}@${version}`, null, null, body));
+        return okReply(201, body);
       },
-      decide: () => reply as Reply,
     },
   );
 }

@@ -24,7 +24,7 @@ import {
 } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
-import type { Command } from '../../platform/commit/committer.ts';
+import type { Command, SqlReader } from '../../platform/commit/command.ts';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import { newId } from '../../platform/ids.ts';
@@ -71,7 +71,8 @@ export function commitSubscriptionDecision(
   const byRef = new Map(command.plans.map((stored) => [planRefText(stored.plan), stored]));
   const assets = new Set(command.plans.flatMap((stored) => stored.assets));
   const wallets: WalletKey[] = [...assets].map((asset) => ({ environmentId, customer: command.customer, asset }));
-  let reply: Reply | undefined;
+  // The decision and the rows it needs, read under the subscription's and the wallets' locks.
+  let decided: (Recorded & { readonly kind: 'accepted' }) | Refusal | undefined;
   return service.committer.submit({
     environmentId,
     requestId: origin.requestId,
@@ -85,7 +86,7 @@ export function commitSubscriptionDecision(
         lock: true,
       },
     ],
-    async prepare(batch) {
+    async read(batch, reader) {
       const row = batch.preloaded('subscriptions', [environmentId, command.subscriptionId]);
       const before = row === undefined ? null : subscriptionFromRow(row);
       const lookup = (ref: PlanRef): StoredPlanVersion => {
@@ -95,16 +96,26 @@ export function commitSubscriptionDecision(
           throw new Error(`subscription ${command.subscriptionId} needs plan ${planRefText(ref)}`);
         return stored;
       };
-      const decision = command.decide(before, lookup, batch.now);
-      if (decision.kind === 'refused') {
-        reply = problemReply({ requestId: origin.requestId }, decision.code, decision.detail);
-        return;
-      }
-      const periods = await recordDecision(batch, origin, decision.decision, command.subscriptionId);
+      const outcome = command.decide(before, lookup, batch.now);
+      decided =
+        outcome.kind === 'refused'
+          ? outcome
+          : {
+              kind: 'accepted',
+              decision: outcome.decision,
+              ...(await readRecorded(reader, origin, outcome.decision, command.subscriptionId)),
+            };
+    },
+    decide(batch) {
+      if (decided === undefined) throw new Error('assertion failed: a subscription decision is read first');
+      if (decided.kind === 'refused')
+        return problemReply({ requestId: origin.requestId }, decided.code, decided.detail);
+      const row = batch.preloaded('subscriptions', [environmentId, command.subscriptionId]);
+      const periods = recordDecision(batch, origin, decided, command.subscriptionId);
       const metadata = row === undefined ? (command.metadata ?? null) : (row.metadata as string | null);
-      const after = subscriptionRow(environmentId, decision.decision, metadata, row ?? null, batch.now);
+      const after = subscriptionRow(environmentId, decided.decision, metadata, row ?? null, batch.now);
       if (row === undefined) batch.insert('subscriptions', after);
-      else await batch.session.updateMany('subscriptions', ['environment_id', 'id'], [after]);
+      else batch.update('subscriptions', ['environment_id', 'id'], after);
       const body = toWireSubscription(after, periods);
       if (origin.caller !== null && command.auditAction !== null)
         batch.audits.push(
@@ -117,34 +128,52 @@ export function commitSubscriptionDecision(
             body,
           ),
         );
-      reply = okReply(command.status, body);
+      return okReply(command.status, body);
     },
-    decide: () => reply as Reply,
   });
 }
 
-/**
- * Issues the planned grants (a source already issued is skipped), voids, periods and events;
- * returns every period of the subscription, the ones this decision started included.
- */
-async function recordDecision(
-  batch: Batch,
+/** A decision with what it builds on: the grants its sources already issued (by source), and the periods so far. */
+interface Recorded {
+  readonly decision: SubscriptionDecision;
+  readonly issued: ReadonlyMap<string, SqlRow>;
+  readonly periods: readonly SqlRow[];
+}
+
+/** What a decision builds on: the grants its sources already issued, and the subscription's periods so far. */
+async function readRecorded(
+  reader: SqlReader,
   origin: DecisionOrigin,
   decision: SubscriptionDecision,
   subscriptionId: string,
-): Promise<SqlRow[]> {
+): Promise<Omit<Recorded, 'decision'>> {
   const { environmentId } = origin;
   const customer = decision.subscription.customer;
   const sources = [...decision.grants.map((grant) => grant.source), ...decision.voidSources];
   const issued = new Map(
     (
-      await batch.session.selectByKeys(
+      await reader.selectByKeys(
         'subscription_grants',
         ['environment_id', 'customer_id', 'source'],
         sources.map((source) => [environmentId, customer, source]),
       )
     ).map((row) => [String(row.source), row]),
   );
+  const periods = await reader.all(
+    'SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id = ? ORDER BY position',
+    [environmentId, subscriptionId],
+  );
+  return { issued, periods };
+}
+
+/**
+ * Issues the planned grants (a source already issued is skipped), voids, periods and events;
+ * returns every period of the subscription, the ones this decision started included.
+ */
+function recordDecision(batch: Batch, origin: DecisionOrigin, recorded: Recorded, subscriptionId: string): SqlRow[] {
+  const { environmentId } = origin;
+  const { decision, issued } = recorded;
+  const customer = decision.subscription.customer;
   const applyOptions = { requestId: origin.requestId, metadata: null };
   const reason = `subscription ${subscriptionId}`;
   for (const planned of decision.grants) {
@@ -182,17 +211,9 @@ async function recordDecision(
       environmentId,
       event: { type: event.type, customer, asset: '', data: { subscription: subscriptionId, ...event.data } },
     });
-  const existing = await periodRows(batch, environmentId, subscriptionId);
-  const started = newPeriodRows(environmentId, decision, existing.length, batch.now);
+  const started = newPeriodRows(environmentId, decision, recorded.periods.length, batch.now);
   for (const row of started) batch.insert('subscription_periods', row);
-  return [...existing, ...started];
-}
-
-async function periodRows(batch: Batch, environmentId: string, subscriptionId: string): Promise<SqlRow[]> {
-  return batch.session.all(
-    'SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id = ? ORDER BY position',
-    [environmentId, subscriptionId],
-  );
+  return [...recorded.periods, ...started];
 }
 
 function newPeriodRows(

@@ -48,27 +48,24 @@ export function toWireFeature(row: SqlRow) {
 
 export async function createFeature(service: LedgerService, caller: Caller, input: CreateFeatureBody): Promise<Reply> {
   const meter: Meter = input.quantities ?? { units: { count: true } };
-  let reply: Reply | undefined;
   return service.submit(caller, 'createFeature', input, {
-    wallets: [],
-    async prepare(batch) {
+    kind: 'task',
+    async run(writer) {
       const row: SqlRow = {
         environment_id: caller.environmentId,
         key: input.key,
         name: input.name ?? null,
         meter: JSON.stringify(meter),
-        created_at: BigInt(batch.now),
+        created_at: BigInt(writer.now),
       };
-      const inserted = await batch.session.insertMany('features', [row], { onConflictDoNothing: true });
+      const inserted = await writer.session.insertMany('features', [row], { onConflictDoNothing: true });
       if (inserted.length === 0) {
-        reply = problemReply(caller, 'feature_exists', `A feature "${input.key}" exists in this environment.`);
-        return;
+        return problemReply(caller, 'feature_exists', `A feature "${input.key}" exists in this environment.`);
       }
       const body = toWireFeature(row);
-      batch.audits.push(auditOf(caller, 'feature.created', `feature:${input.key}`, null, null, body));
-      reply = okReply(201, body);
+      writer.audits.push(auditOf(caller, 'feature.created', `feature:${input.key}`, null, null, body));
+      return okReply(201, body);
     },
-    decide: () => reply as Reply,
   });
 }
 
@@ -108,21 +105,19 @@ export async function createPriceBook(
   caller: Caller,
   input: CreatePriceBookBody,
 ): Promise<Reply> {
-  let reply: Reply | undefined;
   return service.submit(caller, 'createPriceBook', input, {
-    wallets: [],
-    async prepare(batch) {
+    kind: 'task',
+    async run(writer) {
       if (input.default === true) {
         // Lock the environment row so two default books cannot be created at once.
-        const lock = batch.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
-        await batch.session.all(`SELECT id FROM environments WHERE id = ?${lock}`, [caller.environmentId]);
-        const [existing] = await batch.session.all(
+        const lock = writer.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
+        await writer.session.all(`SELECT id FROM environments WHERE id = ?${lock}`, [caller.environmentId]);
+        const [existing] = await writer.session.all(
           'SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1',
           [caller.environmentId],
         );
         if (existing !== undefined) {
-          reply = problemReply(caller, 'default_price_book_exists', `The default price book is "${existing.key}".`);
-          return;
+          return problemReply(caller, 'default_price_book_exists', `The default price book is "${existing.key}".`);
         }
       }
       const row: SqlRow = {
@@ -130,18 +125,16 @@ export async function createPriceBook(
         key: input.key,
         name: input.name ?? null,
         is_default: input.default === true ? 1n : 0n,
-        created_at: BigInt(batch.now),
+        created_at: BigInt(writer.now),
       };
-      const inserted = await batch.session.insertMany('price_books', [row], { onConflictDoNothing: true });
+      const inserted = await writer.session.insertMany('price_books', [row], { onConflictDoNothing: true });
       if (inserted.length === 0) {
-        reply = problemReply(caller, 'price_book_exists', `A price book "${input.key}" exists in this environment.`);
-        return;
+        return problemReply(caller, 'price_book_exists', `A price book "${input.key}" exists in this environment.`);
       }
       const body = toWirePriceBook(row, []);
-      batch.audits.push(auditOf(caller, 'price_book.created', `price_book:${input.key}`, null, null, body));
-      reply = okReply(201, body);
+      writer.audits.push(auditOf(caller, 'price_book.created', `price_book:${input.key}`, null, null, body));
+      return okReply(201, body);
     },
-    decide: () => reply as Reply,
   });
 }
 
@@ -269,39 +262,35 @@ export async function publishPriceVersion(
 ): Promise<Reply> {
   const errors = await checkPrices(service, caller, input.prices);
   if (errors.length > 0) return fieldReply(caller, errors);
-  let reply: Reply | undefined;
   return service.submit(
     caller,
     'publishPriceVersion',
     { key, ...input },
     {
-      wallets: [],
-      async prepare(batch) {
-        const effectiveFrom = input.effective_from ?? batch.now;
-        if (effectiveFrom < batch.now) {
-          reply = fieldReply(caller, [
+      kind: 'task',
+      async run(writer) {
+        const effectiveFrom = input.effective_from ?? writer.now;
+        if (effectiveFrom < writer.now) {
+          return fieldReply(caller, [
             { field: 'effective_from', message: 'must not be in the past: charges already made never change' },
           ]);
-          return;
         }
-        const lock = batch.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
-        const [book] = await batch.session.all(
+        const lock = writer.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
+        const [book] = await writer.session.all(
           `SELECT * FROM price_books WHERE environment_id = ? AND key = ?${lock}`,
           [caller.environmentId, key],
         );
         if (book === undefined) {
-          reply = problemReply(caller, 'price_book_not_found', `No price book "${key}" in this environment.`);
-          return;
+          return problemReply(caller, 'price_book_not_found', `No price book "${key}" in this environment.`);
         }
-        const [last] = await batch.session.all(
+        const [last] = await writer.session.all(
           'SELECT version, effective_from FROM price_versions WHERE environment_id = ? AND price_book = ? ORDER BY version DESC LIMIT 1',
           [caller.environmentId, key],
         );
         if (last !== undefined && effectiveFrom < toTime(last.effective_from)) {
-          reply = fieldReply(caller, [
+          return fieldReply(caller, [
             { field: 'effective_from', message: 'must not be earlier than the latest version' },
           ]);
-          return;
         }
         const row: SqlRow = {
           environment_id: caller.environmentId,
@@ -309,14 +298,13 @@ export async function publishPriceVersion(
           version: last === undefined ? 1n : BigInt(Number(last.version) + 1),
           effective_from: BigInt(effectiveFrom),
           definition: JSON.stringify(input.prices),
-          created_at: BigInt(batch.now),
+          created_at: BigInt(writer.now),
         };
-        await batch.session.insertMany('price_versions', [row]);
+        await writer.session.insertMany('price_versions', [row]);
         const body = toWirePriceBook(book, [row]);
-        batch.audits.push(auditOf(caller, 'price_version.published', `price_book:${key}`, null, null, body));
-        reply = okReply(201, body);
+        writer.audits.push(auditOf(caller, 'price_version.published', `price_book:${key}`, null, null, body));
+        return okReply(201, body);
       },
-      decide: () => reply as Reply,
     },
   );
 }
@@ -346,16 +334,14 @@ export async function upsertModelPrice(
   if (!discount.ok || rational.compare(rational.fromDecimal(discount.value), rational.fromInteger(1n)) > 0) {
     return fieldReply(caller, [{ field: 'batch_discount', message: 'must be a fraction from 0 to 1' }]);
   }
-  let reply: Reply | undefined;
   return service.submit(caller, 'upsertModelPrice', input, {
-    wallets: [],
-    async prepare(batch) {
-      const effectiveFrom = input.effective_from ?? batch.now;
-      if (effectiveFrom < batch.now) {
-        reply = fieldReply(caller, [
+    kind: 'task',
+    async run(writer) {
+      const effectiveFrom = input.effective_from ?? writer.now;
+      if (effectiveFrom < writer.now) {
+        return fieldReply(caller, [
           { field: 'effective_from', message: 'must not be in the past: charges already made never change' },
         ]);
-        return;
       }
       const row: SqlRow = {
         environment_id: caller.environmentId,
@@ -367,22 +353,20 @@ export async function upsertModelPrice(
         cache_write_per_million: input.cache_write_per_million ?? input.input_per_million,
         batch_discount: input.batch_discount ?? '0',
         provider: input.provider ?? null,
-        created_at: BigInt(batch.now),
+        created_at: BigInt(writer.now),
       };
-      const inserted = await batch.session.insertMany('model_prices', [row], { onConflictDoNothing: true });
+      const inserted = await writer.session.insertMany('model_prices', [row], { onConflictDoNothing: true });
       if (inserted.length === 0) {
-        reply = problemReply(
+        return problemReply(
           caller,
           'model_price_exists',
           `Model "${input.model}" already has a price effective at that instant.`,
         );
-        return;
       }
       const body = toWireModelPrice(row);
-      batch.audits.push(auditOf(caller, 'model_price.upserted', `model:${input.model}`, null, null, body));
-      reply = okReply(201, body);
+      writer.audits.push(auditOf(caller, 'model_price.upserted', `model:${input.model}`, null, null, body));
+      return okReply(201, body);
     },
-    decide: () => reply as Reply,
   });
 }
 

@@ -7,8 +7,8 @@ import type { CostBasis, TopUpRule, TopUpState } from '@bursar/core';
 import { decideGrant, decideTopUpOutcome, formatAmount } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
-import type { Command } from '../../platform/commit/committer.ts';
-import { costFromText, costText, monthOf, topUpStateFromRow } from '../../platform/commit/top-up-rows.ts';
+import type { WalletCommand } from '../../platform/commit/command.ts';
+import { costFromText, costText, topUpStateFromRow } from '../../platform/commit/top-up-rows.ts';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
 import type { AssetInfo, LedgerService } from '../../platform/service.ts';
@@ -26,6 +26,7 @@ import type { PageQuery } from '../../platform/storage/paging.ts';
 import { keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
 import { nullableText, toTimestamp } from '../../platform/wire.ts';
 import { costBasisOf } from '../wallets/index.ts';
+import { monthOf } from './requests.ts';
 
 export const topUpGrantReason = 'auto top-up';
 
@@ -288,7 +289,7 @@ export async function topUpTarget(
 export function settleCommand(
   target: TopUpTarget,
   settlement: TopUpSettlement,
-): Pick<Command, 'wallets' | 'preload' | 'decide'> {
+): Pick<WalletCommand, 'wallets' | 'preload' | 'decide'> {
   const { key, asset } = target;
   const id = String(target.row.id);
   const rowKey = [key.environmentId, id];
@@ -306,7 +307,7 @@ export function settleCommand(
         ? recordSuccess(batch, target, row, settlement)
         : recordFailure(batch, target, row, settlement);
       if (isReply(settled)) return settled;
-      batch.updates.push({ table: 'topups', keyColumns: ['environment_id', 'id'], row: settled });
+      batch.update('topups', ['environment_id', 'id'], settled);
       const body = toWireTopUp({ ...row, ...settled }, asset.scale);
       batch.audits.push({
         environmentId: key.environmentId,

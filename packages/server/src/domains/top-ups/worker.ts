@@ -10,9 +10,8 @@ import type { Committer } from '../../platform/commit/committer.ts';
 import type { ClaimedWork } from '../../platform/jobs/claims.ts';
 import { skipLockedClause } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
-import { okReply } from '../../platform/service.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
-import type { SqlRow, SqlSession } from '../../platform/storage/database.ts';
+import type { SqlRow } from '../../platform/storage/database.ts';
 import type { TopUpSettlement } from './operations.ts';
 import { settleCommand, topUpTarget } from './operations.ts';
 import type { ChargeOutcome, PaymentProvider } from './payment-provider.ts';
@@ -57,7 +56,7 @@ export class TopUpWorker {
   async #lease(): Promise<SqlRow[]> {
     const { service, leaseMs } = this.#options;
     let leased: SqlRow[] = [];
-    await submitStorageWork(service.committer, async (session, now) => {
+    await service.committer.runInWriter('top-ups', async ({ session, now }) => {
       // SKIP LOCKED: a top-up another process is leasing or settling right now is left to it.
       const lock = skipLockedClause(session.dialect);
       leased = await session.all(
@@ -115,21 +114,4 @@ export class TopUpWorker {
     // top_up_settled: someone settled it first (settleTopUp, another process); nothing changed.
     if (!reply.problem) service.onTopUpSettled(outcome.outcome);
   }
-}
-
-/** Runs storage work in the committer's next batch: the one writer of this process. */
-function submitStorageWork(
-  committer: Committer,
-  work: (session: SqlSession, now: number) => Promise<void>,
-): Promise<unknown> {
-  return committer.submit({
-    environmentId: '',
-    requestId: 'top-ups',
-    idempotency: null,
-    wallets: [],
-    async prepare(batch) {
-      await work(batch.session, batch.now);
-    },
-    decide: () => okReply(200, {}),
-  });
 }

@@ -7,14 +7,14 @@
 import type { ListEventsQuery } from '@bursar/api';
 import type { Cost, ModelPrice, OutcomeCode, PriceOption, Quantities, Rational, Refusal } from '@bursar/core';
 import { decideCost, decideDebit, decideQuantities, formatAmount, rational } from '@bursar/core';
-import type { Batch } from '../../platform/commit/batch.ts';
-import type { Preload } from '../../platform/commit/committer.ts';
+import type { Batch, BatchPart } from '../../platform/commit/batch.ts';
+import type { Preload } from '../../platform/commit/command.ts';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { AssetInfo, LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply } from '../../platform/service.ts';
 import { toBigint, toTime } from '../../platform/storage/codecs.ts';
-import type { SqlRow } from '../../platform/storage/database.ts';
+import type { SqlRow, SqlSession } from '../../platform/storage/database.ts';
 import { bigintColumn, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
 import { nullableText, toTimestamp } from '../../platform/wire.ts';
 import type { PriceInForce } from '../pricing/index.ts';
@@ -38,6 +38,40 @@ type EventResult =
 function rejected(id: string, code: OutcomeCode, detail: string): EventResult {
   return { id, status: 'rejected', code, detail };
 }
+
+/** What a batch's events read and changed: ids recorded, period totals and hourly rollups (their rows exist, preloaded). */
+interface UsageInBatch {
+  /** Usage event ids recorded by this batch, so a duplicate inside one batch is caught too. */
+  readonly eventIds: Set<string>;
+  readonly totals: Map<string, { key: SqlRow; total: Rational; changed: boolean }>;
+  readonly rollups: Map<string, { key: SqlRow; events: bigint; cost: bigint; quantities: Map<string, Rational> }>;
+}
+
+/** The usage domain's part of every batch, registered with the committer at start. */
+export const usageBatchPart: BatchPart<UsageInBatch> = {
+  name: 'usage',
+  start: () => ({ eventIds: new Set(), totals: new Map(), rollups: new Map() }),
+  async flush(usage: UsageInBatch, session: SqlSession) {
+    const changed = [...usage.totals.values()].filter((entry) => entry.changed);
+    await session.updateMany(
+      'usage_totals',
+      usageKeyColumns,
+      changed.map((entry) => ({ ...entry.key, total: rational.toDecimalText(entry.total) })),
+    );
+    await session.updateMany(
+      'usage_rollups',
+      rollupKeyColumns,
+      [...usage.rollups.values()].map((entry) => ({
+        ...entry.key,
+        events: entry.events,
+        cost: entry.cost,
+        quantities: JSON.stringify(
+          Object.fromEntries([...entry.quantities].map(([name, total]) => [name, rational.toDecimalText(total)])),
+        ),
+      })),
+    );
+  },
+};
 
 /** Usage totals are kept per calendar month (UTC) of the event's timestamp: `YYYY-MM`. */
 export function periodOf(at: number): string {
@@ -175,7 +209,7 @@ export function eventPreloads(environmentId: string, rated: RatedEvent): Preload
 
 /** True when the event id is stored already, or recorded earlier in this batch. */
 export function isRepeated(batch: Batch, environmentId: string, id: string): boolean {
-  return batch.eventIds.has(id) || batch.preloaded('events', [environmentId, id]) !== undefined;
+  return batch.part(usageBatchPart).eventIds.has(id) || batch.preloaded('events', [environmentId, id]) !== undefined;
 }
 
 /** The event's cost in one option, counting the customer's usage earlier in the period. */
@@ -206,7 +240,7 @@ export function recordEvent(
   transactionId: string,
 ): void {
   const { event } = rated;
-  batch.eventIds.add(event.id);
+  batch.part(usageBatchPart).eventIds.add(event.id);
   batch.insert('events', {
     environment_id: environmentId,
     id: event.id,
@@ -256,7 +290,8 @@ function rollupKey(environmentId: string, event: EventInput, hour: number, asset
 /** The batch's running rollup of one hour and asset, started from the preloaded (and locked) row. */
 function usageRollup(batch: Batch, key: SqlRow) {
   const text = rollupKeyColumns.map((column) => String(key[column])).join('\u0000');
-  let entry = batch.usageRollups.get(text);
+  const { rollups } = batch.part(usageBatchPart);
+  let entry = rollups.get(text);
   if (entry === undefined) {
     const row = batch.preloaded(
       'usage_rollups',
@@ -270,7 +305,7 @@ function usageRollup(batch: Batch, key: SqlRow) {
       cost: toBigint(row.cost),
       quantities: new Map(Object.entries(stored).map(([name, text]) => [name, decimalTextToRational(text)])),
     };
-    batch.usageRollups.set(text, entry);
+    rollups.set(text, entry);
   }
   return entry;
 }
@@ -375,7 +410,8 @@ function usageRow(environmentId: string, event: EventInput, quantity: string, pe
 /** The batch's running total of one usage row, started from the preloaded (and locked) row. */
 function usageTotal(batch: Batch, key: SqlRow): { key: SqlRow; total: Rational; changed: boolean } {
   const text = usageKeyColumns.map((column) => String(key[column])).join('\u0000');
-  let entry = batch.usageTotals.get(text);
+  const { totals } = batch.part(usageBatchPart);
+  let entry = totals.get(text);
   if (entry === undefined) {
     const row = batch.preloaded(
       'usage_totals',
@@ -383,7 +419,7 @@ function usageTotal(batch: Batch, key: SqlRow): { key: SqlRow; total: Rational; 
     );
     if (row === undefined) throw new Error('assertion failed: usage totals are preloaded, created when missing');
     entry = { key, total: decimalTextToRational(String(row.total)), changed: false };
-    batch.usageTotals.set(text, entry);
+    totals.set(text, entry);
   }
   return entry;
 }

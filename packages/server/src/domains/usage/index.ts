@@ -9,5 +9,6 @@ export {
   isRepeated,
   rateEvent,
   recordEvent,
+  usageBatchPart,
 } from './events.ts';
 export { usageRoutes } from './routes.ts';

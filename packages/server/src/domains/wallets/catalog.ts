@@ -12,27 +12,24 @@ export async function createAsset(
   caller: Caller,
   input: { code: string; scale: number; name?: string | undefined },
 ): Promise<Reply> {
-  let reply: Reply | undefined;
   return service.submit(caller, 'createAsset', input, {
-    wallets: [],
-    async prepare(batch) {
+    kind: 'task',
+    async run(writer) {
       const row: SqlRow = {
         environment_id: caller.environmentId,
         code: input.code,
         scale: BigInt(input.scale),
         name: input.name ?? input.code,
-        created_at: BigInt(batch.now),
+        created_at: BigInt(writer.now),
       };
-      const inserted = await batch.session.insertMany('assets', [row], { onConflictDoNothing: true });
+      const inserted = await writer.session.insertMany('assets', [row], { onConflictDoNothing: true });
       if (inserted.length === 0) {
-        reply = problemReply(caller, 'asset_exists', `An asset "${input.code}" exists in this environment.`);
-        return;
+        return problemReply(caller, 'asset_exists', `An asset "${input.code}" exists in this environment.`);
       }
       const body = toWireAsset(row);
-      batch.audits.push(auditOf(caller, 'asset.created', `asset:${input.code}`, null, null, body));
-      reply = okReply(201, body);
+      writer.audits.push(auditOf(caller, 'asset.created', `asset:${input.code}`, null, null, body));
+      return okReply(201, body);
     },
-    decide: () => reply as Reply,
   });
 }
 
@@ -50,24 +47,21 @@ export async function createCustomer(
   caller: Caller,
   input: { id: string; name?: string | undefined; metadata?: Record<string, string> | undefined },
 ): Promise<Reply> {
-  let reply: Reply | undefined;
   return service.submit(caller, 'createCustomer', input, {
-    wallets: [],
-    async prepare(batch) {
+    kind: 'task',
+    async run(writer) {
       const row: SqlRow = {
         environment_id: caller.environmentId,
         id: input.id,
         name: input.name ?? null,
         metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
-        created_at: BigInt(batch.now),
+        created_at: BigInt(writer.now),
       };
-      const inserted = await batch.session.insertMany('customers', [row], { onConflictDoNothing: true });
-      reply =
-        inserted.length === 0
-          ? problemReply(caller, 'customer_exists', `A customer "${input.id}" exists in this environment.`)
-          : okReply(201, toWireCustomer(row));
+      const inserted = await writer.session.insertMany('customers', [row], { onConflictDoNothing: true });
+      return inserted.length === 0
+        ? problemReply(caller, 'customer_exists', `A customer "${input.id}" exists in this environment.`)
+        : okReply(201, toWireCustomer(row));
     },
-    decide: () => reply as Reply,
   });
 }
 

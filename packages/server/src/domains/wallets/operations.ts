@@ -20,6 +20,7 @@ import {
 } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
+import type { SqlReader } from '../../platform/commit/command.ts';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import { grantFromRow } from '../../platform/commit/wallet-store.ts';
 import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
@@ -464,8 +465,8 @@ export async function voidGrant(
     { grantId, ...input },
     {
       wallets: [key],
-      async prepare(batch) {
-        await ensureGrantsLoaded(batch, key, [grantId]);
+      async read(batch, reader) {
+        await ensureGrantsLoaded(batch, reader, key, [grantId]);
       },
       decide(batch) {
         const wallet = batch.wallet(key);
@@ -491,13 +492,18 @@ export async function voidGrant(
 }
 
 /** Loads grants a decision needs that the cached wallet state dropped (spent or dead lots). */
-async function ensureGrantsLoaded(batch: Batch, key: WalletKey, grantIds: readonly string[]): Promise<void> {
+async function ensureGrantsLoaded(
+  batch: Batch,
+  reader: SqlReader,
+  key: WalletKey,
+  grantIds: readonly string[],
+): Promise<void> {
   const known = new Set(batch.wallet(key).grants.map((grant) => grant.id));
   const missing = grantIds.filter((id) => !known.has(id));
   const rows = [];
   for (const id of missing) {
     rows.push(
-      ...(await batch.session.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [key.environmentId, id])),
+      ...(await reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [key.environmentId, id])),
     );
   }
   batch.addGrants(key, rows.map(grantFromRow));
@@ -536,9 +542,9 @@ export async function reverseTransaction(
     { transactionId, ...input },
     {
       wallets: [key],
-      async prepare(batch) {
+      async read(batch, reader) {
         // Read under the wallet lock: reversals of this transaction by other processes are committed or waiting.
-        const [sum] = await batch.session.all(
+        const [sum] = await reader.all(
           'SELECT COALESCE(SUM(amount), 0) AS total FROM transactions WHERE environment_id = ? AND reverses_id = ?',
           [caller.environmentId, transactionId],
         );
@@ -549,6 +555,7 @@ export async function reverseTransaction(
         }
         await ensureGrantsLoaded(
           batch,
+          reader,
           key,
           draws.flatMap((draw) => (draw.grantId === null ? [] : [draw.grantId])),
         );

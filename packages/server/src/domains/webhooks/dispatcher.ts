@@ -19,7 +19,6 @@ import type { Logger } from '../../platform/http/logger.ts';
 import type { ClaimedWork } from '../../platform/jobs/claims.ts';
 import { skipLockedClause } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
-import { okReply } from '../../platform/service.ts';
 import { toBigint, toTime } from '../../platform/storage/codecs.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
 import { toDeliveryRow, toNotification } from './operations.ts';
@@ -99,7 +98,7 @@ export class WebhookDispatcher {
 
   /** One delivery per new outbox event and matching endpoint, in the transaction that marks the event dispatched. */
   #fanOut(): Promise<unknown> {
-    return this.#command(async (session, now) => {
+    return this.#committer.runInWriter('webhooks', async ({ session, now }) => {
       // SKIP LOCKED: events another fan-out (another process, or a run by hand) holds are its own.
       const lock = skipLockedClause(session.dialect);
       const events = await session.all(
@@ -135,7 +134,7 @@ export class WebhookDispatcher {
    */
   async #lease(): Promise<SqlRow[]> {
     let leased: SqlRow[] = [];
-    await this.#command(async (session, now) => {
+    await this.#committer.runInWriter('webhooks', async ({ session, now }) => {
       // SKIP LOCKED: a delivery another process is leasing right now is left to it.
       const lock = skipLockedClause(session.dialect, 'd');
       const due = await session.all(
@@ -258,7 +257,7 @@ export class WebhookDispatcher {
     const succeeded = statusCode !== null && statusCode >= 200 && statusCode < 300;
     const gone = statusCode === 410;
     const { retryDelaysMs, deliveryWindowMs } = this.#timing;
-    return this.#command(async (session, now) => {
+    return this.#committer.runInWriter('webhooks', async ({ session, now }) => {
       const key = { environment_id: delivery.environment_id ?? null, id: delivery.id ?? null };
       const [current] = await session.all(
         'SELECT status, attempts, created_at FROM webhook_deliveries WHERE environment_id = ? AND id = ?',
@@ -321,22 +320,6 @@ export class WebhookDispatcher {
           [{ environment_id: key.environment_id, id: delivery.endpoint_id ?? null, disabled_at: BigInt(now) }],
         );
       }
-    });
-  }
-
-  /** Runs storage work in the committer's next batch: the one writer of this process. */
-  #command(
-    work: (session: import('../../platform/storage/database.ts').SqlSession, now: number) => Promise<void>,
-  ): Promise<unknown> {
-    return this.#committer.submit({
-      environmentId: '',
-      requestId: 'webhooks',
-      idempotency: null,
-      wallets: [],
-      async prepare(batch) {
-        await work(batch.session, batch.now);
-      },
-      decide: () => okReply(200, {}),
     });
   }
 }

@@ -44,12 +44,11 @@ export async function createWebhookEndpoint(
 ): Promise<Reply> {
   const refusal = refuseTargetUrl(input.url, service.webhooksAllowPrivate);
   if (refusal !== null) return fieldReply(caller, [{ field: 'url', message: refusal }]);
-  let reply: Reply | undefined;
   return service.submit(caller, 'createWebhookEndpoint', input, {
-    wallets: [],
-    async prepare(batch) {
+    kind: 'task',
+    async run(writer) {
       const secret = generateWebhookSecret();
-      const id = newId('whe', batch.now);
+      const id = newId('whe', writer.now);
       const row: SqlRow = {
         environment_id: caller.environmentId,
         id,
@@ -59,16 +58,15 @@ export async function createWebhookEndpoint(
         secret: sealSecret(service.auditKey, { environmentId: caller.environmentId, endpointId: id }, secret),
         previous_secret: null,
         previous_secret_until: null,
-        created_at: BigInt(batch.now),
+        created_at: BigInt(writer.now),
         disabled_at: null,
         deleted_at: null,
       };
-      await batch.session.insertMany('webhook_endpoints', [row]);
+      await writer.session.insertMany('webhook_endpoints', [row]);
       const body = toWireEndpoint(row);
-      batch.audits.push(auditOf(caller, 'webhook_endpoint.created', `webhook_endpoint:${row.id}`, null, null, body));
-      reply = okReply(201, toWireEndpoint(row, secret), toWireEndpoint(row, null));
+      writer.audits.push(auditOf(caller, 'webhook_endpoint.created', `webhook_endpoint:${row.id}`, null, null, body));
+      return okReply(201, toWireEndpoint(row, secret), toWireEndpoint(row, null));
     },
-    decide: () => reply as Reply,
   });
 }
 
@@ -102,30 +100,24 @@ function changeEndpoint(
   id: string,
   change: (row: SqlRow, now: number) => { set: SqlRow; audit: string; reply: unknown; replayReply?: unknown },
 ): Promise<Reply> {
-  let reply: Reply | undefined;
   return service.submit(
     caller,
     operation,
     { id },
     {
-      wallets: [],
-      async prepare(batch) {
-        const row = await endpointRow(batch.session, caller.environmentId, id);
+      kind: 'task',
+      async run(writer) {
+        const row = await endpointRow(writer.session, caller.environmentId, id);
         if (row === undefined) {
-          reply = problemReply(
-            caller,
-            'webhook_endpoint_not_found',
-            `No webhook endpoint "${id}" in this environment.`,
-          );
-          return;
+          return problemReply(caller, 'webhook_endpoint_not_found', `No webhook endpoint "${id}" in this environment.`);
         }
-        const changed = change(row, batch.now);
-        await batch.session.updateMany(
+        const changed = change(row, writer.now);
+        await writer.session.updateMany(
           'webhook_endpoints',
           ['environment_id', 'id'],
           [{ environment_id: caller.environmentId, id, ...changed.set }],
         );
-        batch.audits.push(
+        writer.audits.push(
           auditOf(
             caller,
             changed.audit,
@@ -135,9 +127,8 @@ function changeEndpoint(
             toWireEndpoint({ ...row, ...changed.set }),
           ),
         );
-        reply = okReply(200, changed.reply, changed.replayReply);
+        return okReply(200, changed.reply, changed.replayReply);
       },
-      decide: () => reply as Reply,
     },
   );
 }
@@ -260,29 +251,22 @@ export function toDeliveryRow(
  * endpoint. The dispatcher sends it at its next tick like any delivery: signed, logged, retried.
  */
 export function sendTestWebhook(service: LedgerService, caller: Caller, id: string): Promise<Reply> {
-  let reply: Reply | undefined;
   return service.submit(
     caller,
     'sendTestWebhook',
     { id },
     {
-      wallets: [],
-      async prepare(batch) {
-        if ((await endpointRow(batch.session, caller.environmentId, id)) === undefined) {
-          reply = problemReply(
-            caller,
-            'webhook_endpoint_not_found',
-            `No webhook endpoint "${id}" in this environment.`,
-          );
-          return;
+      kind: 'task',
+      async run(writer) {
+        if ((await endpointRow(writer.session, caller.environmentId, id)) === undefined) {
+          return problemReply(caller, 'webhook_endpoint_not_found', `No webhook endpoint "${id}" in this environment.`);
         }
-        const eventId = newId('evt', batch.now);
-        const event = { id: eventId, type: 'webhook.test', timestamp: toTimestamp(batch.now), data: { endpoint: id } };
-        const row = toDeliveryRow(caller.environmentId, id, event, batch.now);
-        await batch.session.insertMany('webhook_deliveries', [row]);
-        reply = okReply(201, toWireDelivery(row, []));
+        const eventId = newId('evt', writer.now);
+        const event = { id: eventId, type: 'webhook.test', timestamp: toTimestamp(writer.now), data: { endpoint: id } };
+        const row = toDeliveryRow(caller.environmentId, id, event, writer.now);
+        await writer.session.insertMany('webhook_deliveries', [row]);
+        return okReply(201, toWireDelivery(row, []));
       },
-      decide: () => reply as Reply,
     },
   );
 }
@@ -334,35 +318,32 @@ export async function listWebhookDeliveries(
 }
 
 export async function redeliverWebhook(service: LedgerService, caller: Caller, deliveryId: string): Promise<Reply> {
-  let reply: Reply | undefined;
   return service.submit(
     caller,
     'redeliverWebhook',
     { deliveryId },
     {
-      wallets: [],
-      async prepare(batch) {
-        const [row] = await batch.session.all('SELECT * FROM webhook_deliveries WHERE environment_id = ? AND id = ?', [
+      kind: 'task',
+      async run(writer) {
+        const [row] = await writer.session.all('SELECT * FROM webhook_deliveries WHERE environment_id = ? AND id = ?', [
           caller.environmentId,
           deliveryId,
         ]);
         if (row === undefined) {
-          reply = problemReply(
+          return problemReply(
             caller,
             'webhook_delivery_not_found',
             `No webhook delivery "${deliveryId}" in this environment.`,
           );
-          return;
         }
-        const set = { status: 'pending', next_attempt_at: BigInt(batch.now), created_at: BigInt(batch.now) };
-        await batch.session.updateMany(
+        const set = { status: 'pending', next_attempt_at: BigInt(writer.now), created_at: BigInt(writer.now) };
+        await writer.session.updateMany(
           'webhook_deliveries',
           ['environment_id', 'id'],
           [{ environment_id: caller.environmentId, id: deliveryId, ...set }],
         );
-        reply = okReply(202, toWireDelivery({ ...row, ...set }, []));
+        return okReply(202, toWireDelivery({ ...row, ...set }, []));
       },
-      decide: () => reply as Reply,
     },
   );
 }

@@ -1,7 +1,8 @@
 /**
  * One group-commit batch: the working state of every wallet it touches, and the buffer of rows
  * its decisions produce, written at the end with one bulk statement per table. Commands see
- * each other's effects in order, exactly as if they had committed one by one.
+ * each other's effects in order, exactly as if they had committed one by one. Domains register
+ * what they add: a part of the batch they flush, and observers of wallet changes.
  */
 import type {
   Accepted,
@@ -10,17 +11,41 @@ import type {
   HoldEnding,
   PlannedEvent,
   PlannedTransaction,
-  Rational,
   Wallet,
 } from '@bursar/core';
-import { assertWalletInvariants, decideSettlement, decideTopUpRequest, thresholdEvents } from '@bursar/core';
+import { assertWalletInvariants, decideSettlement, thresholdEvents } from '@bursar/core';
 import { newId } from '../ids.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
 import type { TableName } from '../storage/schema.ts';
 import type { AuditRecord } from './audit-chain.ts';
-import { monthOf, requestedTopUpRow } from './top-up-rows.ts';
 import type { WalletKey } from './wallet-key.ts';
 import { walletKeyText } from './wallet-key.ts';
+
+/**
+ * A domain's own part of every batch: working state its commands share (read with `Batch.part`),
+ * written by `flush` inside the batch's transaction after the ledger rows.
+ */
+export interface BatchPart<State> {
+  readonly name: string;
+  start(): State;
+  flush(state: State, session: SqlSession): Promise<void>;
+}
+
+/** A change a command recorded on a wallet: the wallet before and after it. */
+export interface WalletChange {
+  readonly key: WalletKey;
+  readonly before: Wallet;
+  readonly after: Wallet;
+}
+
+/**
+ * Hears every change recorded on a wallet, inside the batch, and returns the wallet to keep
+ * (`change.after`, or a further state such as one with a top-up requested); it may add rows and
+ * events to the batch.
+ */
+export interface WalletObserver {
+  walletChanged(change: WalletChange, batch: Batch): Wallet;
+}
 
 interface WalletSlot {
   readonly key: WalletKey;
@@ -44,9 +69,6 @@ export interface HoldVersion {
 
 export class Batch {
   readonly now: number;
-  readonly session: SqlSession;
-  /** Keys the audit rows the batch writes (see audit.ts). */
-  readonly auditKey: Buffer;
   readonly #slots = new Map<string, WalletSlot>();
   readonly transactions: { environmentId: string; transaction: PlannedTransaction; options: ApplyOptions }[] = [];
   readonly events: { environmentId: string; event: PlannedEvent }[] = [];
@@ -56,26 +78,35 @@ export class Batch {
   /** The latest version of every hold this batch created or changed, including ones that ended. */
   readonly holdVersions = new Map<string, HoldVersion>();
   readonly grantExtras = new Map<string, { reason: string | null; metadata: string | null }>();
-  /** Rows of other tables a command adds (usage events), inserted with the batch's ledger rows. */
+  /** Rows of tables outside the ledger a command adds (a domain's own rows), inserted with the batch's ledger rows. */
   readonly insertsByTable = new Map<TableName, SqlRow[]>();
   /** Rows of other tables a command changes (a settled top-up), updated after the batch's inserts. */
   readonly updates: { table: TableName; keyColumns: readonly string[]; row: SqlRow }[] = [];
-  /** Usage event ids recorded by this batch, so a duplicate inside one batch is caught too. */
-  readonly eventIds = new Set<string>();
-  /** Period usage totals the batch's events read or changed, by key text; the rows exist (preloaded). */
-  readonly usageTotals = new Map<string, { key: SqlRow; total: Rational; changed: boolean }>();
-  /** Hourly usage rollups the batch's events changed, by key text; the rows exist (preloaded). */
-  readonly usageRollups = new Map<
-    string,
-    { key: SqlRow; events: bigint; cost: bigint; quantities: Map<string, Rational> }
-  >();
   readonly context: DecisionContext;
+  /** The state of each registered domain part this batch's commands used, in registration order once flushed. */
+  readonly #partStates = new Map<BatchPart<unknown>, unknown>();
+  readonly #parts: ReadonlySet<BatchPart<unknown>>;
+  readonly #observers: readonly WalletObserver[];
 
-  constructor(session: SqlSession, now: number, auditKey: Buffer) {
-    this.session = session;
+  constructor(now: number, parts: ReadonlySet<BatchPart<unknown>>, observers: readonly WalletObserver[]) {
     this.now = now;
-    this.auditKey = auditKey;
+    this.#parts = parts;
+    this.#observers = observers;
     this.context = { now, nextId: (prefix) => newId(prefix, now) };
+  }
+
+  /** The batch's state of a domain part, started on first use; the part must be registered with the committer. */
+  part<State>(part: BatchPart<State>): State {
+    if (!this.#parts.has(part as BatchPart<unknown>))
+      throw new Error(`assertion failed: batch part ${part.name} is registered with the committer`);
+    if (!this.#partStates.has(part as BatchPart<unknown>))
+      this.#partStates.set(part as BatchPart<unknown>, part.start());
+    return this.#partStates.get(part as BatchPart<unknown>) as State;
+  }
+
+  /** The parts this batch used with their state, for the flush. */
+  usedParts(): Iterable<[BatchPart<unknown>, unknown]> {
+    return this.#partStates.entries();
   }
 
   readonly #preloaded = new Map<string, SqlRow>();
@@ -93,6 +124,10 @@ export class Batch {
     const rows = this.insertsByTable.get(table) ?? [];
     rows.push(row);
     this.insertsByTable.set(table, rows);
+  }
+
+  update(table: TableName, keyColumns: readonly string[], row: SqlRow): void {
+    this.updates.push({ table, keyColumns, row });
   }
 
   addWallet(key: WalletKey, wallet: Wallet, version: bigint): void {
@@ -166,25 +201,7 @@ export class Batch {
       this.events.push({ environmentId, event });
     }
     for (const ending of accepted.holdsEnded) this.holdsEnded.push({ environmentId, ending });
-    if (slot.current.topUp !== undefined) this.#requestTopUp(slot, before);
-  }
-
-  /** A crossing below the auto top-up threshold requests one top-up; the pending id in the locked wallet makes it one. */
-  #requestTopUp(slot: WalletSlot, before: Wallet): void {
-    const id = newId('tup', this.now);
-    const request = decideTopUpRequest(before, slot.current, this.now, id, monthOf(this.now));
-    if (request === null) return;
-    const rule = request.wallet.topUp?.rule;
-    if (rule === undefined) throw new Error('assertion failed: a requested top-up comes from a rule');
-    slot.current = request.wallet;
-    const { key } = slot;
-    this.insert('topups', requestedTopUpRow(key, id, request.amount, rule.costBasis, this.now));
-    const data = { top_up: id, amount: request.amount, threshold: rule.threshold };
-    this.events.push({
-      environmentId: key.environmentId,
-      event: { type: 'topup.requested', customer: key.customer, asset: key.asset, data },
-    });
+    for (const observer of this.#observers)
+      slot.current = observer.walletChanged({ key: slot.key, before, after: slot.current }, this);
   }
 }
-
-export type { SqlRow };

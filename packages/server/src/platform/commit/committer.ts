@@ -5,41 +5,19 @@
  * under the row lock, tells when another process changed a wallet so it is loaded again.
  */
 import type { Wallet } from '@bursar/core';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.ts';
 import type { Reply } from '../contract.ts';
 import { toProblem } from '../http/problem.ts';
 import { toBigint } from '../storage/codecs.ts';
 import type { Database, SqlRow, SqlSession } from '../storage/database.ts';
-import type { TableName } from '../storage/schema.ts';
-import type { AuditRecord } from './audit-chain.ts';
+import type { BatchPart, WalletObserver } from './batch.ts';
 import { Batch } from './batch.ts';
+import type { Command, Preload, WalletCommand, Writer } from './command.ts';
 import { flushBatch } from './flush.ts';
 import type { WalletKey } from './wallet-key.ts';
 import { walletKeyText } from './wallet-key.ts';
 import { loadWallet, lockWallets } from './wallet-store.ts';
-
-export interface Command {
-  readonly environmentId: string;
-  readonly requestId: string;
-  readonly idempotency: { readonly key: string; readonly fingerprint: string } | null;
-  /** Wallets to lock and load before the command decides; a command touches no others. */
-  readonly wallets: readonly WalletKey[];
-  /** Rows to read for the command with one statement per table for the whole batch (see Batch.preloaded). */
-  readonly preload?: readonly Preload[];
-  /** Reads (and rare writes) inside the transaction, before deciding. */
-  prepare?(batch: Batch): Promise<void>;
-  /** Decides on the loaded wallets, records its writes in the batch, and renders its reply. */
-  decide(batch: Batch): Reply;
-}
-
-/** A row a command needs, read for the whole batch at once; `lock` locks it, `defaultRow` creates it if missing. */
-export interface Preload {
-  readonly table: TableName;
-  readonly keyColumns: readonly string[];
-  readonly key: readonly string[];
-  readonly lock?: boolean;
-  readonly defaultRow?: SqlRow;
-}
 
 interface Pending {
   readonly command: Command;
@@ -51,15 +29,27 @@ export interface CommitterOptions {
   readonly database: Database;
   readonly clock: Clock;
   readonly batchSizeMax: number;
+  /** Commands that may wait; more are refused at once with 503 overloaded. */
+  readonly queueMax: number;
+  /** Wallets whose state is kept between batches; the least recently used leave first. */
+  readonly walletCacheMax: number;
   /** Keys the audit chain's HMAC; kept outside the database. */
   readonly auditKey: Buffer;
   readonly onBatch?: (size: number, durationMs: number) => void;
-  readonly onError?: (error: unknown) => void;
+  /** A batch failed: its commands run again one by one (`size` > 1), or the one command fails. */
+  readonly onError?: (error: unknown, size: number) => void;
 }
+
+/** Batches whose completion times the Retry-After estimate looks back over. */
+const recentBatchesMax = 32;
 
 export class Committer {
   readonly #options: CommitterOptions;
-  readonly #cache = new Map<string, { wallet: Wallet; version: bigint }>();
+  readonly #cache: LRUCache<string, { wallet: Wallet; version: bigint }>;
+  readonly #parts = new Set<BatchPart<unknown>>();
+  readonly #observers: WalletObserver[] = [];
+  /** When recent batches finished and how many commands each held, newest last. */
+  readonly #recentBatches: { at: number; size: number }[] = [];
   #queue: Pending[] = [];
   #pumpScheduled = false;
   #batchesInFlight = 0;
@@ -67,14 +57,81 @@ export class Committer {
 
   constructor(options: CommitterOptions) {
     this.#options = options;
+    this.#cache = new LRUCache({ max: options.walletCacheMax });
+  }
+
+  /** A domain's part of every batch, flushed after the ledger rows in the order registered. */
+  registerPart<State>(part: BatchPart<State>): void {
+    this.#parts.add(part as BatchPart<unknown>);
+  }
+
+  /** A domain's observer of every wallet change, called in the order registered. */
+  registerObserver(observer: WalletObserver): void {
+    this.#observers.push(observer);
+  }
+
+  /** Commands waiting for a batch (at most queueMax). */
+  get commandsWaiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Wallets whose state is cached now (at most walletCacheMax). */
+  get walletsCached(): number {
+    return this.#cache.size;
   }
 
   submit(command: Command): Promise<Reply> {
     if (this.#closed) return Promise.resolve(unavailable(command));
+    if (this.#queue.length >= this.#options.queueMax) return Promise.resolve(this.#overloaded(command));
     return new Promise((resolve, reject) => {
       this.#queue.push({ command, resolve, reject });
       this.#schedulePump();
     });
+  }
+
+  /**
+   * Runs `work` inside the writer's next transaction and returns what it returns: the
+   * bookkeeping of background jobs, which keep no reply. Throws when the committer refuses it
+   * (shutting down, overloaded); the job runs again at its next turn.
+   */
+  async runInWriter<Result>(name: string, work: (writer: Writer) => Promise<Result>): Promise<Result> {
+    let outcome: { result: Result } | undefined;
+    const reply = await this.submit({
+      kind: 'task',
+      environmentId: '',
+      requestId: name,
+      idempotency: null,
+      async run(writer) {
+        outcome = { result: await work(writer) };
+        return { status: 200, bodyText: '{}', problem: false, replayed: false };
+      },
+    });
+    if (outcome === undefined || reply.problem)
+      throw new Error(`${name}: the committer refused its work (${reply.status})`);
+    return outcome.result;
+  }
+
+  /** 503 overloaded, with a Retry-After of the seconds the recent batch rate needs to work off the queue. */
+  #overloaded(command: Command): Reply {
+    const problem = toProblem('overloaded', 'Too many writes are waiting; nothing was changed. Retry after a moment.', {
+      requestId: command.requestId,
+    });
+    return {
+      ...problem,
+      problem: true,
+      replayed: false,
+      headers: { 'retry-after': String(this.#retryAfterSeconds()) },
+    };
+  }
+
+  #retryAfterSeconds(): number {
+    const first = this.#recentBatches[0];
+    const last = this.#recentBatches[this.#recentBatches.length - 1];
+    if (first === undefined || last === undefined || last.at <= first.at) return 1;
+    // Commands finished per second over the recent batches (the first one's size is before the window).
+    const finished = this.#recentBatches.slice(1).reduce((sum, batch) => sum + batch.size, 0);
+    const perSecond = (finished * 1000) / (last.at - first.at);
+    return Math.min(60, Math.max(1, Math.ceil(this.#queue.length / perSecond)));
   }
 
   /** Stops taking commands and waits for those already queued. */
@@ -119,14 +176,18 @@ export class Committer {
       pending.forEach((item, index) => {
         item.resolve(replies[index] as Reply);
       });
-      this.#options.onBatch?.(pending.length, performance.now() - started);
+      const finished = performance.now();
+      this.#recentBatches.push({ at: finished, size: pending.length });
+      if (this.#recentBatches.length > recentBatchesMax) this.#recentBatches.shift();
+      this.#options.onBatch?.(pending.length, finished - started);
     } catch (error) {
+      // Expected races are refusals of their command, so this is unexpected: say so, whatever follows.
+      this.#options.onError?.(error, pending.length);
       if (pending.length > 1) {
         // One command's failure must not fail the others: run each alone.
         for (const item of pending) await this.#run([item]);
         return;
       }
-      this.#options.onError?.(error);
       for (const item of pending) item.reject(error);
     }
   }
@@ -154,25 +215,31 @@ export class Committer {
     commands: readonly Command[],
     touched: string[],
   ): Promise<{ replies: Reply[]; wallets: Map<string, { wallet: Wallet; version: bigint }> }> {
-    const batch = new Batch(session, this.#options.clock.now(), this.#options.auditKey);
+    const batch = new Batch(this.#options.clock.now(), this.#parts, this.#observers);
     const replies: (Reply | undefined)[] = new Array(commands.length);
     const followers = await this.#resolveIdempotency(session, commands, replies);
     const active = commands.flatMap((_command, index) =>
       replies[index] === undefined && !followers.has(index) ? [index] : [],
     );
+    const walletCommands = active.flatMap((index) => {
+      const command = commands[index] as Command;
+      return command.kind === 'task' ? [] : [command];
+    });
     await this.#loadWallets(
+      session,
       batch,
-      active.flatMap((index) => (commands[index] as Command).wallets),
+      walletCommands.flatMap((command) => command.wallets),
       touched,
     );
     await preloadRows(
+      session,
       batch,
-      active.flatMap((index) => (commands[index] as Command).preload ?? []),
+      walletCommands.flatMap((command) => command.preload ?? []),
     );
     for (const index of active) {
       const command = commands[index] as Command;
-      await command.prepare?.(batch);
-      replies[index] = command.decide(batch);
+      replies[index] =
+        command.kind === 'task' ? await runTask(session, batch, command.run) : await decideOn(session, batch, command);
     }
     for (const [index, leaderIndex] of followers) {
       replies[index] = followerReply(
@@ -181,7 +248,7 @@ export class Committer {
         replies[leaderIndex] as Reply,
       );
     }
-    await flushBatch(batch);
+    await flushBatch(session, batch, this.#options.auditKey);
     await saveIdempotency(
       session,
       active.map((index) => ({ command: commands[index] as Command, reply: replies[index] as Reply })),
@@ -232,14 +299,14 @@ export class Committer {
     return followers;
   }
 
-  async #loadWallets(batch: Batch, keys: readonly WalletKey[], touched: string[]): Promise<void> {
+  async #loadWallets(session: SqlSession, batch: Batch, keys: readonly WalletKey[], touched: string[]): Promise<void> {
     const unique = new Map(keys.map((key) => [walletKeyText(key), key]));
     if (unique.size === 0) return;
     const create = [...unique]
       .filter(([keyText]) => !this.#cache.has(keyText))
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, key]) => key);
-    const rows = await lockWallets(batch.session, [...unique.values()], create, batch.now);
+    const rows = await lockWallets(session, [...unique.values()], create, batch.now);
     for (const [keyText, key] of unique) {
       touched.push(keyText);
       const row = rows.get(keyText);
@@ -247,17 +314,32 @@ export class Committer {
       const version = toBigint(row.version);
       const cached = this.#cache.get(keyText);
       const wallet =
-        cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(batch.session, row);
+        cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(session, row);
       batch.addWallet(key, wallet, version);
     }
   }
+}
+
+/** A wallet command: its reads under the batch's locks, then its decision. */
+async function decideOn(session: SqlSession, batch: Batch, command: WalletCommand): Promise<Reply> {
+  await command.read?.(batch, session);
+  return command.decide(batch);
+}
+
+/** A writer task: its SQL in the batch's transaction; the audit records and events it adds join the batch's. */
+async function runTask(session: SqlSession, batch: Batch, run: (writer: Writer) => Promise<Reply>): Promise<Reply> {
+  const writer: Writer = { session, now: batch.now, audits: [], events: [] };
+  const reply = await run(writer);
+  batch.audits.push(...writer.audits);
+  batch.events.push(...writer.events);
+  return reply;
 }
 
 /**
  * Reads every command's preloads with one statement per table. Rows with a `defaultRow` are
  * created first when missing, so they can be locked (PostgreSQL) before anyone reads them.
  */
-async function preloadRows(batch: Batch, preloads: readonly Preload[]): Promise<void> {
+async function preloadRows(session: SqlSession, batch: Batch, preloads: readonly Preload[]): Promise<void> {
   const groups = new Map<string, Preload[]>();
   for (const preload of preloads) {
     const group = `${preload.table}\u0000${preload.keyColumns.join(',')}`;
@@ -268,8 +350,8 @@ async function preloadRows(batch: Batch, preloads: readonly Preload[]): Promise<
     const unique = new Map(group.map((preload) => [preload.key.join('\u0000'), preload]));
     const sorted = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, preload]) => preload);
     const defaults = sorted.flatMap((preload) => (preload.defaultRow === undefined ? [] : [preload.defaultRow]));
-    await batch.session.insertMany(first.table, defaults, { onConflictDoNothing: true });
-    const rows = await batch.session.selectByKeys(
+    await session.insertMany(first.table, defaults, { onConflictDoNothing: true });
+    const rows = await session.selectByKeys(
       first.table,
       first.keyColumns,
       sorted.map((preload) => preload.key),
@@ -364,5 +446,3 @@ function pruneSpentGrants(wallet: Wallet): Wallet {
     ? { ...wallet, grants: wallet.grants.filter((grant) => grant.remaining > 0n) }
     : wallet;
 }
-
-export type { AuditRecord };

@@ -1,20 +1,20 @@
 /**
  * Writes what a batch decided: one bulk statement per table (transactions, entries, grants,
- * holds, reservations, wallets, outbox, audit), all inside the batch's transaction.
+ * holds, reservations, wallets, outbox, the rows commands added), then each registered domain
+ * part's own rows, then the audit chain, all inside the batch's transaction.
  */
 import type { Grant, Wallet } from '@bursar/core';
-import { formatAmount, rational } from '@bursar/core';
+import { formatAmount } from '@bursar/core';
 import { newId } from '../ids.ts';
 import { toBigint } from '../storage/codecs.ts';
-import type { SqlRow } from '../storage/database.ts';
+import type { SqlRow, SqlSession } from '../storage/database.ts';
 import { chainAuditRecords } from './audit-chain.ts';
 import type { Batch, HoldVersion } from './batch.ts';
 import { topUpColumns } from './top-up-rows.ts';
 import { rolloverToText } from './wallet-store.ts';
 
-export async function flushBatch(batch: Batch): Promise<void> {
-  const { session } = batch;
-  await writeTransactions(batch);
+export async function flushBatch(session: SqlSession, batch: Batch, auditKey: Buffer): Promise<void> {
+  await writeTransactions(session, batch);
   const grantInserts: SqlRow[] = [];
   const grantUpdates: SqlRow[] = [];
   const walletUpdates: SqlRow[] = [];
@@ -50,37 +50,20 @@ export async function flushBatch(batch: Batch): Promise<void> {
   }
   await session.insertMany('grants', grantInserts);
   await session.updateMany('grants', ['environment_id', 'id'], grantUpdates);
-  await writeHolds(batch, initialHolds);
+  await writeHolds(session, batch, initialHolds);
   await session.updateMany('wallets', ['environment_id', 'customer_id', 'asset'], walletUpdates);
-  await writeOutbox(batch);
+  await writeOutbox(session, batch);
   for (const [table, rows] of batch.insertsByTable) await session.insertMany(table, rows);
   for (const { table, keyColumns, row } of batch.updates) await session.updateMany(table, keyColumns, [row]);
-  const usage = [...batch.usageTotals.values()].filter((entry) => entry.changed);
-  await session.updateMany(
-    'usage_totals',
-    ['environment_id', 'customer_id', 'feature', 'quantity', 'period'],
-    usage.map((entry) => ({ ...entry.key, total: rational.toDecimalText(entry.total) })),
-  );
-  await session.updateMany(
-    'usage_rollups',
-    ['environment_id', 'customer_id', 'feature', 'hour', 'asset'],
-    [...batch.usageRollups.values()].map((entry) => ({
-      ...entry.key,
-      events: entry.events,
-      cost: entry.cost,
-      quantities: JSON.stringify(
-        Object.fromEntries([...entry.quantities].map(([name, total]) => [name, rational.toDecimalText(total)])),
-      ),
-    })),
-  );
+  for (const [part, state] of batch.usedParts()) await part.flush(state, session);
   if (batch.audits.length > 0) {
-    const { rows, heads } = await chainAuditRecords(session, batch.audits, batch.now, batch.auditKey);
+    const { rows, heads } = await chainAuditRecords(session, batch.audits, batch.now, auditKey);
     await session.insertMany('audit_events', rows);
     await session.updateMany('environments', ['id'], heads);
   }
 }
 
-async function writeTransactions(batch: Batch): Promise<void> {
+async function writeTransactions(session: SqlSession, batch: Batch): Promise<void> {
   const transactionRows: SqlRow[] = [];
   const entryRows: SqlRow[] = [];
   for (const { environmentId, transaction, options } of batch.transactions) {
@@ -113,11 +96,11 @@ async function writeTransactions(batch: Batch): Promise<void> {
       });
     });
   }
-  await batch.session.insertMany('transactions', transactionRows);
-  await batch.session.insertMany('entries', entryRows);
+  await session.insertMany('transactions', transactionRows);
+  await session.insertMany('entries', entryRows);
 }
 
-async function writeHolds(batch: Batch, initialHolds: Map<string, HoldVersion>): Promise<void> {
+async function writeHolds(session: SqlSession, batch: Batch, initialHolds: Map<string, HoldVersion>): Promise<void> {
   const endings = new Map(batch.holdsEnded.map(({ ending }) => [ending.holdId, ending]));
   const holdInserts: SqlRow[] = [];
   const holdUpdates: SqlRow[] = [];
@@ -163,9 +146,9 @@ async function writeHolds(batch: Batch, initialHolds: Map<string, HoldVersion>):
       holdUpdates.push({ environment_id: environmentId, id: holdId, ...mutable });
     }
   }
-  await batch.session.insertMany('holds', holdInserts);
-  await batch.session.insertMany('hold_reservations', reservationInserts);
-  await batch.session.updateMany('holds', ['environment_id', 'id'], holdUpdates);
+  await session.insertMany('holds', holdInserts);
+  await session.insertMany('hold_reservations', reservationInserts);
+  await session.updateMany('holds', ['environment_id', 'id'], holdUpdates);
 }
 
 function grantRow(
@@ -198,9 +181,9 @@ function grantRow(
 }
 
 /** Outbox rows carry amounts as decimal strings in the asset's unit (SPEC §3), as REST does. */
-async function writeOutbox(batch: Batch): Promise<void> {
-  const scales = await assetScales(batch);
-  await batch.session.insertMany(
+async function writeOutbox(session: SqlSession, batch: Batch): Promise<void> {
+  const scales = await assetScales(session, batch);
+  await session.insertMany(
     'outbox',
     batch.events.map(({ environmentId, event }) => {
       const data: Record<string, string | number | null> = {};
@@ -232,7 +215,7 @@ function assetScaleKey(environmentId: string, asset: string): string {
 }
 
 /** The scale of every asset whose amounts the batch's events carry: one read per environment, none without amounts. */
-async function assetScales(batch: Batch): Promise<Map<string, number>> {
+async function assetScales(session: SqlSession, batch: Batch): Promise<Map<string, number>> {
   const codesByEnvironment = new Map<string, Set<string>>();
   for (const { environmentId, event } of batch.events) {
     if (!Object.values(event.data).some((value) => typeof value === 'bigint')) continue;
@@ -242,7 +225,7 @@ async function assetScales(batch: Batch): Promise<Map<string, number>> {
   }
   const scales = new Map<string, number>();
   for (const [environmentId, codes] of codesByEnvironment) {
-    const rows = await batch.session.all(
+    const rows = await session.all(
       `SELECT code, scale FROM assets WHERE environment_id = ? AND code IN (${[...codes].map(() => '?').join(', ')})`,
       [environmentId, ...codes],
     );

@@ -4,7 +4,6 @@
  */
 import type { Clock } from '../clock.ts';
 import { skipLockedClause } from '../jobs/claims.ts';
-import { okReply } from '../service.ts';
 import type { Committer } from './committer.ts';
 
 /** Rows deleted per transaction: small enough to add only a few milliseconds to the batch it joins. */
@@ -49,21 +48,14 @@ export class IdempotencyPruner {
    */
   async #pruneOnce(cutoff: number): Promise<number> {
     let rows = 0;
-    await this.#options.committer.submit({
-      environmentId: '',
-      requestId: 'idempotency-pruner',
-      idempotency: null,
-      wallets: [],
-      async prepare(batch) {
-        const lock = skipLockedClause(batch.session.dialect);
-        rows = await batch.session.run(
-          `DELETE FROM idempotency_keys WHERE (environment_id, key) IN (
-             SELECT environment_id, key FROM idempotency_keys WHERE created_at <= ?
-             ORDER BY created_at LIMIT ${rowsPerTransactionMax}${lock})`,
-          [BigInt(cutoff)],
-        );
-      },
-      decide: () => okReply(200, {}),
+    await this.#options.committer.runInWriter('idempotency-pruner', async (writer) => {
+      const lock = skipLockedClause(writer.session.dialect);
+      rows = await writer.session.run(
+        `DELETE FROM idempotency_keys WHERE (environment_id, key) IN (
+           SELECT environment_id, key FROM idempotency_keys WHERE created_at <= ?
+           ORDER BY created_at LIMIT ${rowsPerTransactionMax}${lock})`,
+        [BigInt(cutoff)],
+      );
     });
     return rows;
   }

@@ -1,12 +1,11 @@
 /**
- * Auto top-up rows: the rule and state columns of a wallet row, and the `topups` table, mapped to
- * and from the core's TopUpState. Amounts are stored as units, as everywhere in storage.
+ * The auto top-up columns of a wallet row, mapped to and from the core's TopUpState (the wallet
+ * row is the engine's; the `topups` table is the top-ups domain's). Amounts are stored as units.
  */
 import type { CostBasis, TopUpRule, TopUpState, Wallet } from '@bursar/core';
 import { formatDecimal, parseDecimal } from '@bursar/core';
 import { toBigint, toTime } from '../storage/codecs.ts';
 import type { SqlRow } from '../storage/database.ts';
-import type { WalletKey } from './wallet-key.ts';
 
 /** The rule as the `topup_rule` column holds it: JSON, with amounts as unit strings. */
 interface StoredRule {
@@ -62,33 +61,6 @@ export function topUpStateFromRow(row: SqlRow): TopUpState | undefined {
   };
 }
 
-/** A new `requested` top-up, carrying the rule's cost basis as its default. */
-export function requestedTopUpRow(
-  key: WalletKey,
-  id: string,
-  amount: bigint,
-  costBasis: CostBasis | undefined,
-  now: number,
-): SqlRow {
-  return {
-    environment_id: key.environmentId,
-    id,
-    customer_id: key.customer,
-    asset: key.asset,
-    amount,
-    status: 'requested',
-    reason: null,
-    provider_reference: null,
-    cost_currency: costBasis?.currency ?? null,
-    cost_total: costBasis === undefined ? null : formatDecimal(costBasis.total),
-    grant_id: null,
-    attempts: 0n,
-    lease_until: null,
-    created_at: BigInt(now),
-    settled_at: null,
-  };
-}
-
 export function costText(costBasis: CostBasis): { currency: string; total: string } {
   return { currency: costBasis.currency, total: formatDecimal(costBasis.total) };
 }
@@ -98,9 +70,4 @@ export function costFromText(currency: string, total: string): CostBasis {
   const parsed = parseDecimal(total);
   if (!parsed.ok) throw new Error(`assertion failed: stored cost ${total} is a decimal`);
   return { currency, total: parsed.value };
-}
-
-/** The calendar month (UTC) a monthly cap counts in, `YYYY-MM`. */
-export function monthOf(now: number): string {
-  return new Date(now).toISOString().slice(0, 7);
 }

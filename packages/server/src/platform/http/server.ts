@@ -319,7 +319,7 @@ async function answerApi(
     'cache-control': 'no-store',
   };
   if (reply.replayed) headers['idempotent-replayed'] = 'true';
-  writeReply(response, reply.status, headers, reply.bodyText);
+  writeReply(response, reply.status, { ...reply.headers, ...headers }, reply.bodyText);
   return reply.status;
 }
 

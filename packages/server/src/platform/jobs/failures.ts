@@ -3,7 +3,7 @@
  * renew, or a whole run of a job), with its attempts, last error and when to retry. Written through
  * the committer like any command; `bursar jobs` lists it.
  */
-import type { Batch } from '../commit/batch.ts';
+import type { Writer } from '../commit/command.ts';
 import type { Committer } from '../commit/committer.ts';
 import { okReply } from '../service.ts';
 import { toTime } from '../storage/codecs.ts';
@@ -26,9 +26,9 @@ export class JobFailures {
   /** Counts one more failure of `key` and sets its retry time from `delaysMs`. */
   record(key: FailureKey, error: unknown, delaysMs: readonly number[]): Promise<unknown> {
     const message = error instanceof Error ? error.message : String(error);
-    return this.#submit(key.environmentId, async (batch) => {
+    return this.#submit(key.environmentId, async (writer) => {
       const keyColumns = ['environment_id', 'kind', 'target'];
-      const [previous] = await batch.session.selectByKeys(
+      const [previous] = await writer.session.selectByKeys(
         'job_failures',
         keyColumns,
         [[key.environmentId, key.kind, key.target]],
@@ -41,18 +41,18 @@ export class JobFailures {
         target: key.target,
         attempts: BigInt(attempts),
         last_error: message.slice(0, 2000),
-        retry_at: BigInt(batch.now + decideRetryDelayMs(attempts, delaysMs)),
-        updated_at: BigInt(batch.now),
+        retry_at: BigInt(writer.now + decideRetryDelayMs(attempts, delaysMs)),
+        updated_at: BigInt(writer.now),
       };
-      if (previous === undefined) await batch.session.insertMany('job_failures', [row]);
-      else await batch.session.updateMany('job_failures', keyColumns, [row]);
+      if (previous === undefined) await writer.session.insertMany('job_failures', [row]);
+      else await writer.session.updateMany('job_failures', keyColumns, [row]);
     });
   }
 
   /** Forgets the failures of `key` once it has succeeded. */
   clear(key: FailureKey): Promise<unknown> {
-    return this.#submit(key.environmentId, async (batch) => {
-      await batch.session.run('DELETE FROM job_failures WHERE environment_id = ? AND kind = ? AND target = ?', [
+    return this.#submit(key.environmentId, async (writer) => {
+      await writer.session.run('DELETE FROM job_failures WHERE environment_id = ? AND kind = ? AND target = ?', [
         key.environmentId,
         key.kind,
         key.target,
@@ -70,14 +70,16 @@ export class JobFailures {
   }
 
   /** Bookkeeping committed like any command (no wallet, no key, no reply to keep). */
-  #submit(environmentId: string, work: (batch: Batch) => Promise<void>): Promise<unknown> {
+  #submit(environmentId: string, work: (writer: Writer) => Promise<void>): Promise<unknown> {
     return this.#committer.submit({
+      kind: 'task',
       environmentId,
       requestId: 'jobs',
       idempotency: null,
-      wallets: [],
-      prepare: work,
-      decide: () => okReply(200, {}),
+      async run(writer) {
+        await work(writer);
+        return okReply(200, {});
+      },
     });
   }
 }
