@@ -15,79 +15,81 @@ import {
 } from '../schemas.ts';
 import type { Operation } from './operation.ts';
 
-export const createEnvironment = {
-  method: 'POST',
-  path: '/v1/environments',
-  operationId: 'createEnvironment',
-  summary: 'Create an environment and its first admin key',
-  tag: 'Environments',
-  scope: 'owner',
-  body: createEnvironmentBody,
-  responses: { 201: environmentCreatedResource },
-} as const satisfies Operation;
+export const accessOperations = {
+  createEnvironment: {
+    method: 'POST',
+    path: '/v1/environments',
+    operationId: 'createEnvironment',
+    summary: 'Create an environment and its first admin key',
+    tag: 'Environments',
+    scope: 'owner',
+    body: createEnvironmentBody,
+    responses: { 201: environmentCreatedResource },
+  },
 
-export const listEnvironments = {
-  method: 'GET',
-  path: '/v1/environments',
-  operationId: 'listEnvironments',
-  summary: "List environments: all of them for an owner key, the key's own for an admin key",
-  tag: 'Environments',
-  scope: 'admin',
-  query: pageQuery,
-  responses: { 200: environmentPage },
-} as const satisfies Operation;
+  listEnvironments: {
+    method: 'GET',
+    path: '/v1/environments',
+    operationId: 'listEnvironments',
+    summary: "List environments: all of them for an owner key, the key's own for an admin key",
+    tag: 'Environments',
+    scope: 'admin',
+    query: pageQuery,
+    responses: { 200: environmentPage },
+  },
 
-export const createApiKey = {
-  method: 'POST',
-  path: '/v1/api-keys',
-  operationId: 'createApiKey',
-  summary: 'Create an API key (shown once)',
-  tag: 'API keys',
-  scope: 'admin',
-  body: createApiKeyBody,
-  responses: { 201: apiKeyResource },
-} as const satisfies Operation;
+  createApiKey: {
+    method: 'POST',
+    path: '/v1/api-keys',
+    operationId: 'createApiKey',
+    summary: 'Create an API key (shown once)',
+    tag: 'API keys',
+    scope: 'admin',
+    body: createApiKeyBody,
+    responses: { 201: apiKeyResource },
+  },
 
-export const listApiKeys = {
-  method: 'GET',
-  path: '/v1/api-keys',
-  operationId: 'listApiKeys',
-  summary: 'List API keys',
-  tag: 'API keys',
-  scope: 'admin',
-  query: pageQuery,
-  responses: { 200: apiKeyPage },
-} as const satisfies Operation;
+  listApiKeys: {
+    method: 'GET',
+    path: '/v1/api-keys',
+    operationId: 'listApiKeys',
+    summary: 'List API keys',
+    tag: 'API keys',
+    scope: 'admin',
+    query: pageQuery,
+    responses: { 200: apiKeyPage },
+  },
 
-export const revokeApiKey = {
-  method: 'POST',
-  path: '/v1/api-keys/{id}/revoke',
-  operationId: 'revokeApiKey',
-  summary: 'Revoke an API key',
-  tag: 'API keys',
-  scope: 'admin',
-  params: idParams,
-  body: emptyBody,
-  responses: { 200: apiKeyResource },
-} as const satisfies Operation;
+  revokeApiKey: {
+    method: 'POST',
+    path: '/v1/api-keys/{id}/revoke',
+    operationId: 'revokeApiKey',
+    summary: 'Revoke an API key',
+    tag: 'API keys',
+    scope: 'admin',
+    params: idParams,
+    body: emptyBody,
+    responses: { 200: apiKeyResource },
+  },
 
-export const listAuditEvents = {
-  method: 'GET',
-  path: '/v1/audit-events',
-  operationId: 'listAuditEvents',
-  summary: 'List audit events',
-  tag: 'Audit',
-  scope: 'admin',
-  query: listAuditEventsQuery,
-  responses: { 200: auditEventPage },
-} as const satisfies Operation;
+  listAuditEvents: {
+    method: 'GET',
+    path: '/v1/audit-events',
+    operationId: 'listAuditEvents',
+    summary: 'List audit events',
+    tag: 'Audit',
+    scope: 'admin',
+    query: listAuditEventsQuery,
+    responses: { 200: auditEventPage },
+  },
 
-export const verifyAuditLog = {
-  method: 'GET',
-  path: '/v1/audit-events/verify',
-  operationId: 'verifyAuditLog',
-  summary: "Verify the audit log's hash chain",
-  tag: 'Audit',
-  scope: 'admin',
-  responses: { 200: auditVerificationResource },
-} as const satisfies Operation;
+  verifyAuditLog: {
+    method: 'GET',
+    path: '/v1/audit-events/verify',
+    operationId: 'verifyAuditLog',
+    summary: "Verify the audit log's hash chain",
+    tag: 'Audit',
+    scope: 'admin',
+    responses: { 200: auditVerificationResource },
+  },
+} as const satisfies Readonly<Record<string, Operation>>;

@@ -3,25 +3,25 @@
  * server binds a handler to each; the OpenAPI document, the SDK and the MCP server are generated
  * from them without a server.
  */
-import * as access from './access.ts';
+import { accessOperations } from './access.ts';
 import type { Operation } from './operation.ts';
-import * as plans from './plans.ts';
-import * as pricing from './pricing.ts';
-import * as topUps from './top-ups.ts';
-import * as usage from './usage.ts';
-import * as wallets from './wallets.ts';
-import * as webhooks from './webhooks.ts';
+import { planOperations } from './plans.ts';
+import { pricingOperations } from './pricing.ts';
+import { topUpOperations } from './top-ups.ts';
+import { usageOperations } from './usage.ts';
+import { walletOperations } from './wallets.ts';
+import { webhookOperations } from './webhooks.ts';
 
 export type { Operation };
 
 export const operations = {
-  ...access,
-  ...wallets,
-  ...topUps,
-  ...pricing,
-  ...usage,
-  ...webhooks,
-  ...plans,
+  ...accessOperations,
+  ...walletOperations,
+  ...topUpOperations,
+  ...pricingOperations,
+  ...usageOperations,
+  ...webhookOperations,
+  ...planOperations,
 } as const;
 
 export type OperationId = keyof typeof operations;

@@ -18,113 +18,115 @@ import {
 import { pageQuery } from '../schemas.ts';
 import type { Operation } from './operation.ts';
 
-export const createFeature = {
-  method: 'POST',
-  path: '/v1/features',
-  operationId: 'createFeature',
-  summary: 'Define a feature and how its events become quantities',
-  tag: 'Pricing',
-  scope: 'write',
-  body: createFeatureBody,
-  responses: { 201: featureResource },
-} as const satisfies Operation;
+export const pricingOperations = {
+  createFeature: {
+    method: 'POST',
+    path: '/v1/features',
+    operationId: 'createFeature',
+    summary: 'Define a feature and how its events become quantities',
+    tag: 'Pricing',
+    scope: 'write',
+    body: createFeatureBody,
+    responses: { 201: featureResource },
+  },
 
-export const listFeatures = {
-  method: 'GET',
-  path: '/v1/features',
-  operationId: 'listFeatures',
-  summary: 'List features',
-  tag: 'Pricing',
-  scope: 'read',
-  query: pageQuery,
-  responses: { 200: featurePage },
-} as const satisfies Operation;
+  listFeatures: {
+    method: 'GET',
+    path: '/v1/features',
+    operationId: 'listFeatures',
+    summary: 'List features',
+    tag: 'Pricing',
+    scope: 'read',
+    query: pageQuery,
+    responses: { 200: featurePage },
+  },
 
-export const getFeature = {
-  method: 'GET',
-  path: '/v1/features/{key}',
-  operationId: 'getFeature',
-  summary: 'Get a feature',
-  tag: 'Pricing',
-  scope: 'read',
-  params: featureKeyParams,
-  responses: { 200: featureResource },
-} as const satisfies Operation;
+  getFeature: {
+    method: 'GET',
+    path: '/v1/features/{key}',
+    operationId: 'getFeature',
+    summary: 'Get a feature',
+    tag: 'Pricing',
+    scope: 'read',
+    params: featureKeyParams,
+    responses: { 200: featureResource },
+  },
 
-export const createPriceBook = {
-  method: 'POST',
-  path: '/v1/price-books',
-  operationId: 'createPriceBook',
-  summary: 'Create a price book',
-  tag: 'Pricing',
-  scope: 'write',
-  body: createPriceBookBody,
-  responses: { 201: priceBookResource },
-} as const satisfies Operation;
+  createPriceBook: {
+    method: 'POST',
+    path: '/v1/price-books',
+    operationId: 'createPriceBook',
+    summary: 'Create a price book',
+    tag: 'Pricing',
+    scope: 'write',
+    body: createPriceBookBody,
+    responses: { 201: priceBookResource },
+  },
 
-export const listPriceBooks = {
-  method: 'GET',
-  path: '/v1/price-books',
-  operationId: 'listPriceBooks',
-  summary: 'List price books with their versions',
-  tag: 'Pricing',
-  scope: 'read',
-  query: pageQuery,
-  responses: { 200: priceBookPage },
-} as const satisfies Operation;
+  listPriceBooks: {
+    method: 'GET',
+    path: '/v1/price-books',
+    operationId: 'listPriceBooks',
+    summary: 'List price books with their versions',
+    tag: 'Pricing',
+    scope: 'read',
+    query: pageQuery,
+    responses: { 200: priceBookPage },
+  },
 
-export const getPriceBook = {
-  method: 'GET',
-  path: '/v1/price-books/{key}',
-  operationId: 'getPriceBook',
-  summary: 'Get a price book with its versions',
-  tag: 'Pricing',
-  scope: 'read',
-  params: priceBookParams,
-  responses: { 200: priceBookResource },
-} as const satisfies Operation;
+  getPriceBook: {
+    method: 'GET',
+    path: '/v1/price-books/{key}',
+    operationId: 'getPriceBook',
+    summary: 'Get a price book with its versions',
+    tag: 'Pricing',
+    scope: 'read',
+    params: priceBookParams,
+    responses: { 200: priceBookResource },
+  },
 
-export const publishPriceVersion = {
-  method: 'POST',
-  path: '/v1/price-books/{key}/versions',
-  operationId: 'publishPriceVersion',
-  summary: 'Publish a price version effective from now or later',
-  tag: 'Pricing',
-  scope: 'write',
-  params: priceBookParams,
-  body: publishPriceVersionBody,
-  responses: { 201: priceBookResource },
-} as const satisfies Operation;
+  publishPriceVersion: {
+    method: 'POST',
+    path: '/v1/price-books/{key}/versions',
+    operationId: 'publishPriceVersion',
+    summary: 'Publish a price version effective from now or later',
+    tag: 'Pricing',
+    scope: 'write',
+    params: priceBookParams,
+    body: publishPriceVersionBody,
+    responses: { 201: priceBookResource },
+  },
 
-export const upsertModelPrice = {
-  method: 'POST',
-  path: '/v1/model-prices',
-  operationId: 'upsertModelPrice',
-  summary: "Set a model's provider token prices from a date",
-  tag: 'Pricing',
-  scope: 'write',
-  body: upsertModelPriceBody,
-  responses: { 201: modelPriceResource },
-} as const satisfies Operation;
+  upsertModelPrice: {
+    method: 'POST',
+    path: '/v1/model-prices',
+    operationId: 'upsertModelPrice',
+    summary: "Set a model's provider token prices from a date",
+    tag: 'Pricing',
+    scope: 'write',
+    body: upsertModelPriceBody,
+    responses: { 201: modelPriceResource },
+  },
 
-export const listModelPrices = {
-  method: 'GET',
-  path: '/v1/model-prices',
-  operationId: 'listModelPrices',
-  summary: 'List the model price catalog',
-  tag: 'Pricing',
-  scope: 'read',
-  query: pageQuery,
-  responses: { 200: modelPricePage },
-} as const satisfies Operation;
+  listModelPrices: {
+    method: 'GET',
+    path: '/v1/model-prices',
+    operationId: 'listModelPrices',
+    summary: 'List the model price catalog',
+    tag: 'Pricing',
+    scope: 'read',
+    query: pageQuery,
+    responses: { 200: modelPricePage },
+  },
 
-export const quoteCost = {
-  method: 'POST',
-  path: '/v1/quotes',
-  operationId: 'quoteCost',
-  summary: 'Price an event without recording it',
-  tag: 'Pricing',
-  scope: 'read',
-  body: quoteCostBody,
-  responses: { 200: quoteResource },
-} as const satisfies Operation;
+  quoteCost: {
+    method: 'POST',
+    path: '/v1/quotes',
+    operationId: 'quoteCost',
+    summary: 'Price an event without recording it',
+    tag: 'Pricing',
+    scope: 'read',
+    body: quoteCostBody,
+    responses: { 200: quoteResource },
+  },
+} as const satisfies Readonly<Record<string, Operation>>;

@@ -11,95 +11,97 @@ import {
 import { emptyBody, idParams, pageQuery } from '../schemas.ts';
 import type { Operation } from './operation.ts';
 
-export const createWebhookEndpoint = {
-  method: 'POST',
-  path: '/v1/webhook-endpoints',
-  operationId: 'createWebhookEndpoint',
-  summary: 'Register a webhook endpoint (its secret is shown once)',
-  tag: 'Webhooks',
-  scope: 'admin',
-  body: createWebhookEndpointBody,
-  responses: { 201: webhookEndpointResource },
-} as const satisfies Operation;
+export const webhookOperations = {
+  createWebhookEndpoint: {
+    method: 'POST',
+    path: '/v1/webhook-endpoints',
+    operationId: 'createWebhookEndpoint',
+    summary: 'Register a webhook endpoint (its secret is shown once)',
+    tag: 'Webhooks',
+    scope: 'admin',
+    body: createWebhookEndpointBody,
+    responses: { 201: webhookEndpointResource },
+  },
 
-export const listWebhookEndpoints = {
-  method: 'GET',
-  path: '/v1/webhook-endpoints',
-  operationId: 'listWebhookEndpoints',
-  summary: 'List webhook endpoints',
-  tag: 'Webhooks',
-  scope: 'admin',
-  query: pageQuery,
-  responses: { 200: webhookEndpointPage },
-} as const satisfies Operation;
+  listWebhookEndpoints: {
+    method: 'GET',
+    path: '/v1/webhook-endpoints',
+    operationId: 'listWebhookEndpoints',
+    summary: 'List webhook endpoints',
+    tag: 'Webhooks',
+    scope: 'admin',
+    query: pageQuery,
+    responses: { 200: webhookEndpointPage },
+  },
 
-export const deleteWebhookEndpoint = {
-  method: 'POST',
-  path: '/v1/webhook-endpoints/{id}/delete',
-  operationId: 'deleteWebhookEndpoint',
-  summary: 'Delete a webhook endpoint',
-  tag: 'Webhooks',
-  scope: 'admin',
-  params: idParams,
-  body: emptyBody,
-  responses: { 200: webhookEndpointResource },
-} as const satisfies Operation;
+  deleteWebhookEndpoint: {
+    method: 'POST',
+    path: '/v1/webhook-endpoints/{id}/delete',
+    operationId: 'deleteWebhookEndpoint',
+    summary: 'Delete a webhook endpoint',
+    tag: 'Webhooks',
+    scope: 'admin',
+    params: idParams,
+    body: emptyBody,
+    responses: { 200: webhookEndpointResource },
+  },
 
-export const rotateWebhookSecret = {
-  method: 'POST',
-  path: '/v1/webhook-endpoints/{id}/rotate-secret',
-  operationId: 'rotateWebhookSecret',
-  summary: 'Rotate the signing secret; the old one signs too for 24 hours',
-  tag: 'Webhooks',
-  scope: 'admin',
-  params: idParams,
-  body: emptyBody,
-  responses: { 200: webhookEndpointResource },
-} as const satisfies Operation;
+  rotateWebhookSecret: {
+    method: 'POST',
+    path: '/v1/webhook-endpoints/{id}/rotate-secret',
+    operationId: 'rotateWebhookSecret',
+    summary: 'Rotate the signing secret; the old one signs too for 24 hours',
+    tag: 'Webhooks',
+    scope: 'admin',
+    params: idParams,
+    body: emptyBody,
+    responses: { 200: webhookEndpointResource },
+  },
 
-export const sendTestWebhook = {
-  method: 'POST',
-  path: '/v1/webhook-endpoints/{id}/test',
-  operationId: 'sendTestWebhook',
-  summary: 'Queue a webhook.test event for this endpoint only (sent at the next dispatcher tick)',
-  tag: 'Webhooks',
-  scope: 'admin',
-  params: idParams,
-  body: emptyBody,
-  responses: { 201: webhookDeliveryResource },
-} as const satisfies Operation;
+  sendTestWebhook: {
+    method: 'POST',
+    path: '/v1/webhook-endpoints/{id}/test',
+    operationId: 'sendTestWebhook',
+    summary: 'Queue a webhook.test event for this endpoint only (sent at the next dispatcher tick)',
+    tag: 'Webhooks',
+    scope: 'admin',
+    params: idParams,
+    body: emptyBody,
+    responses: { 201: webhookDeliveryResource },
+  },
 
-export const listWebhookDeliveries = {
-  method: 'GET',
-  path: '/v1/webhook-endpoints/{id}/deliveries',
-  operationId: 'listWebhookDeliveries',
-  summary: "An endpoint's delivery log, with every attempt",
-  tag: 'Webhooks',
-  scope: 'admin',
-  params: idParams,
-  query: pageQuery,
-  responses: { 200: webhookDeliveryPage },
-} as const satisfies Operation;
+  listWebhookDeliveries: {
+    method: 'GET',
+    path: '/v1/webhook-endpoints/{id}/deliveries',
+    operationId: 'listWebhookDeliveries',
+    summary: "An endpoint's delivery log, with every attempt",
+    tag: 'Webhooks',
+    scope: 'admin',
+    params: idParams,
+    query: pageQuery,
+    responses: { 200: webhookDeliveryPage },
+  },
 
-export const redeliverWebhook = {
-  method: 'POST',
-  path: '/v1/webhook-deliveries/{id}/redeliver',
-  operationId: 'redeliverWebhook',
-  summary: 'Send a delivery again',
-  tag: 'Webhooks',
-  scope: 'admin',
-  params: idParams,
-  body: emptyBody,
-  responses: { 202: webhookDeliveryResource },
-} as const satisfies Operation;
+  redeliverWebhook: {
+    method: 'POST',
+    path: '/v1/webhook-deliveries/{id}/redeliver',
+    operationId: 'redeliverWebhook',
+    summary: 'Send a delivery again',
+    tag: 'Webhooks',
+    scope: 'admin',
+    params: idParams,
+    body: emptyBody,
+    responses: { 202: webhookDeliveryResource },
+  },
 
-export const listNotifications = {
-  method: 'GET',
-  path: '/v1/notifications',
-  operationId: 'listNotifications',
-  summary: 'The feed of lifecycle events (grant.expired, debt.created, …)',
-  tag: 'Webhooks',
-  scope: 'read',
-  query: notificationsQuery,
-  responses: { 200: notificationPage },
-} as const satisfies Operation;
+  listNotifications: {
+    method: 'GET',
+    path: '/v1/notifications',
+    operationId: 'listNotifications',
+    summary: 'The feed of lifecycle events (grant.expired, debt.created, …)',
+    tag: 'Webhooks',
+    scope: 'read',
+    query: notificationsQuery,
+    responses: { 200: notificationPage },
+  },
+} as const satisfies Readonly<Record<string, Operation>>;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { OpenApiDocument, Operation } from '@bursar/api';
 import { operationList, toOpenApiDocument } from '@bursar/api';
 
-export type { JsonSchema, OpenApiDocument, OpenApiOperation } from '@bursar/api';
+export type { JsonSchema, OpenApiDocument, OpenApiOperation, OpenApiWebhook } from '@bursar/api';
 
 /** The server package's version, the default for the document's `info.version`. */
 function readPackageVersion(): string {
