@@ -2,6 +2,7 @@
  * Configuration: the only reader of process.env. Flags of `bursar serve` win over environment
  * variables; an invalid configuration stops start-up with every problem listed at once.
  */
+import { bodyBytesDefault } from '@bursar/api';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -50,7 +51,7 @@ const settings = {
   databaseUrl: { env: 'BURSAR_DATABASE_URL', flag: '--database-url', fallback: 'sqlite:./data/bursar.db' },
   logLevel: { env: 'BURSAR_LOG_LEVEL', flag: '--log-level', fallback: 'info' },
   bootstrapKey: { env: 'BURSAR_BOOTSTRAP_KEY', flag: '--bootstrap-key', fallback: '' },
-  bodyBytesMax: { env: 'BURSAR_BODY_BYTES_MAX', flag: '--body-bytes-max', fallback: String(1024 * 1024) },
+  bodyBytesMax: { env: 'BURSAR_BODY_BYTES_MAX', flag: '--body-bytes-max', fallback: String(bodyBytesDefault) },
   batchSizeMax: { env: 'BURSAR_BATCH_SIZE_MAX', flag: '--batch-size-max', fallback: '1000' },
   postgresWritersMax: { env: 'BURSAR_POSTGRES_WRITERS_MAX', flag: '--postgres-writers-max', fallback: '4' },
   holdTtlDefaultSeconds: {
