@@ -11,6 +11,8 @@ export const pageLimitMax = 200;
 export const eventsPerRequestMax = 1000;
 /** The most stored events one `simulatePricing` replays. */
 export const simulationEventsMax = 200_000;
+/** The most stored events one `getUsage` sums; a larger range must be split. */
+export const usageEventsMax = 500_000;
 /** A request body's size limit in bytes unless the server is configured otherwise (`BURSAR_BODY_BYTES_MAX`). */
 export const bodyBytesDefault = 1024 * 1024;
 /** The longest a hold may live, in seconds. */

@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import type { EventType } from '@bursar/api';
-import { eventPayloads, eventTypes, operationList, operations, problemFacts, toOpenApiDocument } from '@bursar/api';
+import {
+  eventPayloads,
+  eventTypes,
+  operationList,
+  operations,
+  problemFacts,
+  problemSchema,
+  toOpenApiDocument,
+} from '@bursar/api';
 import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { z } from 'zod';
@@ -349,17 +357,84 @@ it('every list operation documents the same paging: a bounded limit, a cursor an
   }
 });
 
-it('every notification of the scenario parses with the payload schema of its event type', async () => {
-  const listed = (await server.call('GET', '/v1/notifications?limit=200')).body.data as { type: EventType }[];
+/** Calls that must succeed, beside the scenario: they only make lifecycle events. */
+async function succeed(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  const reply = await server.call(method, path, body);
+  assert.ok(reply.status < 300, `${method} ${path}: ${reply.status} ${reply.text}`);
+  return reply;
+}
+
+it('every notification parses with the payload schema of its event type', async () => {
+  // A wallet that recovers, runs low, runs out and goes into debt; a subscription paused and resumed.
+  await seedCustomer(server, 'initech');
+  const wallet = '/v1/customers/initech/wallets/credits/policy';
+  // Available credit counts the overdraft: 2, then 7 (recovered), 4, 2 (low, the grant depleted), 0 (in debt).
+  await succeed('POST', wallet, { overdraft_limit: '2', low_balance_threshold: '3' });
+  await succeed('POST', '/v1/grants', { customer: 'initech', asset: 'credits', amount: '5', category: 'paid' });
+  for (const amount of ['3', '2', '2'])
+    await succeed('POST', '/v1/debits', { customer: 'initech', asset: 'credits', amount });
+  const subscription = await succeed('POST', '/v1/subscriptions', { customer: 'initech', plan: 'pro', trial: false });
+  await succeed('POST', `/v1/subscriptions/${subscription.body.id}/change`, { action: 'pause' });
+  await succeed('POST', `/v1/subscriptions/${subscription.body.id}/change`, { action: 'resume' });
+
+  const listed = (await succeed('GET', '/v1/notifications?limit=200')).body.data as { type: EventType }[];
   const types = new Set(listed.map((notification) => notification.type));
-  assert.ok(types.has('grant.created') && types.has('grant.voided'), [...types].join(', '));
+  const expected: EventType[] = [
+    'grant.created',
+    'grant.voided',
+    'grant.depleted',
+    'balance.low',
+    'balance.recovered',
+    'balance.depleted',
+    'debt.created',
+    'topup.requested',
+    'topup.succeeded',
+    'subscription.created',
+    'subscription.changed',
+    'subscription.paused',
+    'subscription.resumed',
+    'subscription.canceled',
+    'subscription.ended',
+  ];
+  assert.deepEqual(
+    expected.filter((type) => !types.has(type)),
+    [],
+    [...types].join(', '),
+  );
   for (const notification of listed) {
-    const parsed = eventPayloads[notification.type].strict().safeParse(notification);
+    const payload = eventPayloads[notification.type];
+    const parsed = payload.safeParse(notification);
     assert.ok(parsed.success, `${notification.type}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`);
-    const data = eventPayloads[notification.type].shape.data;
-    assert.ok(data instanceof z.ZodObject);
-    assert.ok(data.strict().safeParse((notification as unknown as { data: unknown }).data).success, notification.type);
+    assert.deepEqual(undocumentedFields(toInlineJsonSchema(payload), notification, ''), [], notification.type);
   }
+});
+
+it('refusals match the Problem schema of their code, facts included, with no undocumented member', async () => {
+  const debit = (await server.call('POST', '/v1/debits', { customer: 'acme', asset: 'credits', amount: '1' })).body;
+  const hold = (await server.call('POST', '/v1/holds', { customer: 'acme', asset: 'credits', amount: '1' })).body;
+  const refusals = [
+    await server.call('POST', '/v1/debits', { customer: 'acme', asset: 'credits', amount: '1000000' }),
+    await server.call('POST', '/v1/grants', { customer: 'acme' }),
+    await server.call('GET', '/v1/grants/grt_missing'),
+    await server.call('POST', `/v1/transactions/${debit.transaction.id}/reverse`, { amount: '5', reason: 'too much' }),
+    await server.call('POST', `/v1/holds/${hold.hold.id}/capture`, { amount: '5', on_excess: 'refuse' }),
+  ];
+  assert.deepEqual(
+    refusals.map((reply) => reply.body.code),
+    [
+      'insufficient_balance',
+      'validation_failed',
+      'grant_not_found',
+      'reversal_exceeds_remaining',
+      'capture_exceeds_hold',
+    ],
+  );
+  for (const reply of refusals) {
+    const parsed = problemSchema.safeParse(reply.body);
+    assert.ok(parsed.success, `${reply.body.code}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`);
+    assert.deepEqual(undocumentedFields(toInlineJsonSchema(problemSchema), reply.body, ''), [], reply.body.code);
+  }
+  assert.equal(typeof refusals[0]?.body.available, 'string');
 });
 
 /** Every operation of the API before @bursar/api held them: none may move or disappear. */
