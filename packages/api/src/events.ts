@@ -113,6 +113,12 @@ export const eventPayloads: Readonly<Record<EventType, EventPayload>> = Object.f
   eventTypes.map((type) => [type, eventPayload(type, eventData[type])]),
 ) as Record<EventType, EventPayload>;
 
+/** The same payloads as a list for a union over them; the core's `eventTypes` is a non-empty tuple. */
+export const lifecycleEventPayloads = eventTypes.map((type) => eventPayloads[type]) as [
+  EventPayload,
+  ...EventPayload[],
+];
+
 /** The payload of the test event `sendTestWebhook` queues: not a lifecycle event, never in the notifications feed. */
 export const testEventPayload = eventPayload('webhook.test', { endpoint: z.string() });
 

@@ -4,6 +4,7 @@
  */
 import { roundingModes } from '@bursar/core';
 import { z } from 'zod';
+import { lifecycleEventPayloads } from './events.ts';
 import {
   amountNonNegativeField,
   assetCodeField,
@@ -437,14 +438,8 @@ export const webhookDeliveryResource = z
   })
   .meta({ id: 'WebhookDelivery' });
 
-export const notificationResource = z
-  .object({
-    id: z.string(),
-    type: z.string(),
-    timestamp: timeText,
-    data: z.record(z.string(), z.unknown()),
-  })
-  .meta({ id: 'Notification' });
+/** A lifecycle event in the notifications feed: the same payload a webhook delivery carries, by type. */
+export const notificationResource = z.discriminatedUnion('type', lifecycleEventPayloads).meta({ id: 'Notification' });
 
 export const featurePage = pageOf(featureResource, 'FeaturePage');
 export const priceBookPage = pageOf(priceBookResource, 'PriceBookPage');
