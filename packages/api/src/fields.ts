@@ -4,6 +4,7 @@
  * so a customer key or an amount means the same thing in every operation.
  */
 import { z } from 'zod';
+import { pageLimitDefault, pageLimitMax } from './limits.ts';
 
 const amountUnsignedPattern = /^\d{1,30}(\.\d{1,30})?$/;
 const amountSignedPattern = /^-?\d{1,30}(\.\d{1,30})?$/;
@@ -115,15 +116,18 @@ export const metadataField = z
   )
   .refine((metadata) => Object.keys(metadata).length <= 50, 'must have at most 50 keys');
 
-const pageLimitDefault = 50;
-const pageLimitMax = 200;
+const pageLimitMessage = `must be an integer from 1 to ${pageLimitMax}`;
 
-/** A page size from the query string: digits only, 1–200, default 50. */
+/**
+ * A page size from the query string: digits only, 1–200, default 50. The digits are turned into a
+ * number before the integer check, so the document describes the parameter as the integer it is
+ * (a query string only carries text; clients send the integer's digits).
+ */
 export const pageLimitField = z
-  .string()
-  .regex(/^\d{1,3}$/, `must be an integer from 1 to ${pageLimitMax}`)
-  .transform(Number)
-  .pipe(z.int().min(1).max(pageLimitMax))
+  .preprocess(
+    (text) => (typeof text === 'string' && /^\d{1,3}$/.test(text) ? Number(text) : text),
+    z.int({ error: pageLimitMessage }).min(1, pageLimitMessage).max(pageLimitMax, pageLimitMessage),
+  )
   .default(pageLimitDefault)
   .describe(`Page size, 1–${pageLimitMax}; default ${pageLimitDefault}.`);
 

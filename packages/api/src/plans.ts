@@ -17,6 +17,7 @@ import {
   metadataField,
   pageLimitField,
 } from './fields.ts';
+import { pageOf } from './schemas.ts';
 
 const planIdField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
 const bookKeyField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
@@ -190,19 +191,23 @@ export type CheckEntitlementBody = z.output<typeof checkEntitlementBody>;
 
 const timeText = z.string().meta({ format: 'date-time' });
 
-export const planVersionResource = z.object({
-  version: z.int(),
-  definition: z.record(z.string(), z.unknown()),
-  created_at: timeText,
-});
+export const planVersionResource = z
+  .object({
+    version: z.int(),
+    definition: z.record(z.string(), z.unknown()),
+    created_at: timeText,
+  })
+  .meta({ id: 'PlanVersion' });
 
-export const planResource = z.object({
-  id: z.string(),
-  name: z.string().nullable(),
-  latest_version: z.int(),
-  versions: z.array(planVersionResource),
-  created_at: timeText,
-});
+export const planResource = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    latest_version: z.int(),
+    versions: z.array(planVersionResource),
+    created_at: timeText,
+  })
+  .meta({ id: 'Plan' });
 
 const periodResource = z.object({
   index: z.int(),
@@ -212,36 +217,43 @@ const periodResource = z.object({
   version: z.int(),
 });
 
-export const subscriptionResource = z.object({
-  id: z.string(),
-  customer: z.string(),
-  plan: z.string(),
-  version: z.int(),
-  status: z.enum(['trialing', 'active', 'paused', 'canceled', 'ended']),
-  time_zone: z.string(),
-  current_period: z.object({ index: z.int(), starts_at: timeText, ends_at: timeText }),
-  trial_ends_at: timeText.nullable(),
-  cancel_at_period_end: z.boolean(),
-  pending_change: z.object({ plan: z.string(), version: z.int(), at: timeText }).nullable(),
-  paused_at: timeText.nullable(),
-  ended_at: timeText.nullable(),
-  next_due_at: timeText.nullable(),
-  metadata: z.record(z.string(), z.string()).nullable(),
-  created_at: timeText,
-  periods: z.array(periodResource).describe('Every period so far, newest first (at most 100).'),
-});
+export const subscriptionResource = z
+  .object({
+    id: z.string(),
+    customer: z.string(),
+    plan: z.string(),
+    version: z.int(),
+    status: z.enum(['trialing', 'active', 'paused', 'canceled', 'ended']),
+    time_zone: z.string(),
+    current_period: z.object({ index: z.int(), starts_at: timeText, ends_at: timeText }),
+    trial_ends_at: timeText.nullable(),
+    cancel_at_period_end: z.boolean(),
+    pending_change: z.object({ plan: z.string(), version: z.int(), at: timeText }).nullable(),
+    paused_at: timeText.nullable(),
+    ended_at: timeText.nullable(),
+    next_due_at: timeText.nullable(),
+    metadata: z.record(z.string(), z.string()).nullable(),
+    created_at: timeText,
+    periods: z.array(periodResource).describe('Every period so far, newest first (at most 100).'),
+  })
+  .meta({ id: 'Subscription' });
 
-export const entitlementCheckResource = z.object({
-  customer: z.string(),
-  feature: z.string(),
-  quantity: z.string(),
-  allowed: z.boolean(),
-  reason: z
-    .enum(['not_entitled', 'feature_disabled', 'limit_exceeded', 'usage_limit_exceeded', 'insufficient_balance'])
-    .nullable(),
-  entitlement: z.record(z.string(), z.unknown()).nullable(),
-  used: z.string().nullable().describe('Metered entitlements: usage in the current period.'),
-  remaining: z.string().nullable().describe('What is left of the deciding limit after this quantity.'),
-  credit: z.object({ asset: z.string(), cost: z.string(), available: z.string() }).nullable(),
-  subscriptions: z.array(z.string()),
-});
+export const entitlementCheckResource = z
+  .object({
+    customer: z.string(),
+    feature: z.string(),
+    quantity: z.string(),
+    allowed: z.boolean(),
+    reason: z
+      .enum(['not_entitled', 'feature_disabled', 'limit_exceeded', 'usage_limit_exceeded', 'insufficient_balance'])
+      .nullable(),
+    entitlement: z.record(z.string(), z.unknown()).nullable(),
+    used: z.string().nullable().describe('Metered entitlements: usage in the current period.'),
+    remaining: z.string().nullable().describe('What is left of the deciding limit after this quantity.'),
+    credit: z.object({ asset: z.string(), cost: z.string(), available: z.string() }).nullable(),
+    subscriptions: z.array(z.string()),
+  })
+  .meta({ id: 'EntitlementCheck' });
+
+export const planPage = pageOf(planResource, 'PlanPage');
+export const subscriptionPage = pageOf(subscriptionResource, 'SubscriptionPage');

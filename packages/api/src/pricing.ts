@@ -4,6 +4,7 @@
  */
 import { roundingModes } from '@bursar/core';
 import { z } from 'zod';
+import { lifecycleEventPayloads } from './events.ts';
 import {
   amountNonNegativeField,
   assetCodeField,
@@ -16,6 +17,8 @@ import {
   pageLimitField,
   timestampField,
 } from './fields.ts';
+import { eventsPerRequestMax } from './limits.ts';
+import { pageOf } from './schemas.ts';
 
 const quantityNameField = z
   .string()
@@ -138,12 +141,14 @@ export type QuoteCostBody = z.output<typeof quoteCostBody>;
 
 const timeText = z.string().meta({ format: 'date-time' });
 
-export const featureResource = z.object({
-  key: z.string(),
-  name: z.string().nullable(),
-  quantities: z.record(z.string(), quantitySource),
-  created_at: timeText,
-});
+export const featureResource = z
+  .object({
+    key: z.string(),
+    name: z.string().nullable(),
+    quantities: z.record(z.string(), quantitySource),
+    created_at: timeText,
+  })
+  .meta({ id: 'Feature' });
 
 /** A published price as stored: the request's shape, with every decimal as a string. */
 const storedRate = z.object({
@@ -168,65 +173,71 @@ const storedPrice = z.object({
   ),
 });
 
-export const priceBookResource = z.object({
-  key: z.string(),
-  name: z.string().nullable(),
-  default: z.boolean(),
-  versions: z.array(
-    z.object({
-      version: z.int(),
-      effective_from: timeText,
-      prices: z.array(storedPrice),
-      created_at: timeText,
-    }),
-  ),
-  created_at: timeText,
-});
+export const priceBookResource = z
+  .object({
+    key: z.string(),
+    name: z.string().nullable(),
+    default: z.boolean(),
+    versions: z.array(
+      z.object({
+        version: z.int(),
+        effective_from: timeText,
+        prices: z.array(storedPrice),
+        created_at: timeText,
+      }),
+    ),
+    created_at: timeText,
+  })
+  .meta({ id: 'PriceBook' });
 
-export const modelPriceResource = z.object({
-  model: z.string(),
-  provider: z.string().nullable(),
-  effective_from: timeText,
-  input_per_million: z.string(),
-  output_per_million: z.string(),
-  cached_input_per_million: z.string(),
-  cache_write_per_million: z.string(),
-  batch_discount: z.string(),
-  created_at: timeText,
-});
+export const modelPriceResource = z
+  .object({
+    model: z.string(),
+    provider: z.string().nullable(),
+    effective_from: timeText,
+    input_per_million: z.string(),
+    output_per_million: z.string(),
+    cached_input_per_million: z.string(),
+    cache_write_per_million: z.string(),
+    batch_discount: z.string(),
+    created_at: timeText,
+  })
+  .meta({ id: 'ModelPrice' });
 
-export const quoteResource = z.object({
-  feature: z.string(),
-  price_book: z.string(),
-  version: z.int(),
-  quantities: z.record(z.string(), z.string()),
-  options: z.array(
-    z.object({
-      asset: z.string(),
-      cost: z.string(),
-      exact: z
-        .string()
-        .describe('The cost before rounding, as an exact decimal (18 places when it does not terminate).'),
-      lines: z.array(
-        z.object({
-          quantity: z.string(),
-          amount: z.string(),
-          when: z.record(z.string(), z.string()),
-          model: z.string(),
-          cost: z.string(),
-        }),
-      ),
-      covered: z
-        .boolean()
-        .nullable()
-        .describe('With a customer: whether their wallet in this asset covers the cost now.'),
-    }),
-  ),
-  pays_with: z.string().nullable().describe('With a customer: the first option their wallets cover (fallback order).'),
-});
-
-/** The most events one ingestion request may carry. */
-export const eventsPerRequestMax = 1000;
+export const quoteResource = z
+  .object({
+    feature: z.string(),
+    price_book: z.string(),
+    version: z.int(),
+    quantities: z.record(z.string(), z.string()),
+    options: z.array(
+      z.object({
+        asset: z.string(),
+        cost: z.string(),
+        exact: z
+          .string()
+          .describe('The cost before rounding, as an exact decimal (18 places when it does not terminate).'),
+        lines: z.array(
+          z.object({
+            quantity: z.string(),
+            amount: z.string(),
+            when: z.record(z.string(), z.string()),
+            model: z.string(),
+            cost: z.string(),
+          }),
+        ),
+        covered: z
+          .boolean()
+          .nullable()
+          .describe('With a customer: whether their wallet in this asset covers the cost now.'),
+      }),
+    ),
+    pays_with: z
+      .string()
+      .nullable()
+      .describe('With a customer: the first option their wallets cover (fallback order).'),
+  })
+  .meta({ id: 'Quote' });
 
 export const ingestEventsBody = z.strictObject({
   events: z
@@ -255,40 +266,41 @@ export const listEventsQuery = z.strictObject({
 export type IngestEventsBody = z.output<typeof ingestEventsBody>;
 export type ListEventsQuery = z.output<typeof listEventsQuery>;
 
-export const ingestResultResource = z.object({
-  accepted: z.int(),
-  duplicates: z.int(),
-  rejected: z.int(),
-  results: z.array(
-    z.object({
-      id: z.string(),
-      status: z.enum(['accepted', 'duplicate', 'rejected']),
-      asset: z.string().optional(),
-      cost: z.string().optional(),
-      transaction: z.string().optional(),
-      code: z.string().optional(),
-      detail: z.string().optional(),
-    }),
-  ),
-});
+export const ingestResultResource = z
+  .object({
+    accepted: z.int(),
+    duplicates: z.int(),
+    rejected: z.int(),
+    results: z.array(
+      z.object({
+        id: z.string(),
+        status: z.enum(['accepted', 'duplicate', 'rejected']),
+        asset: z.string().optional(),
+        cost: z.string().optional(),
+        transaction: z.string().optional(),
+        code: z.string().optional(),
+        detail: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'IngestResult' });
 
-export const eventResource = z.object({
-  id: z.string(),
-  customer: z.string(),
-  feature: z.string(),
-  timestamp: timeText,
-  properties: z.record(z.string(), z.unknown()),
-  quantities: z.record(z.string(), z.string()),
-  asset: z.string(),
-  cost: z.string(),
-  transaction: z.string().nullable(),
-  price_book: z.string(),
-  price_version: z.int(),
-  received_at: timeText,
-});
-
-/** The most stored events one simulation replays. */
-export const simulationEventsMax = 200_000;
+export const eventResource = z
+  .object({
+    id: z.string(),
+    customer: z.string(),
+    feature: z.string(),
+    timestamp: timeText,
+    properties: z.record(z.string(), z.unknown()),
+    quantities: z.record(z.string(), z.string()),
+    asset: z.string(),
+    cost: z.string(),
+    transaction: z.string().nullable(),
+    price_book: z.string(),
+    price_version: z.int(),
+    received_at: timeText,
+  })
+  .meta({ id: 'Event' });
 
 export const simulatePricingBody = z.strictObject({
   from: timestampField,
@@ -300,23 +312,25 @@ export const simulatePricingBody = z.strictObject({
 
 export type SimulatePricingBody = z.output<typeof simulatePricingBody>;
 
-export const simulationResource = z.object({
-  from: timeText,
-  to: timeText,
-  events: z.int(),
-  lines: z.array(
-    z.object({
-      customer: z.string(),
-      feature: z.string(),
-      asset: z.string(),
-      events: z.int(),
-      charged: z.string(),
-      simulated: z.string(),
-      difference: z.string(),
-    }),
-  ),
-  unpriced: z.int().describe('Events the draft cannot price (no price, no matching rate, no model price).'),
-});
+export const simulationResource = z
+  .object({
+    from: timeText,
+    to: timeText,
+    events: z.int(),
+    lines: z.array(
+      z.object({
+        customer: z.string(),
+        feature: z.string(),
+        asset: z.string(),
+        events: z.int(),
+        charged: z.string(),
+        simulated: z.string(),
+        difference: z.string(),
+      }),
+    ),
+    unpriced: z.int().describe('Events the draft cannot price (no price, no matching rate, no model price).'),
+  })
+  .meta({ id: 'Simulation' });
 
 export const usageQuery = z.strictObject({
   from: timestampField,
@@ -333,23 +347,25 @@ export const usageQuery = z.strictObject({
 
 export type UsageQuery = z.output<typeof usageQuery>;
 
-export const usageResource = z.object({
-  customer: z.string(),
-  from: timeText,
-  to: timeText,
-  granularity: z.string(),
-  group_by: z.string().nullable(),
-  buckets: z.array(
-    z.object({
-      start: timeText,
-      feature: z.string(),
-      group: z.string().nullable().describe('The value of group_by on these events (null when absent).'),
-      events: z.int(),
-      quantities: z.record(z.string(), z.string()),
-      cost: z.record(z.string(), z.string()).describe('By asset.'),
-    }),
-  ),
-});
+export const usageResource = z
+  .object({
+    customer: z.string(),
+    from: timeText,
+    to: timeText,
+    granularity: z.string(),
+    group_by: z.string().nullable(),
+    buckets: z.array(
+      z.object({
+        start: timeText,
+        feature: z.string(),
+        group: z.string().nullable().describe('The value of group_by on these events (null when absent).'),
+        events: z.int(),
+        quantities: z.record(z.string(), z.string()),
+        cost: z.record(z.string(), z.string()).describe('By asset.'),
+      }),
+    ),
+  })
+  .meta({ id: 'Usage' });
 
 export const createWebhookEndpointBody = z.strictObject({
   url: z.string().max(2000),
@@ -371,56 +387,64 @@ export const notificationsQuery = z.strictObject({
 });
 export type NotificationsQuery = z.output<typeof notificationsQuery>;
 
-export const webhookEndpointResource = z.object({
-  id: z.string(),
-  url: z.string(),
-  event_types: z.array(z.string()).nullable(),
-  description: z.string().nullable(),
-  disabled_at: timeText.nullable(),
-  created_at: timeText,
-  secret: z
-    .string()
-    .nullable()
-    .optional()
-    .describe(
-      'Shown when the endpoint is created and when its secret is rotated; null in a replay of those replies (Idempotent-Replayed).',
-    ),
-  secret_shown_once: z
-    .literal(true)
-    .optional()
-    .describe('Present, with `secret: null`, in a replay: the secret was shown once, in the first reply.'),
-  previous_secret_valid_until: timeText
-    .nullable()
-    .optional()
-    .describe(
-      'After a rotation: until when the previous secret also signs; null when it could not be decrypted (another audit key) and was dropped.',
-    ),
-  deleted: z.boolean().optional(),
-});
+export const webhookEndpointResource = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    event_types: z.array(z.string()).nullable(),
+    description: z.string().nullable(),
+    disabled_at: timeText.nullable(),
+    created_at: timeText,
+    secret: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'Shown when the endpoint is created and when its secret is rotated; null in a replay of those replies (Idempotent-Replayed).',
+      ),
+    secret_shown_once: z
+      .literal(true)
+      .optional()
+      .describe('Present, with `secret: null`, in a replay: the secret was shown once, in the first reply.'),
+    previous_secret_valid_until: timeText
+      .nullable()
+      .optional()
+      .describe(
+        'After a rotation: until when the previous secret also signs; null when it could not be decrypted (another audit key) and was dropped.',
+      ),
+    deleted: z.boolean().optional(),
+  })
+  .meta({ id: 'WebhookEndpoint' });
 
-export const webhookDeliveryResource = z.object({
-  id: z.string(),
-  endpoint: z.string(),
-  event: z.string().describe("The notification id (or a test event's), sent as webhook-id on every attempt."),
-  event_type: z.string(),
-  status: z.enum(['pending', 'succeeded', 'failed']),
-  attempts: z.array(
-    z.object({
-      attempt: z.int(),
-      status_code: z.int().nullable(),
-      error: z.string().nullable(),
-      duration_ms: z.int(),
-      at: timeText,
-    }),
-  ),
-  next_attempt_at: timeText.nullable(),
-  created_at: timeText,
-  delivered_at: timeText.nullable(),
-});
+export const webhookDeliveryResource = z
+  .object({
+    id: z.string(),
+    endpoint: z.string(),
+    event: z.string().describe("The notification id (or a test event's), sent as webhook-id on every attempt."),
+    event_type: z.string(),
+    status: z.enum(['pending', 'succeeded', 'failed']),
+    attempts: z.array(
+      z.object({
+        attempt: z.int(),
+        status_code: z.int().nullable(),
+        error: z.string().nullable(),
+        duration_ms: z.int(),
+        at: timeText,
+      }),
+    ),
+    next_attempt_at: timeText.nullable(),
+    created_at: timeText,
+    delivered_at: timeText.nullable(),
+  })
+  .meta({ id: 'WebhookDelivery' });
 
-export const notificationResource = z.object({
-  id: z.string(),
-  type: z.string(),
-  timestamp: timeText,
-  data: z.record(z.string(), z.unknown()),
-});
+/** A lifecycle event in the notifications feed: the same payload a webhook delivery carries, by type. */
+export const notificationResource = z.discriminatedUnion('type', lifecycleEventPayloads).meta({ id: 'Notification' });
+
+export const featurePage = pageOf(featureResource, 'FeaturePage');
+export const priceBookPage = pageOf(priceBookResource, 'PriceBookPage');
+export const modelPricePage = pageOf(modelPriceResource, 'ModelPricePage');
+export const eventPage = pageOf(eventResource, 'EventPage');
+export const webhookEndpointPage = pageOf(webhookEndpointResource, 'WebhookEndpointPage');
+export const webhookDeliveryPage = pageOf(webhookDeliveryResource, 'WebhookDeliveryPage');
+export const notificationPage = pageOf(notificationResource, 'NotificationPage');

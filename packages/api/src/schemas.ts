@@ -24,12 +24,11 @@ import {
   timestampField,
   uniqueArrayField,
 } from './fields.ts';
+import { holdTtlSecondsMax } from './limits.ts';
 import { scopes } from './scopes.ts';
 
 const grantStatuses = ['active', 'depleted', 'expired', 'voided', 'scheduled'] as const;
 const holdStatuses = ['open', 'captured', 'released', 'expired'] as const;
-
-const holdTtlSecondsMax = 86_400;
 
 // ---- Path parameters ----
 
@@ -274,218 +273,231 @@ const amountText = z.string().describe('A decimal string in the asset unit, e.g.
 const timeText = z.string().meta({ format: 'date-time' });
 const metadataText = z.record(z.string(), z.string()).nullable();
 
-export const environmentResource = z.object({ id: z.string(), name: z.string(), created_at: timeText });
+export const environmentResource = z
+  .object({ id: z.string(), name: z.string(), created_at: timeText })
+  .meta({ id: 'Environment' });
 
-export const apiKeyResource = z.object({
-  id: z.string(),
-  name: z.string(),
-  scopes: z.array(z.enum(scopes)),
-  prefix: z.string().describe('The first characters of the key, enough to recognise it in a list.'),
-  created_at: timeText,
-  revoked_at: timeText.nullable(),
-  key: z
-    .string()
-    .nullable()
-    .optional()
-    .describe(
-      'The secret key: present only in the reply that created it; null in a replay of that reply (Idempotent-Replayed), which never shows the secret again.',
-    ),
-  secret_shown_once: z
-    .literal(true)
-    .optional()
-    .describe('Present, with `key: null`, in a replay: the secret was shown once, in the first reply.'),
-});
+export const apiKeyResource = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.enum(scopes)),
+    prefix: z.string().describe('The first characters of the key, enough to recognise it in a list.'),
+    created_at: timeText,
+    revoked_at: timeText.nullable(),
+    key: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'The secret key: present only in the reply that created it; null in a replay of that reply (Idempotent-Replayed), which never shows the secret again.',
+      ),
+    secret_shown_once: z
+      .literal(true)
+      .optional()
+      .describe('Present, with `key: null`, in a replay: the secret was shown once, in the first reply.'),
+  })
+  .meta({ id: 'ApiKey' });
 
-export const assetResource = z.object({
-  code: z.string(),
-  scale: z.int(),
-  name: z.string().nullable(),
-  created_at: timeText,
-});
+export const assetResource = z
+  .object({
+    code: z.string(),
+    scale: z.int(),
+    name: z.string().nullable(),
+    created_at: timeText,
+  })
+  .meta({ id: 'Asset' });
 
-export const customerResource = z.object({
-  id: z.string(),
-  name: z.string().nullable(),
-  metadata: metadataText,
-  created_at: timeText,
-});
+export const customerResource = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    metadata: metadataText,
+    created_at: timeText,
+  })
+  .meta({ id: 'Customer' });
 
-export const balanceResource = z.object({
-  asset: z.string(),
-  balance: amountText,
-  held: amountText,
-  available: amountText,
-  debt: amountText,
-  overdraft_limit: amountText,
-  scheduled: amountText.describe('Granted but not yet effective.'),
-  next_expiry: z.object({ at: timeText, amount: amountText }).nullable(),
-  consumption_order: z.array(z.enum(orderKeys)),
-  repay_debt_first: z.boolean(),
-  low_balance_threshold: amountText.nullable(),
-});
+export const balanceResource = z
+  .object({
+    asset: z.string(),
+    balance: amountText,
+    held: amountText,
+    available: amountText,
+    debt: amountText,
+    overdraft_limit: amountText,
+    scheduled: amountText.describe('Granted but not yet effective.'),
+    next_expiry: z.object({ at: timeText, amount: amountText }).nullable(),
+    consumption_order: z.array(z.enum(orderKeys)),
+    repay_debt_first: z.boolean(),
+    low_balance_threshold: amountText.nullable(),
+  })
+  .meta({ id: 'Balance' });
 
-export const balancesResource = z.object({ customer: z.string(), balances: z.array(balanceResource) });
+export const balancesResource = z
+  .object({ customer: z.string(), balances: z.array(balanceResource) })
+  .meta({ id: 'Balances' });
 
-export const grantResource = z.object({
-  id: z.string(),
-  customer: z.string(),
-  asset: z.string(),
-  amount: amountText,
-  remaining: amountText,
-  reserved: amountText.describe('The part of remaining reserved by open holds.'),
-  category: z.enum(grantCategories),
-  priority: z.int(),
-  effective_at: timeText,
-  expires_at: timeText.nullable(),
-  features: z.array(z.string()).nullable(),
-  cost_basis: z.object({ currency: z.string(), total: z.string(), unit_price: z.string() }).nullable(),
-  reason: z.string().nullable(),
-  metadata: metadataText,
-  status: z.enum(grantStatuses),
-  voided_at: timeText.nullable(),
-  created_at: timeText,
-});
+export const grantResource = z
+  .object({
+    id: z.string(),
+    customer: z.string(),
+    asset: z.string(),
+    amount: amountText,
+    remaining: amountText,
+    reserved: amountText.describe('The part of remaining reserved by open holds.'),
+    category: z.enum(grantCategories),
+    priority: z.int(),
+    effective_at: timeText,
+    expires_at: timeText.nullable(),
+    features: z.array(z.string()).nullable(),
+    cost_basis: z.object({ currency: z.string(), total: z.string(), unit_price: z.string() }).nullable(),
+    reason: z.string().nullable(),
+    metadata: metadataText,
+    status: z.enum(grantStatuses),
+    voided_at: timeText.nullable(),
+    created_at: timeText,
+  })
+  .meta({ id: 'Grant' });
 
 const drawResource = z.object({
   grant: z.string().nullable().describe('null: drawn on the overdraft'),
   amount: amountText,
 });
 
-export const transactionResource = z.object({
-  id: z.string(),
-  kind: z.enum(transactionKinds),
-  customer: z.string(),
-  asset: z.string(),
-  amount: amountText.describe('Never signed: what was granted, drawn, held, captured, expired or reversed.'),
-  direction: z
-    .enum(transactionDirections)
-    .describe(
-      "What the transaction did to the wallet's balance: credit added to it, debit took from it, none left it.",
+export const transactionResource = z
+  .object({
+    id: z.string(),
+    kind: z.enum(transactionKinds),
+    customer: z.string(),
+    asset: z.string(),
+    amount: amountText.describe('Never signed: what was granted, drawn, held, captured, expired or reversed.'),
+    direction: z
+      .enum(transactionDirections)
+      .describe(
+        "What the transaction did to the wallet's balance: credit added to it, debit took from it, none left it.",
+      ),
+    feature: z.string().nullable(),
+    hold: z.string().nullable(),
+    grant: z.string().nullable(),
+    reverses: z.string().nullable(),
+    reason: z.string().nullable(),
+    metadata: metadataText,
+    entries: z.array(
+      z.object({ account: z.string(), grant: z.string().nullable(), amount: amountText.describe('Signed.') }),
     ),
-  feature: z.string().nullable(),
-  hold: z.string().nullable(),
-  grant: z.string().nullable(),
-  reverses: z.string().nullable(),
-  reason: z.string().nullable(),
-  metadata: metadataText,
-  entries: z.array(
-    z.object({ account: z.string(), grant: z.string().nullable(), amount: amountText.describe('Signed.') }),
-  ),
-  draws: z.array(drawResource),
-  created_at: timeText,
-});
+    draws: z.array(drawResource),
+    created_at: timeText,
+  })
+  .meta({ id: 'Transaction' });
 
 /** What createDebit, reverseTransaction and createAdjustment answer: the transaction and the wallet after it. */
-export const transactionResultResource = z.object({ transaction: transactionResource, balance: balanceResource });
+export const transactionResultResource = z
+  .object({ transaction: transactionResource, balance: balanceResource })
+  .meta({ id: 'TransactionResult' });
 
 /** What createAdjustment answers: a positive adjustment also creates a grant. */
-export const adjustmentResultResource = transactionResultResource.extend({ grant: grantResource.nullable() });
+export const adjustmentResultResource = transactionResultResource
+  .extend({ grant: grantResource.nullable() })
+  .meta({ id: 'AdjustmentResult' });
 
 /** What createGrant answers: the grant, the transaction that issued it and the debt it repaid first. */
-export const grantCreatedResource = grantResource.extend({ transaction_id: z.string(), debt_repaid: amountText });
+export const grantCreatedResource = grantResource
+  .extend({ transaction_id: z.string(), debt_repaid: amountText })
+  .meta({ id: 'GrantCreated' });
 
 /** What voidGrant answers: the grant after the void and the void transaction. */
-export const grantVoidedResource = grantResource.extend({ transaction: transactionResource });
+export const grantVoidedResource = grantResource
+  .extend({ transaction: transactionResource })
+  .meta({ id: 'GrantVoided' });
 
 /** What updateWalletPolicy answers: the wallet's balance under its new policy. */
-export const walletPolicyResource = balanceResource.extend({ customer: z.string() });
+export const walletPolicyResource = balanceResource.extend({ customer: z.string() }).meta({ id: 'WalletPolicy' });
 
-export const debitCheckResource = z.object({
-  allowed: z.boolean(),
-  asset: z.string(),
-  amount: amountText.describe('What the debit would cost: the amount given, or the feature priced for the quantities.'),
-  available: amountText,
-  shortfall: amountText,
-  draws: z.array(drawResource),
-  explanation: z.array(
-    z.object({ grant: z.string(), rank: z.int().nullable(), skipped_because: z.string().nullable() }),
-  ),
-  consumption_order: z.array(z.enum(orderKeys)),
-  balance: balanceResource,
-});
+export const debitCheckResource = z
+  .object({
+    allowed: z.boolean(),
+    asset: z.string(),
+    amount: amountText.describe(
+      'What the debit would cost: the amount given, or the feature priced for the quantities.',
+    ),
+    available: amountText,
+    shortfall: amountText,
+    draws: z.array(drawResource),
+    explanation: z.array(
+      z.object({ grant: z.string(), rank: z.int().nullable(), skipped_because: z.string().nullable() }),
+    ),
+    consumption_order: z.array(z.enum(orderKeys)),
+    balance: balanceResource,
+  })
+  .meta({ id: 'DebitCheck' });
 
-export const holdResource = z.object({
-  id: z.string(),
-  customer: z.string(),
-  asset: z.string(),
-  amount: amountText,
-  captured: amountText,
-  status: z.enum(holdStatuses),
-  feature: z.string().nullable(),
-  reservations: z.array(z.object({ grant: z.string().nullable(), amount: amountText })),
-  expires_at: timeText,
-  metadata: metadataText,
-  created_at: timeText,
-  ended_at: timeText.nullable(),
-});
+export const holdResource = z
+  .object({
+    id: z.string(),
+    customer: z.string(),
+    asset: z.string(),
+    amount: amountText,
+    captured: amountText,
+    status: z.enum(holdStatuses),
+    feature: z.string().nullable(),
+    reservations: z.array(z.object({ grant: z.string().nullable(), amount: amountText })),
+    expires_at: timeText,
+    metadata: metadataText,
+    created_at: timeText,
+    ended_at: timeText.nullable(),
+  })
+  .meta({ id: 'Hold' });
 
 /** What createHold, captureHold, releaseHold and extendHold answer. */
-export const holdResultResource = z.object({
-  hold: holdResource,
-  transaction: transactionResource.nullable(),
-  balance: balanceResource,
-});
+export const holdResultResource = z
+  .object({
+    hold: holdResource,
+    transaction: transactionResource.nullable(),
+    balance: balanceResource,
+  })
+  .meta({ id: 'HoldResult' });
 
-const auditEventResource = z.object({
-  id: z.string(),
-  seq: z.int(),
-  action: z.string(),
-  target: z.string(),
-  actor: z.string(),
-  reason: z.string().nullable(),
-  before: z.unknown(),
-  after: z.unknown(),
-  request_id: z.string().nullable(),
-  created_at: timeText,
-  hash: z.string(),
-  prev_hash: z.string().nullable(),
-});
+const auditEventResource = z
+  .object({
+    id: z.string(),
+    seq: z.int(),
+    action: z.string(),
+    target: z.string(),
+    actor: z.string(),
+    reason: z.string().nullable(),
+    before: z.unknown(),
+    after: z.unknown(),
+    request_id: z.string().nullable(),
+    created_at: timeText,
+    hash: z.string(),
+    prev_hash: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEvent' });
 
-export const auditVerificationResource = z.object({
-  valid: z.boolean(),
-  events_checked: z.int(),
-  first_invalid_seq: z.int().nullable(),
-  head_hash: z.string().nullable(),
-  problem: z.string().nullable().describe('Why the chain breaks at first_invalid_seq.'),
-});
+export const auditVerificationResource = z
+  .object({
+    valid: z.boolean(),
+    events_checked: z.int(),
+    first_invalid_seq: z.int().nullable(),
+    head_hash: z.string().nullable(),
+    problem: z.string().nullable().describe('Why the chain breaks at first_invalid_seq.'),
+  })
+  .meta({ id: 'AuditVerification' });
 
-/** A page of a list: `next_cursor` is null on the last page. */
-export function pageOf<T extends z.ZodType>(item: T) {
-  return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
+/** A page of a list, named `name` in the OpenAPI document: `next_cursor` is null on the last page. */
+export function pageOf<T extends z.ZodType>(item: T, name: string) {
+  return z.object({ data: z.array(item), next_cursor: z.string().nullable() }).meta({ id: name });
 }
 
-export const environmentPage = pageOf(environmentResource);
+export const environmentPage = pageOf(environmentResource, 'EnvironmentPage');
 
 /** What createEnvironment answers: the environment and its first admin key, shown once. */
-export const environmentCreatedResource = environmentResource.extend({ admin_key: apiKeyResource });
-export const apiKeyPage = pageOf(apiKeyResource);
-export const assetPage = pageOf(assetResource);
-export const customerPage = pageOf(customerResource);
-export const grantPage = pageOf(grantResource);
-export const transactionPage = pageOf(transactionResource);
-export const auditEventPage = pageOf(auditEventResource);
-
-/** Names for the OpenAPI document's components; every response schema above has one. */
-export const resourceSchemas = {
-  Environment: environmentResource,
-  ApiKey: apiKeyResource,
-  Asset: assetResource,
-  Customer: customerResource,
-  Balance: balanceResource,
-  Balances: balancesResource,
-  Grant: grantResource,
-  Transaction: transactionResource,
-  TransactionResult: transactionResultResource,
-  DebitCheck: debitCheckResource,
-  Hold: holdResource,
-  HoldResult: holdResultResource,
-  AuditEvent: auditEventResource,
-  AuditVerification: auditVerificationResource,
-  EnvironmentPage: environmentPage,
-  ApiKeyPage: apiKeyPage,
-  AssetPage: assetPage,
-  CustomerPage: customerPage,
-  GrantPage: grantPage,
-  TransactionPage: transactionPage,
-  AuditEventPage: auditEventPage,
-} as const satisfies Record<string, z.ZodType>;
+export const environmentCreatedResource = environmentResource
+  .extend({ admin_key: apiKeyResource })
+  .meta({ id: 'EnvironmentCreated' });
+export const apiKeyPage = pageOf(apiKeyResource, 'ApiKeyPage');
+export const assetPage = pageOf(assetResource, 'AssetPage');
+export const customerPage = pageOf(customerResource, 'CustomerPage');
+export const grantPage = pageOf(grantResource, 'GrantPage');
+export const transactionPage = pageOf(transactionResource, 'TransactionPage');
+export const auditEventPage = pageOf(auditEventResource, 'AuditEventPage');

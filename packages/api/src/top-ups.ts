@@ -13,6 +13,7 @@ import {
   pageLimitField,
   reasonField,
 } from './fields.ts';
+import { pageOf } from './schemas.ts';
 
 const topUpStatuses = ['requested', 'succeeded', 'failed'] as const;
 
@@ -57,37 +58,41 @@ const amountText = z.string().describe('A decimal string in the asset unit, e.g.
 const timeText = z.string().meta({ format: 'date-time' });
 const costResource = z.object({ currency: z.string(), total: z.string() });
 
-export const autoTopUpRuleResource = z.object({
-  customer: z.string(),
-  asset: z.string(),
-  enabled: z.boolean(),
-  threshold: amountText,
-  amount: amountText,
-  monthly_cap: amountText.nullable(),
-  failures_max: z.int(),
-  cost: costResource.nullable(),
-  status: z
-    .enum(['active', 'disabled', 'stopped_after_failures'])
-    .describe('stopped_after_failures: failures_max failures in a row; put the rule again to re-arm it.'),
-  pending_top_up: z.string().nullable().describe('The top-up requested and not settled yet.'),
-  month: z.string().describe('The current month (UTC), YYYY-MM.'),
-  spent_this_month: amountText.describe('Top-ups requested this month, failed ones excepted.'),
-  failures: z.int().describe('Failed top-ups in a row.'),
-});
+export const autoTopUpRuleResource = z
+  .object({
+    customer: z.string(),
+    asset: z.string(),
+    enabled: z.boolean(),
+    threshold: amountText,
+    amount: amountText,
+    monthly_cap: amountText.nullable(),
+    failures_max: z.int(),
+    cost: costResource.nullable(),
+    status: z
+      .enum(['active', 'disabled', 'stopped_after_failures'])
+      .describe('stopped_after_failures: failures_max failures in a row; put the rule again to re-arm it.'),
+    pending_top_up: z.string().nullable().describe('The top-up requested and not settled yet.'),
+    month: z.string().describe('The current month (UTC), YYYY-MM.'),
+    spent_this_month: amountText.describe('Top-ups requested this month, failed ones excepted.'),
+    failures: z.int().describe('Failed top-ups in a row.'),
+  })
+  .meta({ id: 'AutoTopUpRule' });
 
-export const topUpResource = z.object({
-  id: z.string(),
-  customer: z.string(),
-  asset: z.string(),
-  amount: amountText,
-  status: z.enum(topUpStatuses),
-  reason: z.string().nullable(),
-  provider_reference: z.string().nullable(),
-  cost: costResource.nullable(),
-  grant: z.string().nullable().describe('The paid grant a successful top-up created.'),
-  attempts: z.int().describe('Times it was handed to the payment provider.'),
-  created_at: timeText,
-  settled_at: timeText.nullable(),
-});
+export const topUpResource = z
+  .object({
+    id: z.string(),
+    customer: z.string(),
+    asset: z.string(),
+    amount: amountText,
+    status: z.enum(topUpStatuses),
+    reason: z.string().nullable(),
+    provider_reference: z.string().nullable(),
+    cost: costResource.nullable(),
+    grant: z.string().nullable().describe('The paid grant a successful top-up created.'),
+    attempts: z.int().describe('Times it was handed to the payment provider.'),
+    created_at: timeText,
+    settled_at: timeText.nullable(),
+  })
+  .meta({ id: 'TopUp' });
 
-export const topUpPage = z.object({ data: z.array(topUpResource), next_cursor: z.string().nullable() });
+export const topUpPage = pageOf(topUpResource, 'TopUpPage');

@@ -183,7 +183,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           },
         }),
     isReady: () => ready,
-    openApiDocument: buildOpenApiDocument(routes),
+    openApiDocument: buildOpenApiDocument(),
   });
   // A burst of new connections (thousands of clients at once) must wait in the accept queue, not be
   // reset: Node's default backlog of 511 overflows while the event loop is busy committing.

@@ -3,6 +3,7 @@
  * environment variable, else its default, and is parsed by one zod schema; an invalid
  * configuration stops start-up with every problem listed at once.
  */
+import { bodyBytesDefault } from '@bursar/api';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 
@@ -41,7 +42,7 @@ const settings = {
   bodyBytesMax: {
     env: 'BURSAR_BODY_BYTES_MAX',
     flag: '--body-bytes-max',
-    fallback: String(1024 * 1024),
+    fallback: String(bodyBytesDefault),
     help: 'largest request body in bytes',
   },
   batchSizeMax: {

@@ -1,12 +1,31 @@
 /**
- * The OpenAPI document tells the truth: one scenario calls every operation, and each success
- * response must parse with the schema the route table declares for its status and carry no
- * field the document does not describe. An operation the scenario misses fails the test.
+ * The contract tells the truth: one scenario calls every operation, and each success response must
+ * parse with the schema its operation declares for its status and carry no field the document does
+ * not describe; every notification parses with its event's payload schema. The server's routes are
+ * the package's operations, one to one, with today's paths; a client generated from the document
+ * with openapi-typescript types what the contract promises; a handler is typed by its own operation.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, it } from 'node:test';
+import type { EventType } from '@bursar/api';
+import {
+  eventPayloads,
+  eventTypes,
+  operationList,
+  operations,
+  problemFacts,
+  problemSchema,
+  toOpenApiDocument,
+} from '@bursar/api';
+import openapiTS, { astToString } from 'openapi-typescript';
+import ts from 'typescript';
 import { z } from 'zod';
-import type { Route } from '../src/platform/http/router.ts';
+import type { Reply } from '../src/platform/contract.ts';
+import type { ParsedRequest, Route } from '../src/platform/http/router.ts';
+import { route } from '../src/platform/http/router.ts';
 import { ledgerRoutes } from '../src/routes.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
 import { seedCustomer, startTestServer } from './harness.ts';
@@ -281,18 +300,18 @@ it('every success response matches its documented schema, with no undocumented f
       assert.ok(schema !== undefined, `${route.operationId} answered ${reply.status}, which it does not document`);
       const parsed = schema.safeParse(reply.body);
       assert.ok(parsed.success, `${route.operationId}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`);
-      assert.deepEqual(
-        undocumentedFields(
-          z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as JsonSchema,
-          reply.body,
-          '',
-        ),
-        [],
-        route.operationId,
-      );
+      assert.deepEqual(undocumentedFields(toInlineJsonSchema(schema), reply.body, ''), [], route.operationId);
     }
   }
 });
+
+/**
+ * The output JSON Schema with every named component written out in place: an empty metadata
+ * registry hides the names, so nested fields are checked rather than left behind a `$ref`.
+ */
+function toInlineJsonSchema(schema: z.ZodType): JsonSchema {
+  return z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', metadata: z.registry() }) as JsonSchema;
+}
 
 type JsonSchema = {
   properties?: Record<string, JsonSchema>;
@@ -333,7 +352,293 @@ it('every list operation documents the same paging: a bounded limit, a cursor an
     );
     assert.equal(parameters.get('cursor')?.in, 'query', `${route.operationId} documents no cursor`);
     assert.equal(parameters.get('limit')?.in, 'query', `${route.operationId} documents no limit`);
-    const page = z.toJSONSchema(route.responses[200] ?? z.never(), { io: 'output' }) as { properties?: object };
+    const page = toInlineJsonSchema(route.responses[200] ?? z.never());
     assert.deepEqual(Object.keys(page.properties ?? {}).sort(), ['data', 'next_cursor'], route.operationId);
   }
+});
+
+/** Calls that must succeed, beside the scenario: they only make lifecycle events. */
+async function succeed(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  const reply = await server.call(method, path, body);
+  assert.ok(reply.status < 300, `${method} ${path}: ${reply.status} ${reply.text}`);
+  return reply;
+}
+
+it('every notification parses with the payload schema of its event type', async () => {
+  // A wallet that recovers, runs low, runs out and goes into debt; a subscription paused and resumed.
+  await seedCustomer(server, 'initech');
+  const wallet = '/v1/customers/initech/wallets/credits/policy';
+  // Available credit counts the overdraft: 2, then 7 (recovered), 4, 2 (low, the grant depleted), 0 (in debt).
+  await succeed('POST', wallet, { overdraft_limit: '2', low_balance_threshold: '3' });
+  await succeed('POST', '/v1/grants', { customer: 'initech', asset: 'credits', amount: '5', category: 'paid' });
+  for (const amount of ['3', '2', '2'])
+    await succeed('POST', '/v1/debits', { customer: 'initech', asset: 'credits', amount });
+  const subscription = await succeed('POST', '/v1/subscriptions', { customer: 'initech', plan: 'pro', trial: false });
+  await succeed('POST', `/v1/subscriptions/${subscription.body.id}/change`, { action: 'pause' });
+  await succeed('POST', `/v1/subscriptions/${subscription.body.id}/change`, { action: 'resume' });
+
+  const listed = (await succeed('GET', '/v1/notifications?limit=200')).body.data as { type: EventType }[];
+  const types = new Set(listed.map((notification) => notification.type));
+  const expected: EventType[] = [
+    'grant.created',
+    'grant.voided',
+    'grant.depleted',
+    'balance.low',
+    'balance.recovered',
+    'balance.depleted',
+    'debt.created',
+    'topup.requested',
+    'topup.succeeded',
+    'subscription.created',
+    'subscription.changed',
+    'subscription.paused',
+    'subscription.resumed',
+    'subscription.canceled',
+    'subscription.ended',
+  ];
+  assert.deepEqual(
+    expected.filter((type) => !types.has(type)),
+    [],
+    [...types].join(', '),
+  );
+  for (const notification of listed) {
+    const payload = eventPayloads[notification.type];
+    const parsed = payload.safeParse(notification);
+    assert.ok(parsed.success, `${notification.type}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`);
+    assert.deepEqual(undocumentedFields(toInlineJsonSchema(payload), notification, ''), [], notification.type);
+  }
+});
+
+it('refusals match the Problem schema of their code, facts included, with no undocumented member', async () => {
+  const debit = (await server.call('POST', '/v1/debits', { customer: 'acme', asset: 'credits', amount: '1' })).body;
+  const hold = (await server.call('POST', '/v1/holds', { customer: 'acme', asset: 'credits', amount: '1' })).body;
+  const refusals = [
+    await server.call('POST', '/v1/debits', { customer: 'acme', asset: 'credits', amount: '1000000' }),
+    await server.call('POST', '/v1/grants', { customer: 'acme' }),
+    await server.call('GET', '/v1/grants/grt_missing'),
+    await server.call('POST', `/v1/transactions/${debit.transaction.id}/reverse`, { amount: '5', reason: 'too much' }),
+    await server.call('POST', `/v1/holds/${hold.hold.id}/capture`, { amount: '5', on_excess: 'refuse' }),
+  ];
+  assert.deepEqual(
+    refusals.map((reply) => reply.body.code),
+    [
+      'insufficient_balance',
+      'validation_failed',
+      'grant_not_found',
+      'reversal_exceeds_remaining',
+      'capture_exceeds_hold',
+    ],
+  );
+  for (const reply of refusals) {
+    const parsed = problemSchema.safeParse(reply.body);
+    assert.ok(parsed.success, `${reply.body.code}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`);
+    assert.deepEqual(undocumentedFields(toInlineJsonSchema(problemSchema), reply.body, ''), [], reply.body.code);
+  }
+  assert.equal(typeof refusals[0]?.body.available, 'string');
+});
+
+/** Every operation of the API before @bursar/api held them: none may move or disappear. */
+const operationsBefore: Readonly<Record<string, string>> = {
+  createEnvironment: 'POST /v1/environments',
+  listEnvironments: 'GET /v1/environments',
+  createApiKey: 'POST /v1/api-keys',
+  listApiKeys: 'GET /v1/api-keys',
+  revokeApiKey: 'POST /v1/api-keys/{id}/revoke',
+  listAuditEvents: 'GET /v1/audit-events',
+  verifyAuditLog: 'GET /v1/audit-events/verify',
+  createAsset: 'POST /v1/assets',
+  listAssets: 'GET /v1/assets',
+  createCustomer: 'POST /v1/customers',
+  getCustomer: 'GET /v1/customers/{customer}',
+  listCustomers: 'GET /v1/customers',
+  getBalances: 'GET /v1/customers/{customer}/balances',
+  updateWalletPolicy: 'POST /v1/customers/{customer}/wallets/{asset}/policy',
+  createGrant: 'POST /v1/grants',
+  getGrant: 'GET /v1/grants/{id}',
+  listGrants: 'GET /v1/grants',
+  voidGrant: 'POST /v1/grants/{id}/void',
+  createDebit: 'POST /v1/debits',
+  checkDebit: 'POST /v1/debits/check',
+  createHold: 'POST /v1/holds',
+  getHold: 'GET /v1/holds/{id}',
+  captureHold: 'POST /v1/holds/{id}/capture',
+  releaseHold: 'POST /v1/holds/{id}/release',
+  extendHold: 'POST /v1/holds/{id}/extend',
+  listTransactions: 'GET /v1/transactions',
+  getTransaction: 'GET /v1/transactions/{id}',
+  reverseTransaction: 'POST /v1/transactions/{id}/reverse',
+  createAdjustment: 'POST /v1/adjustments',
+  putAutoTopUpRule: 'POST /v1/customers/{customer}/wallets/{asset}/auto-top-up',
+  getAutoTopUpRule: 'GET /v1/customers/{customer}/wallets/{asset}/auto-top-up',
+  listTopUps: 'GET /v1/customers/{customer}/wallets/{asset}/top-ups',
+  settleTopUp: 'POST /v1/top-ups/{id}/settle',
+  createFeature: 'POST /v1/features',
+  listFeatures: 'GET /v1/features',
+  getFeature: 'GET /v1/features/{key}',
+  createPriceBook: 'POST /v1/price-books',
+  listPriceBooks: 'GET /v1/price-books',
+  getPriceBook: 'GET /v1/price-books/{key}',
+  publishPriceVersion: 'POST /v1/price-books/{key}/versions',
+  upsertModelPrice: 'POST /v1/model-prices',
+  listModelPrices: 'GET /v1/model-prices',
+  quoteCost: 'POST /v1/quotes',
+  ingestEvents: 'POST /v1/events',
+  listEvents: 'GET /v1/events',
+  simulatePricing: 'POST /v1/simulations',
+  getUsage: 'GET /v1/customers/{customer}/usage',
+  createWebhookEndpoint: 'POST /v1/webhook-endpoints',
+  listWebhookEndpoints: 'GET /v1/webhook-endpoints',
+  deleteWebhookEndpoint: 'POST /v1/webhook-endpoints/{id}/delete',
+  rotateWebhookSecret: 'POST /v1/webhook-endpoints/{id}/rotate-secret',
+  sendTestWebhook: 'POST /v1/webhook-endpoints/{id}/test',
+  listWebhookDeliveries: 'GET /v1/webhook-endpoints/{id}/deliveries',
+  redeliverWebhook: 'POST /v1/webhook-deliveries/{id}/redeliver',
+  listNotifications: 'GET /v1/notifications',
+  createPlan: 'POST /v1/plans',
+  listPlans: 'GET /v1/plans',
+  getPlan: 'GET /v1/plans/{plan}',
+  publishPlanVersion: 'POST /v1/plans/{plan}/versions',
+  createSubscription: 'POST /v1/subscriptions',
+  listSubscriptions: 'GET /v1/subscriptions',
+  getSubscription: 'GET /v1/subscriptions/{id}',
+  changeSubscription: 'POST /v1/subscriptions/{id}/change',
+  cancelSubscription: 'POST /v1/subscriptions/{id}/cancel',
+  checkEntitlement: 'POST /v1/customers/{customer}/entitlements/check',
+};
+
+it('every operationId of before is in the contract with the same method and path, and no other', () => {
+  const now = Object.fromEntries(
+    operationList.map((operation) => [operation.operationId, `${operation.method} ${operation.path}`]),
+  );
+  assert.deepEqual(now, operationsBefore);
+  for (const [key, operation] of Object.entries(operations)) assert.equal(key, operation.operationId);
+});
+
+it("the server's routes are the package's operations, one to one", () => {
+  const fields = ['method', 'path', 'operationId', 'summary', 'tag', 'scope', 'params', 'query', 'body'] as const;
+  assert.deepEqual(
+    routes.map((bound) => bound.operationId),
+    operationList.map((operation) => operation.operationId),
+  );
+  for (const [index, bound] of routes.entries()) {
+    const operation = operationList[index];
+    assert.ok(operation !== undefined);
+    // The same schema objects, not equal copies: the server validates with the contract's own schemas.
+    for (const field of fields) assert.equal(bound[field], operation[field], `${bound.operationId}.${field}`);
+    assert.deepEqual(Object.keys(bound.responses), Object.keys(operation.responses), bound.operationId);
+    for (const [status, schema] of Object.entries(operation.responses))
+      assert.equal(bound.responses[Number(status)], schema, `${bound.operationId} ${status}`);
+  }
+});
+
+it('the document served is the one the package generates, with every event in webhooks', async () => {
+  const served = (await server.call('GET', '/openapi.json')).body;
+  const generated = JSON.parse(JSON.stringify(toOpenApiDocument({ version: served.info.version })));
+  assert.deepEqual(served, generated);
+  assert.deepEqual(Object.keys(served.webhooks).sort(), [...eventTypes, 'webhook.test'].sort());
+  for (const type of eventTypes) {
+    const reference = served.webhooks[type].post.requestBody.content['application/json'].schema.$ref;
+    assert.ok(served.components.schemas[String(reference).replace('#/components/schemas/', '')], type);
+  }
+  for (const name of ['Grant', 'Balance', 'Hold', 'Transaction', 'Problem', 'GrantPage', 'PlanPage'])
+    assert.ok(served.components.schemas[name], name);
+  const names = Object.keys(served.components.schemas);
+  assert.deepEqual(
+    names.filter((name) => /\d/.test(name)),
+    [],
+    'no component is named after an operation and a status',
+  );
+});
+
+/**
+ * A client's view of the contract: types generated by openapi-typescript from the document, and a
+ * program that must compile against them. Each `@ts-expect-error` must meet its error, so the
+ * program fails both when a promise is broken and when a check stops checking.
+ */
+const clientProgram = `
+import type { components, operations } from './bursar.ts';
+
+type Schemas = components['schemas'];
+
+// priority (default 0) and metadata are optional: a grant needs only what has no server default.
+export const grant: Schemas['CreateGrantBody'] = { customer: 'acme', asset: 'credits', amount: '10', category: 'paid' };
+export const rule: Schemas['PutAutoTopUpRuleBody'] = { enabled: true, threshold: '5', amount: '50' };
+// @ts-expect-error category has no default: it is required
+export const grantWithoutCategory: Schemas['CreateGrantBody'] = { customer: 'acme', asset: 'credits', amount: '10' };
+
+type GrantsQuery = NonNullable<operations['listGrants']['parameters']['query']>;
+export const limit: NonNullable<GrantsQuery['limit']> = 50;
+// @ts-expect-error limit is an integer, not its digits
+export const limitText: NonNullable<GrantsQuery['limit']> = '50';
+export const noQuery: GrantsQuery = {};
+
+export function shortBy(problem: Schemas['Problem']): string | null {
+  if (problem.code === 'insufficient_balance') return \`\${problem.available} of \${problem.requested}\`;
+  if (problem.code === 'capture_exceeds_hold') return \`\${problem.held} of \${problem.requested}\`;
+  if (problem.code === 'reversal_exceeds_remaining') return \`\${problem.remaining} of \${problem.requested}\`;
+  // @ts-expect-error only insufficient_balance and its kin carry available
+  return problem.available;
+}
+
+export function lowBy(event: Schemas['BalanceLowEvent']): string {
+  return \`\${event.data.available} < \${event.data.threshold}\`;
+}
+
+export const balance: Schemas['TransactionResult']['balance']['available'] = '12.5';
+`;
+
+it('a client generated with openapi-typescript types defaults as optional, limit as a number and problem facts by name', async () => {
+  const document = toOpenApiDocument({ version: 'test' });
+  for (const [code, facts] of Object.entries(problemFacts)) {
+    const name = `${code.replace(/(?:^|_)([a-z])/g, (_match, letter: string) => letter.toUpperCase())}Problem`;
+    const properties = (document.components.schemas[name] as { properties?: object } | undefined)?.properties;
+    assert.deepEqual(
+      Object.keys(facts).filter((fact) => !(fact in (properties ?? {}))),
+      [],
+      `${name} names every fact of ${code}`,
+    );
+  }
+  const directory = mkdtempSync(path.join(tmpdir(), 'bursar-client-'));
+  try {
+    writeFileSync(path.join(directory, 'bursar.ts'), astToString(await openapiTS(JSON.stringify(document))));
+    writeFileSync(path.join(directory, 'client.ts'), clientProgram);
+    const program = ts.createProgram([path.join(directory, 'client.ts')], {
+      strict: true,
+      noEmit: true,
+      exactOptionalPropertyTypes: true,
+      allowImportingTsExtensions: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      types: [],
+      skipLibCheck: true,
+    });
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    assert.deepEqual(diagnostics, []);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+it("route() types a handler by its own operation, so another operation's types do not compile", () => {
+  const answer = (_text: string | number): Promise<Reply> =>
+    Promise.resolve({ status: 200, bodyText: '{}', problem: false, replayed: false });
+  type GrantRequest = ParsedRequest<z.output<typeof operations.createGrant.body>>;
+  const grantHandler = ({ body }: GrantRequest) => answer(body.category);
+  const bound = [
+    route(operations.createGrant, grantHandler),
+    route(operations.getGrant, ({ params }) => answer(params.id)),
+    // @ts-expect-error createDebit's body has no category: a grant's handler does not fit a debit
+    route(operations.createDebit, grantHandler),
+    // @ts-expect-error getGrant has no body schema, so its handler gets nothing typed to read
+    route(operations.getGrant, ({ body }) => answer(body.amount)),
+    // @ts-expect-error listGrants has no path parameters
+    route(operations.listGrants, ({ params }) => answer(params.id)),
+  ];
+  assert.deepEqual(
+    bound.map((entry) => entry.operationId),
+    ['createGrant', 'getGrant', 'createDebit', 'getGrant', 'listGrants'],
+  );
 });

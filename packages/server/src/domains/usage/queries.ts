@@ -6,6 +6,7 @@
  */
 
 import type { UsageQuery } from '@bursar/api';
+import { usageEventsMax } from '@bursar/api';
 import type { Rational } from '@bursar/core';
 import { formatAmount, rational } from '@bursar/core';
 import type { Caller, Reply } from '../../platform/contract.ts';
@@ -16,8 +17,6 @@ import type { SqlValue } from '../../platform/storage/database.ts';
 import { toTimestamp } from '../../platform/wire.ts';
 import { decimalTextToRational } from './events.ts';
 
-/** The most events one usage query sums; a larger range must be split. */
-export const usageEventsMax = 500_000;
 const pageSize = 5000;
 
 interface Bucket {

@@ -4,7 +4,7 @@
  * only its own inline style (pinned by hash).
  */
 import { createHash } from 'node:crypto';
-import type { JsonSchema, OpenApiDocument, OpenApiOperation } from './openapi.ts';
+import type { JsonSchema, OpenApiDocument, OpenApiOperation, OpenApiWebhook } from './openapi.ts';
 
 const style = `
 body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:70rem;padding:1rem 2rem;color:#1d2330}
@@ -82,6 +82,18 @@ function renderOperation(method: string, path: string, operation: OpenApiOperati
   return parts.join('');
 }
 
+/** A lifecycle event: what the endpoint receives, and its payload's schema. */
+function renderWebhook(type: string, webhook: OpenApiWebhook): string {
+  const payload = webhook.post.requestBody.content['application/json'];
+  return [
+    `<section class="operation" id="${toAnchor('operation', type)}">`,
+    `<h3><span class="method post">POST</span> <code>${escapeHtml(type)}</code></h3>`,
+    `<p>${escapeHtml(webhook.post.summary)}</p>`,
+    payload === undefined ? '' : renderSchema(payload.schema),
+    '</section>',
+  ].join('');
+}
+
 export function renderDocsPage(document: OpenApiDocument): string {
   const byTag = new Map<string, string[]>(document.tags.map((tag) => [tag.name, []]));
   for (const [path, methods] of Object.entries(document.paths)) {
@@ -92,6 +104,9 @@ export function renderDocsPage(document: OpenApiDocument): string {
       byTag.set(tag, sections);
     }
   }
+  const webhooks = Object.entries(document.webhooks).map(([type, webhook]) => renderWebhook(type, webhook));
+  // Tags that name only webhook events (listed in their own section) have no operation here.
+  for (const [tag, sections] of byTag) if (sections.length === 0) byTag.delete(tag);
   const nav = [...byTag.keys()].map((tag) => `<a href="#${toAnchor('tag', tag)}">${escapeHtml(tag)}</a>`).join('');
   const tags = [...byTag.entries()].map(
     ([tag, sections]) => `<h2 id="${toAnchor('tag', tag)}">${escapeHtml(tag)}</h2>${sections.join('')}`,
@@ -106,8 +121,9 @@ export function renderDocsPage(document: OpenApiDocument): string {
     `<h1>${escapeHtml(document.info.title)} API <small>${escapeHtml(document.info.version)}</small></h1>`,
     `<p>${escapeHtml(document.info.description)}</p>`,
     `<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(document.openapi)}).</p>`,
-    `<nav>${nav}<a href="#schemas">Schemas</a></nav>`,
+    `<nav>${nav}<a href="#webhooks">Webhook events</a><a href="#schemas">Schemas</a></nav>`,
     ...tags,
+    `<h2 id="webhooks">Webhook events</h2><p>POSTed to every endpoint subscribed to their type.</p>${webhooks.join('')}`,
     '<h2 id="schemas">Schemas</h2>',
     ...schemas,
     '</body></html>',

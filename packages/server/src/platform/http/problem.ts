@@ -2,13 +2,11 @@
  * The one place that writes an application/problem+json document (RFC 9457): every refusal and
  * error on the wire, whether decided by the framework or by the ledger service, has this shape.
  */
-import type { OutcomeCode } from '@bursar/core';
-import { outcomes } from '@bursar/core';
-import { z } from 'zod';
+import type { ProblemCode } from '@bursar/api';
+import { problemContentType, problems, problemTypeBase } from '@bursar/api';
 import type { FieldError } from '../contract.ts';
 
-export const problemContentType = 'application/problem+json';
-const problemTypeBase = 'https://bursar.dev/problems/';
+export { problemContentType };
 
 export interface ProblemOptions {
   readonly requestId: string;
@@ -16,21 +14,6 @@ export interface ProblemOptions {
   /** Machine-readable extras, already in wire form: amounts as decimal strings, never bigint. */
   readonly facts?: Readonly<Record<string, unknown>>;
 }
-
-/** The document's shape, for the OpenAPI reference. Loose: refusals add facts such as `available`. */
-export const problemSchema = z.looseObject({
-  type: z.string().describe(`${problemTypeBase}<code>`),
-  title: z.string(),
-  status: z.int(),
-  code: z.enum(Object.keys(outcomes) as [OutcomeCode, ...OutcomeCode[]]),
-  detail: z.string(),
-  request_id: z.string(),
-  retryable: z.boolean().describe('Whether the same request may succeed if retried later, with a new Idempotency-Key.'),
-  errors: z
-    .array(z.object({ field: z.string(), message: z.string() }))
-    .optional()
-    .describe('Present on validation_failed: one entry per field.'),
-});
 
 const reservedMembers = new Set(['type', 'title', 'status', 'code', 'detail', 'request_id', 'retryable', 'errors']);
 
@@ -42,11 +25,11 @@ function refuseBigint(key: string, value: unknown): unknown {
 }
 
 export function toProblem(
-  code: OutcomeCode,
+  code: ProblemCode,
   detail: string,
   options: ProblemOptions,
 ): { status: number; bodyText: string } {
-  const outcome = outcomes[code];
+  const outcome = problems[code];
   const document: Record<string, unknown> = {
     type: problemTypeBase + code,
     title: outcome.title,

@@ -41,13 +41,20 @@ export interface Route extends RouteSpec {
   handle(request: ParsedRequest): Promise<Reply>;
 }
 
-type Handler<Body, Query, Params> = (request: ParsedRequest<Body, Query, Params>) => Promise<Reply>;
+/** What a spec's schema for `part` parses to; `unknown` when the spec has none, so a handler cannot lean on it. */
+type Parsed<Spec, Part extends 'body' | 'query' | 'params'> = Spec extends { readonly [P in Part]: infer Schema }
+  ? Schema extends z.ZodType
+    ? z.output<Schema>
+    : unknown
+  : unknown;
 
-/** A route whose handler sees its parsed body, query and path parameters with their types. */
-export function route<Body = unknown, Query = unknown, Params = unknown>(
-  spec: Omit<Route, 'handle'>,
-  handle: Handler<Body, Query, Params>,
-): Route {
+/** A handler typed by its own operation: its body, query and path parameters are what that operation's schemas parse. */
+type Handler<Spec extends RouteSpec> = (
+  request: ParsedRequest<Parsed<Spec, 'body'>, Parsed<Spec, 'query'>, Parsed<Spec, 'params'>>,
+) => Promise<Reply>;
+
+/** Binds a handler to an operation; the handler's types come from that operation's schemas, never from elsewhere. */
+export function route<const Spec extends RouteSpec>(spec: Spec, handle: Handler<Spec>): Route {
   return { ...spec, handle: handle as Route['handle'] };
 }
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import { emptyBody } from '@bursar/api';
+import { bodyBytesDefault, emptyBody } from '@bursar/api';
 import type { Caller, FieldError, Reply, Scope } from '../contract.ts';
 import { scopeAllows } from '../contract.ts';
 import type { Logger } from './logger.ts';
@@ -46,8 +46,6 @@ export interface HttpServerOptions {
   /** Limits each API key's request rate on every /v1 route; absent: no limit. */
   readonly rateLimit?: { readonly limiter: RateLimiter; readonly now: () => number };
 }
-
-const bodyBytesMaxDefault = 1024 * 1024;
 
 const jsonContentType = 'application/json';
 const jsonContentTypePattern = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -132,7 +130,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const context: ServerContext = {
     authenticate: options.authenticate,
     logger: options.logger,
-    bodyBytesMax: options.bodyBytesMax ?? bodyBytesMaxDefault,
+    bodyBytesMax: options.bodyBytesMax ?? bodyBytesDefault,
     rateLimit: options.rateLimit ?? null,
     router: createRouter(endpoints),
     requestsTotal,
