@@ -9,6 +9,7 @@ import type { ExportedChainHead } from '../../platform/commit/audit-chain.ts';
 import { verifyAuditChain } from '../../platform/commit/audit-chain.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
 import type { SqlRow, SqlSession, SqlValue } from '../../platform/storage/database.ts';
+import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
 import { quote, tables } from '../../platform/storage/schema.ts';
 
 /** The first thing found wrong: which invariant, which row, what was expected and what was found. */
@@ -414,29 +415,31 @@ async function verifyHolds(
   pageRows: number,
   count: (table: string, rows: number) => void,
 ): Promise<Violation | null> {
+  const db = queryBuilder(session);
   for await (const page of pagesOf(session, 'holds', pageRows)) {
     const byEnvironment = groupRows(page, 'environment_id');
     for (const [environmentId, holds] of byEnvironment) {
       const ids = holds.map((hold) => String(hold.id));
-      const placeholders = ids.map(() => '?').join(', ');
       const endings = groupRows(
-        await session.all(
-          `SELECT id, hold_id, kind, amount FROM transactions
-           WHERE environment_id = ? AND hold_id IN (${placeholders}) AND kind IN ('capture', 'release', 'hold_expire')
-           ORDER BY id`,
-          [environmentId, ...ids],
-        ),
+        await db
+          .selectFrom('transactions')
+          .select(['id', 'hold_id', 'kind', 'amount'])
+          .where('environment_id', '=', environmentId)
+          .where(isAnyOf(session.dialect, 'hold_id', ids))
+          .where('kind', 'in', ['capture', 'release', 'hold_expire'])
+          .orderBy('id')
+          .execute(),
         'hold_id',
       );
-      const reserved = new Map(
-        (
-          await session.all(
-            `SELECT hold_id, SUM(amount) AS total FROM hold_reservations
-             WHERE environment_id = ? AND hold_id IN (${placeholders}) GROUP BY hold_id`,
-            [environmentId, ...ids],
-          )
-        ).map((row) => [String(row.hold_id), toBigint(row.total)]),
-      );
+      const reservations = await db
+        .selectFrom('hold_reservations')
+        .select((reservation) => ['hold_id', reservation.fn.sum('amount').as('total')])
+        .where('environment_id', '=', environmentId)
+        .where(isAnyOf(session.dialect, 'hold_id', ids))
+        .groupBy('hold_id')
+        .execute();
+      // A sum is a bigint on SQLite and exact numeric text on PostgreSQL.
+      const reserved = new Map(reservations.map((row) => [row.hold_id, toBigint(row.total)]));
       for (const hold of holds) {
         const id = String(hold.id);
         const violation = decideHold(hold, endings.get(id) ?? [], reserved.get(id) ?? 0n);

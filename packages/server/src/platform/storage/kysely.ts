@@ -4,7 +4,7 @@
  * its transaction. Kysely's own dialects would open connections of their own, outside the group
  * commit; only its compilers, adapters and introspectors are used.
  */
-import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult } from 'kysely';
+import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, RawBuilder } from 'kysely';
 import {
   Kysely,
   PostgresAdapter,
@@ -13,8 +13,22 @@ import {
   SqliteAdapter,
   SqliteIntrospector,
   SqliteQueryCompiler,
+  sql,
 } from 'kysely';
 import type { SqlSession, SqlValue } from './database.ts';
+import type { DB } from './schema.ts';
+
+const builders = new WeakMap<SqlSession, Kysely<DB>>();
+
+/** The typed query builder over a session (one per session, kept with it). */
+export function queryBuilder(session: SqlSession): Kysely<DB> {
+  let builder = builders.get(session);
+  if (builder === undefined) {
+    builder = kyselyOver<DB>(session);
+    builders.set(session, builder);
+  }
+  return builder;
+}
 
 /**
  * A Kysely bound to one session. `inTransaction`: the session is a write transaction's, and
@@ -37,6 +51,21 @@ export function kyselyOver<Schema>(session: SqlSession, options: { inTransaction
           createQueryCompiler: () => new PostgresQueryCompiler(),
         };
   return new Kysely<Schema>({ dialect });
+}
+
+/**
+ * `column` is one of `values`, with one parameter (a JSON array) however many there are, so one
+ * prepared statement serves every list where `IN (?, …)` would prepare one per length.
+ */
+export function isAnyOf(
+  dialect: 'sqlite' | 'postgres',
+  column: string,
+  values: readonly string[],
+): RawBuilder<boolean> {
+  const list = JSON.stringify(values);
+  return dialect === 'sqlite'
+    ? sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${list}))`
+    : sql<boolean>`${sql.ref(column)} = ANY(ARRAY(SELECT json_array_elements_text(${list}::json)))`;
 }
 
 class SessionDriver implements Driver {

@@ -521,11 +521,20 @@ export const tables = {
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
-export type Row<Table extends TableName> = {
-  [Column in keyof (typeof tables)[Table]['columns']]: (typeof tables)[Table]['columns'][Column] extends 'bigint'
-    ? bigint | null
-    : string | null;
+type ColumnValue<Type> = Type extends 'bigint' ? bigint : string;
+
+/**
+ * A row of one table as both backends return it (the drivers read 64-bit integers as bigint):
+ * bigint columns as bigint, text as string, null only where the column is declared nullable.
+ */
+export type TableRow<Table extends TableName> = {
+  [Column in keyof (typeof tables)[Table]['columns']]:
+    | ColumnValue<(typeof tables)[Table]['columns'][Column]>
+    | (Column extends (typeof tables)[Table]['nullable'][number] ? null : never);
 };
+
+/** The schema as the query builder (Kysely) sees it. */
+export type DB = { [Table in TableName]: TableRow<Table> };
 
 /** Column names such as `before`, `after`, `key` and `position` are quoted everywhere. */
 export function quote(identifier: string): string {
