@@ -45,7 +45,7 @@ export function kyselyOver<Schema>(session: SqlSession, options: { inTransaction
           createQueryCompiler: () => new SqliteQueryCompiler(),
         }
       : {
-          createAdapter: () => new PostgresAdapter(),
+          createAdapter: () => new StartupLockedPostgresAdapter(),
           createDriver: () => driver,
           createIntrospector: (db) => new PostgresIntrospector(db),
           createQueryCompiler: () => new PostgresQueryCompiler(),
@@ -66,6 +66,17 @@ export function isAnyOf(
   return dialect === 'sqlite'
     ? sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${list}))`
     : sql<boolean>`${sql.ref(column)} = ANY(ARRAY(SELECT json_array_elements_text(${list}::json)))`;
+}
+
+/**
+ * The migrator runs inside `migrate`'s transaction, which holds the start-up lock already; the
+ * adapter's own session-level advisory lock would be a second lock, and one a failed migration
+ * could leave held on a pooled connection (its unlock cannot run in an aborted transaction).
+ */
+class StartupLockedPostgresAdapter extends PostgresAdapter {
+  override async acquireMigrationLock(): Promise<void> {}
+
+  override async releaseMigrationLock(): Promise<void> {}
 }
 
 class SessionDriver implements Driver {
