@@ -120,6 +120,19 @@ describe(`migration history (${backend})`, () => {
     });
   });
 
+  it('applies nothing when a migration fails', async () => {
+    await withDatabase(async (opened) => {
+      // A table an earlier version could never have made: a NOT NULL column missing from it cannot be added.
+      await opened.writeTransaction((session) => session.run('CREATE TABLE environments ("id" TEXT NOT NULL)'));
+      await assert.rejects(migrate(opened, Date.now()), /environments\.name is added to an existing table/);
+      const left = (await introspect(opened.reader)).columns;
+      assert.deepEqual(
+        left.map((column) => column.split(' ')[0]),
+        ['environments.id'],
+      );
+    });
+  });
+
   it('declares in schema.ts exactly the tables and columns the history builds', async () => {
     await withDatabase(async (opened) => {
       await migrate(opened, Date.now());
