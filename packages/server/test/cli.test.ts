@@ -12,7 +12,6 @@ import { test } from 'node:test';
 import { openDatabase } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
 import { migrate } from '../src/platform/storage/migrations.ts';
-import { migrationTables, tables } from '../src/platform/storage/schema.ts';
 import { createTestDatabase, testConfig } from './harness.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -106,12 +105,6 @@ test('`bursar serve` with an invalid configuration exits 2 and lists the problem
   assert.match(run.stderr, /BURSAR_LOG_LEVEL/);
 });
 
-test('every table belongs to exactly one migration', () => {
-  const listed = migrationTables.flat();
-  assert.deepEqual([...listed].sort(), Object.keys(tables).sort());
-  assert.equal(new Set(listed).size, listed.length);
-});
-
 test('migrating a database made by an older version adds the columns it lacks', async () => {
   const database = await createTestDatabase();
   const opened = await openDatabase({ databaseUrl: database.url, postgresWritersMax: 1 });
@@ -141,7 +134,7 @@ test('`bursar migrate` applies the migrations once', async () => {
   try {
     const first = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(first.status, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2, 3, 4, 5, 6, 7] });
+    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2] });
     const second = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(second.status, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), { migrated: [] });

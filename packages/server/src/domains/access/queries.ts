@@ -7,7 +7,7 @@ import { fieldReply, isFieldError, type LedgerService, okReply } from '../../pla
 import { toTime } from '../../platform/storage/codecs.ts';
 import type { PageQuery } from '../../platform/storage/paging.ts';
 import { bigintColumn, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
-import { nullableText, toTimestamp } from '../../platform/wire.ts';
+import { toTimestamp } from '../../platform/wire.ts';
 import { toWireApiKey, toWireEnvironment } from './operations.ts';
 
 const environmentKeys = keyset('environments', 'asc', textColumn('id'));
@@ -49,18 +49,18 @@ export async function listAuditEvents(
   const found = await readPage(service.database.reader, 'audit_events', auditKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
   const data = found.rows.map((row) => ({
-    id: String(row.id),
+    id: row.id,
     seq: Number(row.seq),
-    action: String(row.action),
-    target: String(row.target),
-    actor: String(row.actor),
-    reason: nullableText(row.reason),
-    before: row.before === null ? null : JSON.parse(String(row.before)),
-    after: row.after === null ? null : JSON.parse(String(row.after)),
-    request_id: nullableText(row.request_id),
+    action: row.action,
+    target: row.target,
+    actor: row.actor,
+    reason: row.reason,
+    before: row.before === null ? null : JSON.parse(row.before),
+    after: row.after === null ? null : JSON.parse(row.after),
+    request_id: row.request_id,
     created_at: toTimestamp(toTime(row.created_at)),
-    prev_hash: String(row.prev_hash),
-    hash: String(row.hash),
+    prev_hash: row.prev_hash,
+    hash: row.hash,
   }));
   return okReply(200, { data, next_cursor: found.nextCursor });
 }

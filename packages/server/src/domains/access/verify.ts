@@ -9,6 +9,8 @@ import type { ExportedChainHead } from '../../platform/commit/audit-chain.ts';
 import { verifyAuditChain } from '../../platform/commit/audit-chain.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
 import type { SqlRow, SqlSession, SqlValue } from '../../platform/storage/database.ts';
+import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
+import type { TableName, TableRow } from '../../platform/storage/schema.ts';
 import { quote, tables } from '../../platform/storage/schema.ts';
 
 /** The first thing found wrong: which invariant, which row, what was expected and what was found. */
@@ -62,14 +64,19 @@ export async function verifyDatabase(session: SqlSession, options: VerifyOptions
 }
 
 /** Rows of `table` in primary-key order, one page per yield (keyset paging: no offset scans). */
-async function* pagesOf(session: SqlSession, table: keyof typeof tables, pageRows: number): AsyncGenerator<SqlRow[]> {
+async function* pagesOf<Table extends TableName>(
+  session: SqlSession,
+  table: Table,
+  pageRows: number,
+): AsyncGenerator<TableRow<Table>[]> {
   const keyColumns: readonly string[] = tables[table].primaryKey;
   const keys = keyColumns.map(quote).join(', ');
   let after: SqlValue[] | null = null;
   for (;;) {
     const where = after === null ? '' : ` WHERE (${keys}) > (${keyColumns.map(() => '?').join(', ')})`;
     const rows = await session.all(`SELECT * FROM ${table}${where} ORDER BY ${keys} LIMIT ${pageRows}`, after ?? []);
-    if (rows.length > 0) yield rows;
+    // `SELECT *` of one table: the drivers return its columns as the schema types them.
+    if (rows.length > 0) yield rows as TableRow<Table>[];
     if (rows.length < pageRows) return;
     const last = rows[rows.length - 1] as SqlRow;
     after = keyColumns.map((column) => last[column] ?? null);
@@ -119,8 +126,8 @@ async function verifyAuditChains(
   pageRows: number,
   count: (table: string, rows: number) => void,
 ): Promise<Violation | null> {
-  const environments = await session.all('SELECT id FROM environments ORDER BY id');
-  const known = new Set(environments.map((row) => String(row.id)));
+  const environments = await queryBuilder(session).selectFrom('environments').select('id').orderBy('id').execute();
+  const known = new Set(environments.map((row) => row.id));
   for (const head of options.exportedHeads ?? []) {
     if (!known.has(head.environmentId)) {
       return {
@@ -132,8 +139,7 @@ async function verifyAuditChains(
       };
     }
   }
-  for (const environment of environments) {
-    const environmentId = String(environment.id);
+  for (const { id: environmentId } of environments) {
     const exported = options.exportedHeads?.find((head) => head.environmentId === environmentId);
     const result = await verifyAuditChain(session, environmentId, options.auditKey, {
       ...(exported === undefined ? {} : { exported }),
@@ -171,8 +177,7 @@ async function verifyEntries(
         if (violation !== null) return violation;
         current = { key, sums: new Map() };
       }
-      const asset = String(entry.asset);
-      const amount = toBigint(entry.amount);
+      const { asset, amount } = entry;
       current.sums.set(asset, (current.sums.get(asset) ?? 0n) + amount);
       const totalKey = `${entry.environment_id}/${asset}`;
       environmentTotals.set(totalKey, (environmentTotals.get(totalKey) ?? 0n) + amount);
@@ -213,9 +218,9 @@ function decideTransactionSums(transaction: string, sums: ReadonlyMap<string, bi
 // ---- 2, 3, 4: wallets against their entries, grants and holds ----
 
 interface WalletFacts {
-  readonly wallet: SqlRow;
+  readonly wallet: TableRow<'wallets'>;
   /** id, remaining, reserved of each of the wallet's grants. */
-  readonly grants: readonly SqlRow[];
+  readonly grants: readonly Pick<TableRow<'grants'>, 'id' | 'remaining' | 'reserved'>[];
   /** Σ entries per account and grant: `grant:<id>` and `debt`. */
   readonly entrySums: ReadonlyMap<string, bigint>;
   /** Σ reservations of open holds per grant id; `debt` for overdraft reservations. */
@@ -236,11 +241,8 @@ function decideWallet(facts: WalletFacts): Violation | null {
   let remainingTotal = 0n;
   let reservedTotal = 0n;
   const grantIds = new Set<string>();
-  for (const grant of facts.grants) {
-    const id = String(grant.id);
+  for (const { id, remaining, reserved } of facts.grants) {
     grantIds.add(id);
-    const remaining = toBigint(grant.remaining);
-    const reserved = toBigint(grant.reserved);
     const entered = facts.entrySums.get(`grant:${id}`) ?? 0n;
     if (remaining !== entered) {
       return violation(
@@ -269,11 +271,10 @@ function decideWallet(facts: WalletFacts): Violation | null {
       return violation('2: grant entries belong to a grant of the wallet', 'entries', `${walletId} ${key}`, 0n, sum);
     }
   }
-  const debt = toBigint(wallet.debt);
+  const { debt, balance } = wallet;
   const debtEntered = -(facts.entrySums.get('debt') ?? 0n);
   if (debt !== debtEntered)
     return violation('2: debt equals the sum of its entries', 'wallets', walletId, debtEntered, debt);
-  const balance = toBigint(wallet.balance);
   const entered = remainingTotal - debt;
   if (balance !== entered) {
     return violation(
@@ -284,7 +285,7 @@ function decideWallet(facts: WalletFacts): Violation | null {
       balance,
     );
   }
-  const debtReserved = toBigint(wallet.debt_reserved);
+  const debtReserved = wallet.debt_reserved;
   const debtHeld = facts.openReservations.get('debt') ?? 0n;
   if (debtReserved !== debtHeld) {
     return violation(
@@ -296,7 +297,7 @@ function decideWallet(facts: WalletFacts): Violation | null {
     );
   }
   const held = reservedTotal + debtReserved;
-  const floor = -toBigint(wallet.overdraft_limit);
+  const floor = -wallet.overdraft_limit;
   if (balance - held < floor) {
     return {
       invariant: '3: balance − held ≥ −overdraft_limit',
@@ -314,37 +315,49 @@ async function verifyWallets(
   pageRows: number,
   count: (table: string, rows: number) => void,
 ): Promise<Violation | null> {
+  const db = queryBuilder(session);
   for await (const page of pagesOf(session, 'wallets', pageRows)) {
     for (const wallet of page) {
-      const params = [wallet.environment_id ?? null, wallet.customer_id ?? null, wallet.asset ?? null];
-      const grants = await session.all(
-        'SELECT id, remaining, reserved FROM grants WHERE environment_id = ? AND customer_id = ? AND asset = ?',
-        params,
-      );
+      const grants = await db
+        .selectFrom('grants')
+        .select(['id', 'remaining', 'reserved'])
+        .where('environment_id', '=', wallet.environment_id)
+        .where('customer_id', '=', wallet.customer_id)
+        .where('asset', '=', wallet.asset)
+        .execute();
       // Through transactions: entries carry no index by customer, transactions do.
-      const sums = await session.all(
-        `SELECT e.account, e.grant_id, SUM(e.amount) AS total FROM transactions t
-           JOIN entries e ON e.environment_id = t.environment_id AND e.transaction_id = t.id
-         WHERE t.environment_id = ? AND t.customer_id = ? AND t.asset = ? AND e.account IN ('grant', 'debt')
-         GROUP BY e.account, e.grant_id`,
-        params,
-      );
-      const reservations = await session.all(
-        `SELECT r.grant_id, SUM(r.amount) AS total FROM hold_reservations r JOIN holds h
-           ON h.environment_id = r.environment_id AND h.id = r.hold_id
-         WHERE h.environment_id = ? AND h.customer_id = ? AND h.asset = ? AND h.status = 'open'
-         GROUP BY r.grant_id`,
-        params,
-      );
+      const sums = await db
+        .selectFrom('transactions as t')
+        .innerJoin('entries as e', (join) =>
+          join.onRef('e.environment_id', '=', 't.environment_id').onRef('e.transaction_id', '=', 't.id'),
+        )
+        .select((entry) => ['e.account', 'e.grant_id', entry.fn.sum('e.amount').as('total')])
+        .where('t.environment_id', '=', wallet.environment_id)
+        .where('t.customer_id', '=', wallet.customer_id)
+        .where('t.asset', '=', wallet.asset)
+        .where('e.account', 'in', ['grant', 'debt'])
+        .groupBy(['e.account', 'e.grant_id'])
+        .execute();
+      const reservations = await db
+        .selectFrom('hold_reservations as r')
+        .innerJoin('holds as h', (join) =>
+          join.onRef('h.environment_id', '=', 'r.environment_id').onRef('h.id', '=', 'r.hold_id'),
+        )
+        .select((reservation) => ['r.grant_id', reservation.fn.sum('r.amount').as('total')])
+        .where('h.environment_id', '=', wallet.environment_id)
+        .where('h.customer_id', '=', wallet.customer_id)
+        .where('h.asset', '=', wallet.asset)
+        .where('h.status', '=', 'open')
+        .groupBy('r.grant_id')
+        .execute();
+      // Sums are bigints on SQLite and exact numeric text on PostgreSQL.
       const violation = decideWallet({
         wallet,
         grants,
         entrySums: new Map(
           sums.map((row) => [row.account === 'debt' ? 'debt' : `grant:${row.grant_id}`, toBigint(row.total)]),
         ),
-        openReservations: new Map(
-          reservations.map((row) => [row.grant_id === null ? 'debt' : String(row.grant_id), toBigint(row.total)]),
-        ),
+        openReservations: new Map(reservations.map((row) => [row.grant_id ?? 'debt', toBigint(row.total)])),
       });
       if (violation !== null) return violation;
     }
@@ -362,10 +375,13 @@ const endingKinds: Readonly<Record<string, string>> = {
 };
 
 /** A hold's status, its ending transactions and its reservations agree. */
-function decideHold(hold: SqlRow, endings: readonly SqlRow[], reserved: bigint): Violation | null {
+function decideHold(
+  hold: TableRow<'holds'>,
+  endings: readonly Pick<TableRow<'transactions'>, 'id' | 'kind' | 'amount'>[],
+  reserved: bigint,
+): Violation | null {
   const row = `${hold.environment_id}/${hold.id}`;
-  const status = String(hold.status);
-  const captured = toBigint(hold.captured);
+  const { status, captured } = hold;
   if (endings.length > 1) {
     return {
       invariant: '4: a hold ends exactly once',
@@ -386,7 +402,7 @@ function decideHold(hold: SqlRow, endings: readonly SqlRow[], reserved: bigint):
       found: ending === undefined ? 'none' : `${ending.kind} ${ending.id}`,
     };
   }
-  const capturedByLedger = ending?.kind === 'capture' ? toBigint(ending.amount) : 0n;
+  const capturedByLedger = ending?.kind === 'capture' ? ending.amount : 0n;
   if (captured !== capturedByLedger) {
     return {
       invariant: '4: a capture never exceeds what it may',
@@ -396,7 +412,7 @@ function decideHold(hold: SqlRow, endings: readonly SqlRow[], reserved: bigint):
       found: `captured ${captured}`,
     };
   }
-  const amount = toBigint(hold.amount);
+  const { amount } = hold;
   if (reserved !== amount) {
     return {
       invariant: "4: held amounts equal the holds' reservations",
@@ -414,31 +430,33 @@ async function verifyHolds(
   pageRows: number,
   count: (table: string, rows: number) => void,
 ): Promise<Violation | null> {
+  const db = queryBuilder(session);
   for await (const page of pagesOf(session, 'holds', pageRows)) {
     const byEnvironment = groupRows(page, 'environment_id');
     for (const [environmentId, holds] of byEnvironment) {
-      const ids = holds.map((hold) => String(hold.id));
-      const placeholders = ids.map(() => '?').join(', ');
+      const ids = holds.map((hold) => hold.id);
       const endings = groupRows(
-        await session.all(
-          `SELECT id, hold_id, kind, amount FROM transactions
-           WHERE environment_id = ? AND hold_id IN (${placeholders}) AND kind IN ('capture', 'release', 'hold_expire')
-           ORDER BY id`,
-          [environmentId, ...ids],
-        ),
+        await db
+          .selectFrom('transactions')
+          .select(['id', 'hold_id', 'kind', 'amount'])
+          .where('environment_id', '=', environmentId)
+          .where(isAnyOf(session.dialect, 'hold_id', ids))
+          .where('kind', 'in', ['capture', 'release', 'hold_expire'])
+          .orderBy('id')
+          .execute(),
         'hold_id',
       );
-      const reserved = new Map(
-        (
-          await session.all(
-            `SELECT hold_id, SUM(amount) AS total FROM hold_reservations
-             WHERE environment_id = ? AND hold_id IN (${placeholders}) GROUP BY hold_id`,
-            [environmentId, ...ids],
-          )
-        ).map((row) => [String(row.hold_id), toBigint(row.total)]),
-      );
+      const reservations = await db
+        .selectFrom('hold_reservations')
+        .select((reservation) => ['hold_id', reservation.fn.sum('amount').as('total')])
+        .where('environment_id', '=', environmentId)
+        .where(isAnyOf(session.dialect, 'hold_id', ids))
+        .groupBy('hold_id')
+        .execute();
+      // A sum is a bigint on SQLite and exact numeric text on PostgreSQL.
+      const reserved = new Map(reservations.map((row) => [row.hold_id, toBigint(row.total)]));
       for (const hold of holds) {
-        const id = String(hold.id);
+        const { id } = hold;
         const violation = decideHold(hold, endings.get(id) ?? [], reserved.get(id) ?? 0n);
         if (violation !== null) return violation;
       }
@@ -448,8 +466,11 @@ async function verifyHolds(
   return null;
 }
 
-function groupRows(rows: readonly SqlRow[], column: string): Map<string, SqlRow[]> {
-  const groups = new Map<string, SqlRow[]>();
+function groupRows<Row extends SqlRow, Column extends keyof Row & string>(
+  rows: readonly Row[],
+  column: Column,
+): Map<string, Row[]> {
+  const groups = new Map<string, Row[]>();
   for (const row of rows) {
     const key = String(row[column]);
     const group = groups.get(key);

@@ -12,8 +12,8 @@ import { formatAmount, rational } from '@bursar/core';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, okReply, problemReply } from '../../platform/service.ts';
-import { toBigint, toTime } from '../../platform/storage/codecs.ts';
-import type { SqlValue } from '../../platform/storage/database.ts';
+import { toTime } from '../../platform/storage/codecs.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { toTimestamp } from '../../platform/wire.ts';
 import { decimalTextToRational } from './events.ts';
 
@@ -66,21 +66,29 @@ export async function getUsage(
   }
   let read = 0;
   let cursor: { at: bigint; id: string } | null = null;
+  const inRange = queryBuilder(service.database.reader)
+    .selectFrom('events')
+    .select(['id', 'feature', 'occurred_at', 'properties', 'quantities', 'asset', 'cost'])
+    .where('environment_id', '=', caller.environmentId)
+    .where('customer_id', '=', customer)
+    .where('occurred_at', '>=', BigInt(query.from))
+    .where('occurred_at', '<', BigInt(query.to))
+    .$if(query.feature !== undefined, (events) => events.where('feature', '=', query.feature as string))
+    .orderBy('occurred_at')
+    .orderBy('id')
+    .limit(pageSize);
   for (;;) {
-    const clauses = ['environment_id = ?', 'customer_id = ?', 'occurred_at >= ?', 'occurred_at < ?'];
-    const params: SqlValue[] = [caller.environmentId, customer, BigInt(query.from), BigInt(query.to)];
-    if (query.feature !== undefined) {
-      clauses.push('feature = ?');
-      params.push(query.feature);
-    }
-    if (cursor !== null) {
-      clauses.push('(occurred_at > ? OR (occurred_at = ? AND id > ?))');
-      params.push(cursor.at, cursor.at, cursor.id);
-    }
-    const rows = await service.database.reader.all(
-      `SELECT id, feature, occurred_at, properties, quantities, asset, cost FROM events WHERE ${clauses.join(' AND ')} ORDER BY occurred_at, id LIMIT ${pageSize}`,
-      params,
-    );
+    const after: { at: bigint; id: string } | null = cursor;
+    const page: typeof inRange =
+      after === null
+        ? inRange
+        : inRange.where((event) =>
+            event.or([
+              event('occurred_at', '>', after.at),
+              event.and([event('occurred_at', '=', after.at), event('id', '>', after.id)]),
+            ]),
+          );
+    const rows = await page.execute();
     for (const row of rows) {
       read += 1;
       if (read > usageEventsMax) {
@@ -88,15 +96,15 @@ export async function getUsage(
           { field: 'from', message: `the range holds more than ${usageEventsMax} events: narrow it` },
         ]);
       }
-      const properties = JSON.parse(String(row.properties)) as Record<string, unknown>;
+      const properties = JSON.parse(row.properties) as Record<string, unknown>;
       const groupValue = query.group_by === undefined ? undefined : properties[query.group_by];
       const group = groupValue === undefined || groupValue === null ? null : String(groupValue);
-      const quantities = JSON.parse(String(row.quantities)) as Record<string, string>;
-      add(toTime(row.occurred_at), String(row.feature), group, 1, quantities, String(row.asset), toBigint(row.cost));
+      const quantities = JSON.parse(row.quantities) as Record<string, string>;
+      add(toTime(row.occurred_at), row.feature, group, 1, quantities, row.asset, row.cost);
     }
     const last = rows.at(-1);
     if (rows.length < pageSize || last === undefined) break;
-    cursor = { at: toBigint(last.occurred_at), id: String(last.id) };
+    cursor = { at: last.occurred_at, id: last.id };
   }
   return render(service, caller, customer, query, granularity, buckets);
 }
@@ -120,24 +128,20 @@ async function addRollups(
   query: UsageQuery,
   add: AddUsage,
 ): Promise<void> {
-  const clauses = ['environment_id = ?', 'customer_id = ?', 'hour >= ?', 'hour < ?', 'events > 0'];
-  const params: SqlValue[] = [environmentId, customer, BigInt(query.from), BigInt(query.to)];
-  if (query.feature !== undefined) {
-    clauses.push('feature = ?');
-    params.push(query.feature);
-  }
-  const rows = await service.database.reader.all(`SELECT * FROM usage_rollups WHERE ${clauses.join(' AND ')}`, params);
+  const rows = await queryBuilder(service.database.reader)
+    .selectFrom('usage_rollups')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('customer_id', '=', customer)
+    .where('hour', '>=', BigInt(query.from))
+    .where('hour', '<', BigInt(query.to))
+    .where('events', '>', 0n)
+    .$if(query.feature !== undefined, (rollups) => rollups.where('feature', '=', query.feature as string))
+    .execute();
   for (const row of rows) {
-    const quantities = JSON.parse(String(row.quantities)) as Record<string, string>;
-    add(
-      toTime(row.hour),
-      String(row.feature),
-      null,
-      Number(toBigint(row.events)),
-      quantities,
-      String(row.asset),
-      toBigint(row.cost),
-    );
+    const quantities = JSON.parse(row.quantities) as Record<string, string>;
+    const events = Number(row.events); // a count of events, not money
+    add(toTime(row.hour), row.feature, null, events, quantities, row.asset, row.cost);
   }
 }
 

@@ -8,11 +8,12 @@ import { grantFromRow, loadWallet } from '../../platform/commit/wallet-store.ts'
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, problemReply } from '../../platform/service.ts';
-import { toBigint, toTime } from '../../platform/storage/codecs.ts';
-import type { SqlRow, SqlValue } from '../../platform/storage/database.ts';
+import { toTime } from '../../platform/storage/codecs.ts';
+import type { SqlValue } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import type { PageQuery } from '../../platform/storage/paging.ts';
 import { childRowsOf, cursorKey, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
-import { nullableText } from '../../platform/wire.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
 import type { PricedAmountInput } from '../pricing/index.ts';
 import { resolvePricedAmount } from '../pricing/index.ts';
 import { toWireAsset, toWireCustomer } from './catalog.ts';
@@ -37,10 +38,12 @@ export async function listAssets(service: LedgerService, caller: Caller, query: 
 }
 
 export async function getCustomer(service: LedgerService, caller: Caller, customer: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM customers WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    customer,
-  ]);
+  const row = await queryBuilder(service.database.reader)
+    .selectFrom('customers')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('id', '=', customer)
+    .executeTakeFirst();
   return row === undefined
     ? problemReply(caller, 'customer_not_found', `No customer "${customer}" in this environment.`)
     : okReply(200, toWireCustomer(row));
@@ -62,10 +65,14 @@ async function walletsOf(
   customer: string,
   asset: string | undefined,
 ): Promise<Wallet[]> {
-  const rows = await service.database.reader.all(
-    `SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ?${asset === undefined ? '' : ' AND asset = ?'} ORDER BY asset`,
-    asset === undefined ? [caller.environmentId, customer] : [caller.environmentId, customer, asset],
-  );
+  const rows = await queryBuilder(service.database.reader)
+    .selectFrom('wallets')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('customer_id', '=', customer)
+    .$if(asset !== undefined, (query) => query.where('asset', '=', asset as string))
+    .orderBy('asset')
+    .execute();
   const now = service.clock.now();
   // Reads see what time already decided (expired holds released, dead grants' credit gone)
   // without waiting for a write or the sweeper to book it.
@@ -117,26 +124,23 @@ export async function checkDebit(service: LedgerService, caller: Caller, input: 
   });
 }
 
-async function scaleOf(service: LedgerService, caller: Caller, asset: unknown): Promise<number> {
-  const info = await service.asset(caller.environmentId, String(asset));
+async function scaleOf(service: LedgerService, caller: Caller, asset: string): Promise<number> {
+  const info = await service.asset(caller.environmentId, asset);
   if (info === undefined) throw new Error('assertion failed: rows name existing assets');
   return info.scale;
 }
 
-function grantOwner(row: SqlRow) {
-  return {
-    customer: String(row.customer_id),
-    asset: String(row.asset),
-    reason: nullableText(row.reason),
-    metadata: nullableText(row.metadata),
-  };
+function grantOwner(row: TableRow<'grants'>) {
+  return { customer: row.customer_id, asset: row.asset, reason: row.reason, metadata: row.metadata };
 }
 
 export async function getGrant(service: LedgerService, caller: Caller, grantId: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    grantId,
-  ]);
+  const row = await queryBuilder(service.database.reader)
+    .selectFrom('grants')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('id', '=', grantId)
+    .executeTakeFirst();
   if (row === undefined) return problemReply(caller, 'grant_not_found', `No grant "${grantId}" in this environment.`);
   return okReply(
     200,
@@ -176,27 +180,30 @@ export async function listGrants(
 }
 
 export async function getHold(service: LedgerService, caller: Caller, holdId: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM holds WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    holdId,
-  ]);
+  const reader = queryBuilder(service.database.reader);
+  const row = await reader
+    .selectFrom('holds')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('id', '=', holdId)
+    .executeTakeFirst();
   if (row === undefined) return problemReply(caller, 'hold_not_found', `No hold "${holdId}" in this environment.`);
-  const reservations = await service.database.reader.all(
-    'SELECT * FROM hold_reservations WHERE environment_id = ? AND hold_id = ? ORDER BY position',
-    [caller.environmentId, holdId],
-  );
+  const reservations = await reader
+    .selectFrom('hold_reservations')
+    .select(['grant_id', 'amount'])
+    .where('environment_id', '=', caller.environmentId)
+    .where('hold_id', '=', holdId)
+    .orderBy('position')
+    .execute();
   const now = service.clock.now();
   const expiresAt = toTime(row.expires_at);
   // An open hold past its expiry has ended, whether or not the sweeper booked it yet.
-  const status = row.status === 'open' && now >= expiresAt ? 'expired' : String(row.status);
+  const status = row.status === 'open' && now >= expiresAt ? 'expired' : row.status;
   const hold = {
     id: holdId,
-    amount: toBigint(row.amount),
-    reservations: reservations.map((reservation) => ({
-      grantId: nullableText(reservation.grant_id),
-      amount: toBigint(reservation.amount),
-    })),
-    feature: nullableText(row.feature),
+    amount: row.amount,
+    reservations: reservations.map((reservation) => ({ grantId: reservation.grant_id, amount: reservation.amount })),
+    feature: row.feature,
     expiresAt,
     createdAt: toTime(row.created_at),
   };
@@ -206,12 +213,12 @@ export async function getHold(service: LedgerService, caller: Caller, holdId: st
     toWireHold(
       hold,
       {
-        customer: String(row.customer_id),
-        asset: String(row.asset),
+        customer: row.customer_id,
+        asset: row.asset,
         status,
-        captured: toBigint(row.captured),
+        captured: row.captured,
         endedAt,
-        metadata: nullableText(row.metadata),
+        metadata: row.metadata,
       },
       await scaleOf(service, caller, row.asset),
     ),
@@ -219,21 +226,21 @@ export async function getHold(service: LedgerService, caller: Caller, holdId: st
 }
 
 /** Transactions with their entries, read with one statement for all of them. */
-async function renderTransactions(service: LedgerService, caller: Caller, rows: readonly SqlRow[]) {
+async function renderTransactions(service: LedgerService, caller: Caller, rows: readonly TableRow<'transactions'>[]) {
   const entries = await childRowsOf(
     service.database.reader,
     'entries',
     'transaction_id',
     caller.environmentId,
-    rows.map((row) => String(row.id)),
+    rows.map((row) => row.id),
     'position',
   );
   const rendered = [];
   for (const row of rows) {
     rendered.push(
       toWireTransaction(
-        transactionFromRows(row, entries.get(String(row.id)) ?? []),
-        nullableText(row.metadata),
+        transactionFromRows(row, entries.get(row.id) ?? []),
+        row.metadata,
         await scaleOf(service, caller, row.asset),
       ),
     );
@@ -242,10 +249,12 @@ async function renderTransactions(service: LedgerService, caller: Caller, rows: 
 }
 
 export async function getTransaction(service: LedgerService, caller: Caller, transactionId: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM transactions WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    transactionId,
-  ]);
+  const row = await queryBuilder(service.database.reader)
+    .selectFrom('transactions')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('id', '=', transactionId)
+    .executeTakeFirst();
   if (row === undefined)
     return problemReply(caller, 'transaction_not_found', `No transaction "${transactionId}" in this environment.`);
   const [rendered] = await renderTransactions(service, caller, [row]);
@@ -272,16 +281,18 @@ export async function listTransactions(
   // filter instead walks its customer's transactions, which are indexed, and checks their entries.
   let customer = query.customer;
   if (query.grant !== undefined) {
-    const [grant] = await service.database.reader.all(
-      'SELECT customer_id FROM grants WHERE environment_id = ? AND id = ?',
-      [caller.environmentId, query.grant],
-    );
+    const grant = await queryBuilder(service.database.reader)
+      .selectFrom('grants')
+      .select('customer_id')
+      .where('environment_id', '=', caller.environmentId)
+      .where('id', '=', query.grant)
+      .executeTakeFirst();
     if (grant === undefined || (customer !== undefined && customer !== grant.customer_id)) {
       const checked = cursorKey(transactionKeys, query.cursor);
       if (isFieldError(checked)) return fieldReply(caller, [checked]);
       return okReply(200, { data: [], next_cursor: null });
     }
-    customer = String(grant.customer_id);
+    customer = grant.customer_id;
   }
   const filters = {
     'environment_id = ?': caller.environmentId,

@@ -1,4 +1,11 @@
-/** Column codecs both backends share: integer columns come back as bigint, number or digit strings. */
+/**
+ * Column codecs: what a column holds, in the form the code uses. Rows read through the query
+ * builder are typed by the schema (`TableRow`: bigint columns as bigint, text as string, null
+ * where declared), which the drivers guarantee; these decode what the schema does not type:
+ * times (bigint milliseconds) as numbers, and values of untyped rows (`SqlRow`, aggregates).
+ */
+
+/** A 64-bit integer column or aggregate: bigint on both backends, digit strings from PostgreSQL's numeric sums. */
 export function toBigint(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
@@ -6,7 +13,12 @@ export function toBigint(value: unknown): bigint {
   throw new Error(`assertion failed: expected an integer column, got ${typeof value}`);
 }
 
-/** Times and small counts are stored as 64-bit integers and used as JS numbers (milliseconds fit). */
+/** A time column (epoch milliseconds, which fit a JS number). */
 export function toTime(value: unknown): number {
   return Number(toBigint(value));
+}
+
+/** A nullable time column. */
+export function toNullableTime(value: unknown): number | null {
+  return value === null ? null : toTime(value);
 }

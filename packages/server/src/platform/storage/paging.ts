@@ -5,8 +5,9 @@
  */
 
 import type { FieldError } from '../contract.ts';
+import { toBigint } from './codecs.ts';
 import type { SqlRow, SqlSession, SqlValue } from './database.ts';
-import type { TableName } from './schema.ts';
+import type { TableName, TableRow } from './schema.ts';
 
 interface KeyColumn {
   readonly name: string;
@@ -92,7 +93,11 @@ export function cursorKey(keys: Keyset, cursor: string | undefined): SqlValue[] 
  * A page of at most `limit` rows out of `limit + 1` read, and the cursor after its last row;
  * the extra row only says whether there is more, so `next_cursor` is null exactly on the last page.
  */
-function pageRows(keys: Keyset, rows: readonly SqlRow[], limit: number): { rows: SqlRow[]; nextCursor: string | null } {
+function pageRows<Row extends SqlRow>(
+  keys: Keyset,
+  rows: readonly Row[],
+  limit: number,
+): { rows: Row[]; nextCursor: string | null } {
   const shown = rows.slice(0, limit);
   const last = shown[shown.length - 1];
   if (rows.length <= limit || last === undefined) return { rows: shown, nextCursor: null };
@@ -110,15 +115,15 @@ export interface PageQuery {
  * Reads one page of `table`: the rows matching every filter that is set (each clause's `?`s take
  * its value; a clause without `?` is set by any value but undefined; the caller always sets
  * `environment_id = ?`), after the cursor's key, in the list's order. The statement text depends
- * on which filters are set, never on the page.
+ * on which filters are set, never on the page. Rows are typed by the schema (`TableRow`).
  */
-export async function readPage(
+export async function readPage<Table extends TableName>(
   session: SqlSession,
-  table: string,
+  table: Table,
   keys: Keyset,
   filters: Readonly<Record<string, SqlValue | undefined>>,
   query: PageQuery,
-): Promise<{ rows: SqlRow[]; nextCursor: string | null } | FieldError> {
+): Promise<{ rows: TableRow<Table>[]; nextCursor: string | null } | FieldError> {
   const after = cursorKey(keys, query.cursor);
   if (!Array.isArray(after)) return after;
   const clauses: string[] = [];
@@ -135,31 +140,33 @@ export async function readPage(
     ...after,
     query.limit + 1,
   ]);
-  return pageRows(keys, rows, query.limit);
+  // `SELECT *` of one table: the drivers return its columns as the schema types them.
+  return pageRows(keys, rows as TableRow<Table>[], query.limit);
 }
 
 /**
  * The child rows of a page's rows (entries, periods, versions, attempts), read with one
  * statement whatever the page's size, grouped by parent and ordered by `orderColumn`.
  */
-export async function childRowsOf(
+export async function childRowsOf<Table extends TableName>(
   session: SqlSession,
-  table: TableName,
-  parentColumn: string,
+  table: Table,
+  parentColumn: keyof TableRow<Table> & string,
   environmentId: string,
   parentIds: readonly string[],
-  orderColumn: string,
-): Promise<Map<string, SqlRow[]>> {
-  const rows = await session.selectByKeys(
+  orderColumn: keyof TableRow<Table> & string,
+): Promise<Map<string, TableRow<Table>[]>> {
+  // Rows of one table: the drivers return its columns as the schema types them.
+  const rows = (await session.selectByKeys(
     table,
     ['environment_id', parentColumn],
     parentIds.map((id) => [environmentId, id]),
-  );
-  const byParent = new Map<string, SqlRow[]>(parentIds.map((id) => [id, []]));
+  )) as TableRow<Table>[];
+  const byParent = new Map<string, TableRow<Table>[]>(parentIds.map((id) => [id, []]));
   for (const row of rows) byParent.get(String(row[parentColumn]))?.push(row);
   for (const children of byParent.values())
     children.sort((a, b) => {
-      const [x, y] = [BigInt(a[orderColumn] ?? 0), BigInt(b[orderColumn] ?? 0)];
+      const [x, y] = [toBigint(a[orderColumn]), toBigint(b[orderColumn])];
       return x < y ? -1 : x > y ? 1 : 0;
     });
   return byParent;

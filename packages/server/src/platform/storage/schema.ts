@@ -1,7 +1,8 @@
 /**
- * The schema, declared once: every table's columns and types, from which both dialects' DDL
- * and the bulk insert/update statements are generated. Every row of a customer carries the
- * environment and customer keys so a distributed PostgreSQL can shard by them.
+ * The schema as the migration history leaves it: every table's columns and types, from which the
+ * bulk insert/update statements and the query builder's row types are derived. A test checks it
+ * against a migrated database; changing it means adding a migration. Every row of a customer
+ * carries the environment and customer keys so a distributed PostgreSQL can shard by them.
  */
 
 export type ColumnType = 'text' | 'bigint';
@@ -520,87 +521,20 @@ export const tables = {
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
-export type Row<Table extends TableName> = {
-  [Column in keyof (typeof tables)[Table]['columns']]: (typeof tables)[Table]['columns'][Column] extends 'bigint'
-    ? bigint | null
-    : string | null;
+type ColumnValue<Type> = Type extends 'bigint' ? bigint : string;
+
+/**
+ * A row of one table as both backends return it (the drivers read 64-bit integers as bigint):
+ * bigint columns as bigint, text as string, null only where the column is declared nullable.
+ */
+export type TableRow<Table extends TableName> = {
+  [Column in keyof (typeof tables)[Table]['columns']]:
+    | ColumnValue<(typeof tables)[Table]['columns'][Column]>
+    | (Column extends (typeof tables)[Table]['nullable'][number] ? null : never);
 };
 
-/** The tables each migration creates, in order; a table belongs to the migration that introduced it. */
-export const migrationTables: readonly (readonly TableName[])[] = [
-  [
-    'environments',
-    'api_keys',
-    'assets',
-    'customers',
-    'wallets',
-    'grants',
-    'holds',
-    'hold_reservations',
-    'transactions',
-    'entries',
-    'idempotency_keys',
-    'audit_events',
-    'outbox',
-  ],
-  ['features', 'price_books', 'price_versions', 'model_prices'],
-  ['events', 'usage_totals'],
-  ['usage_rollups'],
-  ['webhook_endpoints', 'webhook_deliveries', 'webhook_attempts'],
-  ['topups'],
-  [
-    'plans',
-    'plan_versions',
-    'subscriptions',
-    'subscription_periods',
-    'subscription_grants',
-    'scheduled_notices',
-    'job_failures',
-  ],
-];
-
-/** DDL for one dialect and some tables: CREATE TABLE/INDEX IF NOT EXISTS plus append-only triggers. */
-export function schemaStatements(dialect: 'sqlite' | 'postgres', names: readonly TableName[]): string[] {
-  const statements: string[] = [];
-  if (dialect === 'postgres') {
-    statements.push(`CREATE OR REPLACE FUNCTION bursar_append_only() RETURNS trigger AS $$
-BEGIN RAISE EXCEPTION 'append_only: % rows are never updated or deleted', TG_TABLE_NAME; END;
-$$ LANGUAGE plpgsql`);
-  }
-  for (const name of names) {
-    const spec: TableSpec = tables[name];
-    const columns = Object.entries(spec.columns).map(([column, type]) => {
-      const sqlType = type === 'text' ? 'TEXT' : dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
-      return `${quote(column)} ${sqlType}${spec.nullable.includes(column) ? '' : ' NOT NULL'}`;
-    });
-    columns.push(`PRIMARY KEY (${spec.primaryKey.map(quote).join(', ')})`);
-    for (const unique of spec.unique ?? []) columns.push(`UNIQUE (${unique.map(quote).join(', ')})`);
-    statements.push(`CREATE TABLE IF NOT EXISTS ${name} (\n  ${columns.join(',\n  ')}\n)`);
-    for (const index of spec.indexes ?? []) {
-      const { columns: indexed, where } = 'columns' in index ? index : { columns: index, where: null };
-      const partial = where === null ? '' : ` WHERE ${where}`;
-      statements.push(
-        `CREATE INDEX IF NOT EXISTS ${name}_${indexed.join('_')} ON ${name} (${indexed.map(quote).join(', ')})${partial}`,
-      );
-    }
-    if (spec.appendOnly === true) statements.push(...appendOnlyTriggers(dialect, name));
-  }
-  return statements;
-}
-
-function appendOnlyTriggers(dialect: 'sqlite' | 'postgres', table: string): string[] {
-  if (dialect === 'postgres') {
-    return [
-      `DROP TRIGGER IF EXISTS ${table}_append_only ON ${table}`,
-      `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION bursar_append_only()`,
-    ];
-  }
-  return ['UPDATE', 'DELETE'].map(
-    (operation) =>
-      `CREATE TRIGGER IF NOT EXISTS ${table}_no_${operation.toLowerCase()} BEFORE ${operation} ON ${table} ` +
-      `BEGIN SELECT RAISE(ABORT, 'append_only: ${table} rows are never updated or deleted'); END`,
-  );
-}
+/** The schema as the query builder (Kysely) sees it. */
+export type DB = { [Table in TableName]: TableRow<Table> };
 
 /** Column names such as `before`, `after`, `key` and `position` are quoted everywhere. */
 export function quote(identifier: string): string {

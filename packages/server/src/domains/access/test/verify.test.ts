@@ -22,7 +22,7 @@ import {
 } from '../../../platform/commit/audit-chain.ts';
 import { createLogger } from '../../../platform/http/logger.ts';
 import type { Database, SqlRow, SqlSession, SqlValue } from '../../../platform/storage/database.ts';
-import { schemaStatements } from '../../../platform/storage/schema.ts';
+import { postgresBaseline, sqliteBaseline } from '../../../platform/storage/migrations/baseline-ddl.ts';
 import { loadAuditKey } from '../audit-key.ts';
 import { verifyDatabase } from '../verify.ts';
 
@@ -84,9 +84,15 @@ async function tamper(database: TestDatabase, table: string, work: (session: Sql
     opened.writeTransaction(async (session) => {
       await dropTriggers(session, table);
       await work(session);
-      for (const statement of schemaStatements(session.dialect, [table as 'entries'])) await session.run(statement);
+      for (const statement of triggerStatements(session.dialect, table)) await session.run(statement);
     }),
   );
+}
+
+/** A table's append-only triggers as migration 1 creates them. */
+function triggerStatements(dialect: 'sqlite' | 'postgres', table: string): string[] {
+  const on = new RegExp(`^(CREATE|DROP) TRIGGER .* ON ${table}( |$)`);
+  return (dialect === 'sqlite' ? sqliteBaseline : postgresBaseline).filter((statement) => on.test(statement));
 }
 
 async function dropTriggers(session: SqlSession, table: string) {
@@ -409,6 +415,7 @@ describe('bursar verify', () => {
         for (const environment of await session.all('SELECT id FROM environments'))
           await rehashChain(session, String(environment.id), 1n, plainHash);
         await session.run('ALTER TABLE audit_events DROP COLUMN hash_kind');
+        await session.run('DROP TABLE bursar_migrations'); // nor the migration history
       });
       const unkeyed = await verifyOpened(database);
       assert.equal(unkeyed.valid, false);
