@@ -129,12 +129,6 @@ const settings = {
     fallback: '20000',
     help: 'requests one API key may make at once above the average rate',
   },
-  corsOrigins: {
-    env: 'BURSAR_CORS_ORIGINS',
-    flag: '--cors-origins',
-    fallback: '',
-    help: 'comma-separated origins browsers may call the API from (empty: CORS off)',
-  },
   auditKey: {
     env: 'BURSAR_AUDIT_KEY',
     flag: '--audit-key',
@@ -183,15 +177,6 @@ const orNull = <Schema extends z.ZodType<unknown, string>>(schema: Schema, none 
     .transform((text) => (text === none ? null : text))
     .pipe(schema.nullable());
 
-/** An origin as browsers send it: scheme, host and port only (`https://app.example.com`). */
-const origin = z.string().refine((text) => {
-  try {
-    return new URL(text).origin === text;
-  } catch {
-    return false;
-  }
-}, 'must be comma-separated origins such as https://app.example.com');
-
 const configSchema = z
   .object({
     host: z.string().min(1, 'must not be empty'),
@@ -218,15 +203,6 @@ const configSchema = z
     idempotencyRetentionDays: orNull(integer(1, 36_500), 'forever'),
     rateLimitPerSecond: integer(0, 10_000_000),
     rateLimitBurst: integer(1, 10_000_000),
-    corsOrigins: z
-      .string()
-      .transform((text) =>
-        text
-          .split(',')
-          .map((entry) => entry.trim())
-          .filter((entry) => entry !== ''),
-      )
-      .pipe(z.array(origin)),
     auditKey: orNull(z.string().min(32, 'must be at least 32 characters')),
     auditKeyFile: z.string().min(1, 'must not be empty'),
     apiKeyCacheMs: integer(0, 60_000),

@@ -9,7 +9,6 @@
 import { decideSubscriptionDue } from '@bursar/core';
 import { commitSubscriptionDecision, loadSubscriptionContext } from './domains/plans/index.ts';
 import type { Sweeper } from './domains/wallets/index.ts';
-import type { Batch } from './platform/commit/batch.ts';
 import type { Writer } from './platform/commit/command.ts';
 import { targetRetryDelaysMs } from './platform/jobs/backoff.ts';
 import type { JobFailures } from './platform/jobs/failures.ts';

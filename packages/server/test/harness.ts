@@ -76,7 +76,6 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     idempotencyRetentionDays: 35,
     rateLimitPerSecond: 0,
     rateLimitBurst: 1,
-    corsOrigins: [],
     auditKey: 'test-audit-key-0123456789abcdefghijklmnopqrstuvwxyz',
     auditKeyFile: '/nonexistent/audit.key',
     apiKeyCacheMs: 5000,

@@ -6,7 +6,6 @@
  * settle command settles a top-up once however many answers arrive.
  */
 
-import type { Committer } from '../../platform/commit/committer.ts';
 import type { ClaimedWork } from '../../platform/jobs/claims.ts';
 import { skipLockedClause } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
