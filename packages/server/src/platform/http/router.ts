@@ -2,31 +2,13 @@
  * The route table's shape and path matching. Templates are compiled once at
  * startup: paths without parameters are one map lookup, the rest compare a few segments.
  */
+import type { Operation } from '@bursar/api';
 import type { z } from 'zod';
-import type { Caller, Reply, Scope } from '../contract.ts';
+import type { Caller, Reply } from '../contract.ts';
 import { describeRefusedText } from './request-text.ts';
 
-export type HttpMethod = 'GET' | 'POST';
-
-/** Everything about an operation except its handler: enough for matching, validation and the OpenAPI document. */
-export interface RouteSpec {
-  readonly method: HttpMethod;
-  /** A template such as `/v1/holds/{id}/capture`; each `{name}` is one whole path segment. */
-  readonly path: string;
-  readonly operationId: string;
-  readonly summary: string;
-  readonly tag: string;
-  /** The least scope that may call it; see scopeAllows. */
-  readonly scope: Scope;
-  /** Validates the decoded path parameters; without it they arrive as strings. */
-  readonly params?: z.ZodType;
-  /** Validates the query string (each value a string); without it any query parameter is refused. */
-  readonly query?: z.ZodType;
-  /** Validates the JSON body; without it the body is not read. */
-  readonly body?: z.ZodType;
-  /** Documentation of the success responses, by status. */
-  readonly responses: Readonly<Record<number, z.ZodType>>;
-}
+/** An operation as `@bursar/api` declares it (no handler): enough for matching, validation and the OpenAPI document. */
+export type RouteSpec = Operation;
 
 /** What a handler receives: every part already validated and parsed by the route's schemas. */
 export interface ParsedRequest<Body = unknown, Query = unknown, Params = unknown> {
