@@ -176,8 +176,6 @@ export const checkEntitlementBody = z.strictObject({
     .describe("The usage to price for the credit check, as event properties; default the feature's first quantity."),
 });
 
-export const subscriptionParams = z.strictObject({ id: idField });
-
 export type PlanVersionBody = z.output<typeof planVersionBody>;
 export type CreatePlanBody = z.output<typeof createPlanBody>;
 export type PlanParams = z.output<typeof planParams>;

@@ -188,7 +188,7 @@ export class Scheduler {
   }
 }
 
-/** What `bursar jobs` and /metrics show: due and failing work of every kind. */
+/** What `bursar jobs` shows: due and failing work of every kind. */
 export async function describeJobs(reader: SqlSession, nowMs: number): Promise<Record<string, unknown>[]> {
   const now = BigInt(nowMs);
   const count = async (sql: string, params: SqlValue[] = []) => Number((await reader.all(sql, params))[0]?.n ?? 0);

@@ -7,7 +7,7 @@
  */
 
 import type { ClaimedWork } from '../../platform/jobs/claims.ts';
-import { skipLockedClause } from '../../platform/jobs/claims.ts';
+import { settleAll, skipLockedClause } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
@@ -47,7 +47,8 @@ export class TopUpWorker {
     );
     if (due === undefined) return { claimed: 0, done: Promise.resolve() };
     const leased = await this.#lease();
-    const done = Promise.all(leased.map((row) => this.#charge(row))).then(() => undefined);
+    // allSettled: a stop waits for every charge, even after one of them failed.
+    const done = settleAll(leased.map((row) => this.#charge(row)));
     return { claimed: leased.length, done };
   }
 

@@ -53,7 +53,11 @@ export class Sweeper {
         return [`${key.environmentId}\u0000${key.customer}\u0000${key.asset}`, key];
       }),
     );
-    await Promise.all([...wallets.values()].map((key) => this.#settle(key)));
+    const replies = await Promise.all([...wallets.values()].map((key) => this.#settle(key)));
+    // A refused settle (a full queue, a shutdown) leaves the watermark where it was, so the next run
+    // books those wallets again; the job backs off meanwhile.
+    const refused = replies.find((reply) => reply.problem);
+    if (refused !== undefined) throw new Error(`the sweeper's settle was refused (${refused.status})`);
     // A full page may have left grants with the same or later expiry: resume from the last one seen.
     const last = grants.at(-1);
     this.#grantsSweptUntil =

@@ -6,7 +6,7 @@
  * mid-send leaves its lease to expire; any process then takes the delivery again. Signing secrets
  * are stored encrypted and opened only to sign (secret-box.ts); one that does not open fails the
  * attempt, its error naming why. Sends go through this dispatcher's own HTTP agents, whose lookup
- * checks every address a name resolves to and connects only to a checked one (webhook-targets.ts).
+ * checks every address a name resolves to and connects only to a checked one (targets.ts).
  */
 
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
@@ -17,7 +17,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Committer } from '../../platform/commit/committer.ts';
 import type { Logger } from '../../platform/http/logger.ts';
 import type { ClaimedWork } from '../../platform/jobs/claims.ts';
-import { skipLockedClause } from '../../platform/jobs/claims.ts';
+import { settleAll, skipLockedClause } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { toBigint, toTime } from '../../platform/storage/codecs.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
@@ -92,7 +92,8 @@ export class WebhookDispatcher {
     );
     if (due === undefined) return { claimed: 0, done: Promise.resolve() };
     const leased = await this.#lease();
-    const done = Promise.all(leased.map((delivery) => this.#send(delivery))).then(() => undefined);
+    // allSettled: a stop waits for every send, even after one of them failed.
+    const done = settleAll(leased.map((delivery) => this.#send(delivery)));
     return { claimed: leased.length, done };
   }
 

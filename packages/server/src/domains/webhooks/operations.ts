@@ -2,7 +2,7 @@
  * Webhook endpoints and the notification feed: register an endpoint for some event types, rotate
  * its secret (stored encrypted, secret-box.ts), delete it, send it a test event, read its delivery log
  * and redeliver; and list the lifecycle events the ledger wrote to its outbox. Delivery itself is the
- * dispatcher's (webhook-dispatcher.ts).
+ * dispatcher's (dispatcher.ts).
  */
 
 import { auditOf } from '../../platform/commit/audit-chain.ts';

@@ -16,3 +16,14 @@ export interface ClaimedWork {
   /** Settles when the work on every claimed row is done (it may outlive the run that claimed). */
   readonly done: Promise<void>;
 }
+
+/**
+ * The work on claimed rows as one promise that settles only when every piece has: a stop must not
+ * close the committer under a send still running because another one failed. Rejects, after all
+ * have settled, with the first failure.
+ */
+export async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}

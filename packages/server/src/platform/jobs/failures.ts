@@ -5,7 +5,6 @@
  */
 import type { Writer } from '../commit/command.ts';
 import type { Committer } from '../commit/committer.ts';
-import { okReply } from '../service.ts';
 import { toTime } from '../storage/codecs.ts';
 import { decideRetryDelayMs } from './backoff.ts';
 import type { RunFailureLog } from './runner.ts';
@@ -26,16 +25,9 @@ export class JobFailures {
   /** Counts one more failure of `key` and sets its retry time from `delaysMs`. */
   record(key: FailureKey, error: unknown, delaysMs: readonly number[]): Promise<unknown> {
     const message = error instanceof Error ? error.message : String(error);
-    return this.#submit(key.environmentId, async (writer) => {
+    return this.#submit(async (writer) => {
       const keyColumns = ['environment_id', 'kind', 'target'];
-      const [previous] = await writer.session.selectByKeys(
-        'job_failures',
-        keyColumns,
-        [[key.environmentId, key.kind, key.target]],
-        { lock: true },
-      );
-      const attempts = previous === undefined ? 1 : toTime(previous.attempts) + 1;
-      const row = {
+      const rowAfter = (attempts: number) => ({
         environment_id: key.environmentId,
         kind: key.kind,
         target: key.target,
@@ -43,15 +35,25 @@ export class JobFailures {
         last_error: message.slice(0, 2000),
         retry_at: BigInt(writer.now + decideRetryDelayMs(attempts, delaysMs)),
         updated_at: BigInt(writer.now),
-      };
-      if (previous === undefined) await writer.session.insertMany('job_failures', [row]);
-      else await writer.session.updateMany('job_failures', keyColumns, [row]);
+      });
+      // Insert first: two processes failing the same target at once meet on the key, not on a
+      // duplicate-key error (on PostgreSQL the second waits for the first and then counts on).
+      const inserted = await writer.session.insertMany('job_failures', [rowAfter(1)], { onConflictDoNothing: true });
+      if (inserted.length > 0) return;
+      const [previous] = await writer.session.selectByKeys(
+        'job_failures',
+        keyColumns,
+        [[key.environmentId, key.kind, key.target]],
+        { lock: true },
+      );
+      const attempts = previous === undefined ? 1 : toTime(previous.attempts) + 1;
+      await writer.session.updateMany('job_failures', keyColumns, [rowAfter(attempts)]);
     });
   }
 
   /** Forgets the failures of `key` once it has succeeded. */
   clear(key: FailureKey): Promise<unknown> {
-    return this.#submit(key.environmentId, async (writer) => {
+    return this.#submit(async (writer) => {
       await writer.session.run('DELETE FROM job_failures WHERE environment_id = ? AND kind = ? AND target = ?', [
         key.environmentId,
         key.kind,
@@ -69,17 +71,8 @@ export class JobFailures {
     };
   }
 
-  /** Bookkeeping committed like any command (no wallet, no key, no reply to keep). */
-  #submit(environmentId: string, work: (writer: Writer) => Promise<void>): Promise<unknown> {
-    return this.#committer.submit({
-      kind: 'task',
-      environmentId,
-      requestId: 'jobs',
-      idempotency: null,
-      async run(writer) {
-        await work(writer);
-        return okReply(200, {});
-      },
-    });
+  /** Bookkeeping in the writer's transaction; throws when the committer refuses it (a full queue, a stop). */
+  #submit(work: (writer: Writer) => Promise<void>): Promise<void> {
+    return this.#committer.runInWriter('jobs', work);
   }
 }

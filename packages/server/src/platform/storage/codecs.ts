@@ -17,8 +17,3 @@ export function toBigint(value: unknown): bigint {
 export function toTime(value: unknown): number {
   return Number(toBigint(value));
 }
-
-/** A nullable time column. */
-export function toNullableTime(value: unknown): number | null {
-  return value === null ? null : toTime(value);
-}
