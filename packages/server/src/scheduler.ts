@@ -9,7 +9,6 @@
 import { decideSubscriptionDue } from '@bursar/core';
 import { commitSubscriptionDecision, loadSubscriptionContext } from './domains/plans/index.ts';
 import type { Sweeper } from './domains/wallets/index.ts';
-import type { Writer } from './platform/commit/command.ts';
 import { targetRetryDelaysMs } from './platform/jobs/backoff.ts';
 import type { JobFailures } from './platform/jobs/failures.ts';
 import type { LedgerService } from './platform/service.ts';
@@ -148,7 +147,7 @@ export class Scheduler {
   async #notifyExpiringSoon(grant: SqlRow): Promise<boolean> {
     const environmentId = String(grant.environment_id);
     let sent = false;
-    await this.#submit(environmentId, async (batch) => {
+    await this.#service.committer.runInWriter('scheduler', async (batch) => {
       const inserted = await batch.session.insertMany(
         'scheduled_notices',
         [
@@ -180,11 +179,6 @@ export class Scheduler {
     });
     this.#options.onJob?.('grant_expiring_soon', 'done');
     return sent;
-  }
-
-  /** The scheduler's own bookkeeping, committed like any command (no wallet, no key, no reply to keep). */
-  #submit(_environmentId: string, work: (batch: Writer) => Promise<void>): Promise<unknown> {
-    return this.#service.committer.runInWriter('scheduler', work);
   }
 }
 

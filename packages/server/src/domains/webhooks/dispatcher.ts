@@ -16,6 +16,7 @@ import https from 'node:https';
 import type { Clock } from '../../platform/clock.ts';
 import type { Committer } from '../../platform/commit/committer.ts';
 import type { Logger } from '../../platform/http/logger.ts';
+import { decideRetryDelayMs } from '../../platform/jobs/backoff.ts';
 import type { ClaimedWork } from '../../platform/jobs/claims.ts';
 import { settleAll, skipLockedClause } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
@@ -297,7 +298,7 @@ export class WebhookDispatcher {
         // Settled while this send was out (the other send succeeded, or the endpoint went away).
         await session.updateMany('webhook_deliveries', ['environment_id', 'id'], [{ ...key, attempts: attempt }]);
       } else {
-        const delay = retryDelaysMs[Math.min(Number(attempt) - 1, retryDelaysMs.length - 1)] ?? 0;
+        const delay = decideRetryDelayMs(Number(attempt), retryDelaysMs);
         const exhausted = now + delay > toTime(current.created_at) + deliveryWindowMs;
         await session.updateMany(
           'webhook_deliveries',
