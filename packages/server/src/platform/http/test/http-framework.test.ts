@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -27,7 +26,7 @@ import { buildOpenApiDocument } from '../openapi.ts';
 import { toProblem } from '../problem.ts';
 import type { ParsedRequest, Route } from '../router.ts';
 import type { AuthResult } from '../server.ts';
-import { closeHttpServer, createHttpServer } from '../server.ts';
+import { createHttpServer } from '../server.ts';
 import { parseWith } from '../validation.ts';
 
 const keys: Readonly<Record<string, readonly Scope[]>> = {
@@ -169,11 +168,11 @@ const server = createHttpServer({
 });
 
 before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const address = await server.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${address.port}`;
 });
 after(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close(1000);
 });
 
 interface Answer {
@@ -597,7 +596,8 @@ describe('system endpoints', () => {
     assert.match(answer.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     assert.match(answer.text, /# TYPE bursar_http_requests_total counter/);
     assert.match(answer.text, /bursar_http_requests_total\{operation="createDebit",status="201"\} \d+/);
-    assert.match(answer.text, /bursar_http_request_duration_seconds_bucket\{operation="createDebit",le="\+Inf"\} \d+/);
+    assert.match(answer.text, /bursar_http_request_duration_seconds_bucket\{le="\+Inf",operation="createDebit"\} \d+/);
+    assert.match(answer.text, /nodejs_eventloop_lag_p99_seconds \d/);
     assert.match(answer.text, /process_resident_memory_bytes \d+/);
   });
 });
@@ -691,8 +691,7 @@ describe('shutdown', () => {
       isReady: () => true,
       openApiDocument: buildOpenApiDocument(slowRoutes, { version: 'test' }),
     });
-    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
-    const port = (closing.address() as AddressInfo).port;
+    const { port } = await closing.listen({ port: 0, host: '127.0.0.1' });
     const socket = connect(port, '127.0.0.1');
     let received = '';
     socket.setEncoding('utf8');
@@ -703,7 +702,7 @@ describe('shutdown', () => {
     const get = 'GET /v1/slow HTTP/1.1\r\nhost: test\r\nauthorization: Bearer read-key\r\n\r\n';
     socket.write(get);
     await inFlight;
-    const closed = closeHttpServer(closing, 5000);
+    const closed = closing.close(5000);
     // A second request on the same kept-alive connection, sent after the close began.
     socket.write(get);
     await new Promise((resolve) => setTimeout(resolve, 50));
