@@ -25,7 +25,7 @@ import type { Route } from './router.ts';
 import { nameMalformedParameter } from './router.ts';
 import { routeSystemEndpoints } from './system-endpoints.ts';
 import { parseWith } from './validation.ts';
-import { ProblemError, sendFieldErrors, sendJsonText, sendProblem } from './write-reply.ts';
+import { ProblemError, sendFieldErrors, sendJsonText, sendProblem, sendShuttingDown } from './write-reply.ts';
 
 /** Who an API key belongs to; `authenticate` answers null for a missing, unknown or revoked key. */
 export interface AuthResult {
@@ -37,7 +37,8 @@ export interface AuthResult {
 
 export interface HttpServerOptions {
   readonly routes: readonly Route[];
-  readonly authenticate: (token: string) => Promise<AuthResult | null>;
+  /** Answers at once when it can (a cached key): the request then waits for nothing before its body. */
+  readonly authenticate: (token: string) => AuthResult | null | Promise<AuthResult | null>;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   readonly isReady: () => boolean;
@@ -80,7 +81,7 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 const bearerPattern = /^Bearer +([\x21-\x7e]{1,512})$/i;
 const unauthenticatedDetail = 'Send a valid, unrevoked API key as `Authorization: Bearer <key>`.';
-const shuttingDownDetail = 'The server is shutting down; retry the request.';
+
 /** Methods Fastify routes; for a path, the ones no operation answers get 405 (and OPTIONS its Allow list). */
 const methodsRouted = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
 const paramsNone: Readonly<Record<string, string>> = Object.freeze({});
@@ -114,11 +115,19 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.decorateRequest('auth', null);
   app.decorateRequest('idempotencyKey', null);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+  const parseBody = (
+    request: FastifyRequest,
+    body: string | Buffer,
+    done: (error: Error | null, value?: unknown) => void,
+  ) => {
     const parsed = parseJsonBody(request.headers['content-type'], body as Buffer);
     if (parsed instanceof ProblemError) done(parsed, undefined);
     else done(null, parsed.value);
-  });
+  };
+  // JSON by name, so the usual request finds its parser in one lookup; every other type reaches the
+  // same parser through the catch-all, which refuses it (415) unless it is empty.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseBody);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, parseBody);
 
   const metrics = createRequestMetrics(options.metrics);
   app.addHook('onResponse', (request, reply, done) => {
@@ -175,17 +184,6 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     sendProblem(reply, 'route_not_found', `No route matches ${request.method} ${path.slice(0, 200)}.`);
   });
 
-  // Not listening means shutting down: a request that arrives now, on a connection kept alive from
-  // before, is turned away and its connection closed, so the client retries elsewhere.
-  app.addHook('onRequest', (_request, reply, done) => {
-    if (!closing) {
-      done();
-      return;
-    }
-    reply.header('connection', 'close');
-    sendProblem(reply, 'unavailable', shuttingDownDetail);
-  });
-
   const corsOrigins = options.corsOrigins ?? [];
   if (corsOrigins.length > 0) {
     void app.register(cors, {
@@ -197,8 +195,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     });
   }
 
-  routeSystemEndpoints(app, options);
-  for (const route of options.routes) app.route(toApiRoute(route, options));
+  // Not listening means shutting down: a request that arrives now, on a connection kept alive from
+  // before, is turned away and its connection closed, so the client retries elsewhere.
+  const isClosing = () => closing;
+  routeSystemEndpoints(app, options, isClosing);
+  for (const route of options.routes) app.route(toApiRoute(route, options, isClosing));
   routeUnansweredMethods(app, options.routes, corsOrigins.length > 0);
 
   return {
@@ -229,42 +230,62 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 }
 
 /** One operation as a Fastify route: the key and scope in onRequest (before the body is read), the rest in the handler. */
-function toApiRoute(route: Route, options: HttpServerOptions): RouteOptions {
+function toApiRoute(route: Route, options: HttpServerOptions, isClosing: () => boolean): RouteOptions {
   const { authenticate, rateLimit } = options;
+  /** Refuses (sending the problem) or lets the request on to its body and handler. */
+  function admit(request: FastifyRequest, reply: FastifyReply, auth: AuthResult | null, next: () => void): void {
+    if (auth === null) {
+      reply.header('www-authenticate', 'Bearer realm="bursar"');
+      sendProblem(reply, 'unauthenticated', unauthenticatedDetail);
+      return;
+    }
+    request.auth = auth;
+    if (rateLimit !== undefined) {
+      const waitSeconds = rateLimit.limiter.take(auth.apiKeyId, rateLimit.now());
+      if (waitSeconds > 0) {
+        reply.header('retry-after', String(waitSeconds));
+        const detail = `This API key sent more requests than its rate limit allows; retry in ${waitSeconds} s.`;
+        sendProblem(reply, 'rate_limited', detail);
+        return;
+      }
+    }
+    if (!scopeAllows(auth.scopes, route.scope)) {
+      const detail = `${route.operationId} needs an API key with the \`${route.scope}\` scope.`;
+      sendProblem(reply, 'insufficient_scope', detail);
+      return;
+    }
+    // node joins a repeated header into one string, so only a string arrives here in practice.
+    const header = request.headers['idempotency-key'];
+    if (header !== undefined) {
+      if (typeof header !== 'string' || !idempotencyKeyPattern.test(header)) {
+        const detail = 'The Idempotency-Key header must be 1–255 printable ASCII characters.';
+        sendProblem(reply, 'idempotency_key_invalid', detail);
+        return;
+      }
+      request.idempotencyKey = header;
+    }
+    next();
+  }
   return {
     method: route.method,
     url: toFastifyPath(route.path),
     config: { operation: route.operationId, apiRoute: route },
-    async onRequest(request, reply) {
+    // Callback style, not async: with a cached key the whole hook runs without a promise.
+    onRequest(request, reply, done) {
+      if (isClosing()) {
+        sendShuttingDown(reply);
+        return;
+      }
       const token = bearerPattern.exec(request.headers.authorization ?? '')?.[1];
-      const auth = token === undefined ? null : await authenticate(token);
-      if (auth === null) {
-        reply.header('www-authenticate', 'Bearer realm="bursar"');
-        return sendProblem(reply, 'unauthenticated', unauthenticatedDetail);
+      const auth = token === undefined ? null : authenticate(token);
+      if (auth instanceof Promise) {
+        auth.then(
+          (found) => admit(request, reply, found, done),
+          (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+        );
+      } else {
+        admit(request, reply, auth, done);
       }
-      request.auth = auth;
-      if (rateLimit !== undefined) {
-        const waitSeconds = rateLimit.limiter.take(auth.apiKeyId, rateLimit.now());
-        if (waitSeconds > 0) {
-          reply.header('retry-after', String(waitSeconds));
-          const detail = `This API key sent more requests than its rate limit allows; retry in ${waitSeconds} s.`;
-          return sendProblem(reply, 'rate_limited', detail);
-        }
-      }
-      if (!scopeAllows(auth.scopes, route.scope)) {
-        const detail = `${route.operationId} needs an API key with the \`${route.scope}\` scope.`;
-        return sendProblem(reply, 'insufficient_scope', detail);
-      }
-      // node joins a repeated header into one string, so only a string arrives here in practice.
-      const header = request.headers['idempotency-key'];
-      if (header !== undefined) {
-        if (typeof header !== 'string' || !idempotencyKeyPattern.test(header)) {
-          const detail = 'The Idempotency-Key header must be 1–255 printable ASCII characters.';
-          return sendProblem(reply, 'idempotency_key_invalid', detail);
-        }
-        request.idempotencyKey = header;
-      }
-      return undefined;
     },
     handler: (request, reply) => answerApi(route, request, reply),
   };

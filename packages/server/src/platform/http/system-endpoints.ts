@@ -3,11 +3,11 @@
  * OpenAPI document and the browsable reference (where `/` leads). Documents are rendered once, at
  * startup. Each answers GET and HEAD (Fastify sends no body to HEAD).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { docsContentSecurityPolicy, renderDocsPage } from './docs-page.ts';
 import type { MetricsRegistry } from './metrics.ts';
 import type { OpenApiDocument } from './openapi.ts';
-import { sendJsonText, sendProblem } from './write-reply.ts';
+import { sendJsonText, sendProblem, sendShuttingDown } from './write-reply.ts';
 
 const jsonContentType = 'application/json';
 
@@ -24,18 +24,24 @@ export function routeSystemEndpoints(
     readonly isReady: () => boolean;
     readonly openApiDocument: OpenApiDocument;
   },
+  isClosing: () => boolean,
 ): void {
   const openApiText = JSON.stringify(options.openApiDocument);
   const docsHtml = renderDocsPage(options.openApiDocument);
-  app.get('/healthz', { config: { operation: 'healthz' } }, (_request, reply) =>
+  // Per route, so no other route pays for the check.
+  const onRequest = (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    if (isClosing()) sendShuttingDown(reply);
+    else done();
+  };
+  app.get('/healthz', { config: { operation: 'healthz' }, onRequest }, (_request, reply) =>
     sendJson(reply, '{"status":"ok"}', false),
   );
-  app.get('/readyz', { config: { operation: 'readyz' } }, (_request, reply) =>
+  app.get('/readyz', { config: { operation: 'readyz' }, onRequest }, (_request, reply) =>
     options.isReady()
       ? sendJson(reply, '{"status":"ready"}', false)
       : sendProblem(reply, 'unavailable', 'The server is starting or stopping.'),
   );
-  app.get('/metrics', { config: { operation: 'metrics' } }, async (request, reply) => {
+  app.get('/metrics', { config: { operation: 'metrics' }, onRequest }, async (request, reply) => {
     const text = await options.metrics.metrics();
     return reply
       .code(200)
@@ -44,13 +50,13 @@ export function routeSystemEndpoints(
       .header('cache-control', 'no-store')
       .send(text);
   });
-  app.get('/openapi.json', { config: { operation: 'openapi' } }, (_request, reply) =>
+  app.get('/openapi.json', { config: { operation: 'openapi' }, onRequest }, (_request, reply) =>
     sendJson(reply, openApiText, true),
   );
-  app.get('/', { config: { operation: 'root' } }, (request, reply) =>
+  app.get('/', { config: { operation: 'root' }, onRequest }, (request, reply) =>
     reply.code(302).header('location', '/docs').header('x-request-id', request.id).send(''),
   );
-  app.get('/docs', { config: { operation: 'docs' } }, (request, reply) =>
+  app.get('/docs', { config: { operation: 'docs' }, onRequest }, (request, reply) =>
     reply
       .code(200)
       .header('content-type', 'text/html; charset=utf-8')

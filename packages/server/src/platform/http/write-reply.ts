@@ -33,6 +33,12 @@ export function sendProblem(
   return sendJsonText(reply, problem.status, problemContentType, problem.bodyText);
 }
 
+/** The answer to a request that arrives while the server is closing: 503, and the connection closed. */
+export function sendShuttingDown(reply: FastifyReply): FastifyReply {
+  reply.header('connection', 'close');
+  return sendProblem(reply, 'unavailable', 'The server is shutting down; retry the request.');
+}
+
 /** A 400 validation_failed naming every field; the detail quotes the first so a log line alone is useful. */
 export function sendFieldErrors(reply: FastifyReply, errors: readonly FieldError[]): FastifyReply {
   return fieldErrorsProblem(errors).send(reply);
