@@ -37,7 +37,11 @@ function toLogger(base: pino.Logger): Logger {
     debug: (msg, fields) => base.debug(fields ?? {}, msg),
     info: (msg, fields) => base.info(fields ?? {}, msg),
     warn: (msg, fields) => base.warn(fields ?? {}, msg),
-    error: (msg, fields) => base.error(fields ?? {}, msg),
+    // Written at once: the process may be about to die.
+    error: (msg, fields) => {
+      base.error(fields ?? {}, msg);
+      base.flush();
+    },
     isEnabled: (level) => base.isLevelEnabled(level),
     child: (bindings) => toLogger(base.child(bindings)),
     flush: () => base.flush(),
@@ -60,12 +64,5 @@ export function createLogger(options: { level: LogLevel; stream?: LogStream }): 
     },
     destination as pino.DestinationStream,
   );
-  const logger = toLogger(base);
-  return {
-    ...logger,
-    error(msg, fields) {
-      logger.error(msg, fields);
-      logger.flush();
-    },
-  };
+  return toLogger(base);
 }
