@@ -294,6 +294,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       if (!(await jobsStopped)) logger.warn('shutdown timeout: background jobs still running are cut off');
       await committer.close();
       await database.close();
+      logger.flush();
     },
   };
 }
