@@ -22,7 +22,7 @@ export type ProxyAction =
       readonly body?: unknown;
     };
 
-export interface Proxy {
+export interface TestProxy {
   readonly url: string;
   readonly requests: ProxiedRequest[];
   close(): Promise<void>;
@@ -96,5 +96,5 @@ export async function startProxy(targetUrl: string, decide: (index: number, requ
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-  } satisfies Proxy;
+  } satisfies TestProxy;
 }

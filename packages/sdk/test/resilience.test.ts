@@ -5,7 +5,7 @@ import type { TestServer } from '../../server/test/harness.ts';
 import { adminKey, seedCustomer, startTestServer } from '../../server/test/harness.ts';
 import type { RetryPolicy } from '../src/index.ts';
 import { Bursar, BursarAbortError, BursarConnectionError, BursarError, BursarTimeoutError } from '../src/index.ts';
-import type { Proxy, ProxyAction } from './proxy.ts';
+import type { ProxyAction } from './proxy.ts';
 import { problemBody, startProxy } from './proxy.ts';
 
 let server: TestServer;
@@ -43,13 +43,9 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('retries', () => {
-  let proxy: Proxy | undefined;
-  after(() => proxy?.close());
-
   test('two 503s, then the answer: three tries with one key and one debit', async () => {
     const unavailable: ProxyAction = { kind: 'answer', status: 503, body: problemBody('unavailable', 503) };
     const setup = await throughProxy([unavailable, unavailable]);
-    proxy = setup.proxy;
     const result = await setup.bursar.createDebit({
       customer: 'acme',
       asset: 'credits',
