@@ -75,6 +75,16 @@ describe('retries', () => {
     await setup.proxy.close();
   });
 
+  test('409 idempotency_key_in_use (the first try still running) is retried with the same key', async () => {
+    const inUse: ProxyAction = { kind: 'answer', status: 409, body: problemBody('idempotency_key_in_use', 409) };
+    const setup = await throughProxy([inUse]);
+    await setup.bursar.createDebit({ customer: 'acme', asset: 'credits', amount: '2', metadata: { tag: 'in-use' } });
+    const [first, second] = setup.proxy.requests;
+    assert.ok(first?.idempotencyKey !== undefined && first.idempotencyKey === second?.idempotencyKey);
+    assert.equal(await debitsTagged('in-use'), 1);
+    await setup.proxy.close();
+  });
+
   test('a caller-chosen key is the one sent', async () => {
     const setup = await throughProxy([]);
     await setup.bursar.createDebit(
