@@ -53,6 +53,9 @@ interface OperationRow {
   readonly list: boolean;
 }
 
+/** Members of the client that are not operations: an operationId may not take one of these names. */
+const clientMembers = new Set(['request', 'verifyWebhook', 'constructor']);
+
 function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record<string, OperationRow> {
   const rows: Record<string, OperationRow> = {};
   for (const operation of operationList) {
@@ -63,6 +66,9 @@ function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record
     const bodySchema = described.requestBody?.content['application/json']?.schema;
     const bodyNames = bodySchema === undefined ? [] : bodyPropertyNames(bodySchema, document.components.schemas);
     // The SDK takes one input object, so a name may live in only one of path, query and body.
+    if (clientMembers.has(operation.operationId)) {
+      throw new Error(`${operation.operationId} is already a member of the Bursar client`);
+    }
     const seen = new Set<string>();
     for (const name of [...pathParams, ...queryParams, ...bodyNames]) {
       if (seen.has(name))

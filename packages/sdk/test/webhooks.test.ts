@@ -80,6 +80,8 @@ test('a real delivery verifies and is typed; tampering, a wrong secret and a sta
   // A Fetch Headers object works as well as Node's header object, and so does the method on the client.
   const headers = new Headers(delivery.headers as Record<string, string>);
   assert.equal((await bursar.verifyWebhook(delivery.body, headers, secret, { nowMs: delivery.atMs })).id, event.id);
+  const bytes = new TextEncoder().encode(delivery.body);
+  assert.equal((await verifyWebhook(bytes, delivery.headers, [secret], { nowMs: delivery.atMs })).id, event.id);
 
   const tampered = delivery.body.replace('"25"', '"2500"');
   assert.notEqual(tampered, delivery.body);
