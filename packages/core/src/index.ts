@@ -15,6 +15,7 @@ export * from './pricing.ts';
 export type { Rational, RoundingMode } from './rational.ts';
 export * as rational from './rational.ts';
 export { roundingModes } from './rational.ts';
+export * from './revenue.ts';
 export * from './reversals.ts';
 export * from './settlement.ts';
 export * from './subscriptions.ts';
