@@ -131,3 +131,149 @@ export const journalResource = z
 
 export type RevenueReportQuery = z.output<typeof revenueReportQuery>;
 export type ExportJournalQuery = z.output<typeof exportJournalQuery>;
+
+// ----- margin -------------------------------------------------------------------------------
+
+const modelNameField = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/, 'must be a model name such as "gpt-4o"');
+
+export const marginReportQuery = z
+  .strictObject({
+    ...windowShape,
+    feature: z.string().min(1).max(100).optional(),
+    model: modelNameField.optional(),
+    currency: assetCodeField
+      .optional()
+      .describe(
+        'The currency asset revenue is counted in; model prices are USD, so this should be a USD asset. Default usd.',
+      ),
+    top: z
+      .string()
+      .regex(/^(?:[1-9]|[1-9]\d|100)$/, 'must be an integer from 1 to 100')
+      .transform(Number)
+      .optional()
+      .describe('How many customers `top_by_cost` lists; default 5.'),
+  })
+  .superRefine(checkWindow);
+
+const marginFigures = {
+  revenue: moneyText.describe('Revenue recognized from the events’ debits, in the currency.'),
+  provider_cost: z.string().describe('Exact USD at the model provider’s prices.'),
+  gross_margin: z.string(),
+  margin_percent: z.string().nullable().describe('Gross margin / revenue × 100, to 2 places; null without revenue.'),
+};
+
+export const marginReportResource = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    time_zone: z.string(),
+    currency: z.string(),
+    rows: z.array(
+      z.object({
+        day: z.string(),
+        customer: z.string(),
+        feature: z.string(),
+        model: z.string(),
+        events: z.int(),
+        ...marginFigures,
+      }),
+    ),
+    customers: z.array(z.object({ customer: z.string(), events: z.int(), ...marginFigures })),
+    distribution: z
+      .object({
+        customers: z.int(),
+        p50: z.string().nullable(),
+        p75: z.string().nullable(),
+        p90: z.string().nullable(),
+      })
+      .describe('Margin percentage across customers with revenue (nearest rank).'),
+    top_by_cost: z.array(z.object({ customer: z.string(), events: z.int(), ...marginFigures })),
+  })
+  .meta({ id: 'MarginReport' });
+
+export const financeSettingsResource = z
+  .object({
+    margin_low_threshold: z.string().nullable(),
+    margin_window_days: z.int(),
+    margin_currency: z.string(),
+  })
+  .meta({ id: 'FinanceSettings' });
+
+export const updateFinanceSettingsBody = z.strictObject({
+  margin_low_threshold: z
+    .string()
+    .regex(/^-?\d{1,3}(?:\.\d{1,6})?$/, 'must be a margin percentage such as "30" or "-5.5"')
+    .nullable()
+    .describe('`margin.low` fires when a customer’s margin over the window falls below this percentage; null: never.'),
+  margin_window_days: z.int().min(1).max(90).optional().describe('The rolling window, in UTC days; default 7.'),
+  margin_currency: assetCodeField.optional().describe('The currency asset revenue is counted in; default usd.'),
+});
+
+// ----- provider costs and reconciliation ----------------------------------------------------
+
+export const providerCostFormats = ['openai', 'anthropic', 'csv'] as const;
+
+export const importProviderCostsBody = z.strictObject({
+  provider: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and - (e.g. "openai")')
+    .describe('Who charged: the name reconciliation groups by.'),
+  format: z
+    .enum(providerCostFormats)
+    .describe(
+      '`openai`: the Costs API page (group_by=line_item); `anthropic`: the Cost Report (group_by=description); `csv`: a header of day,model,cost.',
+    ),
+  content: z.string().min(1).describe('The export as the provider gave it (JSON text or CSV).'),
+});
+
+export const providerCostImportResource = z
+  .object({
+    provider: z.string(),
+    rows: z.int().describe('Day and model totals stored (each replaces an earlier import of the same day and model).'),
+    days: z.array(z.string()),
+    total: z.string().describe('Exact USD.'),
+  })
+  .meta({ id: 'ProviderCostImport' });
+
+export const reconciliationQuery = z
+  .strictObject({
+    from: dateField.describe('First UTC day, inclusive.'),
+    to: dateField.describe('UTC day after the last, exclusive.'),
+    provider: z.string().min(1).max(64).optional(),
+    tolerance_percent: decimalNonNegativeField
+      .optional()
+      .describe('A gap within this percentage of the provider’s cost is within tolerance; default 1.'),
+    tolerance_usd: decimalNonNegativeField
+      .optional()
+      .describe('A gap within this many USD is within tolerance whatever the percentage; default 0.01.'),
+  })
+  .superRefine(checkWindow);
+
+export const reconciliationResource = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    tolerance_percent: z.string(),
+    tolerance_usd: z.string(),
+    rows: z.array(
+      z.object({
+        day: z.string(),
+        model: z.string(),
+        attributed: z.string().describe('Bursar’s provider cost of the day’s events of this model, exact USD.'),
+        provider: z
+          .string()
+          .nullable()
+          .describe('What the provider’s export says (summed over providers); null: not in any import.'),
+        gap: z.string().nullable().describe('attributed − provider.'),
+        within_tolerance: z.boolean(),
+      }),
+    ),
+  })
+  .meta({ id: 'Reconciliation' });
+
+export type MarginReportQuery = z.output<typeof marginReportQuery>;
+export type UpdateFinanceSettingsBody = z.output<typeof updateFinanceSettingsBody>;
+export type ImportProviderCostsBody = z.output<typeof importProviderCostsBody>;
+export type ReconciliationQuery = z.output<typeof reconciliationQuery>;

@@ -6,6 +6,7 @@ export { thresholdEvents } from './events.ts';
 export * from './grants.ts';
 export * from './holds.ts';
 export * from './ledger.ts';
+export * from './margin.ts';
 export * from './money.ts';
 export * from './outcomes.ts';
 export * from './periods.ts';

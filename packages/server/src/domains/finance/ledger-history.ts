@@ -8,6 +8,9 @@ import type { LedgerService } from '../../platform/service.ts';
 import { toBigint, toTime } from '../../platform/storage/codecs.ts';
 import { queryBuilder } from '../../platform/storage/kysely.ts';
 
+/** What finance reads with: the database's reader and the asset lookup (a LedgerService, or the CLI's). */
+export type FinanceReader = Pick<LedgerService, 'database' | 'asset'>;
+
 export interface HistoryFilter {
   readonly environmentId: string;
   readonly customer?: string | undefined;
@@ -22,7 +25,7 @@ export interface RevenueHistory {
   readonly promotional: readonly PromotionalMovement[];
 }
 
-export async function loadRevenueHistory(service: LedgerService, filter: HistoryFilter): Promise<RevenueHistory> {
+export async function loadRevenueHistory(service: FinanceReader, filter: HistoryFilter): Promise<RevenueHistory> {
   const db = queryBuilder(service.database.reader);
   const grantRows = await db
     .selectFrom('grants')

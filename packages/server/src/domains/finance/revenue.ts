@@ -21,6 +21,7 @@ import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply } from '../../platform/service.ts';
 import { toJournalCsv } from './csv.ts';
+import type { FinanceReader } from './ledger-history.ts';
 import { loadRevenueHistory } from './ledger-history.ts';
 
 export interface RevenueReckoning {
@@ -61,10 +62,11 @@ export function windowOf(query: RevenueReportQuery): ReportWindow {
 
 /** Every revenue movement up to the window's end, under `policy`, in ledger order. */
 export async function reckonRevenue(
-  service: LedgerService,
+  service: FinanceReader,
   environmentId: string,
   query: RevenueReportQuery,
   policy: BreakagePolicy,
+  onProgress: (done: number, total: number) => void = () => {},
 ): Promise<RevenueReckoning> {
   const window = windowOf(query);
   const history = await loadRevenueHistory(service, {
@@ -76,10 +78,11 @@ export async function reckonRevenue(
   });
   const movements: RevenueMovement[] = [];
   const scales = new Map<string, number>();
-  for (const { lot, movements: lotMovements } of history.lots) {
+  for (const [index, { lot, movements: lotMovements }] of history.lots.entries()) {
     movements.push(...decideLotRevenue(lot, lotMovements, policy));
     const currency = await service.asset(environmentId, lot.currency);
     scales.set(lot.currency, currency?.scale ?? 0);
+    onProgress(index + 1, history.lots.length);
   }
   movements.sort(
     (a, b) => a.at - b.at || (a.transactionId < b.transactionId ? -1 : a.transactionId > b.transactionId ? 1 : 0),
@@ -90,7 +93,7 @@ export async function reckonRevenue(
 const figures = ['opening', 'additions', 'recognized', 'breakage', 'refunds', 'closing'] as const;
 
 /** The report's rows, per-currency totals and promotional rows, amounts as exact decimal strings. */
-export async function renderRevenueReport(service: LedgerService, environmentId: string, reckoning: RevenueReckoning) {
+export async function renderRevenueReport(service: FinanceReader, environmentId: string, reckoning: RevenueReckoning) {
   const rows = summarizeRevenue(reckoning.movements, reckoning.window);
   const scaleOf = (currency: string) => reckoning.scales.get(currency) ?? 0;
   const money = (row: Pick<RevenueRow, (typeof figures)[number]>, currency: string) =>
@@ -175,10 +178,21 @@ export async function getRevenueReport(
   caller: Caller,
   query: RevenueReportQuery,
 ): Promise<Reply> {
+  const report = await buildRevenueReport(service, caller.environmentId, query);
+  return isFieldError(report) ? fieldReply(caller, [report]) : okReply(200, report);
+}
+
+/** The revenue report's body, or the field error refusing the query. */
+export async function buildRevenueReport(
+  service: FinanceReader,
+  environmentId: string,
+  query: RevenueReportQuery,
+  onProgress?: (done: number, total: number) => void,
+) {
   const policy = breakagePolicyOf(query);
-  if (isFieldError(policy)) return fieldReply(caller, [policy]);
-  const reckoning = await reckonRevenue(service, caller.environmentId, query, policy);
-  return okReply(200, await renderRevenueReport(service, caller.environmentId, reckoning));
+  if (isFieldError(policy)) return policy;
+  const reckoning = await reckonRevenue(service, environmentId, query, policy, onProgress);
+  return renderRevenueReport(service, environmentId, reckoning);
 }
 
 function accountsOf(query: ExportJournalQuery): JournalAccounts {
