@@ -127,9 +127,13 @@ export function decideLotRevenue(
     if (movement.kind === 'consumed') unitsConsumed += movement.units;
     const deferredPlain = lot.value - plain.consumed - plain.expired - plain.refunded;
     const breakageNow = clamp(spreadTarget(lot, unitsConsumed, policy), plain.expired, plain.expired + deferredPlain);
+    // Breakage taken back (spread ahead of credit that was then used or refunded) is written
+    // first, so the lot's deferred revenue stays non-negative line by line, not only per movement.
+    const breakageChange = breakageNow - breakage;
+    if (breakageChange < 0n) emit(movement.at, movement.transactionId, 'breakage', breakageChange);
     if (movement.kind === 'consumed') emit(movement.at, movement.transactionId, 'recognized', change);
     if (movement.kind === 'refunded') emit(movement.at, movement.transactionId, 'refund', change);
-    emit(movement.at, movement.transactionId, 'breakage', breakageNow - breakage);
+    if (breakageChange > 0n) emit(movement.at, movement.transactionId, 'breakage', breakageChange);
     breakage = breakageNow;
   }
   return made;
