@@ -153,6 +153,19 @@ describe('revenue recognition', () => {
         ['2026-06', '50', '-13.33', '63.33', '0'],
       ],
     );
+    // In the journal the reversal swaps the accounts, so every amount is positive.
+    const journal = await ok(
+      server.call('GET', '/v1/finance/journal?from=2026-06-01&to=2026-07-01&customer=refunded'),
+      200,
+    );
+    assert.deepEqual(
+      journal.lines.map((line: Record<string, string>) => [line.kind, line.debit, line.credit, line.amount]),
+      [
+        ['recognized', 'Credit revenue', 'Deferred revenue', '13.33'],
+        ['refund', 'Deferred revenue', 'Refunds payable', '63.33'],
+      ],
+    );
+    assert.equal(journal.csv, null);
   });
 
   test('breakage spread over the expected consumption', async () => {
