@@ -4,6 +4,7 @@
  */
 
 import { accessRoutes } from './domains/access/index.ts';
+import { financeRoutes } from './domains/finance/index.ts';
 import { planRoutes } from './domains/plans/index.ts';
 import { pricingRoutes } from './domains/pricing/index.ts';
 import { topUpRoutes } from './domains/top-ups/index.ts';
@@ -22,5 +23,6 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
     ...usageRoutes(service),
     ...webhookRoutes(service),
     ...planRoutes(service),
+    ...financeRoutes(service),
   ];
 }

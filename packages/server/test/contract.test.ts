@@ -280,6 +280,17 @@ before(async () => {
   await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', { feature: 'sso' });
   await call('cancelSubscription', 'POST', `/v1/subscriptions/${subscription.body.id}/cancel`, { timing: 'immediate' });
   await call('deleteWebhookEndpoint', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/delete`, {});
+  await call('getRevenueReport', 'GET', '/v1/finance/revenue?from=2025-12-01&to=2027-01-01&granularity=day');
+  await call('exportJournal', 'GET', '/v1/finance/journal?from=2025-12-01&to=2027-01-01&format=csv');
+  await call('updateFinanceSettings', 'POST', '/v1/finance/settings', { margin_low_threshold: '20' });
+  await call('getFinanceSettings', 'GET', '/v1/finance/settings');
+  await call('getMarginReport', 'GET', '/v1/finance/margin?from=2025-12-01&to=2027-01-01');
+  await call('importProviderCosts', 'POST', '/v1/finance/provider-costs', {
+    provider: 'openai',
+    format: 'csv',
+    content: 'day,model,cost\n2026-01-01,gpt-x,0.25\n',
+  });
+  await call('getReconciliation', 'GET', '/v1/finance/reconciliation?from=2025-12-01&to=2027-01-01');
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });
@@ -504,6 +515,13 @@ const operationsBefore: Readonly<Record<string, string>> = {
   changeSubscription: 'POST /v1/subscriptions/{id}/change',
   cancelSubscription: 'POST /v1/subscriptions/{id}/cancel',
   checkEntitlement: 'POST /v1/customers/{customer}/entitlements/check',
+  getRevenueReport: 'GET /v1/finance/revenue',
+  exportJournal: 'GET /v1/finance/journal',
+  getMarginReport: 'GET /v1/finance/margin',
+  getFinanceSettings: 'GET /v1/finance/settings',
+  updateFinanceSettings: 'POST /v1/finance/settings',
+  importProviderCosts: 'POST /v1/finance/provider-costs',
+  getReconciliation: 'GET /v1/finance/reconciliation',
 };
 
 it('every operationId of before is in the contract with the same method and path, and no other', () => {

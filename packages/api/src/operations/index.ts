@@ -4,6 +4,7 @@
  * from them without a server.
  */
 import { accessOperations } from './access.ts';
+import { financeOperations } from './finance.ts';
 import type { Operation } from './operation.ts';
 import { planOperations } from './plans.ts';
 import { pricingOperations } from './pricing.ts';
@@ -22,6 +23,7 @@ export const operations = {
   ...usageOperations,
   ...webhookOperations,
   ...planOperations,
+  ...financeOperations,
 } as const;
 
 export type OperationId = keyof typeof operations;
