@@ -72,6 +72,13 @@ export const operationTable = {
   changeSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/change', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
   cancelSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/cancel', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
   checkEntitlement: { method: 'POST', path: '/v1/customers/{customer}/entitlements/check', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false },
+  getRevenueReport: { method: 'GET', path: '/v1/finance/revenue', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'granularity', 'asset', 'currency', 'breakage', 'expected_breakage'], body: 'none', list: false },
+  exportJournal: { method: 'GET', path: '/v1/finance/journal', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'granularity', 'asset', 'currency', 'breakage', 'expected_breakage', 'format', 'account_cash', 'account_deferred', 'account_revenue', 'account_breakage', 'account_refunds'], body: 'none', list: false },
+  getMarginReport: { method: 'GET', path: '/v1/finance/margin', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'feature', 'model', 'currency', 'top'], body: 'none', list: false },
+  getFinanceSettings: { method: 'GET', path: '/v1/finance/settings', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
+  updateFinanceSettings: { method: 'POST', path: '/v1/finance/settings', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
+  importProviderCosts: { method: 'POST', path: '/v1/finance/provider-costs', scope: 'write', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
+  getReconciliation: { method: 'GET', path: '/v1/finance/reconciliation', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'provider', 'tolerance_percent', 'tolerance_usd'], body: 'none', list: false },
 } as const;
 
 export type OperationId = keyof typeof operationTable;
@@ -341,6 +348,34 @@ export interface OperationTypes {
     input: operations['checkEntitlement']['parameters']['path'] & operations['checkEntitlement']['requestBody']['content']['application/json'];
     output: operations['checkEntitlement']['responses'][200]['content']['application/json'];
   };
+  getRevenueReport: {
+    input: NonNullable<operations['getRevenueReport']['parameters']['query']>;
+    output: operations['getRevenueReport']['responses'][200]['content']['application/json'];
+  };
+  exportJournal: {
+    input: NonNullable<operations['exportJournal']['parameters']['query']>;
+    output: operations['exportJournal']['responses'][200]['content']['application/json'];
+  };
+  getMarginReport: {
+    input: NonNullable<operations['getMarginReport']['parameters']['query']>;
+    output: operations['getMarginReport']['responses'][200]['content']['application/json'];
+  };
+  getFinanceSettings: {
+    input: Record<string, never>;
+    output: operations['getFinanceSettings']['responses'][200]['content']['application/json'];
+  };
+  updateFinanceSettings: {
+    input: operations['updateFinanceSettings']['requestBody']['content']['application/json'];
+    output: operations['updateFinanceSettings']['responses'][200]['content']['application/json'];
+  };
+  importProviderCosts: {
+    input: operations['importProviderCosts']['requestBody']['content']['application/json'];
+    output: operations['importProviderCosts']['responses'][200]['content']['application/json'];
+  };
+  getReconciliation: {
+    input: NonNullable<operations['getReconciliation']['parameters']['query']>;
+    output: operations['getReconciliation']['responses'][200]['content']['application/json'];
+  };
 }
 
 /** Every problem code with its HTTP status and whether a retry can help. */
@@ -406,7 +441,7 @@ export type ProblemCode = keyof typeof problemCatalogue;
 export type Problem = components['schemas']['Problem'];
 
 /** Every lifecycle event type a webhook delivery can carry, and the test event. */
-export const webhookEventTypes = ['grant.created', 'grant.depleted', 'grant.expired', 'grant.voided', 'hold.expired', 'debt.created', 'balance.depleted', 'balance.low', 'balance.recovered', 'grant.expiring_soon', 'subscription.created', 'subscription.renewed', 'subscription.changed', 'subscription.paused', 'subscription.resumed', 'subscription.canceled', 'subscription.ended', 'subscription.trial_ending', 'subscription.trial_ended', 'topup.requested', 'topup.succeeded', 'topup.failed', 'webhook.test'] as const;
+export const webhookEventTypes = ['grant.created', 'grant.depleted', 'grant.expired', 'grant.voided', 'hold.expired', 'debt.created', 'balance.depleted', 'balance.low', 'balance.recovered', 'grant.expiring_soon', 'subscription.created', 'subscription.renewed', 'subscription.changed', 'subscription.paused', 'subscription.resumed', 'subscription.canceled', 'subscription.ended', 'subscription.trial_ending', 'subscription.trial_ended', 'topup.requested', 'topup.succeeded', 'topup.failed', 'margin.low', 'webhook.test'] as const;
 
 /** A webhook delivery's payload, discriminated by `type`. */
 export type WebhookEvent =
@@ -432,4 +467,5 @@ export type WebhookEvent =
   | components['schemas']['TopupRequestedEvent']
   | components['schemas']['TopupSucceededEvent']
   | components['schemas']['TopupFailedEvent']
+  | components['schemas']['MarginLowEvent']
   | components['schemas']['WebhookTestEvent'];

@@ -900,6 +900,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/finance/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deferred, recognized, breakage and refunded revenue of paid credit, by period */
+        get: operations["getRevenueReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/finance/journal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Double-entry journal lines of revenue recognition, for an accounting system */
+        get: operations["exportJournal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/finance/margin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Revenue, provider cost and gross margin by customer, feature, model and day */
+        get: operations["getMarginReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/finance/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The environment's margin alert policy */
+        get: operations["getFinanceSettings"];
+        put?: never;
+        /** Set the environment's margin alert policy (threshold, window, currency) */
+        post: operations["updateFinanceSettings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/finance/provider-costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a model provider's cost export (OpenAI, Anthropic or CSV of day, model, cost) */
+        post: operations["importProviderCosts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/finance/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bursar's attributed provider cost against the provider's own, per day and model */
+        get: operations["getReconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1361,6 +1464,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "margin.low": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The margin.low event, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). */
+        post: operations["receiveMarginLow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.test": {
         parameters: {
             query?: never;
@@ -1761,6 +1881,29 @@ export interface components {
                 failures_max: number | null;
             };
         };
+        MarginLowEvent: {
+            /** @description The event id; a webhook delivery sends it as webhook-id on every attempt. */
+            id: string;
+            /** @constant */
+            type: "margin.low";
+            /** Format: date-time */
+            timestamp: string;
+            data: {
+                customer: string;
+                asset: string;
+                /** @description The currency asset revenue is counted in (model prices are in USD). */
+                currency: string;
+                /** @description Revenue recognized in the window, exact, in the currency. */
+                revenue: string;
+                /** @description Provider cost in the window, exact USD. */
+                provider_cost: string;
+                /** @description Gross margin percentage over the window; null without revenue. */
+                margin_percent: string | null;
+                /** @description The margin percentage it fell below. */
+                threshold: string;
+                window_days: number;
+            };
+        };
         WebhookTestEvent: {
             /** @description The event id; a webhook delivery sends it as webhook-id on every attempt. */
             id: string;
@@ -1771,6 +1914,158 @@ export interface components {
             data: {
                 endpoint: string;
             };
+        };
+        RevenueReport: {
+            from: string;
+            to: string;
+            time_zone: string;
+            /** @enum {string} */
+            granularity: "day" | "month";
+            breakage: {
+                /** @enum {string} */
+                policy: "at_expiry" | "spread";
+                expected_breakage: string | null;
+            };
+            rows: {
+                period: string;
+                customer: string;
+                asset: string;
+                currency: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                opening: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                additions: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                recognized: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                breakage: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                refunds: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                closing: string;
+            }[];
+            totals: {
+                currency: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                opening: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                additions: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                recognized: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                breakage: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                refunds: string;
+                /** @description Exact decimal in the currency asset’s unit. */
+                closing: string;
+            }[];
+            /** @description Free credit (no cost basis) consumed, in the credit asset: promotional cost, never revenue. */
+            promotional: {
+                period: string;
+                customer: string;
+                asset: string;
+                consumed: string;
+            }[];
+        };
+        JournalLine: {
+            date: string;
+            transaction: string;
+            grant: string;
+            customer: string;
+            asset: string;
+            currency: string;
+            /** @enum {string} */
+            kind: "addition" | "recognized" | "breakage" | "refund";
+            debit: string;
+            credit: string;
+            /** @description Exact decimal in the currency asset’s unit. */
+            amount: string;
+        };
+        Journal: {
+            /** @enum {string} */
+            format: "json" | "csv";
+            lines: components["schemas"]["JournalLine"][];
+            /** @description With `format=csv`: the lines as RFC 4180 CSV with a header row. */
+            csv: string | null;
+        };
+        MarginReport: {
+            from: string;
+            to: string;
+            time_zone: string;
+            currency: string;
+            rows: {
+                day: string;
+                customer: string;
+                feature: string;
+                model: string;
+                events: number;
+                /** @description Revenue recognized from the events’ debits, in the currency. */
+                revenue: string;
+                /** @description Exact USD at the model provider’s prices. */
+                provider_cost: string;
+                gross_margin: string;
+                /** @description Gross margin / revenue × 100, to 2 places; null without revenue. */
+                margin_percent: string | null;
+            }[];
+            customers: {
+                customer: string;
+                events: number;
+                /** @description Revenue recognized from the events’ debits, in the currency. */
+                revenue: string;
+                /** @description Exact USD at the model provider’s prices. */
+                provider_cost: string;
+                gross_margin: string;
+                /** @description Gross margin / revenue × 100, to 2 places; null without revenue. */
+                margin_percent: string | null;
+            }[];
+            /** @description Margin percentage across customers with revenue (nearest rank). */
+            distribution: {
+                customers: number;
+                p50: string | null;
+                p75: string | null;
+                p90: string | null;
+            };
+            top_by_cost: {
+                customer: string;
+                events: number;
+                /** @description Revenue recognized from the events’ debits, in the currency. */
+                revenue: string;
+                /** @description Exact USD at the model provider’s prices. */
+                provider_cost: string;
+                gross_margin: string;
+                /** @description Gross margin / revenue × 100, to 2 places; null without revenue. */
+                margin_percent: string | null;
+            }[];
+        };
+        FinanceSettings: {
+            margin_low_threshold: string | null;
+            margin_window_days: number;
+            margin_currency: string;
+        };
+        ProviderCostImport: {
+            provider: string;
+            /** @description Day and model totals stored (each replaces an earlier import of the same day and model). */
+            rows: number;
+            days: string[];
+            /** @description Exact USD. */
+            total: string;
+        };
+        Reconciliation: {
+            from: string;
+            to: string;
+            tolerance_percent: string;
+            tolerance_usd: string;
+            rows: {
+                day: string;
+                model: string;
+                /** @description Bursar’s provider cost of the day’s events of this model, exact USD. */
+                attributed: string;
+                /** @description What the provider’s export says (summed over providers); null: not in any import. */
+                provider: string | null;
+                /** @description attributed − provider. */
+                gap: string | null;
+                within_tolerance: boolean;
+            }[];
         };
         Environment: {
             id: string;
@@ -2423,7 +2718,7 @@ export interface components {
             created_at: string;
             delivered_at: string | null;
         };
-        Notification: components["schemas"]["GrantCreatedEvent"] | components["schemas"]["GrantDepletedEvent"] | components["schemas"]["GrantExpiredEvent"] | components["schemas"]["GrantVoidedEvent"] | components["schemas"]["HoldExpiredEvent"] | components["schemas"]["DebtCreatedEvent"] | components["schemas"]["BalanceDepletedEvent"] | components["schemas"]["BalanceLowEvent"] | components["schemas"]["BalanceRecoveredEvent"] | components["schemas"]["GrantExpiringSoonEvent"] | components["schemas"]["SubscriptionCreatedEvent"] | components["schemas"]["SubscriptionRenewedEvent"] | components["schemas"]["SubscriptionChangedEvent"] | components["schemas"]["SubscriptionPausedEvent"] | components["schemas"]["SubscriptionResumedEvent"] | components["schemas"]["SubscriptionCanceledEvent"] | components["schemas"]["SubscriptionEndedEvent"] | components["schemas"]["SubscriptionTrialEndingEvent"] | components["schemas"]["SubscriptionTrialEndedEvent"] | components["schemas"]["TopupRequestedEvent"] | components["schemas"]["TopupSucceededEvent"] | components["schemas"]["TopupFailedEvent"];
+        Notification: components["schemas"]["GrantCreatedEvent"] | components["schemas"]["GrantDepletedEvent"] | components["schemas"]["GrantExpiredEvent"] | components["schemas"]["GrantVoidedEvent"] | components["schemas"]["HoldExpiredEvent"] | components["schemas"]["DebtCreatedEvent"] | components["schemas"]["BalanceDepletedEvent"] | components["schemas"]["BalanceLowEvent"] | components["schemas"]["BalanceRecoveredEvent"] | components["schemas"]["GrantExpiringSoonEvent"] | components["schemas"]["SubscriptionCreatedEvent"] | components["schemas"]["SubscriptionRenewedEvent"] | components["schemas"]["SubscriptionChangedEvent"] | components["schemas"]["SubscriptionPausedEvent"] | components["schemas"]["SubscriptionResumedEvent"] | components["schemas"]["SubscriptionCanceledEvent"] | components["schemas"]["SubscriptionEndedEvent"] | components["schemas"]["SubscriptionTrialEndingEvent"] | components["schemas"]["SubscriptionTrialEndedEvent"] | components["schemas"]["TopupRequestedEvent"] | components["schemas"]["TopupSucceededEvent"] | components["schemas"]["TopupFailedEvent"] | components["schemas"]["MarginLowEvent"];
         FeaturePage: {
             data: components["schemas"]["Feature"][];
             next_cursor: string | null;
@@ -3154,6 +3449,25 @@ export interface components {
             quantities?: {
                 [key: string]: string | number | boolean | null;
             };
+        };
+        UpdateFinanceSettingsBody: {
+            /** @description `margin.low` fires when a customer’s margin over the window falls below this percentage; null: never. */
+            margin_low_threshold: string | null;
+            /** @description The rolling window, in UTC days; default 7. */
+            margin_window_days?: number;
+            /** @description The currency asset revenue is counted in; default usd. */
+            margin_currency?: string;
+        };
+        ImportProviderCostsBody: {
+            /** @description Who charged: the name reconciliation groups by. */
+            provider: string;
+            /**
+             * @description `openai`: the Costs API page (group_by=line_item); `anthropic`: the Cost Report (group_by=description); `csv`: a header of day,model,cost.
+             * @enum {string}
+             */
+            format: "openai" | "anthropic" | "csv";
+            /** @description The export as the provider gave it (JSON text or CSV). */
+            content: string;
         };
     };
     responses: never;
@@ -7374,6 +7688,493 @@ export interface operations {
             };
         };
     };
+    getRevenueReport: {
+        parameters: {
+            query: {
+                /** @description First day of the report, inclusive, in `time_zone`. */
+                from: string;
+                /** @description Day after the report, exclusive, in `time_zone`. */
+                to: string;
+                /** @description IANA time zone the days and months are counted in; default UTC. */
+                time_zone?: string;
+                customer?: string;
+                /** @description Period of each row; default month. */
+                granularity?: "day" | "month";
+                asset?: string;
+                /** @description Only grants whose cost basis is in this currency asset. */
+                currency?: string;
+                /** @description Breakage policy: `at_expiry` (default) recognizes unused paid credit when it expires; `spread` recognizes the expected breakage alongside consumption. */
+                breakage?: "at_expiry" | "spread";
+                /** @description With `breakage=spread`: the fraction of paid credit expected to expire unused, below 1 ("0.2"). */
+                expected_breakage?: string | number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueReport"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportJournal: {
+        parameters: {
+            query: {
+                /** @description First day of the report, inclusive, in `time_zone`. */
+                from: string;
+                /** @description Day after the report, exclusive, in `time_zone`. */
+                to: string;
+                /** @description IANA time zone the days and months are counted in; default UTC. */
+                time_zone?: string;
+                customer?: string;
+                /** @description Period of each row; default month. */
+                granularity?: "day" | "month";
+                asset?: string;
+                /** @description Only grants whose cost basis is in this currency asset. */
+                currency?: string;
+                /** @description Breakage policy: `at_expiry` (default) recognizes unused paid credit when it expires; `spread` recognizes the expected breakage alongside consumption. */
+                breakage?: "at_expiry" | "spread";
+                /** @description With `breakage=spread`: the fraction of paid credit expected to expire unused, below 1 ("0.2"). */
+                expected_breakage?: string | number;
+                /** @description json (default): `lines`; csv: the same lines as `csv` text. */
+                format?: "json" | "csv";
+                /** @description Debited when a paid grant is issued; default "Cash". */
+                account_cash?: string;
+                /** @description The liability; default "Deferred revenue". */
+                account_deferred?: string;
+                /** @description Credited as credit is consumed; default "Credit revenue". */
+                account_revenue?: string;
+                /** @description Credited as paid credit breaks; default "Breakage revenue". */
+                account_breakage?: string;
+                /** @description Credited when unspent credit is refunded; default "Refunds payable". */
+                account_refunds?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journal"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMarginReport: {
+        parameters: {
+            query: {
+                /** @description First day of the report, inclusive, in `time_zone`. */
+                from: string;
+                /** @description Day after the report, exclusive, in `time_zone`. */
+                to: string;
+                /** @description IANA time zone the days and months are counted in; default UTC. */
+                time_zone?: string;
+                customer?: string;
+                feature?: string;
+                model?: string;
+                /** @description The currency asset revenue is counted in; model prices are USD, so this should be a USD asset. Default usd. */
+                currency?: string;
+                /** @description How many customers `top_by_cost` lists; default 5. */
+                top?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarginReport"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFinanceSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FinanceSettings"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateFinanceSettings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateFinanceSettingsBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FinanceSettings"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    importProviderCosts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportProviderCostsBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderCostImport"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReconciliation: {
+        parameters: {
+            query: {
+                /** @description First UTC day, inclusive. */
+                from: string;
+                /** @description UTC day after the last, exclusive. */
+                to: string;
+                provider?: string;
+                /** @description A gap within this percentage of the provider’s cost is within tolerance; default 1. */
+                tolerance_percent?: string | number;
+                /** @description A gap within this many USD is within tolerance whatever the percentage; default 0.01. */
+                tolerance_usd?: string | number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -8097,6 +8898,35 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TopupFailedEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled and the retries stop. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received; any other answer is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveMarginLow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarginLowEvent"];
             };
         };
         responses: {
