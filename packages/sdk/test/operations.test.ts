@@ -252,6 +252,21 @@ test('every operation answers through the SDK', async () => {
   assert.equal((await bursar.cancelSubscription({ id: subscription.id, timing: 'immediate' })).status, 'canceled');
   assert.equal((await bursar.deleteWebhookEndpoint({ id: endpoint.id })).id, endpoint.id);
 
+  // Finance: revenue, the journal, margin, settings, provider costs and reconciliation.
+  const period = { from: '2025-12-01', to: '2027-01-01' };
+  assert.ok(Array.isArray((await bursar.getRevenueReport({ ...period, granularity: 'day' })).rows));
+  assert.ok(Array.isArray((await bursar.exportJournal({ ...period, format: 'json' })).lines));
+  assert.equal((await bursar.updateFinanceSettings({ margin_low_threshold: '20' })).margin_low_threshold, '20');
+  assert.equal((await bursar.getFinanceSettings()).margin_low_threshold, '20');
+  assert.ok(Array.isArray((await bursar.getMarginReport(period)).rows));
+  const imported = await bursar.importProviderCosts({
+    provider: 'openai',
+    format: 'csv',
+    content: 'day,model,cost\n2026-01-01,gpt-x,0.25\n',
+  });
+  assert.ok(imported);
+  assert.ok(Array.isArray((await bursar.getReconciliation(period)).rows));
+
   // The audit log saw all of it.
   assert.ok((await bursar.listAuditEvents({ limit: 5 })).data.length > 0);
   assert.equal((await bursar.verifyAuditLog()).valid, true);
