@@ -53,6 +53,16 @@ export const operationTable = {
     "body": "none",
     "list": true
   },
+  "getCurrentApiKey": {
+    "method": "GET",
+    "path": "/v1/api-keys/current",
+    "scope": "read",
+    "status": 200,
+    "pathParams": [],
+    "queryParams": [],
+    "body": "none",
+    "list": false
+  },
   "revokeApiKey": {
     "method": "POST",
     "path": "/v1/api-keys/{id}/revoke",
@@ -826,6 +836,10 @@ export interface OperationTypes {
   listApiKeys: {
     input: NonNullable<operations['listApiKeys']['parameters']['query']>;
     output: operations['listApiKeys']['responses'][200]['content']['application/json'];
+  };
+  getCurrentApiKey: {
+    input: Record<string, never>;
+    output: operations['getCurrentApiKey']['responses'][200]['content']['application/json'];
   };
   revokeApiKey: {
     input: operations['revokeApiKey']['parameters']['path'];
