@@ -5,6 +5,7 @@
  * scheduler's due and failing work.
  */
 import { readFileSync } from 'node:fs';
+import { mcpCommand } from '@bursar/mcp/command';
 import { Command, CommanderError } from 'commander';
 import { openDatabase, startServer } from './app.ts';
 import type { Config } from './config.ts';
@@ -54,6 +55,7 @@ function program(exit: (code: number) => void): Command {
   ).option('--head <file>', 'also check the chains against a head exported earlier by audit-head');
   command('audit-head', 'print a signed copy of every chain head, to keep elsewhere', auditHead);
   command('jobs', "show the scheduler's due and failing work, one JSON line per kind", jobs);
+  bursar.addCommand(mcpCommand());
   return bursar;
 }
 
