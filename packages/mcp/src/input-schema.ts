@@ -115,7 +115,9 @@ export function checkArguments(
     if (!parsed.success) for (const issue of parsed.error.issues) add(toFieldPath(issue.path), issue.message);
   }
   if (isWrite) {
-    const key = z.object({ idempotency_key: idempotencyKeyField, preview: previewField }).safeParse(args, { error: errorMap });
+    const key = z
+      .object({ idempotency_key: idempotencyKeyField, preview: previewField })
+      .safeParse(args, { error: errorMap });
     if (!key.success) for (const issue of key.error.issues) add(toFieldPath(issue.path), issue.message);
   }
   return errors;

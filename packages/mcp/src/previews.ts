@@ -87,7 +87,9 @@ const capturePreview: Preview = async (bursar, args) => {
   if (hold.status !== 'open') {
     return { wouldChange: `Refused: hold ${hold.id} is ${hold.status}; nothing would change.`, current: { hold } };
   }
-  const event = args.event as { properties?: Record<string, string | number | boolean>; timestamp?: string } | undefined;
+  const event = args.event as
+    | { properties?: Record<string, string | number | boolean>; timestamp?: string }
+    | undefined;
   if (event !== undefined && hold.feature !== null) {
     const quote = await bursar.quoteCost({
       feature: hold.feature,

@@ -2,8 +2,9 @@
  * Tool results: an answer as structured content with its JSON as text, and every failure as
  * `isError` with the problem document (code, status, detail and its facts) an agent can act on.
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
 import { BursarError, BursarRequestError } from '@bursar/sdk';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FieldError } from './input-schema.ts';
 
 function result(content: Record<string, unknown>, isError: boolean): CallToolResult {

@@ -37,4 +37,3 @@ export async function runMcp(options: McpOptions): Promise<void> {
   const mcp = createBursarMcpServer({ bursar: new Bursar({ baseUrl, apiKey }) });
   await mcp.connect(new StdioServerTransport());
 }
-

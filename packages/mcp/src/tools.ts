@@ -52,7 +52,7 @@ export const runtimeTools: readonly ToolDefinition[] = [
     'hold',
     'createHold',
     'Hold credit',
-    "Reserve credit for work whose cost is not known yet (a model call): an amount, or a feature with estimated quantities. The hold expires after ttl_seconds unless extended, captured or released. Answers the hold (keep its id) and the balance.",
+    'Reserve credit for work whose cost is not known yet (a model call): an amount, or a feature with estimated quantities. The hold expires after ttl_seconds unless extended, captured or released. Answers the hold (keep its id) and the balance.',
     previews.holdPreview,
   ),
   tool(
@@ -83,7 +83,12 @@ export const runtimeTools: readonly ToolDefinition[] = [
     'Spend credit now, atomically, in the wallet consumption order; refused with insufficient_balance (available, requested) when the customer cannot pay.',
     previews.debitPreview,
   ),
-  tool('get_balance', 'getBalances', 'Get balances', "A customer's live balances: balance, held, available, debt, next expiry, per asset."),
+  tool(
+    'get_balance',
+    'getBalances',
+    'Get balances',
+    "A customer's live balances: balance, held, available, debt, next expiry, per asset.",
+  ),
   tool('get_hold', 'getHold', 'Get a hold', 'A hold: its amount, what was captured, its status and expiry.'),
   tool(
     'get_usage',
@@ -117,7 +122,7 @@ export const setupTools: readonly ToolDefinition[] = [
     'create_customer',
     'createCustomer',
     'Create a customer',
-    "Create a customer under your own id for them (an org or user id of your app).",
+    'Create a customer under your own id for them (an org or user id of your app).',
     previews.customerPreview,
   ),
   tool(
@@ -166,7 +171,7 @@ export const setupTools: readonly ToolDefinition[] = [
     'create_subscription',
     'createSubscription',
     'Subscribe a customer',
-    "Subscribe a customer to a plan version (default the latest); its allowances are granted for each period.",
+    'Subscribe a customer to a plan version (default the latest); its allowances are granted for each period.',
     previews.subscriptionPreview,
   ),
   tool(
