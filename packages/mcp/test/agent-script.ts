@@ -69,7 +69,9 @@ export async function runAgentScript(client: Client, server: TestServer): Promis
   const architecture = resources.find((resource) => resource.uri === 'bursar://docs/architecture');
   assert.ok(architecture, 'docs/architecture.md is a resource');
   const page = await client.readResource({ uri: architecture.uri });
-  assert.match(String(page.contents[0]?.text), /^# Architecture/);
+  const [contents] = page.contents;
+  assert.ok(contents !== undefined && 'text' in contents, 'a doc is text');
+  assert.match(contents.text, /^# Architecture/);
 
   // Set-up from nothing.
   const asset = await previewThenWrite(
