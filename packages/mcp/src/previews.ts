@@ -96,8 +96,10 @@ const capturePreview: Preview = async (bursar, args) => {
       customer: hold.customer,
       ...pick(event, ['properties', 'timestamp']),
     });
+    const cost = quote.options.find((option) => option.asset === hold.asset)?.cost;
+    const priced = cost === undefined ? 'its price (dry_run)' : `its price, ${cost} ${hold.asset},`;
     return {
-      wouldChange: `Records the event, captures its price (dry_run) from hold ${hold.id} of ${hold.amount} ${hold.asset}, releases the rest and ends the hold.`,
+      wouldChange: `Records the event, captures ${priced} from hold ${hold.id} of ${hold.amount} ${hold.asset}, releases the rest and ends the hold.`,
       current: { hold },
       dryRun: quote,
     };
