@@ -90,6 +90,12 @@ const capturePreview: Preview = async (bursar, args) => {
   const event = args.event as
     | { properties?: Record<string, string | number | boolean>; timestamp?: string }
     | undefined;
+  if (event !== undefined && hold.feature === null) {
+    return {
+      wouldChange: `Refused: hold ${hold.id} names no feature to price the event by; nothing would change.`,
+      current: { hold },
+    };
+  }
   if (event !== undefined && hold.feature !== null) {
     const quote = await bursar.quoteCost({
       feature: hold.feature,

@@ -128,6 +128,12 @@ test('a hold priced by its feature: capture with an event previews its quote; re
     amount: '7',
     idempotency_key: 'h-2',
   });
+  const unpriced = await previewChangesNothing(
+    'capture_hold',
+    { id: second.hold.id, event: { id: 'evt-2' }, idempotency_key: 'h-2-capture' },
+    `/v1/holds/${second.hold.id}`,
+  );
+  assert.match(unpriced.would_change, /^Refused: hold .* names no feature to price the event by/);
   const releaseArgs = { id: second.hold.id, idempotency_key: 'h-2-release' };
   const release = await previewChangesNothing('release_hold', releaseArgs, `/v1/holds/${second.hold.id}`);
   assert.match(release.would_change, /^Releases all 7 credits of hold/);
@@ -181,4 +187,28 @@ test('arguments are checked with the API schemas before anything is sent', async
     idempotency_key: 'é',
   });
   assert.deepEqual(badKey.errors, [{ field: 'idempotency_key', message: 'must be 1–255 printable ASCII characters' }]);
+});
+
+test('a call that gets no answer is bursar_unreachable, retryable with the same key', async () => {
+  // The key's scopes come from the real server; every other request fails on the network.
+  const failingFetch: typeof fetch = async (url, init) => {
+    if (String(url).endsWith('/v1/api-keys/current')) return fetch(url, init);
+    throw new TypeError('connect ECONNREFUSED');
+  };
+  const mcp = createBursarMcpServer({
+    bursar: new Bursar({ baseUrl: server.url, apiKey: adminKey, fetch: failingFetch, retry: false }),
+  });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await mcp.connect(serverSide);
+  const offline = new Client({ name: 'bursar-test-agent', version: '1.0.0' });
+  await offline.connect(clientSide);
+  try {
+    const args = { customer: 'org_1', asset: 'credits', amount: '1', idempotency_key: 'offline-1' };
+    const error = await fail(offline, 'debit', args);
+    assert.equal(error.code, 'bursar_unreachable');
+    assert.equal(error.retryable, true);
+    assert.match(error.detail, /retry it with the same idempotency_key/);
+  } finally {
+    await offline.close();
+  }
 });
