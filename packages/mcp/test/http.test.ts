@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { request } from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { TestServer } from '../../server/test/harness.ts';
 import { adminKey, startTestServer } from '../../server/test/harness.ts';
+import { serveHttp } from '../src/index.ts';
 import { callTool, runAgentScript } from './agent-script.ts';
 
 const repositoryRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -109,4 +111,37 @@ test('an ingest key lists the runtime writes but no set-up tool', async () => {
 test('a key the server does not know lists nothing and says why', async () => {
   const client = await connect(`bk_live_${'X'.repeat(43)}`);
   await assert.rejects(client.listTools(), /Cannot learn the API key's scopes/);
+});
+
+test('without BURSAR_API_KEY a request must bring a key; GET is not served; a foreign Host is refused', async () => {
+  const listener = await serveHttp({ baseUrl: server.url, port: 0 });
+  try {
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '1' } },
+    };
+    const post = (headers: Record<string, string>) =>
+      fetch(listener.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body: JSON.stringify(initialize),
+      });
+    assert.equal((await post({})).status, 401);
+    assert.equal((await post({ authorization: `Bearer ${adminKey}` })).status, 200);
+    assert.equal((await fetch(listener.url)).status, 405);
+    // DNS rebinding: a page on another name that resolves here must not reach the tools.
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const probe = request(listener.url, { method: 'POST', headers: { host: 'evil.example' } }, (response) => {
+        response.resume();
+        resolve(response.statusCode);
+      });
+      probe.on('error', reject);
+      probe.end(JSON.stringify(initialize));
+    });
+    assert.equal(status, 403);
+  } finally {
+    await listener.close();
+  }
 });
