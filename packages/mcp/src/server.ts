@@ -122,6 +122,7 @@ export function createBursarMcpServer(options: BursarMcpOptions): McpServer {
         signal: extra.signal,
         ...(definition.isWrite ? { idempotencyKey: String(args.idempotency_key) } : {}),
       };
+      // The input's type depends on the tool picked at run time; the operation's schemas checked it above.
       return answer(await bursar.request(operationId, operationArgs as never, callOptions));
     } catch (error) {
       return failure(error);
