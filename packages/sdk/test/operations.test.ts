@@ -44,6 +44,8 @@ test('every operation answers through the SDK', async () => {
   assert.deepEqual(key.scopes, ['read']);
   assert.ok((await bursar.listApiKeys()).data.some((each) => each.id === key.id));
   assert.equal((await bursar.revokeApiKey({ id: key.id })).id, key.id);
+  const current = await bursar.getCurrentApiKey();
+  assert.deepEqual([current.scopes, current.environment.name, 'key' in current], [['owner'], 'live', false]);
 
   // Assets, customers, grants, balances.
   assert.equal((await bursar.createAsset({ code: 'credits', scale: 0 })).scale, 0);
