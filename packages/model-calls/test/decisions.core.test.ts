@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import { countPromptTokens, countTokens, decideExtension, decideHoldAmount, decideSettlement } from '../src/index.ts';
 
 const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
-// biome-ignore lint/suspicious/noConsole: the seed is printed so a failing run replays
 console.log(`model-calls decisions seed=${seed} (replay with FC_SEED=${seed})`);
 
 test('the token count errs high: one token per three UTF-8 bytes, rounded up', () => {
