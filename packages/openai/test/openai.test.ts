@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Settlement } from '@bursar/model-calls';
 import { InsufficientCreditError, providerUserId } from '@bursar/model-calls';
+import { Bursar } from '@bursar/sdk';
 import OpenAI from 'openai';
 import type { BursarFixture } from '../../model-calls/test/bursar-setup.ts';
 import { startBursar, testModel } from '../../model-calls/test/bursar-setup.ts';
 import type { FakeProvider, Scenario } from '../../model-calls/test/fake-provider.ts';
 import { promptTokensReported, scenario, startFakeProvider } from '../../model-calls/test/fake-provider.ts';
+import { adminKey } from '../../server/test/harness.ts';
 import { withBursar } from '../src/index.ts';
 
 let fixture: BursarFixture;
@@ -253,4 +255,41 @@ test('50 concurrent streams for one customer never overspend and leave no hold o
   const available = Number(await fixture.available('org_busy'));
   assert.ok(available >= 0, 'never overspent');
   assert.equal(available, start - captured);
+});
+
+test('every Bursar request of a call keeps its idempotency key across retries, so a lost answer never charges twice', async () => {
+  await fixture.fund('org_flaky', '100000');
+  const keysSeen = new Map<string, number>();
+  // The server commits each write, then the answer is "lost" once: the SDK must retry with the same key.
+  const flakyFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    const key = new Headers(init?.headers).get('idempotency-key');
+    if (key === null) return response;
+    const seen = (keysSeen.get(key) ?? 0) + 1;
+    keysSeen.set(key, seen);
+    if (seen === 1) throw new TypeError('connection reset after the server answered');
+    return response;
+  };
+  const bursar = new Bursar({
+    baseUrl: fixture.server.url,
+    apiKey: adminKey,
+    fetch: flakyFetch,
+    retry: { baseDelayMs: 1 },
+  });
+  const mine: Settlement[] = [];
+  const openai = withBursar(client, {
+    bursar,
+    customer: 'org_flaky',
+    feature: 'chat',
+    defaultOutputTokens: 4,
+    onSettled: (settlement) => mine.push(settlement),
+  });
+  const stream = await openai.chat.completions.create({ model: testModel, messages: ask({ reply: 12 }), stream: true });
+  for await (const _chunk of stream);
+  const kinds = [...keysSeen.keys()].map((key) => key.split(':').slice(1).join(':')).sort();
+  assert.deepEqual(kinds, ['capture', 'extend:1', 'extend:2', 'hold']);
+  for (const count of keysSeen.values()) assert.equal(count, 2);
+  const expected = await usageCost(promptTokensReported, 12);
+  assert.equal(mine[0]?.captured, expected);
+  assert.equal(await fixture.available('org_flaky'), String(100000 - Number(expected)));
 });
