@@ -71,9 +71,12 @@ function streamReader(): (event: RawMessageStreamEvent) => Reading | undefined {
   let started: Usage | undefined;
   return (event) => {
     switch (event.type) {
-      case 'message_start':
+      case 'message_start': {
         started = typeof event.message.usage?.input_tokens === 'number' ? event.message.usage : undefined;
-        return undefined;
+        if (started === undefined) return undefined;
+        const { outputTokens: _unknownYet, reasoningTokens: _none, ...inputUsage } = toUsage(started);
+        return { inputUsage };
+      }
       case 'content_block_delta': {
         const { delta } = event;
         if (delta.type === 'text_delta') return { text: delta.text };

@@ -98,12 +98,12 @@ test('a provider error releases the hold', async () => {
   assert.equal(await fixture.available('ant_error'), '100000');
 });
 
-test('a caller who leaves mid-stream pays for the tokens counted so far', async () => {
+test('a caller who leaves mid-stream pays for the input message_start reported and the output counted so far', async () => {
   await fixture.fund('ant_abort', '100000');
   const stream = await wrap('ant_abort').messages.create({
     model: testModel,
     max_tokens: 100,
-    messages: ask({ reply: 4, hang: true }),
+    messages: ask({ reply: 4, hang: true, cachedTokens: 10 }),
     stream: true,
   });
   let deltas = 0;
@@ -111,6 +111,7 @@ test('a caller who leaves mid-stream pays for the tokens counted so far', async 
   assert.equal(last()?.basis, 'counted');
   const hold = await fixture.bursar.getHold({ id: last()?.holdId ?? '' });
   assert.equal(hold.status, 'captured');
+  assert.equal(hold.captured, await cost(4, 10, 0));
   assert.equal(await fixture.available('ant_abort'), String(100000 - Number(hold.captured)));
 });
 

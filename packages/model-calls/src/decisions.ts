@@ -1,7 +1,7 @@
 /** The pure decisions of a metered model call: what to hold, when to extend, how to settle. No I/O, no clock, no randomness. */
 import type { Rational } from '@bursar/core';
 import { formatDecimal, multiplyDecimal, parseDecimal, rational } from '@bursar/core';
-import type { TokenUsage } from './usage.ts';
+import type { InputUsage, TokenUsage } from './usage.ts';
 
 /** The tokens a hold is priced for. */
 export interface Estimate {
@@ -107,17 +107,20 @@ export type SettlementDecision =
 
 /**
  * The settlement of a call: the provider's usage when it sent one; a release when the call failed or
- * was aborted before any output; otherwise the settle policy.
+ * was aborted before any output; otherwise the settle policy, whose input side is the provider's
+ * `inputUsage` when it reported one as the stream began, and the estimate's input otherwise.
  */
 export function decideSettlement(input: {
   readonly ending: CallEnding;
   readonly usage: TokenUsage | undefined;
+  readonly inputUsage?: InputUsage | undefined;
   readonly outputTokensCounted: number;
   readonly estimate: Estimate;
   readonly policy: SettlePolicy;
 }): SettlementDecision {
   if (input.usage !== undefined) return { kind: 'capture', basis: 'usage', usage: input.usage };
   if (input.ending !== 'completed' && input.outputTokensCounted === 0) return { kind: 'release', basis: 'no_output' };
+  const inputSide = input.inputUsage ?? { inputTokens: input.estimate.inputTokens };
   switch (input.policy) {
     case 'release':
       return { kind: 'release', basis: 'policy' };
@@ -125,16 +128,13 @@ export function decideSettlement(input: {
       return {
         kind: 'capture',
         basis: 'estimate',
-        usage: {
-          inputTokens: input.estimate.inputTokens,
-          outputTokens: Math.max(input.estimate.outputTokens, input.outputTokensCounted),
-        },
+        usage: { ...inputSide, outputTokens: Math.max(input.estimate.outputTokens, input.outputTokensCounted) },
       };
     case 'counted':
       return {
         kind: 'capture',
         basis: 'counted',
-        usage: { inputTokens: input.estimate.inputTokens, outputTokens: input.outputTokensCounted },
+        usage: { ...inputSide, outputTokens: input.outputTokensCounted },
       };
   }
 }

@@ -17,5 +17,5 @@ export { ModelCall } from './model-call.ts';
 export type { BursarCallOptions, CallOverrides, Settlement } from './options.ts';
 export { resolveOptions } from './options.ts';
 export { countPromptTokens, countTokens } from './tokens.ts';
-export type { Attribution, TokenUsage } from './usage.ts';
+export type { Attribution, InputUsage, TokenUsage } from './usage.ts';
 export { providerUserId, toEventProperties } from './usage.ts';

@@ -2,12 +2,14 @@
 import type { CallEnding } from './decisions.ts';
 import { SettlementError } from './errors.ts';
 import type { ModelCall } from './model-call.ts';
-import type { TokenUsage } from './usage.ts';
+import type { InputUsage, TokenUsage } from './usage.ts';
 
 /** What one answer or stream item tells the meter: output text to count, and the provider's usage when it carries it. */
 export interface Reading {
   readonly text?: string;
   readonly usage?: TokenUsage;
+  /** The input side of the usage, reported before the output is known. */
+  readonly inputUsage?: InputUsage;
   /** The item reports a provider error inside the stream (the AI SDK's `error` part). */
   readonly failed?: boolean;
 }
@@ -50,6 +52,7 @@ export async function* meterStream<Item>(
   signal?: AbortSignal | null,
 ): AsyncGenerator<Item, void, undefined> {
   let usage: TokenUsage | undefined;
+  let inputUsage: InputUsage | undefined;
   let ending: CallEnding = 'aborted';
   let failed = false;
   try {
@@ -57,6 +60,7 @@ export async function* meterStream<Item>(
       const reading = read(item);
       if (reading?.failed === true) failed = true;
       if (reading?.usage !== undefined) usage = reading.usage;
+      if (reading?.inputUsage !== undefined) inputUsage = reading.inputUsage;
       if (reading?.text !== undefined) call.countOutput(reading.text);
       yield item;
     }
@@ -66,7 +70,7 @@ export async function* meterStream<Item>(
     ending = signal?.aborted ? 'aborted' : 'failed';
     throw error;
   } finally {
-    await call.finish(ending, usage);
+    await call.finish(ending, usage, inputUsage);
   }
 }
 

@@ -5,7 +5,7 @@ import { decideExtension, decideHoldAmount, decideSettlement } from './decisions
 import { InsufficientCreditError, SettlementError } from './errors.ts';
 import type { BursarCallOptions, Settlement } from './options.ts';
 import { countTokens } from './tokens.ts';
-import type { TokenUsage } from './usage.ts';
+import type { InputUsage, TokenUsage } from './usage.ts';
 import { toEventProperties } from './usage.ts';
 
 /** What a wrapper knows of a request before it is sent. */
@@ -185,12 +185,13 @@ export class ModelCall {
   }
 
   /** Settles once, however often it is called: waits for extensions in flight, then captures or releases. */
-  finish(ending: CallEnding, usage?: TokenUsage): Promise<Settlement> {
+  finish(ending: CallEnding, usage?: TokenUsage, inputUsage?: InputUsage): Promise<Settlement> {
     this.#settled ??= this.#pending.then(() =>
       this.#settle(
         decideSettlement({
           ending,
           usage,
+          inputUsage,
           outputTokensCounted: this.#outputTokensCounted,
           estimate: this.#estimate,
           policy: this.#options.settle ?? 'counted',

@@ -14,6 +14,9 @@ export interface TokenUsage {
   readonly reasoningTokens?: number;
 }
 
+/** The input side of a usage, which some providers report when a stream starts (Anthropic's `message_start`). */
+export type InputUsage = Pick<TokenUsage, 'inputTokens' | 'cachedInputTokens' | 'cacheWriteTokens'>;
+
 /** Who and what a call is for. `endUser` and `session` land on the usage event as `user` and `session`. */
 export interface Attribution {
   readonly customer: string;

@@ -165,6 +165,17 @@ test('settlement: the usage when sent, a release before any output, else the pol
     },
   );
   assert.deepEqual(
+    decideSettlement({
+      ending: 'aborted',
+      usage: undefined,
+      inputUsage: { inputTokens: 12, cachedInputTokens: 30 },
+      outputTokensCounted: 9,
+      estimate,
+      policy: 'counted',
+    }),
+    { kind: 'capture', basis: 'counted', usage: { inputTokens: 12, cachedInputTokens: 30, outputTokens: 9 } },
+  );
+  assert.deepEqual(
     decideSettlement({ ending: 'completed', usage: undefined, outputTokensCounted: 5, estimate, policy: 'release' }),
     {
       kind: 'release',
