@@ -147,3 +147,46 @@ test('a customer who cannot afford the call is refused and the provider gets no 
   assert.ok(refusal instanceof InsufficientCreditError, String(refusal));
   assert.equal(fake.requests.length, before);
 });
+
+test('50 concurrent streams for one customer never overspend and leave no hold open', async () => {
+  const start = 2500;
+  await fixture.fund('ai_busy', String(start));
+  const mine: Settlement[] = [];
+  const busy = wrapLanguageModel({
+    model: provider.chat(testModel),
+    middleware: bursarMiddleware({
+      bursar: fixture.bursar,
+      customer: 'ai_busy',
+      feature: 'chat',
+      defaultOutputTokens: 8,
+      onSettled: (settlement) => mine.push(settlement),
+    }),
+  });
+  // streamText hands a refusal to onError (and ends the stream) rather than rejecting.
+  const refused: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: 50 }, async (_, index) => {
+      const result = streamText({
+        model: busy,
+        prompt: prompt({ reply: 5 + (index % 4) * 10 }),
+        maxRetries: 0,
+        onError: ({ error }) => {
+          refused.push(error);
+        },
+      });
+      await result.consumeStream();
+    }),
+  );
+  for (const error of refused) assert.ok(error instanceof InsufficientCreditError, String(error));
+  assert.ok(refused.length > 0 && refused.length < 50, `some calls ran, some were refused (${refused.length})`);
+  assert.equal(mine.length, 50 - refused.length);
+  let captured = 0;
+  for (const settlement of mine) {
+    const hold = await fixture.bursar.getHold({ id: settlement.holdId });
+    assert.notEqual(hold.status, 'open');
+    captured += Number(hold.captured);
+  }
+  const available = Number(await fixture.available('ai_busy'));
+  assert.ok(available >= 0, 'never overspent');
+  assert.equal(available, start - captured);
+});

@@ -137,3 +137,40 @@ test('a customer who cannot afford the message is refused and Anthropic gets no 
   );
   assert.equal(fake.requests.length, before);
 });
+
+test('50 concurrent streams for one customer never overspend and leave no hold open', async () => {
+  const start = 2500;
+  await fixture.fund('ant_busy', String(start));
+  const mine: Settlement[] = [];
+  const anthropic = withBursar(client, {
+    bursar: fixture.bursar,
+    customer: 'ant_busy',
+    feature: 'chat',
+    onSettled: (settlement) => mine.push(settlement),
+  });
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 50 }, async (_, index) => {
+      const stream = await anthropic.messages.create({
+        model: testModel,
+        max_tokens: 8,
+        messages: ask({ reply: 5 + (index % 4) * 10 }),
+        stream: true,
+      });
+      for await (const _event of stream);
+    }),
+  );
+  const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+  for (const outcome of refused)
+    assert.ok((outcome as PromiseRejectedResult).reason instanceof InsufficientCreditError);
+  assert.ok(refused.length > 0 && refused.length < 50, `some calls ran, some were refused (${refused.length})`);
+  assert.equal(mine.length, 50 - refused.length);
+  let captured = 0;
+  for (const settlement of mine) {
+    const hold = await fixture.bursar.getHold({ id: settlement.holdId });
+    assert.notEqual(hold.status, 'open');
+    captured += Number(hold.captured);
+  }
+  const available = Number(await fixture.available('ant_busy'));
+  assert.ok(available >= 0, 'never overspent');
+  assert.equal(available, start - captured);
+});
