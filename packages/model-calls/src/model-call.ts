@@ -69,7 +69,8 @@ export class ModelCall {
       defaultOutputTokens: options.defaultOutputTokens ?? 1024,
       choices: request.choices,
     });
-    if (first.kind === 'refuse') throw new InsufficientCreditError({ ...options, cause: undefined });
+    // Without affordability facts the decision is always a hold; the narrowing says so to the compiler.
+    if (first.kind !== 'hold') throw new TypeError('an estimate without affordability facts is always held');
     const refused = (cause: BursarError & { code: 'insufficient_balance' }) =>
       new InsufficientCreditError({
         customer: options.customer,
