@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonSchema } from '@bursar/api';
-import { eventTypes, operationList, problemFacts, problems, toOpenApiDocument } from '@bursar/api';
+import { eventTypes, operationList, problems, toOpenApiDocument } from '@bursar/api';
 import openapiTS, { astToString } from 'openapi-typescript';
 
 export const generatedDirectory = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/generated');
@@ -53,6 +53,9 @@ interface OperationRow {
   readonly list: boolean;
 }
 
+/** Members of the client that are not operations: an operationId may not take one of these names. */
+const clientMembers = new Set(['request', 'verifyWebhook', 'constructor']);
+
 function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record<string, OperationRow> {
   const rows: Record<string, OperationRow> = {};
   for (const operation of operationList) {
@@ -63,6 +66,9 @@ function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record
     const bodySchema = described.requestBody?.content['application/json']?.schema;
     const bodyNames = bodySchema === undefined ? [] : bodyPropertyNames(bodySchema, document.components.schemas);
     // The SDK takes one input object, so a name may live in only one of path, query and body.
+    if (clientMembers.has(operation.operationId)) {
+      throw new Error(`${operation.operationId} is already a member of the Bursar client`);
+    }
     const seen = new Set<string>();
     for (const name of [...pathParams, ...queryParams, ...bodyNames]) {
       if (seen.has(name))
@@ -111,6 +117,17 @@ function toTypeExpression(operationId: string, row: OperationRow): { input: stri
   };
 }
 
+/** A value as a one-line TypeScript literal: single quotes, bare keys. */
+function toLiteral(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(toLiteral).join(', ')}]`;
+  if (typeof value === 'string') return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  if (typeof value === 'object' && value !== null) {
+    const members = Object.entries(value).map(([key, member]) => `${key}: ${toLiteral(member)}`);
+    return `{ ${members.join(', ')} }`;
+  }
+  return String(value);
+}
+
 function toSchemaName(type: string): string {
   return `${type.replace(/(?:^|[._])([a-z])/g, (_match, letter: string) => letter.toUpperCase())}Event`;
 }
@@ -120,7 +137,9 @@ function toContractSource(document: ReturnType<typeof toOpenApiDocument>): strin
   const lines: string[] = [banner('The operation table, problem catalogue and event types the client runs on.')];
   lines.push("import type { components, operations } from './openapi.ts';", '');
   lines.push('/** Every operation by operationId: how to send it and what answers it. */');
-  lines.push(`export const operationTable = ${JSON.stringify(rows, null, 2)} as const;`, '');
+  lines.push('export const operationTable = {');
+  for (const [id, row] of Object.entries(rows)) lines.push(`  ${id}: ${toLiteral(row)},`);
+  lines.push('} as const;', '');
   lines.push('export type OperationId = keyof typeof operationTable;', '');
   lines.push('/** The list operations: a `cursor` query and a `{ data, next_cursor }` answer. */');
   const listIds = Object.entries(rows)
@@ -135,18 +154,14 @@ function toContractSource(document: ReturnType<typeof toOpenApiDocument>): strin
   }
   lines.push('}', '');
   lines.push('/** Every problem code with its HTTP status and whether a retry can help. */');
-  lines.push(`export const problemCatalogue = ${JSON.stringify(problems, null, 2)} as const;`, '');
+  lines.push('export const problemCatalogue = {');
+  for (const [code, problem] of Object.entries(problems)) lines.push(`  ${code}: ${toLiteral(problem)},`);
+  lines.push('} as const;', '');
   lines.push('export type ProblemCode = keyof typeof problemCatalogue;', '');
   lines.push('/** A problem document (RFC 9457), one variant per code that carries facts. */');
   lines.push("export type Problem = components['schemas']['Problem'];", '');
-  lines.push("/** The codes whose problems carry extra members, and those members' names. */");
-  const facts = Object.fromEntries(Object.entries(problemFacts).map(([code, shape]) => [code, Object.keys(shape)]));
-  lines.push(`export const problemFactNames = ${JSON.stringify(facts, null, 2)} as const;`, '');
   lines.push('/** Every lifecycle event type a webhook delivery can carry, and the test event. */');
-  lines.push(
-    `export const webhookEventTypes = ${JSON.stringify([...eventTypes, 'webhook.test'], null, 2)} as const;`,
-    '',
-  );
+  lines.push(`export const webhookEventTypes = ${toLiteral([...eventTypes, 'webhook.test'])} as const;`, '');
   lines.push("/** A webhook delivery's payload, discriminated by `type`. */");
   lines.push('export type WebhookEvent =');
   for (const type of [...eventTypes, 'webhook.test']) lines.push(`  | components['schemas']['${toSchemaName(type)}']`);

@@ -47,7 +47,8 @@ function toHttpRequest(settings: ClientSettings, row: Row, input: Readonly<Recor
     delete rest[name];
   }
   const headers: Record<string, string> = { authorization: `Bearer ${settings.apiKey}`, accept: 'application/json' };
-  const search = query.size > 0 ? `?${query.toString()}` : '';
+  const queryText = query.toString();
+  const search = queryText === '' ? '' : `?${queryText}`;
   const request: HttpRequest = {
     url: `${settings.baseUrl.replace(/\/+$/, '')}${path}${search}`,
     init: { method: row.method, headers },

@@ -24,6 +24,9 @@ test('a wallet set up, debited and refused through the SDK', async () => {
   assert.equal(debit.balance.available, '7.5');
   const balances = await bursar.getBalances({ customer: 'org_1', asset: 'credits' });
   assert.equal(balances.balances[0]?.available, '7.5');
+  // The same call by operationId, for code that picks the operation at run time.
+  const byId = await bursar.request('getBalances', { customer: 'org_1', asset: 'credits' });
+  assert.deepEqual(byId, balances);
 
   const refusal = await bursar.createDebit({ customer: 'org_1', asset: 'credits', amount: '100' }).then(
     () => assert.fail('the debit should be refused'),

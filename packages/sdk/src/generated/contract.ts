@@ -7,801 +7,71 @@ import type { components, operations } from './openapi.ts';
 
 /** Every operation by operationId: how to send it and what answers it. */
 export const operationTable = {
-  "createEnvironment": {
-    "method": "POST",
-    "path": "/v1/environments",
-    "scope": "owner",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listEnvironments": {
-    "method": "GET",
-    "path": "/v1/environments",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "createApiKey": {
-    "method": "POST",
-    "path": "/v1/api-keys",
-    "scope": "admin",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listApiKeys": {
-    "method": "GET",
-    "path": "/v1/api-keys",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "revokeApiKey": {
-    "method": "POST",
-    "path": "/v1/api-keys/{id}/revoke",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "empty",
-    "list": false
-  },
-  "listAuditEvents": {
-    "method": "GET",
-    "path": "/v1/audit-events",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "action",
-      "target",
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "verifyAuditLog": {
-    "method": "GET",
-    "path": "/v1/audit-events/verify",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "createAsset": {
-    "method": "POST",
-    "path": "/v1/assets",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listAssets": {
-    "method": "GET",
-    "path": "/v1/assets",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "createCustomer": {
-    "method": "POST",
-    "path": "/v1/customers",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "getCustomer": {
-    "method": "GET",
-    "path": "/v1/customers/{customer}",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "customer"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "listCustomers": {
-    "method": "GET",
-    "path": "/v1/customers",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "getBalances": {
-    "method": "GET",
-    "path": "/v1/customers/{customer}/balances",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "customer"
-    ],
-    "queryParams": [
-      "asset",
-      "feature"
-    ],
-    "body": "none",
-    "list": false
-  },
-  "updateWalletPolicy": {
-    "method": "POST",
-    "path": "/v1/customers/{customer}/wallets/{asset}/policy",
-    "scope": "write",
-    "status": 200,
-    "pathParams": [
-      "customer",
-      "asset"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "createGrant": {
-    "method": "POST",
-    "path": "/v1/grants",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "getGrant": {
-    "method": "GET",
-    "path": "/v1/grants/{id}",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "listGrants": {
-    "method": "GET",
-    "path": "/v1/grants",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "customer",
-      "asset",
-      "status",
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "voidGrant": {
-    "method": "POST",
-    "path": "/v1/grants/{id}/void",
-    "scope": "write",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "createDebit": {
-    "method": "POST",
-    "path": "/v1/debits",
-    "scope": "ingest",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "checkDebit": {
-    "method": "POST",
-    "path": "/v1/debits/check",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "createHold": {
-    "method": "POST",
-    "path": "/v1/holds",
-    "scope": "ingest",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "getHold": {
-    "method": "GET",
-    "path": "/v1/holds/{id}",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "captureHold": {
-    "method": "POST",
-    "path": "/v1/holds/{id}/capture",
-    "scope": "ingest",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "releaseHold": {
-    "method": "POST",
-    "path": "/v1/holds/{id}/release",
-    "scope": "ingest",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "empty",
-    "list": false
-  },
-  "extendHold": {
-    "method": "POST",
-    "path": "/v1/holds/{id}/extend",
-    "scope": "ingest",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listTransactions": {
-    "method": "GET",
-    "path": "/v1/transactions",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "customer",
-      "asset",
-      "kind",
-      "hold",
-      "grant",
-      "created_after",
-      "created_before",
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "getTransaction": {
-    "method": "GET",
-    "path": "/v1/transactions/{id}",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "reverseTransaction": {
-    "method": "POST",
-    "path": "/v1/transactions/{id}/reverse",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "createAdjustment": {
-    "method": "POST",
-    "path": "/v1/adjustments",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "putAutoTopUpRule": {
-    "method": "POST",
-    "path": "/v1/customers/{customer}/wallets/{asset}/auto-top-up",
-    "scope": "write",
-    "status": 200,
-    "pathParams": [
-      "customer",
-      "asset"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "getAutoTopUpRule": {
-    "method": "GET",
-    "path": "/v1/customers/{customer}/wallets/{asset}/auto-top-up",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "customer",
-      "asset"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "listTopUps": {
-    "method": "GET",
-    "path": "/v1/customers/{customer}/wallets/{asset}/top-ups",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "customer",
-      "asset"
-    ],
-    "queryParams": [
-      "status",
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "settleTopUp": {
-    "method": "POST",
-    "path": "/v1/top-ups/{id}/settle",
-    "scope": "write",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "createFeature": {
-    "method": "POST",
-    "path": "/v1/features",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listFeatures": {
-    "method": "GET",
-    "path": "/v1/features",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "getFeature": {
-    "method": "GET",
-    "path": "/v1/features/{key}",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "key"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "createPriceBook": {
-    "method": "POST",
-    "path": "/v1/price-books",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listPriceBooks": {
-    "method": "GET",
-    "path": "/v1/price-books",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "getPriceBook": {
-    "method": "GET",
-    "path": "/v1/price-books/{key}",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "key"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "publishPriceVersion": {
-    "method": "POST",
-    "path": "/v1/price-books/{key}/versions",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [
-      "key"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "upsertModelPrice": {
-    "method": "POST",
-    "path": "/v1/model-prices",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listModelPrices": {
-    "method": "GET",
-    "path": "/v1/model-prices",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "quoteCost": {
-    "method": "POST",
-    "path": "/v1/quotes",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "ingestEvents": {
-    "method": "POST",
-    "path": "/v1/events",
-    "scope": "ingest",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listEvents": {
-    "method": "GET",
-    "path": "/v1/events",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "customer",
-      "feature",
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "simulatePricing": {
-    "method": "POST",
-    "path": "/v1/simulations",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "getUsage": {
-    "method": "GET",
-    "path": "/v1/customers/{customer}/usage",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "customer"
-    ],
-    "queryParams": [
-      "from",
-      "to",
-      "granularity",
-      "feature",
-      "group_by"
-    ],
-    "body": "none",
-    "list": false
-  },
-  "createWebhookEndpoint": {
-    "method": "POST",
-    "path": "/v1/webhook-endpoints",
-    "scope": "admin",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listWebhookEndpoints": {
-    "method": "GET",
-    "path": "/v1/webhook-endpoints",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "deleteWebhookEndpoint": {
-    "method": "POST",
-    "path": "/v1/webhook-endpoints/{id}/delete",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "empty",
-    "list": false
-  },
-  "rotateWebhookSecret": {
-    "method": "POST",
-    "path": "/v1/webhook-endpoints/{id}/rotate-secret",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "empty",
-    "list": false
-  },
-  "sendTestWebhook": {
-    "method": "POST",
-    "path": "/v1/webhook-endpoints/{id}/test",
-    "scope": "admin",
-    "status": 201,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "empty",
-    "list": false
-  },
-  "listWebhookDeliveries": {
-    "method": "GET",
-    "path": "/v1/webhook-endpoints/{id}/deliveries",
-    "scope": "admin",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "redeliverWebhook": {
-    "method": "POST",
-    "path": "/v1/webhook-deliveries/{id}/redeliver",
-    "scope": "admin",
-    "status": 202,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "empty",
-    "list": false
-  },
-  "listNotifications": {
-    "method": "GET",
-    "path": "/v1/notifications",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "type",
-      "customer",
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "createPlan": {
-    "method": "POST",
-    "path": "/v1/plans",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listPlans": {
-    "method": "GET",
-    "path": "/v1/plans",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "getPlan": {
-    "method": "GET",
-    "path": "/v1/plans/{plan}",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "plan"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "publishPlanVersion": {
-    "method": "POST",
-    "path": "/v1/plans/{plan}/versions",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [
-      "plan"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "createSubscription": {
-    "method": "POST",
-    "path": "/v1/subscriptions",
-    "scope": "write",
-    "status": 201,
-    "pathParams": [],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "listSubscriptions": {
-    "method": "GET",
-    "path": "/v1/subscriptions",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [],
-    "queryParams": [
-      "customer",
-      "status",
-      "cursor",
-      "limit"
-    ],
-    "body": "none",
-    "list": true
-  },
-  "getSubscription": {
-    "method": "GET",
-    "path": "/v1/subscriptions/{id}",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "none",
-    "list": false
-  },
-  "changeSubscription": {
-    "method": "POST",
-    "path": "/v1/subscriptions/{id}/change",
-    "scope": "write",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "cancelSubscription": {
-    "method": "POST",
-    "path": "/v1/subscriptions/{id}/cancel",
-    "scope": "write",
-    "status": 200,
-    "pathParams": [
-      "id"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  },
-  "checkEntitlement": {
-    "method": "POST",
-    "path": "/v1/customers/{customer}/entitlements/check",
-    "scope": "read",
-    "status": 200,
-    "pathParams": [
-      "customer"
-    ],
-    "queryParams": [],
-    "body": "json",
-    "list": false
-  }
+  createEnvironment: { method: 'POST', path: '/v1/environments', scope: 'owner', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listEnvironments: { method: 'GET', path: '/v1/environments', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  createApiKey: { method: 'POST', path: '/v1/api-keys', scope: 'admin', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listApiKeys: { method: 'GET', path: '/v1/api-keys', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  revokeApiKey: { method: 'POST', path: '/v1/api-keys/{id}/revoke', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
+  listAuditEvents: { method: 'GET', path: '/v1/audit-events', scope: 'admin', status: 200, pathParams: [], queryParams: ['action', 'target', 'cursor', 'limit'], body: 'none', list: true },
+  verifyAuditLog: { method: 'GET', path: '/v1/audit-events/verify', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
+  createAsset: { method: 'POST', path: '/v1/assets', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listAssets: { method: 'GET', path: '/v1/assets', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  createCustomer: { method: 'POST', path: '/v1/customers', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  getCustomer: { method: 'GET', path: '/v1/customers/{customer}', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'none', list: false },
+  listCustomers: { method: 'GET', path: '/v1/customers', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  getBalances: { method: 'GET', path: '/v1/customers/{customer}/balances', scope: 'read', status: 200, pathParams: ['customer'], queryParams: ['asset', 'feature'], body: 'none', list: false },
+  updateWalletPolicy: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/policy', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'json', list: false },
+  createGrant: { method: 'POST', path: '/v1/grants', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  getGrant: { method: 'GET', path: '/v1/grants/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
+  listGrants: { method: 'GET', path: '/v1/grants', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'asset', 'status', 'cursor', 'limit'], body: 'none', list: true },
+  voidGrant: { method: 'POST', path: '/v1/grants/{id}/void', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
+  createDebit: { method: 'POST', path: '/v1/debits', scope: 'ingest', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  checkDebit: { method: 'POST', path: '/v1/debits/check', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
+  createHold: { method: 'POST', path: '/v1/holds', scope: 'ingest', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  getHold: { method: 'GET', path: '/v1/holds/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
+  captureHold: { method: 'POST', path: '/v1/holds/{id}/capture', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
+  releaseHold: { method: 'POST', path: '/v1/holds/{id}/release', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
+  extendHold: { method: 'POST', path: '/v1/holds/{id}/extend', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
+  listTransactions: { method: 'GET', path: '/v1/transactions', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'asset', 'kind', 'hold', 'grant', 'created_after', 'created_before', 'cursor', 'limit'], body: 'none', list: true },
+  getTransaction: { method: 'GET', path: '/v1/transactions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
+  reverseTransaction: { method: 'POST', path: '/v1/transactions/{id}/reverse', scope: 'write', status: 201, pathParams: ['id'], queryParams: [], body: 'json', list: false },
+  createAdjustment: { method: 'POST', path: '/v1/adjustments', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  putAutoTopUpRule: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/auto-top-up', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'json', list: false },
+  getAutoTopUpRule: { method: 'GET', path: '/v1/customers/{customer}/wallets/{asset}/auto-top-up', scope: 'read', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'none', list: false },
+  listTopUps: { method: 'GET', path: '/v1/customers/{customer}/wallets/{asset}/top-ups', scope: 'read', status: 200, pathParams: ['customer', 'asset'], queryParams: ['status', 'cursor', 'limit'], body: 'none', list: true },
+  settleTopUp: { method: 'POST', path: '/v1/top-ups/{id}/settle', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
+  createFeature: { method: 'POST', path: '/v1/features', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listFeatures: { method: 'GET', path: '/v1/features', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  getFeature: { method: 'GET', path: '/v1/features/{key}', scope: 'read', status: 200, pathParams: ['key'], queryParams: [], body: 'none', list: false },
+  createPriceBook: { method: 'POST', path: '/v1/price-books', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listPriceBooks: { method: 'GET', path: '/v1/price-books', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  getPriceBook: { method: 'GET', path: '/v1/price-books/{key}', scope: 'read', status: 200, pathParams: ['key'], queryParams: [], body: 'none', list: false },
+  publishPriceVersion: { method: 'POST', path: '/v1/price-books/{key}/versions', scope: 'write', status: 201, pathParams: ['key'], queryParams: [], body: 'json', list: false },
+  upsertModelPrice: { method: 'POST', path: '/v1/model-prices', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listModelPrices: { method: 'GET', path: '/v1/model-prices', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  quoteCost: { method: 'POST', path: '/v1/quotes', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
+  ingestEvents: { method: 'POST', path: '/v1/events', scope: 'ingest', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
+  listEvents: { method: 'GET', path: '/v1/events', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'feature', 'cursor', 'limit'], body: 'none', list: true },
+  simulatePricing: { method: 'POST', path: '/v1/simulations', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
+  getUsage: { method: 'GET', path: '/v1/customers/{customer}/usage', scope: 'read', status: 200, pathParams: ['customer'], queryParams: ['from', 'to', 'granularity', 'feature', 'group_by'], body: 'none', list: false },
+  createWebhookEndpoint: { method: 'POST', path: '/v1/webhook-endpoints', scope: 'admin', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listWebhookEndpoints: { method: 'GET', path: '/v1/webhook-endpoints', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  deleteWebhookEndpoint: { method: 'POST', path: '/v1/webhook-endpoints/{id}/delete', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
+  rotateWebhookSecret: { method: 'POST', path: '/v1/webhook-endpoints/{id}/rotate-secret', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
+  sendTestWebhook: { method: 'POST', path: '/v1/webhook-endpoints/{id}/test', scope: 'admin', status: 201, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
+  listWebhookDeliveries: { method: 'GET', path: '/v1/webhook-endpoints/{id}/deliveries', scope: 'admin', status: 200, pathParams: ['id'], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  redeliverWebhook: { method: 'POST', path: '/v1/webhook-deliveries/{id}/redeliver', scope: 'admin', status: 202, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
+  listNotifications: { method: 'GET', path: '/v1/notifications', scope: 'read', status: 200, pathParams: [], queryParams: ['type', 'customer', 'cursor', 'limit'], body: 'none', list: true },
+  createPlan: { method: 'POST', path: '/v1/plans', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listPlans: { method: 'GET', path: '/v1/plans', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  getPlan: { method: 'GET', path: '/v1/plans/{plan}', scope: 'read', status: 200, pathParams: ['plan'], queryParams: [], body: 'none', list: false },
+  publishPlanVersion: { method: 'POST', path: '/v1/plans/{plan}/versions', scope: 'write', status: 201, pathParams: ['plan'], queryParams: [], body: 'json', list: false },
+  createSubscription: { method: 'POST', path: '/v1/subscriptions', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  listSubscriptions: { method: 'GET', path: '/v1/subscriptions', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'status', 'cursor', 'limit'], body: 'none', list: true },
+  getSubscription: { method: 'GET', path: '/v1/subscriptions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
+  changeSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/change', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
+  cancelSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/cancel', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
+  checkEntitlement: { method: 'POST', path: '/v1/customers/{customer}/entitlements/check', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false },
 } as const;
 
 export type OperationId = keyof typeof operationTable;
@@ -1075,271 +345,59 @@ export interface OperationTypes {
 
 /** Every problem code with its HTTP status and whether a retry can help. */
 export const problemCatalogue = {
-  "validation_failed": {
-    "status": 400,
-    "title": "The request is not valid",
-    "retryable": false
-  },
-  "idempotency_key_invalid": {
-    "status": 400,
-    "title": "The Idempotency-Key header is not valid",
-    "retryable": false
-  },
-  "malformed_json": {
-    "status": 400,
-    "title": "The body is not valid JSON",
-    "retryable": false
-  },
-  "unauthenticated": {
-    "status": 401,
-    "title": "A valid API key is required",
-    "retryable": false
-  },
-  "insufficient_scope": {
-    "status": 403,
-    "title": "The API key's scope does not allow this operation",
-    "retryable": false
-  },
-  "insufficient_balance": {
-    "status": 402,
-    "title": "Not enough credits available",
-    "retryable": true
-  },
-  "route_not_found": {
-    "status": 404,
-    "title": "No such route",
-    "retryable": false
-  },
-  "environment_not_found": {
-    "status": 404,
-    "title": "No such environment",
-    "retryable": false
-  },
-  "api_key_not_found": {
-    "status": 404,
-    "title": "No such API key",
-    "retryable": false
-  },
-  "asset_not_found": {
-    "status": 404,
-    "title": "No such asset",
-    "retryable": false
-  },
-  "customer_not_found": {
-    "status": 404,
-    "title": "No such customer",
-    "retryable": false
-  },
-  "grant_not_found": {
-    "status": 404,
-    "title": "No such grant",
-    "retryable": false
-  },
-  "hold_not_found": {
-    "status": 404,
-    "title": "No such hold",
-    "retryable": false
-  },
-  "transaction_not_found": {
-    "status": 404,
-    "title": "No such transaction",
-    "retryable": false
-  },
-  "webhook_endpoint_not_found": {
-    "status": 404,
-    "title": "No such webhook endpoint",
-    "retryable": false
-  },
-  "webhook_delivery_not_found": {
-    "status": 404,
-    "title": "No such webhook delivery",
-    "retryable": false
-  },
-  "feature_not_found": {
-    "status": 404,
-    "title": "No such feature",
-    "retryable": false
-  },
-  "price_book_not_found": {
-    "status": 404,
-    "title": "No such price book",
-    "retryable": false
-  },
-  "plan_not_found": {
-    "status": 404,
-    "title": "No such plan or plan version",
-    "retryable": false
-  },
-  "subscription_not_found": {
-    "status": 404,
-    "title": "No such subscription",
-    "retryable": false
-  },
-  "auto_top_up_rule_not_found": {
-    "status": 404,
-    "title": "The wallet has no auto top-up rule",
-    "retryable": false
-  },
-  "top_up_not_found": {
-    "status": 404,
-    "title": "No such top-up",
-    "retryable": false
-  },
-  "method_not_allowed": {
-    "status": 405,
-    "title": "Method not allowed on this route",
-    "retryable": false
-  },
-  "environment_exists": {
-    "status": 409,
-    "title": "An environment with this name exists",
-    "retryable": false
-  },
-  "asset_exists": {
-    "status": 409,
-    "title": "An asset with this code exists",
-    "retryable": false
-  },
-  "customer_exists": {
-    "status": 409,
-    "title": "A customer with this id exists",
-    "retryable": false
-  },
-  "feature_exists": {
-    "status": 409,
-    "title": "A feature with this key exists",
-    "retryable": false
-  },
-  "price_book_exists": {
-    "status": 409,
-    "title": "A price book with this key exists",
-    "retryable": false
-  },
-  "plan_exists": {
-    "status": 409,
-    "title": "A plan with this id exists",
-    "retryable": false
-  },
-  "subscription_transition_invalid": {
-    "status": 409,
-    "title": "The subscription cannot make this change in its current status",
-    "retryable": false
-  },
-  "top_up_settled": {
-    "status": 409,
-    "title": "The top-up is already settled",
-    "retryable": false
-  },
-  "default_price_book_exists": {
-    "status": 409,
-    "title": "The environment already has a default price book",
-    "retryable": false
-  },
-  "model_price_exists": {
-    "status": 409,
-    "title": "The model already has a price effective at that instant",
-    "retryable": false
-  },
-  "event_exists": {
-    "status": 409,
-    "title": "The usage event is recorded already",
-    "retryable": false
-  },
-  "hold_not_open": {
-    "status": 409,
-    "title": "The hold has already ended",
-    "retryable": false
-  },
-  "grant_voided": {
-    "status": 409,
-    "title": "The grant is already voided",
-    "retryable": false
-  },
-  "transaction_not_reversible": {
-    "status": 409,
-    "title": "This kind of transaction cannot be reversed",
-    "retryable": false
-  },
-  "reversal_exceeds_remaining": {
-    "status": 409,
-    "title": "The reversal is larger than what is left to reverse",
-    "retryable": false
-  },
-  "idempotency_key_in_use": {
-    "status": 409,
-    "title": "A request with this Idempotency-Key is still running",
-    "retryable": true
-  },
-  "payload_too_large": {
-    "status": 413,
-    "title": "The body is too large",
-    "retryable": false
-  },
-  "unsupported_media_type": {
-    "status": 415,
-    "title": "The body must be application/json",
-    "retryable": false
-  },
-  "idempotency_key_reused": {
-    "status": 422,
-    "title": "The Idempotency-Key was used for a different request",
-    "retryable": false
-  },
-  "capture_exceeds_hold": {
-    "status": 422,
-    "title": "The capture is larger than the hold",
-    "retryable": false
-  },
-  "overdraft_limit_below_debt": {
-    "status": 422,
-    "title": "The overdraft limit is below what the wallet already owes or reserves on overdraft",
-    "retryable": false
-  },
-  "event_out_of_window": {
-    "status": 422,
-    "title": "The event timestamp is too old or too far in the future",
-    "retryable": false
-  },
-  "invalid_quantity": {
-    "status": 422,
-    "title": "An event property that carries a quantity is not a non-negative number",
-    "retryable": false
-  },
-  "price_not_found": {
-    "status": 422,
-    "title": "No price of the feature matches the event",
-    "retryable": false
-  },
-  "model_price_not_found": {
-    "status": 422,
-    "title": "No provider price for the model at the time of the event",
-    "retryable": false
-  },
-  "amount_overflow": {
-    "status": 422,
-    "title": "The amount would overflow a 64-bit balance",
-    "retryable": false
-  },
-  "rate_limited": {
-    "status": 429,
-    "title": "Too many requests with this API key",
-    "retryable": true
-  },
-  "internal_error": {
-    "status": 500,
-    "title": "Internal error",
-    "retryable": true
-  },
-  "unavailable": {
-    "status": 503,
-    "title": "The server is shutting down or not ready",
-    "retryable": true
-  },
-  "overloaded": {
-    "status": 503,
-    "title": "Too many writes are waiting",
-    "retryable": true
-  }
+  validation_failed: { status: 400, title: 'The request is not valid', retryable: false },
+  idempotency_key_invalid: { status: 400, title: 'The Idempotency-Key header is not valid', retryable: false },
+  malformed_json: { status: 400, title: 'The body is not valid JSON', retryable: false },
+  unauthenticated: { status: 401, title: 'A valid API key is required', retryable: false },
+  insufficient_scope: { status: 403, title: 'The API key\'s scope does not allow this operation', retryable: false },
+  insufficient_balance: { status: 402, title: 'Not enough credits available', retryable: true },
+  route_not_found: { status: 404, title: 'No such route', retryable: false },
+  environment_not_found: { status: 404, title: 'No such environment', retryable: false },
+  api_key_not_found: { status: 404, title: 'No such API key', retryable: false },
+  asset_not_found: { status: 404, title: 'No such asset', retryable: false },
+  customer_not_found: { status: 404, title: 'No such customer', retryable: false },
+  grant_not_found: { status: 404, title: 'No such grant', retryable: false },
+  hold_not_found: { status: 404, title: 'No such hold', retryable: false },
+  transaction_not_found: { status: 404, title: 'No such transaction', retryable: false },
+  webhook_endpoint_not_found: { status: 404, title: 'No such webhook endpoint', retryable: false },
+  webhook_delivery_not_found: { status: 404, title: 'No such webhook delivery', retryable: false },
+  feature_not_found: { status: 404, title: 'No such feature', retryable: false },
+  price_book_not_found: { status: 404, title: 'No such price book', retryable: false },
+  plan_not_found: { status: 404, title: 'No such plan or plan version', retryable: false },
+  subscription_not_found: { status: 404, title: 'No such subscription', retryable: false },
+  auto_top_up_rule_not_found: { status: 404, title: 'The wallet has no auto top-up rule', retryable: false },
+  top_up_not_found: { status: 404, title: 'No such top-up', retryable: false },
+  method_not_allowed: { status: 405, title: 'Method not allowed on this route', retryable: false },
+  environment_exists: { status: 409, title: 'An environment with this name exists', retryable: false },
+  asset_exists: { status: 409, title: 'An asset with this code exists', retryable: false },
+  customer_exists: { status: 409, title: 'A customer with this id exists', retryable: false },
+  feature_exists: { status: 409, title: 'A feature with this key exists', retryable: false },
+  price_book_exists: { status: 409, title: 'A price book with this key exists', retryable: false },
+  plan_exists: { status: 409, title: 'A plan with this id exists', retryable: false },
+  subscription_transition_invalid: { status: 409, title: 'The subscription cannot make this change in its current status', retryable: false },
+  top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
+  default_price_book_exists: { status: 409, title: 'The environment already has a default price book', retryable: false },
+  model_price_exists: { status: 409, title: 'The model already has a price effective at that instant', retryable: false },
+  event_exists: { status: 409, title: 'The usage event is recorded already', retryable: false },
+  hold_not_open: { status: 409, title: 'The hold has already ended', retryable: false },
+  grant_voided: { status: 409, title: 'The grant is already voided', retryable: false },
+  transaction_not_reversible: { status: 409, title: 'This kind of transaction cannot be reversed', retryable: false },
+  reversal_exceeds_remaining: { status: 409, title: 'The reversal is larger than what is left to reverse', retryable: false },
+  idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still running', retryable: true },
+  payload_too_large: { status: 413, title: 'The body is too large', retryable: false },
+  unsupported_media_type: { status: 415, title: 'The body must be application/json', retryable: false },
+  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used for a different request', retryable: false },
+  capture_exceeds_hold: { status: 422, title: 'The capture is larger than the hold', retryable: false },
+  overdraft_limit_below_debt: { status: 422, title: 'The overdraft limit is below what the wallet already owes or reserves on overdraft', retryable: false },
+  event_out_of_window: { status: 422, title: 'The event timestamp is too old or too far in the future', retryable: false },
+  invalid_quantity: { status: 422, title: 'An event property that carries a quantity is not a non-negative number', retryable: false },
+  price_not_found: { status: 422, title: 'No price of the feature matches the event', retryable: false },
+  model_price_not_found: { status: 422, title: 'No provider price for the model at the time of the event', retryable: false },
+  amount_overflow: { status: 422, title: 'The amount would overflow a 64-bit balance', retryable: false },
+  rate_limited: { status: 429, title: 'Too many requests with this API key', retryable: true },
+  internal_error: { status: 500, title: 'Internal error', retryable: true },
+  unavailable: { status: 503, title: 'The server is shutting down or not ready', retryable: true },
+  overloaded: { status: 503, title: 'Too many writes are waiting', retryable: true },
 } as const;
 
 export type ProblemCode = keyof typeof problemCatalogue;
@@ -1347,57 +405,8 @@ export type ProblemCode = keyof typeof problemCatalogue;
 /** A problem document (RFC 9457), one variant per code that carries facts. */
 export type Problem = components['schemas']['Problem'];
 
-/** The codes whose problems carry extra members, and those members' names. */
-export const problemFactNames = {
-  "insufficient_balance": [
-    "available",
-    "requested"
-  ],
-  "capture_exceeds_hold": [
-    "held",
-    "requested"
-  ],
-  "reversal_exceeds_remaining": [
-    "requested",
-    "remaining"
-  ],
-  "invalid_quantity": [
-    "field"
-  ],
-  "price_not_found": [
-    "quantity"
-  ],
-  "model_price_not_found": [
-    "model"
-  ]
-} as const;
-
 /** Every lifecycle event type a webhook delivery can carry, and the test event. */
-export const webhookEventTypes = [
-  "grant.created",
-  "grant.depleted",
-  "grant.expired",
-  "grant.voided",
-  "hold.expired",
-  "debt.created",
-  "balance.depleted",
-  "balance.low",
-  "balance.recovered",
-  "grant.expiring_soon",
-  "subscription.created",
-  "subscription.renewed",
-  "subscription.changed",
-  "subscription.paused",
-  "subscription.resumed",
-  "subscription.canceled",
-  "subscription.ended",
-  "subscription.trial_ending",
-  "subscription.trial_ended",
-  "topup.requested",
-  "topup.succeeded",
-  "topup.failed",
-  "webhook.test"
-] as const;
+export const webhookEventTypes = ['grant.created', 'grant.depleted', 'grant.expired', 'grant.voided', 'hold.expired', 'debt.created', 'balance.depleted', 'balance.low', 'balance.recovered', 'grant.expiring_soon', 'subscription.created', 'subscription.renewed', 'subscription.changed', 'subscription.paused', 'subscription.resumed', 'subscription.canceled', 'subscription.ended', 'subscription.trial_ending', 'subscription.trial_ended', 'topup.requested', 'topup.succeeded', 'topup.failed', 'webhook.test'] as const;
 
 /** A webhook delivery's payload, discriminated by `type`. */
 export type WebhookEvent =
