@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import type { Settlement } from '@bursar/model-calls';
-import { InsufficientCreditError } from '@bursar/model-calls';
+import { InsufficientCreditError, providerUserId } from '@bursar/model-calls';
 import { generateText, streamText, wrapLanguageModel } from 'ai';
 import type { BursarFixture } from '../../model-calls/test/bursar-setup.ts';
 import { startBursar, testModel } from '../../model-calls/test/bursar-setup.ts';
@@ -56,7 +56,7 @@ test('generateText within its estimate captures the usage, with per-call overrid
     prompt: prompt({ reply: 5 }),
     maxOutputTokens: 50,
     maxRetries: 0,
-    providerOptions: { bursar: { customer: 'ai_override', session: 's_1' } },
+    providerOptions: { bursar: { customer: 'ai_override', session: 's_1', endUser: 'carol' } },
   });
   assert.equal(result.text, 'ababababab');
   const expected = await usageCost(5);
@@ -64,7 +64,12 @@ test('generateText within its estimate captures the usage, with per-call overrid
   assert.equal(last()?.captured, expected);
   assert.equal(await fixture.available('ai_override'), String(100000 - Number(expected)));
   assert.equal(await fixture.available('ai_within'), '100000');
-  assert.equal(JSON.stringify(fake.requests[fake.requests.length - 1]?.body).includes('bursar'), false);
+  const sent = fake.requests[fake.requests.length - 1]?.body;
+  assert.equal(JSON.stringify(sent).includes('bursar'), false);
+  assert.equal(sent?.user, await providerUserId('carol'));
+  const events = await fixture.bursar.listEvents({ customer: 'ai_override' });
+  assert.equal(events.data[0]?.properties.user, 'carol');
+  assert.equal(events.data[0]?.properties.session, 's_1');
 });
 
 test('streamText past its estimate is extended and captured exactly (Responses API)', async () => {
