@@ -17,8 +17,7 @@ export interface BursarFixture {
   cost(properties: Record<string, string | number>): Promise<string>;
 }
 
-/** `models` are priced like the test model (the examples name real ones). */
-export async function startBursar(models: readonly string[] = [testModel]): Promise<BursarFixture> {
+export async function startBursar(): Promise<BursarFixture> {
   const server = await startTestServer();
   const bursar = new Bursar({ baseUrl: server.url, apiKey: adminKey });
   await bursar.createAsset({ code: 'credits', scale: 0 });
@@ -31,14 +30,13 @@ export async function startBursar(models: readonly string[] = [testModel]): Prom
       cache_write_tokens: { property: 'cache_write_tokens' },
     },
   });
-  for (const model of models)
-    await bursar.upsertModelPrice({
-      model,
-      input_per_million: '2',
-      output_per_million: '8',
-      cached_input_per_million: '1',
-      cache_write_per_million: '2.5',
-    });
+  await bursar.upsertModelPrice({
+    model: testModel,
+    input_per_million: '2',
+    output_per_million: '8',
+    cached_input_per_million: '1',
+    cache_write_per_million: '2.5',
+  });
   await bursar.createPriceBook({ key: 'standard', default: true });
   const costPlus = (quantity: string, providerPrice: 'input' | 'output' | 'cached_input' | 'cache_write') => ({
     quantity,
