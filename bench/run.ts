@@ -20,6 +20,7 @@ import * as catalog from '../packages/server/src/domains/wallets/catalog.ts';
 import * as wallets from '../packages/server/src/domains/wallets/operations.ts';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
+import { benchWrappers } from './wrappers.ts';
 
 const durationS = Number(process.env.BURSAR_BENCH_DURATION_S ?? '3');
 const postgresServerUrl = process.env.BURSAR_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -479,4 +480,6 @@ await benchHttpBackend('sqlite', ceilings);
 if (withPostgres) await benchHttpBackend('postgres', ceilings);
 await benchIngestion('sqlite', ceilings);
 if (withPostgres) await benchIngestion('postgres', ceilings);
+progress('model-call wrappers: added latency per call (SQLite)');
+await benchWrappers(emit);
 agent.destroy();
