@@ -9,6 +9,7 @@ export * from './fields.ts';
 export * from './limits.ts';
 export * from './openapi.ts';
 export * from './operations/index.ts';
+export * from './payments.ts';
 export * from './plans.ts';
 export * from './pricing.ts';
 export * from './problems.ts';

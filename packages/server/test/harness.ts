@@ -80,6 +80,9 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     auditKeyFile: '/nonexistent/audit.key',
     apiKeyCacheMs: 5000,
     shutdownTimeoutMs: 10_000,
+    stripeSecretKey: null,
+    stripeWebhookSecret: null,
+    stripeApiBase: null,
     ...overrides,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { accessOperations } from './access.ts';
 import type { Operation } from './operation.ts';
+import { paymentOperations } from './payments.ts';
 import { planOperations } from './plans.ts';
 import { pricingOperations } from './pricing.ts';
 import { topUpOperations } from './top-ups.ts';
@@ -22,6 +23,7 @@ export const operations = {
   ...usageOperations,
   ...webhookOperations,
   ...planOperations,
+  ...paymentOperations,
 } as const;
 
 export type OperationId = keyof typeof operations;
