@@ -38,7 +38,9 @@ export const createCheckoutSessionBody = z.strictObject({
 export const linkStripeCustomerBody = z.strictObject({
   stripe_customer: stripeCustomerIdField
     .optional()
-    .describe('An existing Stripe customer to attach; absent: Bursar creates one in Stripe (or keeps the link it has).'),
+    .describe(
+      'An existing Stripe customer to attach; absent: Bursar creates one in Stripe (or keeps the link it has).',
+    ),
 });
 
 export const checkoutSessionParams = z.strictObject({

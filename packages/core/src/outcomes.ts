@@ -52,6 +52,11 @@ export const outcomes = {
     title: 'The subscription cannot make this change in its current status',
     retryable: false,
   },
+  stripe_event_early: {
+    status: 409,
+    title: 'The Stripe event is about a payment not confirmed in Bursar yet; Stripe sends it again',
+    retryable: true,
+  },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
   default_price_book_exists: {
     status: 409,

@@ -2,6 +2,7 @@
  * The route table's shape and path matching. Templates are compiled once at
  * startup: paths without parameters are one map lookup, the rest compare a few segments.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Operation } from '@bursar/api';
 import type { z } from 'zod';
 import type { Caller, Reply } from '../contract.ts';
@@ -18,9 +19,21 @@ export interface ParsedRequest<Body = unknown, Query = unknown, Params = unknown
   readonly body: Body;
 }
 
+/**
+ * What the handler of a signed operation (one with `signature`, called by another system instead of
+ * with an API key) receives: the body exactly as sent, which its signature covers, and the headers.
+ */
+export interface SignedRequest {
+  readonly requestId: string;
+  readonly bodyText: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
 export interface Route extends RouteSpec {
   // Method syntax on purpose: a handler typed for its own ParsedRequest<Body, Query, Params> still fits the table.
   handle(request: ParsedRequest): Promise<Reply>;
+  /** Set by `signedRoute` only: the server skips the API key and schemas and hands over the raw body. */
+  handleSigned?(request: SignedRequest): Promise<Reply>;
 }
 
 /** What a spec's schema for `part` parses to; `unknown` when the spec has none, so a handler cannot lean on it. */
@@ -38,6 +51,18 @@ type Handler<Spec extends RouteSpec> = (
 /** Binds a handler to an operation; the handler's types come from that operation's schemas, never from elsewhere. */
 export function route<const Spec extends RouteSpec>(spec: Spec, handle: Handler<Spec>): Route {
   return { ...spec, handle: handle as Route['handle'] };
+}
+
+/** Binds the handler of a signed operation; it checks the signature itself, on the raw body. */
+export function signedRoute(
+  spec: RouteSpec & { readonly signature: string },
+  handleSigned: (request: SignedRequest) => Promise<Reply>,
+): Route {
+  return {
+    ...spec,
+    handle: () => Promise.reject(new Error(`assertion failed: ${spec.operationId} is answered by handleSigned`)),
+    handleSigned,
+  };
 }
 
 export type RouteMatch<T> =

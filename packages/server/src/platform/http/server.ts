@@ -252,6 +252,7 @@ async function answerApi(
   search: string,
 ): Promise<number | undefined> {
   const { requestId } = state;
+  if (route.handleSigned !== undefined) return answerSigned(context, route.handleSigned, request, response, requestId);
   const token = bearerPattern.exec(request.headers.authorization ?? '')?.[1];
   const auth = token === undefined ? null : await context.authenticate(token);
   if (auth === null) {
@@ -317,6 +318,30 @@ async function answerApi(
     'cache-control': 'no-store',
   };
   if (reply.replayed) headers['idempotent-replayed'] = 'true';
+  writeReply(response, reply.status, { ...reply.headers, ...headers }, reply.bodyText);
+  return reply.status;
+}
+
+/**
+ * A signed operation (Stripe's webhook): no API key, rate limit or schema; the body, read with the
+ * same size bound and UTF-8 check, goes to the handler as text, because its signature covers the bytes.
+ */
+async function answerSigned(
+  context: ServerContext,
+  handleSigned: NonNullable<Route['handleSigned']>,
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+): Promise<number | undefined> {
+  let read = readBodyText(request, context.bodyBytesMax);
+  if (read instanceof Promise) read = await read;
+  if (read.kind !== 'read') return toBodyValue(context, read, response, requestId) as number | undefined;
+  const reply = await handleSigned({ requestId, bodyText: read.text, headers: request.headers });
+  const headers = {
+    'content-type': reply.problem ? problemContentType : jsonContentType,
+    'x-request-id': requestId,
+    'cache-control': 'no-store',
+  };
   writeReply(response, reply.status, { ...reply.headers, ...headers }, reply.bodyText);
   return reply.status;
 }

@@ -5,9 +5,8 @@
  */
 import type { Migration } from 'kysely';
 import { sql } from 'kysely';
-import type { SqlDialect } from '../database.ts';
 
-function statements(dialect: SqlDialect): string[] {
+function statements(dialect: 'sqlite' | 'postgres'): string[] {
   const integer = dialect === 'postgres' ? 'BIGINT' : 'INTEGER';
   return [
     `CREATE TABLE stripe_customers (
@@ -52,7 +51,7 @@ function statements(dialect: SqlDialect): string[] {
   ];
 }
 
-export function stripePaymentsMigration(dialect: SqlDialect): Migration {
+export function stripePaymentsMigration(dialect: 'sqlite' | 'postgres'): Migration {
   return {
     async up(db) {
       for (const statement of statements(dialect)) await sql.raw(statement).execute(db);
