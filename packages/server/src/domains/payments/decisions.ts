@@ -62,6 +62,15 @@ function checkedMinor(units: bigint): { ok: true; units: bigint } | { ok: false;
   return { ok: true, units };
 }
 
+/**
+ * Minor units as the number the Stripe SDK takes: exact, because `toMinorUnits` keeps them at
+ * most 8 digits, far inside a double's integers.
+ */
+export function toStripeAmount(units: bigint): number {
+  if (units > minorUnitsMax) throw new Error('assertion failed: minor units were checked against Stripe’s maximum');
+  return Number(units);
+}
+
 /** What Stripe collected, as an exact decimal in the currency's major unit (the grant's cost basis). */
 export function fromMinorUnits(currency: string, units: bigint): Decimal {
   return { units, scale: minorUnitDigits(currency) };

@@ -10,7 +10,7 @@ import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply } from '../../platform/service.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
-import { toMinorUnits } from './decisions.ts';
+import { toMinorUnits, toStripeAmount } from './decisions.ts';
 import { checkoutById, stripeCustomerOf, toWireCheckout } from './store.ts';
 import type { StripeAccount } from './stripe-client.ts';
 import { classifyStripeError } from './stripe-client.ts';
@@ -183,7 +183,7 @@ export async function createCheckoutSession(
             quantity: 1,
             price_data: {
               currency: price.currency,
-              unit_amount: Number(price.minor),
+              unit_amount: toStripeAmount(price.minor),
               product_data: { name: `${formatAmount(amount, scale)} ${input.asset}` },
             },
           },

@@ -8,7 +8,7 @@ import { parseDecimal } from '@bursar/core';
 import type Stripe from 'stripe';
 import type { LedgerService } from '../../platform/service.ts';
 import type { ChargeOutcome, PaymentProvider, TopUpCharge } from '../top-ups/index.ts';
-import { describeChargeFailure, fromMinorUnits, toMinorUnits } from './decisions.ts';
+import { describeChargeFailure, fromMinorUnits, toMinorUnits, toStripeAmount } from './decisions.ts';
 import { stripeCustomerOf } from './store.ts';
 import type { StripeAccount } from './stripe-client.ts';
 import { classifyStripeError } from './stripe-client.ts';
@@ -48,7 +48,7 @@ export class StripePaymentProvider implements PaymentProvider {
     try {
       intent = await this.#client.paymentIntents.create(
         {
-          amount: Number(minor.units),
+          amount: toStripeAmount(minor.units),
           currency,
           customer: stripeCustomer,
           payment_method: typeof paymentMethod === 'string' ? paymentMethod : paymentMethod.id,
