@@ -144,9 +144,9 @@ export async function callApi(
   method: string,
   path: string,
   body: unknown,
-  options: { key: string; idempotencyKey?: string },
+  options: { key: string; idempotencyKey?: string; headers?: Record<string, string> },
 ): Promise<ApiResponse> {
-  const headers: Record<string, string> = { authorization: `Bearer ${options.key}` };
+  const headers: Record<string, string> = { ...options.headers, authorization: `Bearer ${options.key}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
   const response = await fetch(`${url}${path}`, {

@@ -4,7 +4,6 @@
  * No I/O, clock or randomness: the shell loads the stored state, decides here, then commits.
  */
 import type { Decimal } from '@bursar/core';
-import { formatAmount } from '@bursar/core';
 
 /**
  * Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal). Every
@@ -33,7 +32,7 @@ const threeDecimalCurrencies = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
 /** The largest amount Stripe takes in one charge (8 digits of minor units, https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts). */
 const minorUnitsMax = 99_999_999n;
 
-export function minorUnitDigits(currency: string): number {
+function minorUnitDigits(currency: string): number {
   return zeroDecimalCurrencies.has(currency) ? 0 : 2;
 }
 
@@ -163,8 +162,4 @@ export function describeChargeFailure(facts: {
   }
   const code = facts.declineCode ?? facts.code ?? 'declined';
   return facts.message === null ? `card declined (${code})` : `card declined (${code}): ${facts.message}`;
-}
-
-export function formatMinor(currency: string, units: bigint): string {
-  return formatAmount(units, minorUnitDigits(currency));
 }

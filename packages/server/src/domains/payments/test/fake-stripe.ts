@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 
-export const stripeSecretKey = 'sk_test_bursar_fake';
-export const stripeWebhookSecret = 'whsec_bursar_fake';
+const stripeSecretKey = 'sk_test_bursar_fake';
+const stripeWebhookSecret = 'whsec_bursar_fake';
 
 /** Test payment methods named like Stripe's test cards (https://docs.stripe.com/testing). */
 export const paymentMethods = {
