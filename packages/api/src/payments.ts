@@ -52,6 +52,21 @@ export const stripeEventBody = z
   .looseObject({ id: z.string(), type: z.string() })
   .describe('A Stripe event (https://docs.stripe.com/api/events/object), signed in the Stripe-Signature header.');
 
+export const invoiceStripeOverageBody = z.strictObject({
+  period: z
+    .string()
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month, YYYY-MM')
+    .describe('The calendar month (UTC) whose end the debt is invoiced at; it must have ended.'),
+  unit_price: z
+    .strictObject({
+      currency: assetCodeField.describe('The currency of the invoice item, also an asset of this environment.'),
+      unit_price: decimalNonNegativeField.describe('What one unit of the asset owed costs, e.g. "0.012".'),
+    })
+    .describe('The price of usage beyond credits; the total is rounded half-even to the smallest currency unit.'),
+});
+
+export type InvoiceStripeOverageBody = z.output<typeof invoiceStripeOverageBody>;
+
 export type CreateCheckoutSessionBody = z.output<typeof createCheckoutSessionBody>;
 export type LinkStripeCustomerBody = z.output<typeof linkStripeCustomerBody>;
 
@@ -103,3 +118,16 @@ export const stripeWebhookReceipt = z
     outcome: z.string().describe('What the event did, e.g. granted, already_granted, reversed, ignored.'),
   })
   .meta({ id: 'StripeWebhookReceipt' });
+
+export const stripeOverageInvoiceResource = z
+  .object({
+    customer: z.string(),
+    asset: z.string(),
+    period: z.string(),
+    status: z.enum(['invoiced', 'nothing_owed']),
+    debt: amountText.describe('The debt invoiced, repaid in Bursar by a paid grant of the same amount.'),
+    price: z.object({ currency: z.string(), total: z.string() }),
+    invoice_item: z.string().nullable().describe("Stripe's invoice item id (ii_…)."),
+    grant: z.string().nullable().describe('The paid grant that repaid the invoiced debt.'),
+  })
+  .meta({ id: 'StripeOverageInvoice' });

@@ -52,6 +52,11 @@ export const outcomes = {
     title: 'The subscription cannot make this change in its current status',
     retryable: false,
   },
+  stripe_customer_not_linked: {
+    status: 409,
+    title: 'The customer has no Stripe customer; link one with linkStripeCustomer',
+    retryable: false,
+  },
   stripe_event_early: {
     status: 409,
     title: 'The Stripe event is about a payment not confirmed in Bursar yet; Stripe sends it again',

@@ -307,6 +307,10 @@ before(async () => {
   assert.equal(webhook.status, 200, webhook.text);
   seen.set('receiveStripeWebhook', [webhook]);
   await call('getCheckoutSession', 'GET', `/v1/checkout-sessions/${checkout.body.id}`);
+  await call('invoiceStripeOverage', 'POST', '/v1/customers/acme/wallets/credits/stripe-overage', {
+    period: '2025-12',
+    unit_price: { currency: 'usd', unit_price: '0.01' },
+  });
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });
@@ -535,6 +539,7 @@ const operationsBefore: Readonly<Record<string, string>> = {
   linkStripeCustomer: 'POST /v1/customers/{customer}/stripe-customer',
   createCheckoutSession: 'POST /v1/checkout-sessions',
   getCheckoutSession: 'GET /v1/checkout-sessions/{id}',
+  invoiceStripeOverage: 'POST /v1/customers/{customer}/wallets/{asset}/stripe-overage',
   receiveStripeWebhook: 'POST /v1/integrations/stripe/webhook',
 };
 

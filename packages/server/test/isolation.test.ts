@@ -702,6 +702,15 @@ const table: Record<string, Probe[]> = {
       codes: ['customer_not_found', 'asset_not_found'],
     },
   ],
+  'POST /v1/customers/{customer}/wallets/{asset}/stripe-overage': [
+    {
+      method: 'POST',
+      path: () => `/v1/customers/${live.customer}/wallets/${live.asset}/stripe-overage`,
+      body: () => ({ period: '2025-12', unit_price: { currency: live.asset, unit_price: '1' } }),
+      expect: 'not_found',
+      codes: ['customer_not_found', 'asset_not_found'],
+    },
+  ],
   'GET /v1/checkout-sessions/{id}': [
     {
       method: 'GET',

@@ -3,12 +3,14 @@ import {
   checkoutSessionParams,
   checkoutSessionResource,
   createCheckoutSessionBody,
+  invoiceStripeOverageBody,
   linkStripeCustomerBody,
   stripeCustomerLinkResource,
   stripeEventBody,
+  stripeOverageInvoiceResource,
   stripeWebhookReceipt,
 } from '../payments.ts';
-import { customerParams } from '../schemas.ts';
+import { customerParams, walletParams } from '../schemas.ts';
 import type { Operation } from './operation.ts';
 
 export const paymentOperations = {
@@ -44,6 +46,18 @@ export const paymentOperations = {
     scope: 'read',
     params: checkoutSessionParams,
     responses: { 200: checkoutSessionResource },
+  },
+
+  invoiceStripeOverage: {
+    method: 'POST',
+    path: '/v1/customers/{customer}/wallets/{asset}/stripe-overage',
+    operationId: 'invoiceStripeOverage',
+    summary: "Invoice a wallet's debt at a period's end to Stripe, once per period; the debt is repaid",
+    tag: 'Payments',
+    scope: 'write',
+    params: walletParams,
+    body: invoiceStripeOverageBody,
+    responses: { 200: stripeOverageInvoiceResource },
   },
 
   receiveStripeWebhook: {

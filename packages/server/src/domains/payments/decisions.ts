@@ -4,6 +4,7 @@
  * No I/O, clock or randomness: the shell loads the stored state, decides here, then commits.
  */
 import type { Decimal } from '@bursar/core';
+import { divideDecimalRoundingHalfEven, multiplyDecimal } from '@bursar/core';
 
 /**
  * Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal). Every
@@ -162,4 +163,19 @@ export function describeChargeFailure(facts: {
   }
   const code = facts.declineCode ?? facts.code ?? 'declined';
   return facts.message === null ? `card declined (${code})` : `card declined (${code}): ${facts.message}`;
+}
+
+/** A month's end (UTC) as epoch milliseconds: the instant a `YYYY-MM` period closes. */
+export function periodEndMs(period: string): number {
+  const [year, month] = period.split('-').map(Number) as [number, number];
+  return Date.UTC(year, month, 1);
+}
+
+/**
+ * The invoice item for `debt` units of an asset at `scale`, priced per whole unit: exact, then
+ * rounded half-even to the currency's smallest unit (the one rounding, named here).
+ */
+export function overageTotal(debt: bigint, scale: number, currency: string, unitPrice: Decimal): Decimal {
+  const exact = multiplyDecimal({ units: unitPrice.units, scale: unitPrice.scale + scale }, debt);
+  return divideDecimalRoundingHalfEven(exact, 1n, minorUnitDigits(currency));
 }

@@ -24,7 +24,7 @@ export function notConfigured(caller: Pick<Caller, 'requestId'>): Reply {
 }
 
 /** The reply for a Stripe call that failed: Stripe's refusal as 422, no answer as a retryable 502. */
-function stripeFailed(caller: Pick<Caller, 'requestId'>, error: unknown): Reply {
+export function stripeFailed(caller: Pick<Caller, 'requestId'>, error: unknown): Reply {
   const failure = classifyStripeError(error);
   return failure.kind === 'refused'
     ? problemReply(caller, 'stripe_refused', `Stripe refused the request: ${failure.message}`)

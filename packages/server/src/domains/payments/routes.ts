@@ -4,6 +4,7 @@ import type { Route } from '../../platform/http/router.ts';
 import { route, signedRoute } from '../../platform/http/router.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { createCheckoutSession, getCheckoutSession, linkStripeCustomer } from './operations.ts';
+import { invoiceStripeOverage } from './overage.ts';
 import type { StripeAccount } from './stripe-client.ts';
 import { receiveStripeWebhook } from './webhook.ts';
 
@@ -17,6 +18,9 @@ export function paymentRoutes(service: LedgerService, account: StripeAccount | n
       createCheckoutSession(service, account, caller, body),
     ),
     route(operations.getCheckoutSession, ({ caller, params }) => getCheckoutSession(service, caller, params.id)),
+    route(operations.invoiceStripeOverage, ({ caller, params, body }) =>
+      invoiceStripeOverage(service, account, caller, params, body),
+    ),
     signedRoute(operations.receiveStripeWebhook, (request) => receiveStripeWebhook(service, account, request)),
   ];
 }

@@ -455,6 +455,26 @@ export const tables = {
     unique: [['id']],
     indexes: [['payment_intent']],
   },
+  /** A wallet's debt invoiced to Stripe for one period, at most once (`pending` until Stripe has the item). */
+  stripe_overage_invoices: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      /** YYYY-MM (UTC). */
+      period: 'text',
+      debt: 'bigint',
+      currency: 'text',
+      total: 'text',
+      status: 'text',
+      invoice_item: 'text',
+      grant_id: 'text',
+      created_at: 'bigint',
+      invoiced_at: 'bigint',
+    },
+    nullable: ['invoice_item', 'grant_id', 'invoiced_at'],
+    primaryKey: ['environment_id', 'customer_id', 'asset', 'period'],
+  },
   /** Stripe event ids handled once; a redelivery finds its id here and changes nothing. */
   stripe_events: {
     columns: { id: 'text', type: 'text', outcome: 'text', received_at: 'bigint' },

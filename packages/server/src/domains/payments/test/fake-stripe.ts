@@ -214,6 +214,21 @@ export class FakeStripe {
       };
     }
     if (method === 'POST' && path === '/v1/payment_intents') return this.#paymentIntent(form);
+    if (method === 'POST' && path === '/v1/invoiceitems') {
+      return {
+        status: 200,
+        body: {
+          id: `ii_${this.#next()}`,
+          object: 'invoiceitem',
+          amount: Number(form.amount),
+          currency: form.currency,
+          customer: form.customer,
+          description: form.description ?? null,
+          invoice: null,
+          metadata: metadataOf(form),
+        },
+      };
+    }
     return missing(`Unrecognized request URL (${method}: ${path}).`, null);
   }
 

@@ -361,6 +361,56 @@ describe('auto-recharge off-session', () => {
   });
 });
 
+describe('usage beyond credits', () => {
+  it("invoices a wallet's debt at a period's end once, and repays it in Bursar", async () => {
+    await seedCustomer(server, 'overage');
+    const stripeCustomer = stripe.addCustomer();
+    await ok(server.call('POST', '/v1/customers/overage/stripe-customer', { stripe_customer: stripeCustomer }));
+    const policy = { overdraft_limit: '1000', reason: 'postpaid' };
+    await ok(server.call('POST', '/v1/customers/overage/wallets/credits/policy', policy));
+    await ok(
+      server.call('POST', '/v1/grants', { customer: 'overage', asset: 'credits', amount: '50', category: 'paid' }),
+      201,
+    );
+    await ok(server.call('POST', '/v1/debits', { customer: 'overage', asset: 'credits', amount: '300' }), 201);
+    const path = '/v1/customers/overage/wallets/credits/stripe-overage';
+    const body = { period: '2026-01', unit_price: { currency: 'usd', unit_price: '0.012' } };
+    const early = await server.call('POST', path, body);
+    assert.equal(early.status, 400, 'January has not ended');
+    assert.equal(early.body.errors[0].field, 'period');
+    server.clock.set(Date.UTC(2026, 1, 1, 0, 0, 1));
+    const invoiced = await ok(server.call('POST', path, body));
+    assert.equal(invoiced.body.status, 'invoiced');
+    assert.equal(invoiced.body.debt, '250');
+    assert.deepEqual(invoiced.body.price, { currency: 'usd', total: '3' });
+    assert.match(invoiced.body.invoice_item, /^ii_/);
+    const items = () => stripe.requests.filter((request) => request.path === '/v1/invoiceitems');
+    assert.equal(items().length, 1);
+    assert.equal(items()[0]?.form.amount, '300');
+    assert.equal(items()[0]?.form.customer, stripeCustomer);
+    assert.match(items()[0]?.idempotencyKey ?? '', /^bursar-overage-.+-overage-credits-2026-01$/);
+    const balance = (await ok(server.call('GET', '/v1/customers/overage/balances'))).body.balances[0];
+    assert.equal(balance.debt, '0', 'the invoiced debt is repaid');
+    const again = await ok(server.call('POST', path, { ...body, unit_price: { currency: 'usd', unit_price: '1' } }));
+    assert.deepEqual(again.body, invoiced.body, 'a period is invoiced once');
+    assert.equal(items().length, 1);
+    server.clock.set(Date.UTC(2026, 2, 1, 0, 0, 1));
+    const nothing = await ok(server.call('POST', path, { ...body, period: '2026-02' }));
+    assert.equal(nothing.body.status, 'nothing_owed');
+    assert.equal(items().length, 1);
+  });
+
+  it('refuses a customer with no Stripe customer', async () => {
+    await seedCustomer(server, 'overage-unlinked');
+    const reply = await server.call('POST', '/v1/customers/overage-unlinked/wallets/credits/stripe-overage', {
+      period: '2025-12',
+      unit_price: { currency: 'usd', unit_price: '0.01' },
+    });
+    assert.equal(reply.status, 409);
+    assert.equal(reply.body.code, 'stripe_customer_not_linked');
+  });
+});
+
 describe('Stripe switched off', () => {
   it('answers 501 stripe_not_configured on every payment route', async () => {
     const off = await startTestServer();

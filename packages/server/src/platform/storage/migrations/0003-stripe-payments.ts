@@ -1,7 +1,7 @@
 /**
  * Migration 3: the tables of Stripe payments — links to Stripe customers, Checkout top-ups waiting
- * for or settled by Stripe, and the Stripe event ids already handled — and an index that finds a
- * top-up by its payment's id when Stripe reports a refund.
+ * for or settled by Stripe, the Stripe event ids already handled, debt invoiced per period — and an
+ * index that finds a top-up by its payment's id when Stripe reports a refund.
  */
 import type { Migration } from 'kysely';
 import { sql } from 'kysely';
@@ -46,6 +46,21 @@ function statements(dialect: 'sqlite' | 'postgres'): string[] {
   "outcome" TEXT NOT NULL,
   "received_at" ${integer} NOT NULL,
   PRIMARY KEY ("id")
+)`,
+    `CREATE TABLE stripe_overage_invoices (
+  "environment_id" TEXT NOT NULL,
+  "customer_id" TEXT NOT NULL,
+  "asset" TEXT NOT NULL,
+  "period" TEXT NOT NULL,
+  "debt" ${integer} NOT NULL,
+  "currency" TEXT NOT NULL,
+  "total" TEXT NOT NULL,
+  "status" TEXT NOT NULL,
+  "invoice_item" TEXT,
+  "grant_id" TEXT,
+  "created_at" ${integer} NOT NULL,
+  "invoiced_at" ${integer},
+  PRIMARY KEY ("environment_id", "customer_id", "asset", "period")
 )`,
     'CREATE INDEX topups_provider_reference ON topups ("provider_reference")',
   ];
