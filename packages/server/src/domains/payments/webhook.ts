@@ -17,7 +17,14 @@ import type { SqlRow } from '../../platform/storage/database.ts';
 import type { CheckoutEventFacts, ReversalFacts } from './decisions.ts';
 import { decideCheckoutEvent, decideReversal } from './decisions.ts';
 import { notConfigured } from './operations.ts';
-import { checkoutById, checkoutByPaymentIntent, grantRow, handledOutcome, topUpByPaymentIntent } from './store.ts';
+import {
+  checkoutById,
+  checkoutByPaymentIntent,
+  grantRow,
+  handledOutcome,
+  stripeCustomerOf,
+  topUpByPaymentIntent,
+} from './store.ts';
 import type { StripeAccount } from './stripe-client.ts';
 
 /** The reason on a grant bought through Checkout. */
@@ -48,7 +55,7 @@ export async function receiveStripeWebhook(
   if (stored !== null) return okReply(200, { received: true, duplicate: true, outcome: stored });
   let outcome: string;
   try {
-    outcome = await handleEvent(service, event, request.requestId);
+    outcome = await handleEvent(service, account, event, request.requestId);
   } catch (error) {
     if (!(error instanceof EventTooEarly)) throw error;
     return problemReply(request, 'stripe_event_early', error.message);
@@ -61,14 +68,19 @@ export async function receiveStripeWebhook(
   return okReply(200, { received: true, duplicate: false, outcome });
 }
 
-async function handleEvent(service: LedgerService, event: Stripe.Event, requestId: string): Promise<string> {
+async function handleEvent(
+  service: LedgerService,
+  account: StripeAccount,
+  event: Stripe.Event,
+  requestId: string,
+): Promise<string> {
   switch (event.type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
     case 'checkout.session.async_payment_failed':
     case 'checkout.session.expired': {
       const session = event.data.object;
-      return settleCheckout(service, session.id, requestId, {
+      return settleCheckout(service, account, session.id, requestId, {
         type: event.type,
         paymentStatus: session.payment_status,
         currency: session.currency,
@@ -102,6 +114,7 @@ function idOf(value: string | { id: string } | null): string | null {
 /** Grants, expires or leaves a Checkout top-up, deciding on its row read under its lock. */
 async function settleCheckout(
   service: LedgerService,
+  account: StripeAccount,
   sessionId: string,
   requestId: string,
   facts: CheckoutEventFacts,
@@ -109,6 +122,11 @@ async function settleCheckout(
   const found = await checkoutById(service, sessionId);
   if (found === undefined) return 'unknown_session';
   const environmentId = String(found.environment_id);
+  const paymentIntent = facts.paymentIntent;
+  if (found.status === 'pending_payment' && paymentIntent !== null) {
+    // Before the grant: a failure here fails the event, and Stripe's redelivery tries again.
+    await adoptSavedCard(service, account, environmentId, String(found.customer_id), paymentIntent);
+  }
   const asset = await service.asset(environmentId, String(found.asset));
   if (asset === undefined) throw new Error('assertion failed: a checkout names an existing asset');
   const key: WalletKey = { environmentId, customer: String(found.customer_id), asset: asset.code };
@@ -172,6 +190,29 @@ async function settleCheckout(
   // A refusal (the wallet would overflow) leaves the session pending: the event fails and Stripe retries it.
   if (reply.problem) throw new Error(`checkout ${sessionId} could not be granted: ${reply.bodyText}`);
   return (JSON.parse(reply.bodyText) as { outcome: string }).outcome;
+}
+
+/**
+ * Makes the card a Checkout payment saved (`setup_future_usage: off_session`) the Stripe customer's
+ * default payment method when it has none, so auto-recharge can charge it off-session.
+ */
+async function adoptSavedCard(
+  service: LedgerService,
+  account: StripeAccount,
+  environmentId: string,
+  customer: string,
+  paymentIntent: string,
+): Promise<void> {
+  const stripeCustomer = await stripeCustomerOf(service, environmentId, customer);
+  if (stripeCustomer === null) return;
+  const found = await account.client.customers.retrieve(stripeCustomer);
+  if (found.deleted === true || found.invoice_settings.default_payment_method !== null) return;
+  const intent = await account.client.paymentIntents.retrieve(paymentIntent);
+  const paymentMethod = idOf(intent.payment_method);
+  if (paymentMethod === null) return;
+  await account.client.customers.update(stripeCustomer, {
+    invoice_settings: { default_payment_method: paymentMethod },
+  });
 }
 
 function auditStripe(

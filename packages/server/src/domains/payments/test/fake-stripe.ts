@@ -37,6 +37,8 @@ export class FakeStripe {
   readonly #replies = new Map<string, Answer>();
   readonly #signer = new Stripe(stripeSecretKey);
   #sequence = 0;
+  /** PaymentIntents of Checkout payments (made by the Checkout page, not by Bursar) and the card each saved. */
+  readonly checkoutPaymentMethods = new Map<string, string>();
   /** Set by a test: the next PaymentIntent is created and then never answered (the server is killed meanwhile). */
   hangNextPaymentIntent = false;
   url = '';
@@ -108,6 +110,11 @@ export class FakeStripe {
       data: { object },
     });
     return { body, signature: this.#signer.webhooks.generateTestHeaderString({ payload: body, secret }) };
+  }
+
+  /** The customer's Stripe customer, as Bursar linked it (from the recorded Checkout Session request). */
+  stripeCustomerOfCheckout(sessionCustomer: string): { default_payment_method: string | null } | undefined {
+    return this.#customers.get(sessionCustomer);
   }
 
   /** A Checkout Session object as Stripe sends it in events, after the customer paid (or not). */
@@ -186,6 +193,22 @@ export class FakeStripe {
       return { status: 200, body: customerBody(customer) };
     }
     const customerPath = /^\/v1\/customers\/([^/]+)$/.exec(path);
+    if (method === 'POST' && customerPath !== null) {
+      const customer = this.#customers.get(customerPath[1] ?? '');
+      if (customer === undefined) return missing(`No such customer: '${customerPath[1]}'`, 'customer');
+      const paymentMethod = form['invoice_settings[default_payment_method]'];
+      if (paymentMethod !== undefined) customer.default_payment_method = paymentMethod;
+      return { status: 200, body: customerBody(customer) };
+    }
+    const intentPath = /^\/v1\/payment_intents\/([^/]+)$/.exec(path);
+    if (method === 'GET' && intentPath !== null) {
+      const id = intentPath[1] ?? '';
+      const paymentMethod = this.checkoutPaymentMethods.get(id) ?? null;
+      return {
+        status: 200,
+        body: { id, object: 'payment_intent', status: 'succeeded', payment_method: paymentMethod },
+      };
+    }
     if (method === 'GET' && customerPath !== null) {
       const customer = this.#customers.get(customerPath[1] ?? '');
       return customer === undefined

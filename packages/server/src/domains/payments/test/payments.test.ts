@@ -92,6 +92,7 @@ describe('Checkout top-ups', () => {
       currency: 'usd',
       payment_intent: 'pi_checkout_paid',
     });
+    stripe.checkoutPaymentMethods.set('pi_checkout_paid', paymentMethods.visa);
     const receipt = await ok(deliver(stripe.signedEvent('evt_paid_1', 'checkout.session.completed', paid)));
     assert.deepEqual(receipt.body, { received: true, duplicate: false, outcome: 'granted' });
     assert.equal(await available('checkout-paid'), '1000');
@@ -103,6 +104,11 @@ describe('Checkout top-ups', () => {
     assert.equal(stored.body.status, 'paid');
     assert.equal(stored.body.grant, grant?.id);
     assert.deepEqual(stored.body.paid, { currency: 'usd', total: '10' });
+    // The card Checkout saved becomes the default, so auto-recharge can charge it off-session.
+    assert.equal(
+      stripe.stripeCustomerOfCheckout(created.form.customer ?? '')?.default_payment_method,
+      paymentMethods.visa,
+    );
   });
 
   it('handles the same webhook three times and events out of order: one grant', async () => {
