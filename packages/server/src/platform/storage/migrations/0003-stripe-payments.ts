@@ -9,14 +9,14 @@ import { sql } from 'kysely';
 function statements(dialect: 'sqlite' | 'postgres'): string[] {
   const integer = dialect === 'postgres' ? 'BIGINT' : 'INTEGER';
   return [
-    `CREATE TABLE stripe_customers (
+    `CREATE TABLE IF NOT EXISTS stripe_customers (
   "environment_id" TEXT NOT NULL,
   "customer_id" TEXT NOT NULL,
   "stripe_customer_id" TEXT NOT NULL,
   "created_at" ${integer} NOT NULL,
   PRIMARY KEY ("environment_id", "customer_id")
 )`,
-    `CREATE TABLE stripe_checkouts (
+    `CREATE TABLE IF NOT EXISTS stripe_checkouts (
   "environment_id" TEXT NOT NULL,
   "id" TEXT NOT NULL,
   "customer_id" TEXT NOT NULL,
@@ -38,16 +38,16 @@ function statements(dialect: 'sqlite' | 'postgres'): string[] {
   "reversed_at" ${integer},
   PRIMARY KEY ("environment_id", "id")
 )`,
-    'CREATE UNIQUE INDEX stripe_checkouts_id ON stripe_checkouts ("id")',
-    'CREATE INDEX stripe_checkouts_payment_intent ON stripe_checkouts ("payment_intent")',
-    `CREATE TABLE stripe_events (
+    'CREATE UNIQUE INDEX IF NOT EXISTS stripe_checkouts_id ON stripe_checkouts ("id")',
+    'CREATE INDEX IF NOT EXISTS stripe_checkouts_payment_intent ON stripe_checkouts ("payment_intent")',
+    `CREATE TABLE IF NOT EXISTS stripe_events (
   "id" TEXT NOT NULL,
   "type" TEXT NOT NULL,
   "outcome" TEXT NOT NULL,
   "received_at" ${integer} NOT NULL,
   PRIMARY KEY ("id")
 )`,
-    `CREATE TABLE stripe_overage_invoices (
+    `CREATE TABLE IF NOT EXISTS stripe_overage_invoices (
   "environment_id" TEXT NOT NULL,
   "customer_id" TEXT NOT NULL,
   "asset" TEXT NOT NULL,
@@ -62,10 +62,14 @@ function statements(dialect: 'sqlite' | 'postgres'): string[] {
   "invoiced_at" ${integer},
   PRIMARY KEY ("environment_id", "customer_id", "asset", "period")
 )`,
-    'CREATE INDEX topups_provider_reference ON topups ("provider_reference")',
+    'CREATE INDEX IF NOT EXISTS topups_provider_reference ON topups ("provider_reference")',
   ];
 }
 
+/**
+ * `IF NOT EXISTS` throughout: a database whose history table was lost (tests stage an older version
+ * that way) runs the whole history again over objects it already has.
+ */
 export function stripePaymentsMigration(dialect: 'sqlite' | 'postgres'): Migration {
   return {
     async up(db) {
