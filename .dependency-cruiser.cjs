@@ -42,6 +42,14 @@ module.exports = {
       from: { path: '^packages/(api|core)/' },
       to: { path: '^packages/server/' },
     },
+    {
+      name: 'sdk-is-standalone',
+      comment:
+        '@bursar/sdk is published alone: its source imports only itself (its types are generated from @bursar/api).',
+      severity: 'error',
+      from: { path: '^packages/sdk/src/' },
+      to: { pathNot: '^packages/sdk/src/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

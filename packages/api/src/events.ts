@@ -89,6 +89,15 @@ const eventData: Readonly<Record<EventType, z.ZodRawShape>> = {
     failures: z.int().describe('Failed top-ups in a row.'),
     failures_max: z.int().nullable(),
   },
+  'margin.low': {
+    ...walletData,
+    currency: z.string().describe('The currency asset revenue is counted in (model prices are in USD).'),
+    revenue: z.string().describe('Revenue recognized in the window, exact, in the currency.'),
+    provider_cost: z.string().describe('Provider cost in the window, exact USD.'),
+    margin_percent: z.string().nullable().describe('Gross margin percentage over the window; null without revenue.'),
+    threshold: z.string().describe('The margin percentage it fell below.'),
+    window_days: z.int(),
+  },
 };
 
 function toSchemaName(type: string): string {

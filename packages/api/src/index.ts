@@ -6,6 +6,7 @@
  */
 export * from './events.ts';
 export * from './fields.ts';
+export * from './finance.ts';
 export * from './limits.ts';
 export * from './openapi.ts';
 export * from './operations/index.ts';

@@ -87,6 +87,7 @@ export const eventTypes = [
   'topup.requested',
   'topup.succeeded',
   'topup.failed',
+  'margin.low',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 

@@ -159,3 +159,22 @@ export function periodIndexAt(anchor: number, cadence: Cadence, at: number, time
   while (addCadence(anchor, cadence, index + 1, timeZone) <= at) index += 1;
   return index;
 }
+
+/** The calendar day (`YYYY-MM-DD`) an instant falls on in the wall clock of `timeZone`. */
+export function localDateOf(instant: number, timeZone: string): string {
+  const wall = wallClockAt(instant, timeZone);
+  return `${String(wall.year).padStart(4, '0')}-${String(wall.month).padStart(2, '0')}-${String(wall.day).padStart(2, '0')}`;
+}
+
+/** The instant a calendar day (`YYYY-MM-DD`) begins in `timeZone` (its first wall-clock moment). */
+export function startOfLocalDate(date: string, timeZone: string): number {
+  const [year = 0, month = 1, day = 1] = date.split('-').map((part) => Number.parseInt(part, 10));
+  return instantOf({ year, month, day, timeOfDayMs: 0 }, timeZone);
+}
+
+/** The calendar day after `date` (`YYYY-MM-DD`), by the proleptic Gregorian calendar. */
+export function nextLocalDate(date: string): string {
+  const [year = 0, month = 1, day = 1] = date.split('-').map((part) => Number.parseInt(part, 10));
+  const next = new Date(utcMidnight(year, month - 1, day + 1));
+  return `${String(next.getUTCFullYear()).padStart(4, '0')}-${String(next.getUTCMonth() + 1).padStart(2, '0')}-${String(next.getUTCDate()).padStart(2, '0')}`;
+}

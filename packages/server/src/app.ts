@@ -3,8 +3,8 @@
  * the committer, the ledger service, the background jobs and the HTTP server together.
  */
 
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeyAuthenticator, bootstrap, loadAuditKey } from './domains/access/index.ts';
 import { openStripeAccount, StripePaymentProvider } from './domains/payments/index.ts';
@@ -28,7 +28,8 @@ import { createLogger } from './platform/http/logger.ts';
 import { createMetricsRegistry } from './platform/http/metrics.ts';
 import { buildOpenApiDocument } from './platform/http/openapi.ts';
 import { RateLimiter } from './platform/http/rate-limit.ts';
-import { closeHttpServer, createHttpServer } from './platform/http/server.ts';
+import type { HttpServer } from './platform/http/server.ts';
+import { createHttpServer } from './platform/http/server.ts';
 import type { ClaimedWork } from './platform/jobs/claims.ts';
 import { JobFailures } from './platform/jobs/failures.ts';
 import type { JobRun } from './platform/jobs/runner.ts';
@@ -68,6 +69,8 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'postgre
 
 export interface RunningServer {
   readonly url: string;
+  /** Answers a request in-process, through every hook and handler but no socket (Fastify's inject). */
+  readonly inject: FastifyInstance['inject'];
   readonly service: LedgerService;
   readonly database: Database;
   /** Books due expiries now instead of at the next tick (the scheduler also runs every sweepIntervalMs). */
@@ -121,23 +124,25 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
   }
   const metrics = createMetricsRegistry();
-  const batchSize = metrics
-    .histogram(
-      'bursar_commit_batch_size',
-      'Commands per group-commit batch',
-      [],
-      [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
-    )
-    .labels();
-  const batchSeconds = metrics
-    .histogram(
-      'bursar_commit_duration_seconds',
-      'Time to decide and commit one batch',
-      [],
-      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
-    )
-    .labels();
-  const topUps = metrics.counter('bursar_top_ups_total', 'Auto top-ups settled, or charges that threw', ['outcome']);
+  const registers = [metrics];
+  const batchSize = new Histogram({
+    name: 'bursar_commit_batch_size',
+    help: 'Commands per group-commit batch',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers,
+  });
+  const batchSeconds = new Histogram({
+    name: 'bursar_commit_duration_seconds',
+    help: 'Time to decide and commit one batch',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers,
+  });
+  const topUps = new Counter({
+    name: 'bursar_top_ups_total',
+    help: 'Auto top-ups settled, or charges that threw',
+    labelNames: ['outcome'],
+    registers,
+  });
   const committer = new Committer({
     database,
     clock,
@@ -174,7 +179,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   const routes = ledgerRoutes(service, () => authenticator.forget(), stripe);
   let ready = true;
-  const server: Server = createHttpServer({
+  const server: HttpServer = createHttpServer({
     routes,
     authenticate: (token: string) => authenticator.authenticate(token),
     logger,
@@ -190,12 +195,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         }),
     isReady: () => ready,
     openApiDocument: buildOpenApiDocument(),
+    corsOrigins: config.corsOrigins,
   });
   // A burst of new connections (thousands of clients at once) must wait in the accept queue, not be
   // reset: Node's default backlog of 511 overflows while the event loop is busy committing.
-  await new Promise<void>((resolve) =>
-    server.listen({ port: config.port, host: config.host, backlog: connectionBacklog }, resolve),
-  );
+  const address = await server.listen({ port: config.port, host: config.host, backlog: connectionBacklog });
   const jobFailures = new JobFailures(committer);
   const jobs = new JobRunner({
     failureLog: jobFailures.runFailureLog(),
@@ -216,7 +220,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     run: (run) => handOffClaimed(run, dispatcher.claimDue()),
   });
   const sweeper = new Sweeper(database, committer, clock);
-  const jobRuns = metrics.counter('bursar_jobs_total', 'Scheduler jobs run, by kind and outcome', ['kind', 'outcome']);
+  const jobRuns = new Counter({
+    name: 'bursar_jobs_total',
+    help: 'Scheduler jobs run, by kind and outcome',
+    labelNames: ['kind', 'outcome'],
+    registers,
+  });
   const scheduler = new Scheduler(service, sweeper, jobFailures, {
     expiringSoonLeadMs: config.expiringSoonDays * 86_400_000,
     onJob: (kind, outcome) => jobRuns.labels(kind, outcome).inc(),
@@ -252,9 +261,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           runAtStart: false,
           run: (run) => handOffClaimed(run, topUpWorker.claimDue()),
         });
-  const prunedKeys = metrics
-    .counter('bursar_idempotency_keys_pruned_total', 'Idempotency keys deleted after their retention')
-    .labels();
+  const prunedKeys = new Counter({
+    name: 'bursar_idempotency_keys_pruned_total',
+    help: 'Idempotency keys deleted after their retention',
+    registers,
+  });
   const pruner = new IdempotencyPruner({
     committer,
     clock,
@@ -268,9 +279,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     runAtStart: true,
     run: () => pruner.prune(),
   });
-  const address = server.address() as AddressInfo;
   return {
     url: `http://${config.host}:${address.port}`,
+    inject: server.app.inject.bind(server.app),
     service,
     database,
     generatedAdminKey,
@@ -286,11 +297,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ready = false;
       // The runner starts nothing more at once; runs in flight finish while requests drain.
       const jobsStopped = jobs.stop(config.shutdownTimeoutMs);
-      const drained = await closeHttpServer(server, config.shutdownTimeoutMs);
+      const drained = await server.close(config.shutdownTimeoutMs);
       if (!drained) logger.warn('shutdown timeout: connections with requests in flight were closed');
       if (!(await jobsStopped)) logger.warn('shutdown timeout: background jobs still running are cut off');
       await committer.close();
       await database.close();
+      logger.flush();
     },
   };
 }

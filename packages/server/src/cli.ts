@@ -10,6 +10,7 @@ import { openDatabase, startServer } from './app.ts';
 import type { Config } from './config.ts';
 import { addConfigOptions, configFromOptions } from './config.ts';
 import { loadAuditKey, verifyDatabase } from './domains/access/index.ts';
+import { addReportCommand } from './domains/finance/index.ts';
 import type { ExportedChainHead } from './platform/commit/audit-chain.ts';
 import { exportAuditHead, readAuditHead } from './platform/commit/audit-chain.ts';
 import { migrate } from './platform/storage/migrations.ts';
@@ -54,6 +55,7 @@ function program(exit: (code: number) => void): Command {
   ).option('--head <file>', 'also check the chains against a head exported earlier by audit-head');
   command('audit-head', 'print a signed copy of every chain head, to keep elsewhere', auditHead);
   command('jobs', "show the scheduler's due and failing work, one JSON line per kind", jobs);
+  addReportCommand(bursar, { addConfigOptions, configFromOptions, openDatabase, exit });
   return bursar;
 }
 

@@ -129,6 +129,12 @@ const settings = {
     fallback: '20000',
     help: 'requests one API key may make at once above the average rate',
   },
+  corsOrigins: {
+    env: 'BURSAR_CORS_ORIGINS',
+    flag: '--cors-origins',
+    fallback: '',
+    help: 'browser origins allowed to call the API, comma-separated (https://app.example.com); empty: no CORS',
+  },
   auditKey: {
     env: 'BURSAR_AUDIT_KEY',
     flag: '--audit-key',
@@ -223,6 +229,19 @@ const configSchema = z
     idempotencyRetentionDays: orNull(integer(1, 36_500), 'forever'),
     rateLimitPerSecond: integer(0, 10_000_000),
     rateLimitBurst: integer(1, 10_000_000),
+    corsOrigins: z
+      .string()
+      .transform((text) =>
+        text
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter((origin) => origin !== ''),
+      )
+      .pipe(
+        z.array(
+          z.string().regex(/^https?:\/\/[^/\s,]+$/, 'must be origins like https://app.example.com, comma-separated'),
+        ),
+      ),
     auditKey: orNull(z.string().min(32, 'must be at least 32 characters')),
     auditKeyFile: z.string().min(1, 'must not be empty'),
     apiKeyCacheMs: integer(0, 60_000),

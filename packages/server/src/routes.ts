@@ -4,6 +4,7 @@
  */
 
 import { accessRoutes } from './domains/access/index.ts';
+import { financeRoutes } from './domains/finance/index.ts';
 import type { StripeAccount } from './domains/payments/index.ts';
 import { paymentRoutes } from './domains/payments/index.ts';
 import { planRoutes } from './domains/plans/index.ts';
@@ -29,5 +30,6 @@ export function ledgerRoutes(
     ...webhookRoutes(service),
     ...planRoutes(service),
     ...paymentRoutes(service, stripe),
+    ...financeRoutes(service),
   ];
 }

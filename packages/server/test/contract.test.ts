@@ -311,6 +311,17 @@ before(async () => {
     period: '2025-12',
     unit_price: { currency: 'usd', unit_price: '0.01' },
   });
+  await call('getRevenueReport', 'GET', '/v1/finance/revenue?from=2025-12-01&to=2027-01-01&granularity=day');
+  await call('exportJournal', 'GET', '/v1/finance/journal?from=2025-12-01&to=2027-01-01&format=csv');
+  await call('updateFinanceSettings', 'POST', '/v1/finance/settings', { margin_low_threshold: '20' });
+  await call('getFinanceSettings', 'GET', '/v1/finance/settings');
+  await call('getMarginReport', 'GET', '/v1/finance/margin?from=2025-12-01&to=2027-01-01');
+  await call('importProviderCosts', 'POST', '/v1/finance/provider-costs', {
+    provider: 'openai',
+    format: 'csv',
+    content: 'day,model,cost\n2026-01-01,gpt-x,0.25\n',
+  });
+  await call('getReconciliation', 'GET', '/v1/finance/reconciliation?from=2025-12-01&to=2027-01-01');
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });
@@ -541,6 +552,13 @@ const operationsBefore: Readonly<Record<string, string>> = {
   getCheckoutSession: 'GET /v1/checkout-sessions/{id}',
   invoiceStripeOverage: 'POST /v1/customers/{customer}/wallets/{asset}/stripe-overage',
   receiveStripeWebhook: 'POST /v1/integrations/stripe/webhook',
+  getRevenueReport: 'GET /v1/finance/revenue',
+  exportJournal: 'GET /v1/finance/journal',
+  getMarginReport: 'GET /v1/finance/margin',
+  getFinanceSettings: 'GET /v1/finance/settings',
+  updateFinanceSettings: 'POST /v1/finance/settings',
+  importProviderCosts: 'POST /v1/finance/provider-costs',
+  getReconciliation: 'GET /v1/finance/reconciliation',
 };
 
 it('every operationId of before is in the contract with the same method and path, and no other', () => {

@@ -76,6 +76,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     idempotencyRetentionDays: 35,
     rateLimitPerSecond: 0,
     rateLimitBurst: 1,
+    corsOrigins: [],
     auditKey: 'test-audit-key-0123456789abcdefghijklmnopqrstuvwxyz',
     auditKeyFile: '/nonexistent/audit.key',
     apiKeyCacheMs: 5000,
@@ -127,8 +128,9 @@ export async function startTestServer(
     clock,
     database,
     url,
+    // In-process: a socket is not the point of these calls (tests that need one use callApi or fetch).
     call: (method, path, body, options = {}) =>
-      callApi(url, method, path, body, {
+      injectApi(server, method, path, body, {
         key: options.key ?? adminKey,
         ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       }),
@@ -139,6 +141,47 @@ export async function startTestServer(
   };
 }
 
+function toRequestHeaders(
+  body: unknown,
+  options: { key: string; idempotencyKey?: string; headers?: Record<string, string> },
+): Record<string, string> {
+  const headers: Record<string, string> = { ...options.headers, authorization: `Bearer ${options.key}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+  return headers;
+}
+
+function toApiResponse(status: number, text: string, headers: Headers): ApiResponse {
+  let parsed: unknown = null;
+  try {
+    parsed = text === '' ? null : JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  return { status, body: parsed, text, headers };
+}
+
+async function injectApi(
+  server: RunningServer,
+  method: string,
+  path: string,
+  body: unknown,
+  options: { key: string; idempotencyKey?: string },
+): Promise<ApiResponse> {
+  const response = await server.inject({
+    method: method as 'GET',
+    url: path,
+    headers: toRequestHeaders(body, options),
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, String(item));
+  }
+  return toApiResponse(response.statusCode, response.body, headers);
+}
+
 export async function callApi(
   url: string,
   method: string,
@@ -146,22 +189,12 @@ export async function callApi(
   body: unknown,
   options: { key: string; idempotencyKey?: string; headers?: Record<string, string> },
 ): Promise<ApiResponse> {
-  const headers: Record<string, string> = { ...options.headers, authorization: `Bearer ${options.key}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
   const response = await fetch(`${url}${path}`, {
     method,
-    headers,
+    headers: toRequestHeaders(body, options),
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  const text = await response.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text === '' ? null : JSON.parse(text);
-  } catch {
-    parsed = null;
-  }
-  return { status: response.status, body: parsed, text, headers: response.headers };
+  return toApiResponse(response.status, await response.text(), response.headers);
 }
 
 /** Creates the `credits` asset (scale 0 unless given) and a customer; returns nothing, asserts success. */

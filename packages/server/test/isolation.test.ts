@@ -684,6 +684,39 @@ const table: Record<string, Probe[]> = {
     },
   ],
   'GET /v1/audit-events/verify': [{ method: 'GET', path: () => '/v1/audit-events/verify', expect: 'list' }],
+  'GET /v1/finance/revenue': [
+    { method: 'GET', path: () => '/v1/finance/revenue?from=2025-12-01&to=2027-01-01', expect: 'list' },
+  ],
+  'GET /v1/finance/journal': [
+    { method: 'GET', path: () => '/v1/finance/journal?from=2025-12-01&to=2027-01-01&format=json', expect: 'list' },
+  ],
+  'GET /v1/finance/margin': [
+    {
+      method: 'GET',
+      path: () => `/v1/finance/margin?from=2025-12-01&to=2027-01-01&currency=${other.asset}`,
+      expect: 'list',
+    },
+  ],
+  'GET /v1/finance/reconciliation': [
+    { method: 'GET', path: () => '/v1/finance/reconciliation?from=2025-12-01&to=2027-01-01', expect: 'list' },
+  ],
+  'GET /v1/finance/settings': [{ method: 'GET', path: () => '/v1/finance/settings', expect: 'list' }],
+  'POST /v1/finance/settings': [
+    {
+      method: 'POST',
+      path: () => '/v1/finance/settings',
+      body: () => ({ margin_low_threshold: '20', margin_currency: other.asset }),
+      expect: 'own',
+    },
+  ],
+  'POST /v1/finance/provider-costs': [
+    {
+      method: 'POST',
+      path: () => '/v1/finance/provider-costs',
+      body: () => ({ provider: 'openai', format: 'csv', content: 'day,model,cost\n2026-01-01,gpt-x,0.25\n' }),
+      expect: 'own',
+    },
+  ],
   'POST /v1/customers/{customer}/stripe-customer': [
     {
       method: 'POST',

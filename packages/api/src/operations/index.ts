@@ -4,6 +4,7 @@
  * from them without a server.
  */
 import { accessOperations } from './access.ts';
+import { financeOperations } from './finance.ts';
 import type { Operation } from './operation.ts';
 import { paymentOperations } from './payments.ts';
 import { planOperations } from './plans.ts';
@@ -24,6 +25,7 @@ export const operations = {
   ...webhookOperations,
   ...planOperations,
   ...paymentOperations,
+  ...financeOperations,
 } as const;
 
 export type OperationId = keyof typeof operations;

@@ -17,6 +17,7 @@ import { toBigint, toTime } from '../../platform/storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../../platform/storage/database.ts';
 import { bigintColumn, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
 import { nullableText, toTimestamp } from '../../platform/wire.ts';
+import { providerCostPreloads, recordProviderCost } from '../finance/index.ts';
 import type { PriceInForce } from '../pricing/index.ts';
 import { PriceCatalog } from '../pricing/index.ts';
 
@@ -204,6 +205,7 @@ export function eventPreloads(environmentId: string, rated: RatedEvent): Preload
         defaultRow: { ...row, total: '0' },
       };
     }),
+    ...providerCostPreloads(environmentId, rated),
   ];
 }
 
@@ -267,6 +269,7 @@ export function recordEvent(
     total.changed = true;
     rollup.quantities.set(quantity, rational.add(rollup.quantities.get(quantity) ?? rational.zero, amount));
   }
+  recordProviderCost(batch, environmentId, rated, asset, cost, transactionId);
 }
 
 const hourMs = 3_600_000;

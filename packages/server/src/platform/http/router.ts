@@ -1,14 +1,15 @@
 /**
- * The route table's shape and path matching. Templates are compiled once at
- * startup: paths without parameters are one map lookup, the rest compare a few segments.
+ * What a route is: an operation of `@bursar/api` bound to its handler, whose request types come
+ * from that operation's own schemas (through fastify-type-provider-zod's type provider). Matching
+ * is Fastify's; this file keeps only the naming of a path parameter the router could not decode.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Operation } from '@bursar/api';
-import type { z } from 'zod';
+import type { FastifyTypeProvider } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Caller, Reply } from '../contract.ts';
-import { describeRefusedText } from './request-text.ts';
 
-/** An operation as `@bursar/api` declares it (no handler): enough for matching, validation and the OpenAPI document. */
+/** An operation as `@bursar/api` declares it (no handler): enough for routing, validation and the OpenAPI document. */
 export type RouteSpec = Operation;
 
 /** What a handler receives: every part already validated and parsed by the route's schemas. */
@@ -36,11 +37,12 @@ export interface Route extends RouteSpec {
   handleSigned?(request: SignedRequest): Promise<Reply>;
 }
 
+/** What the type provider says a schema validates to (as Fastify computes a route's request types). */
+type Validated<Provider extends FastifyTypeProvider, Schema> = (Provider & { schema: Schema })['validator'];
+
 /** What a spec's schema for `part` parses to; `unknown` when the spec has none, so a handler cannot lean on it. */
 type Parsed<Spec, Part extends 'body' | 'query' | 'params'> = Spec extends { readonly [P in Part]: infer Schema }
-  ? Schema extends z.ZodType
-    ? z.output<Schema>
-    : unknown
+  ? Validated<ZodTypeProvider, Schema>
   : unknown;
 
 /** A handler typed by its own operation: its body, query and path parameters are what that operation's schemas parse. */
@@ -65,128 +67,30 @@ export function signedRoute(
   };
 }
 
-export type RouteMatch<T> =
-  | { readonly kind: 'found'; readonly entry: T; readonly params: Readonly<Record<string, string>> }
-  | { readonly kind: 'route_not_found' }
-  | { readonly kind: 'method_not_allowed'; readonly allowed: string }
-  | MalformedParameter;
-
-interface MalformedParameter {
-  readonly kind: 'malformed_parameter';
-  readonly name: string;
-  readonly message: string;
-}
-
-interface Template<T> {
-  readonly entry: T;
-  readonly method: string;
-  /** Literal segments as strings, parameters as `{ name }`. */
-  readonly segments: readonly (string | { readonly name: string })[];
-}
-
-const paramsNone: Readonly<Record<string, string>> = Object.freeze({});
-const routeNotFound = { kind: 'route_not_found' } as const;
 const parameterPattern = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
-function toTemplate<T>(entry: T, method: string, path: string): Template<T> {
-  const segments = path.split('/').map((segment) => {
-    const name = parameterPattern.exec(segment)?.[1];
-    return name === undefined ? segment : { name };
-  });
-  return { entry, method, segments };
-}
-
-/** Literal segments sort before parameters, so `/v1/debits/check` wins over a `/v1/debits/{id}`. */
-function compareSpecificity<T>(a: Template<T>, b: Template<T>): number {
-  for (let index = 0; index < a.segments.length; index += 1) {
-    const aLiteral = typeof a.segments[index] === 'string';
-    const bLiteral = typeof b.segments[index] === 'string';
-    if (aLiteral !== bLiteral) return aLiteral ? -1 : 1;
-  }
-  return 0;
-}
-
-export interface Router<T> {
-  /** `path` is the URL path without its query string, still percent-encoded. */
-  match(method: string, path: string): RouteMatch<T>;
-}
-
-export function createRouter<T extends { readonly method: string; readonly path: string }>(
-  entries: readonly T[],
-): Router<T> {
-  const literalPaths = new Map<string, Map<string, T>>();
-  const templatesBySegmentCount = new Map<number, Template<T>[]>();
-  for (const entry of entries) {
-    const template = toTemplate(entry, entry.method, entry.path);
-    if (template.segments.every((segment) => typeof segment === 'string')) {
-      const methods = literalPaths.get(entry.path) ?? new Map<string, T>();
-      if (methods.has(entry.method)) throw new Error(`duplicate route ${entry.method} ${entry.path}`);
-      literalPaths.set(entry.path, methods.set(entry.method, entry));
-    } else {
-      const bucket = templatesBySegmentCount.get(template.segments.length) ?? [];
-      bucket.push(template);
-      templatesBySegmentCount.set(template.segments.length, bucket);
-    }
-  }
-  for (const bucket of templatesBySegmentCount.values()) bucket.sort(compareSpecificity);
-
-  function matchTemplates(method: string, path: string, allowed: string[]): RouteMatch<T> {
-    const parts = path.split('/');
-    for (const template of templatesBySegmentCount.get(parts.length) ?? []) {
-      const matched = matchSegments(template.segments, parts);
-      if (matched === undefined) continue;
-      if (template.method !== method) {
-        if (!allowed.includes(template.method)) allowed.push(template.method);
-        continue;
-      }
-      if (matched.kind === 'malformed_parameter') return matched;
-      return { kind: 'found', entry: template.entry, params: matched.params };
-    }
-    return allowed.length === 0 ? routeNotFound : { kind: 'method_not_allowed', allowed: allowed.join(', ') };
-  }
-
-  return {
-    match(method, path) {
-      const methods = literalPaths.get(path);
-      const entry = methods?.get(method);
-      if (entry !== undefined) return { kind: 'found', entry, params: paramsNone };
-      return matchTemplates(method, path, methods === undefined ? [] : [...methods.keys()]);
-    },
-  };
-}
-
 /**
- * Compares a template with a path's parts: undefined when they differ, the decoded parameters when
- * they match, or the name of a parameter whose percent-encoding is not UTF-8 or whose decoded text
- * the server refuses (a NUL, say), with the reason.
+ * The router refuses a URL whose percent-encoding is not UTF-8 without saying where; this finds
+ * the parameter of the first route whose literal segments match, so the 400 can name it. Null
+ * when no route's parameter holds the bad segment. Runs only on that refusal.
  */
-function matchSegments(
-  segments: Template<unknown>['segments'],
-  parts: readonly string[],
-): { readonly kind: 'matched'; readonly params: Record<string, string> } | MalformedParameter | undefined {
-  let params: Record<string, string> | undefined;
-  for (let index = 0; index < segments.length; index += 1) {
-    const segment = segments[index] ?? '';
-    const part = parts[index] ?? '';
-    if (typeof segment === 'string') {
-      if (segment !== part) return undefined;
-      continue;
+export function nameMalformedParameter(routes: readonly RouteSpec[], url: string): string | null {
+  const parts = (url.split('?', 1)[0] ?? '').split('/');
+  const badIndex = parts.findIndex((part) => {
+    try {
+      decodeURIComponent(part);
+      return false;
+    } catch {
+      return true;
     }
-    if (part === '') return undefined;
-    params ??= {};
-    if (part.includes('%')) {
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(part);
-      } catch {
-        return { kind: 'malformed_parameter', name: segment.name, message: 'is not valid percent-encoded UTF-8' };
-      }
-      const refusal = describeRefusedText(decoded);
-      if (refusal !== null) return { kind: 'malformed_parameter', name: segment.name, message: refusal };
-      params[segment.name] = decoded;
-    } else {
-      params[segment.name] = part;
-    }
+  });
+  if (badIndex === -1) return null;
+  for (const { path } of routes) {
+    const segments = path.split('/');
+    if (segments.length !== parts.length) continue;
+    const matches = segments.every((segment, index) => parameterPattern.test(segment) || segment === parts[index]);
+    const name = parameterPattern.exec(segments[badIndex] ?? '')?.[1];
+    if (matches && name !== undefined) return name;
   }
-  return { kind: 'matched', params: params ?? {} };
+  return null;
 }

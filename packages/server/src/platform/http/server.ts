@@ -1,30 +1,33 @@
 /**
- * The HTTP server: matches a route, authenticates the API key, checks its scope, reads and
- * validates the request, calls the handler and writes its reply, then counts and logs the request.
- * Plain node:http, because the request path is short enough to own and its cost is measured.
+ * The HTTP server, on Fastify: each operation becomes a route whose onRequest hook authenticates
+ * the API key, applies the rate limit and checks the scope before any body is read; its handler
+ * validates the path, query and body with the operation's schemas, calls the domain's handler and
+ * sends the reply text it built. Every refusal, the framework's included, leaves as one problem shape.
  */
+
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { bodyBytesDefault, emptyBody } from '@bursar/api';
+import cors from '@fastify/cors';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import Fastify from 'fastify';
 import type { Caller, FieldError, Reply, Scope } from '../contract.ts';
 import { scopeAllows } from '../contract.ts';
+import { parseJsonBody, toQueryObject } from './inputs.ts';
 import type { Logger } from './logger.ts';
-import type { CounterSeries, HistogramSeries, Metric, MetricsRegistry } from './metrics.ts';
-import { durationBucketsSeconds } from './metrics.ts';
+import type { MetricsRegistry } from './metrics.ts';
+import { createRequestMetrics } from './metrics.ts';
 import type { OpenApiDocument } from './openapi.ts';
 import { problemContentType } from './problem.ts';
 import type { RateLimiter } from './rate-limit.ts';
-import type { BodyRead } from './request-body.ts';
-import { hasBody, readBodyText } from './request-body.ts';
-import { describeRefusedText, findRefusedJson } from './request-text.ts';
-import type { Route, Router } from './router.ts';
-import { createRouter } from './router.ts';
-import type { SystemEndpoint } from './system-endpoints.ts';
-import { toSystemEndpoints } from './system-endpoints.ts';
-import type { Parsed } from './validation.ts';
+import { describeRefusedText } from './request-text.ts';
+import type { Route } from './router.ts';
+import { nameMalformedParameter } from './router.ts';
+import { routeSystemEndpoints } from './system-endpoints.ts';
 import { parseWith } from './validation.ts';
-import { writeFieldErrors, writeProblem, writeReply } from './write-reply.ts';
+import { ProblemError, sendFieldErrors, sendJsonText, sendProblem, sendShuttingDown } from './write-reply.ts';
 
 /** Who an API key belongs to; `authenticate` answers null for a missing, unknown or revoked key. */
 export interface AuthResult {
@@ -36,7 +39,8 @@ export interface AuthResult {
 
 export interface HttpServerOptions {
   readonly routes: readonly Route[];
-  readonly authenticate: (token: string) => Promise<AuthResult | null>;
+  /** Answers at once when it can (a cached key): the request then waits for nothing before its body. */
+  readonly authenticate: (token: string) => AuthResult | null | Promise<AuthResult | null>;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   readonly isReady: () => boolean;
@@ -45,426 +49,374 @@ export interface HttpServerOptions {
   readonly bodyBytesMax?: number;
   /** Limits each API key's request rate on every /v1 route; absent: no limit. */
   readonly rateLimit?: { readonly limiter: RateLimiter; readonly now: () => number };
+  /** Browser origins allowed to call the API (CORS); empty or absent: no CORS headers at all. */
+  readonly corsOrigins?: readonly string[];
+}
+
+/** The server: Fastify's instance (whose `inject()` tests use), plus listening and a bounded close. */
+export interface HttpServer {
+  readonly app: FastifyInstance;
+  listen(options: { readonly port: number; readonly host: string; readonly backlog?: number }): Promise<AddressInfo>;
+  /**
+   * Stops accepting connections, lets every request in flight finish and closes each connection as
+   * it falls idle; at the deadline the rest are cut. Resolves true when nothing had to be cut.
+   */
+  close(timeoutMs: number): Promise<boolean>;
+}
+
+/** What a request carries from its hook to its handler and to the line that counts it. */
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthResult | null;
+    idempotencyKey: string | null;
+  }
+  interface FastifyContextConfig {
+    /** The `operation` label of metrics and logs. */
+    operation?: string;
+    /** The operation a /v1 route answers; absent for the system endpoints. */
+    apiRoute?: Route;
+  }
 }
 
 const jsonContentType = 'application/json';
-const jsonContentTypePattern = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 const bearerPattern = /^Bearer +([\x21-\x7e]{1,512})$/i;
 const unauthenticatedDetail = 'Send a valid, unrevoked API key as `Authorization: Bearer <key>`.';
-const queryNone: Readonly<Record<string, string>> = Object.freeze({});
-const queryParsedNone = { ok: true, value: queryNone } as const;
-const bodyNone = { value: undefined } as const;
-const bodyParsedNone = { ok: true, value: undefined } as const;
 
-/** What the server keeps per endpoint, built once: what answers it, and its metric series. */
-interface Endpoint {
-  readonly method: string;
-  readonly path: string;
-  readonly operation: string;
-  readonly route: Route | null;
-  /** Set for the endpoints outside /v1, which need no key and answer synchronously. */
-  readonly system: SystemEndpoint | null;
-  /** Request counters by status, filled as statuses occur, so counting costs no lookup by name. */
-  readonly requests: Map<number, CounterSeries>;
-  readonly duration: HistogramSeries;
-}
+/** Methods Fastify routes; for a path, the ones no operation answers get 405 (and OPTIONS its Allow list). */
+const methodsRouted = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
+const paramsNone: Readonly<Record<string, string>> = Object.freeze({});
 
-/** Everything a request needs from its server, fixed at creation. */
-interface ServerContext {
-  readonly authenticate: HttpServerOptions['authenticate'];
-  readonly logger: Logger;
-  readonly bodyBytesMax: number;
-  readonly rateLimit: NonNullable<HttpServerOptions['rateLimit']> | null;
-  readonly router: Router<Endpoint>;
-  readonly requestsTotal: Metric<CounterSeries>;
-  /** Stands in for the endpoint of a request that matched none. */
-  readonly unmatched: Endpoint;
-}
-
-interface RequestState {
-  readonly startedAt: number;
-  readonly requestId: string;
-  readonly method: string;
-  endpoint: Endpoint | null;
-  apiKeyId: string | null;
-}
-
-/** The parsed JSON body, or the status already answered (415, 413, 400), or undefined when the client left. */
-type BodyOutcome = { readonly value: unknown } | number | undefined;
-
-export function createHttpServer(options: HttpServerOptions): Server {
-  const requestsTotal = options.metrics.counter(
-    'bursar_http_requests_total',
-    'HTTP requests answered, by operation and status.',
-    ['operation', 'status'],
-  );
-  const requestDuration = options.metrics.histogram(
-    'bursar_http_request_duration_seconds',
-    'Time from request to reply written, by operation, in seconds.',
-    ['operation'],
-    durationBucketsSeconds,
-  );
-  const toEndpoint = (
-    method: string,
-    path: string,
-    operation: string,
-    route: Route | null,
-    system: SystemEndpoint | null,
-  ) => ({
-    method,
-    path,
-    operation,
-    route,
-    system,
-    requests: new Map<number, CounterSeries>(),
-    duration: requestDuration.labels(operation),
-  });
-  const endpoints: Endpoint[] = [
-    ...toSystemEndpoints(options).flatMap((system) =>
-      ['GET', 'HEAD'].map((method) => toEndpoint(method, system.path, system.operation, null, system)),
-    ),
-    ...options.routes.map((route) => toEndpoint(route.method, route.path, route.operationId, route, null)),
-  ];
-  const context: ServerContext = {
-    authenticate: options.authenticate,
-    logger: options.logger,
-    bodyBytesMax: options.bodyBytesMax ?? bodyBytesDefault,
-    rateLimit: options.rateLimit ?? null,
-    router: createRouter(endpoints),
-    requestsTotal,
-    unmatched: toEndpoint('GET', '', 'unmatched', null, null),
-  };
-  const server = createServer((request, response) => {
-    // Not listening means shutting down: a request that arrives now, on a connection kept alive
-    // from before, is turned away, and its connection closed, so the client retries elsewhere.
-    if (!server.listening) {
-      const detail = 'The server is shutting down; retry the request.';
-      writeProblem(response, randomUUID(), 'unavailable', detail, { headers: { connection: 'close' } });
-      return;
-    }
-    onRequest(context, request, response);
-  });
-  return server;
-}
-
-/**
- * Stops accepting connections, lets every request in flight finish and closes each connection as
- * it falls idle; at the deadline the rest are cut. Resolves true when nothing had to be cut.
- */
-export async function closeHttpServer(server: Server, timeoutMs: number): Promise<boolean> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Node closes the connections idle at close(); this also closes those whose request ends later.
-  const closingIdle = setInterval(() => server.closeIdleConnections(), 20);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<true>((resolve) => {
-    timer = setTimeout(() => resolve(true), timeoutMs);
-  });
-  const cut = await Promise.race([closed.then(() => false), timedOut]);
-  clearInterval(closingIdle);
-  clearTimeout(timer);
-  if (cut) {
-    server.closeAllConnections();
-    await closed;
-  }
-  return !cut;
-}
-
-function onRequest(context: ServerContext, request: IncomingMessage, response: ServerResponse): void {
-  const method = request.method ?? '';
+function toRequestId(request: IncomingMessage): string {
   const header = request.headers['x-request-id'];
-  const state: RequestState = {
-    startedAt: performance.now(),
-    requestId: typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID(),
-    method,
-    endpoint: null,
-    apiKeyId: null,
+  return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+}
+
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  let closing = false;
+  const logger = options.logger;
+  const app = Fastify({
+    // The one request line is ours (onResponse below); Fastify logs nothing of its own.
+    logger: false,
+    genReqId: toRequestId,
+    bodyLimit: options.bodyBytesMax ?? bodyBytesDefault,
+    // Ids in paths may be long; the schemas bound them, not the router.
+    routerOptions: { maxParamLength: 1000, querystringParser: toQueryObject },
+    // Answered below in our own problem shape, with Connection: close.
+    return503OnClosing: false,
+    frameworkErrors: (error, request, reply) => {
+      const name = error.code === 'FST_ERR_BAD_URL' ? nameMalformedParameter(options.routes, request.url) : null;
+      if (name !== null) {
+        sendFieldErrors(reply, [{ field: name, message: 'is not valid percent-encoded UTF-8' }]);
+        return;
+      }
+      sendProblem(reply, 'validation_failed', 'The request URL is not valid percent-encoded UTF-8.');
+    },
+  });
+  app.decorateRequest('auth', null);
+  app.decorateRequest('idempotencyKey', null);
+  app.removeAllContentTypeParsers();
+  const parseBody = (
+    request: FastifyRequest,
+    body: string | Buffer,
+    done: (error: Error | null, value?: unknown) => void,
+  ) => {
+    const parsed = parseJsonBody(request.headers['content-type'], body as Buffer);
+    if (parsed instanceof ProblemError) done(parsed, undefined);
+    else done(null, parsed.value);
   };
-  try {
-    const url = request.url ?? '/';
-    const queryStart = url.indexOf('?');
-    const path = queryStart === -1 ? url : url.slice(0, queryStart);
-    const match = context.router.match(method, path);
-    if (match.kind !== 'found') {
-      finish(context, state, writeUnmatched(response, state.requestId, method, path, match));
-      return;
-    }
-    const endpoint = match.entry;
-    state.endpoint = endpoint;
-    if (endpoint.system !== null) {
-      finish(context, state, endpoint.system.respond(response, state.requestId));
-      return;
-    }
-    if (endpoint.route === null)
-      throw new Error(`endpoint ${endpoint.path} has neither a route nor a system responder`);
-    const search = queryStart === -1 ? '' : url.slice(queryStart + 1);
-    void serveApi(context, endpoint.route, request, response, state, match.params, search);
-  } catch (error) {
-    fail(context, state, response, error);
-  }
-}
+  // JSON by name, so the usual request finds its parser in one lookup; every other type reaches the
+  // same parser through the catch-all, which refuses it (415) unless it is empty.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseBody);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, parseBody);
 
-function writeUnmatched(
-  response: ServerResponse,
-  requestId: string,
-  method: string,
-  path: string,
-  match: Exclude<ReturnType<Router<Endpoint>['match']>, { kind: 'found' }>,
-): number {
-  if (match.kind === 'method_not_allowed') {
-    return writeProblem(response, requestId, 'method_not_allowed', `This route answers ${match.allowed}.`, {
-      headers: { allow: match.allowed },
-    });
-  }
-  if (match.kind === 'malformed_parameter') {
-    return writeFieldErrors(response, requestId, [{ field: match.name, message: match.message }]);
-  }
-  return writeProblem(response, requestId, 'route_not_found', `No route matches ${method} ${path.slice(0, 200)}.`);
-}
-
-/** Answers a /v1 request, then counts and logs it; never rejects, so no handler needs attaching to its promise. */
-async function serveApi(
-  context: ServerContext,
-  route: Route,
-  request: IncomingMessage,
-  response: ServerResponse,
-  state: RequestState,
-  rawParams: Readonly<Record<string, string>>,
-  search: string,
-): Promise<void> {
-  try {
-    const status = await answerApi(context, route, request, response, state, rawParams, search);
-    // undefined: the client went away mid-body; 499 is the customary status for that in logs.
-    finish(context, state, status ?? 499);
-  } catch (error) {
-    fail(context, state, response, error);
-  }
-}
-
-async function answerApi(
-  context: ServerContext,
-  route: Route,
-  request: IncomingMessage,
-  response: ServerResponse,
-  state: RequestState,
-  rawParams: Readonly<Record<string, string>>,
-  search: string,
-): Promise<number | undefined> {
-  const { requestId } = state;
-  if (route.handleSigned !== undefined) return answerSigned(context, route.handleSigned, request, response, requestId);
-  const token = bearerPattern.exec(request.headers.authorization ?? '')?.[1];
-  const auth = token === undefined ? null : await context.authenticate(token);
-  if (auth === null) {
-    return writeProblem(response, requestId, 'unauthenticated', unauthenticatedDetail, {
-      headers: { 'www-authenticate': 'Bearer realm="bursar"' },
-    });
-  }
-  state.apiKeyId = auth.apiKeyId;
-  const { rateLimit } = context;
-  if (rateLimit !== null) {
-    const waitSeconds = rateLimit.limiter.take(auth.apiKeyId, rateLimit.now());
-    if (waitSeconds > 0) {
-      const detail = `This API key sent more requests than its rate limit allows; retry in ${waitSeconds} s.`;
-      return writeProblem(response, requestId, 'rate_limited', detail, {
-        headers: { 'retry-after': String(waitSeconds) },
+  const metrics = createRequestMetrics(options.metrics);
+  app.addHook('onResponse', (request, reply, done) => {
+    // routeOptions is built anew on each read: read it once.
+    const route = request.routeOptions;
+    const operation = route.config.operation ?? 'unmatched';
+    const status = reply.statusCode;
+    const durationMs = reply.elapsedTime;
+    metrics.observe(route.config, operation, status, durationMs / 1000);
+    // Probes and scrapes arrive every few seconds forever; at info they would drown the requests that matter.
+    const level = route.config.apiRoute === undefined && operation !== 'unmatched' ? 'debug' : 'info';
+    if (logger.isEnabled(level)) {
+      // A child per request id, made only when a line is written (a request that logs nothing pays nothing).
+      logger.child({ request_id: request.id })[level]('request', {
+        method: request.method,
+        path: operation === 'unmatched' ? null : (route.config.apiRoute?.path ?? route.url ?? null),
+        operation,
+        status,
+        duration_ms: Math.round(durationMs * 1e3) / 1e3,
+        api_key_id: request.auth?.apiKeyId ?? null,
       });
     }
-  }
-  if (!scopeAllows(auth.scopes, route.scope)) {
-    const detail = `${route.operationId} needs an API key with the \`${route.scope}\` scope.`;
-    return writeProblem(response, requestId, 'insufficient_scope', detail);
-  }
-  // node joins a repeated header into one string, so only a string arrives here in practice.
-  const idempotencyHeader = request.headers['idempotency-key'];
-  const idempotencyKey = typeof idempotencyHeader === 'string' ? idempotencyHeader : null;
-  if (idempotencyHeader !== undefined && (idempotencyKey === null || !idempotencyKeyPattern.test(idempotencyKey))) {
-    const detail = 'The Idempotency-Key header must be 1–255 printable ASCII characters.';
-    return writeProblem(response, requestId, 'idempotency_key_invalid', detail);
+    done();
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ProblemError) {
+      error.send(reply);
+      return;
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        // Closing the connection spares reading the rest of a body nobody will use.
+        reply.header('connection', 'close');
+        sendProblem(reply, 'payload_too_large', `The body must be at most ${app.initialConfig.bodyLimit} bytes.`);
+        return;
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        sendProblem(reply, 'unsupported_media_type', 'Send the body as JSON with `Content-Type: application/json`.');
+        return;
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        sendProblem(reply, 'malformed_json', 'The body is shorter or longer than its Content-Length.');
+        return;
+    }
+    logger.child({ request_id: request.id }).error('request failed', {
+      operation: request.routeOptions.config.operation ?? null,
+      error: error.stack ?? error.message,
+    });
+    sendProblem(reply, 'internal_error', `Something failed on the server; quote request id ${request.id}.`);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    sendProblem(reply, 'route_not_found', `No route matches ${request.method} ${path.slice(0, 200)}.`);
+  });
+
+  const corsOrigins = options.corsOrigins ?? [];
+  if (corsOrigins.length > 0) {
+    void app.register(cors, {
+      origin: [...corsOrigins],
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'idempotent-replayed', 'retry-after'],
+      maxAge: 600,
+    });
   }
 
-  let body = toBody(context, route, request, response, requestId);
-  if (body instanceof Promise) body = await body;
-  if (body === undefined || typeof body === 'number') return body;
+  // Not listening means shutting down: a request that arrives now, on a connection kept alive from
+  // before, is turned away and its connection closed, so the client retries elsewhere.
+  const isClosing = () => closing;
+  routeSystemEndpoints(app, options, isClosing);
+  for (const route of options.routes) {
+    if (route.handleSigned === undefined) app.route(toApiRoute(route, options, isClosing));
+    else routeSigned(app, route, route.handleSigned, isClosing);
+  }
+  routeUnansweredMethods(app, options.routes, corsOrigins.length > 0);
+
+  return {
+    app,
+    async listen(listenOptions) {
+      await app.listen({ port: listenOptions.port, host: listenOptions.host, backlog: listenOptions.backlog ?? 511 });
+      return app.server.address() as AddressInfo;
+    },
+    async close(timeoutMs) {
+      closing = true;
+      const closed = app.close();
+      // Node closes the connections idle at close(); this also closes those whose request ends later.
+      const closingIdle = setInterval(() => app.server.closeIdleConnections(), 20);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<true>((resolve) => {
+        timer = setTimeout(() => resolve(true), timeoutMs);
+      });
+      const cut = await Promise.race([closed.then(() => false), timedOut]);
+      clearInterval(closingIdle);
+      clearTimeout(timer);
+      if (cut) {
+        app.server.closeAllConnections();
+        await closed;
+      }
+      return !cut;
+    },
+  };
+}
+
+/** One operation as a Fastify route: the key and scope in onRequest (before the body is read), the rest in the handler. */
+function toApiRoute(route: Route, options: HttpServerOptions, isClosing: () => boolean): RouteOptions {
+  const { authenticate, rateLimit } = options;
+  /** Refuses (sending the problem) or lets the request on to its body and handler. */
+  function admit(request: FastifyRequest, reply: FastifyReply, auth: AuthResult | null, next: () => void): void {
+    if (auth === null) {
+      reply.header('www-authenticate', 'Bearer realm="bursar"');
+      sendProblem(reply, 'unauthenticated', unauthenticatedDetail);
+      return;
+    }
+    request.auth = auth;
+    if (rateLimit !== undefined) {
+      const waitSeconds = rateLimit.limiter.take(auth.apiKeyId, rateLimit.now());
+      if (waitSeconds > 0) {
+        reply.header('retry-after', String(waitSeconds));
+        const detail = `This API key sent more requests than its rate limit allows; retry in ${waitSeconds} s.`;
+        sendProblem(reply, 'rate_limited', detail);
+        return;
+      }
+    }
+    if (!scopeAllows(auth.scopes, route.scope)) {
+      const detail = `${route.operationId} needs an API key with the \`${route.scope}\` scope.`;
+      sendProblem(reply, 'insufficient_scope', detail);
+      return;
+    }
+    // node joins a repeated header into one string, so only a string arrives here in practice.
+    const header = request.headers['idempotency-key'];
+    if (header !== undefined) {
+      if (typeof header !== 'string' || !idempotencyKeyPattern.test(header)) {
+        const detail = 'The Idempotency-Key header must be 1–255 printable ASCII characters.';
+        sendProblem(reply, 'idempotency_key_invalid', detail);
+        return;
+      }
+      request.idempotencyKey = header;
+    }
+    next();
+  }
+  return {
+    method: route.method,
+    url: toFastifyPath(route.path),
+    config: { operation: route.operationId, apiRoute: route },
+    // Callback style, not async: with a cached key the whole hook runs without a promise.
+    onRequest(request, reply, done) {
+      if (isClosing()) {
+        sendShuttingDown(reply);
+        return;
+      }
+      const token = bearerPattern.exec(request.headers.authorization ?? '')?.[1];
+      const auth = token === undefined ? null : authenticate(token);
+      if (auth instanceof Promise) {
+        auth.then(
+          (found) => admit(request, reply, found, done),
+          (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+        );
+      } else {
+        admit(request, reply, auth, done);
+      }
+    },
+    handler: (request, reply) => answerApi(route, request, reply),
+  };
+}
+
+async function answerApi(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const auth = request.auth;
+  if (auth === null) throw new Error('assertion failed: onRequest authenticated the request');
+  const errors: FieldError[] = [];
+  const rawParams = (request.params ?? paramsNone) as Record<string, string>;
+  for (const [name, value] of Object.entries(rawParams)) {
+    const refusal = describeRefusedText(value);
+    if (refusal !== null) errors.push({ field: name, message: refusal });
+  }
+  if (errors.length > 0) return sendFieldErrors(reply, errors);
   const params =
     route.params === undefined ? { ok: true as const, value: rawParams } : parseWith(route.params, rawParams);
-  const queryRead = search === '' ? queryParsedNone : toQueryObject(search);
+  const queryRead = request.query as ReturnType<typeof toQueryObject>;
   const query =
-    !queryRead.ok || (route.query === undefined && search === '')
+    !queryRead.ok || (route.query === undefined && queryRead.empty)
       ? queryRead
       : parseWith(route.query ?? emptyBody, queryRead.value);
-  const parsedBody = route.body === undefined ? bodyParsedNone : parseWith(route.body, body.value);
-  if (!params.ok || !query.ok || !parsedBody.ok) {
-    const errors = [
+  // An absent body stands for {}, so a body-less POST is told which fields it misses.
+  const body =
+    route.body === undefined
+      ? { ok: true as const, value: undefined }
+      : parseWith(route.body, request.body === undefined ? {} : request.body);
+  if (!params.ok || !query.ok || !body.ok) {
+    return sendFieldErrors(reply, [
       ...(params.ok ? [] : params.errors),
       ...(query.ok ? [] : query.errors),
-      ...(parsedBody.ok ? [] : parsedBody.errors),
-    ];
-    return writeFieldErrors(response, requestId, errors);
+      ...(body.ok ? [] : body.errors),
+    ]);
   }
-
   const caller: Caller = {
     environmentId: auth.environmentId,
     environmentName: auth.environmentName,
     apiKeyId: auth.apiKeyId,
     scopes: auth.scopes,
-    requestId,
-    idempotencyKey,
+    requestId: request.id,
+    idempotencyKey: request.idempotencyKey,
   };
-  const reply: Reply = await route.handle({ caller, params: params.value, query: query.value, body: parsedBody.value });
-  const headers: Record<string, string> = {
-    'content-type': reply.problem ? problemContentType : jsonContentType,
-    'x-request-id': requestId,
-    'cache-control': 'no-store',
-  };
-  if (reply.replayed) headers['idempotent-replayed'] = 'true';
-  writeReply(response, reply.status, { ...reply.headers, ...headers }, reply.bodyText);
-  return reply.status;
+  const answer: Reply = await route.handle({ caller, params: params.value, query: query.value, body: body.value });
+  if (answer.headers !== undefined) reply.headers(answer.headers);
+  reply.header('x-request-id', request.id);
+  reply.header('cache-control', 'no-store');
+  if (answer.replayed) reply.header('idempotent-replayed', 'true');
+  return sendJsonText(reply, answer.status, answer.problem ? problemContentType : jsonContentType, answer.bodyText);
 }
 
 /**
- * A signed operation (Stripe's webhook): no API key, rate limit or schema; the body, read with the
- * same size bound and UTF-8 check, goes to the handler as text, because its signature covers the bytes.
+ * A signed operation (Stripe's webhook): no API key, rate limit or schema. It sits in its own
+ * encapsulated scope whose one body parser keeps the bytes as sent, because its signature covers them.
  */
-async function answerSigned(
-  context: ServerContext,
-  handleSigned: NonNullable<Route['handleSigned']>,
-  request: IncomingMessage,
-  response: ServerResponse,
-  requestId: string,
-): Promise<number | undefined> {
-  let read = readBodyText(request, context.bodyBytesMax);
-  if (read instanceof Promise) read = await read;
-  if (read.kind !== 'read') return toBodyValue(context, read, response, requestId) as number | undefined;
-  const reply = await handleSigned({ requestId, bodyText: read.text, headers: request.headers });
-  const headers = {
-    'content-type': reply.problem ? problemContentType : jsonContentType,
-    'x-request-id': requestId,
-    'cache-control': 'no-store',
-  };
-  writeReply(response, reply.status, { ...reply.headers, ...headers }, reply.bodyText);
-  return reply.status;
-}
-
-/**
- * The query string as an object; a repeated name becomes an array, which the schemas refuse by
- * name. Decoded by hand because URLSearchParams turns bytes that are not UTF-8 into U+FFFD without
- * a word; here they, and text the server refuses, are a 400 naming the parameter.
- */
-function toQueryObject(search: string): Parsed<Readonly<Record<string, string | string[]>>> {
-  // A null prototype, so a parameter named __proto__ is an unknown field rather than a prototype.
-  const query: Record<string, string | string[]> = Object.create(null);
-  const errors: FieldError[] = [];
-  for (const pair of search.split('&')) {
-    if (pair === '') continue;
-    const separator = pair.indexOf('=');
-    const nameEncoded = separator === -1 ? pair : pair.slice(0, separator);
-    const name = decodeQueryPart(nameEncoded);
-    const value = decodeQueryPart(separator === -1 ? '' : pair.slice(separator + 1));
-    if (name === null || value === null) {
-      errors.push({ field: name ?? nameEncoded.slice(0, 100), message: 'is not valid percent-encoded UTF-8' });
-      continue;
-    }
-    const refusal = describeRefusedText(name) ?? describeRefusedText(value);
-    if (refusal !== null) {
-      errors.push({ field: name, message: refusal });
-      continue;
-    }
-    const existing = query[name];
-    query[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return errors.length === 0 ? { ok: true, value: query } : { ok: false, errors };
-}
-
-/** One name or value of a query string, `+` as a space; null when its percent-encoding is not UTF-8. */
-function decodeQueryPart(encoded: string): string | null {
-  const spaced = encoded.includes('+') ? encoded.replaceAll('+', ' ') : encoded;
-  if (!spaced.includes('%')) return spaced;
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return null;
-  }
-}
-
-/** Synchronous when the body has already arrived, as it usually has by now. */
-function toBody(
-  context: ServerContext,
+function routeSigned(
+  app: FastifyInstance,
   route: Route,
-  request: IncomingMessage,
-  response: ServerResponse,
-  requestId: string,
-): BodyOutcome | Promise<BodyOutcome> {
-  if (route.body === undefined) return bodyNone;
-  if (hasBody(request) && !jsonContentTypePattern.test(request.headers['content-type'] ?? '')) {
-    const detail = 'Send the body as JSON with `Content-Type: application/json`.';
-    return writeProblem(response, requestId, 'unsupported_media_type', detail);
-  }
-  const read = readBodyText(request, context.bodyBytesMax);
-  return read instanceof Promise
-    ? read.then((arrived) => toBodyValue(context, arrived, response, requestId))
-    : toBodyValue(context, read, response, requestId);
-}
-
-function toBodyValue(context: ServerContext, read: BodyRead, response: ServerResponse, requestId: string): BodyOutcome {
-  if (read.kind === 'aborted') return undefined;
-  if (read.kind === 'too_large') {
-    // Closing the connection spares reading the rest of a body nobody will use.
-    const detail = `The body must be at most ${context.bodyBytesMax} bytes.`;
-    return writeProblem(response, requestId, 'payload_too_large', detail, { headers: { connection: 'close' } });
-  }
-  if (read.kind === 'not_utf8') {
-    return writeProblem(response, requestId, 'malformed_json', 'The body is not valid UTF-8.');
-  }
-  // An empty body stands for {}, so a body-less POST is told which fields it misses.
-  if (read.text === '') return { value: {} };
-  let value: unknown;
-  try {
-    value = JSON.parse(read.text);
-  } catch (error) {
-    const reason = error instanceof SyntaxError ? error.message : 'it could not be parsed';
-    return writeProblem(response, requestId, 'malformed_json', `The body is not valid JSON: ${reason}`);
-  }
-  // Before any schema, so no operation ever sees text or a number the server refuses.
-  const refused = findRefusedJson(value, read.mayHoldRefusedText);
-  return refused.length === 0 ? { value } : writeFieldErrors(response, requestId, refused);
-}
-
-function finish(context: ServerContext, state: RequestState, status: number): void {
-  const endpoint = state.endpoint ?? context.unmatched;
-  const seconds = (performance.now() - state.startedAt) / 1000;
-  let series = endpoint.requests.get(status);
-  if (series === undefined) {
-    series = context.requestsTotal.labels(endpoint.operation, String(status));
-    endpoint.requests.set(status, series);
-  }
-  series.inc();
-  endpoint.duration.observe(seconds);
-  // Probes and scrapes arrive every few seconds forever; at info they would drown the requests that matter.
-  const level = endpoint.system === null ? 'info' : 'debug';
-  if (!context.logger.isEnabled(level)) return;
-  context.logger[level]('request', {
-    request_id: state.requestId,
-    method: state.method,
-    path: endpoint === context.unmatched ? null : endpoint.path,
-    operation: endpoint.operation,
-    status,
-    duration_ms: Math.round(seconds * 1e6) / 1e3,
-    api_key_id: state.apiKeyId,
+  handleSigned: NonNullable<Route['handleSigned']>,
+  isClosing: () => boolean,
+): void {
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.route({
+      method: route.method,
+      url: toFastifyPath(route.path),
+      config: { operation: route.operationId, apiRoute: route },
+      onRequest(_request, reply, done) {
+        if (isClosing()) {
+          sendShuttingDown(reply);
+          return;
+        }
+        done();
+      },
+      async handler(request, reply) {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        if (!isUtf8(body)) return sendProblem(reply, 'malformed_json', 'The body is not valid UTF-8.');
+        const answer = await handleSigned({
+          requestId: request.id,
+          bodyText: body.toString('utf8'),
+          headers: request.headers,
+        });
+        reply.header('x-request-id', request.id);
+        reply.header('cache-control', 'no-store');
+        return sendJsonText(
+          reply,
+          answer.status,
+          answer.problem ? problemContentType : jsonContentType,
+          answer.bodyText,
+        );
+      },
+    });
   });
 }
 
-function fail(context: ServerContext, state: RequestState, response: ServerResponse, error: unknown): void {
-  context.logger.error('request failed', {
-    request_id: state.requestId,
-    operation: state.endpoint?.operation ?? null,
-    error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-  });
-  if (response.headersSent) {
-    response.destroy();
-    finish(context, state, 500);
-    return;
+/** `/v1/holds/{id}/capture` as Fastify writes it, `/v1/holds/:id/capture`. */
+function toFastifyPath(path: string): string {
+  return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ':$1');
+}
+
+/**
+ * For each path, the methods no operation answers: 405 with the Allow list, or for OPTIONS (when
+ * CORS, which answers preflights itself, is off) a 204 with it.
+ */
+function routeUnansweredMethods(app: FastifyInstance, routes: readonly Route[], corsEnabled: boolean): void {
+  const methodsByPath = new Map<string, Set<string>>();
+  for (const route of routes) {
+    const methods = methodsByPath.get(route.path) ?? new Set<string>();
+    methods.add(route.method);
+    // Fastify answers HEAD for every GET route itself.
+    if (route.method === 'GET') methods.add('HEAD');
+    methodsByPath.set(route.path, methods);
   }
-  const detail = `Something failed on the server; quote request id ${state.requestId}.`;
-  finish(context, state, writeProblem(response, state.requestId, 'internal_error', detail));
+  for (const [path, methods] of methodsByPath) {
+    const allowed = [...methods].filter((method) => method !== 'HEAD').join(', ');
+    const unanswered = methodsRouted.filter((method) => !methods.has(method) && !(corsEnabled && method === 'OPTIONS'));
+    app.route({
+      method: unanswered,
+      url: toFastifyPath(path),
+      config: { operation: 'unmatched' },
+      handler(request, reply) {
+        reply.header('allow', allowed);
+        if (request.method === 'OPTIONS') {
+          return reply.code(204).header('x-request-id', request.id).send();
+        }
+        return sendProblem(reply, 'method_not_allowed', `This route answers ${allowed}.`);
+      },
+    });
+  }
 }

@@ -10,6 +10,7 @@ import { kyselyOver } from './kysely.ts';
 import { baselineMigration } from './migrations/0001-baseline.ts';
 import { dropStaleIndexesMigration } from './migrations/0002-drop-stale-indexes.ts';
 import { stripePaymentsMigration } from './migrations/0003-stripe-payments.ts';
+import { financeMigration } from './migrations/0004-finance.ts';
 
 export interface MigrateOptions {
   /**
@@ -26,6 +27,7 @@ function history(session: SqlSession, options: MigrateOptions): Record<string, M
     '0001-baseline': baselineMigration(session.dialect, async (added) => options.onColumnsAdded?.(added, session)),
     '0002-drop-stale-indexes': dropStaleIndexesMigration,
     '0003-stripe-payments': stripePaymentsMigration(session.dialect),
+    '0004-finance': financeMigration(session.dialect),
   };
 }
 

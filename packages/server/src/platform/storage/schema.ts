@@ -294,6 +294,55 @@ export const tables = {
     indexes: [['environment_id', 'customer_id', 'occurred_at']],
     appendOnly: true,
   },
+  /** Beside each usage event priced through the model catalog: its cost at the provider's price (exact USD). */
+  event_costs: {
+    columns: {
+      environment_id: 'text',
+      event_id: 'text',
+      customer_id: 'text',
+      feature: 'text',
+      model: 'text',
+      occurred_at: 'bigint',
+      provider_cost: 'text',
+      asset: 'text',
+      charged: 'bigint',
+      transaction_id: 'text',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'event_id'],
+    indexes: [['environment_id', 'occurred_at']],
+  },
+  /** A provider's own cost export, per UTC day and model (exact USD); a later import of the same day replaces it. */
+  provider_costs: {
+    columns: {
+      environment_id: 'text',
+      provider: 'text',
+      day: 'text',
+      model: 'text',
+      cost: 'text',
+      imported_at: 'bigint',
+    },
+    nullable: [],
+    primaryKey: ['environment_id', 'provider', 'day', 'model'],
+  },
+  finance_settings: {
+    columns: {
+      environment_id: 'text',
+      /** Margin percentage below which `margin.low` fires; null: never. */
+      margin_low_threshold: 'text',
+      margin_window_days: 'bigint',
+      margin_currency: 'text',
+      updated_at: 'bigint',
+    },
+    nullable: ['margin_low_threshold'],
+    primaryKey: ['environment_id'],
+  },
+  /** A customer's recent revenue and provider cost by UTC day (JSON), and whether its margin is low. */
+  margin_windows: {
+    columns: { environment_id: 'text', customer_id: 'text', days: 'text', low: 'bigint' },
+    nullable: [],
+    primaryKey: ['environment_id', 'customer_id'],
+  },
   usage_totals: {
     columns: {
       environment_id: 'text',

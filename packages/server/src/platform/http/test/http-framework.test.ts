@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -27,7 +26,7 @@ import { buildOpenApiDocument } from '../openapi.ts';
 import { toProblem } from '../problem.ts';
 import type { ParsedRequest, Route } from '../router.ts';
 import type { AuthResult } from '../server.ts';
-import { closeHttpServer, createHttpServer } from '../server.ts';
+import { createHttpServer } from '../server.ts';
 import { parseWith } from '../validation.ts';
 
 const keys: Readonly<Record<string, readonly Scope[]>> = {
@@ -169,11 +168,11 @@ const server = createHttpServer({
 });
 
 before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const address = await server.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${address.port}`;
 });
 after(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close(1000);
 });
 
 interface Answer {
@@ -597,7 +596,8 @@ describe('system endpoints', () => {
     assert.match(answer.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     assert.match(answer.text, /# TYPE bursar_http_requests_total counter/);
     assert.match(answer.text, /bursar_http_requests_total\{operation="createDebit",status="201"\} \d+/);
-    assert.match(answer.text, /bursar_http_request_duration_seconds_bucket\{operation="createDebit",le="\+Inf"\} \d+/);
+    assert.match(answer.text, /bursar_http_request_duration_seconds_bucket\{le="\+Inf",operation="createDebit"\} \d+/);
+    assert.match(answer.text, /nodejs_eventloop_lag_p99_seconds \d/);
     assert.match(answer.text, /process_resident_memory_bytes \d+/);
   });
 });
@@ -657,6 +657,109 @@ describe('validation', () => {
   });
 });
 
+describe('HEAD, OPTIONS, CORS and inject', () => {
+  it('answers HEAD on a GET route with its headers and no body', async () => {
+    const answer = await call('HEAD', '/v1/customers/org_1');
+    assert.equal(answer.status, 200);
+    assert.equal(answer.text, '');
+    assert.equal(answer.headers.get('content-type'), 'application/json');
+  });
+
+  it('answers OPTIONS with 204 and the methods the path answers, and sends no CORS headers when none are configured', async () => {
+    const answer = await call('OPTIONS', '/v1/debits', { headers: { origin: 'https://app.example.com' } });
+    assert.equal(answer.status, 204);
+    assert.equal(answer.headers.get('allow'), 'POST');
+    assert.equal(answer.headers.get('access-control-allow-origin'), null);
+    const debited = await call('POST', '/v1/debits', { body: debit, headers: { origin: 'https://app.example.com' } });
+    assert.equal(debited.status, 201);
+    assert.equal(debited.headers.get('access-control-allow-origin'), null);
+  });
+
+  it('allows only the configured origins, on preflights and on answers', async () => {
+    const withCors = createHttpServer({
+      routes,
+      authenticate,
+      logger,
+      metrics: createMetricsRegistry(),
+      isReady: () => true,
+      openApiDocument: buildOpenApiDocument(routes, { version: 'test' }),
+      corsOrigins: ['https://app.example.com'],
+    });
+    const preflight = await withCors.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/debits',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, idempotency-key',
+      },
+    });
+    assert.equal(preflight.statusCode, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], 'https://app.example.com');
+    assert.match(String(preflight.headers['access-control-allow-headers']), /idempotency-key/);
+    const foreign = await withCors.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/debits',
+      headers: { origin: 'https://evil.example.net', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+    const debited = await withCors.app.inject({
+      method: 'POST',
+      url: '/v1/debits',
+      headers: {
+        origin: 'https://app.example.com',
+        authorization: 'Bearer admin-key',
+        'content-type': 'application/json',
+      },
+      payload: JSON.stringify(debit),
+    });
+    assert.equal(debited.statusCode, 201, debited.body);
+    assert.equal(debited.headers['access-control-allow-origin'], 'https://app.example.com');
+    assert.match(String(debited.headers['access-control-expose-headers']), /x-request-id/);
+    await withCors.app.close();
+  });
+
+  it('answers an injected request exactly as one over a socket, refusals included', async () => {
+    const injected = await server.app.inject({
+      method: 'GET',
+      url: '/v1/customers/org%3A42',
+      headers: { authorization: 'Bearer read-key' },
+    });
+    assert.equal(injected.statusCode, 200);
+    assert.deepEqual(JSON.parse(injected.body).params, { customer: 'org:42' });
+    const refused = await server.app.inject({
+      method: 'POST',
+      url: '/v1/debits',
+      payload: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(refused.statusCode, 401);
+    assert.equal(JSON.parse(refused.body).code, 'unauthenticated');
+  });
+});
+
+describe('log redaction', () => {
+  it('replaces secrets wherever a line carries them', () => {
+    const lines: Record<string, unknown>[] = [];
+    const redacting = createLogger({
+      level: 'info',
+      stream: { write: (text: string) => lines.push(JSON.parse(text)) },
+    });
+    redacting.info('endpoint created', {
+      secret: 'whsec_abc',
+      endpoint: { url: 'https://x.example', secret: 'whsec_def' },
+      authorization: 'Bearer bk_live_x',
+    });
+    redacting.child({ request_id: 'r1' }).warn('key', { api_key: 'bk_live_y', headers: { authorization: 'Bearer z' } });
+    assert.equal(lines.length, 2);
+    assert.doesNotMatch(JSON.stringify(lines), /whsec_|bk_live_|Bearer/);
+    assert.equal(lines[0]?.secret, '[redacted]');
+    assert.equal(lines[1]?.request_id, 'r1');
+    assert.equal(lines[1]?.level, 'warn');
+    assert.match(String(lines[1]?.time), /^\d{4}-\d{2}-\d{2}T/);
+  });
+});
+
 describe('shutdown', () => {
   it('answers the request in flight, turns a request arriving after close() away with 503 and Connection: close', async () => {
     let release = () => {};
@@ -691,8 +794,7 @@ describe('shutdown', () => {
       isReady: () => true,
       openApiDocument: buildOpenApiDocument(slowRoutes, { version: 'test' }),
     });
-    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
-    const port = (closing.address() as AddressInfo).port;
+    const { port } = await closing.listen({ port: 0, host: '127.0.0.1' });
     const socket = connect(port, '127.0.0.1');
     let received = '';
     socket.setEncoding('utf8');
@@ -703,7 +805,7 @@ describe('shutdown', () => {
     const get = 'GET /v1/slow HTTP/1.1\r\nhost: test\r\nauthorization: Bearer read-key\r\n\r\n';
     socket.write(get);
     await inFlight;
-    const closed = closeHttpServer(closing, 5000);
+    const closed = closing.close(5000);
     // A second request on the same kept-alive connection, sent after the close began.
     socket.write(get);
     await new Promise((resolve) => setTimeout(resolve, 50));

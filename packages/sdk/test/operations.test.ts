@@ -1,0 +1,261 @@
+/** Every operation of the API called through the SDK against a real server, in an order that sets up what the next one needs, each answer checked on its key fields. */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { TestServer } from '../../server/test/harness.ts';
+import { adminKey, startTestServer } from '../../server/test/harness.ts';
+import type { OperationId } from '../src/index.ts';
+import { Bursar, operationTable } from '../src/index.ts';
+
+let server: TestServer;
+const sent = new Set<OperationId>();
+
+/** The operation a request is, from its method and path, as the operation table's templates say. */
+function operationOf(method: string, url: string): OperationId | undefined {
+  const { pathname } = new URL(url);
+  for (const [id, row] of Object.entries(operationTable)) {
+    const pattern = new RegExp(`^${row.path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    if (row.method === method && pattern.test(pathname)) return id as OperationId;
+  }
+  return undefined;
+}
+
+before(async () => {
+  server = await startTestServer();
+});
+after(() => server.close());
+
+test('every operation answers through the SDK', async () => {
+  const bursar = new Bursar({
+    baseUrl: server.url,
+    apiKey: adminKey,
+    fetch: async (url, init) => {
+      const response = await fetch(url, init);
+      const id = operationOf(init?.method ?? 'GET', String(url));
+      if (id !== undefined && response.ok) sent.add(id);
+      return response;
+    },
+  });
+  const now = () => new Date(server.clock.now()).toISOString();
+
+  // Access: environments and keys.
+  assert.equal((await bursar.createEnvironment({ name: 'staging' })).name, 'staging');
+  assert.ok((await bursar.listEnvironments()).data.some((environment) => environment.name === 'staging'));
+  const key = await bursar.createApiKey({ name: 'reader', scopes: ['read'] });
+  assert.deepEqual(key.scopes, ['read']);
+  assert.ok((await bursar.listApiKeys()).data.some((each) => each.id === key.id));
+  assert.equal((await bursar.revokeApiKey({ id: key.id })).id, key.id);
+
+  // Assets, customers, grants, balances.
+  assert.equal((await bursar.createAsset({ code: 'credits', scale: 0 })).scale, 0);
+  await bursar.createAsset({ code: 'usd', scale: 2 });
+  assert.equal((await bursar.listAssets()).data.length, 2);
+  assert.equal((await bursar.createCustomer({ id: 'acme' })).id, 'acme');
+  await bursar.createCustomer({ id: 'globex', name: 'Globex', metadata: { plan: 'pro' } });
+  assert.equal((await bursar.getCustomer({ customer: 'globex' })).name, 'Globex');
+  assert.equal((await bursar.listCustomers({ limit: 1 })).data.length, 1);
+  const grant = await bursar.createGrant({
+    customer: 'acme',
+    asset: 'credits',
+    amount: '100',
+    category: 'paid',
+    expires_at: '2026-06-01T00:00:00Z',
+    cost_basis: { currency: 'usd', total: '12.5' },
+  });
+  assert.equal(grant.remaining, '100');
+  await bursar.createGrant({ customer: 'acme', asset: 'credits', amount: '50', category: 'promotional' });
+  assert.equal((await bursar.getGrant({ id: grant.id })).amount, '100');
+  assert.equal((await bursar.listGrants({ customer: 'acme', status: 'active' })).data.length, 2);
+  const policy = await bursar.updateWalletPolicy({
+    customer: 'acme',
+    asset: 'credits',
+    overdraft_limit: '10',
+    reason: 'trusted',
+  });
+  assert.equal(policy.overdraft_limit, '10');
+  const balances = await bursar.getBalances({ customer: 'acme' });
+  assert.equal(balances.balances.find((balance) => balance.asset === 'credits')?.available, '160');
+
+  // Debits, holds, the ledger.
+  const debit = await bursar.createDebit({ customer: 'acme', asset: 'credits', amount: '7', feature: 'chat' });
+  assert.equal(debit.transaction.kind, 'debit');
+  assert.equal(debit.balance.available, '153');
+  const check = await bursar.checkDebit({ customer: 'acme', asset: 'credits', amount: '5' });
+  assert.equal(check.allowed, true);
+  const hold = await bursar.createHold({ customer: 'acme', asset: 'credits', amount: '20', ttl_seconds: 60 });
+  assert.equal(hold.hold.amount, '20');
+  assert.equal((await bursar.getHold({ id: hold.hold.id })).status, 'open');
+  assert.equal((await bursar.extendHold({ id: hold.hold.id, amount: '5', ttl_seconds: 120 })).hold.amount, '25');
+  const captured = await bursar.captureHold({ id: hold.hold.id, amount: '12' });
+  assert.equal(captured.hold.status, 'captured');
+  const second = await bursar.createHold({ customer: 'acme', asset: 'credits', amount: '3' });
+  assert.equal((await bursar.releaseHold({ id: second.hold.id })).hold.status, 'released');
+  const reversal = await bursar.reverseTransaction({ id: debit.transaction.id, amount: '2', reason: 'refund' });
+  assert.equal(reversal.transaction.kind, 'reverse');
+  const adjustment = await bursar.createAdjustment({
+    customer: 'acme',
+    asset: 'credits',
+    amount: '4',
+    reason: 'goodwill',
+  });
+  assert.ok(adjustment.grant !== null);
+  const voided = await bursar.voidGrant({ id: grant.id, reason: 'chargeback' });
+  assert.equal(voided.status, 'voided');
+  // Auto top-up: a charge that crosses the threshold requests one.
+  const before = await bursar.getBalances({ customer: 'acme', asset: 'credits' });
+  const threshold = String(BigInt(before.balances[0]?.available ?? '0') - 1n);
+  const rule = await bursar.putAutoTopUpRule({
+    customer: 'acme',
+    asset: 'credits',
+    enabled: true,
+    threshold,
+    amount: '100',
+    cost: { currency: 'usd', total: '9.99' },
+  });
+  assert.equal(rule.threshold, threshold);
+  assert.equal((await bursar.getAutoTopUpRule({ customer: 'acme', asset: 'credits' })).amount, '100');
+  await bursar.createAdjustment({ customer: 'acme', asset: 'credits', amount: '-3', reason: 'correction' });
+  const topUps = await bursar.listTopUps({ customer: 'acme', asset: 'credits' });
+  const topUp = topUps.data[0];
+  assert.ok(topUp !== undefined, 'the charge under the threshold requested a top-up');
+  assert.equal((await bursar.settleTopUp({ id: topUp.id, outcome: 'succeeded' })).status, 'succeeded');
+  const transactions = await bursar.listTransactions({ customer: 'acme', kind: 'debit' });
+  assert.deepEqual(
+    transactions.data.map((transaction) => transaction.id),
+    [debit.transaction.id],
+  );
+  assert.equal((await bursar.getTransaction({ id: debit.transaction.id })).id, debit.transaction.id);
+
+  // Pricing and usage.
+  await bursar.createFeature({
+    key: 'chat',
+    quantities: { input_tokens: { property: 'input_tokens' }, output_tokens: { property: 'output_tokens' } },
+  });
+  assert.equal((await bursar.getFeature({ key: 'chat' })).key, 'chat');
+  assert.equal((await bursar.listFeatures()).data.length, 1);
+  const modelPrice = await bursar.upsertModelPrice({
+    model: 'gpt-x',
+    input_per_million: '2.5',
+    output_per_million: '10',
+  });
+  assert.equal(modelPrice.model, 'gpt-x');
+  assert.equal((await bursar.listModelPrices()).data.length, 1);
+  assert.equal((await bursar.createPriceBook({ key: 'standard', default: true })).key, 'standard');
+  const version = await bursar.publishPriceVersion({
+    key: 'standard',
+    prices: [
+      {
+        feature: 'chat',
+        options: [
+          {
+            asset: 'credits',
+            components: [
+              { quantity: 'input_tokens', rates: [{ per_unit: { unit_price: '1', per: 1000 } }] },
+              { quantity: 'output_tokens', rates: [{ per_unit: { unit_price: '2', per: 1000 } }] },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  assert.equal(version.versions[0]?.version, 1);
+  assert.equal((await bursar.getPriceBook({ key: 'standard' })).key, 'standard');
+  assert.equal((await bursar.listPriceBooks()).data.length, 1);
+  const quote = await bursar.quoteCost({
+    feature: 'chat',
+    customer: 'acme',
+    properties: { input_tokens: 2000, output_tokens: 500 },
+  });
+  assert.equal(quote.options[0]?.cost, '3');
+  const ingested = await bursar.ingestEvents({
+    events: [
+      {
+        id: 'evt-1',
+        customer: 'acme',
+        feature: 'chat',
+        timestamp: now(),
+        properties: { model: 'gpt-x', input_tokens: 1000, output_tokens: 1000 },
+      },
+    ],
+  });
+  assert.equal(ingested.results[0]?.status, 'accepted');
+  assert.equal((await bursar.listEvents({ customer: 'acme' })).data[0]?.id, 'evt-1');
+  const usage = await bursar.getUsage({
+    customer: 'acme',
+    from: '2025-01-01T00:00:00Z',
+    to: '2027-01-01T00:00:00Z',
+    granularity: 'period',
+    group_by: 'model',
+  });
+  assert.equal(usage.customer, 'acme');
+  const simulation = await bursar.simulatePricing({
+    from: new Date(server.clock.now() - 86_400_000).toISOString(),
+    to: new Date(server.clock.now() + 60_000).toISOString(),
+    prices: [
+      {
+        feature: 'chat',
+        options: [
+          { asset: 'credits', components: [{ quantity: 'input_tokens', rates: [{ per_unit: { unit_price: '1' } }] }] },
+        ],
+      },
+    ],
+  });
+  assert.equal(simulation.events, 1);
+
+  // Webhooks and notifications.
+  const endpoint = await bursar.createWebhookEndpoint({
+    url: 'http://127.0.0.1:9/hooks',
+    event_types: ['grant.created'],
+  });
+  assert.ok(endpoint.secret?.startsWith('whsec_'));
+  assert.equal((await bursar.listWebhookEndpoints()).data[0]?.id, endpoint.id);
+  assert.ok((await bursar.rotateWebhookSecret({ id: endpoint.id })).secret?.startsWith('whsec_'));
+  assert.equal((await bursar.sendTestWebhook({ id: endpoint.id })).event_type, 'webhook.test');
+  await server.server.dispatchWebhooks();
+  const deliveries = await bursar.listWebhookDeliveries({ id: endpoint.id });
+  const delivery = deliveries.data[0];
+  assert.ok(delivery !== undefined);
+  assert.equal((await bursar.redeliverWebhook({ id: delivery.id })).id, delivery.id);
+  assert.ok((await bursar.listNotifications({ customer: 'acme' })).data.length > 0);
+
+  // Plans, subscriptions, entitlements.
+  const plan = await bursar.createPlan({
+    id: 'pro',
+    name: 'Pro',
+    version: {
+      period: { interval: 'month' },
+      allowances: [{ asset: 'credits', amount: '1000' }],
+      entitlements: [{ feature: 'sso', kind: 'boolean', enabled: true }],
+    },
+  });
+  assert.equal(plan.id, 'pro');
+  const planVersion = await bursar.publishPlanVersion({
+    plan: 'pro',
+    period: { interval: 'month' },
+    allowances: [{ asset: 'credits', amount: '2000' }],
+  });
+  assert.equal(planVersion.version, 2);
+  assert.equal((await bursar.getPlan({ plan: 'pro' })).id, 'pro');
+  assert.equal((await bursar.listPlans()).data.length, 1);
+  const subscription = await bursar.createSubscription({ customer: 'globex', plan: 'pro', version: 1 });
+  assert.equal(subscription.status, 'active');
+  assert.equal((await bursar.getSubscription({ id: subscription.id })).customer, 'globex');
+  assert.equal((await bursar.listSubscriptions({ customer: 'globex' })).data.length, 1);
+  const changed = await bursar.changeSubscription({
+    id: subscription.id,
+    action: 'change_plan',
+    plan: 'pro',
+    version: 2,
+    timing: 'period_end',
+  });
+  assert.equal(changed.id, subscription.id);
+  assert.equal((await bursar.checkEntitlement({ customer: 'globex', feature: 'sso' })).allowed, true);
+  assert.equal((await bursar.cancelSubscription({ id: subscription.id, timing: 'immediate' })).status, 'canceled');
+  assert.equal((await bursar.deleteWebhookEndpoint({ id: endpoint.id })).id, endpoint.id);
+
+  // The audit log saw all of it.
+  assert.ok((await bursar.listAuditEvents({ limit: 5 })).data.length > 0);
+  assert.equal((await bursar.verifyAuditLog()).valid, true);
+
+  const missing = Object.keys(operationTable).filter((id) => !sent.has(id as OperationId));
+  assert.deepEqual(missing, []);
+});
