@@ -299,6 +299,12 @@ export const apiKeyResource = z
   })
   .meta({ id: 'ApiKey' });
 
+/** The calling key as it sees itself: its scopes and environment, never its secret, so a client learns what it may call. */
+export const currentApiKeyResource = apiKeyResource
+  .omit({ key: true, secret_shown_once: true })
+  .extend({ environment: environmentResource.pick({ id: true, name: true }) })
+  .meta({ id: 'CurrentApiKey' });
+
 export const assetResource = z
   .object({
     code: z.string(),

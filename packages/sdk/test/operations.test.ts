@@ -50,6 +50,8 @@ test('every operation answers through the SDK', async () => {
   assert.deepEqual(key.scopes, ['read']);
   assert.ok((await bursar.listApiKeys()).data.some((each) => each.id === key.id));
   assert.equal((await bursar.revokeApiKey({ id: key.id })).id, key.id);
+  const current = await bursar.getCurrentApiKey();
+  assert.deepEqual([current.scopes, current.environment.name, 'key' in current], [['owner'], 'live', false]);
 
   // Assets, customers, grants, balances.
   assert.equal((await bursar.createAsset({ code: 'credits', scale: 0 })).scale, 0);
@@ -278,6 +280,20 @@ test('every operation answers through the SDK', async () => {
     unit_price: { currency: 'usd', unit_price: '0.01' },
   });
   assert.equal(overage.period, '2025-12');
+  // Finance: revenue, the journal, margin, settings, provider costs and reconciliation.
+  const period = { from: '2025-12-01', to: '2027-01-01' };
+  assert.ok(Array.isArray((await bursar.getRevenueReport({ ...period, granularity: 'day' })).rows));
+  assert.ok(Array.isArray((await bursar.exportJournal({ ...period, format: 'json' })).lines));
+  assert.equal((await bursar.updateFinanceSettings({ margin_low_threshold: '20' })).margin_low_threshold, '20');
+  assert.equal((await bursar.getFinanceSettings()).margin_low_threshold, '20');
+  assert.ok(Array.isArray((await bursar.getMarginReport(period)).rows));
+  const imported = await bursar.importProviderCosts({
+    provider: 'openai',
+    format: 'csv',
+    content: 'day,model,cost\n2026-01-01,gpt-x,0.25\n',
+  });
+  assert.ok(imported);
+  assert.ok(Array.isArray((await bursar.getReconciliation(period)).rows));
 
   // The audit log saw all of it.
   assert.ok((await bursar.listAuditEvents({ limit: 5 })).data.length > 0);

@@ -5,6 +5,7 @@
  * scheduler's due and failing work.
  */
 import { readFileSync } from 'node:fs';
+import { mcpCommand } from '@bursar/mcp/command';
 import { Command, CommanderError } from 'commander';
 import { openDatabase, startServer } from './app.ts';
 import type { Config } from './config.ts';
@@ -56,6 +57,7 @@ function program(exit: (code: number) => void): Command {
   command('audit-head', 'print a signed copy of every chain head, to keep elsewhere', auditHead);
   command('jobs', "show the scheduler's due and failing work, one JSON line per kind", jobs);
   addReportCommand(bursar, { addConfigOptions, configFromOptions, openDatabase, exit });
+  bursar.addCommand(mcpCommand());
   return bursar;
 }
 

@@ -54,6 +54,7 @@ before(async () => {
   await call('listEnvironments', 'GET', '/v1/environments');
   const key = await call('createApiKey', 'POST', '/v1/api-keys', { name: 'reader', scopes: ['read'] });
   await call('listApiKeys', 'GET', '/v1/api-keys');
+  await call('getCurrentApiKey', 'GET', '/v1/api-keys/current');
   await call('revokeApiKey', 'POST', `/v1/api-keys/${key.body.id}/revoke`, {});
   await call('listAssets', 'GET', '/v1/assets');
   await call('getCustomer', 'GET', '/v1/customers/globex');
@@ -486,6 +487,7 @@ const operationsBefore: Readonly<Record<string, string>> = {
   listEnvironments: 'GET /v1/environments',
   createApiKey: 'POST /v1/api-keys',
   listApiKeys: 'GET /v1/api-keys',
+  getCurrentApiKey: 'GET /v1/api-keys/current',
   revokeApiKey: 'POST /v1/api-keys/{id}/revoke',
   listAuditEvents: 'GET /v1/audit-events',
   verifyAuditLog: 'GET /v1/audit-events/verify',

@@ -6,6 +6,7 @@ import {
   auditVerificationResource,
   createApiKeyBody,
   createEnvironmentBody,
+  currentApiKeyResource,
   emptyBody,
   environmentCreatedResource,
   environmentPage,
@@ -58,6 +59,16 @@ export const accessOperations = {
     scope: 'admin',
     query: pageQuery,
     responses: { 200: apiKeyPage },
+  },
+
+  getCurrentApiKey: {
+    method: 'GET',
+    path: '/v1/api-keys/current',
+    operationId: 'getCurrentApiKey',
+    summary: 'The calling API key: its scopes and environment',
+    tag: 'API keys',
+    scope: 'read',
+    responses: { 200: currentApiKeyResource },
   },
 
   revokeApiKey: {

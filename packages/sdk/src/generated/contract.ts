@@ -11,6 +11,7 @@ export const operationTable = {
   listEnvironments: { method: 'GET', path: '/v1/environments', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
   createApiKey: { method: 'POST', path: '/v1/api-keys', scope: 'admin', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
   listApiKeys: { method: 'GET', path: '/v1/api-keys', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  getCurrentApiKey: { method: 'GET', path: '/v1/api-keys/current', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
   revokeApiKey: { method: 'POST', path: '/v1/api-keys/{id}/revoke', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
   listAuditEvents: { method: 'GET', path: '/v1/audit-events', scope: 'admin', status: 200, pathParams: [], queryParams: ['action', 'target', 'cursor', 'limit'], body: 'none', list: true },
   verifyAuditLog: { method: 'GET', path: '/v1/audit-events/verify', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
@@ -107,6 +108,10 @@ export interface OperationTypes {
   listApiKeys: {
     input: NonNullable<operations['listApiKeys']['parameters']['query']>;
     output: operations['listApiKeys']['responses'][200]['content']['application/json'];
+  };
+  getCurrentApiKey: {
+    input: Record<string, never>;
+    output: operations['getCurrentApiKey']['responses'][200]['content']['application/json'];
   };
   revokeApiKey: {
     input: operations['revokeApiKey']['parameters']['path'];

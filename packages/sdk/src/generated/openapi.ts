@@ -39,6 +39,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/api-keys/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calling API key: its scopes and environment */
+        get: operations["getCurrentApiKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/api-keys/{id}/revoke": {
         parameters: {
             query?: never;
@@ -2175,6 +2192,20 @@ export interface components {
              */
             secret_shown_once?: true;
         };
+        CurrentApiKey: {
+            id: string;
+            name: string;
+            scopes: ("owner" | "admin" | "write" | "ingest" | "read")[];
+            /** @description The first characters of the key, enough to recognise it in a list. */
+            prefix: string;
+            /** Format: date-time */
+            created_at: string;
+            revoked_at: string | null;
+            environment: {
+                id: string;
+                name: string;
+            };
+        };
         Asset: {
             code: string;
             scale: number;
@@ -3895,6 +3926,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrentApiKey"];
                 };
             };
             /** @description rate_limited: this API key sent more requests than its rate limit allows. */

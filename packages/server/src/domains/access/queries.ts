@@ -3,8 +3,9 @@
 import { verifyAuditChain } from '../../platform/commit/audit-chain.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import { scopeAllows } from '../../platform/contract.ts';
-import { fieldReply, isFieldError, type LedgerService, okReply } from '../../platform/service.ts';
+import { fieldReply, isFieldError, type LedgerService, okReply, problemReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import type { PageQuery } from '../../platform/storage/paging.ts';
 import { bigintColumn, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
 import { toTimestamp } from '../../platform/wire.ts';
@@ -31,6 +32,22 @@ export async function listApiKeys(service: LedgerService, caller: Caller, query:
   const found = await readPage(service.database.reader, 'api_keys', apiKeyKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
   return okReply(200, { data: found.rows.map((row) => toWireApiKey(row)), next_cursor: found.nextCursor });
+}
+
+/** The calling key itself, so a client (the MCP server) can learn its scopes and environment before it calls. */
+export async function getCurrentApiKey(service: LedgerService, caller: Caller): Promise<Reply> {
+  const row = await queryBuilder(service.database.reader)
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('id', '=', caller.apiKeyId)
+    .executeTakeFirst();
+  // Only a key revoked and deleted between authentication and this read; revocation keeps the row.
+  if (row === undefined) return problemReply(caller, 'api_key_not_found', 'The calling API key no longer exists.');
+  return okReply(200, {
+    ...toWireApiKey(row),
+    environment: { id: caller.environmentId, name: caller.environmentName },
+  });
 }
 
 const auditKeys = keyset('audit_events', 'desc', bigintColumn('seq'));

@@ -13,6 +13,7 @@ export function accessRoutes(service: LedgerService, onApiKeyRevoked: () => void
     route(operations.listEnvironments, ({ caller, query }) => queries.listEnvironments(service, caller, query)),
     route(operations.createApiKey, ({ caller, body }) => admin.createApiKey(service, caller, body)),
     route(operations.listApiKeys, ({ caller, query }) => queries.listApiKeys(service, caller, query)),
+    route(operations.getCurrentApiKey, ({ caller }) => queries.getCurrentApiKey(service, caller)),
     route(operations.revokeApiKey, ({ caller, params }) =>
       admin.revokeApiKey(service, caller, params.id, onApiKeyRevoked),
     ),
