@@ -684,6 +684,7 @@ const table: Record<string, Probe[]> = {
     },
   ],
   'GET /v1/audit-events/verify': [{ method: 'GET', path: () => '/v1/audit-events/verify', expect: 'list' }],
+  'GET /v1/api-keys/current': [{ method: 'GET', path: () => '/v1/api-keys/current', expect: 'list' }],
   'GET /v1/finance/revenue': [
     { method: 'GET', path: () => '/v1/finance/revenue?from=2025-12-01&to=2027-01-01', expect: 'list' },
   ],
