@@ -26,6 +26,11 @@ const commentPattern = /^\s*(?:\/\/|\/\*|\*)/;
 /** Lines allowed by file and a piece of their text (not by number, which moves), each with why. */
 const allowed = [
   {
+    file: 'packages/server/src/domains/payments/decisions.ts',
+    text: 'return Number(units);',
+    reason: 'the Stripe SDK takes amounts as numbers; minor units are checked to at most 8 digits first',
+  },
+  {
     file: 'packages/server/src/domains/usage/events.ts',
     text: 'price_version: Number(row.price_version)',
     reason: 'a version number, a small integer column',

@@ -10,6 +10,7 @@ export * from './finance.ts';
 export * from './limits.ts';
 export * from './openapi.ts';
 export * from './operations/index.ts';
+export * from './payments.ts';
 export * from './plans.ts';
 export * from './pricing.ts';
 export * from './problems.ts';

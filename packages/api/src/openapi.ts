@@ -214,9 +214,10 @@ function toOperation(operation: Operation, bodyNames: ReadonlyMap<z.ZodType, str
     operationId: operation.operationId,
     summary: operation.summary,
     tags: [operation.tag],
-    'x-bursar-scope': operation.scope,
     parameters: toParameters(operation),
     responses: { ...responses, ...problemResponses },
+    // Signed by its caller instead of an API key: no key scope, no bearer security.
+    ...(operation.signature === undefined ? { 'x-bursar-scope': operation.scope } : { security: [] }),
   };
   if (operation.body === undefined) return described;
   const bodyName = bodyNames.get(operation.body) ?? '';

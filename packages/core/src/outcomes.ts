@@ -15,6 +15,11 @@ export const outcomes = {
   validation_failed: { status: 400, title: 'The request is not valid', retryable: false },
   idempotency_key_invalid: { status: 400, title: 'The Idempotency-Key header is not valid', retryable: false },
   malformed_json: { status: 400, title: 'The body is not valid JSON', retryable: false },
+  stripe_signature_invalid: {
+    status: 400,
+    title: 'The Stripe-Signature header does not sign this body with the webhook secret',
+    retryable: false,
+  },
   unauthenticated: { status: 401, title: 'A valid API key is required', retryable: false },
   insufficient_scope: { status: 403, title: "The API key's scope does not allow this operation", retryable: false },
   insufficient_balance: { status: 402, title: 'Not enough credits available', retryable: true },
@@ -34,6 +39,7 @@ export const outcomes = {
   subscription_not_found: { status: 404, title: 'No such subscription', retryable: false },
   auto_top_up_rule_not_found: { status: 404, title: 'The wallet has no auto top-up rule', retryable: false },
   top_up_not_found: { status: 404, title: 'No such top-up', retryable: false },
+  checkout_session_not_found: { status: 404, title: 'No such Checkout Session', retryable: false },
   method_not_allowed: { status: 405, title: 'Method not allowed on this route', retryable: false },
   environment_exists: { status: 409, title: 'An environment with this name exists', retryable: false },
   asset_exists: { status: 409, title: 'An asset with this code exists', retryable: false },
@@ -45,6 +51,16 @@ export const outcomes = {
     status: 409,
     title: 'The subscription cannot make this change in its current status',
     retryable: false,
+  },
+  stripe_customer_not_linked: {
+    status: 409,
+    title: 'The customer has no Stripe customer; link one with linkStripeCustomer',
+    retryable: false,
+  },
+  stripe_event_early: {
+    status: 409,
+    title: 'The Stripe event is about a payment not confirmed in Bursar yet; Stripe sends it again',
+    retryable: true,
   },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
   default_price_book_exists: {
@@ -101,8 +117,11 @@ export const outcomes = {
     retryable: false,
   },
   amount_overflow: { status: 422, title: 'The amount would overflow a 64-bit balance', retryable: false },
+  stripe_refused: { status: 422, title: 'Stripe refused the request', retryable: false },
   rate_limited: { status: 429, title: 'Too many requests with this API key', retryable: true },
   internal_error: { status: 500, title: 'Internal error', retryable: true },
+  stripe_not_configured: { status: 501, title: 'Stripe is not switched on', retryable: false },
+  stripe_unavailable: { status: 502, title: 'Stripe did not answer or failed', retryable: true },
   unavailable: { status: 503, title: 'The server is shutting down or not ready', retryable: true },
   overloaded: { status: 503, title: 'Too many writes are waiting', retryable: true },
 } as const satisfies Record<string, OutcomeSpec>;

@@ -15,9 +15,11 @@ test('src/generated matches a fresh generation (run `npm run generate -w @bursar
   }
 });
 
-test('the operation table has every operation of the contract, with its method and path', () => {
+test('the operation table has every operation of the contract a client calls, with its method and path', () => {
   assert.deepEqual(
     Object.entries(operationTable).map(([id, row]) => `${row.method} ${row.path} ${id}`),
-    operationList.map((operation) => `${operation.method} ${operation.path} ${operation.operationId}`),
+    operationList
+      .filter((operation) => operation.signature === undefined)
+      .map((operation) => `${operation.method} ${operation.path} ${operation.operationId}`),
   );
 });

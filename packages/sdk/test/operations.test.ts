@@ -1,12 +1,14 @@
 /** Every operation of the API called through the SDK against a real server, in an order that sets up what the next one needs, each answer checked on its key fields. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { FakeStripe } from '../../server/src/domains/payments/test/fake-stripe.ts';
 import type { TestServer } from '../../server/test/harness.ts';
 import { adminKey, startTestServer } from '../../server/test/harness.ts';
 import type { OperationId } from '../src/index.ts';
 import { Bursar, operationTable } from '../src/index.ts';
 
 let server: TestServer;
+let stripe: FakeStripe;
 const sent = new Set<OperationId>();
 
 /** The operation a request is, from its method and path, as the operation table's templates say. */
@@ -20,9 +22,13 @@ function operationOf(method: string, url: string): OperationId | undefined {
 }
 
 before(async () => {
-  server = await startTestServer();
+  stripe = await new FakeStripe().start();
+  server = await startTestServer(stripe.config());
 });
-after(() => server.close());
+after(async () => {
+  await server.close();
+  await stripe.close();
+});
 
 test('every operation answers through the SDK', async () => {
   const bursar = new Bursar({
@@ -254,6 +260,26 @@ test('every operation answers through the SDK', async () => {
   assert.equal((await bursar.cancelSubscription({ id: subscription.id, timing: 'immediate' })).status, 'canceled');
   assert.equal((await bursar.deleteWebhookEndpoint({ id: endpoint.id })).id, endpoint.id);
 
+  // Payments through Stripe (the stand-in); Stripe's own webhook is not a client operation.
+  const link = await bursar.linkStripeCustomer({ customer: 'acme' });
+  assert.match(link.stripe_customer, /^cus_/);
+  const checkout = await bursar.createCheckoutSession({
+    customer: 'acme',
+    asset: 'credits',
+    amount: '100',
+    price: { currency: 'usd', total: '1.00' },
+    success_url: 'https://app.example/paid',
+    cancel_url: 'https://app.example/cancelled',
+  });
+  assert.equal(checkout.status, 'pending_payment');
+  assert.equal((await bursar.getCheckoutSession({ id: checkout.id })).id, checkout.id);
+  const overage = await bursar.invoiceStripeOverage({
+    customer: 'acme',
+    asset: 'credits',
+    period: '2025-12',
+    unit_price: { currency: 'usd', unit_price: '0.01' },
+  });
+  assert.equal(overage.period, '2025-12');
   // Finance: revenue, the journal, margin, settings, provider costs and reconciliation.
   const period = { from: '2025-12-01', to: '2027-01-01' };
   assert.ok(Array.isArray((await bursar.getRevenueReport({ ...period, granularity: 'day' })).rows));

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeyAuthenticator, bootstrap, loadAuditKey } from './domains/access/index.ts';
+import { openStripeAccount, StripePaymentProvider } from './domains/payments/index.ts';
 import type { PaymentProvider } from './domains/top-ups/index.ts';
 import { TopUpWorker, topUpRequests } from './domains/top-ups/index.ts';
 import { usageBatchPart } from './domains/usage/index.ts';
@@ -93,7 +94,7 @@ export interface RunningServer {
 export interface ServerOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
-  /** Charges auto top-ups; without one they stay requested for the integrator's settleTopUp. */
+  /** Charges auto top-ups (default: Stripe, when configured); without one they stay requested for settleTopUp. */
   readonly paymentProvider?: PaymentProvider;
   /** How long a top-up handed to the provider is left to this process (default 60 s). */
   readonly topUpLeaseMs?: number;
@@ -171,7 +172,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     onTopUpSettled: (outcome) => topUps.labels(outcome).inc(),
   });
   const authenticator = new ApiKeyAuthenticator(database.reader, config.apiKeyCacheMs);
-  const routes = ledgerRoutes(service, () => authenticator.forget());
+  const stripe = openStripeAccount({
+    secretKey: config.stripeSecretKey,
+    webhookSecret: config.stripeWebhookSecret,
+    apiBase: config.stripeApiBase,
+  });
+  const routes = ledgerRoutes(service, () => authenticator.forget(), stripe);
   let ready = true;
   const server: HttpServer = createHttpServer({
     routes,
@@ -231,7 +237,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     runAtStart: true,
     run: () => scheduler.run(),
   });
-  const { paymentProvider } = options;
+  // With Stripe on, auto top-ups are charged through it unless start-up was handed another provider.
+  const paymentProvider =
+    options.paymentProvider ?? (stripe === null ? undefined : new StripePaymentProvider(service, stripe));
   const topUpWorker =
     paymentProvider === undefined
       ? null

@@ -160,6 +160,26 @@ const settings = {
     fallback: '10000',
     help: 'how long a shutdown waits for requests in flight and running jobs',
   },
+  stripeSecretKey: {
+    env: 'BURSAR_STRIPE_SECRET_KEY',
+    flag: '--stripe-secret-key',
+    fallback: '',
+    help: 'Stripe secret key (sk_test_… or sk_live_…, or a restricted rk_…); empty: Stripe is off',
+    secret: true,
+  },
+  stripeWebhookSecret: {
+    env: 'BURSAR_STRIPE_WEBHOOK_SECRET',
+    flag: '--stripe-webhook-secret',
+    fallback: '',
+    help: 'signing secret of the Stripe webhook endpoint (whsec_…); required with the secret key',
+    secret: true,
+  },
+  stripeApiBase: {
+    env: 'BURSAR_STRIPE_API_BASE',
+    flag: '--stripe-api-base',
+    fallback: '',
+    help: "for tests only: the Stripe API's base URL (http://127.0.0.1:port); empty: Stripe's own",
+  },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof settings;
@@ -226,6 +246,9 @@ const configSchema = z
     auditKeyFile: z.string().min(1, 'must not be empty'),
     apiKeyCacheMs: integer(0, 60_000),
     shutdownTimeoutMs: integer(0, 600_000),
+    stripeSecretKey: orNull(z.string().regex(/^(sk|rk)_(test|live)_\S+$/, 'must look like sk_test_… or sk_live_…')),
+    stripeWebhookSecret: orNull(z.string().regex(/^whsec_\S+$/, 'must look like whsec_…')),
+    stripeApiBase: orNull(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   } satisfies Record<SettingName, z.ZodType<unknown, string>>)
   .refine((config) => config.holdTtlDefaultSeconds <= config.holdTtlMaxSeconds, {
     message:
@@ -234,6 +257,13 @@ const configSchema = z
     when: ({ value }) => {
       const { holdTtlDefaultSeconds, holdTtlMaxSeconds } = value as Record<string, unknown>;
       return typeof holdTtlDefaultSeconds === 'number' && typeof holdTtlMaxSeconds === 'number';
+    },
+  })
+  .refine((config) => (config.stripeSecretKey === null) === (config.stripeWebhookSecret === null), {
+    message: 'BURSAR_STRIPE_SECRET_KEY and BURSAR_STRIPE_WEBHOOK_SECRET are set together or not at all',
+    when: ({ value }) => {
+      const { stripeSecretKey, stripeWebhookSecret } = value as Record<string, unknown>;
+      return stripeSecretKey !== undefined && stripeWebhookSecret !== undefined;
     },
   })
   .readonly();

@@ -5,6 +5,8 @@
 
 import { accessRoutes } from './domains/access/index.ts';
 import { financeRoutes } from './domains/finance/index.ts';
+import type { StripeAccount } from './domains/payments/index.ts';
+import { paymentRoutes } from './domains/payments/index.ts';
 import { planRoutes } from './domains/plans/index.ts';
 import { pricingRoutes } from './domains/pricing/index.ts';
 import { topUpRoutes } from './domains/top-ups/index.ts';
@@ -14,7 +16,11 @@ import { webhookRoutes } from './domains/webhooks/index.ts';
 import type { Route } from './platform/http/router.ts';
 import type { LedgerService } from './platform/service.ts';
 
-export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void): Route[] {
+export function ledgerRoutes(
+  service: LedgerService,
+  onApiKeyRevoked: () => void,
+  stripe: StripeAccount | null = null,
+): Route[] {
   return [
     ...accessRoutes(service, onApiKeyRevoked),
     ...walletRoutes(service),
@@ -23,6 +29,7 @@ export function ledgerRoutes(service: LedgerService, onApiKeyRevoked: () => void
     ...usageRoutes(service),
     ...webhookRoutes(service),
     ...planRoutes(service),
+    ...paymentRoutes(service, stripe),
     ...financeRoutes(service),
   ];
 }

@@ -23,14 +23,16 @@ import {
 import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { z } from 'zod';
+import { FakeStripe } from '../src/domains/payments/test/fake-stripe.ts';
 import type { Reply } from '../src/platform/contract.ts';
 import type { ParsedRequest, Route } from '../src/platform/http/router.ts';
 import { route } from '../src/platform/http/router.ts';
 import { ledgerRoutes } from '../src/routes.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
-import { seedCustomer, startTestServer } from './harness.ts';
+import { adminKey, callApi, seedCustomer, startTestServer } from './harness.ts';
 
 let server: TestServer;
+let stripe: FakeStripe;
 const seen = new Map<string, ApiResponse[]>();
 const routes: Route[] = [];
 
@@ -42,7 +44,8 @@ async function call(operationId: string, method: string, path: string, body?: un
 }
 
 before(async () => {
-  server = await startTestServer();
+  stripe = await new FakeStripe().start();
+  server = await startTestServer(stripe.config());
   routes.push(...ledgerRoutes(server.server.service, () => {}));
   await call('createAsset', 'POST', '/v1/assets', { code: 'usd', scale: 2 });
   await seedCustomer(server, 'acme');
@@ -281,6 +284,34 @@ before(async () => {
   await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', { feature: 'sso' });
   await call('cancelSubscription', 'POST', `/v1/subscriptions/${subscription.body.id}/cancel`, { timing: 'immediate' });
   await call('deleteWebhookEndpoint', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/delete`, {});
+  await call('linkStripeCustomer', 'POST', '/v1/customers/acme/stripe-customer', {});
+  const checkout = await call('createCheckoutSession', 'POST', '/v1/checkout-sessions', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '100',
+    price: { currency: 'usd', unit_price: '0.1' },
+    success_url: 'https://app.example/paid',
+    cancel_url: 'https://app.example/cancelled',
+  });
+  // Stripe's webhook carries no API key: its signature stands in.
+  const paid = stripe.checkoutSession(checkout.body.id, {
+    payment_status: 'paid',
+    amount_total: 1000,
+    currency: 'usd',
+    payment_intent: 'pi_contract',
+  });
+  const event = stripe.signedEvent('evt_contract', 'checkout.session.completed', paid);
+  const webhook = await callApi(server.url, 'POST', '/v1/integrations/stripe/webhook', event.body, {
+    key: adminKey,
+    headers: { 'stripe-signature': event.signature },
+  });
+  assert.equal(webhook.status, 200, webhook.text);
+  seen.set('receiveStripeWebhook', [webhook]);
+  await call('getCheckoutSession', 'GET', `/v1/checkout-sessions/${checkout.body.id}`);
+  await call('invoiceStripeOverage', 'POST', '/v1/customers/acme/wallets/credits/stripe-overage', {
+    period: '2025-12',
+    unit_price: { currency: 'usd', unit_price: '0.01' },
+  });
   await call('getRevenueReport', 'GET', '/v1/finance/revenue?from=2025-12-01&to=2027-01-01&granularity=day');
   await call('exportJournal', 'GET', '/v1/finance/journal?from=2025-12-01&to=2027-01-01&format=csv');
   await call('updateFinanceSettings', 'POST', '/v1/finance/settings', { margin_low_threshold: '20' });
@@ -298,6 +329,7 @@ before(async () => {
 
 after(async () => {
   await server.close();
+  await stripe.close();
 });
 
 it('the scenario exercises every operation of the route table', () => {
@@ -517,6 +549,11 @@ const operationsBefore: Readonly<Record<string, string>> = {
   changeSubscription: 'POST /v1/subscriptions/{id}/change',
   cancelSubscription: 'POST /v1/subscriptions/{id}/cancel',
   checkEntitlement: 'POST /v1/customers/{customer}/entitlements/check',
+  linkStripeCustomer: 'POST /v1/customers/{customer}/stripe-customer',
+  createCheckoutSession: 'POST /v1/checkout-sessions',
+  getCheckoutSession: 'GET /v1/checkout-sessions/{id}',
+  invoiceStripeOverage: 'POST /v1/customers/{customer}/wallets/{asset}/stripe-overage',
+  receiveStripeWebhook: 'POST /v1/integrations/stripe/webhook',
   getRevenueReport: 'GET /v1/finance/revenue',
   exportJournal: 'GET /v1/finance/journal',
   getMarginReport: 'GET /v1/finance/margin',
@@ -535,7 +572,18 @@ it('every operationId of before is in the contract with the same method and path
 });
 
 it("the server's routes are the package's operations, one to one", () => {
-  const fields = ['method', 'path', 'operationId', 'summary', 'tag', 'scope', 'params', 'query', 'body'] as const;
+  const fields = [
+    'method',
+    'path',
+    'operationId',
+    'summary',
+    'tag',
+    'scope',
+    'signature',
+    'params',
+    'query',
+    'body',
+  ] as const;
   assert.deepEqual(
     routes.map((bound) => bound.operationId),
     operationList.map((operation) => operation.operationId),

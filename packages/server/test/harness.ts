@@ -81,6 +81,9 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     auditKeyFile: '/nonexistent/audit.key',
     apiKeyCacheMs: 5000,
     shutdownTimeoutMs: 10_000,
+    stripeSecretKey: null,
+    stripeWebhookSecret: null,
+    stripeApiBase: null,
     ...overrides,
   };
 }
@@ -138,8 +141,11 @@ export async function startTestServer(
   };
 }
 
-function toRequestHeaders(body: unknown, options: { key: string; idempotencyKey?: string }): Record<string, string> {
-  const headers: Record<string, string> = { authorization: `Bearer ${options.key}` };
+function toRequestHeaders(
+  body: unknown,
+  options: { key: string; idempotencyKey?: string; headers?: Record<string, string> },
+): Record<string, string> {
+  const headers: Record<string, string> = { ...options.headers, authorization: `Bearer ${options.key}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
   return headers;
@@ -181,7 +187,7 @@ export async function callApi(
   method: string,
   path: string,
   body: unknown,
-  options: { key: string; idempotencyKey?: string },
+  options: { key: string; idempotencyKey?: string; headers?: Record<string, string> },
 ): Promise<ApiResponse> {
   const response = await fetch(`${url}${path}`, {
     method,

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '../src/app.ts';
+import { FakeStripe } from '../src/domains/payments/test/fake-stripe.ts';
 import { ManualClock } from '../src/platform/clock.ts';
 import { createLogger } from '../src/platform/http/logger.ts';
 import {
@@ -21,6 +22,7 @@ import {
 } from './harness.ts';
 
 let server: TestServer;
+let stripe: FakeStripe;
 let otherKey = '';
 let liveEnvironmentId = '';
 
@@ -39,6 +41,7 @@ interface EnvIds {
   topUp: string;
   plan: string;
   subscription: string;
+  checkout: string;
   auditIds: string[];
 }
 
@@ -111,8 +114,20 @@ async function seedEnvironment(key: string, ids: EnvIds, asset: string, customer
   const planVersion = { period: { interval: 'month' }, allowances: [{ asset, amount: '100' }] };
   await ok(call('POST', '/v1/plans', { id: ids.plan, version: planVersion }));
   ids.subscription = (await ok(call('POST', '/v1/subscriptions', { customer, plan: ids.plan }))).body.id;
+  ids.checkout = (await ok(call('POST', '/v1/checkout-sessions', checkoutBody(customer, asset)))).body.id;
   const audit = await ok(call('GET', '/v1/audit-events?limit=100'), 200);
   ids.auditIds = audit.body.data.map((e: { id: string }) => e.id);
+}
+
+function checkoutBody(customer: string, asset: string) {
+  return {
+    customer,
+    asset,
+    amount: '10',
+    price: { currency: asset, total: '1' },
+    success_url: 'https://app.example/paid',
+    cancel_url: 'https://app.example/cancelled',
+  };
 }
 
 /** Everything of live's that a foreign call could change. */
@@ -141,7 +156,9 @@ async function liveDigest(): Promise<unknown> {
   ];
   const plans = (await ok(call('GET', '/v1/plans'), 200)).body.data;
   const subscriptions = (await ok(call('GET', '/v1/subscriptions'), 200)).body.data;
+  const checkout = (await ok(call('GET', `/v1/checkout-sessions/${live.checkout}`), 200)).body;
   return {
+    checkout,
     topUps,
     plans,
     subscriptions,
@@ -179,6 +196,7 @@ function liveIds(): string[] {
     live.delivery,
     live.plan,
     live.subscription,
+    live.checkout,
     liveEnvironmentId,
     ...live.auditIds,
   ];
@@ -666,15 +684,95 @@ const table: Record<string, Probe[]> = {
     },
   ],
   'GET /v1/audit-events/verify': [{ method: 'GET', path: () => '/v1/audit-events/verify', expect: 'list' }],
+  'GET /v1/api-keys/current': [{ method: 'GET', path: () => '/v1/api-keys/current', expect: 'list' }],
+  'GET /v1/finance/revenue': [
+    { method: 'GET', path: () => '/v1/finance/revenue?from=2025-12-01&to=2027-01-01', expect: 'list' },
+  ],
+  'GET /v1/finance/journal': [
+    { method: 'GET', path: () => '/v1/finance/journal?from=2025-12-01&to=2027-01-01&format=json', expect: 'list' },
+  ],
+  'GET /v1/finance/margin': [
+    {
+      method: 'GET',
+      path: () => `/v1/finance/margin?from=2025-12-01&to=2027-01-01&currency=${other.asset}`,
+      expect: 'list',
+    },
+  ],
+  'GET /v1/finance/reconciliation': [
+    { method: 'GET', path: () => '/v1/finance/reconciliation?from=2025-12-01&to=2027-01-01', expect: 'list' },
+  ],
+  'GET /v1/finance/settings': [{ method: 'GET', path: () => '/v1/finance/settings', expect: 'list' }],
+  'POST /v1/finance/settings': [
+    {
+      method: 'POST',
+      path: () => '/v1/finance/settings',
+      body: () => ({ margin_low_threshold: '20', margin_currency: other.asset }),
+      expect: 'own',
+    },
+  ],
+  'POST /v1/finance/provider-costs': [
+    {
+      method: 'POST',
+      path: () => '/v1/finance/provider-costs',
+      body: () => ({ provider: 'openai', format: 'csv', content: 'day,model,cost\n2026-01-01,gpt-x,0.25\n' }),
+      expect: 'own',
+    },
+  ],
+  'POST /v1/customers/{customer}/stripe-customer': [
+    {
+      method: 'POST',
+      path: () => `/v1/customers/${live.customer}/stripe-customer`,
+      body: () => ({}),
+      expect: 'not_found',
+      codes: ['customer_not_found'],
+    },
+  ],
+  'POST /v1/checkout-sessions': [
+    {
+      method: 'POST',
+      path: () => '/v1/checkout-sessions',
+      body: () => checkoutBody(live.customer, live.asset),
+      expect: 'not_found',
+      codes: ['customer_not_found', 'asset_not_found'],
+    },
+  ],
+  'POST /v1/customers/{customer}/wallets/{asset}/stripe-overage': [
+    {
+      method: 'POST',
+      path: () => `/v1/customers/${live.customer}/wallets/${live.asset}/stripe-overage`,
+      body: () => ({ period: '2025-12', unit_price: { currency: live.asset, unit_price: '1' } }),
+      expect: 'not_found',
+      codes: ['customer_not_found', 'asset_not_found'],
+    },
+  ],
+  'GET /v1/checkout-sessions/{id}': [
+    {
+      method: 'GET',
+      path: () => `/v1/checkout-sessions/${live.checkout}`,
+      expect: 'not_found',
+      codes: ['checkout_session_not_found'],
+    },
+  ],
 };
 
-/** Routes outside /v1 that need no key and hold no tenant data. */
-const unauthenticatedPaths = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'GET /metrics']);
+/**
+ * Routes that need no key: those outside /v1, which hold no tenant data, and Stripe's webhook, which
+ * its signature authenticates (packages/server/src/domains/payments/test covers it).
+ */
+const unauthenticatedPaths = new Set([
+  'GET /healthz',
+  'GET /readyz',
+  'GET /openapi.json',
+  'GET /docs',
+  'GET /metrics',
+  'POST /v1/integrations/stripe/webhook',
+]);
 
 let operations: Array<{ key: string; scope: string | undefined }> = [];
 
 before(async () => {
-  server = await startTestServer();
+  stripe = await new FakeStripe().start();
+  server = await startTestServer(stripe.config());
   const created = await ok(server.call('POST', '/v1/environments', { name: 'other' }));
   otherKey = created.body.admin_key.key;
   assert.match(otherKey, /^bk_/);
@@ -710,6 +808,7 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
+  await stripe?.close();
 });
 
 describe('tenant isolation', () => {

@@ -6,6 +6,7 @@
 import { accessOperations } from './access.ts';
 import { financeOperations } from './finance.ts';
 import type { Operation } from './operation.ts';
+import { paymentOperations } from './payments.ts';
 import { planOperations } from './plans.ts';
 import { pricingOperations } from './pricing.ts';
 import { topUpOperations } from './top-ups.ts';
@@ -23,6 +24,7 @@ export const operations = {
   ...usageOperations,
   ...webhookOperations,
   ...planOperations,
+  ...paymentOperations,
   ...financeOperations,
 } as const;
 

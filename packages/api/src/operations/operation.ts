@@ -12,8 +12,13 @@ export interface Operation {
   readonly operationId: string;
   readonly summary: string;
   readonly tag: string;
-  /** The least API key scope that may call it. */
+  /** The least API key scope that may call it (unused when `signature` is set). */
   readonly scope: Scope;
+  /**
+   * Set on an operation called by another system rather than with an API key (Stripe's webhook):
+   * the header whose signature over the raw body authenticates the request, checked by its handler.
+   */
+  readonly signature?: string;
   /** Validates the decoded path parameters. */
   readonly params?: z.ZodType;
   /** Validates the query string (each value a string); without it any query parameter is refused. */

@@ -73,6 +73,10 @@ export const operationTable = {
   changeSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/change', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
   cancelSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/cancel', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
   checkEntitlement: { method: 'POST', path: '/v1/customers/{customer}/entitlements/check', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false },
+  linkStripeCustomer: { method: 'POST', path: '/v1/customers/{customer}/stripe-customer', scope: 'write', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false },
+  createCheckoutSession: { method: 'POST', path: '/v1/checkout-sessions', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  getCheckoutSession: { method: 'GET', path: '/v1/checkout-sessions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
+  invoiceStripeOverage: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/stripe-overage', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'json', list: false },
   getRevenueReport: { method: 'GET', path: '/v1/finance/revenue', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'granularity', 'asset', 'currency', 'breakage', 'expected_breakage'], body: 'none', list: false },
   exportJournal: { method: 'GET', path: '/v1/finance/journal', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'granularity', 'asset', 'currency', 'breakage', 'expected_breakage', 'format', 'account_cash', 'account_deferred', 'account_revenue', 'account_breakage', 'account_refunds'], body: 'none', list: false },
   getMarginReport: { method: 'GET', path: '/v1/finance/margin', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'feature', 'model', 'currency', 'top'], body: 'none', list: false },
@@ -353,6 +357,22 @@ export interface OperationTypes {
     input: operations['checkEntitlement']['parameters']['path'] & operations['checkEntitlement']['requestBody']['content']['application/json'];
     output: operations['checkEntitlement']['responses'][200]['content']['application/json'];
   };
+  linkStripeCustomer: {
+    input: operations['linkStripeCustomer']['parameters']['path'] & operations['linkStripeCustomer']['requestBody']['content']['application/json'];
+    output: operations['linkStripeCustomer']['responses'][200]['content']['application/json'];
+  };
+  createCheckoutSession: {
+    input: operations['createCheckoutSession']['requestBody']['content']['application/json'];
+    output: operations['createCheckoutSession']['responses'][201]['content']['application/json'];
+  };
+  getCheckoutSession: {
+    input: operations['getCheckoutSession']['parameters']['path'];
+    output: operations['getCheckoutSession']['responses'][200]['content']['application/json'];
+  };
+  invoiceStripeOverage: {
+    input: operations['invoiceStripeOverage']['parameters']['path'] & operations['invoiceStripeOverage']['requestBody']['content']['application/json'];
+    output: operations['invoiceStripeOverage']['responses'][200]['content']['application/json'];
+  };
   getRevenueReport: {
     input: NonNullable<operations['getRevenueReport']['parameters']['query']>;
     output: operations['getRevenueReport']['responses'][200]['content']['application/json'];
@@ -388,6 +408,7 @@ export const problemCatalogue = {
   validation_failed: { status: 400, title: 'The request is not valid', retryable: false },
   idempotency_key_invalid: { status: 400, title: 'The Idempotency-Key header is not valid', retryable: false },
   malformed_json: { status: 400, title: 'The body is not valid JSON', retryable: false },
+  stripe_signature_invalid: { status: 400, title: 'The Stripe-Signature header does not sign this body with the webhook secret', retryable: false },
   unauthenticated: { status: 401, title: 'A valid API key is required', retryable: false },
   insufficient_scope: { status: 403, title: 'The API key\'s scope does not allow this operation', retryable: false },
   insufficient_balance: { status: 402, title: 'Not enough credits available', retryable: true },
@@ -407,6 +428,7 @@ export const problemCatalogue = {
   subscription_not_found: { status: 404, title: 'No such subscription', retryable: false },
   auto_top_up_rule_not_found: { status: 404, title: 'The wallet has no auto top-up rule', retryable: false },
   top_up_not_found: { status: 404, title: 'No such top-up', retryable: false },
+  checkout_session_not_found: { status: 404, title: 'No such Checkout Session', retryable: false },
   method_not_allowed: { status: 405, title: 'Method not allowed on this route', retryable: false },
   environment_exists: { status: 409, title: 'An environment with this name exists', retryable: false },
   asset_exists: { status: 409, title: 'An asset with this code exists', retryable: false },
@@ -415,6 +437,8 @@ export const problemCatalogue = {
   price_book_exists: { status: 409, title: 'A price book with this key exists', retryable: false },
   plan_exists: { status: 409, title: 'A plan with this id exists', retryable: false },
   subscription_transition_invalid: { status: 409, title: 'The subscription cannot make this change in its current status', retryable: false },
+  stripe_customer_not_linked: { status: 409, title: 'The customer has no Stripe customer; link one with linkStripeCustomer', retryable: false },
+  stripe_event_early: { status: 409, title: 'The Stripe event is about a payment not confirmed in Bursar yet; Stripe sends it again', retryable: true },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
   default_price_book_exists: { status: 409, title: 'The environment already has a default price book', retryable: false },
   model_price_exists: { status: 409, title: 'The model already has a price effective at that instant', retryable: false },
@@ -434,8 +458,11 @@ export const problemCatalogue = {
   price_not_found: { status: 422, title: 'No price of the feature matches the event', retryable: false },
   model_price_not_found: { status: 422, title: 'No provider price for the model at the time of the event', retryable: false },
   amount_overflow: { status: 422, title: 'The amount would overflow a 64-bit balance', retryable: false },
+  stripe_refused: { status: 422, title: 'Stripe refused the request', retryable: false },
   rate_limited: { status: 429, title: 'Too many requests with this API key', retryable: true },
   internal_error: { status: 500, title: 'Internal error', retryable: true },
+  stripe_not_configured: { status: 501, title: 'Stripe is not switched on', retryable: false },
+  stripe_unavailable: { status: 502, title: 'Stripe did not answer or failed', retryable: true },
   unavailable: { status: 503, title: 'The server is shutting down or not ready', retryable: true },
   overloaded: { status: 503, title: 'Too many writes are waiting', retryable: true },
 } as const;

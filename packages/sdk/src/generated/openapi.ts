@@ -917,6 +917,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{customer}/stripe-customer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Link a customer to a Stripe customer: attach an existing id, or create one in Stripe */
+        post: operations["linkStripeCustomer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a Stripe Checkout top-up; the credit is granted when Stripe confirms the payment */
+        post: operations["createCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout-sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A Checkout top-up: pending, paid (its grant), expired or reversed (what was consumed) */
+        get: operations["getCheckoutSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{customer}/wallets/{asset}/stripe-overage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Invoice a wallet's debt at a period's end to Stripe, once per period; the debt is repaid */
+        post: operations["invoiceStripeOverage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrations/stripe/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's webhook: authenticated by the Stripe-Signature header, not an API key */
+        post: operations["receiveStripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/finance/revenue": {
         parameters: {
             query?: never;
@@ -2446,6 +2531,74 @@ export interface components {
             data: components["schemas"]["AuditEvent"][];
             next_cursor: string | null;
         };
+        StripeCustomerLink: {
+            customer: string;
+            stripe_customer: string;
+            /** @description True when Bursar created the Stripe customer for this call. */
+            created: boolean;
+        };
+        CheckoutSession: {
+            /** @description Stripe's Checkout Session id. */
+            id: string;
+            /** @description Where to send the customer to pay; null once the session is over. */
+            url: string | null;
+            customer: string;
+            asset: string;
+            /** @description A decimal string in the asset unit, e.g. "12.5" */
+            amount: string;
+            price: {
+                currency: string;
+                total: string;
+            };
+            /**
+             * @description pending_payment: no credit yet; paid: granted; expired: never paid; reversed: refunded or disputed, unspent credit voided.
+             * @enum {string}
+             */
+            status: "pending_payment" | "paid" | "expired" | "reversed";
+            /** @description The paid grant created when Stripe confirmed the payment. */
+            grant: string | null;
+            /** @description What Stripe collected: the grant's cost basis. */
+            paid: {
+                currency: string;
+                total: string;
+            } | null;
+            reversal: {
+                reason: string;
+                /** @description Unspent credit voided. */
+                voided: string;
+                /** @description Credit already spent (or held) when the payment was reversed. */
+                consumed: string;
+                /** Format: date-time */
+                at: string;
+            } | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        StripeWebhookReceipt: {
+            /** @constant */
+            received: true;
+            /** @description True when this event id was handled before; nothing changed. */
+            duplicate: boolean;
+            /** @description What the event did, e.g. granted, already_granted, reversed, ignored. */
+            outcome: string;
+        };
+        StripeOverageInvoice: {
+            customer: string;
+            asset: string;
+            period: string;
+            /** @enum {string} */
+            status: "invoiced" | "nothing_owed";
+            /** @description The debt invoiced, repaid in Bursar by a paid grant of the same amount. */
+            debt: string;
+            price: {
+                currency: string;
+                total: string;
+            };
+            /** @description Stripe's invoice item id (ii_…). */
+            invoice_item: string | null;
+            /** @description The paid grant that repaid the invoiced debt. */
+            grant: string | null;
+        };
         PlanVersion: {
             version: number;
             definition: {
@@ -2847,7 +3000,7 @@ export interface components {
                 message: string;
             }[];
             /** @enum {string} */
-            code: "validation_failed" | "idempotency_key_invalid" | "malformed_json" | "unauthenticated" | "insufficient_scope" | "route_not_found" | "environment_not_found" | "api_key_not_found" | "asset_not_found" | "customer_not_found" | "grant_not_found" | "hold_not_found" | "transaction_not_found" | "webhook_endpoint_not_found" | "webhook_delivery_not_found" | "feature_not_found" | "price_book_not_found" | "plan_not_found" | "subscription_not_found" | "auto_top_up_rule_not_found" | "top_up_not_found" | "method_not_allowed" | "environment_exists" | "asset_exists" | "customer_exists" | "feature_exists" | "price_book_exists" | "plan_exists" | "subscription_transition_invalid" | "top_up_settled" | "default_price_book_exists" | "model_price_exists" | "event_exists" | "hold_not_open" | "grant_voided" | "transaction_not_reversible" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "overdraft_limit_below_debt" | "event_out_of_window" | "amount_overflow" | "rate_limited" | "internal_error" | "unavailable" | "overloaded";
+            code: "validation_failed" | "idempotency_key_invalid" | "malformed_json" | "stripe_signature_invalid" | "unauthenticated" | "insufficient_scope" | "route_not_found" | "environment_not_found" | "api_key_not_found" | "asset_not_found" | "customer_not_found" | "grant_not_found" | "hold_not_found" | "transaction_not_found" | "webhook_endpoint_not_found" | "webhook_delivery_not_found" | "feature_not_found" | "price_book_not_found" | "plan_not_found" | "subscription_not_found" | "auto_top_up_rule_not_found" | "top_up_not_found" | "checkout_session_not_found" | "method_not_allowed" | "environment_exists" | "asset_exists" | "customer_exists" | "feature_exists" | "price_book_exists" | "plan_exists" | "subscription_transition_invalid" | "stripe_customer_not_linked" | "stripe_event_early" | "top_up_settled" | "default_price_book_exists" | "model_price_exists" | "event_exists" | "hold_not_open" | "grant_voided" | "transaction_not_reversible" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "overdraft_limit_below_debt" | "event_out_of_window" | "amount_overflow" | "stripe_refused" | "rate_limited" | "internal_error" | "stripe_not_configured" | "stripe_unavailable" | "unavailable" | "overloaded";
         };
         InsufficientBalanceProblem: {
             /** @description https://bursar.dev/problems/<code> */
@@ -3480,6 +3633,53 @@ export interface components {
             quantities?: {
                 [key: string]: string | number | boolean | null;
             };
+        };
+        LinkStripeCustomerBody: {
+            /** @description An existing Stripe customer to attach; absent: Bursar creates one in Stripe (or keeps the link it has). */
+            stripe_customer?: string;
+        };
+        CreateCheckoutSessionBody: {
+            customer: string;
+            asset: string;
+            /** @description Credit granted once Stripe confirms the payment. */
+            amount: string | number;
+            /** @description What the customer pays, set by the operator for this session. */
+            price: {
+                /** @description The currency Stripe charges in (usd, eur, jpy, …), also the code of an asset of this environment (the cost basis). */
+                currency: string;
+                /** @description A pack price: what the whole amount costs, e.g. "10.00". */
+                total?: string | number;
+                /** @description An exchange rate: what one unit of the asset costs, e.g. "0.01"; the total must come to whole cents. */
+                unit_price?: string | number;
+            };
+            /**
+             * Format: uri
+             * @description Where Stripe sends the customer after paying.
+             */
+            success_url: string;
+            /**
+             * Format: uri
+             * @description Where Stripe sends the customer who cancels.
+             */
+            cancel_url: string;
+        };
+        InvoiceStripeOverageBody: {
+            /** @description The calendar month (UTC) whose end the debt is invoiced at; it must have ended. */
+            period: string;
+            /** @description The price of usage beyond credits; the total is rounded half-even to the smallest currency unit. */
+            unit_price: {
+                /** @description The currency of the invoice item, also an asset of this environment. */
+                currency: string;
+                /** @description What one unit of the asset owed costs, e.g. "0.012". */
+                unit_price: string | number;
+            };
+        };
+        /** @description A Stripe event (https://docs.stripe.com/api/events/object), signed in the Stripe-Signature header. */
+        ReceiveStripeWebhookBody: {
+            id: string;
+            type: string;
+        } & {
+            [key: string]: unknown;
         };
         UpdateFinanceSettingsBody: {
             /** @description `margin.low` fires when a customer’s margin over the window falls below this percentage; null: never. */
@@ -7737,6 +7937,334 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EntitlementCheck"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    linkStripeCustomer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                customer: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkStripeCustomerBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeCustomerLink"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCheckoutSessionBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    invoiceStripeOverage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                customer: string;
+                asset: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoiceStripeOverageBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeOverageInvoice"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receiveStripeWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiveStripeWebhookBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeWebhookReceipt"];
                 };
             };
             /** @description rate_limited: this API key sent more requests than its rate limit allows. */

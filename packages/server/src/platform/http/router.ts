@@ -3,6 +3,7 @@
  * from that operation's own schemas (through fastify-type-provider-zod's type provider). Matching
  * is Fastify's; this file keeps only the naming of a path parameter the router could not decode.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Operation } from '@bursar/api';
 import type { FastifyTypeProvider } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -19,9 +20,21 @@ export interface ParsedRequest<Body = unknown, Query = unknown, Params = unknown
   readonly body: Body;
 }
 
+/**
+ * What the handler of a signed operation (one with `signature`, called by another system instead of
+ * with an API key) receives: the body exactly as sent, which its signature covers, and the headers.
+ */
+export interface SignedRequest {
+  readonly requestId: string;
+  readonly bodyText: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
 export interface Route extends RouteSpec {
   // Method syntax on purpose: a handler typed for its own ParsedRequest<Body, Query, Params> still fits the table.
   handle(request: ParsedRequest): Promise<Reply>;
+  /** Set by `signedRoute` only: the server skips the API key and schemas and hands over the raw body. */
+  handleSigned?(request: SignedRequest): Promise<Reply>;
 }
 
 /** What the type provider says a schema validates to (as Fastify computes a route's request types). */
@@ -40,6 +53,18 @@ type Handler<Spec extends RouteSpec> = (
 /** Binds a handler to an operation; the handler's types come from that operation's schemas, never from elsewhere. */
 export function route<const Spec extends RouteSpec>(spec: Spec, handle: Handler<Spec>): Route {
   return { ...spec, handle: handle as Route['handle'] };
+}
+
+/** Binds the handler of a signed operation; it checks the signature itself, on the raw body. */
+export function signedRoute(
+  spec: RouteSpec & { readonly signature: string },
+  handleSigned: (request: SignedRequest) => Promise<Reply>,
+): Route {
+  return {
+    ...spec,
+    handle: () => Promise.reject(new Error(`assertion failed: ${spec.operationId} is answered by handleSigned`)),
+    handleSigned,
+  };
 }
 
 const parameterPattern = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;

@@ -4,6 +4,8 @@
  * validates the path, query and body with the operation's schemas, calls the domain's handler and
  * sends the reply text it built. Every refusal, the framework's included, leaves as one problem shape.
  */
+
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -198,7 +200,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   // before, is turned away and its connection closed, so the client retries elsewhere.
   const isClosing = () => closing;
   routeSystemEndpoints(app, options, isClosing);
-  for (const route of options.routes) app.route(toApiRoute(route, options, isClosing));
+  for (const route of options.routes) {
+    if (route.handleSigned === undefined) app.route(toApiRoute(route, options, isClosing));
+    else routeSigned(app, route, route.handleSigned, isClosing);
+  }
   routeUnansweredMethods(app, options.routes, corsOrigins.length > 0);
 
   return {
@@ -333,6 +338,51 @@ async function answerApi(route: Route, request: FastifyRequest, reply: FastifyRe
   reply.header('cache-control', 'no-store');
   if (answer.replayed) reply.header('idempotent-replayed', 'true');
   return sendJsonText(reply, answer.status, answer.problem ? problemContentType : jsonContentType, answer.bodyText);
+}
+
+/**
+ * A signed operation (Stripe's webhook): no API key, rate limit or schema. It sits in its own
+ * encapsulated scope whose one body parser keeps the bytes as sent, because its signature covers them.
+ */
+function routeSigned(
+  app: FastifyInstance,
+  route: Route,
+  handleSigned: NonNullable<Route['handleSigned']>,
+  isClosing: () => boolean,
+): void {
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.route({
+      method: route.method,
+      url: toFastifyPath(route.path),
+      config: { operation: route.operationId, apiRoute: route },
+      onRequest(_request, reply, done) {
+        if (isClosing()) {
+          sendShuttingDown(reply);
+          return;
+        }
+        done();
+      },
+      async handler(request, reply) {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        if (!isUtf8(body)) return sendProblem(reply, 'malformed_json', 'The body is not valid UTF-8.');
+        const answer = await handleSigned({
+          requestId: request.id,
+          bodyText: body.toString('utf8'),
+          headers: request.headers,
+        });
+        reply.header('x-request-id', request.id);
+        reply.header('cache-control', 'no-store');
+        return sendJsonText(
+          reply,
+          answer.status,
+          answer.problem ? problemContentType : jsonContentType,
+          answer.bodyText,
+        );
+      },
+    });
+  });
 }
 
 /** `/v1/holds/{id}/capture` as Fastify writes it, `/v1/holds/:id/capture`. */

@@ -9,6 +9,7 @@ import type { Database, SqlSession } from './database.ts';
 import { kyselyOver } from './kysely.ts';
 import { baselineMigration } from './migrations/0001-baseline.ts';
 import { dropStaleIndexesMigration } from './migrations/0002-drop-stale-indexes.ts';
+import { stripePaymentsMigration } from './migrations/0003-stripe-payments.ts';
 import { financeMigration } from './migrations/0004-finance.ts';
 
 export interface MigrateOptions {
@@ -25,6 +26,7 @@ function history(session: SqlSession, options: MigrateOptions): Record<string, M
   return {
     '0001-baseline': baselineMigration(session.dialect, async (added) => options.onColumnsAdded?.(added, session)),
     '0002-drop-stale-indexes': dropStaleIndexesMigration,
+    '0003-stripe-payments': stripePaymentsMigration(session.dialect),
     '0004-finance': financeMigration(session.dialect),
   };
 }

@@ -455,7 +455,80 @@ export const tables = {
     indexes: [
       ['environment_id', 'customer_id', 'asset', 'id'],
       { columns: ['lease_until'], where: "status = 'requested'" },
+      ['provider_reference'],
     ],
+  },
+  /** A Bursar customer's Stripe customer (domains/payments). */
+  stripe_customers: {
+    columns: { environment_id: 'text', customer_id: 'text', stripe_customer_id: 'text', created_at: 'bigint' },
+    nullable: [],
+    primaryKey: ['environment_id', 'customer_id'],
+  },
+  /** A Checkout top-up: `pending_payment` until Stripe confirms (`paid`, with its grant), `expired` or `reversed`. */
+  stripe_checkouts: {
+    columns: {
+      environment_id: 'text',
+      /** Stripe's Checkout Session id, unique across environments (the webhook finds it by this alone). */
+      id: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      amount: 'bigint',
+      price_currency: 'text',
+      price_total: 'text',
+      url: 'text',
+      status: 'text',
+      payment_intent: 'text',
+      paid_currency: 'text',
+      paid_total: 'text',
+      grant_id: 'text',
+      reversal_reason: 'text',
+      reversal_voided: 'bigint',
+      reversal_consumed: 'bigint',
+      created_at: 'bigint',
+      settled_at: 'bigint',
+      reversed_at: 'bigint',
+    },
+    nullable: [
+      'url',
+      'payment_intent',
+      'paid_currency',
+      'paid_total',
+      'grant_id',
+      'reversal_reason',
+      'reversal_voided',
+      'reversal_consumed',
+      'settled_at',
+      'reversed_at',
+    ],
+    primaryKey: ['environment_id', 'id'],
+    unique: [['id']],
+    indexes: [['payment_intent']],
+  },
+  /** A wallet's debt invoiced to Stripe for one period, at most once (`pending` until Stripe has the item). */
+  stripe_overage_invoices: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      asset: 'text',
+      /** YYYY-MM (UTC). */
+      period: 'text',
+      debt: 'bigint',
+      currency: 'text',
+      total: 'text',
+      status: 'text',
+      invoice_item: 'text',
+      grant_id: 'text',
+      created_at: 'bigint',
+      invoiced_at: 'bigint',
+    },
+    nullable: ['invoice_item', 'grant_id', 'invoiced_at'],
+    primaryKey: ['environment_id', 'customer_id', 'asset', 'period'],
+  },
+  /** Stripe event ids handled once; a redelivery finds its id here and changes nothing. */
+  stripe_events: {
+    columns: { id: 'text', type: 'text', outcome: 'text', received_at: 'bigint' },
+    nullable: [],
+    primaryKey: ['id'],
   },
   plans: {
     columns: { environment_id: 'text', id: 'text', name: 'text', latest_version: 'bigint', created_at: 'bigint' },
