@@ -46,6 +46,11 @@ export const outcomes = {
     title: 'The subscription cannot make this change in its current status',
     retryable: false,
   },
+  subscription_changed: {
+    status: 409,
+    title: 'The subscription changed plan while the request was being decided',
+    retryable: true,
+  },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
   default_price_book_exists: {
     status: 409,

@@ -21,6 +21,7 @@ import {
   decideSubscriptionStart,
   decideVoid,
   isTimeZone,
+  refuse,
 } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
@@ -89,14 +90,7 @@ export function commitSubscriptionDecision(
     async read(batch, reader) {
       const row = batch.preloaded('subscriptions', [environmentId, command.subscriptionId]);
       const before = row === undefined ? null : subscriptionFromRow(row);
-      const lookup = (ref: PlanRef): StoredPlanVersion => {
-        const stored = byRef.get(planRefText(ref));
-        // The row changed plans after the command was built: fail, and the caller retries with fresh plans.
-        if (stored === undefined)
-          throw new Error(`subscription ${command.subscriptionId} needs plan ${planRefText(ref)}`);
-        return stored;
-      };
-      const outcome = command.decide(before, lookup, batch.now);
+      const outcome = decideWithPlans(command, before, byRef, batch.now);
       decided =
         outcome.kind === 'refused'
           ? outcome
@@ -131,6 +125,44 @@ export function commitSubscriptionDecision(
       return okReply(command.status, body);
     },
   });
+}
+
+/**
+ * The command's decision, or `subscription_changed` when the locked row follows a plan version the
+ * command did not load: another request changed the plan after this one was built, so its wallets
+ * (the plans' assets) may not be the ones locked. An expected race, refused alone; a retry builds
+ * the command again from the row as it is now.
+ */
+function decideWithPlans(
+  command: SubscriptionCommand,
+  current: Subscription | null,
+  byRef: ReadonlyMap<string, StoredPlanVersion>,
+  now: number,
+): Decided {
+  const lookup = (ref: PlanRef): StoredPlanVersion => {
+    const stored = byRef.get(planRefText(ref));
+    if (stored === undefined) throw new PlanNotLoaded(ref);
+    return stored;
+  };
+  try {
+    return command.decide(current, lookup, now);
+  } catch (error) {
+    if (!(error instanceof PlanNotLoaded)) throw error;
+    return refuse(
+      'subscription_changed',
+      `Subscription "${command.subscriptionId}" changed to plan ${planRefText(error.ref)} while this request was being decided; nothing was changed. Retry it.`,
+    );
+  }
+}
+
+/** Thrown by a decision's plan lookup, through the core's pure decision, for a version the command did not load. */
+class PlanNotLoaded extends Error {
+  readonly ref: PlanRef;
+
+  constructor(ref: PlanRef) {
+    super(`plan ${planRefText(ref)} was not loaded for this decision`);
+    this.ref = ref;
+  }
 }
 
 /** A decision with what it builds on: the grants its sources already issued (by source), and the periods so far. */
