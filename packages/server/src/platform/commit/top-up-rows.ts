@@ -3,8 +3,7 @@
  * row is the engine's; the `topups` table is the top-ups domain's). Amounts are stored as units.
  */
 import type { CostBasis, TopUpRule, TopUpState, Wallet } from '@bursar/core';
-import { formatDecimal, parseDecimal } from '@bursar/core';
-import { toBigint, toTime } from '../storage/codecs.ts';
+import { decimalText, toBigint, toDecimal, toTime } from '../storage/codecs.ts';
 import type { SqlRow } from '../storage/database.ts';
 
 /** The rule as the `topup_rule` column holds it: JSON, with amounts as unit strings. */
@@ -62,12 +61,10 @@ export function topUpStateFromRow(row: SqlRow): TopUpState | undefined {
 }
 
 export function costText(costBasis: CostBasis): { currency: string; total: string } {
-  return { currency: costBasis.currency, total: formatDecimal(costBasis.total) };
+  return { currency: costBasis.currency, total: decimalText(costBasis.total) };
 }
 
-/** A cost basis stored as text; it was parsed when it came in, so failing here is a bug. */
+/** A cost basis stored as text (checked when it came in). */
 export function costFromText(currency: string, total: string): CostBasis {
-  const parsed = parseDecimal(total);
-  if (!parsed.ok) throw new Error(`assertion failed: stored cost ${total} is a decimal`);
-  return { currency, total: parsed.value };
+  return { currency, total: toDecimal(total) };
 }

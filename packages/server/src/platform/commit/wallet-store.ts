@@ -5,7 +5,7 @@
  */
 import type { Grant, GrantCategory, Hold, OrderKey, Reservation, Wallet, WalletPolicy } from '@bursar/core';
 import { defaultWalletPolicy } from '@bursar/core';
-import { toBigint, toTime } from '../storage/codecs.ts';
+import { toBigint, toDecimal, toTime } from '../storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
 import { topUpStateFromRow } from './top-up-rows.ts';
 import type { WalletKey } from './wallet-key.ts';
@@ -122,7 +122,7 @@ export function grantFromRow(row: SqlRow): Grant {
     costBasis:
       row.cost_currency === null
         ? null
-        : { currency: String(row.cost_currency), total: decimalFromText(String(row.cost_total)) },
+        : { currency: String(row.cost_currency), total: toDecimal(String(row.cost_total)) },
     createdAt: toTime(row.created_at),
     voidedAt: row.voided_at === null ? null : toTime(row.voided_at),
     ...rolloverFromText(row.rollover),
@@ -157,9 +157,4 @@ function holdFromRow(row: SqlRow, reservations: Reservation[]): Hold {
     expiresAt: toTime(row.expires_at),
     createdAt: toTime(row.created_at),
   };
-}
-
-function decimalFromText(text: string): { units: bigint; scale: number } {
-  const [whole = '0', fraction = ''] = text.split('.');
-  return { units: BigInt(whole + fraction), scale: fraction.length };
 }
