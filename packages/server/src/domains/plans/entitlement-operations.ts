@@ -16,7 +16,7 @@ import {
   rational,
   viewBalance,
 } from '@bursar/core';
-import { loadWallet } from '../../platform/commit/wallet-store.ts';
+import { readWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply } from '../../platform/service.ts';
@@ -221,11 +221,11 @@ async function creditFor(
     countBased && input.quantities === undefined
       ? rational.toUnits(rational.multiply(rational.fromInteger(priced.amount), quantity), 0, 'up')
       : priced.amount;
-  const [walletRow] = await service.database.reader.all(
-    'SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?',
-    [caller.environmentId, customer, priced.asset.code],
-  );
-  const wallet = walletRow === undefined ? null : await loadWallet(service.database.reader, walletRow);
+  const wallet = await readWallet(service.database.reader, {
+    environmentId: caller.environmentId,
+    customer,
+    asset: priced.asset.code,
+  });
   const available = wallet === null ? 0n : viewBalance(wallet, now, input.feature).available;
   return { asset: priced.asset.code, scale: priced.asset.scale, cost, available };
 }

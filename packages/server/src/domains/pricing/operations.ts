@@ -23,7 +23,7 @@ import {
   viewBalance,
 } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
-import { loadWallet } from '../../platform/commit/wallet-store.ts';
+import { readWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, problemReply, refusalReply } from '../../platform/service.ts';
@@ -412,11 +412,11 @@ export async function quoteCost(service: LedgerService, caller: Caller, input: Q
     if ('kind' in cost) return refusalReply(caller, cost, asset.scale);
     let covered: boolean | null = null;
     if (input.customer !== undefined) {
-      const [walletRow] = await service.database.reader.all(
-        'SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?',
-        [caller.environmentId, input.customer, asset.code],
-      );
-      const wallet = walletRow === undefined ? null : await loadWallet(service.database.reader, walletRow);
+      const wallet = await readWallet(service.database.reader, {
+        environmentId: caller.environmentId,
+        customer: input.customer,
+        asset: asset.code,
+      });
       covered =
         (wallet === null ? 0n : viewBalance(wallet, service.clock.now(), input.feature).available) >= cost.units;
       if (covered && paysWith === null) paysWith = asset.code;

@@ -34,6 +34,7 @@ import {
   refusalReply,
 } from '../../platform/service.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
+import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
 import type { PricedAmountInput } from '../pricing/index.ts';
 import { PriceCatalog, resolvePricedAmount } from '../pricing/index.ts';
 import type { EventInput } from '../usage/index.ts';
@@ -500,12 +501,14 @@ async function ensureGrantsLoaded(
 ): Promise<void> {
   const known = new Set(batch.wallet(key).grants.map((grant) => grant.id));
   const missing = grantIds.filter((id) => !known.has(id));
-  const rows = [];
-  for (const id of missing) {
-    rows.push(
-      ...(await reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [key.environmentId, id])),
-    );
-  }
+  if (missing.length === 0) return;
+  const rows = await queryBuilder(reader)
+    .selectFrom('grants')
+    .selectAll()
+    .where('environment_id', '=', key.environmentId)
+    .where(isAnyOf(reader.dialect, 'id', missing))
+    .orderBy('id')
+    .execute();
   batch.addGrants(key, rows.map(grantFromRow));
 }
 

@@ -18,10 +18,13 @@ import {
 import type { SqlSession, SqlValue } from './database.ts';
 import type { DB } from './schema.ts';
 
-const builders = new WeakMap<SqlSession, Kysely<DB>>();
+/** What Kysely runs queries through: a session, or a read-only view of one (`run` absent: writes are refused). */
+type QuerySession = Pick<SqlSession, 'dialect' | 'all'> & Partial<Pick<SqlSession, 'run'>>;
+
+const builders = new WeakMap<QuerySession, Kysely<DB>>();
 
 /** The typed query builder over a session (one per session, kept with it). */
-export function queryBuilder(session: SqlSession): Kysely<DB> {
+export function queryBuilder(session: QuerySession): Kysely<DB> {
   let builder = builders.get(session);
   if (builder === undefined) {
     builder = kyselyOver<DB>(session);
@@ -34,7 +37,7 @@ export function queryBuilder(session: SqlSession): Kysely<DB> {
  * A Kysely bound to one session. `inTransaction`: the session is a write transaction's, and
  * Kysely's `transaction()` joins it (the migrator opens one); otherwise it refuses to open one.
  */
-export function kyselyOver<Schema>(session: SqlSession, options: { inTransaction?: boolean } = {}): Kysely<Schema> {
+export function kyselyOver<Schema>(session: QuerySession, options: { inTransaction?: boolean } = {}): Kysely<Schema> {
   const driver = new SessionDriver(session, options.inTransaction === true);
   const dialect: Dialect =
     session.dialect === 'sqlite'
@@ -83,7 +86,7 @@ class SessionDriver implements Driver {
   readonly #connection: SessionConnection;
   readonly #inTransaction: boolean;
 
-  constructor(session: SqlSession, inTransaction: boolean) {
+  constructor(session: QuerySession, inTransaction: boolean) {
     this.#connection = new SessionConnection(session);
     this.#inTransaction = inTransaction;
   }
@@ -110,15 +113,16 @@ class SessionDriver implements Driver {
 }
 
 class SessionConnection implements DatabaseConnection {
-  readonly #session: SqlSession;
+  readonly #session: QuerySession;
 
-  constructor(session: SqlSession) {
+  constructor(session: QuerySession) {
     this.#session = session;
   }
 
   async executeQuery<Row>(compiled: CompiledQuery): Promise<QueryResult<Row>> {
     const parameters = compiled.parameters as readonly SqlValue[];
     if (returnsRows(compiled)) return { rows: (await this.#session.all(compiled.sql, parameters)) as Row[] };
+    if (this.#session.run === undefined) throw new Error('assertion failed: a read-only session runs no writes');
     return { rows: [], numAffectedRows: BigInt(await this.#session.run(compiled.sql, parameters)) };
   }
 
