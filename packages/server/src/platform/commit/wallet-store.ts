@@ -7,7 +7,7 @@ import type { Grant, GrantCategory, Hold, OrderKey, Reservation, Wallet, WalletP
 import { defaultWalletPolicy } from '@bursar/core';
 import { toDecimal, toTime } from '../storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
-import { queryBuilder } from '../storage/kysely.ts';
+import { preparedQuery, queryBuilder } from '../storage/kysely.ts';
 import type { TableRow } from '../storage/schema.ts';
 import { topUpStateFromRow } from './top-up-rows.ts';
 import type { WalletKey } from './wallet-key.ts';
@@ -70,45 +70,53 @@ export async function readWallet(session: SqlSession, key: WalletKey): Promise<W
   return row === undefined ? null : loadWallet(session, row);
 }
 
-export async function loadWallet(session: SqlSession, row: WalletRow): Promise<Wallet> {
-  const key = keyOfRow(row);
-  const db = queryBuilder(session);
-  const grantRows = await db
+type WalletArgs = { environmentId: string; customer: string; asset: string };
+
+// Prepared once: a wallet is loaded on every cache miss of the debit path.
+const liveGrantsOf = preparedQuery((db, wallet: WalletArgs) =>
+  db
     .selectFrom('grants')
     .selectAll()
-    .where('environment_id', '=', key.environmentId)
-    .where('customer_id', '=', key.customer)
-    .where('asset', '=', key.asset)
+    .where('environment_id', '=', wallet.environmentId)
+    .where('customer_id', '=', wallet.customer)
+    .where('asset', '=', wallet.asset)
     .where('remaining', '>', 0n)
     .orderBy('created_at')
-    .orderBy('id')
-    .execute();
-  const holdRows = await db
+    .orderBy('id'),
+);
+
+const openHoldsOf = preparedQuery((db, wallet: WalletArgs) =>
+  db
     .selectFrom('holds')
     .selectAll()
-    .where('environment_id', '=', key.environmentId)
-    .where('customer_id', '=', key.customer)
-    .where('asset', '=', key.asset)
+    .where('environment_id', '=', wallet.environmentId)
+    .where('customer_id', '=', wallet.customer)
+    .where('asset', '=', wallet.asset)
     .where('status', '=', 'open')
     .orderBy('created_at')
-    .orderBy('id')
-    .execute();
-  const reservationRows =
-    holdRows.length === 0
-      ? []
-      : await db
-          .selectFrom('hold_reservations as r')
-          .innerJoin('holds as h', (join) =>
-            join.onRef('h.environment_id', '=', 'r.environment_id').onRef('h.id', '=', 'r.hold_id'),
-          )
-          .select(['r.hold_id', 'r.grant_id', 'r.amount'])
-          .where('h.environment_id', '=', key.environmentId)
-          .where('h.customer_id', '=', key.customer)
-          .where('h.asset', '=', key.asset)
-          .where('h.status', '=', 'open')
-          .orderBy('r.hold_id')
-          .orderBy('r.position')
-          .execute();
+    .orderBy('id'),
+);
+
+const openReservationsOf = preparedQuery((db, wallet: WalletArgs) =>
+  db
+    .selectFrom('hold_reservations as r')
+    .innerJoin('holds as h', (join) =>
+      join.onRef('h.environment_id', '=', 'r.environment_id').onRef('h.id', '=', 'r.hold_id'),
+    )
+    .select(['r.hold_id', 'r.grant_id', 'r.amount'])
+    .where('h.environment_id', '=', wallet.environmentId)
+    .where('h.customer_id', '=', wallet.customer)
+    .where('h.asset', '=', wallet.asset)
+    .where('h.status', '=', 'open')
+    .orderBy('r.hold_id')
+    .orderBy('r.position'),
+);
+
+export async function loadWallet(session: SqlSession, row: WalletRow): Promise<Wallet> {
+  const key = keyOfRow(row);
+  const grantRows = await liveGrantsOf(session, key);
+  const holdRows = await openHoldsOf(session, key);
+  const reservationRows = holdRows.length === 0 ? [] : await openReservationsOf(session, key);
   const reservations = new Map<string, Reservation[]>();
   for (const reservation of reservationRows) {
     const list = reservations.get(reservation.hold_id) ?? [];

@@ -56,6 +56,53 @@ export function kyselyOver<Schema>(session: QuerySession, options: { inTransacti
   return new Kysely<Schema>({ dialect });
 }
 
+/** A query Kysely compiles: a select builder (or a `sql` fragment) typed by the rows it returns. */
+interface CompilableQuery<Row> {
+  compile(): CompiledQuery<Row>;
+}
+
+/** Where a prepared query's parameter comes from: an argument by name, or a value fixed in the query. */
+type ParameterSource = { readonly argument: string } | { readonly value: unknown };
+
+class Placeholder {
+  readonly argument: string;
+
+  constructor(argument: string) {
+    this.argument = argument;
+  }
+}
+
+/**
+ * A read whose text Kysely builds and compiles once per dialect and that then runs with new
+ * arguments, for the debit path: building and compiling a query on every call costs more than the
+ * statement itself (platform/storage/README.md has the measurements). `build` writes the query
+ * with `args.name` wherever an argument goes; each call passes the arguments by name.
+ */
+export function preparedQuery<Args extends Record<string, SqlValue>, Row>(
+  build: (db: Kysely<DB>, args: Args) => CompilableQuery<Row>,
+): (session: QuerySession, args: Args) => Promise<Row[]> {
+  const compiled = new Map<QuerySession['dialect'], { sql: string; sources: ParameterSource[] }>();
+  const placeholders = new Proxy({} as Args, { get: (_target, name) => new Placeholder(String(name)) });
+  return async (session, args) => {
+    let statement = compiled.get(session.dialect);
+    if (statement === undefined) {
+      const query = build(queryBuilder(session), placeholders).compile();
+      statement = {
+        sql: query.sql,
+        sources: query.parameters.map((parameter) =>
+          parameter instanceof Placeholder ? { argument: parameter.argument } : { value: parameter },
+        ),
+      };
+      compiled.set(session.dialect, statement);
+    }
+    const parameters = statement.sources.map((source) =>
+      'argument' in source ? (args[source.argument] ?? null) : (source.value as SqlValue),
+    );
+    // The rows of the query the builder typed: the drivers return columns as the schema types them.
+    return (await session.all(statement.sql, parameters)) as Row[];
+  };
+}
+
 /**
  * `column` is one of `values`, with one parameter (a JSON array) however many there are, so one
  * prepared statement serves every list where `IN (?, …)` would prepare one per length.
