@@ -3,7 +3,6 @@
  * priced now by the price in force, in the first of its assets the customer's wallet covers (the
  * first listed when none does, so the refusal speaks of the preferred asset).
  */
-import type { Wallet } from '@bursar/core';
 import { decideCost, decideQuantities, rational, viewBalance } from '@bursar/core';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import { readWallet } from '../../platform/commit/wallet-store.ts';
