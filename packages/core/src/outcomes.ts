@@ -62,6 +62,11 @@ export const outcomes = {
     title: 'The Stripe event is about a payment not confirmed in Bursar yet; Stripe sends it again',
     retryable: true,
   },
+  subscription_changed: {
+    status: 409,
+    title: 'The subscription changed plan while the request was being decided',
+    retryable: true,
+  },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
   default_price_book_exists: {
     status: 409,

@@ -439,6 +439,7 @@ export const problemCatalogue = {
   subscription_transition_invalid: { status: 409, title: 'The subscription cannot make this change in its current status', retryable: false },
   stripe_customer_not_linked: { status: 409, title: 'The customer has no Stripe customer; link one with linkStripeCustomer', retryable: false },
   stripe_event_early: { status: 409, title: 'The Stripe event is about a payment not confirmed in Bursar yet; Stripe sends it again', retryable: true },
+  subscription_changed: { status: 409, title: 'The subscription changed plan while the request was being decided', retryable: true },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
   default_price_book_exists: { status: 409, title: 'The environment already has a default price book', retryable: false },
   model_price_exists: { status: 409, title: 'The model already has a price effective at that instant', retryable: false },

@@ -12,8 +12,8 @@ import type { Committer } from './commit/committer.ts';
 import type { WalletKey } from './commit/wallet-key.ts';
 import type { Caller, FieldError, Reply } from './contract.ts';
 import { toProblem } from './http/problem.ts';
-import { toBigint } from './storage/codecs.ts';
 import type { Database } from './storage/database.ts';
+import { queryBuilder } from './storage/kysely.ts';
 
 export interface LedgerLimits {
   readonly holdTtlDefaultMs: number;
@@ -63,12 +63,14 @@ export class LedgerService {
     const cacheKey = `${environmentId}\u0000${code}`;
     const cached = this.#assets.get(cacheKey);
     if (cached !== undefined) return cached;
-    const [row] = await this.database.reader.all(
-      'SELECT code, scale FROM assets WHERE environment_id = ? AND code = ?',
-      [environmentId, code],
-    );
+    const row = await queryBuilder(this.database.reader)
+      .selectFrom('assets')
+      .select('scale')
+      .where('environment_id', '=', environmentId)
+      .where('code', '=', code)
+      .executeTakeFirst();
     if (row === undefined) return undefined;
-    const asset = { code, scale: Number(toBigint(row.scale)) };
+    const asset = { code, scale: Number(row.scale) };
     this.#assets.set(cacheKey, asset); // assets never change once created
     return asset;
   }
@@ -76,12 +78,14 @@ export class LedgerService {
   async customerExists(environmentId: string, customer: string): Promise<boolean> {
     const cacheKey = `${environmentId}\u0000${customer}`;
     if (this.#customers.has(cacheKey)) return true;
-    const rows = await this.database.reader.all(
-      'SELECT 1 AS found FROM customers WHERE environment_id = ? AND id = ?',
-      [environmentId, customer],
-    );
-    if (rows.length > 0) this.#customers.add(cacheKey); // customers are never deleted
-    return rows.length > 0;
+    const row = await queryBuilder(this.database.reader)
+      .selectFrom('customers')
+      .select('id')
+      .where('environment_id', '=', environmentId)
+      .where('id', '=', customer)
+      .executeTakeFirst();
+    if (row !== undefined) this.#customers.add(cacheKey); // customers are never deleted
+    return row !== undefined;
   }
 
   /** Resolves the wallet a request names, or the reply refusing it (unknown customer or asset). */

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Scope } from '../../platform/contract.ts';
 import type { SqlSession } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -58,19 +59,20 @@ export class ApiKeyAuthenticator {
   }
 
   async #lookUp(hash: string, now: number): Promise<Principal | null> {
-    const [row] = await this.#reader.all(
-      `SELECT k.id, k.environment_id, k.scopes, k.revoked_at, e.name FROM api_keys k JOIN environments e ON e.id = k.environment_id
-       WHERE k.secret_hash = ?`,
-      [hash],
-    );
+    const row = await queryBuilder(this.#reader)
+      .selectFrom('api_keys as k')
+      .innerJoin('environments as e', 'e.id', 'k.environment_id')
+      .select(['k.id', 'k.environment_id', 'k.scopes', 'k.revoked_at', 'e.name'])
+      .where('k.secret_hash', '=', hash)
+      .executeTakeFirst();
     const principal: Principal | null =
       row === undefined || row.revoked_at !== null
         ? null
         : {
-            apiKeyId: String(row.id),
-            environmentId: String(row.environment_id),
-            environmentName: String(row.name),
-            scopes: String(row.scopes).split(',') as Scope[],
+            apiKeyId: row.id,
+            environmentId: row.environment_id,
+            environmentName: row.name,
+            scopes: row.scopes.split(',') as Scope[],
           };
     if (this.#cacheMs === 0) return principal;
     if (this.#cache.size > 10_000) this.#cache.clear();

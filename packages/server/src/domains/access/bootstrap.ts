@@ -6,6 +6,7 @@
 import { chainAuditRecords } from '../../platform/commit/audit-chain.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Database, SqlSession } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { takeStartupLock } from '../../platform/storage/migrations.ts';
 import { apiKeyRow, toWireApiKey } from './operations.ts';
 
@@ -20,8 +21,12 @@ export async function bootstrap(
   return database.writeTransaction(async (session) => {
     // Under the migrations' lock, so processes starting together create `live` once.
     await takeStartupLock(session);
-    const existing = await session.all("SELECT id FROM environments WHERE name = 'live'");
-    if (existing.length > 0) {
+    const existing = await queryBuilder(session)
+      .selectFrom('environments')
+      .select('id')
+      .where('name', '=', 'live')
+      .executeTakeFirst();
+    if (existing !== undefined) {
       await promoteBootstrapKey(session, now, auditKey);
       return null;
     }
@@ -59,18 +64,33 @@ export async function bootstrap(
  * the bootstrap's `environment.created` audit event, becomes the owner (revoked or not), once.
  */
 async function promoteBootstrapKey(session: SqlSession, now: number, auditKey: Buffer): Promise<void> {
-  const owners = await session.all("SELECT id FROM api_keys WHERE scopes LIKE '%owner%' LIMIT 1");
-  if (owners.length > 0) return;
-  const [created] = await session.all(
-    "SELECT environment_id, after FROM audit_events WHERE action = 'environment.created' AND actor = ? ORDER BY created_at LIMIT 1",
-    [bootstrapActor],
-  );
-  if (created === undefined) return;
-  const keyId = String((JSON.parse(String(created.after)) as { api_key?: unknown }).api_key);
-  const environmentId = String(created.environment_id);
-  const [key] = await session.all('SELECT * FROM api_keys WHERE environment_id = ? AND id = ?', [environmentId, keyId]);
+  const db = queryBuilder(session);
+  const owner = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('scopes', 'like', '%owner%')
+    .limit(1)
+    .executeTakeFirst();
+  if (owner !== undefined) return;
+  const created = await db
+    .selectFrom('audit_events')
+    .select(['environment_id', 'after'])
+    .where('action', '=', 'environment.created')
+    .where('actor', '=', bootstrapActor)
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+  if (created === undefined || created.after === null) return;
+  const keyId = String((JSON.parse(created.after) as { api_key?: unknown }).api_key);
+  const environmentId = created.environment_id;
+  const key = await db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('id', '=', keyId)
+    .executeTakeFirst();
   if (key === undefined) return;
-  await session.run("UPDATE api_keys SET scopes = 'owner' WHERE id = ?", [keyId]);
+  await db.updateTable('api_keys').set({ scopes: 'owner' }).where('id', '=', keyId).execute();
   const { rows, heads } = await chainAuditRecords(
     session,
     [

@@ -10,20 +10,23 @@ import { newId } from '../../platform/ids.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
-import type { SqlRow } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
 import { toTimestamp } from '../../platform/wire.ts';
 import { describeApiKey, generateApiKey } from './api-keys.ts';
+
+type ApiKeyRow = TableRow<'api_keys'>;
 
 /**
  * An API key as listed; `key` adds the secret, which only the reply that created the key shows,
  * or null for the stored replay of that reply, which says the secret was shown once.
  */
-export function toWireApiKey(row: SqlRow, key?: string | null) {
+export function toWireApiKey(row: ApiKeyRow, key?: string | null) {
   return {
-    id: String(row.id),
-    name: String(row.name),
-    scopes: String(row.scopes).split(','),
-    prefix: String(row.prefix),
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes.split(','),
+    prefix: row.prefix,
     created_at: toTimestamp(toTime(row.created_at)),
     revoked_at: row.revoked_at === null ? null : toTimestamp(toTime(row.revoked_at)),
     ...(key === undefined ? {} : key === null ? { key: null, secret_shown_once: true } : { key }),
@@ -39,7 +42,7 @@ export function apiKeyRow(
   key?: string,
 ) {
   const generated = key === undefined ? generateApiKey(environmentName) : describeApiKey(key);
-  const row: SqlRow = {
+  const row: ApiKeyRow = {
     id: newId('key', now),
     environment_id: environmentId,
     name,
@@ -52,8 +55,8 @@ export function apiKeyRow(
   return { row, key: generated.key };
 }
 
-export function toWireEnvironment(row: SqlRow) {
-  return { id: String(row.id), name: String(row.name), created_at: toTimestamp(toTime(row.created_at)) };
+export function toWireEnvironment(row: Pick<TableRow<'environments'>, 'id' | 'name' | 'created_at'>) {
+  return { id: row.id, name: row.name, created_at: toTimestamp(toTime(row.created_at)) };
 }
 
 export async function createEnvironment(
@@ -64,7 +67,7 @@ export async function createEnvironment(
   return service.submit(caller, 'createEnvironment', input, {
     kind: 'task',
     async run(writer) {
-      const row: SqlRow = {
+      const row: TableRow<'environments'> = {
         id: newId('env', writer.now),
         name: input.name,
         created_at: BigInt(writer.now),
@@ -75,7 +78,7 @@ export async function createEnvironment(
       if (inserted.length === 0) {
         return problemReply(caller, 'environment_exists', `An environment named "${input.name}" exists.`);
       }
-      const admin = apiKeyRow(String(row.id), input.name, 'admin', ['admin'], writer.now);
+      const admin = apiKeyRow(row.id, input.name, 'admin', ['admin'], writer.now);
       await writer.session.insertMany('api_keys', [admin.row]);
       const body = toWireEnvironment(row);
       writer.audits.push(auditOf(caller, 'environment.created', `environment:${row.id}`, null, null, body));
@@ -124,27 +127,29 @@ export async function revokeApiKey(
     {
       kind: 'task',
       async run(writer) {
-        const [row] = await writer.session.all('SELECT * FROM api_keys WHERE environment_id = ? AND id = ?', [
-          caller.environmentId,
-          keyId,
-        ]);
+        const db = queryBuilder(writer.session);
+        const row = await db
+          .selectFrom('api_keys')
+          .selectAll()
+          .where('environment_id', '=', caller.environmentId)
+          .where('id', '=', keyId)
+          .executeTakeFirst();
         if (row === undefined) {
           return problemReply(caller, 'api_key_not_found', `No API key "${keyId}" in this environment.`);
         }
         // As with minting: a key acts only on keys within its own scopes, so no admin can remove the owner.
-        const beyond = String(row.scopes)
-          .split(',')
-          .filter((scope) => !scopeAllows(caller.scopes, scope as Scope));
+        const beyond = row.scopes.split(',').filter((scope) => !scopeAllows(caller.scopes, scope as Scope));
         if (beyond.length > 0) {
           const detail = `This key cannot revoke a key with the \`${beyond.join('`, `')}\` scope: a key revokes only keys its own scopes include.`;
           return problemReply(caller, 'insufficient_scope', detail);
         }
         if (row.revoked_at === null) {
-          await writer.session.run('UPDATE api_keys SET revoked_at = ? WHERE environment_id = ? AND id = ?', [
-            BigInt(writer.now),
-            caller.environmentId,
-            keyId,
-          ]);
+          await db
+            .updateTable('api_keys')
+            .set({ revoked_at: BigInt(writer.now) })
+            .where('environment_id', '=', caller.environmentId)
+            .where('id', '=', keyId)
+            .execute();
           writer.audits.push(auditOf(caller, 'api_key.revoked', `api_key:${keyId}`, null, toWireApiKey(row), null));
           row.revoked_at = BigInt(writer.now);
         }

@@ -14,6 +14,7 @@ import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply, refusalReply } from '../../platform/service.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import type { CheckoutEventFacts, ReversalFacts } from './decisions.ts';
 import { decideCheckoutEvent, decideReversal } from './decisions.ts';
 import { notConfigured } from './operations.ts';
@@ -271,10 +272,12 @@ async function reverse(
     async read(batch, reader) {
       // A spent or dead lot may have left the cached wallet; the void needs it.
       if (batch.wallet(key).grants.some((grant) => grant.id === grantId)) return;
-      const rows = await reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [
-        environmentId,
-        grantId,
-      ]);
+      const rows = await queryBuilder(reader)
+        .selectFrom('grants')
+        .selectAll()
+        .where('environment_id', '=', environmentId)
+        .where('id', '=', grantId)
+        .execute();
       batch.addGrants(key, rows.map(grantFromRow));
     },
     decide(batch) {

@@ -16,10 +16,11 @@ import {
   rational,
   viewBalance,
 } from '@bursar/core';
-import { loadWallet } from '../../platform/commit/wallet-store.ts';
+import { readWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply } from '../../platform/service.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { PriceCatalog, resolvePricedAmount } from '../pricing/index.ts';
 import { decimalTextToRational } from '../usage/index.ts';
 import { loadPlanVersion } from './plan-operations.ts';
@@ -98,10 +99,15 @@ async function liveEntitlements(
   feature: string,
   now: number,
 ): Promise<FoundEntitlement[]> {
-  const rows = await service.database.reader.all(
-    "SELECT * FROM subscriptions WHERE environment_id = ? AND customer_id = ? AND status IN ('trialing', 'active') ORDER BY created_at, id",
-    [environmentId, customer],
-  );
+  const rows = await queryBuilder(service.database.reader)
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('customer_id', '=', customer)
+    .where('status', 'in', ['trialing', 'active'])
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   const found: FoundEntitlement[] = [];
   for (const row of rows) {
     const subscription = subscriptionFromRow(row);
@@ -155,17 +161,22 @@ async function usageSince(
   const rows =
     firstWholeHour < currentHour
       ? [
-          ...(await reader.all(
-            'SELECT quantities FROM usage_rollups WHERE environment_id = ? AND customer_id = ? AND feature = ? AND hour >= ? AND hour < ?',
-            [environmentId, customer, feature, BigInt(firstWholeHour), BigInt(currentHour)],
-          )),
+          ...(await queryBuilder(reader)
+            .selectFrom('usage_rollups')
+            .select('quantities')
+            .where('environment_id', '=', environmentId)
+            .where('customer_id', '=', customer)
+            .where('feature', '=', feature)
+            .where('hour', '>=', BigInt(firstWholeHour))
+            .where('hour', '<', BigInt(currentHour))
+            .execute()),
           ...(await eventQuantities(service, environmentId, customer, feature, start, firstWholeHour)),
           ...(await eventQuantities(service, environmentId, customer, feature, currentHour, null)),
         ]
       : await eventQuantities(service, environmentId, customer, feature, start, null);
   let total = rational.zero;
   for (const row of rows) {
-    const text = (JSON.parse(String(row.quantities)) as Record<string, string>)[quantity];
+    const text = (JSON.parse(row.quantities) as Record<string, string>)[quantity];
     if (text !== undefined) total = rational.add(total, decimalTextToRational(text));
   }
   return total;
@@ -180,10 +191,15 @@ function eventQuantities(
   from: number,
   to: number | null,
 ) {
-  return service.database.reader.all(
-    `SELECT quantities FROM events WHERE environment_id = ? AND customer_id = ? AND occurred_at >= ?${to === null ? '' : ' AND occurred_at < ?'} AND feature = ?`,
-    [environmentId, customer, BigInt(from), ...(to === null ? [] : [BigInt(to)]), feature],
-  );
+  return queryBuilder(service.database.reader)
+    .selectFrom('events')
+    .select('quantities')
+    .where('environment_id', '=', environmentId)
+    .where('customer_id', '=', customer)
+    .where('occurred_at', '>=', BigInt(from))
+    .$if(to !== null, (query) => query.where('occurred_at', '<', BigInt(to ?? 0)))
+    .where('feature', '=', feature)
+    .execute();
 }
 
 /**
@@ -221,11 +237,11 @@ async function creditFor(
     countBased && input.quantities === undefined
       ? rational.toUnits(rational.multiply(rational.fromInteger(priced.amount), quantity), 0, 'up')
       : priced.amount;
-  const [walletRow] = await service.database.reader.all(
-    'SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?',
-    [caller.environmentId, customer, priced.asset.code],
-  );
-  const wallet = walletRow === undefined ? null : await loadWallet(service.database.reader, walletRow);
+  const wallet = await readWallet(service.database.reader, {
+    environmentId: caller.environmentId,
+    customer,
+    asset: priced.asset.code,
+  });
   const available = wallet === null ? 0n : viewBalance(wallet, now, input.feature).available;
   return { asset: priced.asset.code, scale: priced.asset.scale, cost, available };
 }

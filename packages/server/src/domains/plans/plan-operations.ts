@@ -6,16 +6,21 @@
 
 import type { CreatePlanBody, PlanVersionBody } from '@bursar/api';
 import type { Cadence, Entitlement, PlanRef, PlanVersion, RolloverRule } from '@bursar/core';
-import { formatAmount, parseDecimal } from '@bursar/core';
+import { formatAmount } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
 import type { AssetInfo, LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply } from '../../platform/service.ts';
-import { toTime } from '../../platform/storage/codecs.ts';
-import type { SqlRow, SqlSession } from '../../platform/storage/database.ts';
+import { toDecimal, toTime } from '../../platform/storage/codecs.ts';
+import type { SqlSession } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import type { PageQuery } from '../../platform/storage/paging.ts';
 import { childRowsOf, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
 import { toTimestamp } from '../../platform/wire.ts';
+
+type PlanRow = TableRow<'plans'>;
+type PlanVersionRow = TableRow<'plan_versions'>;
 
 /** A plan version as stored: its normalized wire body, and the core's reading of it. */
 export interface StoredPlanVersion {
@@ -116,14 +121,14 @@ async function checkCatalogReferences(
   p: string,
   errors: FieldError[],
 ): Promise<void> {
-  const reader = service.database.reader;
+  const db = queryBuilder(service.database.reader);
   const featureExists = async (feature: string) =>
-    (
-      await reader.all('SELECT 1 AS found FROM features WHERE environment_id = ? AND key = ?', [
-        caller.environmentId,
-        feature,
-      ])
-    ).length > 0;
+    (await db
+      .selectFrom('features')
+      .select('key')
+      .where('environment_id', '=', caller.environmentId)
+      .where('key', '=', feature)
+      .executeTakeFirst()) !== undefined;
   for (const [index, entitlement] of (body.entitlements ?? []).entries()) {
     if (entitlement.kind === 'metered' && !(await featureExists(entitlement.feature)))
       errors.push({
@@ -134,11 +139,13 @@ async function checkCatalogReferences(
   for (const [index, override] of (body.price_overrides ?? []).entries()) {
     if (!(await featureExists(override.feature)))
       errors.push({ field: `${p}price_overrides[${index}].feature`, message: `no feature "${override.feature}"` });
-    const books = await reader.all('SELECT 1 AS found FROM price_books WHERE environment_id = ? AND key = ?', [
-      caller.environmentId,
-      override.price_book,
-    ]);
-    if (books.length === 0)
+    const book = await db
+      .selectFrom('price_books')
+      .select('key')
+      .where('environment_id', '=', caller.environmentId)
+      .where('key', '=', override.price_book)
+      .executeTakeFirst();
+    if (book === undefined)
       errors.push({
         field: `${p}price_overrides[${index}].price_book`,
         message: `no price book "${override.price_book}"`,
@@ -214,25 +221,19 @@ function toRolloverRule(rule: WireRollover | undefined, units: (text: string) =>
   const expiresAfter = rule.expires_after == null ? null : toCadence(rule.expires_after);
   if (rule.kind === 'all') return { kind: 'all', expiresAfter };
   if (rule.kind === 'amount') return { kind: 'amount', amountMax: units(rule.amount_max ?? ''), expiresAfter };
-  return { kind: 'percent', percent: decimalOf(rule.percent ?? '0'), expiresAfter };
+  return { kind: 'percent', percent: toDecimal(rule.percent ?? '0'), expiresAfter };
 }
 
 function toEntitlement(wire: NonNullable<PlanVersionBody['entitlements']>[number], period: Cadence): Entitlement {
   if (wire.kind === 'boolean') return { feature: wire.feature, kind: 'boolean', enabled: wire.enabled };
-  if (wire.kind === 'limit') return { feature: wire.feature, kind: 'limit', limit: decimalOf(wire.limit) };
+  if (wire.kind === 'limit') return { feature: wire.feature, kind: 'limit', limit: toDecimal(wire.limit) };
   return {
     feature: wire.feature,
     kind: 'metered',
-    limit: decimalOf(wire.limit),
+    limit: toDecimal(wire.limit),
     cadence: wire.cadence === undefined ? period : toCadence(wire.cadence),
     quantity: wire.quantity ?? null,
   };
-}
-
-function decimalOf(text: string) {
-  const parsed = parseDecimal(text);
-  if (!parsed.ok) throw new Error(`assertion failed: a checked decimal ${text}`);
-  return parsed.value;
 }
 
 /** Loads one plan version (the latest when `version` is null), or null when there is none. */
@@ -243,26 +244,24 @@ export async function loadPlanVersion(
   planId: string,
   version: number | null,
 ): Promise<StoredPlanVersion | null> {
-  const [row] =
-    version === null
-      ? await session.all(
-          'SELECT * FROM plan_versions WHERE environment_id = ? AND plan_id = ? ORDER BY version DESC LIMIT 1',
-          [environmentId, planId],
-        )
-      : await session.all('SELECT * FROM plan_versions WHERE environment_id = ? AND plan_id = ? AND version = ?', [
-          environmentId,
-          planId,
-          version,
-        ]);
+  const row = await queryBuilder(session)
+    .selectFrom('plan_versions')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('plan_id', '=', planId)
+    .$if(version !== null, (query) => query.where('version', '=', BigInt(version ?? 0)))
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   if (row === undefined) return null;
-  const definition = JSON.parse(String(row.definition)) as PlanVersionBody;
+  const definition = JSON.parse(row.definition) as PlanVersionBody;
   const scales = new Map<string, AssetInfo>();
   for (const asset of assetsOf(definition)) {
     const info = await service.asset(environmentId, asset);
     if (info === undefined) throw new Error(`assertion failed: plan asset ${asset} exists`);
     scales.set(asset, info);
   }
-  return toStoredPlanVersion(planId, toTime(row.version), definition, scales);
+  return toStoredPlanVersion(planId, Number(row.version), definition, scales);
 }
 
 function assetsOf(definition: PlanVersionBody): string[] {
@@ -285,7 +284,7 @@ export async function createPlan(service: LedgerService, caller: Caller, input: 
   return service.submit(caller, 'createPlan', input, {
     kind: 'task',
     async run(writer) {
-      const row: SqlRow = {
+      const row: PlanRow = {
         environment_id: caller.environmentId,
         id: input.id,
         name: input.name ?? null,
@@ -311,10 +310,7 @@ export async function publishPlanVersion(
   planId: string,
   input: PlanVersionBody,
 ): Promise<Reply> {
-  const [plan] = await service.database.reader.all(
-    'SELECT latest_version FROM plans WHERE environment_id = ? AND id = ?',
-    [caller.environmentId, planId],
-  );
+  const plan = await planOf(service.database.reader, caller.environmentId, planId);
   if (plan === undefined) return problemReply(caller, 'plan_not_found', `No plan "${planId}" in this environment.`);
   const parsed = await parsePlanVersion(service, caller, planId, 0, input, '');
   if (!('plan' in parsed)) return fieldReply(caller, parsed);
@@ -325,14 +321,14 @@ export async function publishPlanVersion(
     {
       kind: 'task',
       async run(writer) {
-        const [row] = await writer.session.selectByKeys(
+        const [row] = (await writer.session.selectByKeys(
           'plans',
           ['environment_id', 'id'],
           [[caller.environmentId, planId]],
           { lock: true },
-        );
+        )) as PlanRow[]; // whole rows of one table: the drivers type them as the schema does
         if (row === undefined) throw new Error('assertion failed: plans are never deleted');
-        const version = toTime(row.latest_version) + 1;
+        const version = Number(row.latest_version) + 1;
         const versionRow = planVersionRow(caller.environmentId, planId, version, parsed.definition, writer.now);
         await writer.session.insertMany('plan_versions', [versionRow]);
         await writer.session.updateMany(
@@ -350,15 +346,15 @@ export async function publishPlanVersion(
 
 export async function getPlan(service: LedgerService, caller: Caller, planId: string): Promise<Reply> {
   const reader = service.database.reader;
-  const [row] = await reader.all('SELECT * FROM plans WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    planId,
-  ]);
+  const row = await planOf(reader, caller.environmentId, planId);
   if (row === undefined) return problemReply(caller, 'plan_not_found', `No plan "${planId}" in this environment.`);
-  const versions = await reader.all(
-    'SELECT * FROM plan_versions WHERE environment_id = ? AND plan_id = ? ORDER BY version',
-    [caller.environmentId, planId],
-  );
+  const versions = await queryBuilder(reader)
+    .selectFrom('plan_versions')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('plan_id', '=', planId)
+    .orderBy('version')
+    .execute();
   return okReply(200, toWirePlan(row, versions));
 }
 
@@ -369,10 +365,10 @@ export async function listPlans(service: LedgerService, caller: Caller, query: P
   const reader = service.database.reader;
   const found = await readPage(reader, 'plans', planKeys, { 'environment_id = ?': caller.environmentId }, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
-  const ids = found.rows.map((row) => String(row.id));
+  const ids = found.rows.map((row) => row.id);
   const versions = await childRowsOf(reader, 'plan_versions', 'plan_id', caller.environmentId, ids, 'version');
   return okReply(200, {
-    data: found.rows.map((plan) => toWirePlan(plan, versions.get(String(plan.id)) ?? [])),
+    data: found.rows.map((plan) => toWirePlan(plan, versions.get(plan.id) ?? [])),
     next_cursor: found.nextCursor,
   });
 }
@@ -383,7 +379,7 @@ function planVersionRow(
   version: number,
   definition: PlanVersionBody,
   now: number,
-) {
+): PlanVersionRow {
   return {
     environment_id: environmentId,
     plan_id: planId,
@@ -393,19 +389,28 @@ function planVersionRow(
   };
 }
 
-function toWirePlanVersion(row: SqlRow) {
+function toWirePlanVersion(row: PlanVersionRow) {
   return {
-    version: toTime(row.version),
-    definition: JSON.parse(String(row.definition)) as Record<string, unknown>,
+    version: Number(row.version),
+    definition: JSON.parse(row.definition) as Record<string, unknown>,
     created_at: toTimestamp(toTime(row.created_at)),
   };
 }
 
-function toWirePlan(row: SqlRow, versions: readonly SqlRow[]) {
+function planOf(reader: SqlSession, environmentId: string, planId: string): Promise<PlanRow | undefined> {
+  return queryBuilder(reader)
+    .selectFrom('plans')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('id', '=', planId)
+    .executeTakeFirst();
+}
+
+function toWirePlan(row: PlanRow, versions: readonly PlanVersionRow[]) {
   return {
-    id: String(row.id),
-    name: row.name === null ? null : String(row.name),
-    latest_version: toTime(row.latest_version),
+    id: row.id,
+    name: row.name,
+    latest_version: Number(row.latest_version),
     versions: versions.map(toWirePlanVersion),
     created_at: toTimestamp(toTime(row.created_at)),
   };

@@ -21,6 +21,7 @@ import {
   decideSubscriptionStart,
   decideVoid,
   isTimeZone,
+  refuse,
 } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
@@ -31,11 +32,15 @@ import { newId } from '../../platform/ids.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, idempotencyOf, isFieldError, okReply, problemReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
-import type { SqlRow } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { childRowsOf, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
 import { toTimestamp } from '../../platform/wire.ts';
 import type { StoredPlanVersion } from './plan-operations.ts';
 import { loadPlanVersion, planRefText } from './plan-operations.ts';
+
+type SubscriptionRow = TableRow<'subscriptions'>;
+type PeriodRow = TableRow<'subscription_periods'>;
 
 /** Who asks for a subscription decision: an API caller, or the scheduler (no key, no audit row). */
 export interface DecisionOrigin {
@@ -89,14 +94,7 @@ export function commitSubscriptionDecision(
     async read(batch, reader) {
       const row = batch.preloaded('subscriptions', [environmentId, command.subscriptionId]);
       const before = row === undefined ? null : subscriptionFromRow(row);
-      const lookup = (ref: PlanRef): StoredPlanVersion => {
-        const stored = byRef.get(planRefText(ref));
-        // The row changed plans after the command was built: fail, and the caller retries with fresh plans.
-        if (stored === undefined)
-          throw new Error(`subscription ${command.subscriptionId} needs plan ${planRefText(ref)}`);
-        return stored;
-      };
-      const outcome = command.decide(before, lookup, batch.now);
+      const outcome = decideWithPlans(command, before, byRef, batch.now);
       decided =
         outcome.kind === 'refused'
           ? outcome
@@ -133,11 +131,49 @@ export function commitSubscriptionDecision(
   });
 }
 
+/**
+ * The command's decision, or `subscription_changed` when the locked row follows a plan version the
+ * command did not load: another request changed the plan after this one was built, so its wallets
+ * (the plans' assets) may not be the ones locked. An expected race, refused alone; a retry builds
+ * the command again from the row as it is now.
+ */
+function decideWithPlans(
+  command: SubscriptionCommand,
+  current: Subscription | null,
+  byRef: ReadonlyMap<string, StoredPlanVersion>,
+  now: number,
+): Decided {
+  const lookup = (ref: PlanRef): StoredPlanVersion => {
+    const stored = byRef.get(planRefText(ref));
+    if (stored === undefined) throw new PlanNotLoaded(ref);
+    return stored;
+  };
+  try {
+    return command.decide(current, lookup, now);
+  } catch (error) {
+    if (!(error instanceof PlanNotLoaded)) throw error;
+    return refuse(
+      'subscription_changed',
+      `Subscription "${command.subscriptionId}" changed to plan ${planRefText(error.ref)} while this request was being decided; nothing was changed. Retry it.`,
+    );
+  }
+}
+
+/** Thrown by a decision's plan lookup, through the core's pure decision, for a version the command did not load. */
+class PlanNotLoaded extends Error {
+  readonly ref: PlanRef;
+
+  constructor(ref: PlanRef) {
+    super(`plan ${planRefText(ref)} was not loaded for this decision`);
+    this.ref = ref;
+  }
+}
+
 /** A decision with what it builds on: the grants its sources already issued (by source), and the periods so far. */
 interface Recorded {
   readonly decision: SubscriptionDecision;
-  readonly issued: ReadonlyMap<string, SqlRow>;
-  readonly periods: readonly SqlRow[];
+  readonly issued: ReadonlyMap<string, TableRow<'subscription_grants'>>;
+  readonly periods: readonly PeriodRow[];
 }
 
 /** What a decision builds on: the grants its sources already issued, and the subscription's periods so far. */
@@ -150,27 +186,21 @@ async function readRecorded(
   const { environmentId } = origin;
   const customer = decision.subscription.customer;
   const sources = [...decision.grants.map((grant) => grant.source), ...decision.voidSources];
-  const issued = new Map(
-    (
-      await reader.selectByKeys(
-        'subscription_grants',
-        ['environment_id', 'customer_id', 'source'],
-        sources.map((source) => [environmentId, customer, source]),
-      )
-    ).map((row) => [String(row.source), row]),
-  );
-  const periods = await reader.all(
-    'SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id = ? ORDER BY position',
-    [environmentId, subscriptionId],
-  );
-  return { issued, periods };
+  // Whole rows of one table: the drivers type them as the schema does.
+  const issuedRows = (await reader.selectByKeys(
+    'subscription_grants',
+    ['environment_id', 'customer_id', 'source'],
+    sources.map((source) => [environmentId, customer, source]),
+  )) as TableRow<'subscription_grants'>[];
+  const issued = new Map(issuedRows.map((row) => [row.source, row]));
+  return { issued, periods: await periodsOf(reader, environmentId, subscriptionId) };
 }
 
 /**
  * Issues the planned grants (a source already issued is skipped), voids, periods and events;
  * returns every period of the subscription, the ones this decision started included.
  */
-function recordDecision(batch: Batch, origin: DecisionOrigin, recorded: Recorded, subscriptionId: string): SqlRow[] {
+function recordDecision(batch: Batch, origin: DecisionOrigin, recorded: Recorded, subscriptionId: string): PeriodRow[] {
   const { environmentId } = origin;
   const { decision, issued } = recorded;
   const customer = decision.subscription.customer;
@@ -196,13 +226,8 @@ function recordDecision(batch: Batch, origin: DecisionOrigin, recorded: Recorded
   for (const source of decision.voidSources) {
     const row = issued.get(source);
     if (row === undefined) continue; // never issued (or issued by a later part of this batch): nothing to void
-    const key = { environmentId, customer, asset: String(row.asset) };
-    const voided = decideVoid(
-      batch.wallet(key),
-      String(row.grant_id),
-      `${reason}: the period will not come`,
-      batch.context,
-    );
+    const key = { environmentId, customer, asset: row.asset };
+    const voided = decideVoid(batch.wallet(key), row.grant_id, `${reason}: the period will not come`, batch.context);
     // A lot already spent or voided is gone from the wallet state: nothing is left to void.
     if (voided.kind === 'accepted') batch.apply(key, voided, applyOptions);
   }
@@ -221,7 +246,7 @@ function newPeriodRows(
   decision: SubscriptionDecision,
   firstPosition: number,
   now: number,
-): SqlRow[] {
+): PeriodRow[] {
   return decision.periods.map((period, offset) => ({
     environment_id: environmentId,
     subscription_id: decision.subscription.id,
@@ -237,29 +262,29 @@ function newPeriodRows(
 
 // ----- rows ------------------------------------------------------------------------------------
 
-export function subscriptionFromRow(row: SqlRow): Subscription {
-  const time = (value: unknown) => (value === null || value === undefined ? null : toTime(value));
+export function subscriptionFromRow(row: SubscriptionRow): Subscription {
+  const time = (value: bigint | null) => (value === null ? null : toTime(value));
   return {
-    id: String(row.id),
-    customer: String(row.customer_id),
-    plan: { planId: String(row.plan_id), version: toTime(row.plan_version) },
-    status: String(row.status) as SubscriptionStatus,
-    timeZone: String(row.time_zone),
+    id: row.id,
+    customer: row.customer_id,
+    plan: { planId: row.plan_id, version: Number(row.plan_version) },
+    status: row.status as SubscriptionStatus,
+    timeZone: row.time_zone,
     anchorAt: toTime(row.anchor_at),
-    periodIndex: toTime(row.period_index),
+    periodIndex: Number(row.period_index),
     periodStartsAt: toTime(row.period_starts_at),
     periodEndsAt: toTime(row.period_ends_at),
     trialEndsAt: time(row.trial_ends_at),
-    trialNoticeSent: toTime(row.trial_notice_sent) === 1,
-    cancelAtPeriodEnd: toTime(row.cancel_at_period_end) === 1,
+    trialNoticeSent: row.trial_notice_sent === 1n,
+    cancelAtPeriodEnd: row.cancel_at_period_end === 1n,
     pendingPlan:
-      row.pending_plan_id === null
+      row.pending_plan_id === null || row.pending_plan_version === null
         ? null
-        : { planId: String(row.pending_plan_id), version: toTime(row.pending_plan_version) },
+        : { planId: row.pending_plan_id, version: Number(row.pending_plan_version) },
     pausedAt: time(row.paused_at),
     endedAt: time(row.ended_at),
     createdAt: toTime(row.created_at),
-    allowancesIssued: JSON.parse(String(row.allowances_issued)) as number[],
+    allowancesIssued: JSON.parse(row.allowances_issued) as number[],
   };
 }
 
@@ -267,9 +292,9 @@ function subscriptionRow(
   environmentId: string,
   decision: SubscriptionDecision,
   metadata: string | null,
-  before: SqlRow | null,
+  before: SubscriptionRow | null,
   now: number,
-): SqlRow {
+): SubscriptionRow {
   const sub = decision.subscription;
   const big = (value: number | null) => (value === null ? null : BigInt(value));
   return {
@@ -294,45 +319,45 @@ function subscriptionRow(
     allowances_issued: JSON.stringify(sub.allowancesIssued),
     next_due_at: big(decision.nextDueAt),
     metadata,
-    created_at: before === null ? BigInt(now) : (before.created_at as bigint),
+    created_at: before === null ? BigInt(now) : before.created_at,
   };
 }
 
-function toWireSubscription(row: SqlRow, periods: readonly SqlRow[]) {
-  const time = (value: unknown) => (value === null || value === undefined ? null : toTimestamp(toTime(value)));
+function toWireSubscription(row: SubscriptionRow, periods: readonly PeriodRow[]) {
+  const time = (value: bigint | null) => (value === null ? null : toTimestamp(toTime(value)));
   const pending =
     row.pending_plan_id === null
       ? null
-      : { plan: String(row.pending_plan_id), version: toTime(row.pending_plan_version), at: time(row.period_ends_at) };
+      : { plan: row.pending_plan_id, version: Number(row.pending_plan_version), at: time(row.period_ends_at) };
   return {
-    id: String(row.id),
-    customer: String(row.customer_id),
-    plan: String(row.plan_id),
-    version: toTime(row.plan_version),
-    status: String(row.status),
-    time_zone: String(row.time_zone),
+    id: row.id,
+    customer: row.customer_id,
+    plan: row.plan_id,
+    version: Number(row.plan_version),
+    status: row.status,
+    time_zone: row.time_zone,
     current_period: {
-      index: toTime(row.period_index),
+      index: Number(row.period_index),
       starts_at: time(row.period_starts_at),
       ends_at: time(row.period_ends_at),
     },
     trial_ends_at: time(row.trial_ends_at),
-    cancel_at_period_end: toTime(row.cancel_at_period_end) === 1,
+    cancel_at_period_end: row.cancel_at_period_end === 1n,
     pending_change: pending,
     paused_at: time(row.paused_at),
     ended_at: time(row.ended_at),
     next_due_at: time(row.next_due_at),
-    metadata: row.metadata === null ? null : (JSON.parse(String(row.metadata)) as Record<string, string>),
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, string>),
     created_at: time(row.created_at),
     periods: periods
       .slice(-periodsShownMax)
       .reverse()
       .map((period) => ({
-        index: toTime(period.period_index),
+        index: Number(period.period_index),
         starts_at: time(period.starts_at),
         ends_at: time(period.ends_at),
-        plan: String(period.plan_id),
-        version: toTime(period.plan_version),
+        plan: period.plan_id,
+        version: Number(period.plan_version),
       })),
   };
 }
@@ -395,12 +420,9 @@ export async function loadSubscriptionContext(
   service: LedgerService,
   environmentId: string,
   subscriptionId: string,
-): Promise<{ row: SqlRow; plans: StoredPlanVersion[] } | null> {
+): Promise<{ row: SubscriptionRow; plans: StoredPlanVersion[] } | null> {
   const reader = service.database.reader;
-  const [row] = await reader.all('SELECT * FROM subscriptions WHERE environment_id = ? AND id = ?', [
-    environmentId,
-    subscriptionId,
-  ]);
+  const row = await subscriptionOf(reader, environmentId, subscriptionId);
   if (row === undefined) return null;
   const subscription = subscriptionFromRow(row);
   const refs = [subscription.plan, ...(subscription.pendingPlan === null ? [] : [subscription.pendingPlan])];
@@ -445,7 +467,7 @@ export async function changeSubscription(
   }
   return commitSubscriptionDecision(service, originOf(caller, 'changeSubscription', { subscriptionId, input }), {
     subscriptionId,
-    customer: String(context.row.customer_id),
+    customer: context.row.customer_id,
     plans,
     auditAction: `subscription.${input.action === 'change_plan' ? 'changed' : input.action === 'pause' ? 'paused' : 'resumed'}`,
     status: 200,
@@ -464,7 +486,7 @@ export async function cancelSubscription(
   const timing = input.timing ?? 'period_end';
   return commitSubscriptionDecision(service, originOf(caller, 'cancelSubscription', { subscriptionId, input }), {
     subscriptionId,
-    customer: String(context.row.customer_id),
+    customer: context.row.customer_id,
     plans: context.plans,
     auditAction: 'subscription.canceled',
     status: 200,
@@ -474,16 +496,9 @@ export async function cancelSubscription(
 
 export async function getSubscription(service: LedgerService, caller: Caller, subscriptionId: string): Promise<Reply> {
   const reader = service.database.reader;
-  const [row] = await reader.all('SELECT * FROM subscriptions WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    subscriptionId,
-  ]);
+  const row = await subscriptionOf(reader, caller.environmentId, subscriptionId);
   if (row === undefined) return notFound(caller, subscriptionId);
-  const periods = await reader.all(
-    'SELECT * FROM subscription_periods WHERE environment_id = ? AND subscription_id = ? ORDER BY position',
-    [caller.environmentId, subscriptionId],
-  );
-  return okReply(200, toWireSubscription(row, periods));
+  return okReply(200, toWireSubscription(row, await periodsOf(reader, caller.environmentId, subscriptionId)));
 }
 
 const subscriptionKeys = keyset('subscriptions', 'asc', textColumn('id'));
@@ -502,7 +517,7 @@ export async function listSubscriptions(
   };
   const found = await readPage(reader, 'subscriptions', subscriptionKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
-  const ids = found.rows.map((row) => String(row.id));
+  const ids = found.rows.map((row) => row.id);
   const periods = await childRowsOf(
     reader,
     'subscription_periods',
@@ -511,8 +526,32 @@ export async function listSubscriptions(
     ids,
     'position',
   );
-  const data = found.rows.map((row) => toWireSubscription(row, periods.get(String(row.id)) ?? []));
+  const data = found.rows.map((row) => toWireSubscription(row, periods.get(row.id) ?? []));
   return okReply(200, { data, next_cursor: found.nextCursor });
+}
+
+function subscriptionOf(
+  reader: SqlReader,
+  environmentId: string,
+  subscriptionId: string,
+): Promise<SubscriptionRow | undefined> {
+  return queryBuilder(reader)
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('id', '=', subscriptionId)
+    .executeTakeFirst();
+}
+
+/** Every period of a subscription, in order. */
+function periodsOf(reader: SqlReader, environmentId: string, subscriptionId: string): Promise<PeriodRow[]> {
+  return queryBuilder(reader)
+    .selectFrom('subscription_periods')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('subscription_id', '=', subscriptionId)
+    .orderBy('position')
+    .execute();
 }
 
 function notFound(caller: Caller, subscriptionId: string): Reply {

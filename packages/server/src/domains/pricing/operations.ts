@@ -23,25 +23,26 @@ import {
   viewBalance,
 } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
-import { loadWallet } from '../../platform/commit/wallet-store.ts';
+import { readWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, problemReply, refusalReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
-import type { SqlRow } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import type { PageQuery } from '../../platform/storage/paging.ts';
 import { bigintColumn, childRowsOf, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
 import { toTimestamp } from '../../platform/wire.ts';
 import type { PriceDefinition } from './price-catalog.ts';
 import { PriceCatalog } from './price-catalog.ts';
 
 // ----- features -----------------------------------------------------------------------------
 
-export function toWireFeature(row: SqlRow) {
+export function toWireFeature(row: TableRow<'features'>) {
   return {
-    key: String(row.key),
-    name: row.name === null ? null : String(row.name),
-    quantities: JSON.parse(String(row.meter)) as Meter,
+    key: row.key,
+    name: row.name,
+    quantities: JSON.parse(row.meter) as Meter,
     created_at: toTimestamp(toTime(row.created_at)),
   };
 }
@@ -51,7 +52,7 @@ export async function createFeature(service: LedgerService, caller: Caller, inpu
   return service.submit(caller, 'createFeature', input, {
     kind: 'task',
     async run(writer) {
-      const row: SqlRow = {
+      const row: TableRow<'features'> = {
         environment_id: caller.environmentId,
         key: input.key,
         name: input.name ?? null,
@@ -73,12 +74,13 @@ export async function featureRow(
   service: LedgerService,
   environmentId: string,
   key: string,
-): Promise<SqlRow | undefined> {
-  const [row] = await service.database.reader.all('SELECT * FROM features WHERE environment_id = ? AND key = ?', [
-    environmentId,
-    key,
-  ]);
-  return row;
+): Promise<TableRow<'features'> | undefined> {
+  return queryBuilder(service.database.reader)
+    .selectFrom('features')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('key', '=', key)
+    .executeTakeFirst();
 }
 
 export async function getFeature(service: LedgerService, caller: Caller, key: string): Promise<Reply> {
@@ -110,17 +112,24 @@ export async function createPriceBook(
     async run(writer) {
       if (input.default === true) {
         // Lock the environment row so two default books cannot be created at once.
-        const lock = writer.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
-        await writer.session.all(`SELECT id FROM environments WHERE id = ?${lock}`, [caller.environmentId]);
-        const [existing] = await writer.session.all(
-          'SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1',
-          [caller.environmentId],
-        );
+        const db = queryBuilder(writer.session);
+        await db
+          .selectFrom('environments')
+          .select('id')
+          .where('id', '=', caller.environmentId)
+          .$if(writer.session.dialect === 'postgres', (query) => query.forUpdate())
+          .execute();
+        const existing = await db
+          .selectFrom('price_books')
+          .select('key')
+          .where('environment_id', '=', caller.environmentId)
+          .where('is_default', '=', 1n)
+          .executeTakeFirst();
         if (existing !== undefined) {
           return problemReply(caller, 'default_price_book_exists', `The default price book is "${existing.key}".`);
         }
       }
-      const row: SqlRow = {
+      const row: TableRow<'price_books'> = {
         environment_id: caller.environmentId,
         key: input.key,
         name: input.name ?? null,
@@ -138,33 +147,38 @@ export async function createPriceBook(
   });
 }
 
-function toWirePriceBook(row: SqlRow, versions: readonly SqlRow[]) {
+function toWirePriceBook(row: TableRow<'price_books'>, versions: readonly TableRow<'price_versions'>[]) {
   return {
-    key: String(row.key),
-    name: row.name === null ? null : String(row.name),
-    default: row.is_default === 1n || row.is_default === 1,
+    key: row.key,
+    name: row.name,
+    default: row.is_default === 1n,
     versions: versions.map((version) => ({
       version: Number(version.version),
       effective_from: toTimestamp(toTime(version.effective_from)),
-      prices: JSON.parse(String(version.definition)) as PriceDefinition,
+      prices: JSON.parse(version.definition) as PriceDefinition,
       created_at: toTimestamp(toTime(version.created_at)),
     })),
     created_at: toTimestamp(toTime(row.created_at)),
   };
 }
 
-async function versionsOf(service: LedgerService, environmentId: string, book: string): Promise<SqlRow[]> {
-  return service.database.reader.all(
-    'SELECT * FROM price_versions WHERE environment_id = ? AND price_book = ? ORDER BY version',
-    [environmentId, book],
-  );
+function versionsOf(service: LedgerService, environmentId: string, book: string) {
+  return queryBuilder(service.database.reader)
+    .selectFrom('price_versions')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('price_book', '=', book)
+    .orderBy('version')
+    .execute();
 }
 
 export async function getPriceBook(service: LedgerService, caller: Caller, key: string): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM price_books WHERE environment_id = ? AND key = ?', [
-    caller.environmentId,
-    key,
-  ]);
+  const row = await queryBuilder(service.database.reader)
+    .selectFrom('price_books')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('key', '=', key)
+    .executeTakeFirst();
   if (row === undefined)
     return problemReply(caller, 'price_book_not_found', `No price book "${key}" in this environment.`);
   return okReply(200, toWirePriceBook(row, await versionsOf(service, caller.environmentId, key)));
@@ -178,9 +192,9 @@ export async function listPriceBooks(service: LedgerService, caller: Caller, que
   const filters = { 'environment_id = ?': caller.environmentId };
   const found = await readPage(reader, 'price_books', priceBookKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
-  const keys = found.rows.map((row) => String(row.key));
+  const keys = found.rows.map((row) => row.key);
   const versions = await childRowsOf(reader, 'price_versions', 'price_book', caller.environmentId, keys, 'version');
-  const data = found.rows.map((row) => toWirePriceBook(row, versions.get(String(row.key)) ?? []));
+  const data = found.rows.map((row) => toWirePriceBook(row, versions.get(row.key) ?? []));
   return okReply(200, { data, next_cursor: found.nextCursor });
 }
 
@@ -275,27 +289,34 @@ export async function publishPriceVersion(
             { field: 'effective_from', message: 'must not be in the past: charges already made never change' },
           ]);
         }
-        const lock = writer.session.dialect === 'postgres' ? ' FOR UPDATE' : '';
-        const [book] = await writer.session.all(
-          `SELECT * FROM price_books WHERE environment_id = ? AND key = ?${lock}`,
-          [caller.environmentId, key],
-        );
+        const db = queryBuilder(writer.session);
+        const book = await db
+          .selectFrom('price_books')
+          .selectAll()
+          .where('environment_id', '=', caller.environmentId)
+          .where('key', '=', key)
+          .$if(writer.session.dialect === 'postgres', (query) => query.forUpdate())
+          .executeTakeFirst();
         if (book === undefined) {
           return problemReply(caller, 'price_book_not_found', `No price book "${key}" in this environment.`);
         }
-        const [last] = await writer.session.all(
-          'SELECT version, effective_from FROM price_versions WHERE environment_id = ? AND price_book = ? ORDER BY version DESC LIMIT 1',
-          [caller.environmentId, key],
-        );
+        const last = await db
+          .selectFrom('price_versions')
+          .select(['version', 'effective_from'])
+          .where('environment_id', '=', caller.environmentId)
+          .where('price_book', '=', key)
+          .orderBy('version', 'desc')
+          .limit(1)
+          .executeTakeFirst();
         if (last !== undefined && effectiveFrom < toTime(last.effective_from)) {
           return fieldReply(caller, [
             { field: 'effective_from', message: 'must not be earlier than the latest version' },
           ]);
         }
-        const row: SqlRow = {
+        const row: TableRow<'price_versions'> = {
           environment_id: caller.environmentId,
           price_book: key,
-          version: last === undefined ? 1n : BigInt(Number(last.version) + 1),
+          version: last === undefined ? 1n : last.version + 1n,
           effective_from: BigInt(effectiveFrom),
           definition: JSON.stringify(input.prices),
           created_at: BigInt(writer.now),
@@ -311,16 +332,16 @@ export async function publishPriceVersion(
 
 // ----- model prices -----------------------------------------------------------------------------
 
-function toWireModelPrice(row: SqlRow) {
+function toWireModelPrice(row: TableRow<'model_prices'>) {
   return {
-    model: String(row.model),
-    provider: row.provider === null ? null : String(row.provider),
+    model: row.model,
+    provider: row.provider,
     effective_from: toTimestamp(toTime(row.effective_from)),
-    input_per_million: String(row.input_per_million),
-    output_per_million: String(row.output_per_million),
-    cached_input_per_million: String(row.cached_input_per_million),
-    cache_write_per_million: String(row.cache_write_per_million),
-    batch_discount: String(row.batch_discount),
+    input_per_million: row.input_per_million,
+    output_per_million: row.output_per_million,
+    cached_input_per_million: row.cached_input_per_million,
+    cache_write_per_million: row.cache_write_per_million,
+    batch_discount: row.batch_discount,
     created_at: toTimestamp(toTime(row.created_at)),
   };
 }
@@ -343,7 +364,7 @@ export async function upsertModelPrice(
           { field: 'effective_from', message: 'must not be in the past: charges already made never change' },
         ]);
       }
-      const row: SqlRow = {
+      const row: TableRow<'model_prices'> = {
         environment_id: caller.environmentId,
         model: input.model,
         effective_from: BigInt(effectiveFrom),
@@ -412,11 +433,11 @@ export async function quoteCost(service: LedgerService, caller: Caller, input: Q
     if ('kind' in cost) return refusalReply(caller, cost, asset.scale);
     let covered: boolean | null = null;
     if (input.customer !== undefined) {
-      const [walletRow] = await service.database.reader.all(
-        'SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?',
-        [caller.environmentId, input.customer, asset.code],
-      );
-      const wallet = walletRow === undefined ? null : await loadWallet(service.database.reader, walletRow);
+      const wallet = await readWallet(service.database.reader, {
+        environmentId: caller.environmentId,
+        customer: input.customer,
+        asset: asset.code,
+      });
       covered =
         (wallet === null ? 0n : viewBalance(wallet, service.clock.now(), input.feature).available) >= cost.units;
       if (covered && paysWith === null) paysWith = asset.code;

@@ -7,10 +7,13 @@
 
 import type { PublishPriceVersionBody } from '@bursar/api';
 import type { Component, Meter, ModelPrice, PriceOption, Rate, RateModel } from '@bursar/core';
-import { parseAmount, parseDecimal } from '@bursar/core';
+import { parseAmount } from '@bursar/core';
 import type { AssetInfo, LedgerService } from '../../platform/service.ts';
-import { toTime } from '../../platform/storage/codecs.ts';
-import type { SqlRow } from '../../platform/storage/database.ts';
+import { toDecimal, toTime } from '../../platform/storage/codecs.ts';
+import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
+
+type LiveSubscription = Pick<TableRow<'subscriptions'>, 'customer_id' | 'plan_id' | 'plan_version'>;
 
 interface Version {
   readonly version: number;
@@ -43,9 +46,13 @@ export class PriceCatalog {
   meter(feature: string): Promise<Meter | undefined> {
     let meter = this.#features.get(feature);
     if (meter === undefined) {
-      meter = this.#service.database.reader
-        .all('SELECT meter FROM features WHERE environment_id = ? AND key = ?', [this.#environmentId, feature])
-        .then(([row]) => (row === undefined ? undefined : (JSON.parse(String(row.meter)) as Meter)));
+      meter = queryBuilder(this.#service.database.reader)
+        .selectFrom('features')
+        .select('meter')
+        .where('environment_id', '=', this.#environmentId)
+        .where('key', '=', feature)
+        .executeTakeFirst()
+        .then((row) => (row === undefined ? undefined : (JSON.parse(row.meter) as Meter)));
       this.#features.set(feature, meter);
     }
     return meter;
@@ -66,9 +73,13 @@ export class PriceCatalog {
       const found = await this.#priceInBook(override, feature, at);
       if (found !== null) return found;
     }
-    this.#defaultBook ??= this.#service.database.reader
-      .all('SELECT key FROM price_books WHERE environment_id = ? AND is_default = 1', [this.#environmentId])
-      .then(([row]) => (row === undefined ? null : String(row.key)));
+    this.#defaultBook ??= queryBuilder(this.#service.database.reader)
+      .selectFrom('price_books')
+      .select('key')
+      .where('environment_id', '=', this.#environmentId)
+      .where('is_default', '=', 1n)
+      .executeTakeFirst()
+      .then((row) => row?.key ?? null);
     const book = await this.#defaultBook;
     if (book === null) return 'price_book_not_found';
     return (await this.#priceInBook(book, feature, at)) ?? 'price_not_found';
@@ -121,12 +132,15 @@ export class PriceCatalog {
 
   /** Plan versions of the environment that override prices (usually none: then no customer is looked up). */
   #overridingPlans(): Promise<ReadonlyMap<string, readonly { feature: string; price_book: string }[]>> {
-    this.#plansWithOverrides ??= this.#service.database.reader
-      .all('SELECT plan_id, version, definition FROM plan_versions WHERE environment_id = ?', [this.#environmentId])
+    this.#plansWithOverrides ??= queryBuilder(this.#service.database.reader)
+      .selectFrom('plan_versions')
+      .select(['plan_id', 'version', 'definition'])
+      .where('environment_id', '=', this.#environmentId)
+      .execute()
       .then((rows) => {
         const plans = new Map<string, { feature: string; price_book: string }[]>();
         for (const row of rows) {
-          const definition = JSON.parse(String(row.definition)) as {
+          const definition = JSON.parse(row.definition) as {
             price_overrides?: { feature: string; price_book: string }[];
           };
           const overrides = definition.price_overrides ?? [];
@@ -137,17 +151,20 @@ export class PriceCatalog {
     return this.#plansWithOverrides;
   }
 
-  #liveSubscriptions(customers: readonly string[]): Promise<SqlRow[]> {
-    return this.#service.database.reader.all(
-      `SELECT customer_id, plan_id, plan_version FROM subscriptions
-       WHERE environment_id = ? AND customer_id IN (${customers.map(() => '?').join(', ')})
-         AND status IN ('trialing', 'active')
-       ORDER BY created_at, id`,
-      [this.#environmentId, ...customers],
-    );
+  #liveSubscriptions(customers: readonly string[]): Promise<LiveSubscription[]> {
+    const reader = this.#service.database.reader;
+    return queryBuilder(reader)
+      .selectFrom('subscriptions')
+      .select(['customer_id', 'plan_id', 'plan_version'])
+      .where('environment_id', '=', this.#environmentId)
+      .where(isAnyOf(reader.dialect, 'customer_id', customers))
+      .where('status', 'in', ['trialing', 'active'])
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
   }
 
-  async #overridesOf(subscriptions: readonly SqlRow[]): Promise<ReadonlyMap<string, string>> {
+  async #overridesOf(subscriptions: readonly LiveSubscription[]): Promise<ReadonlyMap<string, string>> {
     const plans = await this.#overridingPlans();
     const byFeature = new Map<string, string>();
     for (const row of subscriptions)
@@ -160,11 +177,13 @@ export class PriceCatalog {
   async modelPrice(model: string, at: number): Promise<ModelPrice | null> {
     let rows = this.#models.get(model);
     if (rows === undefined) {
-      rows = this.#service.database.reader
-        .all('SELECT * FROM model_prices WHERE environment_id = ? AND model = ? ORDER BY effective_from', [
-          this.#environmentId,
-          model,
-        ])
+      rows = queryBuilder(this.#service.database.reader)
+        .selectFrom('model_prices')
+        .selectAll()
+        .where('environment_id', '=', this.#environmentId)
+        .where('model', '=', model)
+        .orderBy('effective_from')
+        .execute()
         .then((found) =>
           found.map((row) => ({ effectiveFrom: toTime(row.effective_from), price: toModelPrice(model, row) })),
         );
@@ -174,14 +193,17 @@ export class PriceCatalog {
   }
 
   async #loadVersions(book: string): Promise<Version[]> {
-    const rows = await this.#service.database.reader.all(
-      'SELECT * FROM price_versions WHERE environment_id = ? AND price_book = ? ORDER BY version',
-      [this.#environmentId, book],
-    );
+    const rows = await queryBuilder(this.#service.database.reader)
+      .selectFrom('price_versions')
+      .selectAll()
+      .where('environment_id', '=', this.#environmentId)
+      .where('price_book', '=', book)
+      .orderBy('version')
+      .execute();
     return rows.map((row) => ({
       version: Number(row.version),
       effectiveFrom: toTime(row.effective_from),
-      prices: new Map((JSON.parse(String(row.definition)) as PriceDefinition).map((price) => [price.feature, price])),
+      prices: new Map((JSON.parse(row.definition) as PriceDefinition).map((price) => [price.feature, price])),
     }));
   }
 
@@ -196,31 +218,22 @@ export class PriceCatalog {
   }
 }
 
-function toModelPrice(model: string, row: SqlRow): ModelPrice {
-  const decimal = (column: string) => {
-    const parsed = parseDecimal(String(row[column]));
-    if (!parsed.ok) throw new Error(`assertion failed: stored ${column} is a decimal`);
-    return parsed.value;
-  };
+function toModelPrice(model: string, row: TableRow<'model_prices'>): ModelPrice {
   return {
     model,
     perMillion: {
-      input: decimal('input_per_million'),
-      output: decimal('output_per_million'),
-      cached_input: decimal('cached_input_per_million'),
-      cache_write: decimal('cache_write_per_million'),
+      input: toDecimal(row.input_per_million),
+      output: toDecimal(row.output_per_million),
+      cached_input: toDecimal(row.cached_input_per_million),
+      cache_write: toDecimal(row.cache_write_per_million),
     },
-    batchDiscount: decimal('batch_discount'),
+    batchDiscount: toDecimal(row.batch_discount),
   };
 }
 
 /** The core's price option from a stored definition (decimals checked when the version was published). */
 export function toPriceOption(option: PriceDefinition[number]['options'][number], scale: number): PriceOption {
-  const decimal = (text: string) => {
-    const parsed = parseDecimal(text);
-    if (!parsed.ok) throw new Error('assertion failed: a published price holds decimals');
-    return parsed.value;
-  };
+  const decimal = toDecimal; // a published price's decimals were checked when it was published
   const minimum = option.minimum === undefined ? 0n : parseAmount(option.minimum, scale);
   const toModel = (
     rate: PriceDefinition[number]['options'][number]['components'][number]['rates'][number],

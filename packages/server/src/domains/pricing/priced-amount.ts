@@ -3,10 +3,9 @@
  * priced now by the price in force, in the first of its assets the customer's wallet covers (the
  * first listed when none does, so the refusal speaks of the preferred asset).
  */
-import type { Wallet } from '@bursar/core';
 import { decideCost, decideQuantities, rational, viewBalance } from '@bursar/core';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
-import { loadWallet } from '../../platform/commit/wallet-store.ts';
+import { readWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { AssetInfo, LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, parseWireAmount, problemReply, refusalReply } from '../../platform/service.ts';
@@ -75,17 +74,9 @@ export async function resolvePricedAmount(
     if ('bodyText' in target) return target;
     const priced = { key: target.key, asset, amount: cost.units };
     chosen ??= priced;
-    const wallet = await walletOf(service, target.key);
+    const wallet = await readWallet(service.database.reader, target.key);
     if (wallet !== null && viewBalance(wallet, now, feature).available >= cost.units) return priced;
   }
   if (chosen === null) throw new Error('assertion failed: a price has at least one option');
   return chosen;
-}
-
-async function walletOf(service: LedgerService, key: WalletKey): Promise<Wallet | null> {
-  const [row] = await service.database.reader.all(
-    'SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?',
-    [key.environmentId, key.customer, key.asset],
-  );
-  return row === undefined ? null : loadWallet(service.database.reader, row);
 }

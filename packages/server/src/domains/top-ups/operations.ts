@@ -20,13 +20,19 @@ import {
   problemReply,
   refusalReply,
 } from '../../platform/service.ts';
-import { toBigint, toTime } from '../../platform/storage/codecs.ts';
-import type { SqlRow } from '../../platform/storage/database.ts';
+import { toTime } from '../../platform/storage/codecs.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import type { PageQuery } from '../../platform/storage/paging.ts';
 import { keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
-import { nullableText, toTimestamp } from '../../platform/wire.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
+import { toTimestamp } from '../../platform/wire.ts';
 import { costBasisOf } from '../wallets/index.ts';
 import { monthOf } from './requests.ts';
+
+type TopUpRow = TableRow<'topups'>;
+/** The columns a settlement changes, with the row's key. */
+type TopUpChange = Pick<TopUpRow, 'environment_id' | 'id' | 'status' | 'provider_reference' | 'settled_at'> &
+  Partial<Pick<TopUpRow, 'reason' | 'cost_currency' | 'cost_total' | 'grant_id'>>;
 
 export const topUpGrantReason = 'auto top-up';
 
@@ -134,10 +140,13 @@ export async function getAutoTopUpRule(
 ): Promise<Reply> {
   const target = await service.walletFor(caller, customer, assetCode);
   if (isReply(target)) return target;
-  const [row] = await service.database.reader.all(
-    'SELECT * FROM wallets WHERE environment_id = ? AND customer_id = ? AND asset = ?',
-    [caller.environmentId, customer, assetCode],
-  );
+  const row = await queryBuilder(service.database.reader)
+    .selectFrom('wallets')
+    .select(['topup_rule', 'topup_pending', 'topup_month', 'topup_month_amount', 'topup_failures'])
+    .where('environment_id', '=', caller.environmentId)
+    .where('customer_id', '=', customer)
+    .where('asset', '=', assetCode)
+    .executeTakeFirst();
   const state = row === undefined ? undefined : topUpStateFromRow(row);
   if (state === undefined)
     return problemReply(
@@ -173,18 +182,21 @@ function toWireRule(key: WalletKey, state: TopUpState, scale: number, now: numbe
   };
 }
 
-export function toWireTopUp(row: SqlRow, scale: number) {
+export function toWireTopUp(row: TopUpRow, scale: number) {
   return {
-    id: String(row.id),
-    customer: String(row.customer_id),
-    asset: String(row.asset),
-    amount: formatAmount(toBigint(row.amount), scale),
-    status: String(row.status) as 'requested' | 'succeeded' | 'failed',
-    reason: nullableText(row.reason),
-    provider_reference: nullableText(row.provider_reference),
-    cost: row.cost_currency === null ? null : { currency: String(row.cost_currency), total: String(row.cost_total) },
-    grant: nullableText(row.grant_id),
-    attempts: toTime(row.attempts),
+    id: row.id,
+    customer: row.customer_id,
+    asset: row.asset,
+    amount: formatAmount(row.amount, scale),
+    status: row.status as 'requested' | 'succeeded' | 'failed',
+    reason: row.reason,
+    provider_reference: row.provider_reference,
+    cost:
+      row.cost_currency === null || row.cost_total === null
+        ? null
+        : { currency: row.cost_currency, total: row.cost_total },
+    grant: row.grant_id,
+    attempts: Number(row.attempts),
     created_at: toTimestamp(toTime(row.created_at)),
     settled_at: row.settled_at === null ? null : toTimestamp(toTime(row.settled_at)),
   };
@@ -243,7 +255,7 @@ export async function settleTopUp(
   const target = await topUpTarget(service, caller.environmentId, topUpId);
   if (target === undefined)
     return problemReply(caller, 'top_up_not_found', `No top-up "${topUpId}" in this environment.`);
-  const amount = toBigint(target.row.amount);
+  const amount = target.row.amount;
   const costBasis = await costBasisOf(service, caller, input.cost, amount);
   if (isFieldError(costBasis)) return fieldReply(caller, [costField(costBasis)]);
   const settlement: TopUpSettlement = {
@@ -263,7 +275,7 @@ export interface TopUpTarget {
   readonly key: WalletKey;
   readonly asset: AssetInfo;
   /** The top-up as read before queueing; only its immutable fields (wallet, amount) are used. */
-  readonly row: SqlRow;
+  readonly row: TopUpRow;
 }
 
 export async function topUpTarget(
@@ -271,14 +283,16 @@ export async function topUpTarget(
   environmentId: string,
   topUpId: string,
 ): Promise<TopUpTarget | undefined> {
-  const [row] = await service.database.reader.all('SELECT * FROM topups WHERE environment_id = ? AND id = ?', [
-    environmentId,
-    topUpId,
-  ]);
+  const row = await queryBuilder(service.database.reader)
+    .selectFrom('topups')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('id', '=', topUpId)
+    .executeTakeFirst();
   if (row === undefined) return undefined;
-  const asset = await service.asset(environmentId, String(row.asset));
+  const asset = await service.asset(environmentId, row.asset);
   if (asset === undefined) throw new Error('assertion failed: a top-up names an existing asset');
-  return { key: { environmentId, customer: String(row.customer_id), asset: asset.code }, asset, row };
+  return { key: { environmentId, customer: row.customer_id, asset: asset.code }, asset, row };
 }
 
 /**
@@ -291,7 +305,7 @@ export function settleCommand(
   settlement: TopUpSettlement,
 ): Pick<WalletCommand, 'wallets' | 'preload' | 'decide'> {
   const { key, asset } = target;
-  const id = String(target.row.id);
+  const id = target.row.id;
   const rowKey = [key.environmentId, id];
   return {
     wallets: [key],
@@ -325,13 +339,17 @@ export function settleCommand(
 }
 
 /** A paid grant of the top-up's amount with its cost basis; returns the top-up row's new columns. */
-function recordSuccess(batch: Batch, target: TopUpTarget, row: SqlRow, settlement: TopUpSettlement): SqlRow | Reply {
+function recordSuccess(
+  batch: Batch,
+  target: TopUpTarget,
+  row: TopUpRow,
+  settlement: TopUpSettlement,
+): TopUpChange | Reply {
   const { key, asset } = target;
-  const id = String(row.id);
-  const amount = toBigint(row.amount);
+  const { id, amount } = row;
   const costBasis =
     settlement.costBasis ??
-    (row.cost_currency === null ? null : costFromText(String(row.cost_currency), String(row.cost_total)));
+    (row.cost_currency === null || row.cost_total === null ? null : costFromText(row.cost_currency, row.cost_total));
   const decision = decideGrant(
     batch.wallet(key),
     {
@@ -374,10 +392,9 @@ function recordSuccess(batch: Batch, target: TopUpTarget, row: SqlRow, settlemen
 }
 
 /** Counts the failure (the rule stops after failures_max in a row); returns the top-up row's new columns. */
-function recordFailure(batch: Batch, target: TopUpTarget, row: SqlRow, settlement: TopUpSettlement): SqlRow {
+function recordFailure(batch: Batch, target: TopUpTarget, row: TopUpRow, settlement: TopUpSettlement): TopUpChange {
   const { key } = target;
-  const id = String(row.id);
-  const amount = toBigint(row.amount);
+  const { id, amount } = row;
   const after = decideTopUpOutcome(batch.wallet(key), id, amount, false);
   batch.replacePolicy(key, after);
   const failures = after.topUp?.failures ?? 0;

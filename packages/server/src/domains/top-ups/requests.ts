@@ -4,10 +4,11 @@
  * the locked wallet makes it one, however many commands of the batch cross.
  */
 import type { CostBasis, Wallet } from '@bursar/core';
-import { decideTopUpRequest, formatDecimal } from '@bursar/core';
+import { decideTopUpRequest } from '@bursar/core';
 import type { Batch, WalletChange, WalletObserver } from '../../platform/commit/batch.ts';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import { newId } from '../../platform/ids.ts';
+import { decimalText } from '../../platform/storage/codecs.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
 
 export const topUpRequests: WalletObserver = {
@@ -51,7 +52,7 @@ function requestedTopUpRow(
     reason: null,
     provider_reference: null,
     cost_currency: costBasis?.currency ?? null,
-    cost_total: costBasis === undefined ? null : formatDecimal(costBasis.total),
+    cost_total: costBasis === undefined ? null : decimalText(costBasis.total),
     grant_id: null,
     attempts: 0n,
     lease_until: null,

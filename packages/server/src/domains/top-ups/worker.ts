@@ -7,10 +7,11 @@
  */
 
 import type { ClaimedWork } from '../../platform/jobs/claims.ts';
-import { settleAll, skipLockedClause } from '../../platform/jobs/claims.ts';
+import { settleAll } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
-import { toBigint } from '../../platform/storage/codecs.ts';
-import type { SqlRow } from '../../platform/storage/database.ts';
+import type { SqlSession } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
 import type { TopUpSettlement } from './operations.ts';
 import { settleCommand, topUpTarget } from './operations.ts';
 import type { ChargeOutcome, PaymentProvider } from './payment-provider.ts';
@@ -41,10 +42,10 @@ export class TopUpWorker {
   async claimDue(): Promise<ClaimedWork> {
     const { service } = this.#options;
     // Look first with the reader, so an idle run costs no write transaction (and no fsync).
-    const [due] = await service.database.reader.all(
-      "SELECT id FROM topups WHERE status = 'requested' AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1",
-      [BigInt(service.clock.now())],
-    );
+    const due = await dueTopUps(service.database.reader, BigInt(service.clock.now()))
+      .select('id')
+      .limit(1)
+      .executeTakeFirst();
     if (due === undefined) return { claimed: 0, done: Promise.resolve() };
     const leased = await this.#lease();
     // allSettled: a stop waits for every charge, even after one of them failed.
@@ -53,24 +54,25 @@ export class TopUpWorker {
   }
 
   /** Claims due top-ups by pushing their lease into the future, in one transaction. */
-  async #lease(): Promise<SqlRow[]> {
+  async #lease(): Promise<TableRow<'topups'>[]> {
     const { service, leaseMs } = this.#options;
-    let leased: SqlRow[] = [];
+    let leased: TableRow<'topups'>[] = [];
     await service.committer.runInWriter('top-ups', async ({ session, now }) => {
-      // SKIP LOCKED: a top-up another process is leasing or settling right now is left to it.
-      const lock = skipLockedClause(session.dialect);
-      leased = await session.all(
-        `SELECT * FROM topups WHERE status = 'requested' AND (lease_until IS NULL OR lease_until <= ?)
-         ORDER BY created_at, id LIMIT ${perRunMax}${lock}`,
-        [BigInt(now)],
-      );
+      leased = await dueTopUps(session, BigInt(now))
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(perRunMax)
+        // SKIP LOCKED: a top-up another process is leasing or settling right now is left to it.
+        .$if(session.dialect === 'postgres', (query) => query.forUpdate().skipLocked())
+        .execute();
       await session.updateMany(
         'topups',
         ['environment_id', 'id'],
         leased.map((row) => ({
-          environment_id: row.environment_id ?? null,
-          id: row.id ?? null,
-          attempts: toBigint(row.attempts) + 1n,
+          environment_id: row.environment_id,
+          id: row.id,
+          attempts: row.attempts + 1n,
           lease_until: BigInt(now + leaseMs),
         })),
       );
@@ -78,18 +80,18 @@ export class TopUpWorker {
     return leased;
   }
 
-  async #charge(row: SqlRow): Promise<void> {
+  async #charge(row: TableRow<'topups'>): Promise<void> {
     const { service, provider } = this.#options;
-    const environmentId = String(row.environment_id);
-    const topUpId = String(row.id);
+    const environmentId = row.environment_id;
+    const topUpId = row.id;
     let outcome: ChargeOutcome;
     try {
       outcome = await provider.charge({
         topUpId,
         environmentId,
-        customer: String(row.customer_id),
-        asset: String(row.asset),
-        amount: toBigint(row.amount),
+        customer: row.customer_id,
+        asset: row.asset,
+        amount: row.amount,
       });
     } catch (error) {
       this.#options.onChargeError?.(error, topUpId);
@@ -114,4 +116,12 @@ export class TopUpWorker {
     // top_up_settled: someone settled it first (settleTopUp, another process); nothing changed.
     if (!reply.problem) service.onTopUpSettled(outcome.outcome);
   }
+}
+
+/** Requested top-ups whose lease (if any) has run out at `now`: the ones a run may claim. */
+function dueTopUps(session: SqlSession, now: bigint) {
+  return queryBuilder(session)
+    .selectFrom('topups')
+    .where('status', '=', 'requested')
+    .where((where) => where.or([where('lease_until', 'is', null), where('lease_until', '<=', now)]));
 }

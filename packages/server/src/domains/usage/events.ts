@@ -13,13 +13,17 @@ import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { AssetInfo, LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply } from '../../platform/service.ts';
-import { toBigint, toTime } from '../../platform/storage/codecs.ts';
+import { toTime } from '../../platform/storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../../platform/storage/database.ts';
+import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
 import { bigintColumn, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
-import { nullableText, toTimestamp } from '../../platform/wire.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
+import { toTimestamp } from '../../platform/wire.ts';
 import { providerCostPreloads, recordProviderCost } from '../finance/index.ts';
 import type { PriceInForce } from '../pricing/index.ts';
 import { PriceCatalog } from '../pricing/index.ts';
+
+type StoredEvent = TableRow<'events'>;
 
 export const eventAgeMaxMs = 35 * 86_400_000;
 export const eventFutureMaxMs = 5 * 60_000;
@@ -123,14 +127,17 @@ async function storedEvents(
   service: LedgerService,
   environmentId: string,
   events: readonly EventInput[],
-): Promise<Map<string, SqlRow>> {
+): Promise<Map<string, StoredEvent>> {
   const ids = [...new Set(events.map((event) => event.id))];
   if (ids.length === 0) return new Map();
-  const rows = await service.database.reader.all(
-    `SELECT * FROM events WHERE environment_id = ? AND id IN (${ids.map(() => '?').join(', ')})`,
-    [environmentId, ...ids],
-  );
-  return new Map(rows.map((row) => [String(row.id), row]));
+  const reader = service.database.reader;
+  const rows = await queryBuilder(reader)
+    .selectFrom('events')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where(isAnyOf(reader.dialect, 'id', ids))
+    .execute();
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 /** A later copy of an id in the same request: a duplicate of what the first copy charged, or its refusal. */
@@ -301,11 +308,11 @@ function usageRollup(batch: Batch, key: SqlRow) {
       rollupKeyColumns.map((column) => String(key[column])),
     );
     if (row === undefined) throw new Error('assertion failed: usage rollups are preloaded, created when missing');
-    const stored = JSON.parse(String(row.quantities)) as Record<string, string>;
+    const stored = JSON.parse(row.quantities) as Record<string, string>;
     entry = {
       key,
-      events: toBigint(row.events),
-      cost: toBigint(row.cost),
+      events: row.events,
+      cost: row.cost,
       quantities: new Map(Object.entries(stored).map(([name, text]) => [name, decimalTextToRational(text)])),
     };
     rollups.set(text, entry);
@@ -318,7 +325,7 @@ async function checkEvent(
   service: LedgerService,
   caller: Caller,
   catalog: PriceCatalog,
-  stored: ReadonlyMap<string, SqlRow>,
+  stored: ReadonlyMap<string, StoredEvent>,
   event: EventInput,
   now: number,
 ): Promise<EventResult | (() => Promise<EventResult>)> {
@@ -381,10 +388,12 @@ async function checkEvent(
     const result = JSON.parse(reply.bodyText) as EventResult | { id: string; status: 'repeated' };
     if (result.status !== 'repeated') return result;
     // A repeated id (earlier, or earlier in this batch): the first one's stored outcome answers it.
-    const [stored] = await service.database.reader.all('SELECT * FROM events WHERE environment_id = ? AND id = ?', [
-      environmentId,
-      event.id,
-    ]);
+    const stored = await queryBuilder(service.database.reader)
+      .selectFrom('events')
+      .selectAll()
+      .where('environment_id', '=', environmentId)
+      .where('id', '=', event.id)
+      .executeTakeFirst();
     return stored === undefined
       ? rejected(event.id, 'insufficient_balance', 'The first copy of this event in the batch was rejected.')
       : duplicateResult(service, stored);
@@ -392,15 +401,15 @@ async function checkEvent(
 }
 
 /** What a repeated event id answers: the stored event's charge. */
-async function duplicateResult(service: LedgerService, stored: SqlRow): Promise<EventResult> {
-  const asset = await service.asset(String(stored.environment_id), String(stored.asset));
+async function duplicateResult(service: LedgerService, stored: StoredEvent): Promise<EventResult> {
+  const asset = await service.asset(stored.environment_id, stored.asset);
   if (asset === undefined) throw new Error('assertion failed: a stored event names an existing asset');
   return {
-    id: String(stored.id),
+    id: stored.id,
     status: 'duplicate',
     asset: asset.code,
-    cost: formatAmount(toBigint(stored.cost), asset.scale),
-    transaction: String(stored.transaction_id),
+    cost: formatAmount(stored.cost, asset.scale),
+    transaction: stored.transaction_id,
   };
 }
 
@@ -421,7 +430,7 @@ function usageTotal(batch: Batch, key: SqlRow): { key: SqlRow; total: Rational; 
       usageKeyColumns.map((column) => String(key[column])),
     );
     if (row === undefined) throw new Error('assertion failed: usage totals are preloaded, created when missing');
-    entry = { key, total: decimalTextToRational(String(row.total)), changed: false };
+    entry = { key, total: decimalTextToRational(row.total), changed: false };
     totals.set(text, entry);
   }
   return entry;
@@ -432,18 +441,18 @@ export function decimalTextToRational(text: string): Rational {
   return rational.fromDecimal({ units: BigInt(whole + fraction), scale: fraction.length });
 }
 
-export function toWireEvent(row: SqlRow, scale: number) {
+export function toWireEvent(row: StoredEvent, scale: number) {
   return {
-    id: String(row.id),
-    customer: String(row.customer_id),
-    feature: String(row.feature),
+    id: row.id,
+    customer: row.customer_id,
+    feature: row.feature,
     timestamp: toTimestamp(toTime(row.occurred_at)),
-    properties: JSON.parse(String(row.properties)) as Record<string, unknown>,
-    quantities: JSON.parse(String(row.quantities)) as Record<string, string>,
-    asset: String(row.asset),
-    cost: formatAmount(toBigint(row.cost), scale),
-    transaction: nullableText(row.transaction_id),
-    price_book: String(row.price_book),
+    properties: JSON.parse(row.properties) as Record<string, unknown>,
+    quantities: JSON.parse(row.quantities) as Record<string, string>,
+    asset: row.asset,
+    cost: formatAmount(row.cost, scale),
+    transaction: row.transaction_id,
+    price_book: row.price_book,
     price_version: Number(row.price_version),
     received_at: toTimestamp(toTime(row.received_at)),
   };
@@ -462,7 +471,7 @@ export async function listEvents(service: LedgerService, caller: Caller, query: 
   if (isFieldError(found)) return fieldReply(caller, [found]);
   const data = [];
   for (const row of found.rows) {
-    const asset = await service.asset(caller.environmentId, String(row.asset));
+    const asset = await service.asset(caller.environmentId, row.asset);
     data.push(toWireEvent(row, asset?.scale ?? 0));
   }
   return okReply(200, { data, next_cursor: found.nextCursor });

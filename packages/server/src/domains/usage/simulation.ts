@@ -11,8 +11,8 @@ import { decideCost, decideQuantities, formatAmount, rational } from '@bursar/co
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { AssetInfo, LedgerService } from '../../platform/service.ts';
 import { fieldReply, okReply } from '../../platform/service.ts';
-import { toBigint, toTime } from '../../platform/storage/codecs.ts';
-import type { SqlValue } from '../../platform/storage/database.ts';
+import { toTime } from '../../platform/storage/codecs.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { toTimestamp } from '../../platform/wire.ts';
 import { checkPrices, PriceCatalog, toPriceOption } from '../pricing/index.ts';
 import { periodOf } from './events.ts';
@@ -64,9 +64,9 @@ export async function simulatePricing(
         ]);
       }
       const at = toTime(row.occurred_at);
-      const customer = String(row.customer_id);
-      const feature = String(row.feature);
-      const properties = JSON.parse(String(row.properties)) as Record<string, unknown>;
+      const customer = row.customer_id;
+      const feature = row.feature;
+      const properties = JSON.parse(row.properties) as Record<string, unknown>;
       const meter = await catalog.meter(feature);
       const options = draft.get(feature);
       const counted = at >= input.from;
@@ -96,14 +96,14 @@ export async function simulatePricing(
         unpriced += 1;
         continue;
       }
-      const chargedAsset = await service.asset(caller.environmentId, String(row.asset));
+      const chargedAsset = await service.asset(caller.environmentId, row.asset);
       if (chargedAsset === undefined) throw new Error('assertion failed: stored events name existing assets');
-      addTo(lines, customer, feature, chargedAsset, { events: 1, charged: toBigint(row.cost), simulated: 0n });
+      addTo(lines, customer, feature, chargedAsset, { events: 1, charged: row.cost, simulated: 0n });
       addTo(lines, customer, feature, chosen.asset, { events: 0, charged: 0n, simulated: cost.units });
     }
     const last = page.at(-1);
     if (page.length < pageSize || last === undefined) break;
-    cursor = { at: toBigint(last.occurred_at), id: String(last.id) };
+    cursor = { at: last.occurred_at, id: last.id };
   }
   return okReply(200, {
     from: toTimestamp(input.from),
@@ -145,22 +145,25 @@ async function eventsPage(
   from: number,
   cursor: { at: bigint; id: string } | null,
 ) {
-  const clauses = ['environment_id = ?', 'occurred_at >= ?', 'occurred_at < ?'];
-  const params: SqlValue[] = [environmentId, BigInt(from), BigInt(input.to)];
-  if (input.customer !== undefined) {
-    clauses.push('customer_id = ?');
-    params.push(input.customer);
-  }
-  if (input.feature !== undefined) {
-    clauses.push('feature = ?');
-    params.push(input.feature);
-  }
-  if (cursor !== null) {
-    clauses.push('(occurred_at > ? OR (occurred_at = ? AND id > ?))');
-    params.push(cursor.at, cursor.at, cursor.id);
-  }
-  return service.database.reader.all(
-    `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY occurred_at, id LIMIT ${pageSize}`,
-    params,
-  );
+  const { customer, feature } = input;
+  return queryBuilder(service.database.reader)
+    .selectFrom('events')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('occurred_at', '>=', BigInt(from))
+    .where('occurred_at', '<', BigInt(input.to))
+    .$if(customer !== undefined, (query) => query.where('customer_id', '=', customer ?? ''))
+    .$if(feature !== undefined, (query) => query.where('feature', '=', feature ?? ''))
+    .$if(cursor !== null, (query) =>
+      query.where((where) =>
+        where.or([
+          where('occurred_at', '>', cursor?.at ?? 0n),
+          where.and([where('occurred_at', '=', cursor?.at ?? 0n), where('id', '>', cursor?.id ?? '')]),
+        ]),
+      ),
+    )
+    .orderBy('occurred_at')
+    .orderBy('id')
+    .limit(pageSize)
+    .execute();
 }

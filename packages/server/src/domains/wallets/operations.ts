@@ -18,6 +18,7 @@ import {
   multiplyDecimal,
   parseDecimal,
 } from '@bursar/core';
+import { sql } from 'kysely';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
 import type { SqlReader } from '../../platform/commit/command.ts';
@@ -34,6 +35,8 @@ import {
   refusalReply,
 } from '../../platform/service.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
+import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
 import type { PricedAmountInput } from '../pricing/index.ts';
 import { PriceCatalog, resolvePricedAmount } from '../pricing/index.ts';
 import type { EventInput } from '../usage/index.ts';
@@ -244,16 +247,13 @@ async function holdTarget(
   service: LedgerService,
   caller: Caller,
   holdId: string,
-): Promise<{ key: WalletKey; asset: AssetInfo; row: Record<string, unknown> } | Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM holds WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    holdId,
-  ]);
+): Promise<{ key: WalletKey; asset: AssetInfo; row: TableRow<'holds'> } | Reply> {
+  const row = await rowById(service, 'holds', caller.environmentId, holdId);
   if (row === undefined) return problemReply(caller, 'hold_not_found', `No hold "${holdId}" in this environment.`);
-  const asset = await service.asset(caller.environmentId, String(row.asset));
+  const asset = await service.asset(caller.environmentId, row.asset);
   if (asset === undefined) throw new Error('assertion failed: a hold names an existing asset');
   return {
-    key: { environmentId: caller.environmentId, customer: String(row.customer_id), asset: asset.code },
+    key: { environmentId: caller.environmentId, customer: row.customer_id, asset: asset.code },
     asset,
     row,
   };
@@ -275,7 +275,7 @@ export async function captureHold(
   const target = await holdTarget(service, caller, holdId);
   if (isReply(target)) return target;
   const { key, asset, row } = target;
-  const metadata = (row.metadata as string | null) ?? null;
+  const metadata = row.metadata;
   const onExcess = input.on_excess ?? 'draw';
   if (input.event !== undefined) return captureWithEvent(service, caller, holdId, target, input.event, onExcess);
   const amount = input.amount === undefined ? null : parseWireAmount(input.amount, asset.scale, 'amount');
@@ -313,7 +313,7 @@ async function captureWithEvent(
   service: LedgerService,
   caller: Caller,
   holdId: string,
-  target: { key: WalletKey; asset: AssetInfo; row: Record<string, unknown> },
+  target: { key: WalletKey; asset: AssetInfo; row: TableRow<'holds'> },
   input: NonNullable<CaptureInput['event']>,
   onExcess: 'draw' | 'refuse',
 ): Promise<Reply> {
@@ -324,7 +324,7 @@ async function captureWithEvent(
   const event: EventInput = {
     id: input.id,
     customer: key.customer,
-    feature: String(row.feature),
+    feature: row.feature,
     timestamp: input.timestamp ?? now,
     properties: input.properties,
   };
@@ -342,7 +342,7 @@ async function captureWithEvent(
       'price_not_found',
       `The price of "${event.feature}" has no option in ${asset.code}, the hold's asset.`,
     );
-  const metadata = (row.metadata as string | null) ?? null;
+  const metadata = row.metadata;
   return service.submit(
     caller,
     'captureHold',
@@ -382,7 +382,7 @@ export async function releaseHold(service: LedgerService, caller: Caller, holdId
   const target = await holdTarget(service, caller, holdId);
   if (isReply(target)) return target;
   const { key, asset, row } = target;
-  const metadata = (row.metadata as string | null) ?? null;
+  const metadata = row.metadata;
   return service.submit(
     caller,
     'releaseHold',
@@ -416,7 +416,7 @@ export async function extendHold(
       { field: 'ttl_seconds', message: `must be at most ${service.limits.holdTtlMaxMs / 1000}` },
     ]);
   }
-  const metadata = (row.metadata as string | null) ?? null;
+  const metadata = row.metadata;
   return service.submit(
     caller,
     'extendHold',
@@ -445,20 +445,12 @@ export async function voidGrant(
   grantId: string,
   input: { reason: string },
 ): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    grantId,
-  ]);
+  const row = await rowById(service, 'grants', caller.environmentId, grantId);
   if (row === undefined) return problemReply(caller, 'grant_not_found', `No grant "${grantId}" in this environment.`);
-  const asset = await service.asset(caller.environmentId, String(row.asset));
+  const asset = await service.asset(caller.environmentId, row.asset);
   if (asset === undefined) throw new Error('assertion failed: a grant names an existing asset');
-  const key: WalletKey = { environmentId: caller.environmentId, customer: String(row.customer_id), asset: asset.code };
-  const owner = {
-    customer: key.customer,
-    asset: key.asset,
-    reason: row.reason === null ? null : String(row.reason),
-    metadata: row.metadata === null ? null : String(row.metadata),
-  };
+  const key: WalletKey = { environmentId: caller.environmentId, customer: row.customer_id, asset: asset.code };
+  const owner = { customer: key.customer, asset: key.asset, reason: row.reason, metadata: row.metadata };
   return service.submit(
     caller,
     'voidGrant',
@@ -500,12 +492,14 @@ async function ensureGrantsLoaded(
 ): Promise<void> {
   const known = new Set(batch.wallet(key).grants.map((grant) => grant.id));
   const missing = grantIds.filter((id) => !known.has(id));
-  const rows = [];
-  for (const id of missing) {
-    rows.push(
-      ...(await reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [key.environmentId, id])),
-    );
-  }
+  if (missing.length === 0) return;
+  const rows = await queryBuilder(reader)
+    .selectFrom('grants')
+    .selectAll()
+    .where('environment_id', '=', key.environmentId)
+    .where(isAnyOf(reader.dialect, 'id', missing))
+    .orderBy('id')
+    .execute();
   batch.addGrants(key, rows.map(grantFromRow));
 }
 
@@ -515,22 +509,22 @@ export async function reverseTransaction(
   transactionId: string,
   input: { amount?: string | undefined; reason: string },
 ): Promise<Reply> {
-  const [row] = await service.database.reader.all('SELECT * FROM transactions WHERE environment_id = ? AND id = ?', [
-    caller.environmentId,
-    transactionId,
-  ]);
+  const row = await rowById(service, 'transactions', caller.environmentId, transactionId);
   if (row === undefined)
     return problemReply(caller, 'transaction_not_found', `No transaction "${transactionId}" in this environment.`);
-  const asset = await service.asset(caller.environmentId, String(row.asset));
+  const asset = await service.asset(caller.environmentId, row.asset);
   if (asset === undefined) throw new Error('assertion failed: a transaction names an existing asset');
   const amount =
     input.amount === undefined ? null : parseWireAmount(input.amount, asset.scale, 'amount', { positive: true });
   if (isFieldError(amount)) return fieldReply(caller, [amount]);
-  const key: WalletKey = { environmentId: caller.environmentId, customer: String(row.customer_id), asset: asset.code };
-  const entries = await service.database.reader.all(
-    'SELECT * FROM entries WHERE environment_id = ? AND transaction_id = ? ORDER BY position',
-    [caller.environmentId, transactionId],
-  );
+  const key: WalletKey = { environmentId: caller.environmentId, customer: row.customer_id, asset: asset.code };
+  const entries = await queryBuilder(service.database.reader)
+    .selectFrom('entries')
+    .selectAll()
+    .where('environment_id', '=', caller.environmentId)
+    .where('transaction_id', '=', transactionId)
+    .orderBy('position')
+    .execute();
   const original = transactionFromRows(row, entries);
   const draws = original.entries
     .filter((entry) => (entry.account === 'grant' || entry.account === 'debt') && entry.amount < 0n)
@@ -544,10 +538,13 @@ export async function reverseTransaction(
       wallets: [key],
       async read(batch, reader) {
         // Read under the wallet lock: reversals of this transaction by other processes are committed or waiting.
-        const [sum] = await reader.all(
-          'SELECT COALESCE(SUM(amount), 0) AS total FROM transactions WHERE environment_id = ? AND reverses_id = ?',
-          [caller.environmentId, transactionId],
-        );
+        const sum = await queryBuilder(reader)
+          .selectFrom('transactions')
+          .select((select) => select.fn.coalesce(select.fn.sum('amount'), sql.lit(0)).as('total'))
+          .where('environment_id', '=', caller.environmentId)
+          .where('reverses_id', '=', transactionId)
+          .executeTakeFirst();
+        // A sum is an aggregate: PostgreSQL answers numeric (exact text), SQLite an integer.
         reversedAmount = toBigint(sum?.total ?? 0n);
         for (const planned of batch.transactions) {
           if (planned.environmentId === caller.environmentId && planned.transaction.reversesId === transactionId)
@@ -705,4 +702,16 @@ function holdReply(
     transaction: toWireTransaction(transaction, state.metadata, asset.scale),
     balance: toWireBalance(batch.wallet(key), asset.scale, batch.now, hold.feature),
   });
+}
+
+/** A row of one of the wallet's tables by its id (holds, grants and transactions are keyed by environment and id). */
+async function rowById<Table extends 'holds' | 'grants' | 'transactions'>(
+  service: LedgerService,
+  table: Table,
+  environmentId: string,
+  id: string,
+): Promise<TableRow<Table> | undefined> {
+  const [row] = await service.database.reader.selectByKeys(table, ['environment_id', 'id'], [[environmentId, id]]);
+  // A whole row of one table: the drivers type it as the schema does.
+  return row as TableRow<Table> | undefined;
 }

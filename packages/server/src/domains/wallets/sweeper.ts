@@ -9,6 +9,7 @@ import type { Committer } from '../../platform/commit/committer.ts';
 import { okReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
 import type { Database } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 
 const rowsPerSweepMax = 200;
 
@@ -34,22 +35,27 @@ export class Sweeper {
   /** Settles the wallets with something due; returns how many wallets it settled. */
   async sweep(): Promise<number> {
     const now = this.#clock.now();
-    const holds = await this.#database.reader.all(
-      `SELECT DISTINCT environment_id, customer_id, asset FROM holds WHERE status = 'open' AND expires_at <= ? LIMIT ${rowsPerSweepMax}`,
-      [BigInt(now)],
-    );
-    const grants = await this.#database.reader.all(
-      `SELECT environment_id, customer_id, asset, expires_at FROM grants
-       WHERE expires_at > ? AND expires_at <= ? AND remaining > reserved ORDER BY expires_at LIMIT ${rowsPerSweepMax}`,
-      [BigInt(this.#grantsSweptUntil), BigInt(now)],
-    );
+    const db = queryBuilder(this.#database.reader);
+    const holds = await db
+      .selectFrom('holds')
+      .select(['environment_id', 'customer_id', 'asset'])
+      .distinct()
+      .where('status', '=', 'open')
+      .where('expires_at', '<=', BigInt(now))
+      .limit(rowsPerSweepMax)
+      .execute();
+    const grants = await db
+      .selectFrom('grants')
+      .select(['environment_id', 'customer_id', 'asset', 'expires_at'])
+      .where('expires_at', '>', BigInt(this.#grantsSweptUntil))
+      .where('expires_at', '<=', BigInt(now))
+      .whereRef('remaining', '>', 'reserved')
+      .orderBy('expires_at')
+      .limit(rowsPerSweepMax)
+      .execute();
     const wallets = new Map(
       [...holds, ...grants].map((row) => {
-        const key = {
-          environmentId: String(row.environment_id),
-          customer: String(row.customer_id),
-          asset: String(row.asset),
-        };
+        const key = { environmentId: row.environment_id, customer: row.customer_id, asset: row.asset };
         return [`${key.environmentId}\u0000${key.customer}\u0000${key.asset}`, key];
       }),
     );
@@ -61,7 +67,9 @@ export class Sweeper {
     // A full page may have left grants with the same or later expiry: resume from the last one seen.
     const last = grants.at(-1);
     this.#grantsSweptUntil =
-      grants.length === rowsPerSweepMax && last !== undefined ? toTime(last.expires_at) - 1 : now;
+      grants.length === rowsPerSweepMax && last !== undefined && last.expires_at !== null
+        ? toTime(last.expires_at) - 1
+        : now;
     return wallets.size;
   }
 

@@ -18,10 +18,12 @@ import type { Committer } from '../../platform/commit/committer.ts';
 import type { Logger } from '../../platform/http/logger.ts';
 import { decideRetryDelayMs } from '../../platform/jobs/backoff.ts';
 import type { ClaimedWork } from '../../platform/jobs/claims.ts';
-import { settleAll, skipLockedClause } from '../../platform/jobs/claims.ts';
+import { settleAll } from '../../platform/jobs/claims.ts';
 import type { LedgerService } from '../../platform/service.ts';
-import { toBigint, toTime } from '../../platform/storage/codecs.ts';
+import { toTime } from '../../platform/storage/codecs.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
 import { toDeliveryRow, toNotification } from './operations.ts';
 import { openSecret, SecretNotOpened } from './secret-box.ts';
 import { signWebhook } from './signing.ts';
@@ -46,6 +48,13 @@ export const defaultWebhookTiming: WebhookTiming = {
   sendTimeoutMs: 15_000,
   leaseMs: 60_000,
 };
+/** A claimed delivery with what sending it needs of its endpoint. */
+type LeasedDelivery = TableRow<'webhook_deliveries'> &
+  Pick<TableRow<'webhook_endpoints'>, 'url' | 'secret' | 'previous_secret' | 'previous_secret_until'> & {
+    readonly endpoint_deleted_at: bigint | null;
+    readonly endpoint_disabled_at: bigint | null;
+  };
+
 /** Events fanned out, and deliveries claimed, per run. */
 const perRunMax = 100;
 
@@ -85,12 +94,21 @@ export class WebhookDispatcher {
   async claimDue(): Promise<ClaimedWork> {
     // Look first with the reader, so an idle run costs no write transaction (and no fsync).
     const reader = this.#service.database.reader;
-    const [newEvent] = await reader.all('SELECT id FROM outbox WHERE delivered_at IS NULL LIMIT 1');
+    const db = queryBuilder(reader);
+    const newEvent = await db
+      .selectFrom('outbox')
+      .select('id')
+      .where('delivered_at', 'is', null)
+      .limit(1)
+      .executeTakeFirst();
     if (newEvent !== undefined) await this.#fanOut();
-    const [due] = await reader.all(
-      "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1",
-      [BigInt(this.#clock.now())],
-    );
+    const due = await db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', BigInt(this.#clock.now()))
+      .limit(1)
+      .executeTakeFirst();
     if (due === undefined) return { claimed: 0, done: Promise.resolve() };
     const leased = await this.#lease();
     // allSettled: a stop waits for every send, even after one of them failed.
@@ -101,29 +119,37 @@ export class WebhookDispatcher {
   /** One delivery per new outbox event and matching endpoint, in the transaction that marks the event dispatched. */
   #fanOut(): Promise<unknown> {
     return this.#committer.runInWriter('webhooks', async ({ session, now }) => {
-      // SKIP LOCKED: events another fan-out (another process, or a run by hand) holds are its own.
-      const lock = skipLockedClause(session.dialect);
-      const events = await session.all(
-        `SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ${perRunMax}${lock}`,
-      );
+      const db = queryBuilder(session);
+      const events = await db
+        .selectFrom('outbox')
+        .selectAll()
+        .where('delivered_at', 'is', null)
+        .orderBy('id')
+        .limit(perRunMax)
+        // SKIP LOCKED: events another fan-out (another process, or a run by hand) holds are its own.
+        .$if(session.dialect === 'postgres', (query) => query.forUpdate().skipLocked())
+        .execute();
       if (events.length === 0) return;
-      const endpoints = await session.all(
-        'SELECT * FROM webhook_endpoints WHERE deleted_at IS NULL AND disabled_at IS NULL',
-      );
+      const endpoints = await db
+        .selectFrom('webhook_endpoints')
+        .selectAll()
+        .where('deleted_at', 'is', null)
+        .where('disabled_at', 'is', null)
+        .execute();
       const deliveries: SqlRow[] = [];
       for (const event of events) {
         for (const endpoint of endpoints) {
           if (endpoint.environment_id !== event.environment_id) continue;
-          const types = endpoint.event_types === null ? null : (JSON.parse(String(endpoint.event_types)) as string[]);
-          if (types !== null && !types.includes(String(event.type))) continue;
-          deliveries.push(toDeliveryRow(String(event.environment_id), String(endpoint.id), toNotification(event), now));
+          const types = endpoint.event_types === null ? null : (JSON.parse(endpoint.event_types) as string[]);
+          if (types !== null && !types.includes(event.type)) continue;
+          deliveries.push(toDeliveryRow(event.environment_id, endpoint.id, toNotification(event), now));
         }
       }
       await session.insertMany('webhook_deliveries', deliveries);
       await session.updateMany(
         'outbox',
         ['id'],
-        events.map((event) => ({ id: event.id ?? null, delivered_at: BigInt(now) })),
+        events.map((event) => ({ id: event.id, delivered_at: BigInt(now) })),
       );
     });
   }
@@ -134,19 +160,30 @@ export class WebhookDispatcher {
    * lease has passed, for whichever process looks first. Deliveries whose endpoint has been
    * deleted or disabled since they were queued are closed as failed instead.
    */
-  async #lease(): Promise<SqlRow[]> {
-    let leased: SqlRow[] = [];
+  async #lease(): Promise<LeasedDelivery[]> {
+    let leased: LeasedDelivery[] = [];
     await this.#committer.runInWriter('webhooks', async ({ session, now }) => {
-      // SKIP LOCKED: a delivery another process is leasing right now is left to it.
-      const lock = skipLockedClause(session.dialect, 'd');
-      const due = await session.all(
-        `SELECT d.*, e.url, e.secret, e.previous_secret, e.previous_secret_until,
-                e.deleted_at AS endpoint_deleted_at, e.disabled_at AS endpoint_disabled_at
-         FROM webhook_deliveries d
-         JOIN webhook_endpoints e ON e.environment_id = d.environment_id AND e.id = d.endpoint_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ${perRunMax}${lock}`,
-        [BigInt(now)],
-      );
+      const due = await queryBuilder(session)
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_endpoints as e', (join) =>
+          join.onRef('e.environment_id', '=', 'd.environment_id').onRef('e.id', '=', 'd.endpoint_id'),
+        )
+        .selectAll('d')
+        .select([
+          'e.url',
+          'e.secret',
+          'e.previous_secret',
+          'e.previous_secret_until',
+          'e.deleted_at as endpoint_deleted_at',
+          'e.disabled_at as endpoint_disabled_at',
+        ])
+        .where('d.status', '=', 'pending')
+        .where('d.next_attempt_at', '<=', BigInt(now))
+        .orderBy('d.next_attempt_at')
+        .limit(perRunMax)
+        // SKIP LOCKED: a delivery another process is leasing right now is left to it.
+        .$if(session.dialect === 'postgres', (query) => query.forUpdate('d').skipLocked())
+        .execute();
       leased = due.filter((row) => row.endpoint_deleted_at === null && row.endpoint_disabled_at === null);
       await session.updateMany(
         'webhook_deliveries',
@@ -154,15 +191,15 @@ export class WebhookDispatcher {
         due.map((row) =>
           leased.includes(row)
             ? {
-                environment_id: row.environment_id ?? null,
-                id: row.id ?? null,
+                environment_id: row.environment_id,
+                id: row.id,
                 status: 'pending',
-                last_error: row.last_error ?? null,
+                last_error: row.last_error,
                 next_attempt_at: BigInt(now + this.#timing.leaseMs),
               }
             : {
-                environment_id: row.environment_id ?? null,
-                id: row.id ?? null,
+                environment_id: row.environment_id,
+                id: row.id,
                 status: 'failed',
                 last_error: row.endpoint_deleted_at === null ? 'endpoint disabled' : 'endpoint deleted',
                 next_attempt_at: BigInt(now),
@@ -173,7 +210,7 @@ export class WebhookDispatcher {
     return leased;
   }
 
-  async #send(delivery: SqlRow): Promise<void> {
+  async #send(delivery: LeasedDelivery): Promise<void> {
     const started = this.#clock.now();
     const secrets = this.#openSecrets(delivery, started);
     if (secrets instanceof SecretNotOpened) {
@@ -182,7 +219,7 @@ export class WebhookDispatcher {
       return;
     }
     const timestamp = Math.floor(started / 1000);
-    const body = String(delivery.payload);
+    const body = delivery.payload;
     let statusCode: number | null = null;
     let error: string | null = null;
     const wallStart = performance.now();
@@ -190,14 +227,14 @@ export class WebhookDispatcher {
     const deadline = AbortSignal.timeout(this.#timing.sendTimeoutMs);
     try {
       // Checked again here, not only at registration: node:net calls no lookup for an IP literal.
-      const refusal = refuseTargetUrl(String(delivery.url), this.#service.webhooksAllowPrivate);
+      const refusal = refuseTargetUrl(delivery.url, this.#service.webhooksAllowPrivate);
       if (refusal !== null) throw new Error(`target refused: ${refusal}`);
-      const response = await this.#post(new URL(String(delivery.url)), deadline, body, {
+      const response = await this.#post(new URL(delivery.url), deadline, body, {
         'content-type': 'application/json',
         'content-length': String(Buffer.byteLength(body)),
-        'webhook-id': String(delivery.event_id),
+        'webhook-id': delivery.event_id,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signWebhook(secrets, String(delivery.event_id), timestamp, body),
+        'webhook-signature': signWebhook(secrets, delivery.event_id, timestamp, body),
       });
       statusCode = response.statusCode ?? null;
       // Only the status counts: the body is not read, and a redirect is not followed.
@@ -216,11 +253,15 @@ export class WebhookDispatcher {
    * cannot be: a wrong audit key or a value that is not this endpoint's is an operator's problem,
    * logged as an error for each delivery it stops.
    */
-  #openSecrets(delivery: SqlRow, now: number): string[] | SecretNotOpened {
-    const owner = { environmentId: String(delivery.environment_id), endpointId: String(delivery.endpoint_id) };
-    const stored = [String(delivery.secret)];
-    if (delivery.previous_secret !== null && toTime(delivery.previous_secret_until) > now)
-      stored.push(String(delivery.previous_secret));
+  #openSecrets(delivery: LeasedDelivery, now: number): string[] | SecretNotOpened {
+    const owner = { environmentId: delivery.environment_id, endpointId: delivery.endpoint_id };
+    const stored = [delivery.secret];
+    if (
+      delivery.previous_secret !== null &&
+      delivery.previous_secret_until !== null &&
+      toTime(delivery.previous_secret_until) > now
+    )
+      stored.push(delivery.previous_secret);
     try {
       return stored.map((value) => openSecret(this.#service.auditKey, owner, value));
     } catch (error) {
@@ -228,7 +269,7 @@ export class WebhookDispatcher {
       this.#logger.error('webhook secret cannot sign', {
         environment: owner.environmentId,
         endpoint: owner.endpointId,
-        delivery: String(delivery.id),
+        delivery: delivery.id,
         reason: error.message,
       });
       return error;
@@ -252,7 +293,7 @@ export class WebhookDispatcher {
    * both are logged. A late failure does not reopen a delivery that has meanwhile succeeded.
    */
   #record(
-    delivery: SqlRow,
+    delivery: LeasedDelivery,
     outcome: { statusCode: number | null; error: string | null; durationMs: number },
   ): Promise<unknown> {
     const { statusCode, error, durationMs } = outcome;
@@ -260,13 +301,15 @@ export class WebhookDispatcher {
     const gone = statusCode === 410;
     const { retryDelaysMs, deliveryWindowMs } = this.#timing;
     return this.#committer.runInWriter('webhooks', async ({ session, now }) => {
-      const key = { environment_id: delivery.environment_id ?? null, id: delivery.id ?? null };
-      const [current] = await session.all(
-        'SELECT status, attempts, created_at FROM webhook_deliveries WHERE environment_id = ? AND id = ?',
-        [key.environment_id, key.id],
-      );
+      const key = { environment_id: delivery.environment_id, id: delivery.id };
+      const current = await queryBuilder(session)
+        .selectFrom('webhook_deliveries')
+        .select(['status', 'attempts', 'created_at'])
+        .where('environment_id', '=', key.environment_id)
+        .where('id', '=', key.id)
+        .executeTakeFirst();
       if (current === undefined) throw new Error('assertion failed: a leased delivery exists');
-      const attempt = toBigint(current.attempts) + 1n;
+      const attempt = current.attempts + 1n;
       await session.insertMany('webhook_attempts', [
         {
           environment_id: key.environment_id,
@@ -319,7 +362,7 @@ export class WebhookDispatcher {
         await session.updateMany(
           'webhook_endpoints',
           ['environment_id', 'id'],
-          [{ environment_id: key.environment_id, id: delivery.endpoint_id ?? null, disabled_at: BigInt(now) }],
+          [{ environment_id: key.environment_id, id: delivery.endpoint_id, disabled_at: BigInt(now) }],
         );
       }
     });

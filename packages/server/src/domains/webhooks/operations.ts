@@ -11,26 +11,31 @@ import { newId } from '../../platform/ids.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, problemReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
-import type { Database, SqlRow, SqlValue } from '../../platform/storage/database.ts';
+import type { Database, SqlRow, SqlSession } from '../../platform/storage/database.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { takeStartupLock } from '../../platform/storage/migrations.ts';
 import type { PageQuery } from '../../platform/storage/paging.ts';
 import { childRowsOf, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
-import { nullableText, toTimestamp } from '../../platform/wire.ts';
+import type { TableRow } from '../../platform/storage/schema.ts';
+import { toTimestamp } from '../../platform/wire.ts';
 import type { SecretOwner } from './secret-box.ts';
 import { openSecret, SecretNotOpened, sealSecret } from './secret-box.ts';
 import { generateWebhookSecret } from './signing.ts';
 import { refuseTargetUrl } from './targets.ts';
 
+type EndpointRow = TableRow<'webhook_endpoints'>;
+type DeliveryRow = TableRow<'webhook_deliveries'>;
+
 /** How long the secret before a rotation keeps signing, so receivers can switch without a gap. */
 export const previousSecretGraceMs = 24 * 3_600_000;
 
 /** An endpoint as listed; `secret` as for API keys: shown by the reply that made it, null in its stored replay. */
-export function toWireEndpoint(row: SqlRow, secret?: string | null) {
+export function toWireEndpoint(row: EndpointRow, secret?: string | null) {
   return {
-    id: String(row.id),
-    url: String(row.url),
-    event_types: row.event_types === null ? null : (JSON.parse(String(row.event_types)) as string[]),
-    description: nullableText(row.description),
+    id: row.id,
+    url: row.url,
+    event_types: row.event_types === null ? null : (JSON.parse(row.event_types) as string[]),
+    description: row.description,
     disabled_at: row.disabled_at === null ? null : toTimestamp(toTime(row.disabled_at)),
     created_at: toTimestamp(toTime(row.created_at)),
     ...(secret === undefined ? {} : secret === null ? { secret: null, secret_shown_once: true } : { secret }),
@@ -49,7 +54,7 @@ export async function createWebhookEndpoint(
     async run(writer) {
       const secret = generateWebhookSecret();
       const id = newId('whe', writer.now);
-      const row: SqlRow = {
+      const row: EndpointRow = {
         environment_id: caller.environmentId,
         id,
         url: input.url,
@@ -70,16 +75,14 @@ export async function createWebhookEndpoint(
   });
 }
 
-async function endpointRow(
-  session: LedgerService['database']['reader'],
-  environmentId: string,
-  id: string,
-): Promise<SqlRow | undefined> {
-  const [row] = await session.all(
-    'SELECT * FROM webhook_endpoints WHERE environment_id = ? AND id = ? AND deleted_at IS NULL',
-    [environmentId, id],
-  );
-  return row;
+function endpointRow(session: SqlSession, environmentId: string, id: string): Promise<EndpointRow | undefined> {
+  return queryBuilder(session)
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
 const endpointKeys = keyset('webhook_endpoints', 'asc', textColumn('id'));
@@ -98,7 +101,10 @@ function changeEndpoint(
   caller: Caller,
   operation: string,
   id: string,
-  change: (row: SqlRow, now: number) => { set: SqlRow; audit: string; reply: unknown; replayReply?: unknown },
+  change: (
+    row: EndpointRow,
+    now: number,
+  ) => { set: Partial<EndpointRow>; audit: string; reply: unknown; replayReply?: unknown },
 ): Promise<Reply> {
   return service.submit(
     caller,
@@ -148,8 +154,7 @@ export function rotateWebhookSecret(service: LedgerService, caller: Caller, id: 
     // The old secret keeps signing through the grace only if it opens (it is sealed for this same row,
     // so it moves to the other column as it is); one that does not (a lost audit key) could sign
     // nothing, and would stop every delivery until the grace ended, so it is dropped.
-    const previousSecret =
-      typeof row.secret === 'string' && canOpen(service.auditKey, owner, row.secret) ? row.secret : null;
+    const previousSecret = canOpen(service.auditKey, owner, row.secret) ? row.secret : null;
     const set = {
       secret: sealSecret(service.auditKey, owner, secret),
       previous_secret: previousSecret,
@@ -180,22 +185,25 @@ export function sealStoredWebhookSecrets(
 ): Promise<{ valuesSealed: number; endpointsUnopenable: string[] }> {
   return database.writeTransaction(async (session) => {
     await takeStartupLock(session);
-    const rows = await session.all(
-      'SELECT environment_id, id, secret, previous_secret, deleted_at FROM webhook_endpoints ORDER BY environment_id, id',
-    );
+    const rows = await queryBuilder(session)
+      .selectFrom('webhook_endpoints')
+      .select(['environment_id', 'id', 'secret', 'previous_secret', 'deleted_at'])
+      .orderBy('environment_id')
+      .orderBy('id')
+      .execute();
     let valuesSealed = 0;
     const endpointsUnopenable: string[] = [];
     const changed: SqlRow[] = [];
     for (const row of rows) {
-      const owner = { environmentId: String(row.environment_id), endpointId: String(row.id) };
-      const seal = (value: SqlValue | undefined): SqlValue => {
-        if (typeof value !== 'string' || !value.startsWith('whsec_')) return value ?? null;
+      const owner = { environmentId: row.environment_id, endpointId: row.id };
+      const seal = <Value extends string | null>(value: Value): Value | string => {
+        if (value === null || !value.startsWith('whsec_')) return value;
         valuesSealed += 1;
         return sealSecret(auditKey, owner, value);
       };
       const secret = seal(row.secret);
       const previousSecret = seal(row.previous_secret);
-      if (secret !== row.secret || previousSecret !== (row.previous_secret ?? null)) {
+      if (secret !== row.secret || previousSecret !== row.previous_secret) {
         changed.push({
           environment_id: owner.environmentId,
           id: owner.endpointId,
@@ -203,8 +211,7 @@ export function sealStoredWebhookSecrets(
           previous_secret: previousSecret,
         });
       }
-      if (row.deleted_at === null && !canOpen(auditKey, owner, String(secret)))
-        endpointsUnopenable.push(owner.endpointId);
+      if (row.deleted_at === null && !canOpen(auditKey, owner, secret)) endpointsUnopenable.push(owner.endpointId);
     }
     if (changed.length > 0) await session.updateMany('webhook_endpoints', ['environment_id', 'id'], changed);
     return { valuesSealed, endpointsUnopenable };
@@ -227,7 +234,7 @@ export function toDeliveryRow(
   endpointId: string,
   event: { id: string; type: string },
   now: number,
-): SqlRow {
+): DeliveryRow {
   return {
     environment_id: environmentId,
     id: newId('whd', now),
@@ -271,17 +278,17 @@ export function sendTestWebhook(service: LedgerService, caller: Caller, id: stri
   );
 }
 
-export function toWireDelivery(row: SqlRow, attempts: readonly SqlRow[]) {
+export function toWireDelivery(row: DeliveryRow, attempts: readonly TableRow<'webhook_attempts'>[]) {
   return {
-    id: String(row.id),
-    endpoint: String(row.endpoint_id),
-    event: String(row.event_id),
-    event_type: String(row.event_type),
-    status: String(row.status),
+    id: row.id,
+    endpoint: row.endpoint_id,
+    event: row.event_id,
+    event_type: row.event_type,
+    status: row.status,
     attempts: attempts.map((attempt) => ({
       attempt: Number(attempt.attempt),
       status_code: attempt.status_code === null ? null : Number(attempt.status_code),
-      error: nullableText(attempt.error),
+      error: attempt.error,
       duration_ms: Number(attempt.duration_ms),
       at: toTimestamp(toTime(attempt.at)),
     })),
@@ -311,9 +318,9 @@ export async function listWebhookDeliveries(
   const filters = { 'environment_id = ?': caller.environmentId, 'endpoint_id = ?': endpointId };
   const found = await readPage(reader, 'webhook_deliveries', deliveryKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
-  const ids = found.rows.map((row) => String(row.id));
+  const ids = found.rows.map((row) => row.id);
   const attempts = await childRowsOf(reader, 'webhook_attempts', 'delivery_id', caller.environmentId, ids, 'attempt');
-  const data = found.rows.map((row) => toWireDelivery(row, attempts.get(String(row.id)) ?? []));
+  const data = found.rows.map((row) => toWireDelivery(row, attempts.get(row.id) ?? []));
   return okReply(200, { data, next_cursor: found.nextCursor });
 }
 
@@ -325,10 +332,12 @@ export async function redeliverWebhook(service: LedgerService, caller: Caller, d
     {
       kind: 'task',
       async run(writer) {
-        const [row] = await writer.session.all('SELECT * FROM webhook_deliveries WHERE environment_id = ? AND id = ?', [
-          caller.environmentId,
-          deliveryId,
-        ]);
+        const row = await queryBuilder(writer.session)
+          .selectFrom('webhook_deliveries')
+          .selectAll()
+          .where('environment_id', '=', caller.environmentId)
+          .where('id', '=', deliveryId)
+          .executeTakeFirst();
         if (row === undefined) {
           return problemReply(
             caller,
@@ -367,16 +376,16 @@ export async function listNotifications(
 }
 
 /** A lifecycle event as it is listed and as a webhook carries it. */
-export function toNotification(row: SqlRow) {
+export function toNotification(row: TableRow<'outbox'>) {
   return {
-    id: String(row.id),
-    type: String(row.type),
+    id: row.id,
+    type: row.type,
     timestamp: toTimestamp(toTime(row.created_at)),
     data: {
-      customer: String(row.customer_id),
+      customer: row.customer_id,
       // Subscription events belong to a customer, not to one of its wallets.
-      ...(row.asset === '' ? {} : { asset: String(row.asset) }),
-      ...(JSON.parse(String(row.data)) as Record<string, unknown>),
+      ...(row.asset === '' ? {} : { asset: row.asset }),
+      ...(JSON.parse(row.data) as Record<string, unknown>),
     },
   };
 }

@@ -7,8 +7,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Caller } from '../contract.ts';
 import { newId } from '../ids.ts';
-import { toBigint } from '../storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
+import { queryBuilder } from '../storage/kysely.ts';
 
 export interface AuditRecord {
   readonly environmentId: string;
@@ -38,13 +38,15 @@ export async function chainAuditRecords(
   const heads: SqlRow[] = [];
   const environmentIds = [...new Set(records.map((record) => record.environmentId))].sort();
   for (const environmentId of environmentIds) {
-    const lock = session.dialect === 'postgres' ? ' FOR UPDATE' : '';
-    const [head] = await session.all(`SELECT audit_seq, audit_hash FROM environments WHERE id = ?${lock}`, [
-      environmentId,
-    ]);
+    const head = await queryBuilder(session)
+      .selectFrom('environments')
+      .select(['audit_seq', 'audit_hash'])
+      .where('id', '=', environmentId)
+      .$if(session.dialect === 'postgres', (query) => query.forUpdate())
+      .executeTakeFirst();
     if (head === undefined) throw new Error('assertion failed: audited environment exists');
-    let seq = toBigint(head.audit_seq);
-    let previousHash = String(head.audit_hash);
+    let seq = head.audit_seq;
+    let previousHash = head.audit_hash;
     for (const record of records.filter((candidate) => candidate.environmentId === environmentId)) {
       seq += 1n;
       // Stored as the database will store it, so the hash covers exactly the bytes kept.
@@ -94,10 +96,15 @@ export function keyAuditChainsOnUpgrade(
   return async (added, session) => {
     if (!added.includes('audit_events.hash_kind')) return;
     const records: AuditRecord[] = [];
-    for (const environment of await session.all('SELECT id, audit_seq FROM environments ORDER BY id')) {
-      const plainRows = toBigint(environment.audit_seq);
+    const environments = await queryBuilder(session)
+      .selectFrom('environments')
+      .select(['id', 'audit_seq'])
+      .orderBy('id')
+      .execute();
+    for (const environment of environments) {
+      const plainRows = environment.audit_seq;
       if (plainRows === 0n) continue;
-      const environmentId = String(environment.id);
+      const environmentId = environment.id;
       records.push({
         environmentId,
         action: anchorAction,
@@ -191,25 +198,29 @@ export async function verifyAuditChain(
     headHash: null,
   });
   for (;;) {
-    const rows = await session.all(
-      `SELECT * FROM audit_events WHERE environment_id = ? AND seq >= ? ORDER BY seq LIMIT ${pageRows}`,
-      [environmentId, expectedSeq],
-    );
+    const rows = await queryBuilder(session)
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('environment_id', '=', environmentId)
+      .where('seq', '>=', expectedSeq)
+      .orderBy('seq')
+      .limit(pageRows)
+      .execute();
     for (const row of rows) {
-      const seq = toBigint(row.seq);
+      const seq = row.seq;
       if (seq !== expectedSeq) return broken(expectedSeq, 'a row is missing before this one');
       if (row.prev_hash !== previousHash) return broken(seq, 'prev_hash does not link to the row before');
       if (row.hash_kind === null || row.hash_kind === undefined) {
         if (keyedFrom !== null) return broken(seq, `an unkeyed row after the chain became keyed at seq ${keyedFrom}`);
       } else if (row.hash_kind !== keyedHashKind) {
-        return broken(seq, `unknown hash_kind "${String(row.hash_kind)}"`);
+        return broken(seq, `unknown hash_kind "${row.hash_kind}"`);
       } else {
         if (keyedFrom === null && seq > 1n && row.action !== anchorAction) {
           return broken(seq, `the plain rows before this keyed row are not anchored by an ${anchorAction} row`);
         }
         keyedFrom ??= seq;
       }
-      if (!sameHex(hashAuditRow(row, auditKey), String(row.hash))) {
+      if (!sameHex(hashAuditRow(row, auditKey), row.hash)) {
         return broken(
           seq,
           keyedFrom === null
@@ -220,7 +231,7 @@ export async function verifyAuditChain(
       if (options.exported !== undefined && seq === options.exported.seq && row.hash !== options.exported.hash) {
         return broken(seq, 'the hash differs from the exported head: the chain was rewritten up to here');
       }
-      previousHash = String(row.hash);
+      previousHash = row.hash;
       expectedSeq += 1n;
       checked += 1;
     }
@@ -235,8 +246,12 @@ export async function verifyAuditChain(
       'no row is keyed, so none is protected against database writers (relabelled as plain, or never upgraded: run `bursar migrate` with the audit key)',
     );
   }
-  const [head] = await session.all('SELECT audit_seq, audit_hash FROM environments WHERE id = ?', [environmentId]);
-  if (head !== undefined && (toBigint(head.audit_seq) !== lastSeq || String(head.audit_hash) !== previousHash)) {
+  const head = await queryBuilder(session)
+    .selectFrom('environments')
+    .select(['audit_seq', 'audit_hash'])
+    .where('id', '=', environmentId)
+    .executeTakeFirst();
+  if (head !== undefined && (head.audit_seq !== lastSeq || head.audit_hash !== previousHash)) {
     return broken(
       expectedSeq,
       "the chain does not end at the environment's head: rows after the last one were deleted",
@@ -272,14 +287,17 @@ export interface SignedAuditHead {
 
 /** Reads every environment's stored head and signs the lot, for the operator to keep elsewhere. */
 export async function exportAuditHead(session: SqlSession, now: number, auditKey: Buffer): Promise<SignedAuditHead> {
-  const environments = (await session.all('SELECT id, name, audit_seq, audit_hash FROM environments ORDER BY id')).map(
-    (row) => ({
-      environment_id: String(row.id),
-      name: String(row.name),
-      seq: toBigint(row.audit_seq).toString(),
-      hash: String(row.audit_hash),
-    }),
-  );
+  const rows = await queryBuilder(session)
+    .selectFrom('environments')
+    .select(['id', 'name', 'audit_seq', 'audit_hash'])
+    .orderBy('id')
+    .execute();
+  const environments = rows.map((row) => ({
+    environment_id: row.id,
+    name: row.name,
+    seq: row.audit_seq.toString(),
+    hash: row.audit_hash,
+  }));
   const unsigned = { format: 'bursar.audit-head.v1' as const, exported_at: new Date(now).toISOString(), environments };
   return { ...unsigned, signature: signHead(unsigned, auditKey) };
 }

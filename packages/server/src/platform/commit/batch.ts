@@ -16,7 +16,7 @@ import type {
 import { assertWalletInvariants, decideSettlement, thresholdEvents } from '@bursar/core';
 import { newId } from '../ids.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
-import type { TableName } from '../storage/schema.ts';
+import type { TableName, TableRow } from '../storage/schema.ts';
 import type { AuditRecord } from './audit-chain.ts';
 import type { WalletKey } from './wallet-key.ts';
 import { walletKeyText } from './wallet-key.ts';
@@ -115,9 +115,12 @@ export class Batch {
     this.#preloaded.set(`${table}\u0000${key.join('\u0000')}`, row);
   }
 
-  /** A row a command declared in `preload`, read for the whole batch; undefined when it does not exist. */
-  preloaded(table: TableName, key: readonly string[]): SqlRow | undefined {
-    return this.#preloaded.get(`${table}\u0000${key.join('\u0000')}`);
+  /**
+   * A row a command declared in `preload`, read for the whole batch; undefined when it does not
+   * exist. Typed by the schema: it is a whole row of `table`, as the drivers return it.
+   */
+  preloaded<Table extends TableName>(table: Table, key: readonly string[]): TableRow<Table> | undefined {
+    return this.#preloaded.get(`${table}\u0000${key.join('\u0000')}`) as TableRow<Table> | undefined;
   }
 
   insert(table: TableName, row: SqlRow): void {

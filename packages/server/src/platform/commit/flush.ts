@@ -6,8 +6,9 @@
 import type { Grant, Wallet } from '@bursar/core';
 import { formatAmount } from '@bursar/core';
 import { newId } from '../ids.ts';
-import { toBigint } from '../storage/codecs.ts';
+import { decimalText } from '../storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
+import { isAnyOf, queryBuilder } from '../storage/kysely.ts';
 import { chainAuditRecords } from './audit-chain.ts';
 import type { Batch, HoldVersion } from './batch.ts';
 import { topUpColumns } from './top-up-rows.ts';
@@ -171,7 +172,7 @@ function grantRow(
     expires_at: grant.expiresAt === null ? null : BigInt(grant.expiresAt),
     features: grant.features === null ? null : JSON.stringify(grant.features),
     cost_currency: grant.costBasis?.currency ?? null,
-    cost_total: grant.costBasis === null ? null : formatDecimalText(grant.costBasis.total),
+    cost_total: grant.costBasis === null ? null : decimalText(grant.costBasis.total),
     reason: extras?.reason ?? null,
     metadata: extras?.metadata ?? null,
     created_at: BigInt(grant.createdAt),
@@ -225,18 +226,15 @@ async function assetScales(session: SqlSession, batch: Batch): Promise<Map<strin
   }
   const scales = new Map<string, number>();
   for (const [environmentId, codes] of codesByEnvironment) {
-    const rows = await session.all(
-      `SELECT code, scale FROM assets WHERE environment_id = ? AND code IN (${[...codes].map(() => '?').join(', ')})`,
-      [environmentId, ...codes],
-    );
-    for (const row of rows) scales.set(assetScaleKey(environmentId, String(row.code)), Number(toBigint(row.scale)));
+    const rows = await queryBuilder(session)
+      .selectFrom('assets')
+      .select(['code', 'scale'])
+      .where('environment_id', '=', environmentId)
+      .where(isAnyOf(session.dialect, 'code', [...codes]))
+      .execute();
+    for (const row of rows) scales.set(assetScaleKey(environmentId, row.code), Number(row.scale));
   }
   return scales;
-}
-
-function formatDecimalText(value: { units: bigint; scale: number }): string {
-  const digits = value.units.toString().padStart(value.scale + 1, '0');
-  return value.scale === 0 ? digits : `${digits.slice(0, -value.scale)}.${digits.slice(-value.scale)}`;
 }
 
 /** The booked balance is the sum of the wallet's grant-lot and debt entries. */

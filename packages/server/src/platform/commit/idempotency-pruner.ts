@@ -3,7 +3,7 @@
  * transaction through the committer, so pruning a backlog never holds the writer for long.
  */
 import type { Clock } from '../clock.ts';
-import { skipLockedClause } from '../jobs/claims.ts';
+import { queryBuilder } from '../storage/kysely.ts';
 import type { Committer } from './committer.ts';
 
 /** Rows deleted per transaction: small enough to add only a few milliseconds to the batch it joins. */
@@ -49,13 +49,25 @@ export class IdempotencyPruner {
   async #pruneOnce(cutoff: number): Promise<number> {
     let rows = 0;
     await this.#options.committer.runInWriter('idempotency-pruner', async (writer) => {
-      const lock = skipLockedClause(writer.session.dialect);
-      rows = await writer.session.run(
-        `DELETE FROM idempotency_keys WHERE (environment_id, key) IN (
-           SELECT environment_id, key FROM idempotency_keys WHERE created_at <= ?
-           ORDER BY created_at LIMIT ${rowsPerTransactionMax}${lock})`,
-        [BigInt(cutoff)],
-      );
+      const deleted = await queryBuilder(writer.session)
+        .deleteFrom('idempotency_keys')
+        .where((where) =>
+          where(
+            where.refTuple('environment_id', 'key'),
+            'in',
+            where
+              .selectFrom('idempotency_keys')
+              .select(['environment_id', 'key'])
+              .where('created_at', '<=', BigInt(cutoff))
+              .orderBy('created_at')
+              .limit(rowsPerTransactionMax)
+              // SKIP LOCKED: keys another process is pruning right now are left to it.
+              .$if(writer.session.dialect === 'postgres', (query) => query.forUpdate().skipLocked())
+              .$asTuple('environment_id', 'key'),
+          ),
+        )
+        .executeTakeFirst();
+      rows = Number(deleted.numDeletedRows);
     });
     return rows;
   }

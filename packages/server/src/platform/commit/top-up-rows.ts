@@ -3,9 +3,9 @@
  * row is the engine's; the `topups` table is the top-ups domain's). Amounts are stored as units.
  */
 import type { CostBasis, TopUpRule, TopUpState, Wallet } from '@bursar/core';
-import { formatDecimal, parseDecimal } from '@bursar/core';
-import { toBigint, toTime } from '../storage/codecs.ts';
+import { decimalText, toDecimal } from '../storage/codecs.ts';
 import type { SqlRow } from '../storage/database.ts';
+import type { TableRow } from '../storage/schema.ts';
 
 /** The rule as the `topup_rule` column holds it: JSON, with amounts as unit strings. */
 interface StoredRule {
@@ -41,9 +41,14 @@ export function topUpColumns(wallet: Wallet): SqlRow {
 }
 
 /** The wallet's top-up state from its row; undefined when it has no rule (or predates top-ups). */
-export function topUpStateFromRow(row: SqlRow): TopUpState | undefined {
-  if (row.topup_rule === null || row.topup_rule === undefined) return undefined;
-  const stored = JSON.parse(String(row.topup_rule)) as StoredRule;
+export function topUpStateFromRow(
+  row: Pick<
+    TableRow<'wallets'>,
+    'topup_rule' | 'topup_pending' | 'topup_month' | 'topup_month_amount' | 'topup_failures'
+  >,
+): TopUpState | undefined {
+  if (row.topup_rule === null) return undefined;
+  const stored = JSON.parse(row.topup_rule) as StoredRule;
   const rule: TopUpRule = {
     enabled: stored.enabled,
     threshold: BigInt(stored.threshold),
@@ -54,20 +59,18 @@ export function topUpStateFromRow(row: SqlRow): TopUpState | undefined {
   };
   return {
     rule,
-    pending: row.topup_pending === null ? null : String(row.topup_pending),
-    month: row.topup_month === null ? null : String(row.topup_month),
-    monthAmount: row.topup_month_amount === null ? 0n : toBigint(row.topup_month_amount),
-    failures: row.topup_failures === null ? 0 : toTime(row.topup_failures),
+    pending: row.topup_pending,
+    month: row.topup_month,
+    monthAmount: row.topup_month_amount ?? 0n,
+    failures: row.topup_failures === null ? 0 : Number(row.topup_failures),
   };
 }
 
 export function costText(costBasis: CostBasis): { currency: string; total: string } {
-  return { currency: costBasis.currency, total: formatDecimal(costBasis.total) };
+  return { currency: costBasis.currency, total: decimalText(costBasis.total) };
 }
 
-/** A cost basis stored as text; it was parsed when it came in, so failing here is a bug. */
+/** A cost basis stored as text (checked when it came in). */
 export function costFromText(currency: string, total: string): CostBasis {
-  const parsed = parseDecimal(total);
-  if (!parsed.ok) throw new Error(`assertion failed: stored cost ${total} is a decimal`);
-  return { currency, total: parsed.value };
+  return { currency, total: toDecimal(total) };
 }

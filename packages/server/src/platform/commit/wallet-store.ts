@@ -5,8 +5,10 @@
  */
 import type { Grant, GrantCategory, Hold, OrderKey, Reservation, Wallet, WalletPolicy } from '@bursar/core';
 import { defaultWalletPolicy } from '@bursar/core';
-import { toBigint, toTime } from '../storage/codecs.ts';
+import { toDecimal, toTime } from '../storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
+import { preparedQuery, queryBuilder } from '../storage/kysely.ts';
+import type { TableRow } from '../storage/schema.ts';
 import { topUpStateFromRow } from './top-up-rows.ts';
 import type { WalletKey } from './wallet-key.ts';
 import { walletKeyText } from './wallet-key.ts';
@@ -28,60 +30,98 @@ function defaultWalletRow(key: WalletKey, now: number): SqlRow {
   };
 }
 
+type WalletRow = TableRow<'wallets'>;
+
 /** Creates missing wallet rows, then locks all of them; returns each wallet's row by key text. */
 export async function lockWallets(
   session: SqlSession,
   keys: readonly WalletKey[],
   create: readonly WalletKey[],
   now: number,
-): Promise<Map<string, SqlRow>> {
+): Promise<Map<string, WalletRow>> {
   await session.insertMany(
     'wallets',
     create.map((key) => defaultWalletRow(key, now)),
     { onConflictDoNothing: true },
   );
-  const rows = await session.selectByKeys(
+  // Whole rows of one table: the drivers type them as the schema does.
+  const rows = (await session.selectByKeys(
     'wallets',
     ['environment_id', 'customer_id', 'asset'],
     keys.map((key) => [key.environmentId, key.customer, key.asset]),
     { lock: true },
-  );
+  )) as WalletRow[];
   return new Map(rows.map((row) => [walletKeyText(keyOfRow(row)), row]));
 }
 
-function keyOfRow(row: SqlRow): WalletKey {
-  return { environmentId: String(row.environment_id), customer: String(row.customer_id), asset: String(row.asset) };
+function keyOfRow(row: WalletRow): WalletKey {
+  return { environmentId: row.environment_id, customer: row.customer_id, asset: row.asset };
 }
 
-export async function loadWallet(session: SqlSession, row: SqlRow): Promise<Wallet> {
+/** A wallet as it is stored (outside any batch: a read, a quote, a check); null when it has no row yet. */
+export async function readWallet(session: SqlSession, key: WalletKey): Promise<Wallet | null> {
+  const row = await queryBuilder(session)
+    .selectFrom('wallets')
+    .selectAll()
+    .where('environment_id', '=', key.environmentId)
+    .where('customer_id', '=', key.customer)
+    .where('asset', '=', key.asset)
+    .executeTakeFirst();
+  return row === undefined ? null : loadWallet(session, row);
+}
+
+type WalletArgs = { environmentId: string; customer: string; asset: string };
+
+// Prepared once: a wallet is loaded on every cache miss of the debit path.
+const liveGrantsOf = preparedQuery((db, wallet: WalletArgs) =>
+  db
+    .selectFrom('grants')
+    .selectAll()
+    .where('environment_id', '=', wallet.environmentId)
+    .where('customer_id', '=', wallet.customer)
+    .where('asset', '=', wallet.asset)
+    .where('remaining', '>', 0n)
+    .orderBy('created_at')
+    .orderBy('id'),
+);
+
+const openHoldsOf = preparedQuery((db, wallet: WalletArgs) =>
+  db
+    .selectFrom('holds')
+    .selectAll()
+    .where('environment_id', '=', wallet.environmentId)
+    .where('customer_id', '=', wallet.customer)
+    .where('asset', '=', wallet.asset)
+    .where('status', '=', 'open')
+    .orderBy('created_at')
+    .orderBy('id'),
+);
+
+const openReservationsOf = preparedQuery((db, wallet: WalletArgs) =>
+  db
+    .selectFrom('hold_reservations as r')
+    .innerJoin('holds as h', (join) =>
+      join.onRef('h.environment_id', '=', 'r.environment_id').onRef('h.id', '=', 'r.hold_id'),
+    )
+    .select(['r.hold_id', 'r.grant_id', 'r.amount'])
+    .where('h.environment_id', '=', wallet.environmentId)
+    .where('h.customer_id', '=', wallet.customer)
+    .where('h.asset', '=', wallet.asset)
+    .where('h.status', '=', 'open')
+    .orderBy('r.hold_id')
+    .orderBy('r.position'),
+);
+
+export async function loadWallet(session: SqlSession, row: WalletRow): Promise<Wallet> {
   const key = keyOfRow(row);
-  const params = [key.environmentId, key.customer, key.asset];
-  const grantRows = await session.all(
-    'SELECT * FROM grants WHERE environment_id = ? AND customer_id = ? AND asset = ? AND remaining > 0 ORDER BY created_at, id',
-    params,
-  );
-  const holdRows = await session.all(
-    "SELECT * FROM holds WHERE environment_id = ? AND customer_id = ? AND asset = ? AND status = 'open' ORDER BY created_at, id",
-    params,
-  );
-  const reservationRows =
-    holdRows.length === 0
-      ? []
-      : await session.all(
-          `SELECT r.hold_id, r.grant_id, r.amount FROM hold_reservations r JOIN holds h
-             ON h.environment_id = r.environment_id AND h.id = r.hold_id
-           WHERE h.environment_id = ? AND h.customer_id = ? AND h.asset = ? AND h.status = 'open'
-           ORDER BY r.hold_id, r.position`,
-          params,
-        );
+  const grantRows = await liveGrantsOf(session, key);
+  const holdRows = await openHoldsOf(session, key);
+  const reservationRows = holdRows.length === 0 ? [] : await openReservationsOf(session, key);
   const reservations = new Map<string, Reservation[]>();
   for (const reservation of reservationRows) {
-    const list = reservations.get(String(reservation.hold_id)) ?? [];
-    list.push({
-      grantId: reservation.grant_id === null ? null : String(reservation.grant_id),
-      amount: toBigint(reservation.amount),
-    });
-    reservations.set(String(reservation.hold_id), list);
+    const list = reservations.get(reservation.hold_id) ?? [];
+    list.push({ grantId: reservation.grant_id, amount: reservation.amount });
+    reservations.set(reservation.hold_id, list);
   }
   const topUp = topUpStateFromRow(row);
   return {
@@ -89,49 +129,46 @@ export async function loadWallet(session: SqlSession, row: SqlRow): Promise<Wall
     customer: key.customer,
     asset: key.asset,
     policy: policyFromRow(row),
-    debt: toBigint(row.debt),
-    debtReserved: toBigint(row.debt_reserved),
+    debt: row.debt,
+    debtReserved: row.debt_reserved,
     grants: grantRows.map(grantFromRow),
-    holds: holdRows.map((hold) => holdFromRow(hold, reservations.get(String(hold.id)) ?? [])),
+    holds: holdRows.map((hold) => holdFromRow(hold, reservations.get(hold.id) ?? [])),
   };
 }
 
-function policyFromRow(row: SqlRow): WalletPolicy {
+function policyFromRow(row: WalletRow): WalletPolicy {
   return {
-    overdraftLimit: toBigint(row.overdraft_limit),
-    consumptionOrder: String(row.consumption_order).split(',') as OrderKey[],
-    repayDebtFirst: toBigint(row.repay_debt_first) === 1n,
-    lowBalanceThreshold:
-      row.low_balance_threshold === null || row.low_balance_threshold === undefined
-        ? null
-        : toBigint(row.low_balance_threshold),
+    overdraftLimit: row.overdraft_limit,
+    consumptionOrder: row.consumption_order.split(',') as OrderKey[],
+    repayDebtFirst: row.repay_debt_first === 1n,
+    lowBalanceThreshold: row.low_balance_threshold,
   };
 }
 
-export function grantFromRow(row: SqlRow): Grant {
+export function grantFromRow(row: TableRow<'grants'>): Grant {
   return {
-    id: String(row.id),
-    amount: toBigint(row.amount),
-    remaining: toBigint(row.remaining),
-    reserved: toBigint(row.reserved),
-    category: String(row.category) as GrantCategory,
+    id: row.id,
+    amount: row.amount,
+    remaining: row.remaining,
+    reserved: row.reserved,
+    category: row.category as GrantCategory,
     priority: toTime(row.priority),
     effectiveAt: toTime(row.effective_at),
     expiresAt: row.expires_at === null ? null : toTime(row.expires_at),
-    features: row.features === null ? null : (JSON.parse(String(row.features)) as string[]),
+    features: row.features === null ? null : (JSON.parse(row.features) as string[]),
     costBasis:
-      row.cost_currency === null
+      row.cost_currency === null || row.cost_total === null
         ? null
-        : { currency: String(row.cost_currency), total: decimalFromText(String(row.cost_total)) },
+        : { currency: row.cost_currency, total: toDecimal(row.cost_total) },
     createdAt: toTime(row.created_at),
     voidedAt: row.voided_at === null ? null : toTime(row.voided_at),
     ...rolloverFromText(row.rollover),
   };
 }
 
-function rolloverFromText(text: unknown): Pick<Grant, 'rollover'> {
-  if (text === null || text === undefined) return {};
-  const stored = JSON.parse(String(text)) as { amount_max: string | null; expires_at: number | null };
+function rolloverFromText(text: string | null): Pick<Grant, 'rollover'> {
+  if (text === null) return {};
+  const stored = JSON.parse(text) as { amount_max: string | null; expires_at: number | null };
   return {
     rollover: {
       amountMax: stored.amount_max === null ? null : BigInt(stored.amount_max),
@@ -148,18 +185,13 @@ export function rolloverToText(grant: Grant): string | null {
   });
 }
 
-function holdFromRow(row: SqlRow, reservations: Reservation[]): Hold {
+function holdFromRow(row: TableRow<'holds'>, reservations: Reservation[]): Hold {
   return {
-    id: String(row.id),
-    amount: toBigint(row.amount),
+    id: row.id,
+    amount: row.amount,
     reservations,
-    feature: row.feature === null ? null : String(row.feature),
+    feature: row.feature,
     expiresAt: toTime(row.expires_at),
     createdAt: toTime(row.created_at),
   };
-}
-
-function decimalFromText(text: string): { units: bigint; scale: number } {
-  const [whole = '0', fraction = ''] = text.split('.');
-  return { units: BigInt(whole + fraction), scale: fraction.length };
 }

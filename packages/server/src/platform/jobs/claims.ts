@@ -1,14 +1,11 @@
 /**
  * Leases, the way several processes on one database share a job: a job claims the rows it will
  * work on by pushing their lease column (`topups.lease_until`, `webhook_deliveries.next_attempt_at`)
- * past now in one transaction, and a claim query ends with this clause, so on PostgreSQL rows
- * another process is claiming right now are skipped rather than waited for. SQLite needs none: its
- * one writer already runs claims one after another.
+ * past now in one transaction, and its claim query locks them with `FOR UPDATE SKIP LOCKED` on
+ * PostgreSQL (Kysely's `forUpdate().skipLocked()`), so rows another process is claiming right now
+ * are skipped rather than waited for. SQLite needs none: its one writer already runs claims one
+ * after another.
  */
-export function skipLockedClause(dialect: 'sqlite' | 'postgres', ofTable?: string): string {
-  if (dialect === 'sqlite') return '';
-  return ofTable === undefined ? ' FOR UPDATE SKIP LOCKED' : ` FOR UPDATE OF ${ofTable} SKIP LOCKED`;
-}
 
 /** What a claiming run hands back: how many rows it claimed, and the work on them, which runs under their lease. */
 export interface ClaimedWork {

@@ -5,7 +5,8 @@
  */
 import type { Writer } from '../commit/command.ts';
 import type { Committer } from '../commit/committer.ts';
-import { toTime } from '../storage/codecs.ts';
+import { queryBuilder } from '../storage/kysely.ts';
+import type { TableRow } from '../storage/schema.ts';
 import { decideRetryDelayMs } from './backoff.ts';
 import type { RunFailureLog } from './runner.ts';
 
@@ -40,13 +41,14 @@ export class JobFailures {
       // duplicate-key error (on PostgreSQL the second waits for the first and then counts on).
       const inserted = await writer.session.insertMany('job_failures', [rowAfter(1)], { onConflictDoNothing: true });
       if (inserted.length > 0) return;
-      const [previous] = await writer.session.selectByKeys(
+      // A whole row of one table: the drivers type it as the schema does.
+      const [previous] = (await writer.session.selectByKeys(
         'job_failures',
         keyColumns,
         [[key.environmentId, key.kind, key.target]],
         { lock: true },
-      );
-      const attempts = previous === undefined ? 1 : toTime(previous.attempts) + 1;
+      )) as TableRow<'job_failures'>[];
+      const attempts = previous === undefined ? 1 : Number(previous.attempts) + 1;
       await writer.session.updateMany('job_failures', keyColumns, [rowAfter(attempts)]);
     });
   }
@@ -54,11 +56,12 @@ export class JobFailures {
   /** Forgets the failures of `key` once it has succeeded. */
   clear(key: FailureKey): Promise<unknown> {
     return this.#submit(async (writer) => {
-      await writer.session.run('DELETE FROM job_failures WHERE environment_id = ? AND kind = ? AND target = ?', [
-        key.environmentId,
-        key.kind,
-        key.target,
-      ]);
+      await queryBuilder(writer.session)
+        .deleteFrom('job_failures')
+        .where('environment_id', '=', key.environmentId)
+        .where('kind', '=', key.kind)
+        .where('target', '=', key.target)
+        .execute();
     });
   }
 

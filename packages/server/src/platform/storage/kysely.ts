@@ -18,10 +18,13 @@ import {
 import type { SqlSession, SqlValue } from './database.ts';
 import type { DB } from './schema.ts';
 
-const builders = new WeakMap<SqlSession, Kysely<DB>>();
+/** What Kysely runs queries through: a session, or a read-only view of one (`run` absent: writes are refused). */
+type QuerySession = Pick<SqlSession, 'dialect' | 'all'> & Partial<Pick<SqlSession, 'run'>>;
+
+const builders = new WeakMap<QuerySession, Kysely<DB>>();
 
 /** The typed query builder over a session (one per session, kept with it). */
-export function queryBuilder(session: SqlSession): Kysely<DB> {
+export function queryBuilder(session: QuerySession): Kysely<DB> {
   let builder = builders.get(session);
   if (builder === undefined) {
     builder = kyselyOver<DB>(session);
@@ -34,7 +37,7 @@ export function queryBuilder(session: SqlSession): Kysely<DB> {
  * A Kysely bound to one session. `inTransaction`: the session is a write transaction's, and
  * Kysely's `transaction()` joins it (the migrator opens one); otherwise it refuses to open one.
  */
-export function kyselyOver<Schema>(session: SqlSession, options: { inTransaction?: boolean } = {}): Kysely<Schema> {
+export function kyselyOver<Schema>(session: QuerySession, options: { inTransaction?: boolean } = {}): Kysely<Schema> {
   const driver = new SessionDriver(session, options.inTransaction === true);
   const dialect: Dialect =
     session.dialect === 'sqlite'
@@ -51,6 +54,53 @@ export function kyselyOver<Schema>(session: SqlSession, options: { inTransaction
           createQueryCompiler: () => new PostgresQueryCompiler(),
         };
   return new Kysely<Schema>({ dialect });
+}
+
+/** A query Kysely compiles: a select builder (or a `sql` fragment) typed by the rows it returns. */
+interface CompilableQuery<Row> {
+  compile(): CompiledQuery<Row>;
+}
+
+/** Where a prepared query's parameter comes from: an argument by name, or a value fixed in the query. */
+type ParameterSource = { readonly argument: string } | { readonly value: unknown };
+
+class Placeholder {
+  readonly argument: string;
+
+  constructor(argument: string) {
+    this.argument = argument;
+  }
+}
+
+/**
+ * A read whose text Kysely builds and compiles once per dialect and that then runs with new
+ * arguments, for the debit path: building and compiling a query on every call costs more than the
+ * statement itself (platform/storage/README.md has the measurements). `build` writes the query
+ * with `args.name` wherever an argument goes; each call passes the arguments by name.
+ */
+export function preparedQuery<Args extends Record<string, SqlValue>, Row>(
+  build: (db: Kysely<DB>, args: Args) => CompilableQuery<Row>,
+): (session: QuerySession, args: Args) => Promise<Row[]> {
+  const compiled = new Map<QuerySession['dialect'], { sql: string; sources: ParameterSource[] }>();
+  const placeholders = new Proxy({} as Args, { get: (_target, name) => new Placeholder(String(name)) });
+  return async (session, args) => {
+    let statement = compiled.get(session.dialect);
+    if (statement === undefined) {
+      const query = build(queryBuilder(session), placeholders).compile();
+      statement = {
+        sql: query.sql,
+        sources: query.parameters.map((parameter) =>
+          parameter instanceof Placeholder ? { argument: parameter.argument } : { value: parameter },
+        ),
+      };
+      compiled.set(session.dialect, statement);
+    }
+    const parameters = statement.sources.map((source) =>
+      'argument' in source ? (args[source.argument] ?? null) : (source.value as SqlValue),
+    );
+    // The rows of the query the builder typed: the drivers return columns as the schema types them.
+    return (await session.all(statement.sql, parameters)) as Row[];
+  };
 }
 
 /**
@@ -83,7 +133,7 @@ class SessionDriver implements Driver {
   readonly #connection: SessionConnection;
   readonly #inTransaction: boolean;
 
-  constructor(session: SqlSession, inTransaction: boolean) {
+  constructor(session: QuerySession, inTransaction: boolean) {
     this.#connection = new SessionConnection(session);
     this.#inTransaction = inTransaction;
   }
@@ -110,15 +160,16 @@ class SessionDriver implements Driver {
 }
 
 class SessionConnection implements DatabaseConnection {
-  readonly #session: SqlSession;
+  readonly #session: QuerySession;
 
-  constructor(session: SqlSession) {
+  constructor(session: QuerySession) {
     this.#session = session;
   }
 
   async executeQuery<Row>(compiled: CompiledQuery): Promise<QueryResult<Row>> {
     const parameters = compiled.parameters as readonly SqlValue[];
     if (returnsRows(compiled)) return { rows: (await this.#session.all(compiled.sql, parameters)) as Row[] };
+    if (this.#session.run === undefined) throw new Error('assertion failed: a read-only session runs no writes');
     return { rows: [], numAffectedRows: BigInt(await this.#session.run(compiled.sql, parameters)) };
   }
 

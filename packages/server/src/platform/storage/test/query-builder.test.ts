@@ -1,7 +1,7 @@
 /**
  * The query builder over our sessions: rows come back as `DB` types them (bigint, text, null) on
- * both backends, `isAnyOf` matches any number of values with one statement text, and Kysely
- * cannot open a transaction of its own on the reader.
+ * both backends, `isAnyOf` matches any number of values with one statement text, a prepared
+ * query runs with new arguments, and Kysely cannot open a transaction of its own on the reader.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +9,7 @@ import type { TestDatabase } from '../../../../test/harness.ts';
 import { backend, createTestDatabase } from '../../../../test/harness.ts';
 import { openDatabase } from '../../../app.ts';
 import type { Database } from '../database.ts';
-import { isAnyOf, queryBuilder } from '../kysely.ts';
+import { isAnyOf, preparedQuery, queryBuilder } from '../kysely.ts';
 import { migrate } from '../migrations.ts';
 
 describe(`query builder (${backend})`, () => {
@@ -85,6 +85,26 @@ describe(`query builder (${backend})`, () => {
     assert.deepEqual(await found(['c', 'a', 'zz']), ['a', 'c']);
     assert.deepEqual(await found(['b']), ['b']);
     assert.deepEqual(await found([]), []);
+  });
+
+  it('prepares a query once and runs it with new arguments, keeping the values written into it', async () => {
+    const namesAfter = preparedQuery((db, args: { environmentId: string; createdAfter: bigint }) =>
+      db
+        .selectFrom('customers')
+        .select(['id', 'name'])
+        .where('environment_id', '=', args.environmentId)
+        .where('created_at', '>', args.createdAfter)
+        .where('id', '!=', 'c')
+        .orderBy('id'),
+    );
+    const names = async (args: { environmentId: string; createdAfter: bigint }) =>
+      (await namesAfter(opened.reader, args)).map((row) => ({ ...row }));
+    assert.deepEqual(await names({ environmentId: 'env', createdAfter: 0n }), [
+      { id: 'a', name: 'Acme' },
+      { id: 'b', name: null },
+    ]);
+    assert.deepEqual(await names({ environmentId: 'elsewhere', createdAfter: 0n }), []);
+    assert.deepEqual(await names({ environmentId: 'env', createdAfter: 5n }), []);
   });
 
   it('opens no transaction of its own on the reader', async () => {
