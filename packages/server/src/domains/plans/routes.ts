@@ -1,7 +1,6 @@
 /**
- * The routes of plans, subscriptions, entitlement checks and pricing simulations (with their plan
- * replay), bound to their operations; the route table spreads them in, and the OpenAPI document is
- * generated from them like any other.
+ * The routes of plans, subscriptions and entitlement checks, bound to their operations; the
+ * route table spreads them in, and the OpenAPI document is generated from them like any other.
  */
 
 import { operations } from '@bursar/api';
@@ -10,7 +9,6 @@ import { route } from '../../platform/http/router.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import * as entitlements from './entitlement-operations.ts';
 import * as plans from './plan-operations.ts';
-import * as replay from './plan-replay.ts';
 import * as subscriptions from './subscription-operations.ts';
 
 export function planRoutes(service: LedgerService): Route[] {
@@ -35,6 +33,5 @@ export function planRoutes(service: LedgerService): Route[] {
     route(operations.checkEntitlement, ({ caller, params, body }) =>
       entitlements.checkEntitlement(service, caller, params.customer, body),
     ),
-    route(operations.simulatePricing, ({ caller, body }) => replay.simulatePricing(service, caller, body)),
   ];
 }
