@@ -159,7 +159,7 @@ describe('simulatePricing with a plan', () => {
     );
   });
 
-  it('answers 404 plan_not_found for an unknown plan or version, and 400 naming customer without one', async () => {
+  it('answers 404 plan_not_found for an unknown plan or version, 400 naming plan.id for an allowance on its own cadence, and 400 naming customer without one', async () => {
     for (const plan of [{ id: 'nope' }, { id: 'capped', version: 9 }]) {
       const reply = await server.call('POST', '/v1/simulations', {
         from,
@@ -171,6 +171,25 @@ describe('simulatePricing with a plan', () => {
       assert.equal(reply.status, 404, reply.text);
       assert.equal(reply.body.code, 'plan_not_found');
     }
+    await ok(
+      server.call('POST', '/v1/plans', {
+        id: 'weekly_bonus',
+        name: 'Weekly bonus',
+        version: {
+          period: { interval: 'month' },
+          allowances: [{ asset: 'credits', amount: '10', cadence: { interval: 'week' } }],
+        },
+      }),
+    );
+    const ownCadence = await server.call('POST', '/v1/simulations', {
+      from,
+      to,
+      customer: 'replayed',
+      prices: workPrice,
+      plan: { id: 'weekly_bonus' },
+    });
+    assert.equal(ownCadence.status, 400, ownCadence.text);
+    assert.equal(ownCadence.body.errors[0].field, 'plan.id');
     const missing = await server.call('POST', '/v1/simulations', {
       from,
       to,
