@@ -19,7 +19,7 @@ import {
 } from './fields.ts';
 import { pageOf } from './schemas.ts';
 
-const planIdField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
+export const planIdField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
 const bookKeyField = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, _ and -');
 
 const cadence = z

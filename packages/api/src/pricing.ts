@@ -18,6 +18,7 @@ import {
   timestampField,
 } from './fields.ts';
 import { eventsPerRequestMax } from './limits.ts';
+import { planIdField } from './plans.ts';
 import { pageOf } from './schemas.ts';
 
 const quantityNameField = z
@@ -308,9 +309,55 @@ export const simulatePricingBody = z.strictObject({
   customer: customerKeyField.optional(),
   feature: featureKeyField.optional(),
   prices: publishPriceVersionBody.shape.prices.describe('The draft prices to replay the stored events through.'),
+  plan: z
+    .strictObject({
+      id: planIdField,
+      version: integerField(1, 1_000_000).optional().describe('Default: the latest version.'),
+    })
+    .optional()
+    .describe(
+      "Also replay the customer's recorded charges against this plan's allowances and rollover; needs customer.",
+    ),
 });
 
 export type SimulatePricingBody = z.output<typeof simulatePricingBody>;
+
+const planReplayFigures = {
+  asset: z.string(),
+  granted: z.string().describe("The plan's allowances."),
+  usage: z.string().describe('What the recorded events charged.'),
+  consumed: z.string().describe('The part of usage the allowances and rolled credit covered.'),
+  overage: z.string().describe('Usage beyond allowance and rolled credit.'),
+  rolled_over: z.string().describe('The part of the allowance the rollover rule carried into the next period.'),
+  expired: z.string().describe('Allowance not rolled over, and rolled credit that expired unused.'),
+};
+
+const planReplayResource = z
+  .object({
+    id: z.string(),
+    version: z.int(),
+    periods: z.array(
+      z.object({
+        index: z.int(),
+        starts_at: timeText,
+        ends_at: timeText,
+        assets: z.array(
+          z.object({
+            ...planReplayFigures,
+            carried_in: z.string().describe('Rolled credit alive when the period starts.'),
+            carried_out: z.string().describe('Rolled credit alive when the period ends.'),
+          }),
+        ),
+      }),
+    ),
+    totals: z.array(
+      z.object({
+        ...planReplayFigures,
+        carried_out: z.string().describe('Rolled credit alive at the end of the last period.'),
+      }),
+    ),
+  })
+  .meta({ id: 'PlanReplay' });
 
 export const simulationResource = z
   .object({
@@ -329,6 +376,7 @@ export const simulationResource = z
       }),
     ),
     unpriced: z.int().describe('Events the draft cannot price (no price, no matching rate, no model price).'),
+    plan: planReplayResource.optional().describe('Present when the body names a plan.'),
   })
   .meta({ id: 'Simulation' });
 

@@ -10,6 +10,7 @@ export * from './margin.ts';
 export * from './money.ts';
 export * from './outcomes.ts';
 export * from './periods.ts';
+export * from './plan-replay.ts';
 export * from './plans.ts';
 export * from './policy.ts';
 export * from './pricing.ts';

@@ -527,7 +527,7 @@ function allowanceSource(subscriptionId: string, anchorAt: number, plan: PlanRef
 }
 
 /** What the period's unused allowance becomes at its end; percent caps round down (the vendor never gives away fractions). */
-function rolloverPlan(allowance: Allowance, periodEndsAt: number, timeZone: string): RolloverPlan | null {
+export function rolloverPlan(allowance: Allowance, periodEndsAt: number, timeZone: string): RolloverPlan | null {
   const rule = allowance.rollover;
   if (rule.kind === 'none') return null;
   const expiresAt = rule.expiresAfter === null ? null : addCadence(periodEndsAt, rule.expiresAfter, 1, timeZone);

@@ -7,7 +7,7 @@ import { accessRoutes } from './domains/access/index.ts';
 import { financeRoutes } from './domains/finance/index.ts';
 import type { StripeAccount } from './domains/payments/index.ts';
 import { paymentRoutes } from './domains/payments/index.ts';
-import { planRoutes } from './domains/plans/index.ts';
+import { planRoutes, simulatePricing } from './domains/plans/index.ts';
 import { pricingRoutes } from './domains/pricing/index.ts';
 import { topUpRoutes } from './domains/top-ups/index.ts';
 import { usageRoutes } from './domains/usage/index.ts';
@@ -26,7 +26,7 @@ export function ledgerRoutes(
     ...walletRoutes(service),
     ...topUpRoutes(service),
     ...pricingRoutes(service),
-    ...usageRoutes(service),
+    ...usageRoutes(service, simulatePricing),
     ...webhookRoutes(service),
     ...planRoutes(service),
     ...paymentRoutes(service, stripe),

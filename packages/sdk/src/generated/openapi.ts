@@ -2820,6 +2820,53 @@ export interface components {
             /** Format: date-time */
             received_at: string;
         };
+        PlanReplay: {
+            id: string;
+            version: number;
+            periods: {
+                index: number;
+                /** Format: date-time */
+                starts_at: string;
+                /** Format: date-time */
+                ends_at: string;
+                assets: {
+                    asset: string;
+                    /** @description The plan's allowances. */
+                    granted: string;
+                    /** @description What the recorded events charged. */
+                    usage: string;
+                    /** @description The part of usage the allowances and rolled credit covered. */
+                    consumed: string;
+                    /** @description Usage beyond allowance and rolled credit. */
+                    overage: string;
+                    /** @description The part of the allowance the rollover rule carried into the next period. */
+                    rolled_over: string;
+                    /** @description Allowance not rolled over, and rolled credit that expired unused. */
+                    expired: string;
+                    /** @description Rolled credit alive when the period starts. */
+                    carried_in: string;
+                    /** @description Rolled credit alive when the period ends. */
+                    carried_out: string;
+                }[];
+            }[];
+            totals: {
+                asset: string;
+                /** @description The plan's allowances. */
+                granted: string;
+                /** @description What the recorded events charged. */
+                usage: string;
+                /** @description The part of usage the allowances and rolled credit covered. */
+                consumed: string;
+                /** @description Usage beyond allowance and rolled credit. */
+                overage: string;
+                /** @description The part of the allowance the rollover rule carried into the next period. */
+                rolled_over: string;
+                /** @description Allowance not rolled over, and rolled credit that expired unused. */
+                expired: string;
+                /** @description Rolled credit alive at the end of the last period. */
+                carried_out: string;
+            }[];
+        };
         Simulation: {
             /** Format: date-time */
             from: string;
@@ -2837,6 +2884,8 @@ export interface components {
             }[];
             /** @description Events the draft cannot price (no price, no matching rate, no model price). */
             unpriced: number;
+            /** @description Present when the body names a plan. */
+            plan?: components["schemas"]["PlanReplay"];
         };
         Usage: {
             customer: string;
@@ -3459,6 +3508,12 @@ export interface components {
                     }[];
                 }[];
             }[];
+            /** @description Also replay the customer's recorded charges against this plan's allowances and rollover; needs customer. */
+            plan?: {
+                id: string;
+                /** @description Default: the latest version. */
+                version?: number;
+            };
         };
         CreateWebhookEndpointBody: {
             url: string;

@@ -1,3 +1,5 @@
 /** The plans domain's surface for the rest of the server: plans, subscriptions, entitlements and renewals. */
+
+export { simulatePricing } from './plan-replay.ts';
 export { planRoutes } from './routes.ts';
 export { commitSubscriptionDecision, loadSubscriptionContext } from './subscription-operations.ts';

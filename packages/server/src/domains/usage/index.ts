@@ -1,4 +1,6 @@
 /** The usage domain's surface for the rest of the server: usage events: ingestion, rating, totals, rollups and simulations. */
+
+export { readChargedUsage } from './charged-usage.ts';
 export type { EventInput } from './events.ts';
 export {
   costInBatch,
@@ -12,3 +14,4 @@ export {
   usageBatchPart,
 } from './events.ts';
 export { usageRoutes } from './routes.ts';
+export { simulatePricing } from './simulation.ts';
