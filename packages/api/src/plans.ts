@@ -12,7 +12,6 @@ import {
   decimalNonNegativeField,
   eventPropertiesField,
   featureKeyField,
-  idField,
   integerField,
   metadataField,
   pageLimitField,
