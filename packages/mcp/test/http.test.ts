@@ -31,6 +31,8 @@ async function startMcpProcess(): Promise<URL> {
     cwd: repositoryRoot,
     env: { ...process.env, BURSAR_URL: server.url, BURSAR_API_KEY: adminKey },
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group, so the stop below reaches the node process npm starts, not only npm.
+    detached: true,
   });
   let stderr = '';
   for await (const chunk of mcpProcess.stderr ?? []) {
@@ -74,8 +76,9 @@ before(async () => {
 after(async () => {
   for (const client of clients) await client.close();
   if (mcpProcess !== undefined && mcpProcess.exitCode === null) {
-    mcpProcess.kill('SIGTERM');
-    await once(mcpProcess, 'exit');
+    const exited = once(mcpProcess, 'exit');
+    if (mcpProcess.pid !== undefined) process.kill(-mcpProcess.pid, 'SIGTERM');
+    await exited;
   }
   await server?.close();
 });
