@@ -239,7 +239,13 @@ const configSchema = z
       )
       .pipe(
         z.array(
-          z.string().regex(/^https?:\/\/[^/\s,]+$/, 'must be origins like https://app.example.com, comma-separated'),
+          z
+            .string()
+            .regex(/^https?:\/\/[^/\s,]+$/, 'must be origins like https://app.example.com, comma-separated')
+            // Browsers send an origin in this one form (lower case, no default port), and CORS compares it exactly.
+            .refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin, {
+              message: 'must be written as browsers send it: lower case, without a default port or a path',
+            }),
         ),
       ),
     auditKey: orNull(z.string().min(32, 'must be at least 32 characters')),

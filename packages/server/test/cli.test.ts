@@ -44,6 +44,20 @@ test('every configuration problem is listed at once', () => {
   }
 });
 
+test('CORS origins are read as a list and must be written as browsers send them', () => {
+  const parsed = parseConfig([], { BURSAR_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' });
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.config.corsOrigins, ['https://app.example.com', 'http://localhost:5173']);
+  for (const origin of ['https://App.example.com', 'https://app.example.com:443', 'https://app.example.com/path']) {
+    const refused = parseConfig([], { BURSAR_CORS_ORIGINS: origin });
+    assert.equal(refused.ok, false, origin);
+    assert.match(refused.ok ? '' : refused.problems.join('\n'), /BURSAR_CORS_ORIGINS/);
+  }
+  const none = parseConfig([], {});
+  assert.ok(none.ok);
+  assert.deepEqual(none.config.corsOrigins, []);
+});
+
 test('flags win over environment variables, and defaults fill the rest', () => {
   const parsed = parseConfig(['--port=9000'], { BURSAR_PORT: '7000', BURSAR_HOST: '0.0.0.0' });
   assert.ok(parsed.ok);

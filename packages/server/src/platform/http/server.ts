@@ -105,7 +105,25 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     routerOptions: { maxParamLength: 1000, querystringParser: toQueryObject },
     // Answered below in our own problem shape, with Connection: close.
     return503OnClosing: false,
+    // Node's own limits, which Fastify would otherwise lift: a body trickled in forever, or a kept-alive
+    // connection held idle for 72 s, must not tie up the server.
+    requestTimeout: 300_000,
+    keepAliveTimeout: 5_000,
+    // Refusals of the URL itself, before any route: onResponse does not see them, so they are logged here.
     frameworkErrors: (error, request, reply) => {
+      if (logger.isEnabled('info')) {
+        logger.child({ request_id: request.id }).info('request', {
+          method: request.method,
+          path: null,
+          operation: 'unmatched',
+          status: 400,
+          error: error.code,
+        });
+      }
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        sendProblem(reply, 'validation_failed', 'A path parameter is longer than 1000 characters.');
+        return;
+      }
       const name = error.code === 'FST_ERR_BAD_URL' ? nameMalformedParameter(options.routes, request.url) : null;
       if (name !== null) {
         sendFieldErrors(reply, [{ field: name, message: 'is not valid percent-encoded UTF-8' }]);
@@ -122,6 +140,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     body: string | Buffer,
     done: (error: Error | null, value?: unknown) => void,
   ) => {
+    // A route that reads no body (a 404, a 405, an operation without one) ignores what was sent, as
+    // it answers without it.
+    if (request.routeOptions.config.apiRoute?.body === undefined) {
+      done(null, undefined);
+      return;
+    }
     const parsed = parseJsonBody(request.headers['content-type'], body as Buffer);
     if (parsed instanceof ProblemError) done(parsed, undefined);
     else done(null, parsed.value);
@@ -157,7 +181,15 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ProblemError) {
+      // Fastify closes the connection after any parser error, for a body it may not have read; ours
+      // come after the whole body arrived, so the connection stays usable, as it did before Fastify.
+      reply.removeHeader('connection');
       error.send(reply);
+      return;
+    }
+    // The client left mid-body: no one to answer, and nothing failed on the server (499 in the count).
+    if (request.raw.aborted || error.code === 'ECONNRESET') {
+      reply.code(499).send();
       return;
     }
     switch (error.code) {
@@ -192,6 +224,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       methods: ['GET', 'HEAD', 'POST'],
       allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
       exposedHeaders: ['x-request-id', 'idempotent-replayed', 'retry-after'],
+      // An OPTIONS without the preflight headers is answered by the route (204 and Allow), not refused.
+      strictPreflight: false,
       maxAge: 600,
     });
   }
@@ -221,9 +255,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       const timedOut = new Promise<true>((resolve) => {
         timer = setTimeout(() => resolve(true), timeoutMs);
       });
-      const cut = await Promise.race([closed.then(() => false), timedOut]);
-      clearInterval(closingIdle);
-      clearTimeout(timer);
+      let cut: boolean;
+      try {
+        cut = await Promise.race([closed.then(() => false), timedOut]);
+      } finally {
+        clearInterval(closingIdle);
+        clearTimeout(timer);
+      }
       if (cut) {
         app.server.closeAllConnections();
         await closed;
@@ -284,7 +322,18 @@ function toApiRoute(route: Route, options: HttpServerOptions, isClosing: () => b
       const auth = token === undefined ? null : authenticate(token);
       if (auth instanceof Promise) {
         auth.then(
-          (found) => admit(request, reply, found, done),
+          (found) => {
+            // Outside Fastify's hook runner now: a throw here must still end the request (once).
+            let admitted = false;
+            try {
+              admit(request, reply, found, () => {
+                admitted = true;
+                done();
+              });
+            } catch (error) {
+              if (!admitted && !reply.sent) done(error instanceof Error ? error : new Error(String(error)));
+            }
+          },
           (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
         );
       } else {
@@ -372,6 +421,7 @@ function routeSigned(
           bodyText: body.toString('utf8'),
           headers: request.headers,
         });
+        if (answer.headers !== undefined) reply.headers(answer.headers);
         reply.header('x-request-id', request.id);
         reply.header('cache-control', 'no-store');
         return sendJsonText(

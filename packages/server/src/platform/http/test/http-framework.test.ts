@@ -719,6 +719,39 @@ describe('HEAD, OPTIONS, CORS and inject', () => {
     await withCors.app.close();
   });
 
+  it('answers 404 and 405 whatever body came with them, and keeps the connection after a refused body', async () => {
+    const unknown = await server.app.inject({
+      method: 'POST',
+      url: '/v1/nope',
+      payload: 'x=1',
+      headers: { 'content-type': 'text/plain' },
+    });
+    assert.equal(unknown.statusCode, 404);
+    const wrongMethod = await server.app.inject({
+      method: 'PUT',
+      url: '/v1/debits',
+      payload: '{nope',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(wrongMethod.statusCode, 405);
+    const refused = await server.app.inject({
+      method: 'POST',
+      url: '/v1/debits',
+      payload: 'customer=a',
+      headers: { 'content-type': 'text/plain', authorization: 'Bearer admin-key' },
+    });
+    assert.equal(refused.statusCode, 415);
+    assert.equal(refused.headers.connection, undefined);
+    const malformed = await server.app.inject({
+      method: 'POST',
+      url: '/v1/debits',
+      payload: '{"customer":',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer admin-key' },
+    });
+    assert.equal(malformed.statusCode, 400);
+    assert.equal(malformed.headers.connection, undefined);
+  });
+
   it('answers an injected request exactly as one over a socket, refusals included', async () => {
     const injected = await server.app.inject({
       method: 'GET',
