@@ -15,9 +15,8 @@ import { fieldReply, okReply, problemReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
 import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { toTimestamp } from '../../platform/wire.ts';
+import { readCustomerEvents } from './event-range.ts';
 import { decimalTextToRational } from './events.ts';
-
-const pageSize = 5000;
 
 interface Bucket {
   start: number;
@@ -65,46 +64,25 @@ export async function getUsage(
     return render(service, caller, customer, query, granularity, buckets);
   }
   let read = 0;
-  let cursor: { at: bigint; id: string } | null = null;
-  const inRange = queryBuilder(service.database.reader)
-    .selectFrom('events')
-    .select(['id', 'feature', 'occurred_at', 'properties', 'quantities', 'asset', 'cost'])
-    .where('environment_id', '=', caller.environmentId)
-    .where('customer_id', '=', customer)
-    .where('occurred_at', '>=', BigInt(query.from))
-    .where('occurred_at', '<', BigInt(query.to))
-    .$if(query.feature !== undefined, (events) => events.where('feature', '=', query.feature as string))
-    .orderBy('occurred_at')
-    .orderBy('id')
-    .limit(pageSize);
-  for (;;) {
-    const after: { at: bigint; id: string } | null = cursor;
-    const page: typeof inRange =
-      after === null
-        ? inRange
-        : inRange.where((event) =>
-            event.or([
-              event('occurred_at', '>', after.at),
-              event.and([event('occurred_at', '=', after.at), event('id', '>', after.id)]),
-            ]),
-          );
-    const rows = await page.execute();
-    for (const row of rows) {
-      read += 1;
-      if (read > usageEventsMax) {
-        return fieldReply(caller, [
-          { field: 'from', message: `the range holds more than ${usageEventsMax} events: narrow it` },
-        ]);
-      }
-      const properties = JSON.parse(row.properties) as Record<string, unknown>;
-      const groupValue = query.group_by === undefined ? undefined : properties[query.group_by];
-      const group = groupValue === undefined || groupValue === null ? null : String(groupValue);
-      const quantities = JSON.parse(row.quantities) as Record<string, string>;
-      add(toTime(row.occurred_at), row.feature, group, 1, quantities, row.asset, row.cost);
+  const range = {
+    environmentId: caller.environmentId,
+    customer,
+    from: query.from,
+    to: query.to,
+    feature: query.feature,
+  };
+  for await (const row of readCustomerEvents(service.database.reader, range)) {
+    read += 1;
+    if (read > usageEventsMax) {
+      return fieldReply(caller, [
+        { field: 'from', message: `the range holds more than ${usageEventsMax} events: narrow it` },
+      ]);
     }
-    const last = rows.at(-1);
-    if (rows.length < pageSize || last === undefined) break;
-    cursor = { at: last.occurred_at, id: last.id };
+    const properties = JSON.parse(row.properties) as Record<string, unknown>;
+    const groupValue = query.group_by === undefined ? undefined : properties[query.group_by];
+    const group = groupValue === undefined || groupValue === null ? null : String(groupValue);
+    const quantities = JSON.parse(row.quantities) as Record<string, string>;
+    add(toTime(row.occurred_at), row.feature, group, 1, quantities, row.asset, row.cost);
   }
   return render(service, caller, customer, query, granularity, buckets);
 }
