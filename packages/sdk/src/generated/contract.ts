@@ -17,8 +17,8 @@ export const operationTable = {
   createConsoleSession: { method: 'POST', path: '/v1/console/sessions', scope: 'read', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
   getConsoleSession: { method: 'GET', path: '/v1/console/sessions/current', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
   deleteConsoleSession: { method: 'DELETE', path: '/v1/console/sessions/current', scope: 'read', status: 204, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
-  listJobs: { method: 'GET', path: '/v1/jobs', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
   verifyAuditLog: { method: 'GET', path: '/v1/audit-events/verify', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
+  listJobs: { method: 'GET', path: '/v1/jobs', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
   createAsset: { method: 'POST', path: '/v1/assets', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
   listAssets: { method: 'GET', path: '/v1/assets', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
   createCustomer: { method: 'POST', path: '/v1/customers', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
@@ -138,13 +138,13 @@ export interface OperationTypes {
     input: Record<string, never>;
     output: undefined;
   };
-  listJobs: {
-    input: Record<string, never>;
-    output: operations['listJobs']['responses'][200]['content']['application/json'];
-  };
   verifyAuditLog: {
     input: Record<string, never>;
     output: operations['verifyAuditLog']['responses'][200]['content']['application/json'];
+  };
+  listJobs: {
+    input: Record<string, never>;
+    output: operations['listJobs']['responses'][200]['content']['application/json'];
   };
   createAsset: {
     input: operations['createAsset']['requestBody']['content']['application/json'];
@@ -442,7 +442,9 @@ export const problemCatalogue = {
   malformed_json: { status: 400, title: 'The body is not valid JSON', retryable: false },
   stripe_signature_invalid: { status: 400, title: 'The Stripe-Signature header does not sign this body with the webhook secret', retryable: false },
   unauthenticated: { status: 401, title: 'A valid API key is required', retryable: false },
+  session_expired: { status: 401, title: 'The console session has expired; sign in again', retryable: false },
   insufficient_scope: { status: 403, title: 'The API key\'s scope does not allow this operation', retryable: false },
+  csrf_token_invalid: { status: 403, title: 'A console session\'s write must carry its CSRF token in x-csrf-token', retryable: false },
   insufficient_balance: { status: 402, title: 'Not enough credits available', retryable: true },
   route_not_found: { status: 404, title: 'No such route', retryable: false },
   environment_not_found: { status: 404, title: 'No such environment', retryable: false },
