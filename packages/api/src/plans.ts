@@ -15,6 +15,7 @@ import {
   integerField,
   metadataField,
   pageLimitField,
+  reasonField,
 } from './fields.ts';
 import { pageOf } from './schemas.ts';
 
@@ -151,18 +152,23 @@ export const listSubscriptionsQuery = z.strictObject({
 
 const timing = z.enum(['immediate', 'period_end']);
 
+/** Why an operator made the change; kept in its audit event. */
+const changeReason = reasonField.optional().describe("Why; kept in the change's audit event.");
+
 export const changeSubscriptionBody = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.literal('change_plan'),
     ...planRef,
     timing: timing.optional().describe('Default: immediate (an upgrade); period_end suits a downgrade.'),
+    reason: changeReason,
   }),
-  z.strictObject({ action: z.literal('pause') }),
-  z.strictObject({ action: z.literal('resume') }),
+  z.strictObject({ action: z.literal('pause'), reason: changeReason }),
+  z.strictObject({ action: z.literal('resume'), reason: changeReason }),
 ]);
 
 export const cancelSubscriptionBody = z.strictObject({
   timing: timing.optional().describe('Default: period_end.'),
+  reason: changeReason,
 });
 
 export const checkEntitlementBody = z.strictObject({

@@ -3841,12 +3841,18 @@ export interface components {
              * @enum {string}
              */
             timing?: "immediate" | "period_end";
+            /** @description Why; kept in the change's audit event. */
+            reason?: string;
         } | {
             /** @constant */
             action: "pause";
+            /** @description Why; kept in the change's audit event. */
+            reason?: string;
         } | {
             /** @constant */
             action: "resume";
+            /** @description Why; kept in the change's audit event. */
+            reason?: string;
         };
         CancelSubscriptionBody: {
             /**
@@ -3854,6 +3860,8 @@ export interface components {
              * @enum {string}
              */
             timing?: "immediate" | "period_end";
+            /** @description Why; kept in the change's audit event. */
+            reason?: string;
         };
         CheckEntitlementBody: {
             feature: string;

@@ -59,6 +59,8 @@ export interface SubscriptionCommand {
   /** For a new subscription: its metadata. */
   readonly metadata?: string | null;
   readonly auditAction: string | null;
+  /** The operator's reason, kept in the audit event. */
+  readonly reason?: string | undefined;
   readonly status: number;
 }
 
@@ -122,7 +124,7 @@ export function commitSubscriptionDecision(
             origin.caller,
             command.auditAction,
             `subscription:${command.subscriptionId}`,
-            null,
+            command.reason ?? null,
             row === undefined ? null : toWireSubscription(row, []),
             body,
           ),
@@ -471,6 +473,7 @@ export async function changeSubscription(
     customer: context.row.customer_id,
     plans,
     auditAction: `subscription.${input.action === 'change_plan' ? 'changed' : input.action === 'pause' ? 'paused' : 'resumed'}`,
+    reason: input.reason,
     status: 200,
     decide,
   });
@@ -490,6 +493,7 @@ export async function cancelSubscription(
     customer: context.row.customer_id,
     plans: context.plans,
     auditAction: 'subscription.canceled',
+    reason: input.reason,
     status: 200,
     decide: (current, lookup, now) => wrap(decideCancel(existing(current), (ref) => lookup(ref).plan, timing, now)),
   });
