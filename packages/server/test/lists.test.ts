@@ -332,8 +332,8 @@ describe('lists', () => {
   it('has a case for every list operation of the API', async () => {
     const document = (await ok(call('GET', '/openapi.json'), 200)).body;
     const listed: string[] = [];
+    // listJobs is no page of a table: the process's few jobs, with the scheduled work beside them.
     for (const operations of Object.values(document.paths) as Record<string, { operationId?: string }>[])
-      // listJobs is no page of a table: the process's few jobs, with the scheduled work beside them.
       for (const operation of Object.values(operations))
         if (operation.operationId?.startsWith('list') === true && operation.operationId !== 'listJobs')
           listed.push(operation.operationId);
