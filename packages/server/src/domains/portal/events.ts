@@ -115,7 +115,9 @@ export class PortalEvents {
       for (const watcher of [...this.#watchers.values()]) {
         const versions = await walletVersions(this.#service, watcher.owner);
         if (this.#closed) return;
-        const changed = watcher.versions !== null && watcher.versions !== versions;
+        // The first poll has nothing to compare with: a change between the stream's first render and
+        // this read would be missed, so it renders again (an unchanged body is not sent twice).
+        const changed = watcher.versions !== versions;
         watcher.versions = versions;
         if (changed) for (const listener of watcher.listeners) listener();
       }
