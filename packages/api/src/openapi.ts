@@ -206,14 +206,17 @@ function toOperation(operation: Operation, bodyNames: ReadonlyMap<z.ZodType, str
       operation.method === 'POST'
         ? { 'X-Request-Id': requestIdHeader, 'Idempotent-Replayed': replayedHeader }
         : { 'X-Request-Id': requestIdHeader };
-    // 204 has no body, so no content to describe.
+    // 204 has no body, so no content to describe; an event stream's schema is each event's data
+    // (text/event-stream: `event: balance`, `data: <json>`).
     responses[status] =
       status === '204'
         ? { description: 'No Content', headers }
         : {
             description: status === '201' ? 'Created' : status === '202' ? 'Accepted' : 'OK',
             headers,
-            content: { 'application/json': { schema: toResponseSchema(schema) } },
+            content: {
+              [operation.eventStream ? 'text/event-stream' : 'application/json']: { schema: toResponseSchema(schema) },
+            },
           };
   }
   // A 200 of its own would clash with the operations that already answer 200, so the dry run's
@@ -226,10 +229,12 @@ function toOperation(operation: Operation, bodyNames: ReadonlyMap<z.ZodType, str
     parameters: toParameters(operation),
     responses: { ...responses, ...problemResponses },
     // Signed by its caller instead of an API key, or called with no credential at all (sign-in):
-    // no key scope, no bearer security.
-    ...(operation.signature === undefined && operation.unauthenticated === undefined
-      ? { 'x-bursar-scope': operation.scope }
-      : { security: [] }),
+    // no key scope, no bearer security; a portal route takes a portal session instead of a key.
+    ...(operation.signature !== undefined || operation.unauthenticated !== undefined
+      ? { security: [] }
+      : operation.principal === 'portal'
+        ? { security: [{ portalBearer: [] }, { portalCookie: [] }] }
+        : { 'x-bursar-scope': operation.scope }),
     ...dryRun,
   };
   if (operation.body === undefined) return described;
@@ -361,6 +366,17 @@ export function toOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
           name: 'bursar_console',
           description:
             'The session cookie createConsoleSession sets; every request other than GET and HEAD also sends its csrf_token as `x-csrf-token`.',
+        },
+        portalBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "A portal session's token, `bps_…` (createPortalSession): /v1/portal/ routes only.",
+        },
+        portalCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'bursar_portal',
+          description: 'The portal cookie set by the one-time URL; writes also need `x-csrf-token`.',
         },
       },
     },

@@ -42,7 +42,7 @@ function isEmptyObject(schema: JsonSchema, components: Readonly<Record<string, J
 }
 
 interface OperationRow {
-  readonly method: 'DELETE' | 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly scope: string;
   readonly status: number;
@@ -53,6 +53,8 @@ interface OperationRow {
   readonly list: boolean;
   /** The component a `dryRun` call answers with, for a write that can be previewed; null otherwise. */
   readonly dryRun: string | null;
+  /** Answers server-sent events (text/event-stream); the method returns an async iterator of them. */
+  readonly stream?: true;
 }
 
 /** Members of the client that are not operations: an operationId may not take one of these names. */
@@ -84,7 +86,8 @@ function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record
     if (status === undefined || statuses.length !== 1) {
       throw new Error(`${operation.operationId}: the SDK expects exactly one success status`);
     }
-    const successSchema = described.responses[String(status)]?.content?.['application/json']?.schema;
+    const successContent = described.responses[String(status)]?.content;
+    const successSchema = successContent?.['application/json']?.schema;
     const dryRunRef = described['x-bursar-dry-run']?.$ref;
     if (operation.dryRun !== undefined && typeof dryRunRef !== 'string') {
       throw new Error(`${operation.operationId}: its dry run's answer must be a named component`);
@@ -100,6 +103,7 @@ function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record
         bodySchema === undefined ? 'none' : isEmptyObject(bodySchema, document.components.schemas) ? 'empty' : 'json',
       list: queryParams.includes('cursor') && successSchema !== undefined && isPage(successSchema, document),
       dryRun: typeof dryRunRef === 'string' ? dryRunRef.replace('#/components/schemas/', '') : null,
+      ...(successContent?.['text/event-stream'] === undefined ? {} : { stream: true as const }),
     };
   }
   return rows;
@@ -130,9 +134,11 @@ function toTypeExpression(
   if (row.body === 'json') parts.push(`${operation}['requestBody']['content']['application/json']`);
   return {
     input: parts.length === 0 ? 'Record<string, never>' : parts.join(' & '),
-    // 204 answers no body.
+    // 204 answers no body; an event stream's output is each event's data.
     output:
-      row.status === 204 ? 'undefined' : `${operation}['responses'][${row.status}]['content']['application/json']`,
+      row.status === 204
+        ? 'undefined'
+        : `${operation}['responses'][${row.status}]['content']['${row.stream ? 'text/event-stream' : 'application/json'}']`,
     dryRun: row.dryRun === null ? null : `components['schemas']['${row.dryRun}']`,
   };
 }
@@ -166,6 +172,11 @@ function toContractSource(document: ReturnType<typeof toOpenApiDocument>): strin
     .filter(([, row]) => row.list)
     .map(([id]) => `'${id}'`);
   lines.push(`export type ListOperationId = ${listIds.join(' | ')};`, '');
+  lines.push("/** The event-stream operations: each method returns an async iterator of the stream's events. */");
+  const streamIds = Object.entries(rows)
+    .filter(([, row]) => row.stream === true)
+    .map(([id]) => `'${id}'`);
+  lines.push(`export type StreamOperationId = ${streamIds.length === 0 ? 'never' : streamIds.join(' | ')};`, '');
   lines.push("/** Each operation's input (path parameters, query and body merged) and success answer. */");
   lines.push('export interface OperationTypes {');
   for (const [id, row] of Object.entries(rows)) {

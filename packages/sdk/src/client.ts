@@ -1,5 +1,7 @@
 /** The `Bursar` client: one method per operation of the API, named after its operationId, each list method with an `all` iterator. */
-import type { ListOperationId, OperationId, OperationTypes } from './generated/contract.ts';
+import type { StreamEvent, StreamOptions } from './events.ts';
+import { streamOperation } from './events.ts';
+import type { ListOperationId, OperationId, OperationTypes, StreamOperationId } from './generated/contract.ts';
 import { operationTable } from './generated/contract.ts';
 import type { CallOptions, ClientSettings } from './request.ts';
 import { send } from './request.ts';
@@ -61,12 +63,19 @@ export type DryRunMethod<Id extends DryRunOperationId> = OperationMethod<Id> & {
   dryRun(...args: OperationArguments<Id>): Promise<DryRunOutput<Id>>;
 };
 
+/** An event-stream operation's method: its events, as they come, until the loop stops or the signal fires. */
+export type StreamMethod<Id extends StreamOperationId> = (
+  options?: StreamOptions,
+) => AsyncGenerator<StreamEvent<OperationOutput<Id>>>;
+
 export type OperationMethods = {
-  readonly [Id in OperationId]: Id extends ListOperationId
-    ? ListMethod<Id>
-    : Id extends DryRunOperationId
-      ? DryRunMethod<Id>
-      : OperationMethod<Id>;
+  readonly [Id in OperationId]: Id extends StreamOperationId
+    ? StreamMethod<Id>
+    : Id extends ListOperationId
+      ? ListMethod<Id>
+      : Id extends DryRunOperationId
+        ? DryRunMethod<Id>
+        : OperationMethod<Id>;
 };
 
 // The class's methods are built from the operation table in the constructor; this declares their types.
@@ -94,6 +103,14 @@ export class Bursar {
     const methods = this as unknown as Record<string, unknown>;
     for (const [id, row] of Object.entries(operationTable)) {
       const operationId = id as OperationId;
+      if ('stream' in row) {
+        methods[id] = (streamOptions?: StreamOptions) => streamOperation(this.#settings, operationId, streamOptions);
+        continue;
+      }
+      if ('stream' in row) {
+        methods[id] = (streamOptions?: StreamOptions) => streamOperation(this.#settings, operationId, streamOptions);
+        continue;
+      }
       const method = (input?: Record<string, unknown>, callOptions?: CallOptions) =>
         send(this.#settings, operationId, input ?? {}, callOptions);
       if (row.list) {

@@ -9,6 +9,7 @@ import { Counter, Histogram } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeyAuthenticator, bootstrap, ConsoleSessions, loadAuditKey } from './domains/access/index.ts';
 import { openStripeAccount, StripePaymentProvider } from './domains/payments/index.ts';
+import { PortalAuthenticator, PortalEvents, portalPageRoutes } from './domains/portal/index.ts';
 import type { PaymentProvider } from './domains/top-ups/index.ts';
 import { TopUpWorker, topUpRequests } from './domains/top-ups/index.ts';
 import { usageBatchPart } from './domains/usage/index.ts';
@@ -104,6 +105,8 @@ export interface ServerOptions {
   readonly webhookTiming?: WebhookTiming;
   /** Resolves webhook host names (tests answer a chosen address for a public-looking name). */
   readonly webhookResolver?: HostResolver;
+  /** How often an open event stream sends its keep-alive comment (default 15 s; tests shrink it). */
+  readonly eventHeartbeatMs?: number;
 }
 
 /** The web apps' builds, beside this package in the workspace (`npm run build:web` makes them). */
@@ -197,12 +200,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     onError: (message, fields) => logger.error(message, fields),
     now: () => clock.now(),
   });
-  const routes = ledgerRoutes(service, { apiKeys: authenticator, consoleSessions }, jobs, stripe);
+  const portalEvents = new PortalEvents(service);
+  committer.onCommitted((changed) => portalEvents.walletsCommitted(changed));
+  const portalAuthenticator = new PortalAuthenticator(service, config.apiKeyCacheMs);
+  const routes = ledgerRoutes(service, { apiKeys: authenticator, consoleSessions }, jobs, stripe, {
+    publicUrl: config.publicUrl,
+    events: portalEvents,
+  });
   let ready = true;
   const server: HttpServer = createHttpServer({
     routes,
     authenticate: (token: string) => authenticator.authenticate(token),
     authenticateCookies: (cookies) => consoleSessions.authenticate(cookies),
+    authenticatePortal: (token: string) => portalAuthenticator.authenticate(token),
+    pageRoutes: portalPageRoutes(service, { publicUrl: config.publicUrl }),
+    ...(options.eventHeartbeatMs === undefined ? {} : { heartbeatMs: options.eventHeartbeatMs }),
     logger,
     metrics,
     bodyBytesMax: config.bodyBytesMax,
@@ -315,6 +327,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       // The runner starts nothing more at once; runs in flight finish while requests drain.
       const jobsStopped = jobs.stop(config.shutdownTimeoutMs);
       const drained = await server.close(config.shutdownTimeoutMs);
+      portalEvents.close();
       if (!drained) logger.warn('shutdown timeout: connections with requests in flight were closed');
       if (!(await jobsStopped)) logger.warn('shutdown timeout: background jobs still running are cut off');
       await committer.close();

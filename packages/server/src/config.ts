@@ -133,7 +133,7 @@ const settings = {
     env: 'BURSAR_CORS_ORIGINS',
     flag: '--cors-origins',
     fallback: '',
-    help: 'browser origins allowed to call the API, comma-separated (https://app.example.com); empty: no CORS',
+    help: 'browser origins allowed to call the portal API (/v1/portal/*), comma-separated (https://app.example.com); empty: no CORS',
   },
   auditKey: {
     env: 'BURSAR_AUDIT_KEY',
@@ -160,12 +160,6 @@ const settings = {
     fallback: '28800',
     help: 'how long a console sign-in lasts, in seconds',
   },
-  publicUrl: {
-    env: 'BURSAR_PUBLIC_URL',
-    flag: '--public-url',
-    fallback: '',
-    help: 'the URL browsers reach this server at (https: session cookies are Secure); empty: as requested',
-  },
   shutdownTimeoutMs: {
     env: 'BURSAR_SHUTDOWN_TIMEOUT_MS',
     flag: '--shutdown-timeout-ms',
@@ -191,6 +185,12 @@ const settings = {
     flag: '--stripe-api-base',
     fallback: '',
     help: "for tests only: the Stripe API's base URL (http://127.0.0.1:port); empty: Stripe's own",
+  },
+  publicUrl: {
+    env: 'BURSAR_PUBLIC_URL',
+    flag: '--public-url',
+    fallback: '',
+    help: "the URL browsers reach this server at (https://billing.example.com), used in portal links; https makes session cookies Secure; empty: the request's own",
   },
 } as const satisfies Record<string, Setting>;
 
@@ -264,11 +264,13 @@ const configSchema = z
     auditKeyFile: z.string().min(1, 'must not be empty'),
     apiKeyCacheMs: integer(0, 60_000),
     consoleSessionTtlSeconds: integer(60, 30 * 86400),
-    publicUrl: orNull(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
     shutdownTimeoutMs: integer(0, 600_000),
     stripeSecretKey: orNull(z.string().regex(/^(sk|rk)_(test|live)_\S+$/, 'must look like sk_test_… or sk_live_…')),
     stripeWebhookSecret: orNull(z.string().regex(/^whsec_\S+$/, 'must look like whsec_…')),
     stripeApiBase: orNull(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+    publicUrl: orNull(
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((url) => url.replace(/\/+$/, '')),
+    ),
   } satisfies Record<SettingName, z.ZodType<unknown, string>>)
   .refine((config) => config.holdTtlDefaultSeconds <= config.holdTtlMaxSeconds, {
     message:

@@ -12,6 +12,7 @@ import { dropStaleIndexesMigration } from './migrations/0002-drop-stale-indexes.
 import { stripePaymentsMigration } from './migrations/0003-stripe-payments.ts';
 import { financeMigration } from './migrations/0004-finance.ts';
 import { consoleSessionsMigration } from './migrations/0005-console-sessions.ts';
+import { portalMigration } from './migrations/0006-portal.ts';
 
 export interface MigrateOptions {
   /**
@@ -30,6 +31,7 @@ function history(session: SqlSession, options: MigrateOptions): Record<string, M
     '0003-stripe-payments': stripePaymentsMigration(session.dialect),
     '0004-finance': financeMigration(session.dialect),
     '0005-console-sessions': consoleSessionsMigration(session.dialect),
+    '0006-portal': portalMigration(session.dialect),
   };
 }
 
