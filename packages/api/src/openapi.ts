@@ -34,6 +34,8 @@ export interface OpenApiOperation {
   /** The least API key scope that may call the operation; absent when no key is needed. */
   readonly 'x-bursar-scope'?: Scope;
   readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
+  /** A previewable write: what `?dry_run=true` answers (200), which nothing is written for. */
+  readonly 'x-bursar-dry-run'?: JsonSchema;
   readonly parameters: readonly OpenApiParameter[];
   readonly requestBody?: {
     readonly required: boolean;
@@ -204,20 +206,31 @@ function toOperation(operation: Operation, bodyNames: ReadonlyMap<z.ZodType, str
       operation.method === 'POST'
         ? { 'X-Request-Id': requestIdHeader, 'Idempotent-Replayed': replayedHeader }
         : { 'X-Request-Id': requestIdHeader };
-    responses[status] = {
-      description: status === '201' ? 'Created' : status === '202' ? 'Accepted' : 'OK',
-      headers,
-      content: { 'application/json': { schema: toResponseSchema(schema) } },
-    };
+    // 204 has no body, so no content to describe.
+    responses[status] =
+      status === '204'
+        ? { description: 'No Content', headers }
+        : {
+            description: status === '201' ? 'Created' : status === '202' ? 'Accepted' : 'OK',
+            headers,
+            content: { 'application/json': { schema: toResponseSchema(schema) } },
+          };
   }
+  // A 200 of its own would clash with the operations that already answer 200, so the dry run's
+  // answer is named by an extension; its schema is a component like every other answer.
+  const dryRun = operation.dryRun === undefined ? {} : { 'x-bursar-dry-run': toResponseSchema(operation.dryRun) };
   const described: OpenApiOperation = {
     operationId: operation.operationId,
     summary: operation.summary,
     tags: [operation.tag],
     parameters: toParameters(operation),
     responses: { ...responses, ...problemResponses },
-    // Signed by its caller instead of an API key: no key scope, no bearer security.
-    ...(operation.signature === undefined ? { 'x-bursar-scope': operation.scope } : { security: [] }),
+    // Signed by its caller instead of an API key, or called with no credential at all (sign-in):
+    // no key scope, no bearer security.
+    ...(operation.signature === undefined && operation.unauthenticated === undefined
+      ? { 'x-bursar-scope': operation.scope }
+      : { security: [] }),
+    ...dryRun,
   };
   if (operation.body === undefined) return described;
   const bodyName = bodyNames.get(operation.body) ?? '';
@@ -334,13 +347,21 @@ export function toOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     info: { title: 'Bursar', version: options.version, description },
     servers: [{ url: options.serverUrl ?? '/' }],
     tags: tags.map((name) => ({ name })),
-    security: [{ bearerAuth: [] }],
+    // Either an API key, or the console's session cookie (whose writes also need `x-csrf-token`).
+    security: [{ bearerAuth: [] }, { consoleSession: [] }],
     paths: { ...paths, ...toSystemPaths() },
     webhooks: toWebhooks(),
     components: {
       schemas: { ...toOutputComponents(), ...bodies.components },
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key, `bk_live_…` or `bk_test_…`.' },
+        consoleSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'bursar_console',
+          description:
+            'The session cookie createConsoleSession sets; every request other than GET and HEAD also sends its csrf_token as `x-csrf-token`.',
+        },
       },
     },
   };

@@ -65,16 +65,62 @@ export const listTransactionsQuery = z.strictObject({
 export const listAuditEventsQuery = z.strictObject({
   action: z.string().min(1).max(100).optional(),
   target: z.string().min(1).max(200).optional(),
+  actor: z.string().min(1).max(200).optional().describe('Who acted, as the log names them: `api_key:<id>`.'),
+  customer: customerKeyField.optional().describe("Events about this customer's objects."),
+  from: timestampField.optional().describe('Events at or after this instant.'),
+  to: timestampField.optional().describe('Events before this instant.'),
   cursor: cursorField.optional(),
   limit: pageLimitField,
 });
 
+export const listCustomersQuery = z.strictObject({
+  q: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Customers whose id starts with it or whose name contains it, ignoring case.'),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+export const listHoldsQuery = z.strictObject({
+  customer: customerKeyField.optional(),
+  asset: assetCodeField.optional(),
+  status: z.enum(holdStatuses).optional(),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+export const listWebhookDeliveriesQuery = z.strictObject({
+  customer: customerKeyField.optional().describe('Deliveries of events about this customer.'),
+  cursor: cursorField.optional(),
+  limit: pageLimitField,
+});
+
+/** The query of a write that can be previewed: `dry_run=true` decides it and commits nothing. */
+export const dryRunQuery = z.strictObject({
+  dry_run: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe(
+      '`true`: decide the request on the current wallets and answer 200 with the balances before and after and the body the call would answer; nothing is written.',
+    ),
+});
+
 // ---- Bodies ----
+
+/** The answer of an operation that answers 204 with no body. */
+export const noContent = z.undefined();
 
 /** Bodies with nothing to say; strict, so any field is refused. */
 export const emptyBody = z.strictObject({});
 
 export const createEnvironmentBody = z.strictObject({ name: environmentNameField });
+
+export const createConsoleSessionBody = z.strictObject({
+  api_key: z.string().min(1).max(512).describe('The API key to sign in with; the session acts with its scopes.'),
+});
 
 export const createApiKeyBody = z.strictObject({
   name: z.string().min(1).max(100),
@@ -251,6 +297,9 @@ export type BalancesQuery = z.output<typeof balancesQuery>;
 export type ListGrantsQuery = z.output<typeof listGrantsQuery>;
 export type ListTransactionsQuery = z.output<typeof listTransactionsQuery>;
 export type ListAuditEventsQuery = z.output<typeof listAuditEventsQuery>;
+export type ListCustomersQuery = z.output<typeof listCustomersQuery>;
+export type ListHoldsQuery = z.output<typeof listHoldsQuery>;
+export type ListWebhookDeliveriesQuery = z.output<typeof listWebhookDeliveriesQuery>;
 export type CreateEnvironmentBody = z.output<typeof createEnvironmentBody>;
 export type CreateApiKeyBody = z.output<typeof createApiKeyBody>;
 export type CreateAssetBody = z.output<typeof createAssetBody>;
@@ -507,3 +556,55 @@ export const customerPage = pageOf(customerResource, 'CustomerPage');
 export const grantPage = pageOf(grantResource, 'GrantPage');
 export const transactionPage = pageOf(transactionResource, 'TransactionPage');
 export const auditEventPage = pageOf(auditEventResource, 'AuditEventPage');
+export const holdPage = pageOf(holdResource, 'HoldPage');
+
+/** A console session: who it acts as, until when, and the token its writes echo in `x-csrf-token`. */
+export const consoleSessionResource = z
+  .object({
+    environment: environmentResource.pick({ id: true, name: true }),
+    api_key: apiKeyResource.pick({ id: true, name: true, scopes: true }),
+    expires_at: timeText,
+    csrf_token: z.string().describe('Send it as the `x-csrf-token` header on every request other than GET and HEAD.'),
+  })
+  .meta({ id: 'ConsoleSession' });
+
+/** The background jobs of the server process that answered, and the scheduled work due. */
+export const jobsResource = z
+  .object({
+    data: z.array(
+      z.object({
+        name: z.string(),
+        interval_ms: z.int(),
+        last_started_at: timeText.nullable(),
+        last_finished_at: timeText.nullable(),
+        last_error: z.string().nullable(),
+        next_run_at: timeText.nullable(),
+        failures: z.array(
+          z.object({
+            target: z.string(),
+            attempts: z.int(),
+            at: timeText,
+            error: z.string(),
+            retry_at: timeText,
+          }),
+        ),
+      }),
+    ),
+    scheduled: z.array(z.object({ kind: z.string(), target: z.string(), due_at: timeText })),
+  })
+  .meta({ id: 'Jobs' });
+
+/** A wallet's balance in a preview: which wallet, then its balance. */
+const previewBalanceResource = balanceResource.extend({ customer: z.string() }).meta({ id: 'PreviewBalance' });
+
+/** What `?dry_run=true` answers: the wallets before and after, and the body the call would answer; nothing is written. */
+export function dryRunOf<T extends z.ZodType>(result: T, name: string) {
+  return z
+    .object({
+      dry_run: z.literal(true),
+      balances_before: z.array(previewBalanceResource),
+      balances_after: z.array(previewBalanceResource),
+      result,
+    })
+    .meta({ id: name });
+}

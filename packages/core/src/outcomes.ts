@@ -21,7 +21,13 @@ export const outcomes = {
     retryable: false,
   },
   unauthenticated: { status: 401, title: 'A valid API key is required', retryable: false },
+  session_expired: { status: 401, title: 'The console session has expired; sign in again', retryable: false },
   insufficient_scope: { status: 403, title: "The API key's scope does not allow this operation", retryable: false },
+  csrf_token_invalid: {
+    status: 403,
+    title: "A console session's write must carry its CSRF token in x-csrf-token",
+    retryable: false,
+  },
   insufficient_balance: { status: 402, title: 'Not enough credits available', retryable: true },
   route_not_found: { status: 404, title: 'No such route', retryable: false },
   environment_not_found: { status: 404, title: 'No such environment', retryable: false },

@@ -42,7 +42,7 @@ function isEmptyObject(schema: JsonSchema, components: Readonly<Record<string, J
 }
 
 interface OperationRow {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'DELETE' | 'GET' | 'POST';
   readonly path: string;
   readonly scope: string;
   readonly status: number;
@@ -51,6 +51,8 @@ interface OperationRow {
   /** 'json': a body with fields; 'empty': the server wants `{}`; 'none': no body at all. */
   readonly body: 'json' | 'empty' | 'none';
   readonly list: boolean;
+  /** The component a `dryRun` call answers with, for a write that can be previewed; null otherwise. */
+  readonly dryRun: string | null;
 }
 
 /** Members of the client that are not operations: an operationId may not take one of these names. */
@@ -83,6 +85,10 @@ function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record
       throw new Error(`${operation.operationId}: the SDK expects exactly one success status`);
     }
     const successSchema = described.responses[String(status)]?.content?.['application/json']?.schema;
+    const dryRunRef = described['x-bursar-dry-run']?.$ref;
+    if (operation.dryRun !== undefined && typeof dryRunRef !== 'string') {
+      throw new Error(`${operation.operationId}: its dry run's answer must be a named component`);
+    }
     rows[operation.operationId] = {
       method: operation.method,
       path: operation.path,
@@ -93,6 +99,7 @@ function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record
       body:
         bodySchema === undefined ? 'none' : isEmptyObject(bodySchema, document.components.schemas) ? 'empty' : 'json',
       list: queryParams.includes('cursor') && successSchema !== undefined && isPage(successSchema, document),
+      dryRun: typeof dryRunRef === 'string' ? dryRunRef.replace('#/components/schemas/', '') : null,
     };
   }
   return rows;
@@ -107,15 +114,26 @@ function isPage(schema: JsonSchema, document: ReturnType<typeof toOpenApiDocumen
   return 'data' in properties && 'next_cursor' in properties;
 }
 
-function toTypeExpression(operationId: string, row: OperationRow): { input: string; output: string } {
+function toTypeExpression(
+  operationId: string,
+  row: OperationRow,
+): { input: string; output: string; dryRun: string | null } {
   const operation = `operations['${operationId}']`;
   const parts: string[] = [];
   if (row.pathParams.length > 0) parts.push(`${operation}['parameters']['path']`);
-  if (row.queryParams.length > 0) parts.push(`NonNullable<${operation}['parameters']['query']>`);
+  // `dry_run` is not an input: the `dryRun` method sends it, and its answer has its own type.
+  const queryParams = row.queryParams.filter((name) => name !== 'dry_run');
+  if (queryParams.length > 0) {
+    const query = `NonNullable<${operation}['parameters']['query']>`;
+    parts.push(row.dryRun === null ? query : `Omit<${query}, 'dry_run'>`);
+  }
   if (row.body === 'json') parts.push(`${operation}['requestBody']['content']['application/json']`);
   return {
     input: parts.length === 0 ? 'Record<string, never>' : parts.join(' & '),
-    output: `${operation}['responses'][${row.status}]['content']['application/json']`,
+    // 204 answers no body.
+    output:
+      row.status === 204 ? 'undefined' : `${operation}['responses'][${row.status}]['content']['application/json']`,
+    dryRun: row.dryRun === null ? null : `components['schemas']['${row.dryRun}']`,
   };
 }
 
@@ -152,7 +170,9 @@ function toContractSource(document: ReturnType<typeof toOpenApiDocument>): strin
   lines.push('export interface OperationTypes {');
   for (const [id, row] of Object.entries(rows)) {
     const types = toTypeExpression(id, row);
-    lines.push(`  ${id}: {`, `    input: ${types.input};`, `    output: ${types.output};`, '  };');
+    lines.push(`  ${id}: {`, `    input: ${types.input};`, `    output: ${types.output};`);
+    if (types.dryRun !== null) lines.push(`    dryRun: ${types.dryRun};`);
+    lines.push('  };');
   }
   lines.push('}', '');
   lines.push('/** Every problem code with its HTTP status and whether a retry can help. */');

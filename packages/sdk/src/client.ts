@@ -47,8 +47,26 @@ export type ListMethod<Id extends ListOperationId> = OperationMethod<Id> & {
   ): AsyncIterableIterator<ListItem<Id>>;
 };
 
+/** The writes that can be previewed: their `dryRun` decides the call and commits nothing. */
+export type DryRunOperationId = {
+  [Id in OperationId]: OperationTypes[Id] extends { dryRun: unknown } ? Id : never;
+}[OperationId];
+
+export type DryRunOutput<Id extends DryRunOperationId> = OperationTypes[Id] extends { dryRun: infer Output }
+  ? Output
+  : never;
+
+export type DryRunMethod<Id extends DryRunOperationId> = OperationMethod<Id> & {
+  /** Sends the call with `?dry_run=true`: the balances before and after and the answer it would give; nothing is written. */
+  dryRun(...args: OperationArguments<Id>): Promise<DryRunOutput<Id>>;
+};
+
 export type OperationMethods = {
-  readonly [Id in OperationId]: Id extends ListOperationId ? ListMethod<Id> : OperationMethod<Id>;
+  readonly [Id in OperationId]: Id extends ListOperationId
+    ? ListMethod<Id>
+    : Id extends DryRunOperationId
+      ? DryRunMethod<Id>
+      : OperationMethod<Id>;
 };
 
 // The class's methods are built from the operation table in the constructor; this declares their types.
@@ -78,12 +96,19 @@ export class Bursar {
       const operationId = id as OperationId;
       const method = (input?: Record<string, unknown>, callOptions?: CallOptions) =>
         send(this.#settings, operationId, input ?? {}, callOptions);
-      methods[id] = row.list
-        ? Object.assign(method, {
-            all: (input?: Record<string, unknown>, callOptions?: CallOptions) =>
-              this.#pages(operationId, input ?? {}, callOptions),
-          })
-        : method;
+      if (row.list) {
+        methods[id] = Object.assign(method, {
+          all: (input?: Record<string, unknown>, callOptions?: CallOptions) =>
+            this.#pages(operationId, input ?? {}, callOptions),
+        });
+      } else if (row.dryRun !== null) {
+        methods[id] = Object.assign(method, {
+          dryRun: (input?: Record<string, unknown>, callOptions?: CallOptions) =>
+            send(this.#settings, operationId, { ...input, dry_run: 'true' }, callOptions),
+        });
+      } else {
+        methods[id] = method;
+      }
     }
   }
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import type { Config } from './config.ts';
-import { ApiKeyAuthenticator, bootstrap, loadAuditKey } from './domains/access/index.ts';
+import { ApiKeyAuthenticator, bootstrap, ConsoleSessions, loadAuditKey } from './domains/access/index.ts';
 import { openStripeAccount, StripePaymentProvider } from './domains/payments/index.ts';
 import type { PaymentProvider } from './domains/top-ups/index.ts';
 import { TopUpWorker, topUpRequests } from './domains/top-ups/index.ts';
@@ -185,11 +185,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     webhookSecret: config.stripeWebhookSecret,
     apiBase: config.stripeApiBase,
   });
-  const routes = ledgerRoutes(service, () => authenticator.forget(), stripe);
+  const consoleSessions = new ConsoleSessions(database.reader, authenticator, {
+    cacheMs: config.apiKeyCacheMs,
+    ttlSeconds: config.consoleSessionTtlSeconds,
+    now: () => clock.now(),
+    secureCookies: config.publicUrl?.startsWith('https:') === true,
+  });
+  const routes = ledgerRoutes(service, { apiKeys: authenticator, consoleSessions }, stripe);
   let ready = true;
   const server: HttpServer = createHttpServer({
     routes,
     authenticate: (token: string) => authenticator.authenticate(token),
+    authenticateCookies: (cookies) => consoleSessions.authenticate(cookies),
     logger,
     metrics,
     bodyBytesMax: config.bodyBytesMax,

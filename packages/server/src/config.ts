@@ -154,6 +154,18 @@ const settings = {
     fallback: '5000',
     help: 'how long another process may keep accepting a revoked API key',
   },
+  consoleSessionTtlSeconds: {
+    env: 'BURSAR_CONSOLE_SESSION_TTL_S',
+    flag: '--console-session-ttl-s',
+    fallback: '28800',
+    help: 'how long a console sign-in lasts, in seconds',
+  },
+  publicUrl: {
+    env: 'BURSAR_PUBLIC_URL',
+    flag: '--public-url',
+    fallback: '',
+    help: 'the URL browsers reach this server at (https: session cookies are Secure); empty: as requested',
+  },
   shutdownTimeoutMs: {
     env: 'BURSAR_SHUTDOWN_TIMEOUT_MS',
     flag: '--shutdown-timeout-ms',
@@ -251,6 +263,8 @@ const configSchema = z
     auditKey: orNull(z.string().min(32, 'must be at least 32 characters')),
     auditKeyFile: z.string().min(1, 'must not be empty'),
     apiKeyCacheMs: integer(0, 60_000),
+    consoleSessionTtlSeconds: integer(60, 30 * 86400),
+    publicUrl: orNull(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
     shutdownTimeoutMs: integer(0, 600_000),
     stripeSecretKey: orNull(z.string().regex(/^(sk|rk)_(test|live)_\S+$/, 'must look like sk_test_… or sk_live_…')),
     stripeWebhookSecret: orNull(z.string().regex(/^whsec_\S+$/, 'must look like whsec_…')),

@@ -3,6 +3,7 @@
  * the ledger's operations. The OpenAPI document is generated from this table.
  */
 
+import type { Authenticators } from './domains/access/index.ts';
 import { accessRoutes } from './domains/access/index.ts';
 import { financeRoutes } from './domains/finance/index.ts';
 import type { StripeAccount } from './domains/payments/index.ts';
@@ -18,11 +19,11 @@ import type { LedgerService } from './platform/service.ts';
 
 export function ledgerRoutes(
   service: LedgerService,
-  onApiKeyRevoked: () => void,
+  authenticators: Authenticators,
   stripe: StripeAccount | null = null,
 ): Route[] {
   return [
-    ...accessRoutes(service, onApiKeyRevoked),
+    ...accessRoutes(service, authenticators),
     ...walletRoutes(service),
     ...topUpRoutes(service),
     ...pricingRoutes(service),

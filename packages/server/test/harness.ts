@@ -80,6 +80,8 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     auditKey: 'test-audit-key-0123456789abcdefghijklmnopqrstuvwxyz',
     auditKeyFile: '/nonexistent/audit.key',
     apiKeyCacheMs: 5000,
+    consoleSessionTtlSeconds: 28800,
+    publicUrl: null,
     shutdownTimeoutMs: 10_000,
     stripeSecretKey: null,
     stripeWebhookSecret: null,

@@ -4,14 +4,18 @@ import {
   apiKeyResource,
   auditEventPage,
   auditVerificationResource,
+  consoleSessionResource,
   createApiKeyBody,
+  createConsoleSessionBody,
   createEnvironmentBody,
   currentApiKeyResource,
   emptyBody,
   environmentCreatedResource,
   environmentPage,
   idParams,
+  jobsResource,
   listAuditEventsQuery,
+  noContent,
   pageQuery,
 } from '../schemas.ts';
 import type { Operation } from './operation.ts';
@@ -92,6 +96,48 @@ export const accessOperations = {
     scope: 'admin',
     query: listAuditEventsQuery,
     responses: { 200: auditEventPage },
+  },
+
+  createConsoleSession: {
+    method: 'POST',
+    path: '/v1/console/sessions',
+    operationId: 'createConsoleSession',
+    summary: 'Sign in to the console: exchange an API key for an HttpOnly session cookie',
+    tag: 'Console sessions',
+    scope: 'read',
+    unauthenticated: true,
+    body: createConsoleSessionBody,
+    responses: { 201: consoleSessionResource },
+  },
+
+  getConsoleSession: {
+    method: 'GET',
+    path: '/v1/console/sessions/current',
+    operationId: 'getConsoleSession',
+    summary: 'The console session of the bursar_console cookie',
+    tag: 'Console sessions',
+    scope: 'read',
+    responses: { 200: consoleSessionResource },
+  },
+
+  deleteConsoleSession: {
+    method: 'DELETE',
+    path: '/v1/console/sessions/current',
+    operationId: 'deleteConsoleSession',
+    summary: 'Sign out: end the console session and clear its cookie',
+    tag: 'Console sessions',
+    scope: 'read',
+    responses: { 204: noContent },
+  },
+
+  listJobs: {
+    method: 'GET',
+    path: '/v1/jobs',
+    operationId: 'listJobs',
+    summary: "The answering process's background jobs, their failures, and the scheduled work due",
+    tag: 'Jobs',
+    scope: 'admin',
+    responses: { 200: jobsResource },
   },
 
   verifyAuditLog: {

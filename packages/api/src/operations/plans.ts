@@ -15,7 +15,7 @@ import {
   subscriptionPage,
   subscriptionResource,
 } from '../plans.ts';
-import { customerParams, idParams, pageQuery } from '../schemas.ts';
+import { customerParams, dryRunOf, dryRunQuery, idParams, pageQuery } from '../schemas.ts';
 import type { Operation } from './operation.ts';
 
 export const planOperations = {
@@ -105,8 +105,10 @@ export const planOperations = {
     tag: 'Subscriptions',
     scope: 'write',
     params: idParams,
+    query: dryRunQuery,
     body: changeSubscriptionBody,
     responses: { 200: subscriptionResource },
+    dryRun: dryRunOf(subscriptionResource, 'SubscriptionDryRun'),
   },
 
   cancelSubscription: {
@@ -117,8 +119,10 @@ export const planOperations = {
     tag: 'Subscriptions',
     scope: 'write',
     params: idParams,
+    query: dryRunQuery,
     body: cancelSubscriptionBody,
     responses: { 200: subscriptionResource },
+    dryRun: dryRunOf(subscriptionResource, 'SubscriptionCanceledDryRun'),
   },
 
   checkEntitlement: {

@@ -17,16 +17,21 @@ import {
   customerResource,
   debitBody,
   debitCheckResource,
+  dryRunOf,
+  dryRunQuery,
   emptyBody,
   extendHoldBody,
   grantCreatedResource,
   grantPage,
   grantResource,
   grantVoidedResource,
+  holdPage,
   holdResource,
   holdResultResource,
   idParams,
+  listCustomersQuery,
   listGrantsQuery,
+  listHoldsQuery,
   listTransactionsQuery,
   pageQuery,
   reverseTransactionBody,
@@ -92,7 +97,7 @@ export const walletOperations = {
     summary: 'List customers',
     tag: 'Customers',
     scope: 'read',
-    query: pageQuery,
+    query: listCustomersQuery,
     responses: { 200: customerPage },
   },
 
@@ -116,8 +121,10 @@ export const walletOperations = {
     tag: 'Balances',
     scope: 'write',
     params: walletParams,
+    query: dryRunQuery,
     body: updateWalletPolicyBody,
     responses: { 200: walletPolicyResource },
+    dryRun: dryRunOf(walletPolicyResource, 'WalletPolicyDryRun'),
   },
 
   createGrant: {
@@ -127,8 +134,10 @@ export const walletOperations = {
     summary: 'Grant credits to a customer',
     tag: 'Grants',
     scope: 'write',
+    query: dryRunQuery,
     body: createGrantBody,
     responses: { 201: grantCreatedResource },
+    dryRun: dryRunOf(grantCreatedResource, 'GrantCreatedDryRun'),
   },
 
   getGrant: {
@@ -161,8 +170,10 @@ export const walletOperations = {
     tag: 'Grants',
     scope: 'write',
     params: idParams,
+    query: dryRunQuery,
     body: voidGrantBody,
     responses: { 200: grantVoidedResource },
+    dryRun: dryRunOf(grantVoidedResource, 'GrantVoidedDryRun'),
   },
 
   createDebit: {
@@ -196,6 +207,17 @@ export const walletOperations = {
     scope: 'ingest',
     body: createHoldBody,
     responses: { 201: holdResultResource },
+  },
+
+  listHolds: {
+    method: 'GET',
+    path: '/v1/holds',
+    operationId: 'listHolds',
+    summary: 'List holds, newest first, each with the grants it reserves',
+    tag: 'Holds',
+    scope: 'read',
+    query: listHoldsQuery,
+    responses: { 200: holdPage },
   },
 
   getHold: {
@@ -275,8 +297,10 @@ export const walletOperations = {
     tag: 'Ledger',
     scope: 'write',
     params: idParams,
+    query: dryRunQuery,
     body: reverseTransactionBody,
     responses: { 201: transactionResultResource },
+    dryRun: dryRunOf(transactionResultResource, 'TransactionResultDryRun'),
   },
 
   createAdjustment: {
@@ -286,7 +310,9 @@ export const walletOperations = {
     summary: 'A signed manual adjustment with a reason',
     tag: 'Ledger',
     scope: 'write',
+    query: dryRunQuery,
     body: createAdjustmentBody,
     responses: { 201: adjustmentResultResource },
+    dryRun: dryRunOf(adjustmentResultResource, 'AdjustmentResultDryRun'),
   },
 } as const satisfies Readonly<Record<string, Operation>>;

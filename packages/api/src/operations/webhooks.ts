@@ -8,7 +8,7 @@ import {
   webhookEndpointPage,
   webhookEndpointResource,
 } from '../pricing.ts';
-import { emptyBody, idParams, pageQuery } from '../schemas.ts';
+import { emptyBody, idParams, listWebhookDeliveriesQuery, pageQuery } from '../schemas.ts';
 import type { Operation } from './operation.ts';
 
 export const webhookOperations = {
@@ -78,7 +78,7 @@ export const webhookOperations = {
     tag: 'Webhooks',
     scope: 'admin',
     params: idParams,
-    query: pageQuery,
+    query: listWebhookDeliveriesQuery,
     responses: { 200: webhookDeliveryPage },
   },
 

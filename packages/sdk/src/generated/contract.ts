@@ -7,89 +7,94 @@ import type { components, operations } from './openapi.ts';
 
 /** Every operation by operationId: how to send it and what answers it. */
 export const operationTable = {
-  createEnvironment: { method: 'POST', path: '/v1/environments', scope: 'owner', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listEnvironments: { method: 'GET', path: '/v1/environments', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  createApiKey: { method: 'POST', path: '/v1/api-keys', scope: 'admin', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listApiKeys: { method: 'GET', path: '/v1/api-keys', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  getCurrentApiKey: { method: 'GET', path: '/v1/api-keys/current', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
-  revokeApiKey: { method: 'POST', path: '/v1/api-keys/{id}/revoke', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
-  listAuditEvents: { method: 'GET', path: '/v1/audit-events', scope: 'admin', status: 200, pathParams: [], queryParams: ['action', 'target', 'cursor', 'limit'], body: 'none', list: true },
-  verifyAuditLog: { method: 'GET', path: '/v1/audit-events/verify', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
-  createAsset: { method: 'POST', path: '/v1/assets', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listAssets: { method: 'GET', path: '/v1/assets', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  createCustomer: { method: 'POST', path: '/v1/customers', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  getCustomer: { method: 'GET', path: '/v1/customers/{customer}', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'none', list: false },
-  listCustomers: { method: 'GET', path: '/v1/customers', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  getBalances: { method: 'GET', path: '/v1/customers/{customer}/balances', scope: 'read', status: 200, pathParams: ['customer'], queryParams: ['asset', 'feature'], body: 'none', list: false },
-  updateWalletPolicy: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/policy', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'json', list: false },
-  createGrant: { method: 'POST', path: '/v1/grants', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  getGrant: { method: 'GET', path: '/v1/grants/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
-  listGrants: { method: 'GET', path: '/v1/grants', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'asset', 'status', 'cursor', 'limit'], body: 'none', list: true },
-  voidGrant: { method: 'POST', path: '/v1/grants/{id}/void', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
-  createDebit: { method: 'POST', path: '/v1/debits', scope: 'ingest', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  checkDebit: { method: 'POST', path: '/v1/debits/check', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
-  createHold: { method: 'POST', path: '/v1/holds', scope: 'ingest', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  getHold: { method: 'GET', path: '/v1/holds/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
-  captureHold: { method: 'POST', path: '/v1/holds/{id}/capture', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
-  releaseHold: { method: 'POST', path: '/v1/holds/{id}/release', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
-  extendHold: { method: 'POST', path: '/v1/holds/{id}/extend', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
-  listTransactions: { method: 'GET', path: '/v1/transactions', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'asset', 'kind', 'hold', 'grant', 'created_after', 'created_before', 'cursor', 'limit'], body: 'none', list: true },
-  getTransaction: { method: 'GET', path: '/v1/transactions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
-  reverseTransaction: { method: 'POST', path: '/v1/transactions/{id}/reverse', scope: 'write', status: 201, pathParams: ['id'], queryParams: [], body: 'json', list: false },
-  createAdjustment: { method: 'POST', path: '/v1/adjustments', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  putAutoTopUpRule: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/auto-top-up', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'json', list: false },
-  getAutoTopUpRule: { method: 'GET', path: '/v1/customers/{customer}/wallets/{asset}/auto-top-up', scope: 'read', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'none', list: false },
-  listTopUps: { method: 'GET', path: '/v1/customers/{customer}/wallets/{asset}/top-ups', scope: 'read', status: 200, pathParams: ['customer', 'asset'], queryParams: ['status', 'cursor', 'limit'], body: 'none', list: true },
-  settleTopUp: { method: 'POST', path: '/v1/top-ups/{id}/settle', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
-  createFeature: { method: 'POST', path: '/v1/features', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listFeatures: { method: 'GET', path: '/v1/features', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  getFeature: { method: 'GET', path: '/v1/features/{key}', scope: 'read', status: 200, pathParams: ['key'], queryParams: [], body: 'none', list: false },
-  createPriceBook: { method: 'POST', path: '/v1/price-books', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listPriceBooks: { method: 'GET', path: '/v1/price-books', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  getPriceBook: { method: 'GET', path: '/v1/price-books/{key}', scope: 'read', status: 200, pathParams: ['key'], queryParams: [], body: 'none', list: false },
-  publishPriceVersion: { method: 'POST', path: '/v1/price-books/{key}/versions', scope: 'write', status: 201, pathParams: ['key'], queryParams: [], body: 'json', list: false },
-  upsertModelPrice: { method: 'POST', path: '/v1/model-prices', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listModelPrices: { method: 'GET', path: '/v1/model-prices', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  quoteCost: { method: 'POST', path: '/v1/quotes', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
-  ingestEvents: { method: 'POST', path: '/v1/events', scope: 'ingest', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
-  listEvents: { method: 'GET', path: '/v1/events', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'feature', 'cursor', 'limit'], body: 'none', list: true },
-  simulatePricing: { method: 'POST', path: '/v1/simulations', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
-  getUsage: { method: 'GET', path: '/v1/customers/{customer}/usage', scope: 'read', status: 200, pathParams: ['customer'], queryParams: ['from', 'to', 'granularity', 'feature', 'group_by'], body: 'none', list: false },
-  createWebhookEndpoint: { method: 'POST', path: '/v1/webhook-endpoints', scope: 'admin', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listWebhookEndpoints: { method: 'GET', path: '/v1/webhook-endpoints', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  deleteWebhookEndpoint: { method: 'POST', path: '/v1/webhook-endpoints/{id}/delete', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
-  rotateWebhookSecret: { method: 'POST', path: '/v1/webhook-endpoints/{id}/rotate-secret', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
-  sendTestWebhook: { method: 'POST', path: '/v1/webhook-endpoints/{id}/test', scope: 'admin', status: 201, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
-  listWebhookDeliveries: { method: 'GET', path: '/v1/webhook-endpoints/{id}/deliveries', scope: 'admin', status: 200, pathParams: ['id'], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  redeliverWebhook: { method: 'POST', path: '/v1/webhook-deliveries/{id}/redeliver', scope: 'admin', status: 202, pathParams: ['id'], queryParams: [], body: 'empty', list: false },
-  listNotifications: { method: 'GET', path: '/v1/notifications', scope: 'read', status: 200, pathParams: [], queryParams: ['type', 'customer', 'cursor', 'limit'], body: 'none', list: true },
-  createPlan: { method: 'POST', path: '/v1/plans', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listPlans: { method: 'GET', path: '/v1/plans', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
-  getPlan: { method: 'GET', path: '/v1/plans/{plan}', scope: 'read', status: 200, pathParams: ['plan'], queryParams: [], body: 'none', list: false },
-  publishPlanVersion: { method: 'POST', path: '/v1/plans/{plan}/versions', scope: 'write', status: 201, pathParams: ['plan'], queryParams: [], body: 'json', list: false },
-  createSubscription: { method: 'POST', path: '/v1/subscriptions', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  listSubscriptions: { method: 'GET', path: '/v1/subscriptions', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'status', 'cursor', 'limit'], body: 'none', list: true },
-  getSubscription: { method: 'GET', path: '/v1/subscriptions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
-  changeSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/change', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
-  cancelSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/cancel', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false },
-  checkEntitlement: { method: 'POST', path: '/v1/customers/{customer}/entitlements/check', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false },
-  linkStripeCustomer: { method: 'POST', path: '/v1/customers/{customer}/stripe-customer', scope: 'write', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false },
-  createCheckoutSession: { method: 'POST', path: '/v1/checkout-sessions', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
-  getCheckoutSession: { method: 'GET', path: '/v1/checkout-sessions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false },
-  invoiceStripeOverage: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/stripe-overage', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'json', list: false },
-  getRevenueReport: { method: 'GET', path: '/v1/finance/revenue', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'granularity', 'asset', 'currency', 'breakage', 'expected_breakage'], body: 'none', list: false },
-  exportJournal: { method: 'GET', path: '/v1/finance/journal', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'granularity', 'asset', 'currency', 'breakage', 'expected_breakage', 'format', 'account_cash', 'account_deferred', 'account_revenue', 'account_breakage', 'account_refunds'], body: 'none', list: false },
-  getMarginReport: { method: 'GET', path: '/v1/finance/margin', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'feature', 'model', 'currency', 'top'], body: 'none', list: false },
-  getFinanceSettings: { method: 'GET', path: '/v1/finance/settings', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
-  updateFinanceSettings: { method: 'POST', path: '/v1/finance/settings', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
-  importProviderCosts: { method: 'POST', path: '/v1/finance/provider-costs', scope: 'write', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
-  getReconciliation: { method: 'GET', path: '/v1/finance/reconciliation', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'provider', 'tolerance_percent', 'tolerance_usd'], body: 'none', list: false },
+  createEnvironment: { method: 'POST', path: '/v1/environments', scope: 'owner', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listEnvironments: { method: 'GET', path: '/v1/environments', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  createApiKey: { method: 'POST', path: '/v1/api-keys', scope: 'admin', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listApiKeys: { method: 'GET', path: '/v1/api-keys', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  getCurrentApiKey: { method: 'GET', path: '/v1/api-keys/current', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
+  revokeApiKey: { method: 'POST', path: '/v1/api-keys/{id}/revoke', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false, dryRun: null },
+  listAuditEvents: { method: 'GET', path: '/v1/audit-events', scope: 'admin', status: 200, pathParams: [], queryParams: ['action', 'target', 'actor', 'customer', 'from', 'to', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  createConsoleSession: { method: 'POST', path: '/v1/console/sessions', scope: 'read', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  getConsoleSession: { method: 'GET', path: '/v1/console/sessions/current', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
+  deleteConsoleSession: { method: 'DELETE', path: '/v1/console/sessions/current', scope: 'read', status: 204, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
+  listJobs: { method: 'GET', path: '/v1/jobs', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
+  verifyAuditLog: { method: 'GET', path: '/v1/audit-events/verify', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
+  createAsset: { method: 'POST', path: '/v1/assets', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listAssets: { method: 'GET', path: '/v1/assets', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  createCustomer: { method: 'POST', path: '/v1/customers', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  getCustomer: { method: 'GET', path: '/v1/customers/{customer}', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'none', list: false, dryRun: null },
+  listCustomers: { method: 'GET', path: '/v1/customers', scope: 'read', status: 200, pathParams: [], queryParams: ['q', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  getBalances: { method: 'GET', path: '/v1/customers/{customer}/balances', scope: 'read', status: 200, pathParams: ['customer'], queryParams: ['asset', 'feature'], body: 'none', list: false, dryRun: null },
+  updateWalletPolicy: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/policy', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'WalletPolicyDryRun' },
+  createGrant: { method: 'POST', path: '/v1/grants', scope: 'write', status: 201, pathParams: [], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'GrantCreatedDryRun' },
+  getGrant: { method: 'GET', path: '/v1/grants/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false, dryRun: null },
+  listGrants: { method: 'GET', path: '/v1/grants', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'asset', 'status', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  voidGrant: { method: 'POST', path: '/v1/grants/{id}/void', scope: 'write', status: 200, pathParams: ['id'], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'GrantVoidedDryRun' },
+  createDebit: { method: 'POST', path: '/v1/debits', scope: 'ingest', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  checkDebit: { method: 'POST', path: '/v1/debits/check', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  createHold: { method: 'POST', path: '/v1/holds', scope: 'ingest', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listHolds: { method: 'GET', path: '/v1/holds', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'asset', 'status', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  getHold: { method: 'GET', path: '/v1/holds/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false, dryRun: null },
+  captureHold: { method: 'POST', path: '/v1/holds/{id}/capture', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false, dryRun: null },
+  releaseHold: { method: 'POST', path: '/v1/holds/{id}/release', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false, dryRun: null },
+  extendHold: { method: 'POST', path: '/v1/holds/{id}/extend', scope: 'ingest', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false, dryRun: null },
+  listTransactions: { method: 'GET', path: '/v1/transactions', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'asset', 'kind', 'hold', 'grant', 'created_after', 'created_before', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  getTransaction: { method: 'GET', path: '/v1/transactions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false, dryRun: null },
+  reverseTransaction: { method: 'POST', path: '/v1/transactions/{id}/reverse', scope: 'write', status: 201, pathParams: ['id'], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'TransactionResultDryRun' },
+  createAdjustment: { method: 'POST', path: '/v1/adjustments', scope: 'write', status: 201, pathParams: [], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'AdjustmentResultDryRun' },
+  putAutoTopUpRule: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/auto-top-up', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'json', list: false, dryRun: null },
+  getAutoTopUpRule: { method: 'GET', path: '/v1/customers/{customer}/wallets/{asset}/auto-top-up', scope: 'read', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'none', list: false, dryRun: null },
+  listTopUps: { method: 'GET', path: '/v1/customers/{customer}/wallets/{asset}/top-ups', scope: 'read', status: 200, pathParams: ['customer', 'asset'], queryParams: ['status', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  settleTopUp: { method: 'POST', path: '/v1/top-ups/{id}/settle', scope: 'write', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false, dryRun: null },
+  createFeature: { method: 'POST', path: '/v1/features', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listFeatures: { method: 'GET', path: '/v1/features', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  getFeature: { method: 'GET', path: '/v1/features/{key}', scope: 'read', status: 200, pathParams: ['key'], queryParams: [], body: 'none', list: false, dryRun: null },
+  createPriceBook: { method: 'POST', path: '/v1/price-books', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listPriceBooks: { method: 'GET', path: '/v1/price-books', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  getPriceBook: { method: 'GET', path: '/v1/price-books/{key}', scope: 'read', status: 200, pathParams: ['key'], queryParams: [], body: 'none', list: false, dryRun: null },
+  publishPriceVersion: { method: 'POST', path: '/v1/price-books/{key}/versions', scope: 'write', status: 201, pathParams: ['key'], queryParams: [], body: 'json', list: false, dryRun: null },
+  upsertModelPrice: { method: 'POST', path: '/v1/model-prices', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listModelPrices: { method: 'GET', path: '/v1/model-prices', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  quoteCost: { method: 'POST', path: '/v1/quotes', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  ingestEvents: { method: 'POST', path: '/v1/events', scope: 'ingest', status: 200, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listEvents: { method: 'GET', path: '/v1/events', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'feature', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  simulatePricing: { method: 'POST', path: '/v1/simulations', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  getUsage: { method: 'GET', path: '/v1/customers/{customer}/usage', scope: 'read', status: 200, pathParams: ['customer'], queryParams: ['from', 'to', 'granularity', 'feature', 'group_by'], body: 'none', list: false, dryRun: null },
+  createWebhookEndpoint: { method: 'POST', path: '/v1/webhook-endpoints', scope: 'admin', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listWebhookEndpoints: { method: 'GET', path: '/v1/webhook-endpoints', scope: 'admin', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  deleteWebhookEndpoint: { method: 'POST', path: '/v1/webhook-endpoints/{id}/delete', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false, dryRun: null },
+  rotateWebhookSecret: { method: 'POST', path: '/v1/webhook-endpoints/{id}/rotate-secret', scope: 'admin', status: 200, pathParams: ['id'], queryParams: [], body: 'empty', list: false, dryRun: null },
+  sendTestWebhook: { method: 'POST', path: '/v1/webhook-endpoints/{id}/test', scope: 'admin', status: 201, pathParams: ['id'], queryParams: [], body: 'empty', list: false, dryRun: null },
+  listWebhookDeliveries: { method: 'GET', path: '/v1/webhook-endpoints/{id}/deliveries', scope: 'admin', status: 200, pathParams: ['id'], queryParams: ['customer', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  redeliverWebhook: { method: 'POST', path: '/v1/webhook-deliveries/{id}/redeliver', scope: 'admin', status: 202, pathParams: ['id'], queryParams: [], body: 'empty', list: false, dryRun: null },
+  listNotifications: { method: 'GET', path: '/v1/notifications', scope: 'read', status: 200, pathParams: [], queryParams: ['type', 'customer', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  createPlan: { method: 'POST', path: '/v1/plans', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listPlans: { method: 'GET', path: '/v1/plans', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  getPlan: { method: 'GET', path: '/v1/plans/{plan}', scope: 'read', status: 200, pathParams: ['plan'], queryParams: [], body: 'none', list: false, dryRun: null },
+  publishPlanVersion: { method: 'POST', path: '/v1/plans/{plan}/versions', scope: 'write', status: 201, pathParams: ['plan'], queryParams: [], body: 'json', list: false, dryRun: null },
+  createSubscription: { method: 'POST', path: '/v1/subscriptions', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  listSubscriptions: { method: 'GET', path: '/v1/subscriptions', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'status', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
+  getSubscription: { method: 'GET', path: '/v1/subscriptions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false, dryRun: null },
+  changeSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/change', scope: 'write', status: 200, pathParams: ['id'], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'SubscriptionDryRun' },
+  cancelSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/cancel', scope: 'write', status: 200, pathParams: ['id'], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'SubscriptionCanceledDryRun' },
+  checkEntitlement: { method: 'POST', path: '/v1/customers/{customer}/entitlements/check', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false, dryRun: null },
+  linkStripeCustomer: { method: 'POST', path: '/v1/customers/{customer}/stripe-customer', scope: 'write', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false, dryRun: null },
+  createCheckoutSession: { method: 'POST', path: '/v1/checkout-sessions', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  getCheckoutSession: { method: 'GET', path: '/v1/checkout-sessions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false, dryRun: null },
+  invoiceStripeOverage: { method: 'POST', path: '/v1/customers/{customer}/wallets/{asset}/stripe-overage', scope: 'write', status: 200, pathParams: ['customer', 'asset'], queryParams: [], body: 'json', list: false, dryRun: null },
+  getRevenueReport: { method: 'GET', path: '/v1/finance/revenue', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'granularity', 'asset', 'currency', 'breakage', 'expected_breakage'], body: 'none', list: false, dryRun: null },
+  exportJournal: { method: 'GET', path: '/v1/finance/journal', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'granularity', 'asset', 'currency', 'breakage', 'expected_breakage', 'format', 'account_cash', 'account_deferred', 'account_revenue', 'account_breakage', 'account_refunds'], body: 'none', list: false, dryRun: null },
+  getMarginReport: { method: 'GET', path: '/v1/finance/margin', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'time_zone', 'customer', 'feature', 'model', 'currency', 'top'], body: 'none', list: false, dryRun: null },
+  getFinanceSettings: { method: 'GET', path: '/v1/finance/settings', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
+  updateFinanceSettings: { method: 'POST', path: '/v1/finance/settings', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  importProviderCosts: { method: 'POST', path: '/v1/finance/provider-costs', scope: 'write', status: 200, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
+  getReconciliation: { method: 'GET', path: '/v1/finance/reconciliation', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'provider', 'tolerance_percent', 'tolerance_usd'], body: 'none', list: false, dryRun: null },
 } as const;
 
 export type OperationId = keyof typeof operationTable;
 
 /** The list operations: a `cursor` query and a `{ data, next_cursor }` answer. */
-export type ListOperationId = 'listEnvironments' | 'listApiKeys' | 'listAuditEvents' | 'listAssets' | 'listCustomers' | 'listGrants' | 'listTransactions' | 'listTopUps' | 'listFeatures' | 'listPriceBooks' | 'listModelPrices' | 'listEvents' | 'listWebhookEndpoints' | 'listWebhookDeliveries' | 'listNotifications' | 'listPlans' | 'listSubscriptions';
+export type ListOperationId = 'listEnvironments' | 'listApiKeys' | 'listAuditEvents' | 'listAssets' | 'listCustomers' | 'listGrants' | 'listHolds' | 'listTransactions' | 'listTopUps' | 'listFeatures' | 'listPriceBooks' | 'listModelPrices' | 'listEvents' | 'listWebhookEndpoints' | 'listWebhookDeliveries' | 'listNotifications' | 'listPlans' | 'listSubscriptions';
 
 /** Each operation's input (path parameters, query and body merged) and success answer. */
 export interface OperationTypes {
@@ -120,6 +125,22 @@ export interface OperationTypes {
   listAuditEvents: {
     input: NonNullable<operations['listAuditEvents']['parameters']['query']>;
     output: operations['listAuditEvents']['responses'][200]['content']['application/json'];
+  };
+  createConsoleSession: {
+    input: operations['createConsoleSession']['requestBody']['content']['application/json'];
+    output: operations['createConsoleSession']['responses'][201]['content']['application/json'];
+  };
+  getConsoleSession: {
+    input: Record<string, never>;
+    output: operations['getConsoleSession']['responses'][200]['content']['application/json'];
+  };
+  deleteConsoleSession: {
+    input: Record<string, never>;
+    output: undefined;
+  };
+  listJobs: {
+    input: Record<string, never>;
+    output: operations['listJobs']['responses'][200]['content']['application/json'];
   };
   verifyAuditLog: {
     input: Record<string, never>;
@@ -152,10 +173,12 @@ export interface OperationTypes {
   updateWalletPolicy: {
     input: operations['updateWalletPolicy']['parameters']['path'] & operations['updateWalletPolicy']['requestBody']['content']['application/json'];
     output: operations['updateWalletPolicy']['responses'][200]['content']['application/json'];
+    dryRun: components['schemas']['WalletPolicyDryRun'];
   };
   createGrant: {
     input: operations['createGrant']['requestBody']['content']['application/json'];
     output: operations['createGrant']['responses'][201]['content']['application/json'];
+    dryRun: components['schemas']['GrantCreatedDryRun'];
   };
   getGrant: {
     input: operations['getGrant']['parameters']['path'];
@@ -168,6 +191,7 @@ export interface OperationTypes {
   voidGrant: {
     input: operations['voidGrant']['parameters']['path'] & operations['voidGrant']['requestBody']['content']['application/json'];
     output: operations['voidGrant']['responses'][200]['content']['application/json'];
+    dryRun: components['schemas']['GrantVoidedDryRun'];
   };
   createDebit: {
     input: operations['createDebit']['requestBody']['content']['application/json'];
@@ -180,6 +204,10 @@ export interface OperationTypes {
   createHold: {
     input: operations['createHold']['requestBody']['content']['application/json'];
     output: operations['createHold']['responses'][201]['content']['application/json'];
+  };
+  listHolds: {
+    input: NonNullable<operations['listHolds']['parameters']['query']>;
+    output: operations['listHolds']['responses'][200]['content']['application/json'];
   };
   getHold: {
     input: operations['getHold']['parameters']['path'];
@@ -208,10 +236,12 @@ export interface OperationTypes {
   reverseTransaction: {
     input: operations['reverseTransaction']['parameters']['path'] & operations['reverseTransaction']['requestBody']['content']['application/json'];
     output: operations['reverseTransaction']['responses'][201]['content']['application/json'];
+    dryRun: components['schemas']['TransactionResultDryRun'];
   };
   createAdjustment: {
     input: operations['createAdjustment']['requestBody']['content']['application/json'];
     output: operations['createAdjustment']['responses'][201]['content']['application/json'];
+    dryRun: components['schemas']['AdjustmentResultDryRun'];
   };
   putAutoTopUpRule: {
     input: operations['putAutoTopUpRule']['parameters']['path'] & operations['putAutoTopUpRule']['requestBody']['content']['application/json'];
@@ -348,10 +378,12 @@ export interface OperationTypes {
   changeSubscription: {
     input: operations['changeSubscription']['parameters']['path'] & operations['changeSubscription']['requestBody']['content']['application/json'];
     output: operations['changeSubscription']['responses'][200]['content']['application/json'];
+    dryRun: components['schemas']['SubscriptionDryRun'];
   };
   cancelSubscription: {
     input: operations['cancelSubscription']['parameters']['path'] & operations['cancelSubscription']['requestBody']['content']['application/json'];
     output: operations['cancelSubscription']['responses'][200]['content']['application/json'];
+    dryRun: components['schemas']['SubscriptionCanceledDryRun'];
   };
   checkEntitlement: {
     input: operations['checkEntitlement']['parameters']['path'] & operations['checkEntitlement']['requestBody']['content']['application/json'];

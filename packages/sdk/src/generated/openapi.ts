@@ -90,6 +90,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/console/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in to the console: exchange an API key for an HttpOnly session cookie */
+        post: operations["createConsoleSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/console/sessions/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console session of the bursar_console cookie */
+        get: operations["getConsoleSession"];
+        put?: never;
+        post?: never;
+        /** Sign out: end the console session and clear its cookie */
+        delete: operations["deleteConsoleSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The answering process's background jobs, their failures, and the scheduled work due */
+        get: operations["listJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit-events/verify": {
         parameters: {
             query?: never;
@@ -287,7 +339,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List holds, newest first, each with the grants it reserves */
+        get: operations["listHolds"];
         put?: never;
         /** Reserve credits for work in progress */
         post: operations["createHold"];
@@ -2531,6 +2584,75 @@ export interface components {
             data: components["schemas"]["AuditEvent"][];
             next_cursor: string | null;
         };
+        HoldPage: {
+            data: components["schemas"]["Hold"][];
+            next_cursor: string | null;
+        };
+        ConsoleSession: {
+            environment: {
+                id: string;
+                name: string;
+            };
+            api_key: {
+                id: string;
+                name: string;
+                scopes: ("owner" | "admin" | "write" | "ingest" | "read")[];
+            };
+            /** Format: date-time */
+            expires_at: string;
+            /** @description Send it as the `x-csrf-token` header on every request other than GET and HEAD. */
+            csrf_token: string;
+        };
+        Jobs: {
+            data: {
+                name: string;
+                interval_ms: number;
+                last_started_at: string | null;
+                last_finished_at: string | null;
+                last_error: string | null;
+                next_run_at: string | null;
+                failures: {
+                    target: string;
+                    attempts: number;
+                    /** Format: date-time */
+                    at: string;
+                    error: string;
+                    /** Format: date-time */
+                    retry_at: string;
+                }[];
+            }[];
+            scheduled: {
+                kind: string;
+                target: string;
+                /** Format: date-time */
+                due_at: string;
+            }[];
+        };
+        PreviewBalance: {
+            asset: string;
+            /** @description A decimal string in the asset unit, e.g. "12.5" */
+            balance: string;
+            /** @description A decimal string in the asset unit, e.g. "12.5" */
+            held: string;
+            /** @description A decimal string in the asset unit, e.g. "12.5" */
+            available: string;
+            /** @description A decimal string in the asset unit, e.g. "12.5" */
+            debt: string;
+            /** @description A decimal string in the asset unit, e.g. "12.5" */
+            overdraft_limit: string;
+            /** @description Granted but not yet effective. */
+            scheduled: string;
+            next_expiry: {
+                /** Format: date-time */
+                at: string;
+                /** @description A decimal string in the asset unit, e.g. "12.5" */
+                amount: string;
+            } | null;
+            consumption_order: ("priority" | "expires_at" | "created_at" | "created_at_desc" | "cost_basis" | "cost_basis_desc" | "paid_first" | "promotional_first" | "plan_first" | "rollover_first" | "trial_first" | "support_first" | "referral_first" | "adjustment_first")[];
+            repay_debt_first: boolean;
+            low_balance_threshold: string | null;
+            customer: string;
+        };
         StripeCustomerLink: {
             customer: string;
             stripe_customer: string;
@@ -2684,6 +2806,20 @@ export interface components {
         SubscriptionPage: {
             data: components["schemas"]["Subscription"][];
             next_cursor: string | null;
+        };
+        SubscriptionDryRun: {
+            /** @constant */
+            dry_run: true;
+            balances_before: components["schemas"]["PreviewBalance"][];
+            balances_after: components["schemas"]["PreviewBalance"][];
+            result: components["schemas"]["Subscription"];
+        };
+        SubscriptionCanceledDryRun: {
+            /** @constant */
+            dry_run: true;
+            balances_before: components["schemas"]["PreviewBalance"][];
+            balances_after: components["schemas"]["PreviewBalance"][];
+            result: components["schemas"]["Subscription"];
         };
         Feature: {
             key: string;
@@ -3034,6 +3170,41 @@ export interface components {
             data: components["schemas"]["TopUp"][];
             next_cursor: string | null;
         };
+        WalletPolicyDryRun: {
+            /** @constant */
+            dry_run: true;
+            balances_before: components["schemas"]["PreviewBalance"][];
+            balances_after: components["schemas"]["PreviewBalance"][];
+            result: components["schemas"]["WalletPolicy"];
+        };
+        GrantCreatedDryRun: {
+            /** @constant */
+            dry_run: true;
+            balances_before: components["schemas"]["PreviewBalance"][];
+            balances_after: components["schemas"]["PreviewBalance"][];
+            result: components["schemas"]["GrantCreated"];
+        };
+        GrantVoidedDryRun: {
+            /** @constant */
+            dry_run: true;
+            balances_before: components["schemas"]["PreviewBalance"][];
+            balances_after: components["schemas"]["PreviewBalance"][];
+            result: components["schemas"]["GrantVoided"];
+        };
+        TransactionResultDryRun: {
+            /** @constant */
+            dry_run: true;
+            balances_before: components["schemas"]["PreviewBalance"][];
+            balances_after: components["schemas"]["PreviewBalance"][];
+            result: components["schemas"]["TransactionResult"];
+        };
+        AdjustmentResultDryRun: {
+            /** @constant */
+            dry_run: true;
+            balances_before: components["schemas"]["PreviewBalance"][];
+            balances_after: components["schemas"]["PreviewBalance"][];
+            result: components["schemas"]["AdjustmentResult"];
+        };
         PlainProblem: {
             /** @description https://bursar.dev/problems/<code> */
             type: string;
@@ -3180,6 +3351,10 @@ export interface components {
             scopes: ("owner" | "admin" | "write" | "ingest" | "read")[];
         };
         RevokeApiKeyBody: Record<string, never>;
+        CreateConsoleSessionBody: {
+            /** @description The API key to sign in with; the session acts with its scopes. */
+            api_key: string;
+        };
         CreateAssetBody: {
             code: string;
             scale: number;
@@ -4150,6 +4325,14 @@ export interface operations {
             query?: {
                 action?: string;
                 target?: string;
+                /** @description Who acted, as the log names them: `api_key:<id>`. */
+                actor?: string;
+                /** @description Events about this customer's objects. */
+                customer?: string;
+                /** @description Events at or after this instant. */
+                from?: string;
+                /** @description Events before this instant. */
+                to?: string;
                 /** @description The next_cursor of the previous page of this list; absent: the first page. */
                 cursor?: string;
                 /** @description Page size, 1–200; default 50. */
@@ -4170,6 +4353,241 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createConsoleSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateConsoleSessionBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSession"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConsoleSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSession"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteConsoleSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Jobs"];
                 };
             };
             /** @description rate_limited: this API key sent more requests than its rate limit allows. */
@@ -4397,6 +4815,8 @@ export interface operations {
     listCustomers: {
         parameters: {
             query?: {
+                /** @description Customers whose id starts with it or whose name contains it, ignoring case. */
+                q?: string;
                 /** @description The next_cursor of the previous page of this list; absent: the first page. */
                 cursor?: string;
                 /** @description Page size, 1–200; default 50. */
@@ -4645,7 +5065,10 @@ export interface operations {
     };
     updateWalletPolicy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: decide the request on the current wallets and answer 200 with the balances before and after and the body the call would answer; nothing is written. */
+                dry_run?: "true" | "false";
+            };
             header?: {
                 /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
                 "Idempotency-Key"?: string;
@@ -4779,7 +5202,10 @@ export interface operations {
     };
     createGrant: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: decide the request on the current wallets and answer 200 with the balances before and after and the body the call would answer; nothing is written. */
+                dry_run?: "true" | "false";
+            };
             header?: {
                 /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
                 "Idempotency-Key"?: string;
@@ -4904,7 +5330,10 @@ export interface operations {
     };
     voidGrant: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: decide the request on the current wallets and answer 200 with the balances before and after and the body the call would answer; nothing is written. */
+                dry_run?: "true" | "false";
+            };
             header?: {
                 /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
                 "Idempotency-Key"?: string;
@@ -5063,6 +5492,71 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DebitCheck"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listHolds: {
+        parameters: {
+            query?: {
+                customer?: string;
+                asset?: string;
+                status?: "open" | "captured" | "released" | "expired";
+                /** @description The next_cursor of the previous page of this list; absent: the first page. */
+                cursor?: string;
+                /** @description Page size, 1–200; default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldPage"];
                 };
             };
             /** @description rate_limited: this API key sent more requests than its rate limit allows. */
@@ -5561,7 +6055,10 @@ export interface operations {
     };
     reverseTransaction: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: decide the request on the current wallets and answer 200 with the balances before and after and the body the call would answer; nothing is written. */
+                dry_run?: "true" | "false";
+            };
             header?: {
                 /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
                 "Idempotency-Key"?: string;
@@ -5629,7 +6126,10 @@ export interface operations {
     };
     createAdjustment: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: decide the request on the current wallets and answer 200 with the balances before and after and the body the call would answer; nothing is written. */
+                dry_run?: "true" | "false";
+            };
             header?: {
                 /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
                 "Idempotency-Key"?: string;
@@ -7190,6 +7690,8 @@ export interface operations {
     listWebhookDeliveries: {
         parameters: {
             query?: {
+                /** @description Deliveries of events about this customer. */
+                customer?: string;
                 /** @description The next_cursor of the previous page of this list; absent: the first page. */
                 cursor?: string;
                 /** @description Page size, 1–200; default 50. */
@@ -7829,7 +8331,10 @@ export interface operations {
     };
     changeSubscription: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: decide the request on the current wallets and answer 200 with the balances before and after and the body the call would answer; nothing is written. */
+                dry_run?: "true" | "false";
+            };
             header?: {
                 /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
                 "Idempotency-Key"?: string;
@@ -7897,7 +8402,10 @@ export interface operations {
     };
     cancelSubscription: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: decide the request on the current wallets and answer 200 with the balances before and after and the body the call would answer; nothing is written. */
+                dry_run?: "true" | "false";
+            };
             header?: {
                 /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
                 "Idempotency-Key"?: string;

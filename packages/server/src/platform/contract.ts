@@ -31,6 +31,10 @@ export interface Caller {
   readonly requestId: string;
   /** The Idempotency-Key header, already checked for length and characters. */
   readonly idempotencyKey: string | null;
+  /** The console session the request came with (its cookie); absent for an API key. */
+  readonly sessionId?: string;
+  /** Decide and answer, but commit nothing (`?dry_run=true`); the reply then carries `dryRun`. */
+  readonly dryRun?: boolean;
 }
 
 export interface Reply {

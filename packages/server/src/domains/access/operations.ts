@@ -153,6 +153,14 @@ export async function revokeApiKey(
           writer.audits.push(auditOf(caller, 'api_key.revoked', `api_key:${keyId}`, null, toWireApiKey(row), null));
           row.revoked_at = BigInt(writer.now);
         }
+        // Its console sessions end with it, in the same transaction.
+        await db
+          .updateTable('console_sessions')
+          .set({ ended_at: BigInt(writer.now) })
+          .where('environment_id', '=', caller.environmentId)
+          .where('api_key_id', '=', keyId)
+          .where('ended_at', 'is', null)
+          .execute();
         onRevoked();
         return okReply(200, toWireApiKey(row));
       },

@@ -18,6 +18,8 @@ export interface ParsedRequest<Body = unknown, Query = unknown, Params = unknown
   readonly params: Params;
   readonly query: Query;
   readonly body: Body;
+  /** Whether the request came over https (a cookie set in answer is then Secure). */
+  readonly secure: boolean;
 }
 
 /**

@@ -6,10 +6,11 @@
  */
 
 import { isUtf8 } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bodyBytesDefault, emptyBody } from '@bursar/api';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import Fastify from 'fastify';
@@ -37,12 +38,24 @@ export interface AuthResult {
   readonly environmentName: string;
   readonly apiKeyId: string;
   readonly scopes: readonly Scope[];
+  /** Set for a cookie session: its id, and the token every request other than GET and HEAD must echo in `x-csrf-token`. */
+  readonly session?: { readonly id: string; readonly csrfToken: string };
 }
+
+/** What a request's cookies authenticate as: a principal, nothing (null), or a session past its expiry. */
+export type CookieAuthentication = AuthResult | null | 'session_expired';
 
 export interface HttpServerOptions {
   readonly routes: readonly Route[];
   /** Answers at once when it can (a cached key): the request then waits for nothing before its body. */
   readonly authenticate: (token: string) => AuthResult | null | Promise<AuthResult | null>;
+  /**
+   * Authenticates a request without an Authorization header by its cookies (the console's
+   * session), as cheaply: at once when cached. Absent: cookies are never read.
+   */
+  readonly authenticateCookies?: (
+    cookies: Readonly<Record<string, string | undefined>>,
+  ) => CookieAuthentication | Promise<CookieAuthentication>;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   readonly isReady: () => boolean;
@@ -86,7 +99,10 @@ const jsonContentType = 'application/json';
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 const bearerPattern = /^Bearer +([\x21-\x7e]{1,512})$/i;
-const unauthenticatedDetail = 'Send a valid, unrevoked API key as `Authorization: Bearer <key>`.';
+const unauthenticatedDetail =
+  'Send a valid, unrevoked API key as `Authorization: Bearer <key>`, or sign in to the console for a session cookie.';
+/** Methods that change nothing, so a cookie session needs no CSRF token for them. */
+const safeMethods = new Set(['GET', 'HEAD']);
 
 /** Methods Fastify routes; for a path, the ones no operation answers get 405 (and OPTIONS its Allow list). */
 const methodsRouted = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
@@ -221,6 +237,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     sendProblem(reply, 'route_not_found', `No route matches ${request.method} ${path.slice(0, 200)}.`);
   });
 
+  // Parsed only by the routes, and only for a request without an Authorization header, so a
+  // request with an API key pays nothing for cookies.
+  if (options.authenticateCookies !== undefined) void app.register(cookie, { hook: false });
+
   const corsOrigins = options.corsOrigins ?? [];
   if (corsOrigins.length > 0) {
     void app.register(cors, {
@@ -278,13 +298,26 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
 /** One operation as a Fastify route: the key and scope in onRequest (before the body is read), the rest in the handler. */
 function toApiRoute(route: Route, options: HttpServerOptions, isClosing: () => boolean): RouteOptions {
-  const { authenticate, rateLimit } = options;
+  const { authenticate, authenticateCookies, rateLimit } = options;
   /** Refuses (sending the problem) or lets the request on to its body and handler. */
-  function admit(request: FastifyRequest, reply: FastifyReply, auth: AuthResult | null, next: () => void): void {
+  function admit(request: FastifyRequest, reply: FastifyReply, auth: CookieAuthentication, next: () => void): void {
+    if (auth === 'session_expired') {
+      sendProblem(reply, 'session_expired', 'The console session has expired; sign in again.');
+      return;
+    }
     if (auth === null) {
       reply.header('www-authenticate', 'Bearer realm="bursar"');
       sendProblem(reply, 'unauthenticated', unauthenticatedDetail);
       return;
+    }
+    // A cookie rides along on any request the browser makes, a forged cross-site one too; only a
+    // page that read the session's token can echo it.
+    if (auth.session !== undefined && !safeMethods.has(request.method)) {
+      const echoed = request.headers['x-csrf-token'];
+      if (typeof echoed !== 'string' || !sameText(echoed, auth.session.csrfToken)) {
+        sendProblem(reply, 'csrf_token_invalid', "Send the session's csrf_token as the `x-csrf-token` header.");
+        return;
+      }
     }
     request.auth = auth;
     if (rateLimit !== undefined) {
@@ -323,8 +356,19 @@ function toApiRoute(route: Route, options: HttpServerOptions, isClosing: () => b
         sendShuttingDown(reply);
         return;
       }
-      const token = bearerPattern.exec(request.headers.authorization ?? '')?.[1];
-      const auth = token === undefined ? null : authenticate(token);
+      if (route.unauthenticated === true) {
+        done();
+        return;
+      }
+      const header = request.headers.authorization;
+      const token = bearerPattern.exec(header ?? '')?.[1];
+      // An Authorization header, when present, wins over a cookie.
+      const auth =
+        token !== undefined
+          ? authenticate(token)
+          : header === undefined && authenticateCookies !== undefined && request.headers.cookie !== undefined
+            ? authenticateCookies(request.server.parseCookie(request.headers.cookie))
+            : null;
       if (auth instanceof Promise) {
         auth.then(
           (found) => {
@@ -349,8 +393,18 @@ function toApiRoute(route: Route, options: HttpServerOptions, isClosing: () => b
   };
 }
 
+/** Whether two texts are equal, in time that does not tell how much of them matched. */
+function sameText(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Who an unauthenticated operation runs as: no environment, key or scope; its handler checks what it was sent. */
+const nobody: AuthResult = { environmentId: '', environmentName: '', apiKeyId: '', scopes: [] };
+
 async function answerApi(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const auth = request.auth;
+  const auth = route.unauthenticated === true ? nobody : request.auth;
   if (auth === null) throw new Error('assertion failed: onRequest authenticated the request');
   const errors: FieldError[] = [];
   const rawParams = (request.params ?? paramsNone) as Record<string, string>;
@@ -385,8 +439,15 @@ async function answerApi(route: Route, request: FastifyRequest, reply: FastifyRe
     scopes: auth.scopes,
     requestId: request.id,
     idempotencyKey: request.idempotencyKey,
+    ...(auth.session === undefined ? {} : { sessionId: auth.session.id }),
   };
-  const answer: Reply = await route.handle({ caller, params: params.value, query: query.value, body: body.value });
+  const answer: Reply = await route.handle({
+    caller,
+    params: params.value,
+    query: query.value,
+    body: body.value,
+    secure: request.protocol === 'https',
+  });
   if (answer.headers !== undefined) reply.headers(answer.headers);
   reply.header('x-request-id', request.id);
   reply.header('cache-control', 'no-store');

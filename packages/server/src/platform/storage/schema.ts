@@ -42,6 +42,26 @@ export const tables = {
     unique: [['secret_hash']],
     indexes: [['environment_id', 'created_at']],
   },
+  /**
+   * A console sign-in: the cookie's token is stored as its SHA-256 (looked up alone, by the cookie),
+   * the CSRF token as it is (it is worthless without the cookie, and getConsoleSession shows it again).
+   */
+  console_sessions: {
+    columns: {
+      id: 'text',
+      environment_id: 'text',
+      api_key_id: 'text',
+      token_hash: 'text',
+      csrf_token: 'text',
+      created_at: 'bigint',
+      expires_at: 'bigint',
+      ended_at: 'bigint',
+    },
+    nullable: ['ended_at'],
+    primaryKey: ['id'],
+    unique: [['token_hash']],
+    indexes: [['environment_id', 'api_key_id']],
+  },
   assets: {
     columns: { environment_id: 'text', code: 'text', scale: 'bigint', name: 'text', created_at: 'bigint' },
     nullable: [],
