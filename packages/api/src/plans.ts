@@ -15,6 +15,7 @@ import {
   integerField,
   metadataField,
   pageLimitField,
+  reasonField,
 } from './fields.ts';
 import { pageOf } from './schemas.ts';
 
@@ -151,18 +152,23 @@ export const listSubscriptionsQuery = z.strictObject({
 
 const timing = z.enum(['immediate', 'period_end']);
 
+/** Why an operator changes a subscription: kept in its audit row, as a grant's or an adjustment's reason is. */
+const subscriptionReason = { reason: reasonField.optional() };
+
 export const changeSubscriptionBody = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.literal('change_plan'),
     ...planRef,
     timing: timing.optional().describe('Default: immediate (an upgrade); period_end suits a downgrade.'),
+    ...subscriptionReason,
   }),
-  z.strictObject({ action: z.literal('pause') }),
-  z.strictObject({ action: z.literal('resume') }),
+  z.strictObject({ action: z.literal('pause'), ...subscriptionReason }),
+  z.strictObject({ action: z.literal('resume'), ...subscriptionReason }),
 ]);
 
 export const cancelSubscriptionBody = z.strictObject({
   timing: timing.optional().describe('Default: period_end.'),
+  ...subscriptionReason,
 });
 
 export const checkEntitlementBody = z.strictObject({

@@ -260,14 +260,20 @@ function ChangeSubscriptionForm({
   const [plan, setPlan] = useState(subscription.plan);
   const [version, setVersion] = useState('');
   const [timing, setTiming] = useState<'immediate' | 'period_end'>('immediate');
-  function build(): ActionRequest | string {
+  function build(reason: string): ActionRequest | string {
     const target = path`/v1/subscriptions/${subscription.id}/change`;
-    if (change !== 'change_plan') return { path: target, body: { action: change } };
+    if (change !== 'change_plan') return { path: target, body: { action: change, reason } };
     if (plan === '') return 'Choose a plan.';
     const versionNumber = Number.parseInt(version, 10);
     return {
       path: target,
-      body: { action: 'change_plan', plan, timing, ...(Number.isNaN(versionNumber) ? {} : { version: versionNumber }) },
+      body: {
+        action: 'change_plan',
+        plan,
+        timing,
+        reason,
+        ...(Number.isNaN(versionNumber) ? {} : { version: versionNumber }),
+      },
     };
   }
   return (
@@ -336,7 +342,7 @@ function CancelSubscriptionForm({
       title={`Cancel subscription ${subscription.id}`}
       onClose={onClose}
       onDone={onDone}
-      build={() => ({ path: path`/v1/subscriptions/${subscription.id}/cancel`, body: { timing } })}
+      build={(reason) => ({ path: path`/v1/subscriptions/${subscription.id}/cancel`, body: { timing, reason } })}
     >
       <TimingField value={timing} onChange={setTiming} />
     </ActionPanel>

@@ -3220,7 +3220,7 @@ export interface components {
                 message: string;
             }[];
             /** @enum {string} */
-            code: "validation_failed" | "idempotency_key_invalid" | "malformed_json" | "stripe_signature_invalid" | "unauthenticated" | "insufficient_scope" | "route_not_found" | "environment_not_found" | "api_key_not_found" | "asset_not_found" | "customer_not_found" | "grant_not_found" | "hold_not_found" | "transaction_not_found" | "webhook_endpoint_not_found" | "webhook_delivery_not_found" | "feature_not_found" | "price_book_not_found" | "plan_not_found" | "subscription_not_found" | "auto_top_up_rule_not_found" | "top_up_not_found" | "checkout_session_not_found" | "method_not_allowed" | "environment_exists" | "asset_exists" | "customer_exists" | "feature_exists" | "price_book_exists" | "plan_exists" | "subscription_transition_invalid" | "stripe_customer_not_linked" | "stripe_event_early" | "subscription_changed" | "top_up_settled" | "default_price_book_exists" | "model_price_exists" | "event_exists" | "hold_not_open" | "grant_voided" | "transaction_not_reversible" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "overdraft_limit_below_debt" | "event_out_of_window" | "amount_overflow" | "stripe_refused" | "rate_limited" | "internal_error" | "stripe_not_configured" | "stripe_unavailable" | "unavailable" | "overloaded";
+            code: "validation_failed" | "idempotency_key_invalid" | "malformed_json" | "stripe_signature_invalid" | "unauthenticated" | "session_expired" | "insufficient_scope" | "csrf_token_invalid" | "route_not_found" | "environment_not_found" | "api_key_not_found" | "asset_not_found" | "customer_not_found" | "grant_not_found" | "hold_not_found" | "transaction_not_found" | "webhook_endpoint_not_found" | "webhook_delivery_not_found" | "feature_not_found" | "price_book_not_found" | "plan_not_found" | "subscription_not_found" | "auto_top_up_rule_not_found" | "top_up_not_found" | "checkout_session_not_found" | "method_not_allowed" | "environment_exists" | "asset_exists" | "customer_exists" | "feature_exists" | "price_book_exists" | "plan_exists" | "subscription_transition_invalid" | "stripe_customer_not_linked" | "stripe_event_early" | "subscription_changed" | "top_up_settled" | "default_price_book_exists" | "model_price_exists" | "event_exists" | "hold_not_open" | "grant_voided" | "transaction_not_reversible" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "overdraft_limit_below_debt" | "event_out_of_window" | "amount_overflow" | "stripe_refused" | "rate_limited" | "internal_error" | "stripe_not_configured" | "stripe_unavailable" | "unavailable" | "overloaded";
         };
         InsufficientBalanceProblem: {
             /** @description https://bursar.dev/problems/<code> */
@@ -3841,12 +3841,15 @@ export interface components {
              * @enum {string}
              */
             timing?: "immediate" | "period_end";
+            reason?: string;
         } | {
             /** @constant */
             action: "pause";
+            reason?: string;
         } | {
             /** @constant */
             action: "resume";
+            reason?: string;
         };
         CancelSubscriptionBody: {
             /**
@@ -3854,6 +3857,7 @@ export interface components {
              * @enum {string}
              */
             timing?: "immediate" | "period_end";
+            reason?: string;
         };
         CheckEntitlementBody: {
             feature: string;

@@ -59,6 +59,8 @@ export interface SubscriptionCommand {
   /** For a new subscription: its metadata. */
   readonly metadata?: string | null;
   readonly auditAction: string | null;
+  /** The operator's reason, kept in the audit row. */
+  readonly reason?: string | undefined;
   readonly status: number;
 }
 
@@ -121,7 +123,7 @@ export function commitSubscriptionDecision(
             origin.caller,
             command.auditAction,
             `subscription:${command.subscriptionId}`,
-            null,
+            command.reason ?? null,
             row === undefined ? null : toWireSubscription(row, []),
             body,
           ),
@@ -470,6 +472,7 @@ export async function changeSubscription(
     customer: context.row.customer_id,
     plans,
     auditAction: `subscription.${input.action === 'change_plan' ? 'changed' : input.action === 'pause' ? 'paused' : 'resumed'}`,
+    reason: input.reason,
     status: 200,
     decide,
   });
@@ -489,6 +492,7 @@ export async function cancelSubscription(
     customer: context.row.customer_id,
     plans: context.plans,
     auditAction: 'subscription.canceled',
+    reason: input.reason,
     status: 200,
     decide: (current, lookup, now) => wrap(decideCancel(existing(current), (ref) => lookup(ref).plan, timing, now)),
   });
