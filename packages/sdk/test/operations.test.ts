@@ -106,6 +106,35 @@ test('every operation answers through the SDK', async () => {
     reason: 'goodwill',
   });
   assert.ok(adjustment.grant !== null);
+  // Previews: each dryRun answers what the call would, and changes nothing.
+  const grantPreview = await bursar.createGrant.dryRun({
+    customer: 'acme',
+    asset: 'credits',
+    amount: '5',
+    category: 'paid',
+  });
+  assert.equal(grantPreview.result.remaining, '5');
+  assert.equal(
+    BigInt(grantPreview.balances_after[0]?.balance ?? '0') - BigInt(grantPreview.balances_before[0]?.balance ?? '0'),
+    5n,
+  );
+  const adjustPreview = await bursar.createAdjustment.dryRun({
+    customer: 'acme',
+    asset: 'credits',
+    amount: '-1',
+    reason: 'x',
+  });
+  assert.equal(adjustPreview.result.grant, null);
+  assert.equal((await bursar.voidGrant.dryRun({ id: grant.id, reason: 'chargeback' })).result.status, 'voided');
+  const reversePreview = await bursar.reverseTransaction.dryRun({ id: debit.transaction.id, reason: 'refund' });
+  assert.equal(reversePreview.result.transaction.kind, 'reverse');
+  const policyPreview = await bursar.updateWalletPolicy.dryRun({
+    customer: 'acme',
+    asset: 'credits',
+    overdraft_limit: '20',
+  });
+  assert.equal(policyPreview.result.overdraft_limit, '20');
+  assert.equal((await bursar.getBalances({ customer: 'acme', asset: 'credits' })).balances[0]?.overdraft_limit, '10');
   const voided = await bursar.voidGrant({ id: grant.id, reason: 'chargeback' });
   assert.equal(voided.status, 'voided');
   // Auto top-up: a charge that crosses the threshold requests one.
@@ -248,6 +277,17 @@ test('every operation answers through the SDK', async () => {
   assert.equal(subscription.status, 'active');
   assert.equal((await bursar.getSubscription({ id: subscription.id })).customer, 'globex');
   assert.equal((await bursar.listSubscriptions({ customer: 'globex' })).data.length, 1);
+  const changePreview = await bursar.changeSubscription.dryRun({
+    id: subscription.id,
+    action: 'change_plan',
+    plan: 'pro',
+    version: 2,
+    timing: 'period_end',
+  });
+  assert.equal(changePreview.result.pending_change?.version, 2);
+  const cancelPreview = await bursar.cancelSubscription.dryRun({ id: subscription.id, timing: 'immediate' });
+  assert.equal(cancelPreview.result.status, 'canceled');
+  assert.equal((await bursar.getSubscription({ id: subscription.id })).status, 'active');
   const changed = await bursar.changeSubscription({
     id: subscription.id,
     action: 'change_plan',
@@ -298,6 +338,53 @@ test('every operation answers through the SDK', async () => {
   // The audit log saw all of it.
   assert.ok((await bursar.listAuditEvents({ limit: 5 })).data.length > 0);
   assert.equal((await bursar.verifyAuditLog()).valid, true);
+  const audited = await bursar.listAuditEvents({
+    customer: 'acme',
+    action: 'grant.voided',
+    actor: `api_key:${current.id}`,
+  });
+  assert.equal(audited.data[0]?.reason, 'chargeback');
+  assert.equal((await bursar.listCustomers({ q: 'GLO' })).data[0]?.id, 'globex');
+  assert.ok((await bursar.listHolds({ customer: 'acme' })).data.length > 0);
+  const jobs = await bursar.listJobs();
+  assert.ok(jobs.data.some((job) => job.name === 'scheduler'));
+  assert.ok(Array.isArray(jobs.scheduled));
+
+  // Console sessions: sign in with the key, then the cookie (and its CSRF token) stand in for it.
+  const signedIn = await bursar.createConsoleSession({ api_key: adminKey });
+  assert.deepEqual(signedIn.api_key.scopes, ['owner']);
+  let cookie = '';
+  let csrf = '';
+  const consoleClient = new Bursar({
+    baseUrl: server.url,
+    // The client needs a key to be built; the fetch below sends the session instead.
+    apiKey: 'unused',
+    fetch: async (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.delete('authorization');
+      headers.set('cookie', cookie);
+      headers.set('x-csrf-token', csrf);
+      const response = await fetch(url, { ...init, headers });
+      const id = operationOf(init?.method ?? 'GET', String(url));
+      if (id !== undefined && response.ok) sent.add(id);
+      return response;
+    },
+  });
+  const signIn = await fetch(`${server.url}/v1/console/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ api_key: adminKey }),
+  });
+  // Another session than the SDK's sign-in above, whose cookie the SDK does not hand back.
+  cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  csrf = ((await signIn.json()) as { csrf_token: string }).csrf_token;
+  const session = await consoleClient.getConsoleSession();
+  assert.equal(session.api_key.id, signedIn.api_key.id);
+  assert.equal(await consoleClient.deleteConsoleSession(), undefined);
+  await assert.rejects(
+    consoleClient.getConsoleSession(),
+    (error: Error & { code?: string }) => error.code === 'unauthenticated',
+  );
 
   const missing = Object.keys(operationTable).filter((id) => !sent.has(id as OperationId));
   assert.deepEqual(missing, []);

@@ -191,7 +191,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     now: () => clock.now(),
     secureCookies: config.publicUrl?.startsWith('https:') === true,
   });
-  const routes = ledgerRoutes(service, { apiKeys: authenticator, consoleSessions }, stripe);
+  const jobFailures = new JobFailures(committer);
+  const jobs = new JobRunner({
+    failureLog: jobFailures.runFailureLog(),
+    onError: (message, fields) => logger.error(message, fields),
+    now: () => clock.now(),
+  });
+  const routes = ledgerRoutes(service, { apiKeys: authenticator, consoleSessions }, jobs, stripe);
   let ready = true;
   const server: HttpServer = createHttpServer({
     routes,
@@ -216,11 +222,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // A burst of new connections (thousands of clients at once) must wait in the accept queue, not be
   // reset: Node's default backlog of 511 overflows while the event loop is busy committing.
   const address = await server.listen({ port: config.port, host: config.host, backlog: connectionBacklog });
-  const jobFailures = new JobFailures(committer);
-  const jobs = new JobRunner({
-    failureLog: jobFailures.runFailureLog(),
-    onError: (message, fields) => logger.error(message, fields),
-  });
   const dispatcher = new WebhookDispatcher(
     service,
     committer,

@@ -28,6 +28,7 @@ import { FakeStripe } from '../src/domains/payments/test/fake-stripe.ts';
 import type { Reply } from '../src/platform/contract.ts';
 import type { ParsedRequest, Route } from '../src/platform/http/router.ts';
 import { route } from '../src/platform/http/router.ts';
+import { JobRunner } from '../src/platform/jobs/runner.ts';
 import { ledgerRoutes } from '../src/routes.ts';
 import type { ApiResponse, TestServer } from './harness.ts';
 import { adminKey, callApi, seedCustomer, startTestServer } from './harness.ts';
@@ -44,6 +45,33 @@ async function call(operationId: string, method: string, path: string, body?: un
   return reply;
 }
 
+const dryRuns = new Map<string, ApiResponse[]>();
+
+/** The call with `?dry_run=true`, before the real one: it must answer 200, which the dry-run test checks. */
+async function dryRun(operationId: string, path: string, body: unknown): Promise<void> {
+  const reply = await server.call('POST', `${path}?dry_run=true`, body);
+  assert.equal(reply.status, 200, `${operationId} dry run: ${reply.status} ${reply.text}`);
+  dryRuns.set(operationId, [...(dryRuns.get(operationId) ?? []), reply]);
+}
+
+/** A call with the console's cookie (and CSRF header), recorded like `call`. */
+async function callWithCookie(
+  operationId: string,
+  method: 'GET' | 'DELETE',
+  path: string,
+  session: { cookie: string; csrf: string },
+): Promise<void> {
+  const response = await server.server.inject({
+    method,
+    url: path,
+    headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+  });
+  assert.ok(response.statusCode < 300, `${operationId}: ${response.statusCode} ${response.body}`);
+  const body = response.body === '' ? undefined : JSON.parse(response.body);
+  const reply: ApiResponse = { status: response.statusCode, body, text: response.body, headers: new Headers() };
+  seen.set(operationId, [...(seen.get(operationId) ?? []), reply]);
+}
+
 before(async () => {
   stripe = await new FakeStripe().start();
   server = await startTestServer(stripe.config());
@@ -51,7 +79,7 @@ before(async () => {
   const apiKeys = new ApiKeyAuthenticator(server.server.database.reader, 0);
   const consoleOptions = { cacheMs: 0, ttlSeconds: 60, now: () => server.clock.now(), secureCookies: false };
   const consoleSessions = new ConsoleSessions(server.server.database.reader, apiKeys, consoleOptions);
-  routes.push(...ledgerRoutes(server.server.service, { apiKeys, consoleSessions }));
+  routes.push(...ledgerRoutes(server.server.service, { apiKeys, consoleSessions }, new JobRunner()));
   await call('createAsset', 'POST', '/v1/assets', { code: 'usd', scale: 2 });
   await seedCustomer(server, 'acme');
   await call('createCustomer', 'POST', '/v1/customers', { id: 'globex', name: 'Globex', metadata: { plan: 'pro' } });
@@ -81,6 +109,8 @@ before(async () => {
     features: ['chat'],
   });
   await call('getGrant', 'GET', `/v1/grants/${grant.body.id}`);
+  await dryRun('createGrant', '/v1/grants', { customer: 'acme', asset: 'credits', amount: '5', category: 'paid' });
+  await dryRun('updateWalletPolicy', '/v1/customers/acme/wallets/credits/policy', { overdraft_limit: '5' });
   await call('listGrants', 'GET', '/v1/grants?customer=acme&status=active');
   await call('updateWalletPolicy', 'POST', '/v1/customers/acme/wallets/credits/policy', {
     overdraft_limit: '10',
@@ -111,10 +141,19 @@ before(async () => {
     ttl_seconds: 60,
   });
   await call('getHold', 'GET', `/v1/holds/${hold.body.hold.id}`);
+  await call('listHolds', 'GET', '/v1/holds?customer=acme&status=open');
   await call('extendHold', 'POST', `/v1/holds/${hold.body.hold.id}/extend`, { amount: '5', ttl_seconds: 120 });
   await call('captureHold', 'POST', `/v1/holds/${hold.body.hold.id}/capture`, { amount: '12' });
   const second = await call('createHold', 'POST', '/v1/holds', { customer: 'acme', asset: 'credits', amount: '3' });
   await call('releaseHold', 'POST', `/v1/holds/${second.body.hold.id}/release`, {});
+  await dryRun('reverseTransaction', `/v1/transactions/${debit.body.transaction.id}/reverse`, { reason: 'refund' });
+  await dryRun('createAdjustment', '/v1/adjustments', {
+    customer: 'acme',
+    asset: 'credits',
+    amount: '-1',
+    reason: 'x',
+  });
+  await dryRun('createAdjustment', '/v1/adjustments', { customer: 'acme', asset: 'credits', amount: '1', reason: 'x' });
   await call('reverseTransaction', 'POST', `/v1/transactions/${debit.body.transaction.id}/reverse`, {
     amount: '2',
     reason: 'refund',
@@ -131,6 +170,7 @@ before(async () => {
     amount: '-3',
     reason: 'correction',
   });
+  await dryRun('voidGrant', `/v1/grants/${grant.body.id}/void`, { reason: 'chargeback' });
   await call('voidGrant', 'POST', `/v1/grants/${grant.body.id}/void`, { reason: 'chargeback' });
   const topUps = await call('listTopUps', 'GET', '/v1/customers/acme/wallets/credits/top-ups');
   await call('settleTopUp', 'POST', `/v1/top-ups/${topUps.body.data[0].id}/settle`, { outcome: 'succeeded' });
@@ -275,6 +315,12 @@ before(async () => {
   });
   await call('getSubscription', 'GET', `/v1/subscriptions/${subscription.body.id}`);
   await call('listSubscriptions', 'GET', '/v1/subscriptions?customer=globex');
+  await dryRun('changeSubscription', `/v1/subscriptions/${subscription.body.id}/change`, {
+    action: 'change_plan',
+    plan: 'pro',
+    version: 2,
+    timing: 'immediate',
+  });
   await call('changeSubscription', 'POST', `/v1/subscriptions/${subscription.body.id}/change`, {
     action: 'change_plan',
     plan: 'pro',
@@ -287,6 +333,7 @@ before(async () => {
     quantities: { model: 'gpt-x', input_tokens: 100, output_tokens: 20 },
   });
   await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', { feature: 'sso' });
+  await dryRun('cancelSubscription', `/v1/subscriptions/${subscription.body.id}/cancel`, { timing: 'immediate' });
   await call('cancelSubscription', 'POST', `/v1/subscriptions/${subscription.body.id}/cancel`, { timing: 'immediate' });
   await call('deleteWebhookEndpoint', 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/delete`, {});
   await call('linkStripeCustomer', 'POST', '/v1/customers/acme/stripe-customer', {});
@@ -329,6 +376,12 @@ before(async () => {
   });
   await call('getReconciliation', 'GET', '/v1/finance/reconciliation?from=2025-12-01&to=2027-01-01');
   await call('listAuditEvents', 'GET', '/v1/audit-events');
+  await call('listJobs', 'GET', '/v1/jobs');
+  const signIn = await call('createConsoleSession', 'POST', '/v1/console/sessions', { api_key: adminKey });
+  const cookie = /^(bursar_console=[^;]+)/.exec(signIn.headers.get('set-cookie') ?? '')?.[1] ?? '';
+  const session = { cookie, csrf: String(signIn.body.csrf_token) };
+  await callWithCookie('getConsoleSession', 'GET', '/v1/console/sessions/current', session);
+  await callWithCookie('deleteConsoleSession', 'DELETE', '/v1/console/sessions/current', session);
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });
 
@@ -347,6 +400,23 @@ it('every success response matches its documented schema, with no undocumented f
     for (const reply of seen.get(route.operationId) ?? []) {
       const schema = route.responses[reply.status];
       assert.ok(schema !== undefined, `${route.operationId} answered ${reply.status}, which it does not document`);
+      const parsed = schema.safeParse(reply.body);
+      assert.ok(parsed.success, `${route.operationId}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`);
+      assert.deepEqual(undocumentedFields(toInlineJsonSchema(schema), reply.body, ''), [], route.operationId);
+    }
+  }
+});
+
+it('every previewable write answers its dry run with the documented schema, and all of them were tried', () => {
+  const previewable = routes.filter((route) => route.dryRun !== undefined).map((route) => route.operationId);
+  assert.deepEqual(
+    previewable.filter((operationId) => !dryRuns.has(operationId)),
+    [],
+  );
+  for (const route of routes) {
+    for (const reply of dryRuns.get(route.operationId) ?? []) {
+      const schema = route.dryRun;
+      assert.ok(schema !== undefined, `${route.operationId} has no dry run`);
       const parsed = schema.safeParse(reply.body);
       assert.ok(parsed.success, `${route.operationId}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`);
       assert.deepEqual(undocumentedFields(toInlineJsonSchema(schema), reply.body, ''), [], route.operationId);
@@ -567,6 +637,11 @@ const operationsBefore: Readonly<Record<string, string>> = {
   updateFinanceSettings: 'POST /v1/finance/settings',
   importProviderCosts: 'POST /v1/finance/provider-costs',
   getReconciliation: 'GET /v1/finance/reconciliation',
+  createConsoleSession: 'POST /v1/console/sessions',
+  getConsoleSession: 'GET /v1/console/sessions/current',
+  deleteConsoleSession: 'DELETE /v1/console/sessions/current',
+  listJobs: 'GET /v1/jobs',
+  listHolds: 'GET /v1/holds',
 };
 
 it('every operationId of before is in the contract with the same method and path, and no other', () => {
@@ -586,6 +661,8 @@ it("the server's routes are the package's operations, one to one", () => {
     'tag',
     'scope',
     'signature',
+    'unauthenticated',
+    'dryRun',
     'params',
     'query',
     'body',

@@ -130,16 +130,6 @@ export const accessOperations = {
     responses: { 204: noContent },
   },
 
-  listJobs: {
-    method: 'GET',
-    path: '/v1/jobs',
-    operationId: 'listJobs',
-    summary: "The answering process's background jobs, their failures, and the scheduled work due",
-    tag: 'Jobs',
-    scope: 'admin',
-    responses: { 200: jobsResource },
-  },
-
   verifyAuditLog: {
     method: 'GET',
     path: '/v1/audit-events/verify',
@@ -148,5 +138,14 @@ export const accessOperations = {
     tag: 'Audit',
     scope: 'admin',
     responses: { 200: auditVerificationResource },
+  },
+  listJobs: {
+    method: 'GET',
+    path: '/v1/jobs',
+    operationId: 'listJobs',
+    summary: "The answering process's background jobs, their failures, and the scheduled work due",
+    tag: 'Jobs',
+    scope: 'admin',
+    responses: { 200: jobsResource },
   },
 } as const satisfies Readonly<Record<string, Operation>>;

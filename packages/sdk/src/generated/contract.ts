@@ -17,8 +17,8 @@ export const operationTable = {
   createConsoleSession: { method: 'POST', path: '/v1/console/sessions', scope: 'read', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
   getConsoleSession: { method: 'GET', path: '/v1/console/sessions/current', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
   deleteConsoleSession: { method: 'DELETE', path: '/v1/console/sessions/current', scope: 'read', status: 204, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
-  listJobs: { method: 'GET', path: '/v1/jobs', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
   verifyAuditLog: { method: 'GET', path: '/v1/audit-events/verify', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
+  listJobs: { method: 'GET', path: '/v1/jobs', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, dryRun: null },
   createAsset: { method: 'POST', path: '/v1/assets', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
   listAssets: { method: 'GET', path: '/v1/assets', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true, dryRun: null },
   createCustomer: { method: 'POST', path: '/v1/customers', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false, dryRun: null },
@@ -138,13 +138,13 @@ export interface OperationTypes {
     input: Record<string, never>;
     output: undefined;
   };
-  listJobs: {
-    input: Record<string, never>;
-    output: operations['listJobs']['responses'][200]['content']['application/json'];
-  };
   verifyAuditLog: {
     input: Record<string, never>;
     output: operations['verifyAuditLog']['responses'][200]['content']['application/json'];
+  };
+  listJobs: {
+    input: Record<string, never>;
+    output: operations['listJobs']['responses'][200]['content']['application/json'];
   };
   createAsset: {
     input: operations['createAsset']['requestBody']['content']['application/json'];

@@ -125,23 +125,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/jobs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The answering process's background jobs, their failures, and the scheduled work due */
-        get: operations["listJobs"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/audit-events/verify": {
         parameters: {
             query?: never;
@@ -151,6 +134,23 @@ export interface paths {
         };
         /** Verify the audit log's hash chain */
         get: operations["verifyAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The answering process's background jobs, their failures, and the scheduled work due */
+        get: operations["listJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4574,7 +4574,7 @@ export interface operations {
             };
         };
     };
-    listJobs: {
+    verifyAuditLog: {
         parameters: {
             query?: never;
             header?: never;
@@ -4591,7 +4591,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Jobs"];
+                    "application/json": components["schemas"]["AuditVerification"];
                 };
             };
             /** @description rate_limited: this API key sent more requests than its rate limit allows. */
@@ -4631,7 +4631,7 @@ export interface operations {
             };
         };
     };
-    verifyAuditLog: {
+    listJobs: {
         parameters: {
             query?: never;
             header?: never;
@@ -4648,7 +4648,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditVerification"];
+                    "application/json": components["schemas"]["Jobs"];
                 };
             };
             /** @description rate_limited: this API key sent more requests than its rate limit allows. */

@@ -4,6 +4,8 @@
  * transaction that commits them, so an idempotent replay returns the same bytes.
  */
 import type { Scope } from '@bursar/api';
+import type { Wallet } from '@bursar/core';
+import type { WalletKey } from './commit/wallet-key.ts';
 
 export type { Scope };
 
@@ -51,6 +53,11 @@ export interface Reply {
   readonly replayed: boolean;
   /** Headers the reply carries to HTTP (e.g. `retry-after`); never stored with an idempotency key. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Set on the reply of a dry-run command: every wallet it decided on, before and after, at `now`. */
+  readonly dryRun?: {
+    readonly now: number;
+    readonly wallets: readonly { readonly key: WalletKey; readonly before: Wallet; readonly after: Wallet }[];
+  };
 }
 
 /** One field problem in a 400 response: `field` is a JSON path such as `amount` or `cost_basis.total`. */

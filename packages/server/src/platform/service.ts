@@ -108,6 +108,7 @@ export class LedgerService {
       environmentId: caller.environmentId,
       requestId: caller.requestId,
       idempotency: idempotencyOf(caller, operation, request),
+      ...(caller.dryRun === true ? { dryRun: true } : {}),
       ...command,
     });
   }
@@ -153,7 +154,8 @@ export function refusalReply(caller: Pick<Caller, 'requestId'>, refusal: Refusal
 
 /** The caller's Idempotency-Key with the fingerprint of the request it was sent with. */
 export function idempotencyOf(caller: Caller, operation: string, request: unknown): Command['idempotency'] {
-  return caller.idempotencyKey === null
+  // A dry run stores nothing, so its key is neither looked up nor kept.
+  return caller.idempotencyKey === null || caller.dryRun === true
     ? null
     : { key: caller.idempotencyKey, fingerprint: fingerprintOf(operation, request) };
 }

@@ -52,16 +52,41 @@ export async function getCurrentApiKey(service: LedgerService, caller: Caller): 
 
 const auditKeys = keyset('audit_events', 'desc', bigintColumn('seq'));
 
+/**
+ * An audit event about a customer: the customer itself or one of its wallets is the target, or
+ * the object before or after the change names the customer (grants, transactions, holds and
+ * subscriptions all carry `customer`).
+ */
+const aboutCustomer = `(${[
+  "target LIKE ('customer:' || CAST(? AS TEXT)) ESCAPE '\\'",
+  "target LIKE ('wallet:' || CAST(? AS TEXT) || '/%') ESCAPE '\\'",
+  `after LIKE ('%"customer":"' || CAST(? AS TEXT) || '"%') ESCAPE '\\'`,
+  `before LIKE ('%"customer":"' || CAST(? AS TEXT) || '"%') ESCAPE '\\'`,
+].join(' OR ')})`;
+
 /** The audit log, newest first. */
 export async function listAuditEvents(
   service: LedgerService,
   caller: Caller,
-  query: PageQuery & { action?: string | undefined; target?: string | undefined },
+  query: PageQuery & {
+    action?: string | undefined;
+    target?: string | undefined;
+    actor?: string | undefined;
+    customer?: string | undefined;
+    from?: number | undefined;
+    to?: number | undefined;
+  },
 ): Promise<Reply> {
   const filters = {
     'environment_id = ?': caller.environmentId,
     'action = ?': query.action,
     'target = ?': query.target,
+    'actor = ?': query.actor,
+    // A customer key has no quote or backslash, so it stands in the stored JSON as it is; `_` is
+    // LIKE's wildcard and is escaped.
+    [aboutCustomer]: query.customer?.replaceAll('_', '\\_'),
+    'created_at >= ?': query.from === undefined ? undefined : BigInt(query.from),
+    'created_at < ?': query.to === undefined ? undefined : BigInt(query.to),
   };
   const found = await readPage(service.database.reader, 'audit_events', auditKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);

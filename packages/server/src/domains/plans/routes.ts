@@ -7,6 +7,7 @@ import { operations } from '@bursar/api';
 import type { Route } from '../../platform/http/router.ts';
 import { route } from '../../platform/http/router.ts';
 import type { LedgerService } from '../../platform/service.ts';
+import { answerOrDryRun } from '../wallets/index.ts';
 import * as entitlements from './entitlement-operations.ts';
 import * as plans from './plan-operations.ts';
 import * as subscriptions from './subscription-operations.ts';
@@ -24,11 +25,11 @@ export function planRoutes(service: LedgerService): Route[] {
     route(operations.getSubscription, ({ caller, params }) =>
       subscriptions.getSubscription(service, caller, params.id),
     ),
-    route(operations.changeSubscription, ({ caller, params, body }) =>
-      subscriptions.changeSubscription(service, caller, params.id, body),
+    route(operations.changeSubscription, ({ caller, params, query, body }) =>
+      answerOrDryRun(service, caller, query, (as) => subscriptions.changeSubscription(service, as, params.id, body)),
     ),
-    route(operations.cancelSubscription, ({ caller, params, body }) =>
-      subscriptions.cancelSubscription(service, caller, params.id, body),
+    route(operations.cancelSubscription, ({ caller, params, query, body }) =>
+      answerOrDryRun(service, caller, query, (as) => subscriptions.cancelSubscription(service, as, params.id, body)),
     ),
     route(operations.checkEntitlement, ({ caller, params, body }) =>
       entitlements.checkEntitlement(service, caller, params.customer, body),

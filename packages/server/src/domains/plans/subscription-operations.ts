@@ -84,6 +84,7 @@ export function commitSubscriptionDecision(
     environmentId,
     requestId: origin.requestId,
     idempotency: origin.idempotency,
+    ...(origin.caller?.dryRun === true ? { dryRun: true } : {}),
     wallets,
     preload: [
       {

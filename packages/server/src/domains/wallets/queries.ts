@@ -52,8 +52,22 @@ export async function getCustomer(service: LedgerService, caller: Caller, custom
 const customerKeys = keyset('customers', 'desc', textColumn('id'));
 
 /** The environment's customers by id, last first. */
-export async function listCustomers(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
-  const filters = { 'environment_id = ?': caller.environmentId };
+/**
+ * Customers whose id starts with `q` or whose name contains it, ignoring case (ASCII case on
+ * SQLite, whose LOWER folds only ASCII); LIKE's wildcards in `q` match themselves.
+ */
+const customerSearch =
+  "(LOWER(id) LIKE (CAST(? AS TEXT) || '%') ESCAPE '\\' OR LOWER(name) LIKE ('%' || CAST(? AS TEXT) || '%') ESCAPE '\\')";
+
+export async function listCustomers(
+  service: LedgerService,
+  caller: Caller,
+  query: PageQuery & { q?: string | undefined },
+): Promise<Reply> {
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    [customerSearch]: query.q === undefined ? undefined : query.q.toLowerCase().replace(/[\\%_]/g, '\\$&'),
+  };
   const found = await readPage(service.database.reader, 'customers', customerKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
   return okReply(200, { data: found.rows.map(toWireCustomer), next_cursor: found.nextCursor });
@@ -195,12 +209,60 @@ export async function getHold(service: LedgerService, caller: Caller, holdId: st
     .where('hold_id', '=', holdId)
     .orderBy('position')
     .execute();
+  return okReply(200, await renderHold(service, caller, row, reservations, service.clock.now()));
+}
+
+/** A hold's status against the clock: an open hold past its expiry has ended, booked or not. */
+const holdStatusFilters: Record<string, string> = {
+  open: "status = 'open' AND expires_at > ?",
+  expired: "(status = 'expired' OR (status = 'open' AND expires_at <= ?))",
+  // Without a `?`: set by the clock's value like the others, but not bound.
+  captured: "status = 'captured'",
+  released: "status = 'released'",
+};
+
+const holdKeys = keyset('holds', 'desc', textColumn('id'));
+
+/** Holds, newest first, each with the grants it reserves; `status` is decided against the clock, as getHold's is. */
+export async function listHolds(
+  service: LedgerService,
+  caller: Caller,
+  query: PageQuery & { customer?: string | undefined; asset?: string | undefined; status?: string | undefined },
+): Promise<Reply> {
   const now = service.clock.now();
+  const filters: Record<string, SqlValue | undefined> = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': query.customer,
+    'asset = ?': query.asset,
+  };
+  if (query.status !== undefined) filters[holdStatusFilters[query.status] ?? '1 = 0'] = BigInt(now);
+  const found = await readPage(service.database.reader, 'holds', holdKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
+  const reservations = await childRowsOf(
+    service.database.reader,
+    'hold_reservations',
+    'hold_id',
+    caller.environmentId,
+    found.rows.map((row) => row.id),
+    'position',
+  );
+  const data = [];
+  for (const row of found.rows) data.push(await renderHold(service, caller, row, reservations.get(row.id) ?? [], now));
+  return okReply(200, { data, next_cursor: found.nextCursor });
+}
+
+async function renderHold(
+  service: LedgerService,
+  caller: Caller,
+  row: TableRow<'holds'>,
+  reservations: readonly Pick<TableRow<'hold_reservations'>, 'grant_id' | 'amount'>[],
+  now: number,
+) {
   const expiresAt = toTime(row.expires_at);
   // An open hold past its expiry has ended, whether or not the sweeper booked it yet.
   const status = row.status === 'open' && now >= expiresAt ? 'expired' : row.status;
   const hold = {
-    id: holdId,
+    id: row.id,
     amount: row.amount,
     reservations: reservations.map((reservation) => ({ grantId: reservation.grant_id, amount: reservation.amount })),
     feature: row.feature,
@@ -208,20 +270,10 @@ export async function getHold(service: LedgerService, caller: Caller, holdId: st
     createdAt: toTime(row.created_at),
   };
   const endedAt = row.ended_at === null ? (status === 'expired' ? expiresAt : null) : toTime(row.ended_at);
-  return okReply(
-    200,
-    toWireHold(
-      hold,
-      {
-        customer: row.customer_id,
-        asset: row.asset,
-        status,
-        captured: row.captured,
-        endedAt,
-        metadata: row.metadata,
-      },
-      await scaleOf(service, caller, row.asset),
-    ),
+  return toWireHold(
+    hold,
+    { customer: row.customer_id, asset: row.asset, status, captured: row.captured, endedAt, metadata: row.metadata },
+    await scaleOf(service, caller, row.asset),
   );
 }
 

@@ -5,6 +5,7 @@ import type { Route } from '../../platform/http/router.ts';
 import { route } from '../../platform/http/router.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import * as catalog from './catalog.ts';
+import { answerOrDryRun } from './dry-run.ts';
 import * as wallets from './operations.ts';
 import * as queries from './queries.ts';
 
@@ -18,25 +19,34 @@ export function walletRoutes(service: LedgerService): Route[] {
     route(operations.getBalances, ({ caller, params, query }) =>
       queries.getBalances(service, caller, params.customer, query),
     ),
-    route(operations.updateWalletPolicy, ({ caller, params, body }) =>
-      wallets.updateWalletPolicy(service, caller, params.customer, params.asset, body),
+    route(operations.updateWalletPolicy, ({ caller, params, query, body }) =>
+      answerOrDryRun(service, caller, query, (as) =>
+        wallets.updateWalletPolicy(service, as, params.customer, params.asset, body),
+      ),
     ),
-    route(operations.createGrant, ({ caller, body }) => wallets.createGrant(service, caller, body)),
+    route(operations.createGrant, ({ caller, query, body }) =>
+      answerOrDryRun(service, caller, query, (as) => wallets.createGrant(service, as, body)),
+    ),
     route(operations.getGrant, ({ caller, params }) => queries.getGrant(service, caller, params.id)),
     route(operations.listGrants, ({ caller, query }) => queries.listGrants(service, caller, query)),
-    route(operations.voidGrant, ({ caller, params, body }) => wallets.voidGrant(service, caller, params.id, body)),
+    route(operations.voidGrant, ({ caller, params, query, body }) =>
+      answerOrDryRun(service, caller, query, (as) => wallets.voidGrant(service, as, params.id, body)),
+    ),
     route(operations.createDebit, ({ caller, body }) => wallets.createDebit(service, caller, body)),
     route(operations.checkDebit, ({ caller, body }) => queries.checkDebit(service, caller, body)),
     route(operations.createHold, ({ caller, body }) => wallets.createHold(service, caller, body)),
+    route(operations.listHolds, ({ caller, query }) => queries.listHolds(service, caller, query)),
     route(operations.getHold, ({ caller, params }) => queries.getHold(service, caller, params.id)),
     route(operations.captureHold, ({ caller, params, body }) => wallets.captureHold(service, caller, params.id, body)),
     route(operations.releaseHold, ({ caller, params }) => wallets.releaseHold(service, caller, params.id)),
     route(operations.extendHold, ({ caller, params, body }) => wallets.extendHold(service, caller, params.id, body)),
     route(operations.listTransactions, ({ caller, query }) => queries.listTransactions(service, caller, query)),
     route(operations.getTransaction, ({ caller, params }) => queries.getTransaction(service, caller, params.id)),
-    route(operations.reverseTransaction, ({ caller, params, body }) =>
-      wallets.reverseTransaction(service, caller, params.id, body),
+    route(operations.reverseTransaction, ({ caller, params, query, body }) =>
+      answerOrDryRun(service, caller, query, (as) => wallets.reverseTransaction(service, as, params.id, body)),
     ),
-    route(operations.createAdjustment, ({ caller, body }) => wallets.createAdjustment(service, caller, body)),
+    route(operations.createAdjustment, ({ caller, query, body }) =>
+      answerOrDryRun(service, caller, query, (as) => wallets.createAdjustment(service, as, body)),
+    ),
   ];
 }

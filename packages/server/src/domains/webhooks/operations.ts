@@ -305,7 +305,7 @@ export async function listWebhookDeliveries(
   service: LedgerService,
   caller: Caller,
   endpointId: string,
-  query: PageQuery,
+  query: PageQuery & { customer?: string | undefined },
 ): Promise<Reply> {
   if ((await endpointRow(service.database.reader, caller.environmentId, endpointId)) === undefined) {
     return problemReply(
@@ -315,7 +315,12 @@ export async function listWebhookDeliveries(
     );
   }
   const reader = service.database.reader;
-  const filters = { 'environment_id = ?': caller.environmentId, 'endpoint_id = ?': endpointId };
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'endpoint_id = ?': endpointId,
+    // The customer is the outbox event's, whose id every delivery of it carries.
+    'EXISTS (SELECT 1 FROM outbox o WHERE o.id = webhook_deliveries.event_id AND o.customer_id = ?)': query.customer,
+  };
   const found = await readPage(reader, 'webhook_deliveries', deliveryKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
   const ids = found.rows.map((row) => row.id);

@@ -14,6 +14,11 @@ interface CommandBase {
   readonly environmentId: string;
   readonly requestId: string;
   readonly idempotency: { readonly key: string; readonly fingerprint: string } | null;
+  /**
+   * A preview (`?dry_run=true`): decided alone, in a transaction that is rolled back, so no row of
+   * any kind is written and no cached wallet changes; its reply carries the wallets before and after.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** Reads a wallet command may make inside the batch's transaction; its writes go through the batch. */

@@ -40,6 +40,15 @@ export interface CommitterOptions {
   readonly onError?: (error: unknown, size: number) => void;
 }
 
+/** Thrown inside a dry run's transaction so that it rolls back; carries what the command answered. */
+class DryRunRollback extends Error {
+  readonly reply: Reply;
+  constructor(reply: Reply) {
+    super('a dry run is rolled back');
+    this.reply = reply;
+  }
+}
+
 /** Batches whose completion times the Retry-After estimate looks back over. */
 const recentBatchesMax = 32;
 
@@ -159,7 +168,10 @@ export class Committer {
    */
   #pump(): void {
     while (this.#queue.length > 0 && this.#batchesInFlight < this.#options.database.writersMax) {
-      const pending = this.#queue.slice(0, this.#options.batchSizeMax);
+      // A dry run is rolled back, so it gets a batch of its own; the others batch up to it.
+      const firstDryRun = this.#queue.findIndex((item) => item.command.dryRun === true);
+      const size = firstDryRun === 0 ? 1 : firstDryRun === -1 ? this.#options.batchSizeMax : firstDryRun;
+      const pending = this.#queue.slice(0, Math.min(size, this.#options.batchSizeMax));
       this.#queue = this.#queue.slice(pending.length);
       this.#batchesInFlight += 1;
       void this.#run(pending).finally(() => {
@@ -193,6 +205,8 @@ export class Committer {
   }
 
   async #commit(commands: readonly Command[]): Promise<Reply[]> {
+    const [first] = commands;
+    if (commands.length === 1 && first?.dryRun === true) return [await this.#dryRun(first)];
     const touched: string[] = [];
     try {
       const { replies, wallets } = await this.#options.database.writeTransaction((session) =>
@@ -208,6 +222,35 @@ export class Committer {
       for (const keyText of touched) this.#cache.delete(keyText);
       throw error;
     }
+  }
+
+  /**
+   * Decides one command exactly as a batch would (the same locks, loads, reads and decision) and
+   * rolls the transaction back before anything is flushed; the cache keeps what it had.
+   */
+  async #dryRun(command: Command): Promise<Reply> {
+    try {
+      await this.#options.database.writeTransaction(async (session) => {
+        const batch = new Batch(this.#options.clock.now(), this.#parts, this.#observers);
+        const wallets = command.kind === 'task' ? [] : command.wallets;
+        await this.#loadWallets(session, batch, wallets, []);
+        if (command.kind !== 'task') await preloadRows(session, batch, command.preload ?? []);
+        const reply =
+          command.kind === 'task'
+            ? await runTask(session, batch, command.run)
+            : await decideOn(session, batch, command);
+        const decided = [...batch.slots()].map((slot) => ({
+          key: slot.key,
+          before: slot.initial,
+          after: slot.current,
+        }));
+        throw new DryRunRollback({ ...reply, dryRun: { now: batch.now, wallets: decided } });
+      });
+    } catch (error) {
+      if (error instanceof DryRunRollback) return error.reply;
+      throw error;
+    }
+    throw new Error('assertion failed: a dry run ends by rolling back');
   }
 
   async #execute(

@@ -55,6 +55,20 @@ export interface JobRunnerOptions {
   readonly failureLog?: RunFailureLog;
   /** A run failed (`retryInMs` until the next timer run), or work it handed off did, or the failure log. */
   readonly onError?: (message: string, fields: { job: string; error: string; retry_in_ms?: number }) => void;
+  /** The clock the times in `describe()` are read from (default: the system's). */
+  readonly now?: () => number;
+}
+
+/** What one job did last and will do next, in this process, as listJobs shows it. */
+export interface JobDescription {
+  readonly name: string;
+  readonly intervalMs: number;
+  readonly lastStartedAt: number | null;
+  readonly lastFinishedAt: number | null;
+  /** The last run's error; null once a run succeeds. */
+  readonly lastError: string | null;
+  /** When the timer runs it next; null while a run is going or after stop. */
+  readonly nextRunAt: number | null;
 }
 
 export class JobRunnerStopped extends Error {
@@ -73,6 +87,10 @@ interface JobState {
   /** Failed runs in a row. */
   failures: number;
   timer: unknown;
+  lastStartedAt: number | null;
+  lastFinishedAt: number | null;
+  lastError: string | null;
+  nextRunAt: number | null;
 }
 
 const noop = () => undefined;
@@ -81,6 +99,7 @@ export class JobRunner {
   readonly #timers: JobTimers;
   readonly #retryDelaysMs: readonly number[];
   readonly #options: JobRunnerOptions;
+  readonly #now: () => number;
   readonly #jobs = new Map<string, JobState>();
   readonly #handedOff = new Set<Promise<unknown>>();
   #stopped = false;
@@ -89,13 +108,36 @@ export class JobRunner {
     this.#timers = options.timers ?? systemTimers;
     this.#retryDelaysMs = options.retryDelaysMs ?? runRetryDelaysMs;
     this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Every job added, in the order added, with its last run and its next. */
+  describe(): JobDescription[] {
+    return [...this.#jobs.values()].map((state) => ({
+      name: state.definition.name,
+      intervalMs: state.definition.intervalMs,
+      lastStartedAt: state.lastStartedAt,
+      lastFinishedAt: state.lastFinishedAt,
+      lastError: state.lastError,
+      nextRunAt: state.timer === null ? null : state.nextRunAt,
+    }));
   }
 
   /** Adds a job and starts its timer (running it at once when it runs at start). */
   add<T>(definition: JobDefinition<T>): Job<T> {
     if (this.#stopped) throw new JobRunnerStopped(definition.name);
     if (this.#jobs.has(definition.name)) throw new Error(`assertion failed: one job named ${definition.name}`);
-    const state: JobState = { definition, tail: Promise.resolve(), queued: 0, failures: 0, timer: null };
+    const state: JobState = {
+      definition,
+      tail: Promise.resolve(),
+      queued: 0,
+      failures: 0,
+      timer: null,
+      lastStartedAt: null,
+      lastFinishedAt: null,
+      lastError: null,
+      nextRunAt: null,
+    };
     this.#jobs.set(definition.name, state);
     if (definition.runAtStart) this.#runOnTimer(state);
     else this.#arm(state, definition.intervalMs);
@@ -146,8 +188,11 @@ export class JobRunner {
   async #execute<R>(state: JobState, work: (run: JobRun) => Promise<R>): Promise<R> {
     const job = state.definition.name;
     const run: JobRun = { handOff: (handed) => this.#track(job, handed, 'job work failed') };
+    state.lastStartedAt = this.#now();
     try {
       const value = await work(run);
+      state.lastFinishedAt = this.#now();
+      state.lastError = null;
       if (state.failures > 0) {
         state.failures = 0;
         const log = this.#options.failureLog;
@@ -155,6 +200,8 @@ export class JobRunner {
       }
       return value;
     } catch (error) {
+      state.lastFinishedAt = this.#now();
+      state.lastError = error instanceof Error ? error.message : String(error);
       state.failures += 1;
       this.#options.onError?.('job run failed', { job, error: String(error), retry_in_ms: this.#nextDelay(state) });
       const log = this.#options.failureLog;
@@ -186,6 +233,7 @@ export class JobRunner {
 
   #arm(state: JobState, ms: number): void {
     if (this.#stopped) return;
+    state.nextRunAt = this.#now() + ms;
     state.timer = this.#timers.setTimeout(() => this.#runOnTimer(state), ms);
   }
 
