@@ -86,7 +86,7 @@ export function ActionPanel({
           Close
         </button>
       </div>
-      <form onSubmit={runPreview} aria-labelledby={headingId}>
+      <form onSubmit={runPreview}>
         <div className="form-grid">
           {children}
           <Field label="Reason (required)" hint="Stored in the audit log with this change.">
