@@ -290,7 +290,7 @@ function ModelPricesSection() {
           page.data.length === 0 ? (
             <Empty>No model price.</Empty>
           ) : (
-            <table>
+            <table data-testid="model-prices">
               <caption className="visually-hidden">Model prices per million tokens, in USD</caption>
               <thead>
                 <tr>
@@ -306,7 +306,7 @@ function ModelPricesSection() {
               </thead>
               <tbody>
                 {page.data.map((price) => (
-                  <tr key={`${price.model}|${price.effective_from}`}>
+                  <tr key={`${price.model}|${price.effective_from}`} data-model={price.model}>
                     <th scope="row">{price.model}</th>
                     <td>{price.provider ?? '—'}</td>
                     <td className="amount">{price.input_per_million}</td>

@@ -416,11 +416,21 @@ function SubscriptionsSection({
                 </p>
                 {onAction !== null && subscription.status !== 'ended' && subscription.status !== 'canceled' && (
                   <div className="buttons">
-                    <button type="button" className="small" onClick={() => onAction({ kind: 'change', subscription })}>
-                      Change subscription {subscription.id}
+                    <button
+                      type="button"
+                      className="small"
+                      aria-label={`Change subscription ${subscription.id}`}
+                      onClick={() => onAction({ kind: 'change', subscription })}
+                    >
+                      Change
                     </button>
-                    <button type="button" className="small" onClick={() => onAction({ kind: 'cancel', subscription })}>
-                      Cancel subscription {subscription.id}
+                    <button
+                      type="button"
+                      className="small"
+                      aria-label={`Cancel subscription ${subscription.id}`}
+                      onClick={() => onAction({ kind: 'cancel', subscription })}
+                    >
+                      Cancel
                     </button>
                   </div>
                 )}

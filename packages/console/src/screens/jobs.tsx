@@ -1,22 +1,9 @@
 /** Jobs: each background job of the server's runner, its failures, and the scheduled work coming due. */
+import type { Schemas } from '../api.ts';
 import { Empty, QueryView, Section, Time, useApi } from '../ui.tsx';
 
-/** What listJobs answers (declared here until the SDK is regenerated with it). */
-interface Jobs {
-  readonly data: readonly {
-    readonly name: string;
-    readonly interval_ms: number;
-    readonly last_started_at: string | null;
-    readonly last_finished_at: string | null;
-    readonly last_error: string | null;
-    readonly next_run_at: string | null;
-    readonly failures: readonly { target: string; attempts: number; at: string; error: string; retry_at: string }[];
-  }[];
-  readonly scheduled: readonly { kind: string; target: string; due_at: string }[];
-}
-
 export function JobsScreen() {
-  const jobs = useApi<Jobs>('/v1/jobs');
+  const jobs = useApi<Schemas['Jobs']>('/v1/jobs');
   return (
     <>
       <h1>Jobs</h1>

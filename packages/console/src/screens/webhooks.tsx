@@ -66,12 +66,18 @@ export function WebhooksScreen() {
                         <Time at={endpoint.created_at} />
                       </td>
                       <td className="buttons">
-                        <button type="button" className="small" onClick={() => setSelected(endpoint.id)}>
-                          Deliveries of {endpoint.url}
+                        <button
+                          type="button"
+                          className="small"
+                          aria-label={`Deliveries of ${endpoint.url}`}
+                          onClick={() => setSelected(endpoint.id)}
+                        >
+                          Deliveries
                         </button>
                         <button
                           type="button"
                           className="small"
+                          aria-label={`Send test to ${endpoint.url}`}
                           onClick={() =>
                             act(async () => {
                               await api.post(
@@ -83,11 +89,12 @@ export function WebhooksScreen() {
                             })
                           }
                         >
-                          Send test to {endpoint.url}
+                          Send test
                         </button>
                         <button
                           type="button"
                           className="small"
+                          aria-label={`Rotate secret of ${endpoint.url}`}
                           onClick={() =>
                             act(async () => {
                               const rotated = await api.post<Schemas['WebhookEndpoint']>(
@@ -102,7 +109,7 @@ export function WebhooksScreen() {
                             })
                           }
                         >
-                          Rotate secret of {endpoint.url}
+                          Rotate secret
                         </button>
                       </td>
                     </tr>
@@ -168,6 +175,7 @@ function DeliveryLog({
                         <button
                           type="button"
                           className="small"
+                          aria-label={`Redeliver ${delivery.event_type} ${delivery.id}`}
                           onClick={() =>
                             onRedeliver(async () => {
                               await api.post(
@@ -179,7 +187,7 @@ function DeliveryLog({
                             })
                           }
                         >
-                          Redeliver {delivery.event_type}
+                          Redeliver
                         </button>
                       </td>
                     </tr>
