@@ -152,23 +152,23 @@ export const listSubscriptionsQuery = z.strictObject({
 
 const timing = z.enum(['immediate', 'period_end']);
 
-/** Why an operator changes a subscription: kept in its audit row, as a grant's or an adjustment's reason is. */
-const subscriptionReason = { reason: reasonField.optional() };
+/** Why an operator made the change; kept in its audit event. */
+const changeReason = reasonField.optional().describe("Why; kept in the change's audit event.");
 
 export const changeSubscriptionBody = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.literal('change_plan'),
     ...planRef,
     timing: timing.optional().describe('Default: immediate (an upgrade); period_end suits a downgrade.'),
-    ...subscriptionReason,
+    reason: changeReason,
   }),
-  z.strictObject({ action: z.literal('pause'), ...subscriptionReason }),
-  z.strictObject({ action: z.literal('resume'), ...subscriptionReason }),
+  z.strictObject({ action: z.literal('pause'), reason: changeReason }),
+  z.strictObject({ action: z.literal('resume'), reason: changeReason }),
 ]);
 
 export const cancelSubscriptionBody = z.strictObject({
   timing: timing.optional().describe('Default: period_end.'),
-  ...subscriptionReason,
+  reason: changeReason,
 });
 
 export const checkEntitlementBody = z.strictObject({

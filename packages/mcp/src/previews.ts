@@ -1,7 +1,8 @@
 /**
  * What each write tool's `preview: true` reads to say what the call would change: the API's own
- * dry run where there is one (checkDebit for debits and holds, quoteCost for a capture's event),
- * otherwise the current state the call would change. A preview only ever reads.
+ * dry run where there is one (`?dry_run=true` for grants, checkDebit for debits and holds,
+ * quoteCost for a capture's event), otherwise the current state the call would change. A preview
+ * only ever reads or dry-runs: nothing is written.
  */
 import type { Bursar } from '@bursar/sdk';
 import { BursarError } from '@bursar/sdk';
@@ -193,13 +194,21 @@ const subscriptionPreview: Preview = async (bursar, args) => {
   };
 };
 
+/** createGrant has the API's own dry run: the grant as it would be made, and the balance before and after. */
 const grantPreview: Preview = async (bursar, args) => {
   const customer = text(args.customer);
-  const balances = await orNull(bursar.getBalances({ customer, asset: text(args.asset) }));
-  return {
-    wouldChange: `Grants ${text(args.amount)} ${text(args.asset)} to customer "${customer}"${args.expires_at === undefined ? '' : `, expiring ${text(args.expires_at)}`}.`,
-    current: { balances: balances?.balances ?? null },
-  };
+  try {
+    const dryRun = await bursar.createGrant.dryRun(args as Parameters<Bursar['createGrant']>[0]);
+    return {
+      wouldChange: `Grants ${text(args.amount)} ${text(args.asset)} to customer "${customer}"${args.expires_at === undefined ? '' : `, expiring ${text(args.expires_at)}`}.`,
+      current: { balances: dryRun.balances_before },
+      dryRun,
+    };
+  } catch (error) {
+    // A refusal of the dry run is the refusal the call would get.
+    if (!(error instanceof BursarError) || error.status >= 500) throw error;
+    return { wouldChange: `Refused: ${error.detail} Nothing would change.`, current: { balances: null } };
+  }
 };
 
 const webhookEndpointPreview: Preview = async (bursar, args) => {

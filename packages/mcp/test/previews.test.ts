@@ -87,6 +87,16 @@ test('grant, debit and a refused debit: previews read the balance and the dry ru
   const grantArgs = { customer: 'org_1', asset: 'credits', amount: '50', category: 'paid', idempotency_key: 'g-1' };
   const grant = await previewChangesNothing('create_grant', grantArgs, balances);
   assert.equal(grant.would_change, 'Grants 50 credits to customer "org_1".');
+  // The API's dry run: the grant it would make and the balance after it.
+  assert.equal(grant.dry_run.dry_run, true);
+  assert.equal(grant.dry_run.result.remaining, '50');
+  assert.equal(BigInt(grant.dry_run.balances_after[0].balance) - BigInt(grant.dry_run.balances_before[0].balance), 50n);
+  const refusedGrant = await previewChangesNothing(
+    'create_grant',
+    { customer: 'nobody', asset: 'credits', amount: '5', category: 'paid', idempotency_key: 'g-0' },
+    balances,
+  );
+  assert.match(refusedGrant.would_change, /^Refused: No customer "nobody"/);
   await succeed(client, 'create_grant', grantArgs);
 
   const refused = await previewChangesNothing(

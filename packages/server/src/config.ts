@@ -156,7 +156,7 @@ const settings = {
   },
   consoleSessionTtlSeconds: {
     env: 'BURSAR_CONSOLE_SESSION_TTL_S',
-    flag: '--console-session-ttl-s',
+    flag: '--console-session-ttl-seconds',
     fallback: '28800',
     help: 'how long a console sign-in lasts, in seconds',
   },

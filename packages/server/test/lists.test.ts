@@ -115,6 +115,15 @@ const cases: Record<string, ListCase> = {
     sortKey: (item) => [item.id],
     direction: 'desc',
   },
+  listHolds: {
+    path: () => '/v1/holds?customer=paging-holds',
+    add: async () => {
+      await ok(call('POST', '/v1/holds', { customer: 'paging-holds', asset, amount: '1' }));
+    },
+    key: (item) => item.id,
+    sortKey: (item) => [item.id],
+    direction: 'desc',
+  },
   listTransactions: {
     path: () => '/v1/transactions?customer=paging-transactions',
     add: async () => {
@@ -295,10 +304,11 @@ describe('lists', () => {
   before(async () => {
     server = await startTestServer();
     await ok(call('POST', '/v1/assets', { code: asset, scale: 0 }));
-    for (const customer of ['paging-grants', 'paging-transactions', 'paging-events', topUpCustomer])
+    for (const customer of ['paging-grants', 'paging-transactions', 'paging-events', 'paging-holds', topUpCustomer])
       await ok(call('POST', '/v1/customers', { id: customer }));
     await ok(call('POST', '/v1/grants', { customer: 'paging-transactions', asset, amount: '1000', category: 'paid' }));
     await ok(call('POST', '/v1/grants', { customer: 'paging-events', asset, amount: '1000', category: 'paid' }));
+    await ok(call('POST', '/v1/grants', { customer: 'paging-holds', asset, amount: '1000', category: 'paid' }));
     await ok(call('POST', '/v1/grants', { customer: topUpCustomer, asset, amount: '1000', category: 'paid' }));
     const rule = { enabled: true, threshold: '900', amount: '150' };
     await ok(call('POST', `/v1/customers/${topUpCustomer}/wallets/${asset}/auto-top-up`, rule), 200);
@@ -322,9 +332,11 @@ describe('lists', () => {
   it('has a case for every list operation of the API', async () => {
     const document = (await ok(call('GET', '/openapi.json'), 200)).body;
     const listed: string[] = [];
+    // listJobs is no page of a table: the process's few jobs, with the scheduled work beside them.
     for (const operations of Object.values(document.paths) as Record<string, { operationId?: string }>[])
       for (const operation of Object.values(operations))
-        if (operation.operationId?.startsWith('list') === true) listed.push(operation.operationId);
+        if (operation.operationId?.startsWith('list') === true && operation.operationId !== 'listJobs')
+          listed.push(operation.operationId);
     assert.deepEqual(listed.sort(), Object.keys(cases).sort());
   });
 

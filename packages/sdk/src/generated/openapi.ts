@@ -3841,14 +3841,17 @@ export interface components {
              * @enum {string}
              */
             timing?: "immediate" | "period_end";
+            /** @description Why; kept in the change's audit event. */
             reason?: string;
         } | {
             /** @constant */
             action: "pause";
+            /** @description Why; kept in the change's audit event. */
             reason?: string;
         } | {
             /** @constant */
             action: "resume";
+            /** @description Why; kept in the change's audit event. */
             reason?: string;
         };
         CancelSubscriptionBody: {
@@ -3857,6 +3860,7 @@ export interface components {
              * @enum {string}
              */
             timing?: "immediate" | "period_end";
+            /** @description Why; kept in the change's audit event. */
             reason?: string;
         };
         CheckEntitlementBody: {

@@ -59,7 +59,7 @@ export interface SubscriptionCommand {
   /** For a new subscription: its metadata. */
   readonly metadata?: string | null;
   readonly auditAction: string | null;
-  /** The operator's reason, kept in the audit row. */
+  /** The operator's reason, kept in the audit event. */
   readonly reason?: string | undefined;
   readonly status: number;
 }

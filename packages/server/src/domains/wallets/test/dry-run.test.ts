@@ -127,12 +127,19 @@ describe('dry runs', () => {
       server.call('POST', '/v1/subscriptions', { customer: 'globex', plan: 'pro', version: 1 }),
     );
     const id = subscription.body.id;
-    await previewThenCall(
-      `/v1/subscriptions/${id}/change`,
-      { action: 'change_plan', plan: 'pro', version: 2 },
-      'globex',
+    const change = { action: 'change_plan', plan: 'pro', version: 2, reason: 'upgrade asked' };
+    await previewThenCall(`/v1/subscriptions/${id}/change`, change, 'globex');
+    await previewThenCall(`/v1/subscriptions/${id}/cancel`, { timing: 'immediate', reason: 'churned' }, 'globex');
+    // The operator's reasons are in the audit events, as every console action's is.
+    const events = await ok(server.call('GET', `/v1/audit-events?target=subscription:${id}`));
+    assert.deepEqual(
+      events.body.data.map((event: { action: string; reason: string | null }) => [event.action, event.reason]),
+      [
+        ['subscription.canceled', 'churned'],
+        ['subscription.changed', 'upgrade asked'],
+        ['subscription.created', null],
+      ],
     );
-    await previewThenCall(`/v1/subscriptions/${id}/cancel`, { timing: 'immediate' }, 'globex');
   });
 
   it('a refused preview answers the refusal the real call would, and writes nothing', async () => {
