@@ -21,7 +21,8 @@ describe('console actions', { skip: browserUnavailable() }, () => {
   let seeded: SeededCustomer;
   let page: Page;
   before(async () => {
-    harness = await startBrowserHarness();
+    // The webhook job runs often here, so the events of these actions become deliveries during the test.
+    harness = await startBrowserHarness({ webhookIntervalMs: 200 });
     seeded = await seedCustomer(harness.sdk, 'org_initech', 'Initech');
     await harness.sdk.createPlan({
       id: 'pro',
@@ -211,6 +212,32 @@ describe('console actions', { skip: browserUnavailable() }, () => {
       .getByRole('status')
       .filter({ hasText: `Delivery ${delivery.id} queued again.` })
       .waitFor();
+  });
+
+  it('lists the webhooks sent about the customer on its page', async () => {
+    // The grant made in the first test sent grant.created to the seeded endpoint (to a closed port: it fails and is retried).
+    let sent: Awaited<ReturnType<typeof harness.sdk.listWebhookDeliveries>>['data'] = [];
+    for (let attempt = 0; attempt < 50 && sent.length === 0; attempt++) {
+      const page = await harness.sdk.listWebhookDeliveries({
+        id: seeded.webhookEndpoint,
+        customer: seeded.customer,
+        limit: 100,
+      });
+      sent = page.data;
+      if (sent.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(sent.length > 0, 'no delivery about the customer');
+    await page.goto(`/console/customers/${seeded.customer}`);
+    const section = page.getByRole('region', { name: 'Webhooks sent about this customer' });
+    await section.locator('tbody tr').first().waitFor();
+    const rows = await section.locator('tbody tr').allTextContents();
+    assert.equal(rows.length, sent.length);
+    for (const delivery of sent) {
+      assert.ok(
+        rows.some((row) => row.startsWith(`${delivery.event_type}${delivery.status}`)),
+        rows.join(' | '),
+      );
+    }
     assert.deepEqual(harness.pageErrors, []);
   });
 });
