@@ -134,6 +134,16 @@ describe('console', { skip: browserUnavailable() }, () => {
       await page.waitForURL(/q=org_ac/);
       await page.locator('tr[data-customer=org_acme]').waitFor();
       assert.equal(await page.locator('tr[data-customer=org_globex]').count(), 0);
+
+      // Past one page (50), the rest comes with "More customers", following next_cursor.
+      for (let index = 0; index < 50; index++) await harness.sdk.createCustomer({ id: `org_bulk_${index}` });
+      await page.goto('/console/customers');
+      await page.locator('tr[data-customer]').nth(49).waitFor();
+      assert.equal(await page.locator('tr[data-customer]').count(), 50);
+      await page.getByRole('button', { name: 'More customers' }).click();
+      await page.locator('tr[data-customer]').nth(51).waitFor();
+      assert.equal(await page.locator('tr[data-customer]').count(), 52);
+      assert.equal(await page.getByRole('button', { name: 'More customers' }).count(), 0);
     });
 
     it('one customer: balances, grants, holds with pinned grants, draws per grant and usage, as the API returns them', async () => {

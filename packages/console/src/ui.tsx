@@ -1,8 +1,8 @@
 /** The small pieces every screen shares: loading and error states, times, labelled fields, sections and the read hook. */
-import { type UseQueryResult, useQuery } from '@tanstack/react-query';
+import { type InfiniteData, type UseQueryResult, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useId } from 'react';
-import { ApiError, api, type Query } from './api.ts';
+import { ApiError, api, type Page, type Query } from './api.ts';
 
 /** Reads one GET operation through TanStack Query; `null` waits (a dependent query). */
 export function useApi<T>(target: string | null, query?: Query): UseQueryResult<T, Error> {
@@ -11,6 +11,40 @@ export function useApi<T>(target: string | null, query?: Query): UseQueryResult<
     queryFn: () => api.get<T>(target ?? '', query),
     enabled: target !== null,
   });
+}
+
+/** Reads a list operation page by page (its `next_cursor`), for lists that outgrow one page: the ledger, the audit log, customers. */
+export function usePagedApi<T>(target: string, query: Query) {
+  return useInfiniteQuery({
+    queryKey: [target, query, 'pages'],
+    queryFn: ({ pageParam }) => api.get<Page<T>>(target, { ...query, cursor: pageParam }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last: Page<T>) => last.next_cursor,
+    select: (data: InfiniteData<Page<T>, string | null>) => data.pages.flatMap((page) => page.data),
+  });
+}
+
+/** The button that fetches a paged list's next page, while there is one. */
+export function MoreButton({
+  pages,
+  label,
+}: {
+  readonly pages: { hasNextPage: boolean; isFetchingNextPage: boolean; fetchNextPage: () => unknown };
+  readonly label: string;
+}) {
+  if (!pages.hasNextPage) return null;
+  return (
+    <div className="buttons">
+      <button
+        type="button"
+        className="secondary"
+        disabled={pages.isFetchingNextPage}
+        onClick={() => pages.fetchNextPage()}
+      >
+        More {label}
+      </button>
+    </div>
+  );
 }
 
 export function ErrorNotice({ error }: { readonly error: unknown }) {
@@ -33,12 +67,21 @@ export function ErrorNotice({ error }: { readonly error: unknown }) {
 }
 
 /** Renders a query's data, or its loading or error state. */
+/** What QueryView reads of a query: TanStack's plain and paged results both have it. */
+interface QueryState<T> {
+  readonly isPending: boolean;
+  readonly isError: boolean;
+  readonly fetchStatus: string;
+  readonly error: Error | null;
+  readonly data: T | undefined;
+}
+
 export function QueryView<T>({
   query,
   children,
   label,
 }: {
-  readonly query: UseQueryResult<T, Error>;
+  readonly query: QueryState<T>;
   readonly children: (data: T) => ReactNode;
   readonly label: string;
 }) {

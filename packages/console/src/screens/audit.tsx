@@ -1,8 +1,8 @@
 /** The audit log, filtered by actor, action, target, customer and time, with the hash chain's verify status. */
 import { type FormEvent, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import type { Page, Schemas } from '../api.ts';
-import { Empty, Field, localToInstant, QueryView, Section, Time, useApi } from '../ui.tsx';
+import type { Schemas } from '../api.ts';
+import { Empty, Field, localToInstant, MoreButton, QueryView, Section, Time, useApi, usePagedApi } from '../ui.tsx';
 
 const filterNames = ['actor', 'action', 'target', 'customer', 'from', 'to'] as const;
 type FilterName = (typeof filterNames)[number];
@@ -23,7 +23,7 @@ export function AuditScreen() {
   >;
   const [draft, setDraft] = useState(applied);
   const verify = useApi<Schemas['AuditVerification']>('/v1/audit-events/verify');
-  const events = useApi<Page<Schemas['AuditEvent']>>('/v1/audit-events', { ...applied, limit: 100 });
+  const events = usePagedApi<Schemas['AuditEvent']>('/v1/audit-events', { ...applied, limit: 100 });
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -67,8 +67,8 @@ export function AuditScreen() {
       </form>
       <Section title="Events">
         <QueryView query={events} label="audit events">
-          {(page) =>
-            page.data.length === 0 ? (
+          {(found) =>
+            found.length === 0 ? (
               <Empty>No event matches.</Empty>
             ) : (
               <div className="scroll">
@@ -86,7 +86,7 @@ export function AuditScreen() {
                     </tr>
                   </thead>
                   <tbody>
-                    {page.data.map((event) => (
+                    {found.map((event) => (
                       <tr key={event.id} data-action={event.action}>
                         <th scope="row">{event.seq}</th>
                         <td>
@@ -114,6 +114,7 @@ export function AuditScreen() {
             )
           }
         </QueryView>
+        <MoreButton pages={events} label="events" />
       </Section>
     </>
   );

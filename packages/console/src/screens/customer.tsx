@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { useParams } from 'react-router';
 import { ApiError, type Page, path, type Schemas } from '../api.ts';
 import { useCan } from '../session.tsx';
-import { Empty, ErrorNotice, QueryView, Section, Time, useApi } from '../ui.tsx';
+import { Empty, ErrorNotice, MoreButton, QueryView, Section, Time, useApi, usePagedApi } from '../ui.tsx';
 import { type CustomerAction, CustomerActionPanel } from './customer-actions.tsx';
 import { UsageSection } from './usage.tsx';
 
@@ -311,12 +311,12 @@ function LedgerSection({
   readonly customer: string;
   readonly onReverse: ((transaction: Schemas['Transaction']) => void) | null;
 }) {
-  const transactions = useApi<Page<Schemas['Transaction']>>('/v1/transactions', { customer, limit: 100 });
+  const transactions = usePagedApi<Schemas['Transaction']>('/v1/transactions', { customer, limit: 100 });
   return (
     <Section title="Ledger">
       <QueryView query={transactions} label="transactions">
-        {(page) =>
-          page.data.length === 0 ? (
+        {(found) =>
+          found.length === 0 ? (
             <Empty>No transaction.</Empty>
           ) : (
             <div className="scroll">
@@ -336,7 +336,7 @@ function LedgerSection({
                   </tr>
                 </thead>
                 <tbody>
-                  {page.data.map((transaction) => (
+                  {found.map((transaction) => (
                     <tr key={transaction.id} data-transaction={transaction.id}>
                       <th scope="row">
                         <code>{transaction.id}</code>
@@ -377,6 +377,7 @@ function LedgerSection({
           )
         }
       </QueryView>
+      <MoreButton pages={transactions} label="transactions" />
     </Section>
   );
 }

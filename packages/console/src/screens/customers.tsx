@@ -1,14 +1,14 @@
 /** Customers: search by id prefix or name, each with its balance per asset. */
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { type Page, path, type Schemas } from '../api.ts';
-import { Empty, Field, QueryView, Time, useApi } from '../ui.tsx';
+import { path, type Schemas } from '../api.ts';
+import { Empty, Field, MoreButton, QueryView, Time, useApi, usePagedApi } from '../ui.tsx';
 
 export function CustomersScreen() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const [draft, setDraft] = useState(q);
-  const customers = useApi<Page<Schemas['Customer']>>('/v1/customers', { q, limit: 50 });
+  const customers = usePagedApi<Schemas['Customer']>('/v1/customers', { q, limit: 50 });
   return (
     <>
       <h1>Customers</h1>
@@ -27,8 +27,8 @@ export function CustomersScreen() {
         </form>
       </search>
       <QueryView query={customers} label="customers">
-        {(page) =>
-          page.data.length === 0 ? (
+        {(found) =>
+          found.length === 0 ? (
             <Empty>No customer matches.</Empty>
           ) : (
             <table>
@@ -42,7 +42,7 @@ export function CustomersScreen() {
                 </tr>
               </thead>
               <tbody>
-                {page.data.map((customer) => (
+                {found.map((customer) => (
                   <tr key={customer.id} data-customer={customer.id}>
                     <th scope="row">
                       <Link to={`/customers/${encodeURIComponent(customer.id)}`}>{customer.id}</Link>
@@ -61,6 +61,7 @@ export function CustomersScreen() {
           )
         }
       </QueryView>
+      <MoreButton pages={customers} label="customers" />
     </>
   );
 }
