@@ -65,52 +65,54 @@ export function WebhooksScreen() {
                       <td>
                         <Time at={endpoint.created_at} />
                       </td>
-                      <td className="buttons">
-                        <button
-                          type="button"
-                          className="small"
-                          aria-label={`Deliveries of ${endpoint.url}`}
-                          onClick={() => setSelected(endpoint.id)}
-                        >
-                          Deliveries
-                        </button>
-                        <button
-                          type="button"
-                          className="small"
-                          aria-label={`Send test to ${endpoint.url}`}
-                          onClick={() =>
-                            act(async () => {
-                              await api.post(
-                                path`/v1/webhook-endpoints/${endpoint.id}/test`,
-                                {},
-                                { idempotencyKey: crypto.randomUUID() },
-                              );
-                              return { text: `Test event sent to ${endpoint.url}.` };
-                            })
-                          }
-                        >
-                          Send test
-                        </button>
-                        <button
-                          type="button"
-                          className="small"
-                          aria-label={`Rotate secret of ${endpoint.url}`}
-                          onClick={() =>
-                            act(async () => {
-                              const rotated = await api.post<Schemas['WebhookEndpoint']>(
-                                path`/v1/webhook-endpoints/${endpoint.id}/rotate-secret`,
-                                {},
-                                { idempotencyKey: crypto.randomUUID() },
-                              );
-                              return {
-                                text: `Secret of ${endpoint.url} rotated; the previous one is accepted until ${rotated.previous_secret_valid_until ?? 'now'}.`,
-                                ...(typeof rotated.secret === 'string' ? { secret: rotated.secret } : {}),
-                              };
-                            })
-                          }
-                        >
-                          Rotate secret
-                        </button>
+                      <td>
+                        <div className="buttons tight">
+                          <button
+                            type="button"
+                            className="small"
+                            aria-label={`Deliveries of ${endpoint.url}`}
+                            onClick={() => setSelected(endpoint.id)}
+                          >
+                            Deliveries
+                          </button>
+                          <button
+                            type="button"
+                            className="small"
+                            aria-label={`Send test to ${endpoint.url}`}
+                            onClick={() =>
+                              act(async () => {
+                                await api.post(
+                                  path`/v1/webhook-endpoints/${endpoint.id}/test`,
+                                  {},
+                                  { idempotencyKey: crypto.randomUUID() },
+                                );
+                                return { text: `Test event sent to ${endpoint.url}.` };
+                              })
+                            }
+                          >
+                            Send test
+                          </button>
+                          <button
+                            type="button"
+                            className="small"
+                            aria-label={`Rotate secret of ${endpoint.url}`}
+                            onClick={() =>
+                              act(async () => {
+                                const rotated = await api.post<Schemas['WebhookEndpoint']>(
+                                  path`/v1/webhook-endpoints/${endpoint.id}/rotate-secret`,
+                                  {},
+                                  { idempotencyKey: crypto.randomUUID() },
+                                );
+                                return {
+                                  text: `Secret of ${endpoint.url} rotated; the previous one is accepted until ${rotated.previous_secret_valid_until ?? 'now'}.`,
+                                  ...(typeof rotated.secret === 'string' ? { secret: rotated.secret } : {}),
+                                };
+                              })
+                            }
+                          >
+                            Rotate secret
+                          </button>
+                        </div>
                       </td>
                     </tr>
                   ))}
