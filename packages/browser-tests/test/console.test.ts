@@ -210,12 +210,36 @@ describe('console', { skip: browserUnavailable() }, () => {
           `${expected} in ${rows.join(' | ')}`,
         );
       }
+      // The consumption-order inspector answers what checkDebit answers, grant by grant.
+      const check = await harness.sdk.checkDebit({
+        customer: acme.customer,
+        asset: 'credits',
+        amount: '1200',
+        feature: 'chat',
+      });
+      await page.getByLabel('Check amount').fill('1200');
+      await page.getByLabel('For feature (optional)').fill('chat');
+      await page.getByRole('button', { name: 'Check', exact: true }).click();
+      await page.locator('[data-testid=debit-check]').waitFor();
+      for (const line of check.explanation) {
+        const draw = check.draws.find((candidate) => candidate.grant === line.grant);
+        assert.equal(
+          await textOf(page, `[data-testid=debit-check] tr[data-grant=${line.grant}] [data-field=draw]`),
+          draw?.amount ?? '—',
+        );
+      }
       const [subscription] = (await harness.sdk.listSubscriptions({ customer: acme.customer })).data;
       assert.ok(subscription);
       const shown = await textOf(page, `[data-subscription=${subscription.id}] h3`);
       assert.ok(shown.includes(`${subscription.plan} v${subscription.version} · ${subscription.status}`), shown);
       await expectNoSeriousA11yViolations(page, 'customer');
       await saveScreenshot(page, 'console-customer');
+    });
+
+    it('an unknown customer: one message, no empty sections', async () => {
+      await page.goto('/console/customers/org_nobody');
+      await page.getByRole('alert').filter({ hasText: 'No customer org_nobody in this environment.' }).waitFor();
+      assert.equal(await page.getByRole('heading', { name: 'Grants' }).count(), 0);
     });
 
     it('catalog: features, price books with their versions', async () => {

@@ -9,6 +9,7 @@ import { ApiError, type Page, path, type Schemas } from '../api.ts';
 import { useCan } from '../session.tsx';
 import { Empty, ErrorNotice, MoreButton, QueryView, Section, Time, useApi, usePagedApi } from '../ui.tsx';
 import { type CustomerAction, CustomerActionPanel } from './customer-actions.tsx';
+import { DrawInspector } from './draw-inspector.tsx';
 import { UsageSection } from './usage.tsx';
 
 export function CustomerScreen() {
@@ -20,6 +21,19 @@ export function CustomerScreen() {
   const details = useApi<Schemas['Customer']>(path`/v1/customers/${customer}`);
   const balances = useApi<Schemas['Balances']>(path`/v1/customers/${customer}/balances`);
   const assets = balances.data?.balances.map((balance) => balance.asset) ?? [];
+
+  if (details.error instanceof ApiError && details.error.status === 404) {
+    return (
+      <>
+        <h1>
+          Customer <code>{customer}</code>
+        </h1>
+        <p role="alert" className="notice notice-error">
+          No customer {customer} in this environment.
+        </p>
+      </>
+    );
+  }
 
   function start(next: CustomerAction) {
     setDone(null);
@@ -76,6 +90,7 @@ export function CustomerScreen() {
           {({ balances: wallets }) => <BalancesTable wallets={wallets} />}
         </QueryView>
       </Section>
+      {assets.length > 0 && <DrawInspector customer={customer} assets={assets} />}
       <GrantsSection customer={customer} onVoid={canWrite ? (grant) => start({ kind: 'void', grant }) : null} />
       <HoldsSection customer={customer} />
       <LedgerSection
