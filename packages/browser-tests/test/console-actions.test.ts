@@ -189,6 +189,28 @@ describe('console actions', { skip: browserUnavailable() }, () => {
     const other = await harness.newPage();
     await signIn(other, secret);
     assert.equal(await textOf(other, '[data-testid=scopes]'), '(read)');
+
+    // Revoked from the list, it signs in no more.
+    await page.getByRole('button', { name: 'Revoke support desk' }).click();
+    await page.locator(`tr[data-key=${created.id}] time`).nth(1).waitFor();
+    const revoked = (await harness.sdk.listApiKeys({ limit: 100 })).data.find((key) => key.id === created.id);
+    assert.ok(revoked?.revoked_at);
+    const refused = await harness.newPage();
+    await refused.goto('/console/');
+    await refused.getByLabel('API key').fill(secret);
+    await refused.getByRole('button', { name: 'Sign in' }).click();
+    await refused.getByRole('alert').waitFor();
+  });
+
+  it('creates an environment with its first admin key shown once', async () => {
+    await page.getByLabel('New environment name').fill('staging');
+    await page.getByRole('button', { name: 'Create environment' }).click();
+    const secret = await textOf(page, '[data-testid=new-secret]');
+    assert.match(secret, /^bk_/);
+    const environments = await harness.sdk.listEnvironments({ limit: 100 });
+    assert.ok(environments.data.some((environment) => environment.name === 'staging'));
+    await page.locator('[data-testid=environments] tbody tr', { hasText: 'staging' }).waitFor();
+    await expectNoSeriousA11yViolations(page, 'API keys with a new secret');
   });
 
   it('sends a test webhook, rotates the secret and redelivers', async () => {
