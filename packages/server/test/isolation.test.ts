@@ -213,7 +213,7 @@ function assertNoLiveIds(reply: ApiResponse, label: string, echoed: string): voi
     assert.ok(!reply.text.includes(`"${live.customer}"`), `${label} leaks live customer`);
 }
 
-type Expectation = 'not_found' | 'list' | 'own' | 'forbidden';
+type Expectation = 'not_found' | 'list' | 'own' | 'forbidden' | 'no_session';
 interface Probe {
   readonly method: string;
   readonly path: () => string;
@@ -260,7 +260,10 @@ const table: Record<string, Probe[]> = {
   'GET /v1/customers/{customer}': [
     { method: 'GET', path: () => `/v1/customers/${live.customer}`, expect: 'not_found', codes: ['customer_not_found'] },
   ],
-  'GET /v1/customers': [{ method: 'GET', path: () => '/v1/customers?limit=100', expect: 'list' }],
+  'GET /v1/customers': [
+    { method: 'GET', path: () => '/v1/customers?limit=100', expect: 'list' },
+    { method: 'GET', path: () => `/v1/customers?q=${live.customer}`, expect: 'list' },
+  ],
   'GET /v1/customers/{customer}/balances': [
     {
       method: 'GET',
@@ -363,6 +366,21 @@ const table: Record<string, Probe[]> = {
       expect: 'not_found',
       codes: ['customer_not_found', 'asset_not_found'],
     },
+  ],
+  'GET /v1/holds': [
+    { method: 'GET', path: () => '/v1/holds?limit=100', expect: 'list' },
+    { method: 'GET', path: () => `/v1/holds?customer=${live.customer}&status=open`, expect: 'list' },
+  ],
+  'GET /v1/jobs': [{ method: 'GET', path: () => '/v1/jobs', expect: 'list' }],
+  // A sign-in acts in the environment of the key in its body: other's key signs in to other.
+  'POST /v1/console/sessions': [
+    { method: 'POST', path: () => '/v1/console/sessions', body: () => ({ api_key: otherKey }), expect: 'own' },
+  ],
+  'GET /v1/console/sessions/current': [
+    { method: 'GET', path: () => '/v1/console/sessions/current', expect: 'no_session' },
+  ],
+  'DELETE /v1/console/sessions/current': [
+    { method: 'DELETE', path: () => '/v1/console/sessions/current', expect: 'no_session' },
   ],
   'GET /v1/holds/{id}': [
     { method: 'GET', path: () => `/v1/holds/${live.hold}`, expect: 'not_found', codes: ['hold_not_found'] },
@@ -682,6 +700,8 @@ const table: Record<string, Probe[]> = {
       path: () => `/v1/audit-events?target=${encodeURIComponent(`grant:${live.grant}`)}`,
       expect: 'list',
     },
+    { method: 'GET', path: () => `/v1/audit-events?customer=${live.customer}`, expect: 'list' },
+    { method: 'GET', path: () => `/v1/audit-events?actor=api_key:${live.apiKeyId}`, expect: 'list' },
   ],
   'GET /v1/audit-events/verify': [{ method: 'GET', path: () => '/v1/audit-events/verify', expect: 'list' }],
   'GET /v1/api-keys/current': [{ method: 'GET', path: () => '/v1/api-keys/current', expect: 'list' }],
@@ -845,6 +865,10 @@ describe('tenant isolation', () => {
           assert.ok(probe.codes?.includes(reply.body?.code), `${label}: code ${reply.body?.code}`);
         } else if (probe.expect === 'list') {
           assert.equal(reply.status, 200, `${label}: ${reply.text}`);
+        } else if (probe.expect === 'no_session') {
+          // A key is no console session: nothing to show or end.
+          assert.equal(reply.status, 401, `${label}: ${reply.text}`);
+          assert.equal(reply.body.code, 'unauthenticated', label);
         } else if (probe.expect === 'forbidden') {
           assert.equal(reply.status, 403, `${label}: ${reply.text}`);
           assert.equal(reply.body.code, 'insufficient_scope', label);

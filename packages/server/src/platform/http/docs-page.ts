@@ -78,6 +78,10 @@ function renderOperation(method: string, path: string, operation: OpenApiOperati
     );
     if (content !== undefined) parts.push(renderSchema(content[1].schema));
   }
+  const dryRun = operation['x-bursar-dry-run'];
+  if (dryRun !== undefined) {
+    parts.push('<h4>200 · with <code>?dry_run=true</code>, nothing written</h4>', renderSchema(dryRun));
+  }
   parts.push('</section>');
   return parts.join('');
 }

@@ -254,3 +254,42 @@ describe('stop', () => {
     assert.equal(stopped, false);
   });
 });
+
+describe('describe()', () => {
+  it("tells each job's last start, finish and error and its next timer run, as listJobs shows them", async () => {
+    const timers = new TestTimers();
+    const runner = new JobRunner({ timers, retryDelaysMs: [5000], now: () => timers.now });
+    let fail = true;
+    runner.add({
+      name: 'flaky',
+      intervalMs: 1000,
+      runAtStart: false,
+      run: async () => {
+        if (fail) throw new Error('database away');
+      },
+    });
+    assert.deepEqual(runner.describe(), [
+      {
+        name: 'flaky',
+        intervalMs: 1000,
+        lastStartedAt: null,
+        lastFinishedAt: null,
+        lastError: null,
+        nextRunAt: 1000,
+      },
+    ]);
+    await timers.advance(1000);
+    const failed = runner.describe()[0];
+    assert.equal(failed?.lastStartedAt, 1000);
+    assert.equal(failed?.lastError, 'database away');
+    assert.equal(failed?.nextRunAt, 6000, 'the next run waits out the backoff');
+    fail = false;
+    await timers.advance(5000);
+    const recovered = runner.describe()[0];
+    assert.equal(recovered?.lastFinishedAt, 6000);
+    assert.equal(recovered?.lastError, null);
+    assert.equal(recovered?.nextRunAt, 7000);
+    await runner.stop(1000);
+    assert.equal(runner.describe()[0]?.nextRunAt, null, 'nothing runs after stop');
+  });
+});
