@@ -1,0 +1,640 @@
+/**
+ * One customer: balances per asset, grants, open holds with the grants each is pinned to, the ledger
+ * with each debit's draws, usage by feature and day, subscriptions, top-ups and the auto-recharge
+ * rule, the webhooks sent about the customer, and the actions a write key may take on them.
+ */
+import { useState } from 'react';
+import { useParams } from 'react-router';
+import { ApiError, type Page, path, type Schemas } from '../api.ts';
+import { useCan } from '../session.tsx';
+import { Empty, ErrorNotice, MoreButton, QueryView, Section, Time, useApi, usePagedApi } from '../ui.tsx';
+import { type CustomerAction, CustomerActionPanel } from './customer-actions.tsx';
+import { DrawInspector } from './draw-inspector.tsx';
+import { UsageSection } from './usage.tsx';
+
+export function CustomerScreen() {
+  const customer = useParams().customer ?? '';
+  const canWrite = useCan('write');
+  const canAdmin = useCan('admin');
+  const [action, setAction] = useState<CustomerAction | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const details = useApi<Schemas['Customer']>(path`/v1/customers/${customer}`);
+  const balances = useApi<Schemas['Balances']>(path`/v1/customers/${customer}/balances`);
+  const assets = balances.data?.balances.map((balance) => balance.asset) ?? [];
+
+  if (details.error instanceof ApiError && details.error.status === 404) {
+    return (
+      <>
+        <h1>
+          Customer <code>{customer}</code>
+        </h1>
+        <p role="alert" className="notice notice-error">
+          No customer {customer} in this environment.
+        </p>
+      </>
+    );
+  }
+
+  function start(next: CustomerAction) {
+    setDone(null);
+    setAction(next);
+  }
+
+  return (
+    <>
+      <h1>
+        Customer <code>{customer}</code>
+      </h1>
+      <QueryView query={details} label="customer">
+        {(found) => (
+          <p className="muted">
+            {found.name ?? 'No name'} · created <Time at={found.created_at} />
+          </p>
+        )}
+      </QueryView>
+      {canWrite && (
+        <div className="toolbar" role="toolbar" aria-label="Customer actions">
+          <button type="button" onClick={() => start({ kind: 'grant' })}>
+            Grant credit
+          </button>
+          <button type="button" onClick={() => start({ kind: 'adjust' })}>
+            Adjust balance
+          </button>
+          <button type="button" onClick={() => start({ kind: 'policy' })}>
+            Overdraft and consumption order
+          </button>
+        </div>
+      )}
+      {done !== null && (
+        <p role="status" className="notice notice-ok">
+          {done}
+        </p>
+      )}
+      {action !== null && (
+        <CustomerActionPanel
+          key={JSON.stringify(action)}
+          customer={customer}
+          assets={assets}
+          balances={balances.data?.balances ?? []}
+          action={action}
+          onClose={() => setAction(null)}
+          onDone={(message) => {
+            setAction(null);
+            setDone(message);
+          }}
+        />
+      )}
+
+      <Section title="Balances">
+        <QueryView query={balances} label="balances">
+          {({ balances: wallets }) => <BalancesTable wallets={wallets} />}
+        </QueryView>
+      </Section>
+      {assets.length > 0 && <DrawInspector customer={customer} assets={assets} />}
+      <GrantsSection customer={customer} onVoid={canWrite ? (grant) => start({ kind: 'void', grant }) : null} />
+      <HoldsSection customer={customer} />
+      <LedgerSection
+        customer={customer}
+        onReverse={canWrite ? (transaction) => start({ kind: 'reverse', transaction }) : null}
+      />
+      <UsageSection customer={customer} />
+      <SubscriptionsSection customer={customer} onAction={canWrite ? start : null} />
+      <TopUpsSection customer={customer} assets={assets} />
+      {canAdmin && <CustomerWebhooksSection customer={customer} />}
+    </>
+  );
+}
+
+function BalancesTable({ wallets }: { readonly wallets: readonly Schemas['Balance'][] }) {
+  if (wallets.length === 0) return <Empty>No wallet yet.</Empty>;
+  return (
+    <table data-testid="balances">
+      <caption className="visually-hidden">Balances per asset</caption>
+      <thead>
+        <tr>
+          <th scope="col">Asset</th>
+          <th scope="col">Balance</th>
+          <th scope="col">Held</th>
+          <th scope="col">Available</th>
+          <th scope="col">Debt</th>
+          <th scope="col">Overdraft limit</th>
+          <th scope="col">Scheduled</th>
+          <th scope="col">Next expiry</th>
+          <th scope="col">Consumption order</th>
+        </tr>
+      </thead>
+      <tbody>
+        {wallets.map((wallet) => (
+          <tr key={wallet.asset} data-asset={wallet.asset}>
+            <th scope="row">{wallet.asset}</th>
+            <td className="amount" data-field="balance">
+              {wallet.balance}
+            </td>
+            <td className="amount" data-field="held">
+              {wallet.held}
+            </td>
+            <td className="amount" data-field="available">
+              {wallet.available}
+            </td>
+            <td className="amount" data-field="debt">
+              {wallet.debt}
+            </td>
+            <td className="amount" data-field="overdraft_limit">
+              {wallet.overdraft_limit}
+            </td>
+            <td className="amount">{wallet.scheduled}</td>
+            <td data-field="next_expiry">
+              {wallet.next_expiry === null ? (
+                <span className="muted">—</span>
+              ) : (
+                <>
+                  <span className="amount">{wallet.next_expiry.amount}</span> at <Time at={wallet.next_expiry.at} />
+                </>
+              )}
+            </td>
+            <td data-field="consumption_order">{wallet.consumption_order.join(' → ')}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function GrantsSection({
+  customer,
+  onVoid,
+}: {
+  readonly customer: string;
+  readonly onVoid: ((grant: Schemas['Grant']) => void) | null;
+}) {
+  const grants = useApi<Page<Schemas['Grant']>>('/v1/grants', { customer, limit: 100 });
+  return (
+    <Section title="Grants">
+      <QueryView query={grants} label="grants">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty>No grant.</Empty>
+          ) : (
+            <div className="scroll">
+              <table data-testid="grants">
+                <caption className="visually-hidden">Grants</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Grant</th>
+                    <th scope="col">Asset</th>
+                    <th scope="col">Category</th>
+                    <th scope="col">Priority</th>
+                    <th scope="col">Remaining of amount</th>
+                    <th scope="col">Reserved</th>
+                    <th scope="col">Effective</th>
+                    <th scope="col">Expires</th>
+                    <th scope="col">Features</th>
+                    <th scope="col">Cost basis</th>
+                    <th scope="col">Reason</th>
+                    <th scope="col">Status</th>
+                    {onVoid !== null && <th scope="col">Action</th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.data.map((grant) => (
+                    <tr key={grant.id} data-grant={grant.id}>
+                      <th scope="row">
+                        <code>{grant.id}</code>
+                      </th>
+                      <td>{grant.asset}</td>
+                      <td>{grant.category}</td>
+                      <td className="amount">{grant.priority}</td>
+                      <td className="amount" data-field="remaining">
+                        {grant.remaining} of {grant.amount}
+                      </td>
+                      <td className="amount">{grant.reserved}</td>
+                      <td>
+                        <Time at={grant.effective_at} />
+                      </td>
+                      <td>
+                        <Time at={grant.expires_at} />
+                      </td>
+                      <td>
+                        {grant.features === null ? <span className="muted">any</span> : grant.features.join(', ')}
+                      </td>
+                      <td>
+                        {grant.cost_basis === null ? (
+                          <span className="muted">—</span>
+                        ) : (
+                          <>
+                            {grant.cost_basis.total} {grant.cost_basis.currency}{' '}
+                            <span className="muted">({grant.cost_basis.unit_price}/unit)</span>
+                          </>
+                        )}
+                      </td>
+                      <td>{grant.reason ?? <span className="muted">—</span>}</td>
+                      <td>{grant.status}</td>
+                      {onVoid !== null && (
+                        <td>
+                          {grant.status === 'active' && (
+                            <button
+                              type="button"
+                              className="small"
+                              onClick={() => onVoid(grant)}
+                              aria-label={`Void grant ${grant.id}`}
+                            >
+                              Void
+                            </button>
+                          )}
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+    </Section>
+  );
+}
+
+/** A list of grant ids and amounts: a hold's reservations or a transaction's draws (null: the overdraft). */
+function GrantAmounts({ parts }: { readonly parts: readonly { grant: string | null; amount: string }[] }) {
+  if (parts.length === 0) return <span className="muted">—</span>;
+  return (
+    <ul className="plain-list">
+      {parts.map((part, index) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the overdraft part has no grant id; the order is the server's
+        <li key={index}>
+          <code>{part.grant ?? 'overdraft'}</code>: <span className="amount">{part.amount}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function HoldsSection({ customer }: { readonly customer: string }) {
+  const holds = useApi<Page<Schemas['Hold']>>('/v1/holds', { customer, status: 'open', limit: 100 });
+  return (
+    <Section title="Open holds">
+      <QueryView query={holds} label="holds">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty>No open hold.</Empty>
+          ) : (
+            <table data-testid="holds">
+              <caption className="visually-hidden">Open holds and their pinned grants</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Hold</th>
+                  <th scope="col">Asset</th>
+                  <th scope="col">Amount</th>
+                  <th scope="col">Feature</th>
+                  <th scope="col">Pinned to grants</th>
+                  <th scope="col">Expires</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.map((hold) => (
+                  <tr key={hold.id} data-hold={hold.id}>
+                    <th scope="row">
+                      <code>{hold.id}</code>
+                    </th>
+                    <td>{hold.asset}</td>
+                    <td className="amount">{hold.amount}</td>
+                    <td>{hold.feature ?? <span className="muted">—</span>}</td>
+                    <td>
+                      <GrantAmounts parts={hold.reservations} />
+                    </td>
+                    <td>
+                      <Time at={hold.expires_at} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </QueryView>
+    </Section>
+  );
+}
+
+const reversibleKinds: ReadonlySet<string> = new Set(['debit', 'capture', 'grant', 'adjust']);
+
+function LedgerSection({
+  customer,
+  onReverse,
+}: {
+  readonly customer: string;
+  readonly onReverse: ((transaction: Schemas['Transaction']) => void) | null;
+}) {
+  const transactions = usePagedApi<Schemas['Transaction']>('/v1/transactions', { customer, limit: 100 });
+  return (
+    <Section title="Ledger">
+      <QueryView query={transactions} label="transactions">
+        {(found) =>
+          found.length === 0 ? (
+            <Empty>No transaction.</Empty>
+          ) : (
+            <div className="scroll">
+              <table data-testid="ledger">
+                <caption className="visually-hidden">Ledger transactions with their draws per grant</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Transaction</th>
+                    <th scope="col">Kind</th>
+                    <th scope="col">Asset</th>
+                    <th scope="col">Amount</th>
+                    <th scope="col">Feature</th>
+                    <th scope="col">Draws per grant</th>
+                    <th scope="col">Reason</th>
+                    <th scope="col">At</th>
+                    {onReverse !== null && <th scope="col">Action</th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {found.map((transaction) => (
+                    <tr key={transaction.id} data-transaction={transaction.id}>
+                      <th scope="row">
+                        <code>{transaction.id}</code>
+                      </th>
+                      <td>{transaction.kind}</td>
+                      <td>{transaction.asset}</td>
+                      <td className="amount">
+                        {transaction.direction === 'debit' ? '−' : transaction.direction === 'credit' ? '+' : ''}
+                        {transaction.amount}
+                      </td>
+                      <td>{transaction.feature ?? <span className="muted">—</span>}</td>
+                      <td>
+                        <GrantAmounts parts={transaction.draws} />
+                      </td>
+                      <td>{transaction.reason ?? <span className="muted">—</span>}</td>
+                      <td>
+                        <Time at={transaction.created_at} />
+                      </td>
+                      {onReverse !== null && (
+                        <td>
+                          {reversibleKinds.has(transaction.kind) && (
+                            <button
+                              type="button"
+                              className="small"
+                              onClick={() => onReverse(transaction)}
+                              aria-label={`Reverse transaction ${transaction.id}`}
+                            >
+                              Reverse
+                            </button>
+                          )}
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+      <MoreButton pages={transactions} label="transactions" />
+    </Section>
+  );
+}
+
+function SubscriptionsSection({
+  customer,
+  onAction,
+}: {
+  readonly customer: string;
+  readonly onAction: ((action: CustomerAction) => void) | null;
+}) {
+  const subscriptions = useApi<Page<Schemas['Subscription']>>('/v1/subscriptions', { customer, limit: 100 });
+  return (
+    <Section title="Subscriptions">
+      <QueryView query={subscriptions} label="subscriptions">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty>No subscription.</Empty>
+          ) : (
+            page.data.map((subscription) => (
+              <article key={subscription.id} className="subscription" data-subscription={subscription.id}>
+                <h3>
+                  <code>{subscription.id}</code>: {subscription.plan} v{subscription.version} · {subscription.status}
+                  {subscription.cancel_at_period_end && ' (cancels at period end)'}
+                </h3>
+                <p>
+                  Current period {subscription.current_period.index}:{' '}
+                  <Time at={subscription.current_period.starts_at} /> to{' '}
+                  <Time at={subscription.current_period.ends_at} />
+                  {subscription.pending_change !== null && (
+                    <>
+                      {' '}
+                      · changes to {subscription.pending_change.plan} v{subscription.pending_change.version} at{' '}
+                      <Time at={subscription.pending_change.at} />
+                    </>
+                  )}
+                </p>
+                {onAction !== null && subscription.status !== 'ended' && subscription.status !== 'canceled' && (
+                  <div className="buttons">
+                    <button
+                      type="button"
+                      className="small"
+                      aria-label={`Change subscription ${subscription.id}`}
+                      onClick={() => onAction({ kind: 'change', subscription })}
+                    >
+                      Change
+                    </button>
+                    <button
+                      type="button"
+                      className="small"
+                      aria-label={`Cancel subscription ${subscription.id}`}
+                      onClick={() => onAction({ kind: 'cancel', subscription })}
+                    >
+                      Cancel
+                    </button>
+                  </div>
+                )}
+                <table>
+                  <caption>Periods</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">#</th>
+                      <th scope="col">Plan</th>
+                      <th scope="col">Starts</th>
+                      <th scope="col">Ends</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {subscription.periods.map((period) => (
+                      <tr key={period.index}>
+                        <th scope="row">{period.index}</th>
+                        <td>
+                          {period.plan} v{period.version}
+                        </td>
+                        <td>
+                          <Time at={period.starts_at} />
+                        </td>
+                        <td>
+                          <Time at={period.ends_at} />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </article>
+            ))
+          )
+        }
+      </QueryView>
+    </Section>
+  );
+}
+
+function TopUpsSection({ customer, assets }: { readonly customer: string; readonly assets: readonly string[] }) {
+  return (
+    <Section title="Top-ups and auto-recharge">
+      {assets.length === 0 ? (
+        <Empty>No wallet yet.</Empty>
+      ) : (
+        assets.map((asset) => <TopUps key={asset} customer={customer} asset={asset} />)
+      )}
+    </Section>
+  );
+}
+
+function TopUps({ customer, asset }: { readonly customer: string; readonly asset: string }) {
+  const rule = useApi<Schemas['AutoTopUpRule']>(path`/v1/customers/${customer}/wallets/${asset}/auto-top-up`);
+  const topUps = useApi<Page<Schemas['TopUp']>>(path`/v1/customers/${customer}/wallets/${asset}/top-ups`, {
+    limit: 50,
+  });
+  return (
+    <div className="sub" data-asset={asset}>
+      <h3>{asset}</h3>
+      {rule.isError && rule.error instanceof ApiError && rule.error.status === 404 ? (
+        <p className="muted">No auto-recharge rule.</p>
+      ) : (
+        <QueryView query={rule} label="auto-recharge rule">
+          {(found) => (
+            <p data-testid="auto-recharge">
+              Auto-recharge {found.enabled ? 'on' : 'off'} ({found.status}): below{' '}
+              <span className="amount">{found.threshold}</span> add <span className="amount">{found.amount}</span>,
+              monthly cap {found.monthly_cap ?? 'none'}, spent this month{' '}
+              <span className="amount">{found.spent_this_month}</span>
+            </p>
+          )}
+        </QueryView>
+      )}
+      <QueryView query={topUps} label="top-ups">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty>No top-up.</Empty>
+          ) : (
+            <table>
+              <caption className="visually-hidden">Top-ups of {asset}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Top-up</th>
+                  <th scope="col">Amount</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Cost</th>
+                  <th scope="col">Requested</th>
+                  <th scope="col">Settled</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.map((topUp) => (
+                  <tr key={topUp.id}>
+                    <th scope="row">
+                      <code>{topUp.id}</code>
+                    </th>
+                    <td className="amount">{topUp.amount}</td>
+                    <td>{topUp.status}</td>
+                    <td>{topUp.cost === null ? '—' : `${topUp.cost.total} ${topUp.cost.currency}`}</td>
+                    <td>
+                      <Time at={topUp.created_at} />
+                    </td>
+                    <td>
+                      <Time at={topUp.settled_at} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </QueryView>
+    </div>
+  );
+}
+
+function CustomerWebhooksSection({ customer }: { readonly customer: string }) {
+  const endpoints = useApi<Page<Schemas['WebhookEndpoint']>>('/v1/webhook-endpoints', { limit: 100 });
+  return (
+    <Section title="Webhooks sent about this customer">
+      <QueryView query={endpoints} label="webhook endpoints">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty>No webhook endpoint.</Empty>
+          ) : (
+            page.data.map((endpoint) => (
+              <EndpointDeliveries key={endpoint.id} endpoint={endpoint} customer={customer} />
+            ))
+          )
+        }
+      </QueryView>
+    </Section>
+  );
+}
+
+function EndpointDeliveries({
+  endpoint,
+  customer,
+}: {
+  readonly endpoint: Schemas['WebhookEndpoint'];
+  readonly customer: string;
+}) {
+  const deliveries = useApi<Page<Schemas['WebhookDelivery']>>(path`/v1/webhook-endpoints/${endpoint.id}/deliveries`, {
+    customer,
+    limit: 50,
+  });
+  return (
+    <div className="sub">
+      <h3>{endpoint.url}</h3>
+      {deliveries.isError ? (
+        <ErrorNotice error={deliveries.error} />
+      ) : (
+        <QueryView query={deliveries} label="deliveries">
+          {(page) =>
+            page.data.length === 0 ? (
+              <Empty>Nothing sent about this customer.</Empty>
+            ) : (
+              <table>
+                <caption className="visually-hidden">Deliveries to {endpoint.url}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Event type</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Created</th>
+                    <th scope="col">Delivered</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.data.map((delivery) => (
+                    <tr key={delivery.id}>
+                      <th scope="row">{delivery.event_type}</th>
+                      <td>{delivery.status}</td>
+                      <td>{delivery.attempts.length}</td>
+                      <td>
+                        <Time at={delivery.created_at} />
+                      </td>
+                      <td>
+                        <Time at={delivery.delivered_at} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )
+          }
+        </QueryView>
+      )}
+    </div>
+  );
+}
