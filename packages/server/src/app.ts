@@ -3,6 +3,7 @@
  * the committer, the ledger service, the background jobs and the HTTP server together.
  */
 
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import type { Config } from './config.ts';
@@ -30,6 +31,7 @@ import { buildOpenApiDocument } from './platform/http/openapi.ts';
 import { RateLimiter } from './platform/http/rate-limit.ts';
 import type { HttpServer } from './platform/http/server.ts';
 import { createHttpServer } from './platform/http/server.ts';
+import type { WebApp } from './platform/http/web-apps.ts';
 import type { ClaimedWork } from './platform/jobs/claims.ts';
 import { JobFailures } from './platform/jobs/failures.ts';
 import type { JobRun } from './platform/jobs/runner.ts';
@@ -103,6 +105,12 @@ export interface ServerOptions {
   /** Resolves webhook host names (tests answer a chosen address for a public-looking name). */
   readonly webhookResolver?: HostResolver;
 }
+
+/** The web apps' builds, beside this package in the workspace (`npm run build:web` makes them). */
+const webApps: readonly WebApp[] = ['console', 'portal'].map((name) => ({
+  prefix: `/${name}`,
+  root: fileURLToPath(new URL(`../../${name}/dist`, import.meta.url)),
+}));
 
 /** The kernel caps it at net.core.somaxconn (4096 on current Linux). */
 const connectionBacklog = 4096;
@@ -185,6 +193,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logger,
     metrics,
     bodyBytesMax: config.bodyBytesMax,
+    webApps,
     ...(config.rateLimitPerSecond === 0
       ? {}
       : {

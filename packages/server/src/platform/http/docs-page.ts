@@ -12,7 +12,7 @@ h1{margin-bottom:0}h2{border-bottom:2px solid #d8dce6;margin-top:2.5rem}
 nav a{margin-right:1rem}
 section.operation{border:1px solid #d8dce6;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}
 .method{font:bold 13px monospace;padding:2px 6px;border-radius:4px;color:#fff;background:#2f6fdb}
-.method.post{background:#1f8a4c}
+.method.post{background:#17703d}
 code,pre{font:13px/1.4 ui-monospace,monospace}
 pre{background:#f4f6fa;padding:.6rem;overflow:auto;max-height:28rem}
 .scope{font-size:13px;color:#5a6275}
@@ -46,7 +46,7 @@ function renderSchema(schema: JsonSchema): string {
   const linked = escaped.replace(/&quot;#\/components\/schemas\/([A-Za-z0-9_]+)&quot;/g, (_match, name: string) => {
     return `&quot;<a href="#${toAnchor('schema', name)}">#/components/schemas/${name}</a>&quot;`;
   });
-  return `<pre>${linked}</pre>`;
+  return `<pre tabindex="0">${linked}</pre>`;
 }
 
 function renderOperation(method: string, path: string, operation: OpenApiOperation): string {

@@ -27,6 +27,8 @@ import type { Route } from './router.ts';
 import { nameMalformedParameter } from './router.ts';
 import { routeSystemEndpoints } from './system-endpoints.ts';
 import { parseWith } from './validation.ts';
+import type { WebApp } from './web-apps.ts';
+import { routeWebApps } from './web-apps.ts';
 import { ProblemError, sendFieldErrors, sendJsonText, sendProblem, sendShuttingDown } from './write-reply.ts';
 
 /** Who an API key belongs to; `authenticate` answers null for a missing, unknown or revoked key. */
@@ -51,6 +53,8 @@ export interface HttpServerOptions {
   readonly rateLimit?: { readonly limiter: RateLimiter; readonly now: () => number };
   /** Browser origins allowed to call the API (CORS); empty or absent: no CORS headers at all. */
   readonly corsOrigins?: readonly string[];
+  /** The built web apps served beside the API (the console, the portal); absent: none. */
+  readonly webApps?: readonly WebApp[];
 }
 
 /** The server: Fastify's instance (whose `inject()` tests use), plus listening and a bounded close. */
@@ -234,6 +238,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   // before, is turned away and its connection closed, so the client retries elsewhere.
   const isClosing = () => closing;
   routeSystemEndpoints(app, options, isClosing);
+  routeWebApps(app, options.webApps ?? [], isClosing);
   for (const route of options.routes) {
     if (route.handleSigned === undefined) app.route(toApiRoute(route, options, isClosing));
     else routeSigned(app, route, route.handleSigned, isClosing);

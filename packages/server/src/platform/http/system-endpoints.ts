@@ -1,12 +1,13 @@
 /**
  * The endpoints outside /v1, which need no API key: liveness, readiness, Prometheus metrics, the
- * OpenAPI document and the browsable reference (where `/` leads). Documents are rendered once, at
- * startup. Each answers GET and HEAD (Fastify sends no body to HEAD).
+ * OpenAPI document and the browsable reference. `/` leads to the first web app (the console) when one
+ * is served, else to the reference. Documents are rendered once, at startup. Each answers GET and HEAD (Fastify sends no body to HEAD).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { docsContentSecurityPolicy, renderDocsPage } from './docs-page.ts';
 import type { MetricsRegistry } from './metrics.ts';
 import type { OpenApiDocument } from './openapi.ts';
+import type { WebApp } from './web-apps.ts';
 import { sendJsonText, sendProblem, sendShuttingDown } from './write-reply.ts';
 
 const jsonContentType = 'application/json';
@@ -23,6 +24,8 @@ export function routeSystemEndpoints(
     readonly metrics: MetricsRegistry;
     readonly isReady: () => boolean;
     readonly openApiDocument: OpenApiDocument;
+    /** Where `/` leads: the first app's prefix, else the API reference. */
+    readonly webApps?: readonly WebApp[];
   },
   isClosing: () => boolean,
 ): void {
@@ -53,8 +56,9 @@ export function routeSystemEndpoints(
   app.get('/openapi.json', { config: { operation: 'openapi' }, onRequest }, (_request, reply) =>
     sendJson(reply, openApiText, true),
   );
+  const rootLocation = options.webApps?.[0] === undefined ? '/docs' : `${options.webApps[0].prefix}/`;
   app.get('/', { config: { operation: 'root' }, onRequest }, (request, reply) =>
-    reply.code(302).header('location', '/docs').header('x-request-id', request.id).send(''),
+    reply.code(302).header('location', rootLocation).header('x-request-id', request.id).send(''),
   );
   app.get('/docs', { config: { operation: 'docs' }, onRequest }, (request, reply) =>
     reply
