@@ -33,7 +33,7 @@ export function Portal() {
   if (session.status === 'error') {
     const ended = session.error.status === 401 || session.error.status === 403;
     return (
-      <main className="portal-message" data-portal="ended">
+      <main className="portal-message bursar-theme" data-portal={ended ? 'ended' : 'error'}>
         <h1>{ended ? 'Session ended' : 'Something went wrong'}</h1>
         <p>{ended ? t('errorSessionEnded') : t('error', { detail: session.error.message })}</p>
         {ended ? null : (

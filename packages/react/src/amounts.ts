@@ -53,6 +53,12 @@ export function subtractDecimals(a: string, b: string): string {
   return toText(rescale(left, scale) - rescale(right, scale), scale);
 }
 
+/** a × b, exactly (a price times a quantity). */
+export function multiplyDecimals(a: string, b: string): string {
+  const [left, right] = [parseDecimal(a), parseDecimal(b)];
+  return toText(left.units * right.units, left.scale + right.scale);
+}
+
 /** −1, 0 or 1 as a is less than, equal to or greater than b, exactly. */
 export function compareDecimals(a: string, b: string): -1 | 0 | 1 {
   const [left, right] = [parseDecimal(a), parseDecimal(b)];

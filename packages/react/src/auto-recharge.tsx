@@ -11,7 +11,7 @@ import { useFormatters } from './format.ts';
 import { asRequestError } from './portal-store.ts';
 import { useLiveBalances, usePortalResource, usePortalSession, usePortalStore, useTranslation } from './provider.tsx';
 import { ErrorState, StateView, WidgetCard } from './states.tsx';
-import type { AutoTopUpRule, PortalSession } from './types.ts';
+import type { PortalAutoRecharge, PortalSession } from './types.ts';
 
 export interface AutoRechargeProps {
   /** The asset whose rule to show; default: the first the customer holds (a picker when there are several). */
@@ -97,20 +97,20 @@ function RuleForm({ asset, limits }: { readonly asset: string; readonly limits: 
   );
 }
 
-function RuleFields(props: { readonly asset: string; readonly limits: Limits; readonly rule: AutoTopUpRule | null }) {
+function RuleFields(props: { readonly asset: string; readonly limits: Limits; readonly rule: PortalAutoRecharge }) {
   const { asset, limits, rule } = props;
   const { t } = useTranslation();
   const format = useFormatters();
   const store = usePortalStore();
-  const [enabled, setEnabled] = useState(rule?.enabled ?? false);
+  const [enabled, setEnabled] = useState(rule.enabled);
   const [values, setValues] = useState<Record<Field, string>>({
-    threshold: rule?.threshold ?? '',
-    amount: rule?.amount ?? '',
-    monthly_cap: rule?.monthly_cap ?? '',
+    threshold: rule.threshold ?? '',
+    amount: rule.amount ?? '',
+    monthly_cap: rule.monthly_cap ?? '',
   });
   const [problems, setProblems] = useState<Partial<Record<Field, string>>>({});
   const [saving, setSaving] = useState(false);
-  const [saved, setSaved] = useState<AutoTopUpRule | null>(null);
+  const [saved, setSaved] = useState<PortalAutoRecharge | null>(null);
   const [requestError, setRequestError] = useState<PortalRequestError | null>(null);
   const ids = { enabled: useId(), threshold: useId(), amount: useId(), monthly_cap: useId() };
   const readOnly = !limits.editable;
@@ -131,7 +131,8 @@ function RuleFields(props: { readonly asset: string; readonly limits: Limits; re
     const found: Partial<Record<Field, string>> = {};
     for (const field of ['threshold', 'amount', 'monthly_cap'] as const) {
       const value = values[field].trim();
-      if (field === 'monthly_cap' && value === '') continue;
+      // No cap is allowed only when the operator set no highest cap.
+      if (field === 'monthly_cap' && value === '' && limits.monthly_cap_max === null) continue;
       const problem = limitProblem(field, value, limits, t, format.amount);
       if (problem) found[field] = problem;
     }
@@ -160,7 +161,7 @@ function RuleFields(props: { readonly asset: string; readonly limits: Limits; re
     }
   };
 
-  const spent = saved?.spent_this_month ?? rule?.spent_this_month;
+  const spent = saved?.spent_this_month ?? rule.spent_this_month;
   return (
     <form className="bursar-form" onSubmit={submit} noValidate data-asset={asset}>
       {readOnly ? <p className="bursar-muted">{t('autoRechargeReadOnly')}</p> : null}

@@ -5,7 +5,7 @@
  */
 import { createParser } from 'eventsource-parser';
 import type { PortalClient } from './client.ts';
-import { PortalRequestError } from './client.ts';
+import { PortalRequestError, requestErrorOf } from './client.ts';
 import type { Balances } from './types.ts';
 
 export interface BalanceStreamHandlers {
@@ -26,11 +26,13 @@ export function openBalanceStream(client: PortalClient, handlers: BalanceStreamH
       client.url('/v1/portal/events'),
       client.requestInit('GET', { headers: { accept: 'text/event-stream' }, signal: controller.signal }),
     );
-    if (!response.ok || !response.body) {
+    if (!response.ok) {
+      // An ended session or a refused token will not come back by retrying.
       const final = response.status === 401 || response.status === 403 || response.status === 404;
-      handlers.onError(new PortalRequestError(response.status, null, `HTTP ${response.status}`, null), final);
+      handlers.onError(await requestErrorOf(response), final);
       return final ? 'stop' : 'retry';
     }
+    if (!response.body) return 'retry';
     const parser = createParser({
       onEvent(message) {
         if (message.event !== 'balance') return;

@@ -5,11 +5,11 @@
  */
 import type {
   AutoRechargeSettings,
-  AutoTopUpRule,
   Balances,
   Grant,
   Hold,
   Page,
+  PortalAutoRecharge,
   PortalSession,
   TopUpCheckout,
   Transaction,
@@ -46,7 +46,8 @@ interface ProblemBody {
   errors?: { field?: string; message?: string }[];
 }
 
-async function problemOf(response: Response): Promise<PortalRequestError> {
+/** The error a refused response stands for, from its problem+json when it has one. */
+export async function requestErrorOf(response: Response): Promise<PortalRequestError> {
   let body: ProblemBody = {};
   try {
     body = (await response.json()) as ProblemBody;
@@ -102,7 +103,7 @@ export class PortalClient {
     } catch (error) {
       throw new PortalRequestError(0, null, error instanceof Error ? error.message : String(error), null);
     }
-    if (!response.ok) throw await problemOf(response);
+    if (!response.ok) throw await requestErrorOf(response);
     return (await response.json()) as T;
   }
 
@@ -132,15 +133,11 @@ export class PortalClient {
     return this.#send('GET', '/v1/portal/transactions', query);
   }
 
-  getAutoRecharge(asset: string): Promise<AutoTopUpRule | null> {
-    return this.#send<AutoTopUpRule | null>('GET', '/v1/portal/auto_recharge', { asset }).catch((error: unknown) => {
-      // No rule yet is not an error to show: the form starts empty.
-      if (error instanceof PortalRequestError && error.status === 404) return null;
-      throw error;
-    });
+  getAutoRecharge(asset: string): Promise<PortalAutoRecharge> {
+    return this.#send('GET', '/v1/portal/auto_recharge', { asset });
   }
 
-  updateAutoRecharge(settings: AutoRechargeSettings): Promise<AutoTopUpRule> {
+  updateAutoRecharge(settings: AutoRechargeSettings): Promise<PortalAutoRecharge> {
     return this.#send('PUT', '/v1/portal/auto_recharge', {}, settings);
   }
 

@@ -1,7 +1,7 @@
 /** CreditBalance: each asset's live balance (available, held, owed, next expiry) and the two-step top-up. */
 import type { FormEvent } from 'react';
 import { useId, useState } from 'react';
-import { compareDecimals, isDecimal } from './amounts.ts';
+import { compareDecimals, isDecimal, multiplyDecimals } from './amounts.ts';
 import { useFormatters } from './format.ts';
 import { asRequestError } from './portal-store.ts';
 import { useLiveBalances, usePortalSession, usePortalStore, useTranslation } from './provider.tsx';
@@ -93,6 +93,7 @@ function TopUp({ asset, onCheckout }: { readonly asset?: string; readonly onChec
   const { t } = useTranslation();
   const session = usePortalSession();
   const store = usePortalStore();
+  const format = useFormatters();
   const [step, setStep] = useState<'closed' | 'form' | 'redirecting'>('closed');
   const [amount, setAmount] = useState('');
   const [chosenAsset, setChosenAsset] = useState<string | null>(null);
@@ -105,7 +106,7 @@ function TopUp({ asset, onCheckout }: { readonly asset?: string; readonly onChec
 
   if (session.status !== 'ready') return null;
   const { top_up: topUp } = session.data;
-  const assets = asset ? topUp.assets.filter((code) => code === asset) : topUp.assets;
+  const assets = asset ? topUp.assets.filter((offer) => offer.asset === asset) : topUp.assets;
   if (!topUp.available || assets.length === 0) {
     return (
       <div className="bursar-top-up" data-top-up="unavailable">
@@ -127,7 +128,13 @@ function TopUp({ asset, onCheckout }: { readonly asset?: string; readonly onChec
       </div>
     );
   }
-  const selectedAsset = chosenAsset ?? assets[0] ?? '';
+  const offer = assets.find((candidate) => candidate.asset === chosenAsset) ?? assets[0];
+  const selectedAsset = offer?.asset ?? '';
+  const typed = amount.trim();
+  const price =
+    offer && isDecimal(typed) && compareDecimals(typed, '0') > 0
+      ? `${format.amount(multiplyDecimals(typed, offer.unit_price))} ${offer.currency}`
+      : null;
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const text = amount.trim();
@@ -152,9 +159,9 @@ function TopUp({ asset, onCheckout }: { readonly asset?: string; readonly onChec
         <div className="bursar-field">
           <label htmlFor={assetId}>{t('topUpAsset')}</label>
           <select id={assetId} value={selectedAsset} onChange={(event) => setChosenAsset(event.target.value)}>
-            {assets.map((code) => (
-              <option key={code} value={code}>
-                {code}
+            {assets.map((candidate) => (
+              <option key={candidate.asset} value={candidate.asset}>
+                {candidate.asset}
               </option>
             ))}
           </select>
@@ -176,6 +183,10 @@ function TopUp({ asset, onCheckout }: { readonly asset?: string; readonly onChec
         {problem ? (
           <p id={problemId} className="bursar-field-error">
             {problem}
+          </p>
+        ) : price ? (
+          <p className="bursar-muted" data-testid="top-up-price">
+            {t('topUpPrice', { price })}
           </p>
         ) : null}
       </div>

@@ -20,11 +20,11 @@ export type { TransactionsProps } from './transactions.tsx';
 export { Transactions } from './transactions.tsx';
 export type {
   AutoRechargeSettings,
-  AutoTopUpRule,
   Balance,
   Balances,
   Grant,
   Hold,
+  PortalAutoRecharge,
   PortalSession,
   TopUpCheckout,
   Transaction,

@@ -18,6 +18,7 @@ export const defaultMessages = {
   topUpAmount: 'Amount to add',
   topUpAsset: 'Asset',
   topUpContinue: 'Continue to payment',
+  topUpPrice: 'You will pay {price}.',
   topUpCancel: 'Cancel',
   topUpRedirecting: 'Opening the payment page…',
   topUpUnavailable: 'Top-up is not available: {reason}',

@@ -9,7 +9,6 @@ export type Grant = Schemas['Grant'];
 export type Hold = Schemas['Hold'];
 export type Transaction = Schemas['Transaction'];
 export type Usage = Schemas['Usage'];
-export type AutoTopUpRule = Schemas['AutoTopUpRule'];
 
 /** A page of a list operation. */
 export interface Page<T> {
@@ -29,7 +28,12 @@ export interface PortalSession {
     readonly logo_url: string | null;
     readonly accent_color: string | null;
   };
-  readonly top_up: { readonly available: boolean; readonly reason?: string | null; readonly assets: string[] };
+  readonly top_up: {
+    readonly available: boolean;
+    readonly reason?: string | undefined;
+    /** The assets a customer can buy, each at its price per unit in a currency. */
+    readonly assets: { readonly asset: string; readonly currency: string; readonly unit_price: string }[];
+  };
   readonly auto_recharge_limits: {
     readonly editable: boolean;
     readonly threshold_max: string | null;
@@ -42,7 +46,18 @@ export interface PortalSession {
 /** What createPortalTopUp answers when a payment provider is configured. */
 export interface TopUpCheckout {
   readonly checkout_url: string;
-  readonly expires_at: string;
+  readonly expires_at: string | null;
+}
+
+/** getPortalAutoRecharge's and updatePortalAutoRecharge's answer: `not_set` before the customer has a rule. */
+export interface PortalAutoRecharge {
+  readonly asset: string;
+  readonly enabled: boolean;
+  readonly threshold: string | null;
+  readonly amount: string | null;
+  readonly monthly_cap: string | null;
+  readonly status: 'active' | 'disabled' | 'stopped_after_failures' | 'not_set';
+  readonly spent_this_month: string;
 }
 
 /** updatePortalAutoRecharge's body. */
