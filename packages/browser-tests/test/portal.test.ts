@@ -19,7 +19,7 @@ import { digitsOf } from './displayed-decimal.ts';
 const returnUrl = 'https://app.example.test/account';
 
 async function availableShown(page: Page, asset: string): Promise<string> {
-  return digitsOf(await page.getByTestId(`available-${asset}`).innerText());
+  return digitsOf((await page.getByTestId(`available-${asset}`).textContent()) ?? '');
 }
 
 describe('customer portal', { skip: browserUnavailable() }, () => {
@@ -52,10 +52,10 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
 
   it('lands on /portal/ with the branding, the customer and the return link', async () => {
     assert.equal(new URL(page.url()).pathname, '/portal/');
-    assert.equal(await page.locator('h1').innerText(), 'Acme AI');
+    assert.equal((await page.locator('h1').textContent()) ?? '', 'Acme AI');
     assert.equal(await page.title(), 'Acme AI');
     assert.equal(await page.getByTestId('return-link').getAttribute('href'), returnUrl);
-    assert.match(await page.locator('.portal-customer').innerText(), /Portal Org/);
+    assert.match((await page.locator('.portal-customer').textContent()) ?? '', /Portal Org/);
     // Strings evaluated in the page: this program is typed for Node, without the DOM's names.
     const accent = await page.evaluate(
       'getComputedStyle(document.querySelector(".portal")).getPropertyValue("--bursar-accent").trim()',
@@ -72,7 +72,10 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
     assert.ok(credits);
     await page.locator('.bursar-credit-balance [data-state="ready"]').waitFor();
     assert.equal(await availableShown(page, 'credits'), digitsOf(credits.available));
-    assert.equal(digitsOf(await page.locator('.bursar-credit-balance dd').first().innerText()), digitsOf(credits.held));
+    assert.equal(
+      digitsOf((await page.locator('.bursar-credit-balance dd').first().textContent()) ?? ''),
+      digitsOf(credits.held),
+    );
 
     for (const grant of Object.values(seeded.grants)) {
       await page.locator(`[data-grant="${grant}"]`).waitFor();
@@ -92,7 +95,7 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
     assert.deepEqual(features, ['chat', 'search']);
 
     await page.locator(`[data-transaction="${seeded.debit}"]`).waitFor();
-    assert.match(await page.locator(`[data-transaction="${seeded.debit}"]`).innerText(), /−25/);
+    assert.match((await page.locator(`[data-transaction="${seeded.debit}"]`).textContent()) ?? '', /−25/);
 
     await page.locator('.bursar-credit-utilization [data-testid="utilization-credits"]').waitFor();
   });
@@ -130,7 +133,7 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
     const topUp = page.locator('.bursar-credit-balance [data-top-up="unavailable"]');
     await topUp.waitFor();
     assert.equal(await topUp.getByRole('button', { name: 'Top up' }).isDisabled(), true);
-    assert.match(await topUp.innerText(), /not available/);
+    assert.match((await topUp.textContent()) ?? '', /not available/);
   });
 
   it("keeps auto-recharge within the operator's limits and saves it", async () => {
@@ -164,7 +167,7 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
     const stranger = await harness.newPage();
     await stranger.goto('/portal/');
     await stranger.locator('[data-portal="ended"]').waitFor();
-    assert.equal(await stranger.locator('h1').innerText(), 'Session ended');
+    assert.equal((await stranger.locator('h1').textContent()) ?? '', 'Session ended');
     await expectNoSeriousA11yViolations(stranger, 'portal without a session');
   });
 });

@@ -108,7 +108,7 @@ describe('widgets demo page (custom elements, cross-origin)', { skip: browserUna
     const balances = await harness.sdk.getBalances({ customer: seeded.customer });
     const credits = balances.balances.find((balance) => balance.asset === 'credits');
     assert.ok(credits);
-    const shown = await page.locator('bursar-credit-balance [data-testid="available-credits"]').innerText();
+    const shown = (await page.locator('bursar-credit-balance [data-testid="available-credits"]').textContent()) ?? '';
     assert.equal(digitsOf(shown), digitsOf(credits.available));
 
     for (const grant of Object.values(seeded.grants)) {
@@ -152,7 +152,7 @@ describe('widgets demo page (custom elements, cross-origin)', { skip: browserUna
     await page.goto(demoUrl('bps_not_a_session'));
     const states = await widgetStates(page);
     assert.deepEqual(states, Object.fromEntries(widgetTags.map((tag) => [tag, 'error'])), JSON.stringify(states));
-    assert.match(await page.locator('bursar-credit-grants [role="alert"]').innerText(), /session has ended/);
+    assert.match((await page.locator('bursar-credit-grants [role="alert"]').textContent()) ?? '', /session has ended/);
     await expectNoSeriousA11yViolations(page, 'widgets demo, refused token');
   });
 

@@ -1,6 +1,15 @@
 /** BursarProvider: the portal session, locale and strings that every widget under it reads, and the hooks they read them with. */
 import type { ReactNode } from 'react';
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
 import type { MessageKey, Messages } from './messages.ts';
 import { defaultMessages, formatMessage } from './messages.ts';
 import type { LiveBalances, LoadState, PortalStore } from './portal-store.ts';
@@ -88,9 +97,14 @@ export function usePortalResource<T>(
   const { version } = useLiveBalances();
   const [state, setState] = useState<LoadState<T>>({ status: 'loading' });
   const [attempt, setAttempt] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `load` is rebuilt on each render; `dependencies` say when it changes
+  // What was loaded last: new dependencies show the loading state, a live change keeps the old data meanwhile.
+  const loadedFor = useRef<string | null>(null);
+  const dependencyKey = JSON.stringify(dependencies);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `load` is rebuilt on each render; `dependencyKey` says when it changes
   useEffect(() => {
     let current = true;
+    if (loadedFor.current !== null && loadedFor.current !== dependencyKey) setState({ status: 'loading' });
+    loadedFor.current = dependencyKey;
     load(store).then(
       (data) => current && setState({ status: 'ready', data }),
       (error: unknown) => current && setState({ status: 'error', error: asRequestError(error) }),
@@ -98,7 +112,7 @@ export function usePortalResource<T>(
     return () => {
       current = false;
     };
-  }, [store, version, attempt, ...dependencies]);
+  }, [store, version, attempt, dependencyKey]);
   return {
     ...state,
     reload: () => {
