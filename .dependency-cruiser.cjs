@@ -1,6 +1,7 @@
 /**
  * Import rules checked by `npm run lint` (dependency-cruiser): no cycles between files, the platform
- * never imports a domain, and a domain reaches another only through that domain's index.ts.
+ * never imports a domain, a domain reaches another only through that domain's index.ts, and no
+ * domain reaches the portal, which comes last.
  */
 module.exports = {
   forbidden: [
@@ -27,6 +28,14 @@ module.exports = {
         path: '^packages/server/src/domains/([^/]+)/',
         pathNot: ['^packages/server/src/domains/$1/', '^packages/server/src/domains/[^/]+/index\\.ts$'],
       },
+    },
+    {
+      name: 'portal-comes-last',
+      comment:
+        'The portal stands after payments in the domain order: it uses the others (through their index.ts); none uses it.',
+      severity: 'error',
+      from: { path: '^packages/server/src/domains/(?!portal/)' },
+      to: { path: '^packages/server/src/domains/portal/' },
     },
     {
       name: 'outside-meets-domains-at-index',

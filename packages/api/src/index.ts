@@ -12,6 +12,7 @@ export * from './openapi.ts';
 export * from './operations/index.ts';
 export * from './payments.ts';
 export * from './plans.ts';
+export * from './portal.ts';
 export * from './pricing.ts';
 export * from './problems.ts';
 export * from './schemas.ts';

@@ -207,7 +207,10 @@ function toOperation(operation: Operation, bodyNames: ReadonlyMap<z.ZodType, str
     responses[status] = {
       description: status === '201' ? 'Created' : status === '202' ? 'Accepted' : 'OK',
       headers,
-      content: { 'application/json': { schema: toResponseSchema(schema) } },
+      // An event stream's schema is each event's data (text/event-stream: `event: balance`, `data: <json>`).
+      content: {
+        [operation.eventStream ? 'text/event-stream' : 'application/json']: { schema: toResponseSchema(schema) },
+      },
     };
   }
   const described: OpenApiOperation = {
@@ -217,7 +220,11 @@ function toOperation(operation: Operation, bodyNames: ReadonlyMap<z.ZodType, str
     parameters: toParameters(operation),
     responses: { ...responses, ...problemResponses },
     // Signed by its caller instead of an API key: no key scope, no bearer security.
-    ...(operation.signature === undefined ? { 'x-bursar-scope': operation.scope } : { security: [] }),
+    ...(operation.signature !== undefined
+      ? { security: [] }
+      : operation.principal === 'portal'
+        ? { security: [{ portalBearer: [] }, { portalCookie: [] }] }
+        : { 'x-bursar-scope': operation.scope }),
   };
   if (operation.body === undefined) return described;
   const bodyName = bodyNames.get(operation.body) ?? '';
@@ -341,6 +348,17 @@ export function toOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
       schemas: { ...toOutputComponents(), ...bodies.components },
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key, `bk_live_…` or `bk_test_…`.' },
+        portalBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "A portal session's token, `bps_…` (createPortalSession): /v1/portal/ routes only.",
+        },
+        portalCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'bursar_portal',
+          description: 'The portal cookie set by the one-time URL; writes also need `x-csrf-token`.',
+        },
       },
     },
   };

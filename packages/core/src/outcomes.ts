@@ -22,6 +22,22 @@ export const outcomes = {
   },
   unauthenticated: { status: 401, title: 'A valid API key is required', retryable: false },
   insufficient_scope: { status: 403, title: "The API key's scope does not allow this operation", retryable: false },
+  portal_session_required: {
+    status: 403,
+    title: 'Only a portal session may call /v1/portal/ routes',
+    retryable: false,
+  },
+  portal_session_not_allowed: {
+    status: 403,
+    title: 'A portal session may call only /v1/portal/ routes',
+    retryable: false,
+  },
+  auto_recharge_locked: {
+    status: 403,
+    title: 'The operator does not let customers change auto-recharge in the portal',
+    retryable: false,
+  },
+  csrf_token_invalid: { status: 403, title: 'The x-csrf-token header does not match the session', retryable: false },
   insufficient_balance: { status: 402, title: 'Not enough credits available', retryable: true },
   route_not_found: { status: 404, title: 'No such route', retryable: false },
   environment_not_found: { status: 404, title: 'No such environment', retryable: false },
@@ -68,6 +84,11 @@ export const outcomes = {
     retryable: true,
   },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
+  top_up_unavailable: {
+    status: 409,
+    title: 'Top-up is not offered: no payment provider, or no price for the asset',
+    retryable: false,
+  },
   default_price_book_exists: {
     status: 409,
     title: 'The environment already has a default price book',

@@ -42,7 +42,7 @@ function isEmptyObject(schema: JsonSchema, components: Readonly<Record<string, J
 }
 
 interface OperationRow {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly scope: string;
   readonly status: number;

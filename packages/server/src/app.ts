@@ -9,6 +9,7 @@ import { Counter, Histogram } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeyAuthenticator, bootstrap, loadAuditKey } from './domains/access/index.ts';
 import { openStripeAccount, StripePaymentProvider } from './domains/payments/index.ts';
+import { PortalAuthenticator, PortalEvents, portalPageRoutes } from './domains/portal/index.ts';
 import type { PaymentProvider } from './domains/top-ups/index.ts';
 import { TopUpWorker, topUpRequests } from './domains/top-ups/index.ts';
 import { usageBatchPart } from './domains/usage/index.ts';
@@ -185,11 +186,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     webhookSecret: config.stripeWebhookSecret,
     apiBase: config.stripeApiBase,
   });
-  const routes = ledgerRoutes(service, () => authenticator.forget(), stripe);
+  const portalEvents = new PortalEvents(service);
+  committer.onCommitted((changed) => portalEvents.walletsCommitted(changed));
+  const portalAuthenticator = new PortalAuthenticator(service, config.apiKeyCacheMs);
+  const routes = ledgerRoutes(service, () => authenticator.forget(), stripe, {
+    publicUrl: config.publicUrl,
+    events: portalEvents,
+  });
   let ready = true;
   const server: HttpServer = createHttpServer({
     routes,
     authenticate: (token: string) => authenticator.authenticate(token),
+    authenticatePortal: (token: string) => portalAuthenticator.authenticate(token),
+    pageRoutes: portalPageRoutes(service, { publicUrl: config.publicUrl }),
     logger,
     metrics,
     bodyBytesMax: config.bodyBytesMax,
@@ -307,6 +316,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       // The runner starts nothing more at once; runs in flight finish while requests drain.
       const jobsStopped = jobs.stop(config.shutdownTimeoutMs);
       const drained = await server.close(config.shutdownTimeoutMs);
+      portalEvents.close();
       if (!drained) logger.warn('shutdown timeout: connections with requests in flight were closed');
       if (!(await jobsStopped)) logger.warn('shutdown timeout: background jobs still running are cut off');
       await committer.close();

@@ -180,6 +180,12 @@ const settings = {
     fallback: '',
     help: "for tests only: the Stripe API's base URL (http://127.0.0.1:port); empty: Stripe's own",
   },
+  publicUrl: {
+    env: 'BURSAR_PUBLIC_URL',
+    flag: '--public-url',
+    fallback: '',
+    help: "the URL browsers reach this server at (https://billing.example.com), used in portal links; empty: the request's own",
+  },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof settings;
@@ -255,6 +261,9 @@ const configSchema = z
     stripeSecretKey: orNull(z.string().regex(/^(sk|rk)_(test|live)_\S+$/, 'must look like sk_test_… or sk_live_…')),
     stripeWebhookSecret: orNull(z.string().regex(/^whsec_\S+$/, 'must look like whsec_…')),
     stripeApiBase: orNull(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+    publicUrl: orNull(
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((url) => url.replace(/\/+$/, '')),
+    ),
   } satisfies Record<SettingName, z.ZodType<unknown, string>>)
   .refine((config) => config.holdTtlDefaultSeconds <= config.holdTtlMaxSeconds, {
     message:

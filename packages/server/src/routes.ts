@@ -8,6 +8,7 @@ import { financeRoutes } from './domains/finance/index.ts';
 import type { StripeAccount } from './domains/payments/index.ts';
 import { paymentRoutes } from './domains/payments/index.ts';
 import { planRoutes, simulatePricing } from './domains/plans/index.ts';
+import { PortalEvents, portalRoutes } from './domains/portal/index.ts';
 import { pricingRoutes } from './domains/pricing/index.ts';
 import { topUpRoutes } from './domains/top-ups/index.ts';
 import { usageRoutes } from './domains/usage/index.ts';
@@ -20,6 +21,10 @@ export function ledgerRoutes(
   service: LedgerService,
   onApiKeyRevoked: () => void,
   stripe: StripeAccount | null = null,
+  portal: { readonly publicUrl: string | null; readonly events: PortalEvents } = {
+    publicUrl: null,
+    events: new PortalEvents(service),
+  },
 ): Route[] {
   return [
     ...accessRoutes(service, onApiKeyRevoked),
@@ -31,5 +36,6 @@ export function ledgerRoutes(
     ...planRoutes(service),
     ...paymentRoutes(service, stripe),
     ...financeRoutes(service),
+    ...portalRoutes(service, stripe, { publicUrl: portal.publicUrl }, portal.events),
   ];
 }

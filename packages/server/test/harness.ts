@@ -84,6 +84,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     stripeSecretKey: null,
     stripeWebhookSecret: null,
     stripeApiBase: null,
+    publicUrl: null,
     ...overrides,
   };
 }

@@ -8,6 +8,7 @@ import { financeOperations } from './finance.ts';
 import type { Operation } from './operation.ts';
 import { paymentOperations } from './payments.ts';
 import { planOperations } from './plans.ts';
+import { portalOperations } from './portal.ts';
 import { pricingOperations } from './pricing.ts';
 import { topUpOperations } from './top-ups.ts';
 import { usageOperations } from './usage.ts';
@@ -26,6 +27,7 @@ export const operations = {
   ...planOperations,
   ...paymentOperations,
   ...financeOperations,
+  ...portalOperations,
 } as const;
 
 export type OperationId = keyof typeof operations;

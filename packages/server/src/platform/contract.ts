@@ -26,11 +26,29 @@ export function scopeAllows(granted: readonly Scope[], needed: Scope): boolean {
 export interface Caller {
   readonly environmentId: string;
   readonly environmentName: string;
+  /** The API key's id; for a portal session, the session's id (its rate-limit bucket). */
   readonly apiKeyId: string;
   readonly scopes: readonly Scope[];
   readonly requestId: string;
   /** The Idempotency-Key header, already checked for length and characters. */
   readonly idempotencyKey: string | null;
+  /** Set when a customer's portal session calls (a /v1/portal/ route), never with an API key. */
+  readonly portal?: PortalPrincipal;
+}
+
+/** A customer's portal session as a caller: the one customer it may see, and how it came. */
+export interface PortalPrincipal {
+  readonly customer: string;
+  readonly sessionId: string;
+  /** `cookie`: the browser's HttpOnly cookie (writes need the CSRF token); `bearer`: a widget's token. */
+  readonly mode: 'cookie' | 'bearer';
+  readonly expiresAt: number;
+  readonly csrfToken: string;
+}
+
+/** Who the audit log names for a caller's change. */
+export function actorOf(caller: Pick<Caller, 'apiKeyId' | 'portal'>): string {
+  return caller.portal === undefined ? `api_key:${caller.apiKeyId}` : `portal_session:${caller.portal.sessionId}`;
 }
 
 export interface Reply {

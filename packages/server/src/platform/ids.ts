@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdPrefix = 'txn' | 'grt' | 'hold' | 'env' | 'key' | 'aud' | 'evt' | 'whe' | 'whd' | 'sub' | 'tup';
+export type IdPrefix = 'txn' | 'grt' | 'hold' | 'env' | 'key' | 'aud' | 'evt' | 'whe' | 'whd' | 'sub' | 'tup' | 'ps';
 
 let lastTime = -1;
 let lastRandom = 0n;

@@ -13,5 +13,6 @@ export {
   recordEvent,
   usageBatchPart,
 } from './events.ts';
+export { getUsage } from './queries.ts';
 export { usageRoutes } from './routes.ts';
 export { simulatePricing } from './simulation.ts';

@@ -6,6 +6,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Caller } from '../contract.ts';
+import { actorOf } from '../contract.ts';
 import { newId } from '../ids.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
 import { queryBuilder } from '../storage/kysely.ts';
@@ -357,7 +358,7 @@ export function auditOf(
     environmentId: caller.environmentId,
     action,
     target,
-    actor: `api_key:${caller.apiKeyId}`,
+    actor: actorOf(caller),
     reason,
     before,
     after,

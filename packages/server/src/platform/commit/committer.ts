@@ -48,6 +48,7 @@ export class Committer {
   readonly #cache: LRUCache<string, { wallet: Wallet; version: bigint }>;
   readonly #parts = new Set<BatchPart<unknown>>();
   readonly #observers: WalletObserver[] = [];
+  readonly #commitListeners: ((changed: readonly WalletKey[]) => void)[] = [];
   /** When recent batches finished and how many commands each held, newest last. */
   readonly #recentBatches: { at: number; size: number }[] = [];
   #queue: Pending[] = [];
@@ -68,6 +69,11 @@ export class Committer {
   /** A domain's observer of every wallet change, called in the order registered. */
   registerObserver(observer: WalletObserver): void {
     this.#observers.push(observer);
+  }
+
+  /** Told, after each commit, which wallets it changed (live views such as the portal's stream). */
+  onCommitted(listener: (changed: readonly WalletKey[]) => void): void {
+    this.#commitListeners.push(listener);
   }
 
   /** Commands waiting for a batch (at most queueMax). */
@@ -195,7 +201,7 @@ export class Committer {
   async #commit(commands: readonly Command[]): Promise<Reply[]> {
     const touched: string[] = [];
     try {
-      const { replies, wallets } = await this.#options.database.writeTransaction((session) =>
+      const { replies, wallets, changed } = await this.#options.database.writeTransaction((session) =>
         this.#execute(session, commands, touched),
       );
       for (const [keyText, entry] of wallets) {
@@ -203,6 +209,7 @@ export class Committer {
         const cached = this.#cache.get(keyText);
         if (cached === undefined || cached.version <= entry.version) this.#cache.set(keyText, entry);
       }
+      if (changed.length > 0) for (const listener of this.#commitListeners) listener(changed);
       return replies;
     } catch (error) {
       for (const keyText of touched) this.#cache.delete(keyText);
@@ -214,7 +221,11 @@ export class Committer {
     session: SqlSession,
     commands: readonly Command[],
     touched: string[],
-  ): Promise<{ replies: Reply[]; wallets: Map<string, { wallet: Wallet; version: bigint }> }> {
+  ): Promise<{
+    replies: Reply[];
+    wallets: Map<string, { wallet: Wallet; version: bigint }>;
+    changed: WalletKey[];
+  }> {
     const batch = new Batch(this.#options.clock.now(), this.#parts, this.#observers);
     const replies: (Reply | undefined)[] = new Array(commands.length);
     const followers = await this.#resolveIdempotency(session, commands, replies);
@@ -255,14 +266,16 @@ export class Committer {
       batch.now,
     );
     const wallets = new Map<string, { wallet: Wallet; version: bigint }>();
+    const changedKeys: WalletKey[] = [];
     for (const slot of batch.slots()) {
       const changed = slot.current !== slot.initial || slot.policyChanged;
+      if (changed) changedKeys.push(slot.key);
       wallets.set(walletKeyText(slot.key), {
         wallet: pruneSpentGrants(slot.current),
         version: changed ? slot.version + 1n : slot.version,
       });
     }
-    return { replies: replies as Reply[], wallets };
+    return { replies: replies as Reply[], wallets, changed: changedKeys };
   }
 
   /**

@@ -15,6 +15,8 @@ export type RouteSpec = Operation;
 /** What a handler receives: every part already validated and parsed by the route's schemas. */
 export interface ParsedRequest<Body = unknown, Query = unknown, Params = unknown> {
   readonly caller: Caller;
+  /** The origin the client addressed (`http://127.0.0.1:8080`), for links back to this server. */
+  readonly origin: string;
   readonly params: Params;
   readonly query: Query;
   readonly body: Body;
@@ -30,11 +32,43 @@ export interface SignedRequest {
   readonly headers: IncomingHttpHeaders;
 }
 
+/** A browser route beside the API (no key, no schemas, not in the OpenAPI document): a GET answered by a page or a redirect. */
+export interface PageRoute {
+  /** The metrics and log label. */
+  readonly name: string;
+  /** Fastify's form, `/portal/session/:code`. */
+  readonly path: string;
+  handle(request: PageRequest): Promise<PageAnswer>;
+}
+
+export interface PageRequest {
+  readonly params: Readonly<Record<string, string>>;
+  readonly origin: string;
+  readonly requestId: string;
+}
+
+export interface PageAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * An open event stream as a route hands it to the server (text/event-stream): `start` begins
+ * pushing events through `send` and returns the function that stops it, which the server calls
+ * once, when the client leaves or the server closes. Heartbeats are the server's.
+ */
+export interface EventStream {
+  start(send: (event: string, dataText: string) => void): () => void;
+}
+
 export interface Route extends RouteSpec {
   // Method syntax on purpose: a handler typed for its own ParsedRequest<Body, Query, Params> still fits the table.
   handle(request: ParsedRequest): Promise<Reply>;
   /** Set by `signedRoute` only: the server skips the API key and schemas and hands over the raw body. */
   handleSigned?(request: SignedRequest): Promise<Reply>;
+  /** Set by `streamRoute` only: a refusal is a Reply; otherwise the stream the server keeps open. */
+  handleStream?(request: ParsedRequest): Promise<Reply | EventStream>;
 }
 
 /** What the type provider says a schema validates to (as Fastify computes a route's request types). */
@@ -64,6 +98,20 @@ export function signedRoute(
     ...spec,
     handle: () => Promise.reject(new Error(`assertion failed: ${spec.operationId} is answered by handleSigned`)),
     handleSigned,
+  };
+}
+
+/** Binds the handler of an event-stream operation (`eventStream`): it answers a refusal or a stream. */
+export function streamRoute<const Spec extends RouteSpec & { readonly eventStream: true }>(
+  spec: Spec,
+  handleStream: (
+    request: ParsedRequest<Parsed<Spec, 'body'>, Parsed<Spec, 'query'>, Parsed<Spec, 'params'>>,
+  ) => Promise<Reply | EventStream>,
+): Route {
+  return {
+    ...spec,
+    handle: () => Promise.reject(new Error(`assertion failed: ${spec.operationId} is answered by handleStream`)),
+    handleStream: handleStream as NonNullable<Route['handleStream']>,
   };
 }
 

@@ -6,14 +6,16 @@
  */
 
 import { isUtf8 } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bodyBytesDefault, emptyBody } from '@bursar/api';
+import type { FastifyCorsOptions } from '@fastify/cors';
 import cors from '@fastify/cors';
+import { parseCookie } from 'cookie';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import Fastify from 'fastify';
-import type { Caller, FieldError, Reply, Scope } from '../contract.ts';
+import type { Caller, FieldError, PortalPrincipal, Reply, Scope } from '../contract.ts';
 import { scopeAllows } from '../contract.ts';
 import { parseJsonBody, toQueryObject } from './inputs.ts';
 import type { Logger } from './logger.ts';
@@ -23,7 +25,7 @@ import type { OpenApiDocument } from './openapi.ts';
 import { problemContentType } from './problem.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { describeRefusedText } from './request-text.ts';
-import type { Route } from './router.ts';
+import type { EventStream, PageRoute, Route } from './router.ts';
 import { nameMalformedParameter } from './router.ts';
 import { routeSystemEndpoints } from './system-endpoints.ts';
 import { parseWith } from './validation.ts';
@@ -39,10 +41,29 @@ export interface AuthResult {
   readonly scopes: readonly Scope[];
 }
 
+/** Who a portal session's token belongs to; null for a missing, unknown or expired session. */
+export interface PortalAuthResult {
+  readonly environmentId: string;
+  readonly environmentName: string;
+  readonly customer: string;
+  readonly sessionId: string;
+  readonly expiresAt: number;
+  readonly csrfToken: string;
+}
+
 export interface HttpServerOptions {
   readonly routes: readonly Route[];
   /** Answers at once when it can (a cached key): the request then waits for nothing before its body. */
   readonly authenticate: (token: string) => AuthResult | null | Promise<AuthResult | null>;
+  /**
+   * Authenticates a portal session's token (`bps_…`, from the bearer header or the `bursar_portal`
+   * cookie) for the operations whose principal is `portal`; absent: they all answer 401.
+   */
+  readonly authenticatePortal?: (token: string) => PortalAuthResult | null | Promise<PortalAuthResult | null>;
+  /** Browser routes beside the API (the portal's one-time link). */
+  readonly pageRoutes?: readonly PageRoute[];
+  /** How often an open event stream sends its `: keep-alive` comment; default 15 s. */
+  readonly heartbeatMs?: number;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   readonly isReady: () => boolean;
@@ -72,6 +93,8 @@ export interface HttpServer {
 declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthResult | null;
+    /** Set instead of a key's scopes when a portal session called a portal route. */
+    portal: PortalPrincipal | null;
     idempotencyKey: string | null;
   }
   interface FastifyContextConfig {
@@ -87,6 +110,11 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 const bearerPattern = /^Bearer +([\x21-\x7e]{1,512})$/i;
 const unauthenticatedDetail = 'Send a valid, unrevoked API key as `Authorization: Bearer <key>`.';
+/** The cookie the portal's one-time URL sets, and the prefix of a portal session's bearer token. */
+export const portalCookieName = 'bursar_portal';
+const portalTokenPrefix = 'bps_';
+const portalOnlyDetail = 'A portal session (bps_… token or the portal cookie) may call only /v1/portal/ routes.';
+const heartbeatMsDefault = 15_000;
 
 /** Methods Fastify routes; for a path, the ones no operation answers get 405 (and OPTIONS its Allow list). */
 const methodsRouted = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
@@ -137,6 +165,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     },
   });
   app.decorateRequest('auth', null);
+  app.decorateRequest('portal', null);
   app.decorateRequest('idempotencyKey', null);
   app.removeAllContentTypeParsers();
   const parseBody = (
@@ -223,16 +252,27 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   const corsOrigins = options.corsOrigins ?? [];
   if (corsOrigins.length > 0) {
-    void app.register(cors, {
+    const portalCors = {
       origin: [...corsOrigins],
-      methods: ['GET', 'HEAD', 'POST'],
+      methods: ['GET', 'HEAD', 'POST', 'PUT'],
       allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
       exposedHeaders: ['x-request-id', 'idempotent-replayed', 'retry-after'],
+      // Bearer tokens only: a page on another origin never rides on the portal cookie.
+      credentials: false,
       // An OPTIONS without the preflight headers is answered by the route (204 and Allow), not refused.
       strictPreflight: false,
       maxAge: 600,
-    });
+    };
+    // Only the portal's routes are called from other origins (widgets, bearer mode); every other
+    // route sends no CORS header, so a browser page elsewhere cannot use an API key through them.
+    void app.register(
+      cors,
+      () => (request: FastifyRequest, callback: (error: Error | null, corsOptions?: FastifyCorsOptions) => void) => {
+        callback(null, isPortalPath(request.url) ? portalCors : { origin: false });
+      },
+    );
   }
+  const openStreams = new Set<() => void>();
 
   // Not listening means shutting down: a request that arrives now, on a connection kept alive from
   // before, is turned away and its connection closed, so the client retries elsewhere.
@@ -240,10 +280,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   routeSystemEndpoints(app, options, isClosing);
   routeWebApps(app, options.webApps ?? [], isClosing);
   for (const route of options.routes) {
-    if (route.handleSigned === undefined) app.route(toApiRoute(route, options, isClosing));
+    if (route.handleSigned === undefined) app.route(toApiRoute(route, options, isClosing, openStreams));
     else routeSigned(app, route, route.handleSigned, isClosing);
   }
   routeUnansweredMethods(app, options.routes, corsOrigins.length > 0);
+  for (const page of options.pageRoutes ?? []) routePage(app, page, isClosing);
 
   return {
     app,
@@ -253,6 +294,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     },
     async close(timeoutMs) {
       closing = true;
+      // Event streams never end by themselves: end them, or close would wait for them to the deadline.
+      for (const stop of [...openStreams]) stop();
       const closed = app.close();
       // Node closes the connections idle at close(); this also closes those whose request ends later.
       const closingIdle = setInterval(() => app.server.closeIdleConnections(), 20);
@@ -276,43 +319,143 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   };
 }
 
+/** Whether a URL is under /v1/portal/, where only portal sessions call (and CORS applies). */
+function isPortalPath(url: string): boolean {
+  return url.startsWith('/v1/portal/');
+}
+
+function portalCookieOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  return header === undefined ? undefined : parseCookie(header)[portalCookieName];
+}
+
+/** The console's session cookie (domain web-server-console): on a portal route it is refused by name. */
+function hasConsoleCookie(request: FastifyRequest): boolean {
+  const header = request.headers.cookie;
+  return header !== undefined && parseCookie(header).bursar_console !== undefined;
+}
+
+function csrfMatches(sent: string | string[] | undefined, expected: string): boolean {
+  if (typeof sent !== 'string' || sent.length !== expected.length) return false;
+  return timingSafeEqual(Buffer.from(sent), Buffer.from(expected));
+}
+
+/**
+ * Runs `admit` on an authentication's answer: at once when it is a value, which keeps a cached
+ * lookup's whole hook free of promises, or when the promise settles.
+ */
+function afterLookup<T>(
+  found: T | Promise<T>,
+  admit: (value: T, next: () => void) => void,
+  done: (error?: Error) => void,
+): void {
+  if (!(found instanceof Promise)) {
+    admit(found, done);
+    return;
+  }
+  found.then(
+    (value) => {
+      // Outside Fastify's hook runner now: a throw here must still end the request (once).
+      let admitted = false;
+      try {
+        admit(value, () => {
+          admitted = true;
+          done();
+        });
+      } catch (error) {
+        if (!admitted) done(error instanceof Error ? error : new Error(String(error)));
+      }
+    },
+    (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+  );
+}
+
 /** One operation as a Fastify route: the key and scope in onRequest (before the body is read), the rest in the handler. */
-function toApiRoute(route: Route, options: HttpServerOptions, isClosing: () => boolean): RouteOptions {
-  const { authenticate, rateLimit } = options;
+function toApiRoute(
+  route: Route,
+  options: HttpServerOptions,
+  isClosing: () => boolean,
+  openStreams: Set<() => void>,
+): RouteOptions {
+  const { authenticate, authenticatePortal, rateLimit } = options;
+  /** Sends 429 and answers true when `bucket` (a key's or a portal session's id) is over its rate. */
+  function isRateLimited(reply: FastifyReply, bucket: string): boolean {
+    if (rateLimit === undefined) return false;
+    const waitSeconds = rateLimit.limiter.take(bucket, rateLimit.now());
+    if (waitSeconds <= 0) return false;
+    reply.header('retry-after', String(waitSeconds));
+    const detail = `This API key sent more requests than its rate limit allows; retry in ${waitSeconds} s.`;
+    sendProblem(reply, 'rate_limited', detail);
+    return true;
+  }
+  /** Reads the Idempotency-Key header, or sends its refusal and answers false. */
+  function takeIdempotencyKey(request: FastifyRequest, reply: FastifyReply): boolean {
+    // node joins a repeated header into one string, so only a string arrives here in practice.
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return true;
+    if (typeof header !== 'string' || !idempotencyKeyPattern.test(header)) {
+      const detail = 'The Idempotency-Key header must be 1–255 printable ASCII characters.';
+      sendProblem(reply, 'idempotency_key_invalid', detail);
+      return false;
+    }
+    request.idempotencyKey = header;
+    return true;
+  }
   /** Refuses (sending the problem) or lets the request on to its body and handler. */
   function admit(request: FastifyRequest, reply: FastifyReply, auth: AuthResult | null, next: () => void): void {
     if (auth === null) {
+      // A portal cookie and nothing else: the portal's session came to a route that is not the portal's.
+      if (request.headers.authorization === undefined && portalCookieOf(request) !== undefined) {
+        sendProblem(reply, 'portal_session_not_allowed', portalOnlyDetail);
+        return;
+      }
       reply.header('www-authenticate', 'Bearer realm="bursar"');
       sendProblem(reply, 'unauthenticated', unauthenticatedDetail);
       return;
     }
     request.auth = auth;
-    if (rateLimit !== undefined) {
-      const waitSeconds = rateLimit.limiter.take(auth.apiKeyId, rateLimit.now());
-      if (waitSeconds > 0) {
-        reply.header('retry-after', String(waitSeconds));
-        const detail = `This API key sent more requests than its rate limit allows; retry in ${waitSeconds} s.`;
-        sendProblem(reply, 'rate_limited', detail);
-        return;
-      }
-    }
+    if (isRateLimited(reply, auth.apiKeyId)) return;
     if (!scopeAllows(auth.scopes, route.scope)) {
       const detail = `${route.operationId} needs an API key with the \`${route.scope}\` scope.`;
       sendProblem(reply, 'insufficient_scope', detail);
       return;
     }
-    // node joins a repeated header into one string, so only a string arrives here in practice.
-    const header = request.headers['idempotency-key'];
-    if (header !== undefined) {
-      if (typeof header !== 'string' || !idempotencyKeyPattern.test(header)) {
-        const detail = 'The Idempotency-Key header must be 1–255 printable ASCII characters.';
-        sendProblem(reply, 'idempotency_key_invalid', detail);
-        return;
-      }
-      request.idempotencyKey = header;
-    }
-    next();
+    if (takeIdempotencyKey(request, reply)) next();
   }
+  /** A portal route's admission: only a live portal session, and with the cookie a write needs its CSRF token. */
+  function admitPortal(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    found: PortalAuthResult | null,
+    mode: PortalPrincipal['mode'],
+    next: () => void,
+  ): void {
+    if (found === null) {
+      reply.header('www-authenticate', 'Bearer realm="bursar-portal"');
+      sendProblem(
+        reply,
+        'unauthenticated',
+        'The portal session is missing, unknown or expired; open a new portal link.',
+      );
+      return;
+    }
+    const writes = request.method !== 'GET' && request.method !== 'HEAD';
+    if (mode === 'cookie' && writes && !csrfMatches(request.headers['x-csrf-token'], found.csrfToken)) {
+      sendProblem(reply, 'csrf_token_invalid', "Send the session's csrf_token (getPortalSession) as x-csrf-token.");
+      return;
+    }
+    const { customer, sessionId, expiresAt, csrfToken } = found;
+    request.portal = { customer, sessionId, mode, expiresAt, csrfToken };
+    request.auth = {
+      environmentId: found.environmentId,
+      environmentName: found.environmentName,
+      apiKeyId: sessionId,
+      scopes: [],
+    };
+    if (isRateLimited(reply, sessionId)) return;
+    if (takeIdempotencyKey(request, reply)) next();
+  }
+  const portalOnly = route.principal === 'portal';
   return {
     method: route.method,
     url: toFastifyPath(route.path),
@@ -324,32 +467,41 @@ function toApiRoute(route: Route, options: HttpServerOptions, isClosing: () => b
         return;
       }
       const token = bearerPattern.exec(request.headers.authorization ?? '')?.[1];
-      const auth = token === undefined ? null : authenticate(token);
-      if (auth instanceof Promise) {
-        auth.then(
-          (found) => {
-            // Outside Fastify's hook runner now: a throw here must still end the request (once).
-            let admitted = false;
-            try {
-              admit(request, reply, found, () => {
-                admitted = true;
-                done();
-              });
-            } catch (error) {
-              if (!admitted && !reply.sent) done(error instanceof Error ? error : new Error(String(error)));
-            }
-          },
-          (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
-        );
-      } else {
-        admit(request, reply, auth, done);
+      if (portalOnly) {
+        // An Authorization header wins over the cookie, as it does for the console's.
+        const portalToken = token ?? portalCookieOf(request);
+        if (
+          (token !== undefined && !token.startsWith(portalTokenPrefix)) ||
+          (portalToken === undefined && hasConsoleCookie(request))
+        ) {
+          const detail = `${route.operationId} is a portal route: call it with a portal session, not an API key.`;
+          sendProblem(reply, 'portal_session_required', detail);
+          return;
+        }
+        const mode = token === undefined ? 'cookie' : 'bearer';
+        const found = portalToken === undefined ? null : (authenticatePortal?.(portalToken) ?? null);
+        afterLookup(found, (value, next) => admitPortal(request, reply, value, mode, next), done);
+        return;
       }
+      if (token?.startsWith(portalTokenPrefix)) {
+        sendProblem(reply, 'portal_session_not_allowed', portalOnlyDetail);
+        return;
+      }
+      const auth = token === undefined ? null : authenticate(token);
+      afterLookup(auth, (value, next) => admit(request, reply, value, next), done);
     },
-    handler: (request, reply) => answerApi(route, request, reply),
+    handler: (request, reply) =>
+      answerApi(route, request, reply, options.heartbeatMs ?? heartbeatMsDefault, openStreams),
   };
 }
 
-async function answerApi(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function answerApi(
+  route: Route,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  heartbeatMs: number,
+  openStreams: Set<() => void>,
+): Promise<FastifyReply> {
   const auth = request.auth;
   if (auth === null) throw new Error('assertion failed: onRequest authenticated the request');
   const errors: FieldError[] = [];
@@ -385,13 +537,73 @@ async function answerApi(route: Route, request: FastifyRequest, reply: FastifyRe
     scopes: auth.scopes,
     requestId: request.id,
     idempotencyKey: request.idempotencyKey,
+    ...(request.portal === null ? {} : { portal: request.portal }),
   };
-  const answer: Reply = await route.handle({ caller, params: params.value, query: query.value, body: body.value });
+  const parsed = { caller, origin: originOf(request), params: params.value, query: query.value, body: body.value };
+  if (route.handleStream !== undefined) {
+    const opened = await route.handleStream(parsed);
+    if ('start' in opened) return streamEvents(request, reply, opened, heartbeatMs, openStreams);
+    return sendAnswer(request, reply, opened);
+  }
+  return sendAnswer(request, reply, await route.handle(parsed));
+}
+
+function sendAnswer(request: FastifyRequest, reply: FastifyReply, answer: Reply): FastifyReply {
   if (answer.headers !== undefined) reply.headers(answer.headers);
   reply.header('x-request-id', request.id);
   reply.header('cache-control', 'no-store');
   if (answer.replayed) reply.header('idempotent-replayed', 'true');
   return sendJsonText(reply, answer.status, answer.problem ? problemContentType : jsonContentType, answer.bodyText);
+}
+
+/**
+ * Keeps the response open as text/event-stream: the route's events as they come, a comment every
+ * `heartbeatMs` so proxies keep the connection, and one stop when the client leaves or the server closes.
+ */
+function streamEvents(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  stream: EventStream,
+  heartbeatMs: number,
+  openStreams: Set<() => void>,
+): FastifyReply {
+  reply.hijack();
+  const response: ServerResponse = reply.raw;
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-request-id': request.id,
+    // Proxies (nginx) buffer responses unless told not to; an event must leave at once.
+    'x-accel-buffering': 'no',
+    ...corsHeadersOf(reply),
+  });
+  response.flushHeaders();
+  let stopStream: (() => void) | null = null;
+  const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), heartbeatMs);
+  const stop = () => {
+    if (!openStreams.delete(stop)) return;
+    clearInterval(heartbeat);
+    stopStream?.();
+    if (!response.writableEnded) response.end();
+  };
+  openStreams.add(stop);
+  request.raw.on('close', stop);
+  response.on('close', stop);
+  stopStream = stream.start((event, dataText) => {
+    if (!response.writableEnded) response.write(`event: ${event}\ndata: ${dataText}\n\n`);
+  });
+  // A client gone before start returned is stopped here too.
+  if (!openStreams.has(stop)) stopStream();
+  return reply;
+}
+
+/** The CORS headers the plugin set on the reply (a hijacked reply writes its headers itself). */
+function corsHeadersOf(reply: FastifyReply): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (name.startsWith('access-control-') || name === 'vary') headers[name] = String(value);
+  }
+  return headers;
 }
 
 /**
@@ -440,14 +652,45 @@ function routeSigned(
   });
 }
 
+/** The origin the client addressed: the protocol it came over and its Host header. */
+function originOf(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+function routePage(app: FastifyInstance, page: PageRoute, isClosing: () => boolean): void {
+  app.route({
+    method: 'GET',
+    url: page.path,
+    config: { operation: page.name },
+    onRequest(_request, reply, done) {
+      if (isClosing()) {
+        sendShuttingDown(reply);
+        return;
+      }
+      done();
+    },
+    async handler(request, reply) {
+      const answer = await page.handle({
+        params: (request.params ?? paramsNone) as Record<string, string>,
+        origin: originOf(request),
+        requestId: request.id,
+      });
+      reply.headers(answer.headers);
+      reply.header('x-request-id', request.id);
+      reply.header('cache-control', 'no-store');
+      return reply.code(answer.status).send(answer.body);
+    },
+  });
+}
+
 /** `/v1/holds/{id}/capture` as Fastify writes it, `/v1/holds/:id/capture`. */
 function toFastifyPath(path: string): string {
   return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ':$1');
 }
 
 /**
- * For each path, the methods no operation answers: 405 with the Allow list, or for OPTIONS (when
- * CORS, which answers preflights itself, is off) a 204 with it.
+ * For each path, the methods no operation answers: 405 with the Allow list, or for OPTIONS (except
+ * on the portal's paths when CORS, which answers their preflights itself, is on) a 204 with it.
  */
 function routeUnansweredMethods(app: FastifyInstance, routes: readonly Route[], corsEnabled: boolean): void {
   const methodsByPath = new Map<string, Set<string>>();
@@ -460,7 +703,9 @@ function routeUnansweredMethods(app: FastifyInstance, routes: readonly Route[], 
   }
   for (const [path, methods] of methodsByPath) {
     const allowed = [...methods].filter((method) => method !== 'HEAD').join(', ');
-    const unanswered = methodsRouted.filter((method) => !methods.has(method) && !(corsEnabled && method === 'OPTIONS'));
+    // With CORS on, the plugin answers preflights of the portal's paths (the only ones it serves).
+    const corsAnswers = corsEnabled && isPortalPath(path);
+    const unanswered = methodsRouted.filter((method) => !methods.has(method) && !(corsAnswers && method === 'OPTIONS'));
     app.route({
       method: unanswered,
       url: toFastifyPath(path),

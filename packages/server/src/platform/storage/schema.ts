@@ -524,6 +524,41 @@ export const tables = {
     nullable: ['invoice_item', 'grant_id', 'invoiced_at'],
     primaryKey: ['environment_id', 'customer_id', 'asset', 'period'],
   },
+  /**
+   * A customer's portal session (domains/portal): its bearer token and one-time code as SHA-256
+   * hashes, each looked up with the environment and customer the token itself carries.
+   */
+  portal_sessions: {
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      id: 'text',
+      token_hash: 'text',
+      code_hash: 'text',
+      /** When the one-time code was exchanged for the cookie; null: not yet (it works once). */
+      code_used_at: 'bigint',
+      /** The browser cookie's own token, minted when the code is exchanged (never the bearer token). */
+      cookie_token_hash: 'text',
+      return_url: 'text',
+      /** The key that minted it. */
+      api_key_id: 'text',
+      expires_at: 'bigint',
+      created_at: 'bigint',
+    },
+    nullable: ['code_used_at', 'cookie_token_hash'],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
+    unique: [
+      ['environment_id', 'customer_id', 'token_hash'],
+      ['environment_id', 'customer_id', 'code_hash'],
+      ['environment_id', 'customer_id', 'cookie_token_hash'],
+    ],
+  },
+  /** An environment's portal settings: the updatePortalSettings body as stored, JSON. */
+  portal_settings: {
+    columns: { environment_id: 'text', settings: 'text', updated_at: 'bigint' },
+    nullable: [],
+    primaryKey: ['environment_id'],
+  },
   /** Stripe event ids handled once; a redelivery finds its id here and changes nothing. */
   stripe_events: {
     columns: { id: 'text', type: 'text', outcome: 'text', received_at: 'bigint' },
