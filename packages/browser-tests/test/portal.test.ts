@@ -15,6 +15,7 @@ import {
   startBrowserHarness,
 } from '../src/harness.ts';
 import { digitsOf } from './displayed-decimal.ts';
+import { createPortalSession, updatePortalSettings } from './portal-sessions.ts';
 
 const returnUrl = 'https://app.example.test/account';
 
@@ -30,7 +31,7 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
   before(async () => {
     harness = await startBrowserHarness();
     seeded = await seedCustomer(harness.sdk, 'org_portal', 'Portal Org');
-    await harness.sdk.updatePortalSettings({
+    await updatePortalSettings(harness, {
       branding: { name: 'Acme AI', logo_url: `${harness.baseUrl}/portal/logo.svg`, accent_color: '#0b6e4f' },
       auto_recharge: {
         editable: true,
@@ -41,7 +42,7 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
       },
       top_up: { prices: [] },
     });
-    const session = await harness.sdk.createPortalSession({ customer: seeded.customer, return_url: returnUrl });
+    const session = await createPortalSession(harness, seeded.customer, returnUrl);
     page = await harness.newPage();
     await page.goto(session.url);
     await page.locator('[data-portal="ready"]').waitFor();
@@ -77,9 +78,23 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
       digitsOf(credits.held),
     );
 
-    for (const grant of Object.values(seeded.grants)) {
-      await page.locator(`[data-grant="${grant}"]`).waitFor();
+    // Credits by grant lists what can still be spent: active and scheduled grants, not used-up ones.
+    const grants = await harness.sdk.listGrants({ customer: seeded.customer, limit: 100 });
+    const spendable = grants.data.filter((grant) => grant.status === 'active' || grant.status === 'scheduled');
+    assert.ok(spendable.length >= 2, JSON.stringify(grants.data.map((grant) => grant.status)));
+    for (const grant of spendable) {
+      const row = page.locator(`.bursar-credit-grants [data-grant="${grant.id}"]`);
+      await row.waitFor();
+      assert.match(
+        (await row.textContent()) ?? '',
+        new RegExp(`${digitsOf(grant.remaining)} / ${digitsOf(grant.amount)}`),
+      );
     }
+    assert.equal(
+      await page.locator('.bursar-credit-grants tbody tr').count(),
+      spendable.length,
+      'a used-up grant is not listed',
+    );
     const hold = page.locator(`[data-hold="${seeded.hold}"]`);
     await hold.waitFor();
     const apiHold = await harness.sdk.getHold({ id: seeded.hold });
@@ -94,8 +109,24 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
       .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-feature')));
     assert.deepEqual(features, ['chat', 'search']);
 
-    await page.locator(`[data-transaction="${seeded.debit}"]`).waitFor();
-    assert.match((await page.locator(`[data-transaction="${seeded.debit}"]`).textContent()) ?? '', /−25/);
+    // The first page is the API's first page, newest first; "show more" follows the cursor to the seeded debit.
+    const firstPage = await harness.sdk.listTransactions({ customer: seeded.customer, limit: 20 });
+    const shownIds = await page
+      .locator('.bursar-transactions tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-transaction')));
+    assert.deepEqual(
+      shownIds,
+      firstPage.data.map((transaction) => transaction.id),
+    );
+    const debitRow = page.locator(`[data-transaction="${seeded.debit}"]`);
+    const rows = page.locator('.bursar-transactions tbody tr');
+    for (let pages = 1; (await debitRow.count()) === 0; pages++) {
+      assert.ok(pages < 10, 'the seeded debit is not in the first ten pages');
+      const shown = await rows.count();
+      await page.locator('.bursar-transactions').getByRole('button', { name: 'Show more' }).click();
+      await rows.nth(shown).waitFor();
+    }
+    assert.match((await debitRow.textContent()) ?? '', /−25/);
 
     await page.locator('.bursar-credit-utilization [data-testid="utilization-credits"]').waitFor();
   });

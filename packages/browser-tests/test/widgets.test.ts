@@ -22,6 +22,7 @@ import {
   startBrowserHarness,
 } from '../src/harness.ts';
 import { digitsOf } from './displayed-decimal.ts';
+import { createPortalSession } from './portal-sessions.ts';
 
 const reactPackage = fileURLToPath(new URL('../../react/', import.meta.url));
 const elementsBundle = join(reactPackage, 'dist', 'bursar-elements.js');
@@ -81,8 +82,7 @@ describe('widgets demo page (custom elements, cross-origin)', { skip: browserUna
 
   const demoUrl = (token: string) =>
     `${demo.origin}/demo/?base_url=${encodeURIComponent(harness.baseUrl)}&token=${encodeURIComponent(token)}`;
-  const tokenFor = async (customer: string) =>
-    (await harness.sdk.createPortalSession({ customer, return_url: 'https://app.example.test/' })).token;
+  const tokenFor = async (customer: string) => (await createPortalSession(harness, customer)).token;
 
   before(async () => {
     if (!existsSync(elementsBundle)) {
@@ -111,21 +111,25 @@ describe('widgets demo page (custom elements, cross-origin)', { skip: browserUna
     const shown = (await page.locator('bursar-credit-balance [data-testid="available-credits"]').textContent()) ?? '';
     assert.equal(digitsOf(shown), digitsOf(credits.available));
 
-    for (const grant of Object.values(seeded.grants)) {
-      await page.locator(`bursar-credit-grants [data-grant="${grant}"]`).waitFor();
-    }
+    const grants = await harness.sdk.listGrants({ customer: seeded.customer, status: 'active', limit: 100 });
+    for (const grant of grants.data) await page.locator(`bursar-credit-grants [data-grant="${grant.id}"]`).waitFor();
     await page.locator(`bursar-holds [data-hold="${seeded.hold}"]`).waitFor();
     await page.locator('bursar-usage-chart .recharts-bar-rectangle').first().waitFor();
-    await page.locator(`bursar-transactions [data-transaction="${seeded.debit}"]`).waitFor();
+    const newest = await harness.sdk.listTransactions({ customer: seeded.customer, limit: 10 });
+    for (const transaction of newest.data) {
+      await page.locator(`bursar-transactions [data-transaction="${transaction.id}"]`).waitFor();
+    }
     await page.locator('bursar-credit-utilization [role="progressbar"]').first().waitFor();
     await page.locator('bursar-auto-recharge form[data-asset="credits"]').waitFor();
+
+    await expectNoSeriousA11yViolations(page, 'widgets demo');
+    await saveScreenshot(page, 'widgets-demo');
 
     // The hourly chart is a second query: the toggle switches it.
     await page.locator('bursar-usage-chart').getByRole('button', { name: 'By hour' }).click();
     await page.locator('bursar-usage-chart figure[data-granularity="hour"]').waitFor();
 
-    await expectNoSeriousA11yViolations(page, 'widgets demo');
-    await saveScreenshot(page, 'widgets-demo');
+    await expectNoSeriousA11yViolations(page, 'widgets demo, by hour');
     assert.deepEqual(harness.pageErrors, []);
   });
 

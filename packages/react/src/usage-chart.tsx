@@ -104,7 +104,9 @@ export function UsageChart(props: UsageChartProps) {
     () =>
       new Intl.DateTimeFormat(
         locale,
-        granularity === 'day' ? { month: 'short', day: 'numeric' } : { day: 'numeric', hour: '2-digit' },
+        granularity === 'day'
+          ? { month: 'short', day: 'numeric' }
+          : { month: 'short', day: 'numeric', hour: 'numeric' },
       ),
     [locale, granularity],
   );
