@@ -131,7 +131,7 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
     await page.locator('.bursar-credit-utilization [data-testid="utilization-credits"]').waitFor();
   });
 
-  it('updates the balance within a second of a debit made through the API, without reload', async () => {
+  it('updates the balance within a second of a debit made through the API, without reload', async (context) => {
     const before = await availableShown(page, 'credits');
     let reloaded = false;
     page.once('load', () => {
@@ -146,15 +146,15 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
     const debitedAt = Date.now();
     const expected = digitsOf(debit.balance.available);
     assert.notEqual(expected, before);
-    const shownDigits = `(document.querySelector('[data-testid="available-credits"]')?.textContent ?? '')
-      .replace(/[^0-9.\\-−]/g, '').replace('−', '-')`;
-    await page.waitForFunction(
-      `((plain) => (plain.includes('.') ? plain.replace(/\\.?0+$/, '') : plain))(${shownDigits}) === ${JSON.stringify(expected)}`,
-      undefined,
-      { timeout: 1000, polling: 'raf' },
-    );
+    // Polled from here rather than with waitForFunction, whose in-page polling the portal's CSP (no eval) refuses.
+    let shown = await availableShown(page, 'credits');
+    while (shown !== expected && Date.now() - debitedAt <= 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      shown = await availableShown(page, 'credits');
+    }
     const elapsed = Date.now() - debitedAt;
-    assert.ok(elapsed <= 1000, `the balance changed ${elapsed} ms after the debit`);
+    assert.equal(shown, expected, `the balance had not changed ${elapsed} ms after the debit`);
+    context.diagnostic(`the portal showed the new balance ${elapsed} ms after the debit's reply`);
     assert.equal(reloaded, false);
     // The lists follow the same change: the new debit appears in the transactions.
     await page.locator(`[data-transaction="${debit.transaction.id}"]`).waitFor({ timeout: 5000 });
