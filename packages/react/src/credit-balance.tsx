@@ -178,7 +178,10 @@ function TopUp({ asset, onCheckout }: { readonly asset?: string; readonly onChec
           value={amount}
           aria-invalid={problem ? true : undefined}
           aria-describedby={problem ? problemId : undefined}
-          onChange={(event) => setAmount(event.target.value)}
+          onChange={(event) => {
+            setAmount(event.target.value);
+            setProblem(null);
+          }}
         />
         {problem ? (
           <p id={problemId} className="bursar-field-error">
