@@ -94,7 +94,7 @@ export const portalUsageQuery = z.strictObject({
   feature: featureKeyField.optional(),
 });
 
-export const portalTransactionsQuery = z.strictObject({
+export const portalPageQuery = z.strictObject({
   cursor: cursorField.optional(),
   limit: pageLimitField,
 });

@@ -51,6 +51,8 @@ interface OperationRow {
   /** 'json': a body with fields; 'empty': the server wants `{}`; 'none': no body at all. */
   readonly body: 'json' | 'empty' | 'none';
   readonly list: boolean;
+  /** Answers server-sent events (text/event-stream); the method returns an async iterator of them. */
+  readonly stream?: true;
 }
 
 /** Members of the client that are not operations: an operationId may not take one of these names. */
@@ -82,7 +84,8 @@ function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record
     if (status === undefined || statuses.length !== 1) {
       throw new Error(`${operation.operationId}: the SDK expects exactly one success status`);
     }
-    const successSchema = described.responses[String(status)]?.content?.['application/json']?.schema;
+    const successContent = described.responses[String(status)]?.content;
+    const successSchema = successContent?.['application/json']?.schema;
     rows[operation.operationId] = {
       method: operation.method,
       path: operation.path,
@@ -93,6 +96,7 @@ function toOperationRows(document: ReturnType<typeof toOpenApiDocument>): Record
       body:
         bodySchema === undefined ? 'none' : isEmptyObject(bodySchema, document.components.schemas) ? 'empty' : 'json',
       list: queryParams.includes('cursor') && successSchema !== undefined && isPage(successSchema, document),
+      ...(successContent?.['text/event-stream'] === undefined ? {} : { stream: true as const }),
     };
   }
   return rows;
@@ -115,7 +119,7 @@ function toTypeExpression(operationId: string, row: OperationRow): { input: stri
   if (row.body === 'json') parts.push(`${operation}['requestBody']['content']['application/json']`);
   return {
     input: parts.length === 0 ? 'Record<string, never>' : parts.join(' & '),
-    output: `${operation}['responses'][${row.status}]['content']['application/json']`,
+    output: `${operation}['responses'][${row.status}]['content']['${row.stream ? 'text/event-stream' : 'application/json'}']`,
   };
 }
 
@@ -148,6 +152,11 @@ function toContractSource(document: ReturnType<typeof toOpenApiDocument>): strin
     .filter(([, row]) => row.list)
     .map(([id]) => `'${id}'`);
   lines.push(`export type ListOperationId = ${listIds.join(' | ')};`, '');
+  lines.push("/** The event-stream operations: each method returns an async iterator of the stream's events. */");
+  const streamIds = Object.entries(rows)
+    .filter(([, row]) => row.stream === true)
+    .map(([id]) => `'${id}'`);
+  lines.push(`export type StreamOperationId = ${streamIds.length === 0 ? 'never' : streamIds.join(' | ')};`, '');
   lines.push("/** Each operation's input (path parameters, query and body merged) and success answer. */");
   lines.push('export interface OperationTypes {');
   for (const [id, row] of Object.entries(rows)) {

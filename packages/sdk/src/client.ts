@@ -1,5 +1,7 @@
 /** The `Bursar` client: one method per operation of the API, named after its operationId, each list method with an `all` iterator. */
-import type { ListOperationId, OperationId, OperationTypes } from './generated/contract.ts';
+import type { StreamEvent, StreamOptions } from './events.ts';
+import { streamOperation } from './events.ts';
+import type { ListOperationId, OperationId, OperationTypes, StreamOperationId } from './generated/contract.ts';
 import { operationTable } from './generated/contract.ts';
 import type { CallOptions, ClientSettings } from './request.ts';
 import { send } from './request.ts';
@@ -47,8 +49,17 @@ export type ListMethod<Id extends ListOperationId> = OperationMethod<Id> & {
   ): AsyncIterableIterator<ListItem<Id>>;
 };
 
+/** An event-stream operation's method: its events, as they come, until the loop stops or the signal fires. */
+export type StreamMethod<Id extends StreamOperationId> = (
+  options?: StreamOptions,
+) => AsyncGenerator<StreamEvent<OperationOutput<Id>>>;
+
 export type OperationMethods = {
-  readonly [Id in OperationId]: Id extends ListOperationId ? ListMethod<Id> : OperationMethod<Id>;
+  readonly [Id in OperationId]: Id extends StreamOperationId
+    ? StreamMethod<Id>
+    : Id extends ListOperationId
+      ? ListMethod<Id>
+      : OperationMethod<Id>;
 };
 
 // The class's methods are built from the operation table in the constructor; this declares their types.
@@ -76,6 +87,10 @@ export class Bursar {
     const methods = this as unknown as Record<string, unknown>;
     for (const [id, row] of Object.entries(operationTable)) {
       const operationId = id as OperationId;
+      if ('stream' in row) {
+        methods[id] = (streamOptions?: StreamOptions) => streamOperation(this.#settings, operationId, streamOptions);
+        continue;
+      }
       const method = (input?: Record<string, unknown>, callOptions?: CallOptions) =>
         send(this.#settings, operationId, input ?? {}, callOptions);
       methods[id] = row.list

@@ -9,6 +9,7 @@ export type {
   OperationMethod,
   OperationMethods,
   OperationOutput,
+  StreamMethod,
 } from './client.ts';
 export { Bursar } from './client.ts';
 export type { ProblemOf } from './errors.ts';
@@ -19,12 +20,14 @@ export {
   BursarRequestError,
   BursarTimeoutError,
 } from './errors.ts';
+export type { StreamEvent, StreamOptions } from './events.ts';
 export type {
   ListOperationId,
   OperationId,
   OperationTypes,
   Problem,
   ProblemCode,
+  StreamOperationId,
   WebhookEvent,
 } from './generated/contract.ts';
 export { operationTable, problemCatalogue, webhookEventTypes } from './generated/contract.ts';

@@ -151,6 +151,7 @@ export async function send(
 ): Promise<unknown> {
   const row: Row = operationTable[operationId];
   if (row === undefined) throw new TypeError(`Unknown operation ${operationId}`);
+  // PUT replaces, so repeating it is harmless: like GET it carries no key.
   const key = row.method === 'POST' ? (options.idempotencyKey ?? globalThis.crypto.randomUUID()) : undefined;
   const request = toHttpRequest(settings, row, input, key);
   const policy = options.retry === false ? false : settings.retry;

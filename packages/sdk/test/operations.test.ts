@@ -295,6 +295,52 @@ test('every operation answers through the SDK', async () => {
   assert.ok(imported);
   assert.ok(Array.isArray((await bursar.getReconciliation(period)).rows));
 
+  // The portal: settings, a session, and every portal operation with the session's bearer token.
+  const settings = await bursar.updatePortalSettings({
+    branding: { name: 'Acme', logo_url: null, accent_color: '#3355ff' },
+    auto_recharge: { editable: true, threshold_max: '100', amount_min: '10', amount_max: '500', monthly_cap_max: null },
+    top_up: { prices: [{ asset: 'credits', currency: 'usd', unit_price: '0.01' }] },
+  });
+  assert.equal(settings.branding.name, 'Acme');
+  assert.equal((await bursar.getPortalSettings()).top_up.prices.length, 1);
+  const portalSession = await bursar.createPortalSession({ customer: 'acme', return_url: 'https://app.example.com' });
+  assert.match(portalSession.token, /^bps_/);
+  const portal = new Bursar({
+    baseUrl: server.url,
+    apiKey: portalSession.token,
+    fetch: async (url, init) => {
+      const response = await fetch(url, init);
+      const id = operationOf(init?.method ?? 'GET', String(url));
+      if (id !== undefined && response.ok) sent.add(id);
+      return response;
+    },
+  });
+  assert.equal((await portal.getPortalSession()).customer.id, 'acme');
+  assert.equal((await portal.getPortalBalances()).customer, 'acme');
+  assert.ok((await portal.listPortalGrants({ asset: 'credits' })).data.length > 0);
+  assert.ok(Array.isArray((await portal.listPortalHolds()).data));
+  assert.equal(
+    (await portal.getPortalUsage({ from: '2025-12-01T00:00:00Z', to: '2027-01-01T00:00:00Z' })).customer,
+    'acme',
+  );
+  assert.ok((await portal.listPortalTransactions({ limit: 2 })).data.length > 0);
+  const recharge = await portal.updatePortalAutoRecharge({
+    asset: 'credits',
+    enabled: true,
+    threshold: '20',
+    amount: '100',
+    monthly_cap: null,
+  });
+  assert.equal(recharge.threshold, '20');
+  assert.equal((await portal.getPortalAutoRecharge({ asset: 'credits' })).amount, '100');
+  assert.match((await portal.createPortalTopUp({ asset: 'credits', amount: '1000' })).checkout_url, /^https?:/);
+  // The event stream: the first event is the balance, as getPortalBalances answers it.
+  for await (const event of portal.streamPortalEvents()) {
+    assert.equal(event.event, 'balance');
+    assert.equal(event.data.customer, 'acme');
+    break;
+  }
+
   // The audit log saw all of it.
   assert.ok((await bursar.listAuditEvents({ limit: 5 })).data.length > 0);
   assert.equal((await bursar.verifyAuditLog()).valid, true);

@@ -105,6 +105,8 @@ export interface ServerOptions {
   readonly webhookTiming?: WebhookTiming;
   /** Resolves webhook host names (tests answer a chosen address for a public-looking name). */
   readonly webhookResolver?: HostResolver;
+  /** How often an open event stream sends its keep-alive comment (default 15 s; tests shrink it). */
+  readonly eventHeartbeatMs?: number;
 }
 
 /** The web apps' builds, beside this package in the workspace (`npm run build:web` makes them). */
@@ -199,6 +201,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     authenticate: (token: string) => authenticator.authenticate(token),
     authenticatePortal: (token: string) => portalAuthenticator.authenticate(token),
     pageRoutes: portalPageRoutes(service, { publicUrl: config.publicUrl }),
+    ...(options.eventHeartbeatMs === undefined ? {} : { heartbeatMs: options.eventHeartbeatMs }),
     logger,
     metrics,
     bodyBytesMax: config.bodyBytesMax,

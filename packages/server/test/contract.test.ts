@@ -323,6 +323,49 @@ before(async () => {
     content: 'day,model,cost\n2026-01-01,gpt-x,0.25\n',
   });
   await call('getReconciliation', 'GET', '/v1/finance/reconciliation?from=2025-12-01&to=2027-01-01');
+  await call('updatePortalSettings', 'PUT', '/v1/portal_settings', {
+    branding: { name: 'Acme', logo_url: 'https://acme.example/logo.png', accent_color: '#3355ff' },
+    auto_recharge: { editable: true, threshold_max: '100', amount_min: '10', amount_max: '500', monthly_cap_max: null },
+    top_up: { prices: [{ asset: 'credits', currency: 'usd', unit_price: '0.01' }] },
+  });
+  await call('getPortalSettings', 'GET', '/v1/portal_settings');
+  const portal = await call('createPortalSession', 'POST', '/v1/portal_sessions', {
+    customer: 'acme',
+    return_url: 'https://app.example.com/billing',
+  });
+  // The portal's operations take the session's bearer token instead of an API key.
+  const portalCall = async (operationId: string, method: string, path: string, body?: unknown) => {
+    const reply = await server.call(method, path, body, { key: portal.body.token });
+    assert.ok(reply.status < 300, `${operationId}: ${reply.status} ${reply.text}`);
+    seen.set(operationId, [...(seen.get(operationId) ?? []), reply]);
+  };
+  await portalCall('getPortalSession', 'GET', '/v1/portal/session');
+  await portalCall('getPortalBalances', 'GET', '/v1/portal/balances');
+  await portalCall('listPortalGrants', 'GET', '/v1/portal/grants?asset=credits');
+  await portalCall('listPortalHolds', 'GET', '/v1/portal/holds');
+  await portalCall('getPortalUsage', 'GET', '/v1/portal/usage?from=2025-12-01T00:00:00Z&to=2027-01-01T00:00:00Z');
+  await portalCall('listPortalTransactions', 'GET', '/v1/portal/transactions?limit=5');
+  await portalCall('updatePortalAutoRecharge', 'PUT', '/v1/portal/auto_recharge', {
+    asset: 'credits',
+    enabled: true,
+    threshold: '50',
+    amount: '100',
+    monthly_cap: '400',
+  });
+  await portalCall('getPortalAutoRecharge', 'GET', '/v1/portal/auto_recharge?asset=credits');
+  await portalCall('createPortalTopUp', 'POST', '/v1/portal/top_ups', { asset: 'credits', amount: '1000' });
+  // An event stream: its first event's data is what the schema documents.
+  const stream = await fetch(`${server.url}/v1/portal/events`, {
+    headers: { authorization: `Bearer ${portal.body.token}` },
+  });
+  const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  const data = /^data: (.*)$/m.exec(text)?.[1] ?? '';
+  seen.set('streamPortalEvents', [
+    { status: stream.status, body: JSON.parse(data), text: data, headers: stream.headers },
+  ]);
   await call('listAuditEvents', 'GET', '/v1/audit-events');
   await call('verifyAuditLog', 'GET', '/v1/audit-events/verify');
 });
@@ -561,6 +604,19 @@ const operationsBefore: Readonly<Record<string, string>> = {
   updateFinanceSettings: 'POST /v1/finance/settings',
   importProviderCosts: 'POST /v1/finance/provider-costs',
   getReconciliation: 'GET /v1/finance/reconciliation',
+  createPortalSession: 'POST /v1/portal_sessions',
+  getPortalSettings: 'GET /v1/portal_settings',
+  updatePortalSettings: 'PUT /v1/portal_settings',
+  getPortalSession: 'GET /v1/portal/session',
+  getPortalBalances: 'GET /v1/portal/balances',
+  listPortalGrants: 'GET /v1/portal/grants',
+  listPortalHolds: 'GET /v1/portal/holds',
+  getPortalUsage: 'GET /v1/portal/usage',
+  listPortalTransactions: 'GET /v1/portal/transactions',
+  getPortalAutoRecharge: 'GET /v1/portal/auto_recharge',
+  updatePortalAutoRecharge: 'PUT /v1/portal/auto_recharge',
+  createPortalTopUp: 'POST /v1/portal/top_ups',
+  streamPortalEvents: 'GET /v1/portal/events',
 };
 
 it('every operationId of before is in the contract with the same method and path, and no other', () => {

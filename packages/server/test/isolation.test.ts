@@ -213,7 +213,8 @@ function assertNoLiveIds(reply: ApiResponse, label: string, echoed: string): voi
     assert.ok(!reply.text.includes(`"${live.customer}"`), `${label} leaks live customer`);
 }
 
-type Expectation = 'not_found' | 'list' | 'own' | 'forbidden';
+/** `portal_only`: a /v1/portal/ route, which refuses any API key (domains/portal/test covers portal sessions there). */
+type Expectation = 'not_found' | 'list' | 'own' | 'forbidden' | 'portal_only';
 interface Probe {
   readonly method: string;
   readonly path: () => string;
@@ -753,6 +754,51 @@ const table: Record<string, Probe[]> = {
       codes: ['checkout_session_not_found'],
     },
   ],
+  'POST /v1/portal_sessions': [
+    {
+      method: 'POST',
+      path: () => '/v1/portal_sessions',
+      body: () => ({ customer: live.customer, return_url: 'https://app.example.com' }),
+      expect: 'not_found',
+      codes: ['customer_not_found'],
+    },
+  ],
+  'GET /v1/portal_settings': [{ method: 'GET', path: () => '/v1/portal_settings', expect: 'own' }],
+  'PUT /v1/portal_settings': [
+    {
+      method: 'PUT',
+      path: () => '/v1/portal_settings',
+      body: () => ({
+        branding: { name: 'Other', logo_url: null, accent_color: null },
+        auto_recharge: {
+          editable: false,
+          threshold_max: null,
+          amount_min: null,
+          amount_max: null,
+          monthly_cap_max: null,
+        },
+        top_up: { prices: [] },
+      }),
+      expect: 'own',
+    },
+  ],
+  ...Object.fromEntries(
+    [
+      ['GET', '/v1/portal/session'],
+      ['GET', '/v1/portal/balances'],
+      ['GET', '/v1/portal/grants'],
+      ['GET', '/v1/portal/holds'],
+      ['GET', '/v1/portal/usage'],
+      ['GET', '/v1/portal/transactions'],
+      ['GET', '/v1/portal/auto_recharge'],
+      ['PUT', '/v1/portal/auto_recharge'],
+      ['POST', '/v1/portal/top_ups'],
+      ['GET', '/v1/portal/events'],
+    ].map(([method = '', path = '']) => [
+      `${method} ${path}`,
+      [{ method, path: () => path, body: () => (method === 'GET' ? undefined : {}), expect: 'portal_only' as const }],
+    ]),
+  ),
 };
 
 /**
@@ -845,6 +891,9 @@ describe('tenant isolation', () => {
           assert.ok(probe.codes?.includes(reply.body?.code), `${label}: code ${reply.body?.code}`);
         } else if (probe.expect === 'list') {
           assert.equal(reply.status, 200, `${label}: ${reply.text}`);
+        } else if (probe.expect === 'portal_only') {
+          assert.equal(reply.status, 403, `${label}: ${reply.text}`);
+          assert.equal(reply.body.code, 'portal_session_required', label);
         } else if (probe.expect === 'forbidden') {
           assert.equal(reply.status, 403, `${label}: ${reply.text}`);
           assert.equal(reply.body.code, 'insufficient_scope', label);

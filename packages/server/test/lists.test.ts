@@ -28,6 +28,10 @@ interface ListCase {
   readonly direction: 'asc' | 'desc';
   /** Nested under a resource of the caller's own environment: another environment gets 404, not a page. */
   readonly nested?: boolean;
+  /** The bearer the list is called with (a portal session's token); absent: the admin key. */
+  readonly bearer?: () => string;
+  /** The same for the other environment; absent: its admin key. */
+  readonly otherBearer?: () => string;
 }
 
 async function ok(reply: Promise<ApiResponse>, status = 201): Promise<ApiResponse> {
@@ -48,6 +52,9 @@ const plan = 'paging-plan';
 const feature = 'paging.feature';
 let endpoint = '';
 const topUpCustomer = 'paging-top-ups';
+const portalCustomer = 'paging-portal';
+let portalToken = '';
+let otherPortalToken = '';
 
 async function withNewCustomer(prefix: string): Promise<string> {
   const id = `${prefix}-${String(next()).padStart(4, '0')}`;
@@ -70,6 +77,39 @@ function compareSortKeys(a: readonly (string | number)[], b: readonly (string | 
 }
 
 const cases: Record<string, ListCase> = {
+  listPortalGrants: {
+    path: () => '/v1/portal/grants',
+    add: async () => {
+      await ok(call('POST', '/v1/grants', { customer: portalCustomer, asset, amount: '5', category: 'paid' }));
+    },
+    key: (item) => item.id,
+    sortKey: (item) => [item.id],
+    direction: 'desc',
+    bearer: () => portalToken,
+    otherBearer: () => otherPortalToken,
+  },
+  listPortalTransactions: {
+    path: () => '/v1/portal/transactions',
+    add: async () => {
+      await ok(call('POST', '/v1/debits', { customer: portalCustomer, asset, amount: '1' }));
+    },
+    key: (item) => item.id,
+    sortKey: (item) => [item.id],
+    direction: 'desc',
+    bearer: () => portalToken,
+    otherBearer: () => otherPortalToken,
+  },
+  listPortalHolds: {
+    path: () => '/v1/portal/holds',
+    add: async () => {
+      await ok(call('POST', '/v1/holds', { customer: portalCustomer, asset, amount: '1', ttl_seconds: 3600 }));
+    },
+    key: (item) => item.id,
+    sortKey: (item) => [item.id],
+    direction: 'asc',
+    bearer: () => portalToken,
+    otherBearer: () => otherPortalToken,
+  },
   listEnvironments: {
     path: () => '/v1/environments',
     add: async () => {
@@ -260,11 +300,20 @@ async function page(path: string, query: string, key?: string): Promise<ApiRespo
 }
 
 /** Follows `next_cursor` from the first page; `between` runs after each page is read. */
-async function walk(path: string, limit: number, between: () => Promise<void> = async () => {}): Promise<Item[]> {
+async function walk(
+  path: string,
+  limit: number,
+  between: () => Promise<void> = async () => {},
+  key?: string,
+): Promise<Item[]> {
   const items: Item[] = [];
   let cursor: string | null = null;
   for (let pages = 0; pages < 1000; pages += 1) {
-    const reply = await page(path, `limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+    const reply = await page(
+      path,
+      `limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+      key,
+    );
     assert.equal(reply.status, 200, reply.text);
     assert.ok(reply.body.data.length <= limit, `a page of ${limit} had ${reply.body.data.length}`);
     items.push(...reply.body.data);
@@ -316,6 +365,15 @@ describe('lists', () => {
     const version = { period: { interval: 'month' }, allowances: [{ asset, amount: '1' }] };
     await ok(call('POST', '/v1/plans', { id: plan, version }));
     otherKey = (await ok(call('POST', '/v1/environments', { name: 'paging_other' }))).body.admin_key.key;
+    await ok(call('POST', '/v1/customers', { id: portalCustomer }));
+    await ok(call('POST', '/v1/grants', { customer: portalCustomer, asset, amount: '100000', category: 'paid' }));
+    const portalSession = { customer: portalCustomer, return_url: 'https://app.example.com', ttl_seconds: 3600 };
+    portalToken = (await ok(call('POST', '/v1/portal_sessions', portalSession))).body.token;
+    // Another id in the other environment, so listCustomers' own case finds no id of this one there.
+    const otherSession = { ...portalSession, customer: 'other-portal' };
+    await ok(server.call('POST', '/v1/customers', { id: otherSession.customer }, { key: otherKey }));
+    otherPortalToken = (await ok(server.call('POST', '/v1/portal_sessions', otherSession, { key: otherKey }))).body
+      .token;
   });
   after(() => server?.close());
 
@@ -332,12 +390,12 @@ describe('lists', () => {
     describe(operationId, () => {
       it('walks every row exactly once in the documented order, also while rows are added', async () => {
         for (let index = 0; index < 5; index += 1) await list.add();
-        const whole = await walk(list.path(), 200);
+        const whole = await walk(list.path(), 200, undefined, list.bearer?.());
         assert.ok(whole.length >= 5, `${operationId}: ${whole.length} rows`);
         assertOnce(list, whole, `${operationId} limit=200`);
         assertInOrder(list, whole, `${operationId} limit=200`);
 
-        const small = await walk(list.path(), 2);
+        const small = await walk(list.path(), 2, undefined, list.bearer?.());
         assert.deepEqual(
           small.map(list.key),
           whole.map(list.key),
@@ -345,7 +403,7 @@ describe('lists', () => {
         );
 
         // Rows added between page reads may or may not show, but no row already there is skipped or repeated.
-        const concurrent = await walk(list.path(), 3, () => list.add());
+        const concurrent = await walk(list.path(), 3, () => list.add(), list.bearer?.());
         assertOnce(list, concurrent, `${operationId} while adding`);
         assertInOrder(list, concurrent, `${operationId} while adding`);
         const seen = new Set(concurrent.map(list.key));
@@ -354,7 +412,7 @@ describe('lists', () => {
 
       it('refuses a limit above the maximum, naming limit', async () => {
         for (const limit of ['201', '0', '-1', '2.5', 'ten']) {
-          const reply = await page(list.path(), `limit=${limit}`);
+          const reply = await page(list.path(), `limit=${limit}`, list.bearer?.());
           assert.equal(reply.status, 400, `${operationId} limit=${limit}: ${reply.text}`);
           assert.match(String(reply.headers.get('content-type')), /application\/problem\+json/);
           assert.deepEqual(
@@ -363,7 +421,7 @@ describe('lists', () => {
             reply.text,
           );
         }
-        assert.equal((await page(list.path(), 'limit=200')).status, 200);
+        assert.equal((await page(list.path(), 'limit=200', list.bearer?.())).status, 200);
       });
 
       it('refuses a cursor it did not hand out, naming cursor', async () => {
@@ -378,7 +436,7 @@ describe('lists', () => {
           ...(operationId === 'listCustomers' ? [] : [foreign]),
         ];
         for (const cursor of bad) {
-          const reply = await page(list.path(), `limit=2&cursor=${encodeURIComponent(cursor)}`);
+          const reply = await page(list.path(), `limit=2&cursor=${encodeURIComponent(cursor)}`, list.bearer?.());
           assert.equal(reply.status, 400, `${operationId} cursor=${cursor}: ${reply.text}`);
           assert.deepEqual(
             reply.body.errors.map((error: { field: string }) => error.field),
@@ -390,12 +448,16 @@ describe('lists', () => {
 
       if (list.nested !== true && operationId !== 'listEnvironments') {
         it("gives another environment none of this one's rows for its cursor", async () => {
-          const first = await page(list.path(), 'limit=1');
+          const first = await page(list.path(), 'limit=1', list.bearer?.());
           assert.equal(first.status, 200, first.text);
           const cursor = first.body.next_cursor;
           assert.equal(typeof cursor, 'string', first.text);
-          const own = new Set((await walk(list.path(), 200)).map(list.key));
-          const reply = await page(list.path(), `limit=200&cursor=${encodeURIComponent(cursor)}`, otherKey);
+          const own = new Set((await walk(list.path(), 200, undefined, list.bearer?.())).map(list.key));
+          const reply = await page(
+            list.path(),
+            `limit=200&cursor=${encodeURIComponent(cursor)}`,
+            list.otherBearer?.() ?? otherKey,
+          );
           assert.equal(reply.status, 200, reply.text);
           for (const item of reply.body.data)
             assert.ok(!own.has(list.key(item)), `${operationId}: another environment sees ${list.key(item)}`);

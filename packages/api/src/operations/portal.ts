@@ -10,12 +10,12 @@ import {
   portalAutoRechargeQuery,
   portalAutoRechargeResource,
   portalHoldPage,
+  portalPageQuery,
   portalSessionCreatedResource,
   portalSessionResource,
   portalSettingsBody,
   portalSettingsResource,
   portalTopUpResource,
-  portalTransactionsQuery,
   portalUsageQuery,
   updatePortalAutoRechargeBody,
 } from '../portal.ts';
@@ -92,7 +92,8 @@ export const portalOperations = {
     method: 'GET',
     path: '/v1/portal/holds',
     operationId: 'listPortalHolds',
-    summary: "The session customer's open holds, each with the grants it is pinned to",
+    summary: "The session customer's open holds, each with the grants it is pinned to, oldest first",
+    query: portalPageQuery,
     responses: { 200: portalHoldPage },
   },
 
@@ -112,7 +113,7 @@ export const portalOperations = {
     path: '/v1/portal/transactions',
     operationId: 'listPortalTransactions',
     summary: "The session customer's ledger transactions, newest first",
-    query: portalTransactionsQuery,
+    query: portalPageQuery,
     responses: { 200: transactionPage },
   },
 

@@ -84,12 +84,28 @@ export const operationTable = {
   updateFinanceSettings: { method: 'POST', path: '/v1/finance/settings', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
   importProviderCosts: { method: 'POST', path: '/v1/finance/provider-costs', scope: 'write', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
   getReconciliation: { method: 'GET', path: '/v1/finance/reconciliation', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'provider', 'tolerance_percent', 'tolerance_usd'], body: 'none', list: false },
+  createPortalSession: { method: 'POST', path: '/v1/portal_sessions', scope: 'write', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  getPortalSettings: { method: 'GET', path: '/v1/portal_settings', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
+  updatePortalSettings: { method: 'PUT', path: '/v1/portal_settings', scope: 'admin', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
+  getPortalSession: { method: 'GET', path: '/v1/portal/session', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
+  getPortalBalances: { method: 'GET', path: '/v1/portal/balances', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false },
+  listPortalGrants: { method: 'GET', path: '/v1/portal/grants', scope: 'read', status: 200, pathParams: [], queryParams: ['asset', 'status', 'cursor', 'limit'], body: 'none', list: true },
+  listPortalHolds: { method: 'GET', path: '/v1/portal/holds', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  getPortalUsage: { method: 'GET', path: '/v1/portal/usage', scope: 'read', status: 200, pathParams: [], queryParams: ['from', 'to', 'granularity', 'feature'], body: 'none', list: false },
+  listPortalTransactions: { method: 'GET', path: '/v1/portal/transactions', scope: 'read', status: 200, pathParams: [], queryParams: ['cursor', 'limit'], body: 'none', list: true },
+  getPortalAutoRecharge: { method: 'GET', path: '/v1/portal/auto_recharge', scope: 'read', status: 200, pathParams: [], queryParams: ['asset'], body: 'none', list: false },
+  updatePortalAutoRecharge: { method: 'PUT', path: '/v1/portal/auto_recharge', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'json', list: false },
+  createPortalTopUp: { method: 'POST', path: '/v1/portal/top_ups', scope: 'read', status: 201, pathParams: [], queryParams: [], body: 'json', list: false },
+  streamPortalEvents: { method: 'GET', path: '/v1/portal/events', scope: 'read', status: 200, pathParams: [], queryParams: [], body: 'none', list: false, stream: true },
 } as const;
 
 export type OperationId = keyof typeof operationTable;
 
 /** The list operations: a `cursor` query and a `{ data, next_cursor }` answer. */
-export type ListOperationId = 'listEnvironments' | 'listApiKeys' | 'listAuditEvents' | 'listAssets' | 'listCustomers' | 'listGrants' | 'listTransactions' | 'listTopUps' | 'listFeatures' | 'listPriceBooks' | 'listModelPrices' | 'listEvents' | 'listWebhookEndpoints' | 'listWebhookDeliveries' | 'listNotifications' | 'listPlans' | 'listSubscriptions';
+export type ListOperationId = 'listEnvironments' | 'listApiKeys' | 'listAuditEvents' | 'listAssets' | 'listCustomers' | 'listGrants' | 'listTransactions' | 'listTopUps' | 'listFeatures' | 'listPriceBooks' | 'listModelPrices' | 'listEvents' | 'listWebhookEndpoints' | 'listWebhookDeliveries' | 'listNotifications' | 'listPlans' | 'listSubscriptions' | 'listPortalGrants' | 'listPortalHolds' | 'listPortalTransactions';
+
+/** The event-stream operations: each method returns an async iterator of the stream's events. */
+export type StreamOperationId = 'streamPortalEvents';
 
 /** Each operation's input (path parameters, query and body merged) and success answer. */
 export interface OperationTypes {
@@ -401,6 +417,58 @@ export interface OperationTypes {
     input: NonNullable<operations['getReconciliation']['parameters']['query']>;
     output: operations['getReconciliation']['responses'][200]['content']['application/json'];
   };
+  createPortalSession: {
+    input: operations['createPortalSession']['requestBody']['content']['application/json'];
+    output: operations['createPortalSession']['responses'][201]['content']['application/json'];
+  };
+  getPortalSettings: {
+    input: Record<string, never>;
+    output: operations['getPortalSettings']['responses'][200]['content']['application/json'];
+  };
+  updatePortalSettings: {
+    input: operations['updatePortalSettings']['requestBody']['content']['application/json'];
+    output: operations['updatePortalSettings']['responses'][200]['content']['application/json'];
+  };
+  getPortalSession: {
+    input: Record<string, never>;
+    output: operations['getPortalSession']['responses'][200]['content']['application/json'];
+  };
+  getPortalBalances: {
+    input: Record<string, never>;
+    output: operations['getPortalBalances']['responses'][200]['content']['application/json'];
+  };
+  listPortalGrants: {
+    input: NonNullable<operations['listPortalGrants']['parameters']['query']>;
+    output: operations['listPortalGrants']['responses'][200]['content']['application/json'];
+  };
+  listPortalHolds: {
+    input: NonNullable<operations['listPortalHolds']['parameters']['query']>;
+    output: operations['listPortalHolds']['responses'][200]['content']['application/json'];
+  };
+  getPortalUsage: {
+    input: NonNullable<operations['getPortalUsage']['parameters']['query']>;
+    output: operations['getPortalUsage']['responses'][200]['content']['application/json'];
+  };
+  listPortalTransactions: {
+    input: NonNullable<operations['listPortalTransactions']['parameters']['query']>;
+    output: operations['listPortalTransactions']['responses'][200]['content']['application/json'];
+  };
+  getPortalAutoRecharge: {
+    input: NonNullable<operations['getPortalAutoRecharge']['parameters']['query']>;
+    output: operations['getPortalAutoRecharge']['responses'][200]['content']['application/json'];
+  };
+  updatePortalAutoRecharge: {
+    input: operations['updatePortalAutoRecharge']['requestBody']['content']['application/json'];
+    output: operations['updatePortalAutoRecharge']['responses'][200]['content']['application/json'];
+  };
+  createPortalTopUp: {
+    input: operations['createPortalTopUp']['requestBody']['content']['application/json'];
+    output: operations['createPortalTopUp']['responses'][201]['content']['application/json'];
+  };
+  streamPortalEvents: {
+    input: Record<string, never>;
+    output: operations['streamPortalEvents']['responses'][200]['content']['text/event-stream'];
+  };
 }
 
 /** Every problem code with its HTTP status and whether a retry can help. */
@@ -411,6 +479,10 @@ export const problemCatalogue = {
   stripe_signature_invalid: { status: 400, title: 'The Stripe-Signature header does not sign this body with the webhook secret', retryable: false },
   unauthenticated: { status: 401, title: 'A valid API key is required', retryable: false },
   insufficient_scope: { status: 403, title: 'The API key\'s scope does not allow this operation', retryable: false },
+  portal_session_required: { status: 403, title: 'Only a portal session may call /v1/portal/ routes', retryable: false },
+  portal_session_not_allowed: { status: 403, title: 'A portal session may call only /v1/portal/ routes', retryable: false },
+  auto_recharge_locked: { status: 403, title: 'The operator does not let customers change auto-recharge in the portal', retryable: false },
+  csrf_token_invalid: { status: 403, title: 'The x-csrf-token header does not match the session', retryable: false },
   insufficient_balance: { status: 402, title: 'Not enough credits available', retryable: true },
   route_not_found: { status: 404, title: 'No such route', retryable: false },
   environment_not_found: { status: 404, title: 'No such environment', retryable: false },
@@ -441,6 +513,7 @@ export const problemCatalogue = {
   stripe_event_early: { status: 409, title: 'The Stripe event is about a payment not confirmed in Bursar yet; Stripe sends it again', retryable: true },
   subscription_changed: { status: 409, title: 'The subscription changed plan while the request was being decided', retryable: true },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
+  top_up_unavailable: { status: 409, title: 'Top-up is not offered: no payment provider, or no price for the asset', retryable: false },
   default_price_book_exists: { status: 409, title: 'The environment already has a default price book', retryable: false },
   model_price_exists: { status: 409, title: 'The model already has a price effective at that instant', retryable: false },
   event_exists: { status: 409, title: 'The usage event is recorded already', retryable: false },

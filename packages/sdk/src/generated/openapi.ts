@@ -1105,6 +1105,195 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal_sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mint a customer's portal session: a one-time URL for the browser and a bearer token for widgets */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The portal's branding, the bounds of customers' auto-recharge settings, and top-up prices */
+        get: operations["getPortalSettings"];
+        /** Replace the portal's settings */
+        put: operations["updatePortalSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The portal session: its customer, expiry, CSRF token, branding, top-up and auto-recharge limits */
+        get: operations["getPortalSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/balances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session customer's live balances */
+        get: operations["getPortalBalances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session customer's grants, newest first */
+        get: operations["listPortalGrants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session customer's open holds, each with the grants it is pinned to, oldest first */
+        get: operations["listPortalHolds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session customer's usage and cost by feature and day or hour */
+        get: operations["getPortalUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session customer's ledger transactions, newest first */
+        get: operations["listPortalTransactions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/auto_recharge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session customer's auto-recharge settings for one asset */
+        get: operations["getPortalAutoRecharge"];
+        /** Change the session customer's auto-recharge settings, within the operator's limits */
+        put: operations["updatePortalAutoRecharge"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/top_ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a top-up through the payment provider, at the price the operator set */
+        post: operations["createPortalTopUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-sent events: `balance` (the getPortalBalances body) on connect and within 1 s of each change */
+        get: operations["streamPortalEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -2685,6 +2874,98 @@ export interface components {
             data: components["schemas"]["Subscription"][];
             next_cursor: string | null;
         };
+        PortalSessionCreated: {
+            id: string;
+            customer: string;
+            /** @description Open once in the customer's browser: exchanges its one-time code for the portal cookie. */
+            url: string;
+            /** @description A bearer token (bps_…) for widgets on your own pages; shown once. */
+            token: string;
+            /** Format: date-time */
+            expires_at: string;
+            return_url: string;
+        };
+        PortalSession: {
+            customer: {
+                id: string;
+                name: string | null;
+            };
+            /** Format: date-time */
+            expires_at: string;
+            return_url: string;
+            /** @description Send as x-csrf-token on every write made with the portal cookie; null with a bearer token. */
+            csrf_token: string | null;
+            branding: {
+                name: string | null;
+                logo_url: string | null;
+                /** @description A CSS hex colour such as #3355ff. */
+                accent_color: string | null;
+            };
+            top_up: {
+                available: boolean;
+                /** @description Why top-up is unavailable. */
+                reason?: string;
+                assets: {
+                    asset: string;
+                    currency: string;
+                    unit_price: string;
+                }[];
+            };
+            auto_recharge_limits: {
+                /** @description Whether customers may change their auto-recharge settings in the portal. */
+                editable: boolean;
+                /** @description The highest threshold a customer may set; null: no bound. */
+                threshold_max: string | null;
+                amount_min: string | null;
+                amount_max: string | null;
+                /** @description The highest monthly cap; when set, a cap is required. */
+                monthly_cap_max: string | null;
+            };
+        };
+        PortalHoldPage: {
+            data: components["schemas"]["Hold"][];
+            next_cursor: string | null;
+        };
+        PortalAutoRecharge: {
+            asset: string;
+            enabled: boolean;
+            threshold: string | null;
+            amount: string | null;
+            monthly_cap: string | null;
+            /** @enum {string} */
+            status: "active" | "disabled" | "stopped_after_failures" | "not_set";
+            /** @description A decimal string in the asset unit, e.g. "12.5" */
+            spent_this_month: string;
+        };
+        PortalTopUp: {
+            checkout_url: string;
+            expires_at: string | null;
+        };
+        PortalSettings: {
+            branding: {
+                name: string | null;
+                logo_url: string | null;
+                /** @description A CSS hex colour such as #3355ff. */
+                accent_color: string | null;
+            };
+            auto_recharge: {
+                /** @description Whether customers may change their auto-recharge settings in the portal. */
+                editable: boolean;
+                /** @description The highest threshold a customer may set; null: no bound. */
+                threshold_max: string | null;
+                amount_min: string | null;
+                amount_max: string | null;
+                /** @description The highest monthly cap; when set, a cap is required. */
+                monthly_cap_max: string | null;
+            };
+            top_up: {
+                prices: {
+                    asset: string;
+                    currency: string;
+                    unit_price: string;
+                }[];
+            };
+        };
         Feature: {
             key: string;
             name: string | null;
@@ -3049,7 +3330,7 @@ export interface components {
                 message: string;
             }[];
             /** @enum {string} */
-            code: "validation_failed" | "idempotency_key_invalid" | "malformed_json" | "stripe_signature_invalid" | "unauthenticated" | "insufficient_scope" | "route_not_found" | "environment_not_found" | "api_key_not_found" | "asset_not_found" | "customer_not_found" | "grant_not_found" | "hold_not_found" | "transaction_not_found" | "webhook_endpoint_not_found" | "webhook_delivery_not_found" | "feature_not_found" | "price_book_not_found" | "plan_not_found" | "subscription_not_found" | "auto_top_up_rule_not_found" | "top_up_not_found" | "checkout_session_not_found" | "method_not_allowed" | "environment_exists" | "asset_exists" | "customer_exists" | "feature_exists" | "price_book_exists" | "plan_exists" | "subscription_transition_invalid" | "stripe_customer_not_linked" | "stripe_event_early" | "subscription_changed" | "top_up_settled" | "default_price_book_exists" | "model_price_exists" | "event_exists" | "hold_not_open" | "grant_voided" | "transaction_not_reversible" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "overdraft_limit_below_debt" | "event_out_of_window" | "amount_overflow" | "stripe_refused" | "rate_limited" | "internal_error" | "stripe_not_configured" | "stripe_unavailable" | "unavailable" | "overloaded";
+            code: "validation_failed" | "idempotency_key_invalid" | "malformed_json" | "stripe_signature_invalid" | "unauthenticated" | "insufficient_scope" | "portal_session_required" | "portal_session_not_allowed" | "auto_recharge_locked" | "csrf_token_invalid" | "route_not_found" | "environment_not_found" | "api_key_not_found" | "asset_not_found" | "customer_not_found" | "grant_not_found" | "hold_not_found" | "transaction_not_found" | "webhook_endpoint_not_found" | "webhook_delivery_not_found" | "feature_not_found" | "price_book_not_found" | "plan_not_found" | "subscription_not_found" | "auto_top_up_rule_not_found" | "top_up_not_found" | "checkout_session_not_found" | "method_not_allowed" | "environment_exists" | "asset_exists" | "customer_exists" | "feature_exists" | "price_book_exists" | "plan_exists" | "subscription_transition_invalid" | "stripe_customer_not_linked" | "stripe_event_early" | "subscription_changed" | "top_up_settled" | "top_up_unavailable" | "default_price_book_exists" | "model_price_exists" | "event_exists" | "hold_not_open" | "grant_voided" | "transaction_not_reversible" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "overdraft_limit_below_debt" | "event_out_of_window" | "amount_overflow" | "stripe_refused" | "rate_limited" | "internal_error" | "stripe_not_configured" | "stripe_unavailable" | "unavailable" | "overloaded";
         };
         InsufficientBalanceProblem: {
             /** @description https://bursar.dev/problems/<code> */
@@ -3754,6 +4035,54 @@ export interface components {
             format: "openai" | "anthropic" | "csv";
             /** @description The export as the provider gave it (JSON text or CSV). */
             content: string;
+        };
+        CreatePortalSessionBody: {
+            customer: string;
+            /**
+             * Format: uri
+             * @description Where the portal sends the customer back to (its "back" link).
+             */
+            return_url: string;
+            /** @description How long the session lasts, 60–3600 seconds. Default: 900. */
+            ttl_seconds?: number;
+        };
+        UpdatePortalSettingsBody: {
+            branding: {
+                name: string | null;
+                logo_url: string | null;
+                accent_color: string | null;
+            };
+            auto_recharge: {
+                editable: boolean;
+                threshold_max: (string | number) | null;
+                amount_min: (string | number) | null;
+                amount_max: (string | number) | null;
+                monthly_cap_max: (string | number) | null;
+            };
+            top_up: {
+                prices: {
+                    asset: string;
+                    /** @description The currency Stripe charges in, also an asset of this environment. */
+                    currency: string;
+                    /** @description What one unit of the asset costs, e.g. "0.01". */
+                    unit_price: string | number;
+                }[];
+            };
+        };
+        UpdatePortalAutoRechargeBody: {
+            asset: string;
+            enabled: boolean;
+            /** @description A top-up is requested when available credit falls below this. */
+            threshold: string | number;
+            /** @description Credit added by each top-up. */
+            amount: string | number;
+            /** @description At most this much topped up per calendar month; null: none. */
+            monthly_cap: (string | number) | null;
+        };
+        CreatePortalTopUpBody: {
+            asset: string;
+            /** @description A decimal string in the asset unit, such as "12.5"; a JSON number only when it is an integer within ±2^53. */
+            amount: string | number;
         };
     };
     responses: never;
@@ -8807,6 +9136,798 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePortalSessionBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSessionCreated"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPortalSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSettings"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updatePortalSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePortalSettingsBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSettings"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPortalBalances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Balances"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPortalGrants: {
+        parameters: {
+            query?: {
+                asset?: string;
+                status?: "active" | "depleted" | "expired" | "voided" | "scheduled";
+                /** @description The next_cursor of the previous page of this list; absent: the first page. */
+                cursor?: string;
+                /** @description Page size, 1–200; default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantPage"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPortalHolds: {
+        parameters: {
+            query?: {
+                /** @description The next_cursor of the previous page of this list; absent: the first page. */
+                cursor?: string;
+                /** @description Page size, 1–200; default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalHoldPage"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPortalUsage: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+                /** @description Bucket size (default day). */
+                granularity?: "hour" | "day";
+                feature?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPortalTransactions: {
+        parameters: {
+            query?: {
+                /** @description The next_cursor of the previous page of this list; absent: the first page. */
+                cursor?: string;
+                /** @description Page size, 1–200; default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionPage"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPortalAutoRecharge: {
+        parameters: {
+            query: {
+                asset: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalAutoRecharge"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updatePortalAutoRecharge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePortalAutoRechargeBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalAutoRecharge"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPortalTopUp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePortalTopUpBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalTopUp"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamPortalEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["Balances"];
                 };
             };
             /** @description rate_limited: this API key sent more requests than its rate limit allows. */

@@ -1,7 +1,7 @@
 /**
  * The portal's live balance: each open stream is told when its customer's wallets change, by a
  * write of this process (the committer's commit listener, at once) or of any other process (a poll
- * of the customer's wallet versions, one keyed read per watched customer every pollMs), and then
+ * of the watched customers' wallet versions, one statement per environment every pollMs), and then
  * sends the getPortalBalances body again when it differs from the last one sent.
  */
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
@@ -11,7 +11,7 @@ import type { LedgerService } from '../../platform/service.ts';
 import { getPortalBalances, portalCustomer } from './operations.ts';
 import { walletVersions } from './store.ts';
 
-/** Well inside the promised second, and cheap: one primary-key range read per watched customer. */
+/** Well inside the promised second, and cheap: one statement per environment with watched customers (docs/web.md). */
 export const portalPollMsDefault = 250;
 
 interface Watcher {
@@ -112,12 +112,24 @@ export class PortalEvents {
     if (this.#polling) return;
     this.#polling = true;
     try {
-      for (const watcher of [...this.#watchers.values()]) {
-        const versions = await walletVersions(this.#service, watcher.owner);
+      const byEnvironment = new Map<string, Watcher[]>();
+      for (const watcher of this.#watchers.values()) {
+        const group = byEnvironment.get(watcher.owner.environmentId) ?? [];
+        group.push(watcher);
+        byEnvironment.set(watcher.owner.environmentId, group);
+      }
+      for (const [environmentId, group] of byEnvironment) {
+        const customers = group.map((watcher) => watcher.owner.customer);
+        const versions = await walletVersions(this.#service, environmentId, customers);
         if (this.#closed) return;
-        const changed = watcher.versions !== null && watcher.versions !== versions;
-        watcher.versions = versions;
-        if (changed) for (const listener of watcher.listeners) listener();
+        for (const watcher of group) {
+          const now = versions.get(watcher.owner.customer) ?? '';
+          // The first poll has nothing to compare with: a change between the stream's first render
+          // and this read would be missed, so it renders again (an unchanged body is not sent twice).
+          const changed = watcher.versions !== now;
+          watcher.versions = now;
+          if (changed) for (const listener of watcher.listeners) listener();
+        }
       }
     } catch {
       // A failed poll (the database closing) is retried at the next tick, or ends with close().

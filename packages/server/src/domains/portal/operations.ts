@@ -8,8 +8,8 @@ import type { UpdatePortalAutoRechargeBody, UsageQuery } from '@bursar/api';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, parseWireAmount, problemReply } from '../../platform/service.ts';
-import { queryBuilder } from '../../platform/storage/kysely.ts';
 import type { PageQuery } from '../../platform/storage/paging.ts';
+import { keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
 import type { StripeAccount } from '../payments/index.ts';
 import { createCheckoutSession } from '../payments/index.ts';
 import { getAutoTopUpRule, putAutoTopUpRule } from '../top-ups/index.ts';
@@ -37,26 +37,24 @@ export function listPortalGrants(
   return listGrants(service, caller, { ...query, customer: portalCustomer(caller) });
 }
 
-/** Open holds are few at a time, so all of them in one page, oldest first, each as getHold renders it. */
-export async function listPortalHolds(service: LedgerService, caller: Caller): Promise<Reply> {
-  const rows = await queryBuilder(service.database.reader)
-    .selectFrom('holds')
-    .select('id')
-    .where('environment_id', '=', caller.environmentId)
-    .where('customer_id', '=', portalCustomer(caller))
-    .where('status', '=', 'open')
-    .where('expires_at', '>', BigInt(service.clock.now()))
-    .orderBy('id')
-    .limit(200)
-    .execute();
+const openHoldKeys = keyset('portal_holds', 'asc', textColumn('id'));
+
+/** The customer's holds in flight (open and not past their expiry), oldest first, each as getHold renders it. */
+export async function listPortalHolds(service: LedgerService, caller: Caller, query: PageQuery): Promise<Reply> {
+  const filters = {
+    'environment_id = ?': caller.environmentId,
+    'customer_id = ?': portalCustomer(caller),
+    'status = ?': 'open',
+    'expires_at > ?': BigInt(service.clock.now()),
+  };
+  const found = await readPage(service.database.reader, 'holds', openHoldKeys, filters, query);
+  if (isFieldError(found)) return fieldReply(caller, [found]);
   const holds: unknown[] = [];
-  for (const row of rows) {
+  for (const row of found.rows) {
     const reply = await getHold(service, caller, row.id);
-    const hold = JSON.parse(reply.bodyText) as { status: string };
-    // Expired between the two reads: no longer in flight.
-    if (!reply.problem && hold.status === 'open') holds.push(hold);
+    if (!reply.problem) holds.push(JSON.parse(reply.bodyText));
   }
-  return okReply(200, { data: holds, next_cursor: null });
+  return okReply(200, { data: holds, next_cursor: found.nextCursor });
 }
 
 export function getPortalUsage(

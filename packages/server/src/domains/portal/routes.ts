@@ -34,7 +34,7 @@ export function portalRoutes(
     route(operations.getPortalSession, ({ caller }) => getPortalSession(service, caller, stripe !== null)),
     route(operations.getPortalBalances, ({ caller }) => getPortalBalances(service, caller)),
     route(operations.listPortalGrants, ({ caller, query }) => listPortalGrants(service, caller, query)),
-    route(operations.listPortalHolds, ({ caller }) => listPortalHolds(service, caller)),
+    route(operations.listPortalHolds, ({ caller, query }) => listPortalHolds(service, caller, query)),
     route(operations.getPortalUsage, ({ caller, query }) => getPortalUsage(service, caller, query)),
     route(operations.listPortalTransactions, ({ caller, query }) => listPortalTransactions(service, caller, query)),
     route(operations.getPortalAutoRecharge, ({ caller, query }) => getPortalAutoRecharge(service, caller, query.asset)),

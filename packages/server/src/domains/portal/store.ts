@@ -4,7 +4,7 @@
  * committer's writer, so they share its transaction discipline with every other write.
  */
 import type { LedgerService } from '../../platform/service.ts';
-import { queryBuilder } from '../../platform/storage/kysely.ts';
+import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
 import type { TableRow } from '../../platform/storage/schema.ts';
 import type { SecretOwner } from './tokens.ts';
 
@@ -96,16 +96,27 @@ export async function storedSettings(service: LedgerService, environmentId: stri
   return row?.settings ?? null;
 }
 
-/** Wallet versions of a customer, by asset: a cheap probe of whether anything changed them. */
-export async function walletVersions(service: LedgerService, owner: SecretOwner): Promise<string> {
-  const rows = await queryBuilder(service.database.reader)
+/**
+ * The wallet versions of some customers of one environment, as one text per customer (`asset:version,…`):
+ * a cheap probe of whether anything changed their wallets, one statement for all of them.
+ */
+export async function walletVersions(
+  service: LedgerService,
+  environmentId: string,
+  customers: readonly string[],
+): Promise<Map<string, string>> {
+  const reader = service.database.reader;
+  const rows = await queryBuilder(reader)
     .selectFrom('wallets')
-    .select(['asset', 'version'])
-    .where('environment_id', '=', owner.environmentId)
-    .where('customer_id', '=', owner.customer)
+    .select(['customer_id', 'asset', 'version'])
+    .where('environment_id', '=', environmentId)
+    .where(isAnyOf(reader.dialect, 'customer_id', customers))
+    .orderBy('customer_id')
     .orderBy('asset')
     .execute();
-  return rows.map((row) => `${row.asset}:${row.version}`).join(',');
+  const versions = new Map<string, string>(customers.map((customer) => [customer, '']));
+  for (const row of rows) versions.set(row.customer_id, `${versions.get(row.customer_id)}${row.asset}:${row.version},`);
+  return versions;
 }
 
 export async function customerName(service: LedgerService, owner: SecretOwner): Promise<string | null> {

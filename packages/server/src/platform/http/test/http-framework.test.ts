@@ -675,7 +675,7 @@ describe('HEAD, OPTIONS, CORS and inject', () => {
     assert.equal(debited.headers.get('access-control-allow-origin'), null);
   });
 
-  it('allows only the configured origins, on preflights and on answers', async () => {
+  it('sends no CORS headers outside /v1/portal/, even to a configured origin (the portal test covers its routes)', async () => {
     const withCors = createHttpServer({
       routes,
       authenticate,
@@ -694,15 +694,11 @@ describe('HEAD, OPTIONS, CORS and inject', () => {
         'access-control-request-headers': 'authorization, content-type, idempotency-key',
       },
     });
+    // Answered by the route, as without CORS: 204 and the methods the path answers.
     assert.equal(preflight.statusCode, 204);
-    assert.equal(preflight.headers['access-control-allow-origin'], 'https://app.example.com');
-    assert.match(String(preflight.headers['access-control-allow-headers']), /idempotency-key/);
-    const foreign = await withCors.app.inject({
-      method: 'OPTIONS',
-      url: '/v1/debits',
-      headers: { origin: 'https://evil.example.net', 'access-control-request-method': 'POST' },
-    });
-    assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+    assert.equal(preflight.headers.allow, 'POST');
+    assert.equal(preflight.headers['access-control-allow-origin'], undefined);
+    assert.equal(preflight.headers['access-control-allow-headers'], undefined);
     const debited = await withCors.app.inject({
       method: 'POST',
       url: '/v1/debits',
@@ -714,8 +710,8 @@ describe('HEAD, OPTIONS, CORS and inject', () => {
       payload: JSON.stringify(debit),
     });
     assert.equal(debited.statusCode, 201, debited.body);
-    assert.equal(debited.headers['access-control-allow-origin'], 'https://app.example.com');
-    assert.match(String(debited.headers['access-control-expose-headers']), /x-request-id/);
+    assert.equal(debited.headers['access-control-allow-origin'], undefined);
+    assert.equal(debited.headers['access-control-expose-headers'], undefined);
     await withCors.app.close();
   });
 
