@@ -13,7 +13,6 @@ import {
   seedCustomer,
   startBrowserHarness,
 } from '../src/harness.ts';
-import { createPortalSession, updatePortalSettings } from './portal-sessions.ts';
 
 describe('portal top-up through the payment provider', { skip: browserUnavailable() }, () => {
   let stripe: FakeStripe;
@@ -24,7 +23,7 @@ describe('portal top-up through the payment provider', { skip: browserUnavailabl
     stripe = await new FakeStripe().start();
     harness = await startBrowserHarness(stripe.config());
     seeded = await seedCustomer(harness.sdk, 'org_top_up', 'Top-up Org');
-    await updatePortalSettings(harness, {
+    await harness.sdk.updatePortalSettings({
       branding: { name: 'Acme AI', logo_url: null, accent_color: null },
       auto_recharge: {
         editable: false,
@@ -42,7 +41,10 @@ describe('portal top-up through the payment provider', { skip: browserUnavailabl
   });
 
   it('asks for an amount, shows its exact price, then goes to the Checkout page', async () => {
-    const session = await createPortalSession(harness, seeded.customer);
+    const session = await harness.sdk.createPortalSession({
+      customer: seeded.customer,
+      return_url: 'https://app.example.test/',
+    });
     const page = await harness.newPage();
     // Any request off the Bursar server (the Checkout page) is answered here instead of by the network.
     const offServer: string[] = [];

@@ -15,7 +15,6 @@ import {
   startBrowserHarness,
 } from '../src/harness.ts';
 import { digitsOf } from './displayed-decimal.ts';
-import { createPortalSession, updatePortalSettings } from './portal-sessions.ts';
 
 const returnUrl = 'https://app.example.test/account';
 
@@ -31,7 +30,7 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
   before(async () => {
     harness = await startBrowserHarness();
     seeded = await seedCustomer(harness.sdk, 'org_portal', 'Portal Org');
-    await updatePortalSettings(harness, {
+    await harness.sdk.updatePortalSettings({
       branding: { name: 'Acme AI', logo_url: `${harness.baseUrl}/portal/logo.svg`, accent_color: '#0b6e4f' },
       auto_recharge: {
         editable: true,
@@ -42,7 +41,7 @@ describe('customer portal', { skip: browserUnavailable() }, () => {
       },
       top_up: { prices: [] },
     });
-    const session = await createPortalSession(harness, seeded.customer, returnUrl);
+    const session = await harness.sdk.createPortalSession({ customer: seeded.customer, return_url: returnUrl });
     page = await harness.newPage();
     await page.goto(session.url);
     await page.locator('[data-portal="ready"]').waitFor();

@@ -22,7 +22,6 @@ import {
   startBrowserHarness,
 } from '../src/harness.ts';
 import { digitsOf } from './displayed-decimal.ts';
-import { createPortalSession } from './portal-sessions.ts';
 
 const reactPackage = fileURLToPath(new URL('../../react/', import.meta.url));
 const elementsBundle = join(reactPackage, 'dist', 'bursar-elements.js');
@@ -82,7 +81,8 @@ describe('widgets demo page (custom elements, cross-origin)', { skip: browserUna
 
   const demoUrl = (token: string) =>
     `${demo.origin}/demo/?base_url=${encodeURIComponent(harness.baseUrl)}&token=${encodeURIComponent(token)}`;
-  const tokenFor = async (customer: string) => (await createPortalSession(harness, customer)).token;
+  const tokenFor = async (customer: string) =>
+    (await harness.sdk.createPortalSession({ customer, return_url: 'https://app.example.test/' })).token;
 
   before(async () => {
     if (!existsSync(elementsBundle)) {
