@@ -133,6 +133,29 @@ describe('widgets demo page (custom elements, cross-origin)', { skip: browserUna
     assert.deepEqual(harness.pageErrors, []);
   });
 
+  it('formats numbers in the locale it is given and takes replacement strings', async () => {
+    const page = await harness.newPage();
+    await page.goto(`${demoUrl(await tokenFor(seeded.customer))}&locale=de-DE`);
+    const available = page.locator('bursar-credit-balance [data-testid="available-credits"]');
+    await available.waitFor();
+    const credits = (await harness.sdk.getBalances({ customer: seeded.customer })).balances.find(
+      (balance) => balance.asset === 'credits',
+    );
+    assert.ok(credits);
+    // The string itself is formatted (Intl formats a numeric string exactly): German groups with "." and uses ",".
+    const german = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 20 }).format(
+      credits.available as Intl.StringNumericLiteral,
+    );
+    assert.match(german, /,/);
+    assert.equal(((await available.textContent()) ?? '').replace('Available ', ''), german);
+
+    // A page changes any string through the messages attribute; the element renders again.
+    await page
+      .locator('bursar-credit-balance')
+      .evaluate((element) => element.setAttribute('messages', JSON.stringify({ balanceTitle: 'Guthaben' })));
+    await page.locator('bursar-credit-balance h2', { hasText: 'Guthaben' }).waitFor();
+  });
+
   it('shows the empty state of each list for a customer with nothing yet', async () => {
     await harness.sdk.createCustomer({ id: 'org_empty', name: 'Empty Org' });
     const page = await harness.newPage();
