@@ -14,7 +14,7 @@ export interface CreditGrantsProps {
 }
 
 /** Soonest expiry first, never-expiring last, so what is about to lapse reads first. */
-export function byExpiry(a: Grant, b: Grant): number {
+function byExpiry(a: Grant, b: Grant): number {
   if (a.expires_at === b.expires_at) return a.created_at.localeCompare(b.created_at);
   if (a.expires_at === null) return 1;
   if (b.expires_at === null) return -1;

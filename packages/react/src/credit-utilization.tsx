@@ -29,7 +29,7 @@ function utilizationOf(grants: readonly Grant[]): Utilization | null {
 }
 
 /** Each asset's grants in force at `now`, split into the plan's and the rest. */
-export function periodUtilization(grants: readonly Grant[], now: Date) {
+function periodUtilization(grants: readonly Grant[], now: Date) {
   const instant = now.toISOString();
   const inForce = grants.filter(
     (grant) =>

@@ -125,5 +125,3 @@ function defineWidget(tag: string, widget: (typeof widgets)[string]) {
 }
 
 for (const [tag, widget] of Object.entries(widgets)) defineWidget(tag, widget);
-
-export const elementTags = Object.keys(widgets);

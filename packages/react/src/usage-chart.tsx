@@ -59,7 +59,7 @@ interface ChartModel {
 }
 
 /** Buckets pivoted into one row per period with a column per feature. */
-export function chartModel(usage: Usage, preferredAsset: string | undefined): ChartModel {
+function chartModel(usage: Usage, preferredAsset: string | undefined): ChartModel {
   const costAssets = [...new Set(usage.buckets.flatMap((bucket) => Object.keys(bucket.cost)))].sort();
   const asset = preferredAsset ?? costAssets[0];
   const measure = asset ? ({ kind: 'cost', asset } as const) : ({ kind: 'events' } as const);
