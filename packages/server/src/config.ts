@@ -133,7 +133,7 @@ const settings = {
     env: 'BURSAR_CORS_ORIGINS',
     flag: '--cors-origins',
     fallback: '',
-    help: 'browser origins allowed to call the API, comma-separated (https://app.example.com); empty: no CORS',
+    help: 'browser origins allowed to call the portal API (/v1/portal/*), comma-separated (https://app.example.com); empty: no CORS',
   },
   auditKey: {
     env: 'BURSAR_AUDIT_KEY',

@@ -58,6 +58,18 @@ test('CORS origins are read as a list and must be written as browsers send them'
   assert.deepEqual(none.config.corsOrigins, []);
 });
 
+test('BURSAR_PUBLIC_URL is an http(s) URL, kept without a trailing slash; empty: null', () => {
+  const parsed = parseConfig([], { BURSAR_PUBLIC_URL: 'https://billing.example.com/' });
+  assert.ok(parsed.ok);
+  assert.equal(parsed.config.publicUrl, 'https://billing.example.com');
+  const refused = parseConfig([], { BURSAR_PUBLIC_URL: 'billing.example.com' });
+  assert.equal(refused.ok, false);
+  assert.match(refused.ok ? '' : refused.problems.join('\n'), /BURSAR_PUBLIC_URL/);
+  const none = parseConfig([], {});
+  assert.ok(none.ok);
+  assert.equal(none.config.publicUrl, null);
+});
+
 test('flags win over environment variables, and defaults fill the rest', () => {
   const parsed = parseConfig(['--port=9000'], { BURSAR_PORT: '7000', BURSAR_HOST: '0.0.0.0' });
   assert.ok(parsed.ok);
@@ -143,7 +155,7 @@ test('`bursar migrate` applies the migrations once', async () => {
   try {
     const first = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(first.status, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2, 3, 4] });
+    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2, 3, 4, 6] });
     const second = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(second.status, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), { migrated: [] });

@@ -15,6 +15,7 @@ import cors from '@fastify/cors';
 import { parseCookie } from 'cookie';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import Fastify from 'fastify';
+import { Gauge } from 'prom-client';
 import type { Caller, FieldError, PortalPrincipal, Reply, Scope } from '../contract.ts';
 import { scopeAllows } from '../contract.ts';
 import { parseJsonBody, toQueryObject } from './inputs.ts';
@@ -273,6 +274,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     );
   }
   const openStreams = new Set<() => void>();
+  new Gauge({
+    name: 'bursar_event_streams_open',
+    help: 'Event streams (the portal balance stream) open now',
+    registers: [options.metrics],
+    collect() {
+      this.set(openStreams.size);
+    },
+  });
 
   // Not listening means shutting down: a request that arrives now, on a connection kept alive from
   // before, is turned away and its connection closed, so the client retries elsewhere.
@@ -587,7 +596,7 @@ function streamEvents(
     if (!response.writableEnded) response.end();
   };
   openStreams.add(stop);
-  request.raw.on('close', stop);
+  // The response closes when the client goes away (or when it ends here): either way the stream stops.
   response.on('close', stop);
   stopStream = stream.start((event, dataText) => {
     if (!response.writableEnded) response.write(`event: ${event}\ndata: ${dataText}\n\n`);

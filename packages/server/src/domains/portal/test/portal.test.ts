@@ -649,7 +649,14 @@ describe('streamPortalEvents', () => {
     // Another customer's debit sends nothing to this stream.
     await ok(server.call('POST', '/v1/debits', { customer: 'bob', asset: 'credits', amount: '1' }), 201);
     await assert.rejects(events.next(600), /no event in time/);
+    const open = async () =>
+      /^bursar_event_streams_open (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1];
+    assert.equal(await open(), '1');
     await events.cancel();
+    // The client left: the server stops the stream (and its watch) at once.
+    for (let tries = 0; tries < 50 && (await open()) !== '0'; tries += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await open(), '0');
   });
 
   it('refuses a stream without a portal session', async () => {
