@@ -18,7 +18,7 @@ import { accentVariables } from './accent.ts';
 export function Portal() {
   const session = usePortalSession();
   const { t } = useTranslation();
-  const name = session.status === 'ready' ? (session.data.branding.name ?? 'Billing') : 'Billing';
+  const name = (session.status === 'ready' ? session.data.branding.name : null) ?? t('portalDefaultName');
   useEffect(() => {
     document.title = name;
   }, [name]);
@@ -34,7 +34,7 @@ export function Portal() {
     const ended = session.error.status === 401 || session.error.status === 403;
     return (
       <main className="portal-message bursar-theme" data-portal={ended ? 'ended' : 'error'}>
-        <h1>{ended ? 'Session ended' : 'Something went wrong'}</h1>
+        <h1>{ended ? t('portalEndedTitle') : t('portalErrorTitle')}</h1>
         <p>{ended ? t('errorSessionEnded') : t('error', { detail: session.error.message })}</p>
         {ended ? null : (
           <button type="button" className="bursar-button" onClick={session.reload}>
@@ -48,8 +48,9 @@ export function Portal() {
 }
 
 function PortalScreen({ session }: { readonly session: PortalSession }) {
+  const { t } = useTranslation();
   const { branding } = session;
-  const name = branding.name ?? 'Billing';
+  const name = branding.name ?? t('portalDefaultName');
   return (
     <div className="portal" style={accentVariables(branding.accent_color) as CSSProperties} data-portal="ready">
       <header className="portal-header">
@@ -61,7 +62,7 @@ function PortalScreen({ session }: { readonly session: PortalSession }) {
           </div>
         </div>
         <a className="portal-return" href={session.return_url} data-testid="return-link">
-          ← Back to {name}
+          {t('portalBack', { name })}
         </a>
       </header>
       <main className="portal-grid">

@@ -146,8 +146,10 @@ function TopUp({ asset, onCheckout }: { readonly asset?: string; readonly onChec
     setStep('redirecting');
     try {
       const checkout = await store.client.createTopUp(selectedAsset, text);
-      if (onCheckout) onCheckout(checkout.checkout_url);
-      else window.location.assign(checkout.checkout_url);
+      if (onCheckout) {
+        onCheckout(checkout.checkout_url);
+        setStep('closed');
+      } else window.location.assign(checkout.checkout_url);
     } catch (error) {
       setRequestError(asRequestError(error));
       setStep('form');

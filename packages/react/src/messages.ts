@@ -5,6 +5,11 @@ export const defaultMessages = {
   error: 'Could not load this: {detail}',
   errorSessionEnded: 'Your session has ended. Open the portal again from the app.',
   retry: 'Try again',
+  // The hosted portal's page around the widgets
+  portalDefaultName: 'Billing',
+  portalBack: '← Back to {name}',
+  portalEndedTitle: 'Session ended',
+  portalErrorTitle: 'Something went wrong',
   // Balance
   balanceTitle: 'Balance',
   balanceEmpty: 'No balance yet.',
