@@ -16,8 +16,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const scannedDirectories = ['packages/api/src', 'packages/core/src', 'packages/server/src', 'bench'];
-const sourceExtensions = new Set(['.ts', '.mts', '.js', '.mjs']);
+const scannedDirectories = [
+  'packages/api/src',
+  'packages/core/src',
+  'packages/server/src',
+  'packages/react/src',
+  'packages/portal/src',
+  'bench',
+];
+const sourceExtensions = new Set(['.ts', '.tsx', '.mts', '.js', '.mjs']);
 
 const floatCallPattern = /\b(?:Number|parseFloat|parseInt|Number\.parseFloat|Number\.parseInt)\(|\bMath\.[a-z0-9]+\b/i;
 const moneyWordPattern = /amount|balance|cost|price|\brates?\b|quantit|percent|\bunits\b/i;
