@@ -4,11 +4,13 @@
  * session may and may not reach (every portal route against another customer's data; no, expired,
  * forged and foreign sessions; API keys on portal routes and portal tokens elsewhere), CSRF in
  * cookie mode, the operator's auto-recharge limits, top-up without a provider, CORS on portal
- * routes only, and the live balance stream (a debit here and one by a second server on the same
- * database, heartbeats, and a close that does not wait for open streams).
+ * routes only, and the live balance stream (a debit here, one by a second server in this process and
+ * one by another `bursar serve` process on the same database, heartbeats, disconnects, and a close
+ * that does not wait for open streams).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { freePort, kill, spawnServer, waitHealthy } from '../../../../test/child-server.ts';
 import type { ApiResponse, TestServer } from '../../../../test/harness.ts';
 import { adminKey, callApi, seedCustomer, startTestServer, testConfig } from '../../../../test/harness.ts';
 import { startServer } from '../../../app.ts';
@@ -694,6 +696,40 @@ describe('streamPortalEvents', () => {
     } finally {
       await second.close();
       await watching.close();
+    }
+  });
+
+  it('sends within 1 s a debit made by another process (bursar serve) on the same database', async () => {
+    await seedCustomer(server, 'frank');
+    await ok(
+      server.call('POST', '/v1/grants', { customer: 'frank', asset: 'credits', amount: '50', category: 'paid' }),
+      201,
+    );
+    const port = await freePort();
+    const child = spawnServer(server.database.url, port);
+    try {
+      const childUrl = `http://127.0.0.1:${port}`;
+      await waitHealthy(childUrl, child);
+      const session = await mintSession('frank');
+      const response = await fetch(`${server.url}/v1/portal/events`, {
+        headers: { authorization: `Bearer ${session.token}` },
+      });
+      const events = eventReader(response);
+      assert.equal(await balanceOf(events), '50');
+      const started = Date.now();
+      const debit = await callApi(
+        childUrl,
+        'POST',
+        '/v1/debits',
+        { customer: 'frank', asset: 'credits', amount: '4' },
+        { key: adminKey },
+      );
+      assert.equal(debit.status, 201, debit.text);
+      assert.equal(await balanceOf(events, 1000), '46');
+      assert.ok(Date.now() - started < 1000);
+      await events.cancel();
+    } finally {
+      await kill(child);
     }
   });
 
