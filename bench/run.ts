@@ -18,9 +18,9 @@ import { startServer } from '../packages/server/src/app.ts';
 import { parseConfig } from '../packages/server/src/config.ts';
 import * as catalog from '../packages/server/src/domains/wallets/catalog.ts';
 import * as wallets from '../packages/server/src/domains/wallets/operations.ts';
+import { benchBigWallet } from './big-wallet.ts';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
-import { benchBigWallet } from './big-wallet.ts';
 import { benchLedgerGrowth } from './growth.ts';
 import { benchWrappers } from './wrappers.ts';
 
