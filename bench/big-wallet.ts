@@ -113,8 +113,25 @@ async function measure(server: BenchServer, customer: string, rounds: number) {
     toWireBalance(decideSettlement(wallet, { now, nextId: () => 'txn_unbooked' }).wallet, 0, now);
     memory.push(performance.now() - started);
   }
+  // A hold and its capture, one after the other (the wallet keeps its number of open holds).
+  const holdCycles: number[] = [];
+  for (let index = 0; index < rounds / 4; index += 1) {
+    const started = performance.now();
+    const held = await wallets.createHold(service, caller(`h${customer}${index}`), {
+      customer,
+      asset: 'credits',
+      amount: '1',
+      ttl_seconds: 3600,
+    });
+    if (held.status !== 201) throw new Error(held.bodyText);
+    const { id } = (JSON.parse(held.bodyText) as { hold: { id: string } }).hold;
+    const captured = await wallets.captureHold(service, caller(`c${customer}${index}`), id, {});
+    if (captured.status !== 200 && captured.status !== 201) throw new Error(captured.bodyText);
+    holdCycles.push(performance.now() - started);
+  }
   return {
     debit: summarize(debits),
+    hold_and_capture: summarize(holdCycles),
     database_read: summarize(reads),
     memory_read: summarize(memory),
     load_ms: round(loadMs),
@@ -151,6 +168,8 @@ export async function benchBigWallet(
         balance_read: many.memory_read,
         baseline_balance_read: few.memory_read,
         balance_read_ratio: readRatio,
+        hold_and_capture: many.hold_and_capture,
+        baseline_hold_and_capture: few.hold_and_capture,
         database_read: many.database_read,
         baseline_database_read: few.database_read,
         database_read_ratio: ratio(many.database_read.p50_ms, few.database_read.p50_ms),
