@@ -19,6 +19,7 @@ export interface BenchServer {
   readonly service: Server['service'];
   readonly database: Server['database'];
   readonly environmentId: string;
+  readonly databaseUrl: string;
   caller(requestId: string, idempotencyKey?: string): Caller;
   close(): Promise<void>;
 }
@@ -76,6 +77,7 @@ export async function startBenchServer(backend: 'sqlite' | 'postgres'): Promise<
     service: server.service,
     database: server.database,
     environmentId,
+    databaseUrl: database.url,
     caller: (requestId, idempotencyKey) => ({
       environmentId,
       environmentName: 'live',
