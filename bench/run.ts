@@ -18,8 +18,10 @@ import { startServer } from '../packages/server/src/app.ts';
 import { parseConfig } from '../packages/server/src/config.ts';
 import * as catalog from '../packages/server/src/domains/wallets/catalog.ts';
 import * as wallets from '../packages/server/src/domains/wallets/operations.ts';
+import { benchBigWallet } from './big-wallet.ts';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
+import { benchLedgerGrowth } from './growth.ts';
 import { benchWrappers } from './wrappers.ts';
 
 const durationS = Number(process.env.BURSAR_BENCH_DURATION_S ?? '3');
@@ -480,6 +482,10 @@ await benchHttpBackend('sqlite', ceilings);
 if (withPostgres) await benchHttpBackend('postgres', ceilings);
 await benchIngestion('sqlite', ceilings);
 if (withPostgres) await benchIngestion('postgres', ceilings);
+for (const name of withPostgres ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const)) {
+  await benchBigWallet(name, emit, progress);
+  await benchLedgerGrowth(name, durationS, emit, progress);
+}
 progress('model-call wrappers: added latency per call (SQLite)');
 await benchWrappers(emit);
 agent.destroy();

@@ -2,6 +2,7 @@
  * Applying a draw plan to a wallet: consuming credit (grants lose remaining, the overdraft part
  * becomes debt) or reserving it for a hold. Branch-free leaves used by the decisions.
  */
+import { grantPosition, replaceGrants } from './grant-index.ts';
 import type { PlannedEntry } from './ledger.ts';
 import type { Grant, Reservation, Wallet } from './wallet.ts';
 
@@ -12,13 +13,13 @@ function updateGrants(
   change: (grant: Grant, amount: bigint) => Grant,
 ): Wallet {
   if (byGrant.size === 0) return wallet;
-  return {
-    ...wallet,
-    grants: wallet.grants.map((grant) => {
-      const amount = byGrant.get(grant.id);
-      return amount === undefined ? grant : change(grant, amount);
-    }),
-  };
+  const replacements = new Map<number, Grant>();
+  for (const [grantId, amount] of byGrant) {
+    const position = grantPosition(wallet.grants, grantId);
+    // A slice naming a grant the wallet does not carry changes nothing, as before the index.
+    if (position >= 0) replacements.set(position, change(wallet.grants[position] as Grant, amount));
+  }
+  return { ...wallet, grants: replaceGrants(wallet.grants, replacements) };
 }
 
 function sumByGrant(draws: readonly Reservation[]): { byGrant: Map<string, bigint>; overdraft: bigint } {

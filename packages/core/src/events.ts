@@ -2,15 +2,15 @@
  * Lifecycle events that follow from comparing a wallet before and after a change: a grant that
  * ran out, debt that appeared, a balance that crossed to nothing. Crossings, not levels.
  */
+import { viewBalance } from './balance.ts';
+import { changedItems } from './changes.ts';
 import type { PlannedEvent } from './ledger.ts';
 import type { Wallet } from './wallet.ts';
-import { viewBalance } from './wallet.ts';
 
 export function consumptionEvents(before: Wallet, after: Wallet, now: number): PlannedEvent[] {
   const events: PlannedEvent[] = [];
-  const remainingBefore = new Map(before.grants.map((grant) => [grant.id, grant.remaining]));
-  for (const grant of after.grants) {
-    if ((remainingBefore.get(grant.id) ?? 0n) > 0n && grant.remaining === 0n) {
+  for (const { before: was, after: grant } of changedItems(before.grants, after.grants)) {
+    if ((was?.remaining ?? 0n) > 0n && grant.remaining === 0n) {
       events.push(walletEvent(after, 'grant.depleted', { grant: grant.id }));
     }
   }

@@ -5,6 +5,7 @@
  * the same way, with their rollover.
  */
 import { walletEvent } from './events.ts';
+import { appendGrant, grantPosition, grantTotals, replaceGrants } from './grant-index.ts';
 import type { Accepted, DecisionContext, PlannedEntry, PlannedTransaction } from './ledger.ts';
 import { makeTransaction } from './ledger.ts';
 import { AMOUNT_MAX } from './money.ts';
@@ -91,9 +92,8 @@ interface GrantFields extends Omit<GrantRequest, 'effectiveAt'> {
 
 /** The one way a grant is booked: overflow check, debt repayment, the lot, its transaction and event. */
 function buildGrant(wallet: Wallet, fields: GrantFields, context: DecisionContext): Accepted<GrantResult> | Refusal {
-  let total = fields.amount;
-  for (const grant of wallet.grants) total += grant.remaining;
-  if (total > AMOUNT_MAX) return refuse('amount_overflow', 'The wallet would hold more than a 64-bit balance allows.');
+  if (grantTotals(wallet.grants, context.now).remaining + fields.amount > AMOUNT_MAX)
+    return refuse('amount_overflow', 'The wallet would hold more than a 64-bit balance allows.');
 
   // Debt is repaid only by credit that is spendable now on anything: otherwise it would be
   // settled with credit the customer could not have used for the draw that made the debt. A
@@ -130,7 +130,7 @@ function buildGrant(wallet: Wallet, fields: GrantFields, context: DecisionContex
     entries,
     createdAt: context.now,
   });
-  const next = { ...wallet, debt: wallet.debt - debtRepaid, grants: [...wallet.grants, grant] };
+  const next = { ...wallet, debt: wallet.debt - debtRepaid, grants: appendGrant(wallet.grants, grant, context.now) };
   const event = walletEvent(wallet, 'grant.created', {
     grant: grant.id,
     amount: fields.amount,
@@ -159,8 +159,9 @@ export function decideVoid(
   reason: string,
   context: DecisionContext,
 ): Accepted<VoidResult> | Refusal {
-  const grant = wallet.grants.find((lot) => lot.id === grantId);
-  if (grant === undefined) return refuse('grant_not_found', 'No such grant in this wallet.');
+  const position = grantPosition(wallet.grants, grantId);
+  const grant = wallet.grants[position];
+  if (position < 0 || grant === undefined) return refuse('grant_not_found', 'No such grant in this wallet.');
   if (grant.voidedAt !== null) return refuse('grant_voided', 'The grant is already voided.');
   const unreserved = grant.remaining - grant.reserved;
   const voided: Grant = { ...grant, remaining: grant.reserved, voidedAt: context.now };
@@ -182,7 +183,7 @@ export function decideVoid(
     entries,
     createdAt: context.now,
   });
-  const next = { ...wallet, grants: wallet.grants.map((lot) => (lot.id === grantId ? voided : lot)) };
+  const next = { ...wallet, grants: replaceGrants(wallet.grants, new Map([[position, voided]])) };
   const event = walletEvent(wallet, 'grant.voided', { grant: grantId, amount: unreserved });
   return {
     kind: 'accepted',

@@ -14,6 +14,7 @@ import {
   unreserve,
 } from './draws.ts';
 import { consumptionEvents } from './events.ts';
+import { replaceHold, withHold, withoutHold } from './hold-index.ts';
 import type { Accepted, DecisionContext, PlannedTransaction } from './ledger.ts';
 import { makeTransaction } from './ledger.ts';
 import type { Refusal } from './outcomes.ts';
@@ -46,7 +47,7 @@ export function decideHold(
     expiresAt: request.expiresAt,
     createdAt: context.now,
   };
-  const next = { ...reserveDraws(wallet, plan.draws), holds: [...wallet.holds, hold] };
+  const next = { ...reserveDraws(wallet, plan.draws), holds: withHold(wallet.holds, hold) };
   const transaction = holdTransaction(wallet, hold, 'hold', request.amount, context);
   return {
     kind: 'accepted',
@@ -93,8 +94,8 @@ export function decideCapture(
   const excessPlan = planDraws(wallet, excess, hold.feature, context.now);
   if (excessPlan.shortfall > 0n) return insufficient(excessPlan, excess);
   const { taken, rest } = splitReservations(hold.reservations, amount);
-  const withoutHold = { ...wallet, holds: wallet.holds.filter((open) => open.id !== holdId) };
-  const next = consumeDraws(unreserve(consumeReservations(withoutHold, taken), rest), excessPlan.draws);
+  const ended = { ...wallet, holds: withoutHold(wallet.holds, holdId) };
+  const next = consumeDraws(unreserve(consumeReservations(ended, taken), rest), excessPlan.draws);
   const draws = [...taken, ...excessPlan.draws];
   const transaction = makeTransaction({
     id: context.nextId('txn'),
@@ -126,7 +127,7 @@ export function decideRelease(
   const hold = wallet.holds.find((open) => open.id === holdId);
   if (hold === undefined)
     return refuse('hold_not_open', 'The hold has already been captured, released or has expired.');
-  const next = { ...unreserve(wallet, hold.reservations), holds: wallet.holds.filter((open) => open.id !== holdId) };
+  const next = { ...unreserve(wallet, hold.reservations), holds: withoutHold(wallet.holds, holdId) };
   const transaction = holdTransaction(wallet, hold, 'release', hold.amount, context);
   return {
     kind: 'accepted',
@@ -166,7 +167,7 @@ export function decideExtend(
   };
   const next = {
     ...reserveDraws(wallet, plan.draws),
-    holds: wallet.holds.map((open) => (open.id === holdId ? extended : open)),
+    holds: replaceHold(wallet.holds, extended),
   };
   const transaction = holdTransaction(wallet, extended, 'extend', request.additionalAmount, context);
   return {

@@ -1,8 +1,11 @@
 /** The public surface of Bursar's pure core. */
+export * from './balance.ts';
+export { changedItems } from './changes.ts';
 export * from './consumption.ts';
 export * from './debits.ts';
 export * from './entitlements.ts';
 export { thresholdEvents } from './events.ts';
+export { grantTotals, withoutSpentGrants } from './grant-index.ts';
 export * from './grants.ts';
 export * from './holds.ts';
 export * from './ledger.ts';

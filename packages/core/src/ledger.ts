@@ -2,6 +2,7 @@
  * What a decision asks the shell to record: ledger transactions with their entries, and
  * lifecycle events for the outbox. Entries of a transaction always sum to zero.
  */
+import { changedItems } from './changes.ts';
 import { assert } from './outcomes.ts';
 import type { Hold, Wallet } from './wallet.ts';
 
@@ -155,6 +156,31 @@ export function assertWalletInvariants(wallet: Wallet): void {
   assert(wallet.debt >= 0n && wallet.debtReserved >= 0n, 'debt and debtReserved are not negative');
   assert(
     wallet.debt + wallet.debtReserved <= wallet.policy.overdraftLimit,
+    'debt plus overdraft reservations stay within the limit',
+  );
+}
+
+/** Wallets up to this many grants and holds are checked whole after every change. */
+const wholeCheckSizeMax = 512;
+
+/**
+ * Checks a change of wallet: the whole wallet when it is small (every test's wallets are), and
+ * beyond that what the change touched (its grants' bounds, its holds' reservations, the debt),
+ * so a wallet with thousands of grants or holds does not pay for all of them on every debit.
+ */
+export function assertChangeInvariants(before: Wallet, after: Wallet): void {
+  if (after.grants.length + after.holds.length <= wholeCheckSizeMax) {
+    assertWalletInvariants(after);
+    return;
+  }
+  for (const { after: grant } of changedItems(before.grants, after.grants)) {
+    assert(grant.reserved >= 0n && grant.reserved <= grant.remaining, `grant ${grant.id}: 0 ≤ reserved ≤ remaining`);
+    assert(grant.remaining <= grant.amount, `grant ${grant.id}: remaining ≤ amount`);
+  }
+  for (const { after: hold } of changedItems(before.holds, after.holds)) assertHold(hold, new Map(), () => {});
+  assert(after.debt >= 0n && after.debtReserved >= 0n, 'debt and debtReserved are not negative');
+  assert(
+    after.debt + after.debtReserved <= after.policy.overdraftLimit,
     'debt plus overdraft reservations stay within the limit',
   );
 }

@@ -5,6 +5,7 @@
  */
 
 import { sumAmounts } from './draws.ts';
+import { appendGrant, grantPosition, replaceGrants } from './grant-index.ts';
 import type { Accepted, DecisionContext, PlannedEntry, PlannedTransaction } from './ledger.ts';
 import { makeTransaction } from './ledger.ts';
 import type { Refusal } from './outcomes.ts';
@@ -57,14 +58,14 @@ export function decideReversal(
   let refundGrant: Grant | null = null;
   for (const slice of returns) {
     if (slice.grantId !== null) {
-      assert(
-        next.grants.some((grant) => grant.id === slice.grantId),
-        'the shell loads every grant a reversal returns to',
-      );
+      const position = grantPosition(next.grants, slice.grantId);
+      const grant = next.grants[position];
+      assert(position >= 0 && grant !== undefined, 'the shell loads every grant a reversal returns to');
       next = {
         ...next,
-        grants: next.grants.map((grant) =>
-          grant.id === slice.grantId ? { ...grant, remaining: grant.remaining + slice.amount } : grant,
+        grants: replaceGrants(
+          next.grants,
+          new Map([[position, { ...grant, remaining: grant.remaining + slice.amount }]]),
         ),
       };
       entries.push({ account: 'grant', grantId: slice.grantId, amount: slice.amount });
@@ -76,7 +77,7 @@ export function decideReversal(
     next = { ...next, debt: next.debt - repaid };
     if (slice.amount > repaid) {
       refundGrant = refundLot(slice.amount - repaid, context);
-      next = { ...next, grants: [...next.grants, refundGrant] };
+      next = { ...next, grants: appendGrant(next.grants, refundGrant, context.now) };
       entries.push({ account: 'grant', grantId: refundGrant.id, amount: refundGrant.amount });
     }
   }

@@ -7,6 +7,8 @@
  */
 import { unreserve } from './draws.ts';
 import { walletEvent } from './events.ts';
+import { appendGrant, grantPosition, grantTotals, replaceGrants } from './grant-index.ts';
+import { holdDeadline, withoutHold } from './hold-index.ts';
 import type {
   Accepted,
   DecisionContext,
@@ -20,13 +22,18 @@ import type { Grant, Wallet } from './wallet.ts';
 import { isGrantDead, rolledGrant, rolloverAmount } from './wallet.ts';
 
 export function decideSettlement(wallet: Wallet, context: DecisionContext): Accepted<null> {
+  // The common case in O(1): no hold has expired, and no dead grant has credit or a rollover to book.
+  const totals = grantTotals(wallet.grants, context.now);
+  if (holdDeadline(wallet.holds) > context.now && totals.deadFree === 0n && totals.rolloverDue === 0) {
+    return { kind: 'accepted', wallet, transactions: [], events: [], holdsEnded: [], result: null };
+  }
   const transactions: PlannedTransaction[] = [];
   const events: PlannedEvent[] = [];
   const holdsEnded: HoldEnding[] = [];
   let next = wallet;
   for (const hold of wallet.holds) {
     if (hold.expiresAt > context.now) continue;
-    next = { ...unreserve(next, hold.reservations), holds: next.holds.filter((open) => open.id !== hold.id) };
+    next = { ...unreserve(next, hold.reservations), holds: withoutHold(next.holds, hold.id) };
     holdsEnded.push({ holdId: hold.id, status: 'expired', capturedAmount: 0n, endedAt: context.now });
     transactions.push(
       makeTransaction({
@@ -70,7 +77,8 @@ interface Booked {
 }
 
 function replaceGrant(wallet: Wallet, grant: Grant): Wallet {
-  return { ...wallet, grants: wallet.grants.map((lot) => (lot.id === grant.id ? grant : lot)) };
+  const position = grantPosition(wallet.grants, grant.id);
+  return { ...wallet, grants: replaceGrants(wallet.grants, new Map([[position, grant]])) };
 }
 
 /** Moves a dead grant's unreserved credit to `expired` or `voided`; null when there is none. */
@@ -153,5 +161,10 @@ function bookRollover(wallet: Wallet, grant: Grant, context: DecisionContext): B
       rolled_from: grant.id,
     }),
   ];
-  return { wallet: { ...settled, grants: [...settled.grants, rolled] }, transactions: [transaction], events, rolled };
+  return {
+    wallet: { ...settled, grants: appendGrant(settled.grants, rolled, context.now) },
+    transactions: [transaction],
+    events,
+    rolled,
+  };
 }

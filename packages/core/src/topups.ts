@@ -4,8 +4,9 @@
  * often; the outcome clears the pending request. Exactly once follows from deciding on the locked
  * wallet: the pending id is part of the wallet's state.
  */
+
+import { viewBalance } from './balance.ts';
 import type { Wallet } from './wallet.ts';
-import { viewBalance } from './wallet.ts';
 
 export interface TopUpRequest {
   readonly wallet: Wallet;

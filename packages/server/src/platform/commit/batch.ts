@@ -13,7 +13,7 @@ import type {
   PlannedTransaction,
   Wallet,
 } from '@bursar/core';
-import { assertWalletInvariants, decideSettlement, thresholdEvents } from '@bursar/core';
+import { assertChangeInvariants, changedItems, decideSettlement, thresholdEvents } from '@bursar/core';
 import { newId } from '../ids.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
 import type { TableName, TableRow } from '../storage/schema.ts';
@@ -193,11 +193,12 @@ export class Batch {
 
   #record(slot: WalletSlot, accepted: Accepted<unknown>, options: ApplyOptions): void {
     if (accepted.wallet === slot.current && accepted.transactions.length === 0) return;
-    assertWalletInvariants(accepted.wallet);
     const before = slot.current;
+    assertChangeInvariants(before, accepted.wallet);
     slot.current = accepted.wallet;
     const environmentId = slot.key.environmentId;
-    for (const hold of accepted.wallet.holds)
+    // Only the holds this decision made or changed: a debit on a wallet with thousands open touches none.
+    for (const { after: hold } of changedItems(before.holds, accepted.wallet.holds))
       this.holdVersions.set(hold.id, { environmentId, customer: slot.key.customer, asset: slot.key.asset, hold });
     for (const transaction of accepted.transactions) this.transactions.push({ environmentId, transaction, options });
     for (const event of [...accepted.events, ...thresholdEvents(before, accepted.wallet, this.now)]) {

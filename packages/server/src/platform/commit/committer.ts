@@ -5,6 +5,7 @@
  * under the row lock, tells when another process changed a wallet so it is loaded again.
  */
 import type { Wallet } from '@bursar/core';
+import { withoutSpentGrants } from '@bursar/core';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.ts';
 import type { Reply } from '../contract.ts';
@@ -314,7 +315,7 @@ export class Committer {
       const changed = slot.current !== slot.initial || slot.policyChanged;
       if (changed) changedKeys.push(slot.key);
       wallets.set(walletKeyText(slot.key), {
-        wallet: pruneSpentGrants(slot.current),
+        wallet: pruneSpentGrants(slot.current, batch.now),
         version: changed ? slot.version + 1n : slot.version,
       });
     }
@@ -497,8 +498,7 @@ function unavailable(command: Command): Reply {
 }
 
 /** Spent lots (nothing remaining, nothing reserved) leave the cached state; reversals load them again. */
-function pruneSpentGrants(wallet: Wallet): Wallet {
-  return wallet.grants.some((grant) => grant.remaining === 0n)
-    ? { ...wallet, grants: wallet.grants.filter((grant) => grant.remaining > 0n) }
-    : wallet;
+function pruneSpentGrants(wallet: Wallet, now: number): Wallet {
+  const grants = withoutSpentGrants(wallet.grants, now);
+  return grants === wallet.grants ? wallet : { ...wallet, grants };
 }

@@ -4,7 +4,7 @@
  * part's own rows, then the audit chain, all inside the batch's transaction.
  */
 import type { Grant, Wallet } from '@bursar/core';
-import { formatAmount } from '@bursar/core';
+import { changedItems, formatAmount, grantTotals } from '@bursar/core';
 import { newId } from '../ids.ts';
 import { decimalText } from '../storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
@@ -21,22 +21,25 @@ export async function flushBatch(session: SqlSession, batch: Batch, auditKey: Bu
   const walletUpdates: SqlRow[] = [];
   const initialHolds = new Map<string, HoldVersion>();
   for (const slot of batch.slots()) {
-    for (const hold of slot.initial.holds) {
-      initialHolds.set(hold.id, {
-        environmentId: slot.key.environmentId,
-        customer: slot.key.customer,
-        asset: slot.key.asset,
-        hold,
-      });
+    // The holds a wallet started the batch with, only where its holds changed (to tell an insert
+    // from an update): a wallet with thousands of holds open that only took debits costs nothing.
+    if (slot.current.holds !== slot.initial.holds) {
+      for (const hold of slot.initial.holds) {
+        initialHolds.set(hold.id, {
+          environmentId: slot.key.environmentId,
+          customer: slot.key.customer,
+          asset: slot.key.asset,
+          hold,
+        });
+      }
     }
     if (slot.current === slot.initial && !slot.policyChanged) continue;
     const environmentId = slot.key.environmentId;
-    const before = new Map(slot.initial.grants.map((grant) => [grant.id, grant]));
-    for (const grant of slot.current.grants) {
-      const previous = before.get(grant.id);
+    // Only the grants the batch added or changed are written.
+    for (const { before: previous, after: grant } of changedItems(slot.initial.grants, slot.current.grants)) {
       if (previous === undefined)
         grantInserts.push(grantRow(environmentId, slot.current, grant, batch.grantExtras.get(grant.id)));
-      else if (previous !== grant) {
+      else {
         grantUpdates.push({
           environment_id: environmentId,
           id: grant.id,
@@ -47,7 +50,7 @@ export async function flushBatch(session: SqlSession, batch: Batch, auditKey: Bu
         });
       }
     }
-    walletUpdates.push(walletRow(environmentId, slot.current, slot.version + 1n));
+    walletUpdates.push(walletRow(environmentId, slot.current, slot.version + 1n, batch.now));
   }
   await session.insertMany('grants', grantInserts);
   await session.updateMany('grants', ['environment_id', 'id'], grantUpdates);
@@ -237,14 +240,12 @@ async function assetScales(session: SqlSession, batch: Batch): Promise<Map<strin
   return scales;
 }
 
-/** The booked balance is the sum of the wallet's grant-lot and debt entries. */
-function bookedBalance(wallet: Wallet): bigint {
-  let balance = -wallet.debt;
-  for (const grant of wallet.grants) balance += grant.remaining;
-  return balance;
+/** The booked balance is the sum of the wallet's grant-lot and debt entries (kept in the grant index's totals). */
+function bookedBalance(wallet: Wallet, now: number): bigint {
+  return grantTotals(wallet.grants, now).remaining - wallet.debt;
 }
 
-function walletRow(environmentId: string, wallet: Wallet, version: bigint): SqlRow {
+function walletRow(environmentId: string, wallet: Wallet, version: bigint, now: number): SqlRow {
   return {
     environment_id: environmentId,
     customer_id: wallet.customer,
@@ -255,7 +256,7 @@ function walletRow(environmentId: string, wallet: Wallet, version: bigint): SqlR
     low_balance_threshold: wallet.policy.lowBalanceThreshold,
     debt: wallet.debt,
     debt_reserved: wallet.debtReserved,
-    balance: bookedBalance(wallet),
+    balance: bookedBalance(wallet, now),
     version,
     ...topUpColumns(wallet),
   };

@@ -97,26 +97,20 @@ const openHoldsOf = preparedQuery((db, wallet: WalletArgs) =>
     .orderBy('id'),
 );
 
-const openReservationsOf = preparedQuery((db, wallet: WalletArgs) =>
-  db
-    .selectFrom('hold_reservations as r')
-    .innerJoin('holds as h', (join) =>
-      join.onRef('h.environment_id', '=', 'r.environment_id').onRef('h.id', '=', 'r.hold_id'),
-    )
-    .select(['r.hold_id', 'r.grant_id', 'r.amount'])
-    .where('h.environment_id', '=', wallet.environmentId)
-    .where('h.customer_id', '=', wallet.customer)
-    .where('h.asset', '=', wallet.asset)
-    .where('h.status', '=', 'open')
-    .orderBy('r.hold_id')
-    .orderBy('r.position'),
-);
-
 export async function loadWallet(session: SqlSession, row: WalletRow): Promise<Wallet> {
   const key = keyOfRow(row);
   const grantRows = await liveGrantsOf(session, key);
   const holdRows = await openHoldsOf(session, key);
-  const reservationRows = holdRows.length === 0 ? [] : await openReservationsOf(session, key);
+  // By the open holds' keys: a join from the wallet's holds let SQLite walk every reservation of the
+  // environment in key order instead (9.7 ms for a wallet of 5 holds beside one of 3,000).
+  const reservationRows = (await session.selectByKeys(
+    'hold_reservations',
+    ['environment_id', 'hold_id'],
+    holdRows.map((hold) => [key.environmentId, hold.id]),
+  )) as TableRow<'hold_reservations'>[];
+  reservationRows.sort((a, b) =>
+    a.hold_id < b.hold_id ? -1 : a.hold_id > b.hold_id ? 1 : Number(a.position - b.position),
+  );
   const reservations = new Map<string, Reservation[]>();
   for (const reservation of reservationRows) {
     const list = reservations.get(reservation.hold_id) ?? [];
