@@ -20,6 +20,7 @@ import * as catalog from '../packages/server/src/domains/wallets/catalog.ts';
 import * as wallets from '../packages/server/src/domains/wallets/operations.ts';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
+import { benchScaleOut } from './scale-out.ts';
 import { benchWrappers } from './wrappers.ts';
 
 const durationS = Number(process.env.BURSAR_BENCH_DURATION_S ?? '3');
@@ -480,6 +481,7 @@ await benchHttpBackend('sqlite', ceilings);
 if (withPostgres) await benchHttpBackend('postgres', ceilings);
 await benchIngestion('sqlite', ceilings);
 if (withPostgres) await benchIngestion('postgres', ceilings);
+if (withPostgres) await benchScaleOut({ postgresServerUrl, durationS, ceilings, emit, progress });
 progress('model-call wrappers: added latency per call (SQLite)');
 await benchWrappers(emit);
 agent.destroy();

@@ -450,6 +450,7 @@ async function verifyHolds(
         .selectFrom('hold_reservations')
         .select((reservation) => ['hold_id', reservation.fn.sum('amount').as('total')])
         .where('environment_id', '=', environmentId)
+        .where(isAnyOf(session.dialect, 'customer_id', [...new Set(holds.map((hold) => hold.customer_id))]))
         .where(isAnyOf(session.dialect, 'hold_id', ids))
         .groupBy('hold_id')
         .execute();
@@ -486,7 +487,8 @@ async function verifyReversals(session: SqlSession): Promise<Violation | null> {
   // The same sum the reversal command takes under the wallet lock, over every reversed transaction.
   const [over] = await session.all(
     `SELECT r.environment_id, r.reverses_id, SUM(r.amount) AS reversed, MAX(o.amount) AS original
-       FROM transactions r LEFT JOIN transactions o ON o.environment_id = r.environment_id AND o.id = r.reverses_id
+       FROM transactions r LEFT JOIN transactions o
+         ON o.environment_id = r.environment_id AND o.customer_id = r.customer_id AND o.id = r.reverses_id
      WHERE r.reverses_id IS NOT NULL
      GROUP BY r.environment_id, r.reverses_id
      HAVING MAX(o.amount) IS NULL OR SUM(r.amount) > MAX(o.amount)

@@ -101,7 +101,10 @@ const openReservationsOf = preparedQuery((db, wallet: WalletArgs) =>
   db
     .selectFrom('hold_reservations as r')
     .innerJoin('holds as h', (join) =>
-      join.onRef('h.environment_id', '=', 'r.environment_id').onRef('h.id', '=', 'r.hold_id'),
+      join
+        .onRef('h.environment_id', '=', 'r.environment_id')
+        .onRef('h.customer_id', '=', 'r.customer_id')
+        .onRef('h.id', '=', 'r.hold_id'),
     )
     .select(['r.hold_id', 'r.grant_id', 'r.amount'])
     .where('h.environment_id', '=', wallet.environmentId)

@@ -11,6 +11,7 @@ import { baselineMigration } from './migrations/0001-baseline.ts';
 import { dropStaleIndexesMigration } from './migrations/0002-drop-stale-indexes.ts';
 import { stripePaymentsMigration } from './migrations/0003-stripe-payments.ts';
 import { financeMigration } from './migrations/0004-finance.ts';
+import { customerKeysMigration } from './migrations/0007-customer-keys.ts';
 
 export interface MigrateOptions {
   /**
@@ -28,6 +29,7 @@ function history(session: SqlSession, options: MigrateOptions): Record<string, M
     '0002-drop-stale-indexes': dropStaleIndexesMigration,
     '0003-stripe-payments': stripePaymentsMigration(session.dialect),
     '0004-finance': financeMigration(session.dialect),
+    '0007-customer-keys': customerKeysMigration(session.dialect),
   };
 }
 
