@@ -55,9 +55,14 @@ export async function benchScaleOut(options: ScaleOutOptions): Promise<void> {
   const runs: RunResult[] = [];
   for (const processes of processCounts) {
     // With one process both routings send the same requests to the same place: one run serves both.
-    const one = await runWith(processes, 'spread', options);
+    const oneProcess = runs[0]?.okPerS ?? null;
+    const one = await runWith(processes, 'spread', options, oneProcess);
     runs.push(one);
-    runs.push(processes === 1 ? { ...one, routing: 'by_customer' } : await runWith(processes, 'by_customer', options));
+    runs.push(
+      processes === 1
+        ? { ...one, routing: 'by_customer' }
+        : await runWith(processes, 'by_customer', options, oneProcess),
+    );
   }
   const curve = (routing: Routing) => runs.filter((run) => run.routing === routing);
   const ratioOf = (routing: Routing) => {
@@ -92,7 +97,12 @@ export async function benchScaleOut(options: ScaleOutOptions): Promise<void> {
   });
 }
 
-async function runWith(processes: number, routing: Routing, options: ScaleOutOptions): Promise<RunResult> {
+async function runWith(
+  processes: number,
+  routing: Routing,
+  options: ScaleOutOptions,
+  oneProcess: number | null,
+): Promise<RunResult> {
   const database = await freshPostgresDatabase(options.postgresServerUrl);
   const ports = Array.from({ length: processes }, (_, index) => 22_000 + Math.floor(Math.random() * 1000) * 4 + index);
   const children: ChildProcess[] = [];
@@ -108,7 +118,8 @@ async function runWith(processes: number, routing: Routing, options: ScaleOutOpt
         measureAutocannon(`http://127.0.0.1:${port}/v1/debits`, {
           connections: connections / processes,
           durationS: options.durationS,
-          warmupS: 0.5,
+          // Long enough for each new process to compile its routes before the measured seconds.
+          warmupS: 1,
           headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
           body: '{}',
           setupRequest: (request) => {
@@ -151,6 +162,10 @@ async function runWith(processes: number, routing: Routing, options: ScaleOutOpt
       non2xx: perProcess.reduce((sum, record) => sum + Number(record.non2xx ?? 0), 0),
       errors: perProcess.reduce((sum, record) => sum + Number(record.errors ?? 0), 0),
       ...invariants,
+      ratio_to: 'postgres.scale_out processes=1',
+      ratio: oneProcess === null || oneProcess === 0 ? 1 : rounded(run.okPerS / oneProcess),
+      target: 'the invariants hold',
+      met: invariants.held,
     });
     return run;
   } finally {
