@@ -8,11 +8,12 @@ import type { TableName } from '../storage/schema.ts';
 import type { SqlReader } from './command.ts';
 
 /** The tables whose ids routes take without their customer (`/v1/holds/{id}`, …). */
-const ownedIdTables: ReadonlySet<TableName> = new Set(['holds', 'grants', 'transactions', 'subscriptions', 'topups']);
+export const ownedIdTables = ['holds', 'grants', 'transactions', 'subscriptions', 'topups'] as const;
+const owned: ReadonlySet<TableName> = new Set(ownedIdTables);
 
 /** The directory rows of rows just inserted into `table`: none unless the API looks its ids up alone. */
 export function idOwnerRows(table: TableName, rows: readonly SqlRow[]): SqlRow[] {
-  if (!ownedIdTables.has(table)) return [];
+  if (!owned.has(table)) return [];
   return rows.map((row) => ({
     environment_id: row.environment_id ?? null,
     id: row.id ?? null,
