@@ -113,6 +113,7 @@ async function runWith(
     await seed(ports[0] ?? 0);
     let counter = 0;
     const prefix = randomUUID();
+    const sampler = sampleWaits(database.url);
     const perProcess = await Promise.all(
       ports.map((port, index) =>
         measureAutocannon(`http://127.0.0.1:${port}/v1/debits`, {
@@ -135,6 +136,7 @@ async function runWith(
         }),
       ),
     );
+    const waits = await sampler.stop();
     await Promise.all(children.map(stop));
     children.length = 0;
     const acknowledged = perProcess.reduce((sum, record) => sum + Number(record.ok_2xx ?? 0), 0);
@@ -162,6 +164,7 @@ async function runWith(
       non2xx: perProcess.reduce((sum, record) => sum + Number(record.non2xx ?? 0), 0),
       errors: perProcess.reduce((sum, record) => sum + Number(record.errors ?? 0), 0),
       ...invariants,
+      ...waits,
       ratio_to: 'postgres.scale_out processes=1',
       ratio: oneProcess === null || oneProcess === 0 ? 1 : rounded(run.okPerS / oneProcess),
       target: 'the invariants hold',
@@ -172,6 +175,48 @@ async function runWith(
     await Promise.all(children.map(stop));
     await database.drop();
   }
+}
+
+/**
+ * Why a run is as fast as it is: every 50 ms, the database's backends that are running a statement
+ * and, of those, the ones waiting for a row lock (another process's batch holds the wallet) or for
+ * the WAL to be flushed (a commit's fsync).
+ */
+function sampleWaits(databaseUrl: string): {
+  stop(): Promise<{ busy_backend_samples: number; lock_wait_share: number | null; wal_wait_share: number | null }>;
+} {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  const totals = { busy: 0, lock: 0, wal: 0 };
+  let running = true;
+  const loop = (async () => {
+    await client.connect();
+    while (running) {
+      const { rows } = await client.query<{ wait_event_type: string | null; wait_event: string | null }>(
+        `SELECT wait_event_type, wait_event FROM pg_stat_activity
+         WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+      );
+      for (const row of rows) {
+        totals.busy += 1;
+        if (row.wait_event_type === 'Lock') totals.lock += 1;
+        // WALSync: the commit's own fsync; WALWrite: waiting for another backend's WAL flush.
+        if (row.wait_event === 'WALSync' || row.wait_event === 'WALWrite') totals.wal += 1;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await client.end();
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      const share = (part: number) => (totals.busy === 0 ? null : rounded(part / totals.busy));
+      return {
+        busy_backend_samples: totals.busy,
+        lock_wait_share: share(totals.lock),
+        wal_wait_share: share(totals.wal),
+      };
+    },
+  };
 }
 
 /**
