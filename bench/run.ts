@@ -22,6 +22,7 @@ import { benchBigWallet } from './big-wallet.ts';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
 import { benchLedgerGrowth } from './growth.ts';
+import { benchScaleOut } from './scale-out.ts';
 import { benchWrappers } from './wrappers.ts';
 
 const durationS = Number(process.env.BURSAR_BENCH_DURATION_S ?? '3');
@@ -486,6 +487,7 @@ for (const name of withPostgres ? (['sqlite', 'postgres'] as const) : (['sqlite'
   await benchBigWallet(name, emit, progress);
   await benchLedgerGrowth(name, durationS, emit, progress);
 }
+if (withPostgres) await benchScaleOut({ postgresServerUrl, durationS, ceilings, emit, progress });
 progress('model-call wrappers: added latency per call (SQLite)');
 await benchWrappers(emit);
 agent.destroy();

@@ -7,6 +7,7 @@
 
 import type { ExportedChainHead } from '../../platform/commit/audit-chain.ts';
 import { verifyAuditChain } from '../../platform/commit/audit-chain.ts';
+import { ownedIdTables } from '../../platform/commit/id-owners.ts';
 import { toBigint } from '../../platform/storage/codecs.ts';
 import type { SqlRow, SqlSession, SqlValue } from '../../platform/storage/database.ts';
 import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
@@ -55,6 +56,7 @@ export async function verifyDatabase(session: SqlSession, options: VerifyOptions
     () => verifyWallets(session, pageRows, count),
     () => verifyHolds(session, pageRows, count),
     () => verifyReversals(session),
+    () => verifyIdOwners(session),
   ];
   for (const step of steps) {
     const violation = await step();
@@ -450,6 +452,7 @@ async function verifyHolds(
         .selectFrom('hold_reservations')
         .select((reservation) => ['hold_id', reservation.fn.sum('amount').as('total')])
         .where('environment_id', '=', environmentId)
+        .where(isAnyOf(session.dialect, 'customer_id', [...new Set(holds.map((hold) => hold.customer_id))]))
         .where(isAnyOf(session.dialect, 'hold_id', ids))
         .groupBy('hold_id')
         .execute();
@@ -486,7 +489,8 @@ async function verifyReversals(session: SqlSession): Promise<Violation | null> {
   // The same sum the reversal command takes under the wallet lock, over every reversed transaction.
   const [over] = await session.all(
     `SELECT r.environment_id, r.reverses_id, SUM(r.amount) AS reversed, MAX(o.amount) AS original
-       FROM transactions r LEFT JOIN transactions o ON o.environment_id = r.environment_id AND o.id = r.reverses_id
+       FROM transactions r LEFT JOIN transactions o
+         ON o.environment_id = r.environment_id AND o.customer_id = r.customer_id AND o.id = r.reverses_id
      WHERE r.reverses_id IS NOT NULL
      GROUP BY r.environment_id, r.reverses_id
      HAVING MAX(o.amount) IS NULL OR SUM(r.amount) > MAX(o.amount)
@@ -500,4 +504,26 @@ async function verifyReversals(session: SqlSession): Promise<Violation | null> {
     expected: over.original === null ? 'the reversed transaction exists' : `reversals totalling ≤ ${over.original}`,
     found: over.original === null ? 'no such transaction' : `reversals totalling ${over.reversed}`,
   };
+}
+
+// ---- the id directory: every id a route takes alone names its row's customer ----
+
+async function verifyIdOwners(session: SqlSession): Promise<Violation | null> {
+  for (const table of ownedIdTables) {
+    const [missing] = await session.all(
+      `SELECT t.environment_id, t.id, t.customer_id, o.customer_id AS owner
+         FROM ${table} t LEFT JOIN id_owners o ON o.environment_id = t.environment_id AND o.id = t.id
+       WHERE o.customer_id IS NULL OR o.customer_id <> t.customer_id
+       ORDER BY t.environment_id, t.id LIMIT 1`,
+    );
+    if (missing === undefined) continue;
+    return {
+      invariant: `the id directory names the customer of every ${table} id (docs/distribution.md)`,
+      table: 'id_owners',
+      row: `${missing.environment_id}/${missing.id}`,
+      expected: String(missing.customer_id),
+      found: missing.owner === null ? 'no row' : String(missing.owner),
+    };
+  }
+  return null;
 }

@@ -40,6 +40,7 @@ export async function loadRevenueHistory(service: FinanceReader, filter: History
     .innerJoin('transactions', (join) =>
       join
         .onRef('transactions.environment_id', '=', 'entries.environment_id')
+        .onRef('transactions.customer_id', '=', 'entries.customer_id')
         .onRef('transactions.id', '=', 'entries.transaction_id'),
     )
     .select([

@@ -227,10 +227,10 @@ export async function createCheckoutSession(
         reversed_at: null,
       };
       await sql.insertMany('stripe_checkouts', [row], { onConflictDoNothing: true });
-      const [stored] = await sql.all('SELECT * FROM stripe_checkouts WHERE environment_id = ? AND id = ?', [
-        caller.environmentId,
-        session.id,
-      ]);
+      const [stored] = await sql.all(
+        'SELECT * FROM stripe_checkouts WHERE environment_id = ? AND customer_id = ? AND id = ?',
+        [caller.environmentId, input.customer, session.id],
+      );
       return okReply(201, toWireCheckout(stored ?? row, scale));
     },
   });

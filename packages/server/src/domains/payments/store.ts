@@ -3,6 +3,7 @@
  * payment, a top-up by its payment, an event already handled — and the wire form of a Checkout top-up.
  */
 import { formatAmount } from '@bursar/core';
+import { customerOfId } from '../../platform/commit/id-owners.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { toBigint, toTime } from '../../platform/storage/codecs.ts';
 import type { SqlRow } from '../../platform/storage/database.ts';
@@ -56,10 +57,12 @@ export async function grantRow(
   environmentId: string,
   grantId: string,
 ): Promise<SqlRow | undefined> {
-  const [row] = await service.database.reader.all('SELECT * FROM grants WHERE environment_id = ? AND id = ?', [
-    environmentId,
-    grantId,
-  ]);
+  const customer = await customerOfId(service.database.reader, environmentId, grantId);
+  if (customer === undefined) return undefined;
+  const [row] = await service.database.reader.all(
+    'SELECT * FROM grants WHERE environment_id = ? AND customer_id = ? AND id = ?',
+    [environmentId, customer, grantId],
+  );
   return row;
 }
 

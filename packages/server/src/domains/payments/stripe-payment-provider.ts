@@ -29,8 +29,8 @@ export class StripePaymentProvider implements PaymentProvider {
     const stripeCustomer = await stripeCustomerOf(this.#service, charge.environmentId, charge.customer);
     if (stripeCustomer === null) return failed('no Stripe customer is linked (linkStripeCustomer)');
     const [topUp] = await this.#service.database.reader.all(
-      'SELECT cost_currency, cost_total FROM topups WHERE environment_id = ? AND id = ?',
-      [charge.environmentId, charge.topUpId],
+      'SELECT cost_currency, cost_total FROM topups WHERE environment_id = ? AND customer_id = ? AND id = ?',
+      [charge.environmentId, charge.customer, charge.topUpId],
     );
     if (topUp === undefined || topUp.cost_currency === null) {
       return failed('the auto top-up rule has no cost, so there is nothing to charge');

@@ -131,21 +131,24 @@ async function settleCheckout(
   const asset = await service.asset(environmentId, String(found.asset));
   if (asset === undefined) throw new Error('assertion failed: a checkout names an existing asset');
   const key: WalletKey = { environmentId, customer: String(found.customer_id), asset: asset.code };
-  const rowKey = [environmentId, sessionId];
+  const rowKey = [environmentId, key.customer, sessionId];
   const reply = await service.committer.submit({
     environmentId,
     requestId,
     idempotency: null,
     wallets: [key],
-    preload: [{ table: 'stripe_checkouts', keyColumns: ['environment_id', 'id'], key: rowKey, lock: true }],
+    preload: [
+      { table: 'stripe_checkouts', keyColumns: ['environment_id', 'customer_id', 'id'], key: rowKey, lock: true },
+    ],
     decide(batch) {
       const row = batch.preloaded('stripe_checkouts', rowKey);
       if (row === undefined) throw new Error('assertion failed: a checkout is never deleted');
       const decision = decideCheckoutEvent(String(row.status) as 'pending_payment', facts);
       if (decision.kind === 'none') return okReply(200, { outcome: decision.outcome });
       if (decision.kind === 'expire') {
-        batch.update('stripe_checkouts', ['environment_id', 'id'], {
+        batch.update('stripe_checkouts', ['environment_id', 'customer_id', 'id'], {
           environment_id: environmentId,
+          customer_id: key.customer,
           id: sessionId,
           status: 'expired',
           settled_at: BigInt(batch.now),
@@ -171,8 +174,9 @@ async function settleCheckout(
       const metadata = JSON.stringify({ stripe_checkout_session: sessionId });
       batch.grantExtras.set(granted.result.grant.id, { reason: checkoutGrantReason, metadata });
       const { grant } = batch.apply(key, granted, { requestId, metadata });
-      batch.update('stripe_checkouts', ['environment_id', 'id'], {
+      batch.update('stripe_checkouts', ['environment_id', 'customer_id', 'id'], {
         environment_id: environmentId,
+        customer_id: key.customer,
         id: sessionId,
         status: 'paid',
         payment_intent: decision.paymentIntent,
@@ -276,6 +280,7 @@ async function reverse(
         .selectFrom('grants')
         .selectAll()
         .where('environment_id', '=', environmentId)
+        .where('customer_id', '=', key.customer)
         .where('id', '=', grantId)
         .execute();
       batch.addGrants(key, rows.map(grantFromRow));
@@ -291,8 +296,9 @@ async function reverse(
       const { transaction } = batch.apply(key, voided, { requestId, metadata: null });
       const consumed = grant.amount - transaction.amount;
       if (checkout !== null) {
-        batch.update('stripe_checkouts', ['environment_id', 'id'], {
+        batch.update('stripe_checkouts', ['environment_id', 'customer_id', 'id'], {
           environment_id: environmentId,
+          customer_id: key.customer,
           id: String(checkout.id),
           status: 'reversed',
           reversal_reason: decision.reason,

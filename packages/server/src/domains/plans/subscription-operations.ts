@@ -26,6 +26,7 @@ import {
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
 import type { Command, SqlReader } from '../../platform/commit/command.ts';
+import { customerOfId } from '../../platform/commit/id-owners.ts';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import { newId } from '../../platform/ids.ts';
@@ -89,13 +90,13 @@ export function commitSubscriptionDecision(
     preload: [
       {
         table: 'subscriptions',
-        keyColumns: ['environment_id', 'id'],
-        key: [environmentId, command.subscriptionId],
+        keyColumns: ['environment_id', 'customer_id', 'id'],
+        key: [environmentId, command.customer, command.subscriptionId],
         lock: true,
       },
     ],
     async read(batch, reader) {
-      const row = batch.preloaded('subscriptions', [environmentId, command.subscriptionId]);
+      const row = batch.preloaded('subscriptions', [environmentId, command.customer, command.subscriptionId]);
       const before = row === undefined ? null : subscriptionFromRow(row);
       const outcome = decideWithPlans(command, before, byRef, batch.now);
       decided =
@@ -111,12 +112,12 @@ export function commitSubscriptionDecision(
       if (decided === undefined) throw new Error('assertion failed: a subscription decision is read first');
       if (decided.kind === 'refused')
         return problemReply({ requestId: origin.requestId }, decided.code, decided.detail);
-      const row = batch.preloaded('subscriptions', [environmentId, command.subscriptionId]);
+      const row = batch.preloaded('subscriptions', [environmentId, command.customer, command.subscriptionId]);
       const periods = recordDecision(batch, origin, decided, command.subscriptionId);
       const metadata = row === undefined ? (command.metadata ?? null) : (row.metadata as string | null);
       const after = subscriptionRow(environmentId, decided.decision, metadata, row ?? null, batch.now);
       if (row === undefined) batch.insert('subscriptions', after);
-      else batch.update('subscriptions', ['environment_id', 'id'], after);
+      else batch.update('subscriptions', ['environment_id', 'customer_id', 'id'], after);
       const body = toWireSubscription(after, periods);
       if (origin.caller !== null && command.auditAction !== null)
         batch.audits.push(
@@ -196,7 +197,7 @@ async function readRecorded(
     sources.map((source) => [environmentId, customer, source]),
   )) as TableRow<'subscription_grants'>[];
   const issued = new Map(issuedRows.map((row) => [row.source, row]));
-  return { issued, periods: await periodsOf(reader, environmentId, subscriptionId) };
+  return { issued, periods: await periodsOf(reader, environmentId, customer, subscriptionId) };
 }
 
 /**
@@ -252,6 +253,7 @@ function newPeriodRows(
 ): PeriodRow[] {
   return decision.periods.map((period, offset) => ({
     environment_id: environmentId,
+    customer_id: decision.subscription.customer,
     subscription_id: decision.subscription.id,
     position: BigInt(firstPosition + offset),
     period_index: BigInt(period.index),
@@ -503,7 +505,10 @@ export async function getSubscription(service: LedgerService, caller: Caller, su
   const reader = service.database.reader;
   const row = await subscriptionOf(reader, caller.environmentId, subscriptionId);
   if (row === undefined) return notFound(caller, subscriptionId);
-  return okReply(200, toWireSubscription(row, await periodsOf(reader, caller.environmentId, subscriptionId)));
+  return okReply(
+    200,
+    toWireSubscription(row, await periodsOf(reader, caller.environmentId, row.customer_id, subscriptionId)),
+  );
 }
 
 const subscriptionKeys = keyset('subscriptions', 'asc', textColumn('id'));
@@ -522,38 +527,47 @@ export async function listSubscriptions(
   };
   const found = await readPage(reader, 'subscriptions', subscriptionKeys, filters, query);
   if (isFieldError(found)) return fieldReply(caller, [found]);
-  const ids = found.rows.map((row) => row.id);
   const periods = await childRowsOf(
     reader,
     'subscription_periods',
     'subscription_id',
     caller.environmentId,
-    ids,
+    found.rows.map((row) => ({ customer: row.customer_id, id: row.id })),
     'position',
   );
   const data = found.rows.map((row) => toWireSubscription(row, periods.get(row.id) ?? []));
   return okReply(200, { data, next_cursor: found.nextCursor });
 }
 
-function subscriptionOf(
+/** A subscription by its id alone: the id directory names its customer. */
+async function subscriptionOf(
   reader: SqlReader,
   environmentId: string,
   subscriptionId: string,
 ): Promise<SubscriptionRow | undefined> {
+  const customer = await customerOfId(reader, environmentId, subscriptionId);
+  if (customer === undefined) return undefined;
   return queryBuilder(reader)
     .selectFrom('subscriptions')
     .selectAll()
     .where('environment_id', '=', environmentId)
+    .where('customer_id', '=', customer)
     .where('id', '=', subscriptionId)
     .executeTakeFirst();
 }
 
 /** Every period of a subscription, in order. */
-function periodsOf(reader: SqlReader, environmentId: string, subscriptionId: string): Promise<PeriodRow[]> {
+function periodsOf(
+  reader: SqlReader,
+  environmentId: string,
+  customer: string,
+  subscriptionId: string,
+): Promise<PeriodRow[]> {
   return queryBuilder(reader)
     .selectFrom('subscription_periods')
     .selectAll()
     .where('environment_id', '=', environmentId)
+    .where('customer_id', '=', customer)
     .where('subscription_id', '=', subscriptionId)
     .orderBy('position')
     .execute();

@@ -8,6 +8,7 @@ import { decideGrant, decideTopUpOutcome, formatAmount } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
 import type { WalletCommand } from '../../platform/commit/command.ts';
+import { customerOfId } from '../../platform/commit/id-owners.ts';
 import { costFromText, costText, topUpStateFromRow } from '../../platform/commit/top-up-rows.ts';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
@@ -31,7 +32,10 @@ import { monthOf } from './requests.ts';
 
 type TopUpRow = TableRow<'topups'>;
 /** The columns a settlement changes, with the row's key. */
-type TopUpChange = Pick<TopUpRow, 'environment_id' | 'id' | 'status' | 'provider_reference' | 'settled_at'> &
+type TopUpChange = Pick<
+  TopUpRow,
+  'environment_id' | 'customer_id' | 'id' | 'status' | 'provider_reference' | 'settled_at'
+> &
   Partial<Pick<TopUpRow, 'reason' | 'cost_currency' | 'cost_total' | 'grant_id'>>;
 
 export const topUpGrantReason = 'auto top-up';
@@ -283,10 +287,13 @@ export async function topUpTarget(
   environmentId: string,
   topUpId: string,
 ): Promise<TopUpTarget | undefined> {
+  const customer = await customerOfId(service.database.reader, environmentId, topUpId);
+  if (customer === undefined) return undefined;
   const row = await queryBuilder(service.database.reader)
     .selectFrom('topups')
     .selectAll()
     .where('environment_id', '=', environmentId)
+    .where('customer_id', '=', customer)
     .where('id', '=', topUpId)
     .executeTakeFirst();
   if (row === undefined) return undefined;
@@ -306,10 +313,10 @@ export function settleCommand(
 ): Pick<WalletCommand, 'wallets' | 'preload' | 'decide'> {
   const { key, asset } = target;
   const id = target.row.id;
-  const rowKey = [key.environmentId, id];
+  const rowKey = [key.environmentId, key.customer, id];
   return {
     wallets: [key],
-    preload: [{ table: 'topups', keyColumns: ['environment_id', 'id'], key: rowKey, lock: true }],
+    preload: [{ table: 'topups', keyColumns: ['environment_id', 'customer_id', 'id'], key: rowKey, lock: true }],
     decide(batch) {
       const row = batch.preloaded('topups', rowKey);
       if (row === undefined) throw new Error('assertion failed: a top-up is never deleted');
@@ -321,7 +328,7 @@ export function settleCommand(
         ? recordSuccess(batch, target, row, settlement)
         : recordFailure(batch, target, row, settlement);
       if (isReply(settled)) return settled;
-      batch.update('topups', ['environment_id', 'id'], settled);
+      batch.update('topups', ['environment_id', 'customer_id', 'id'], settled);
       const body = toWireTopUp({ ...row, ...settled }, asset.scale);
       batch.audits.push({
         environmentId: key.environmentId,
@@ -381,6 +388,7 @@ function recordSuccess(
   });
   return {
     environment_id: key.environmentId,
+    customer_id: key.customer,
     id,
     status: 'succeeded',
     provider_reference: settlement.reference,
@@ -416,6 +424,7 @@ function recordFailure(batch: Batch, target: TopUpTarget, row: TopUpRow, settlem
   });
   return {
     environment_id: key.environmentId,
+    customer_id: key.customer,
     id,
     status: 'failed',
     reason: settlement.reason,

@@ -68,9 +68,10 @@ export class TopUpWorker {
         .execute();
       await session.updateMany(
         'topups',
-        ['environment_id', 'id'],
+        ['environment_id', 'customer_id', 'id'],
         leased.map((row) => ({
           environment_id: row.environment_id,
+          customer_id: row.customer_id,
           id: row.id,
           attempts: row.attempts + 1n,
           lease_until: BigInt(now + leaseMs),

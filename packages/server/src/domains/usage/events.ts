@@ -15,7 +15,7 @@ import type { AssetInfo, LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../../platform/storage/database.ts';
-import { isAnyOf, queryBuilder } from '../../platform/storage/kysely.ts';
+import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { bigintColumn, keyset, readPage, textColumn } from '../../platform/storage/paging.ts';
 import type { TableRow } from '../../platform/storage/schema.ts';
 import { toTimestamp } from '../../platform/wire.ts';
@@ -47,6 +47,7 @@ function rejected(id: string, code: OutcomeCode, detail: string): EventResult {
 /** What a batch's events read and changed: ids recorded, period totals and hourly rollups (their rows exist, preloaded). */
 interface UsageInBatch {
   /** Usage event ids recorded by this batch, so a duplicate inside one batch is caught too. */
+  /** The events recorded in this batch, by `eventKey`. */
   readonly eventIds: Set<string>;
   readonly totals: Map<string, { key: SqlRow; total: Rational; changed: boolean }>;
   readonly rollups: Map<string, { key: SqlRow; events: bigint; cost: bigint; quantities: Map<string, Rational> }>;
@@ -94,20 +95,23 @@ export async function ingestEvents(
   const catalog = new PriceCatalog(service, caller.environmentId);
   await catalog.preloadOverrides(input.events.map((event) => event.customer));
   const stored = await storedEvents(service, caller.environmentId, input.events);
-  // Only the first copy of an id in the request is checked and charged; a later copy answers what the first did.
+  // Only the first copy of an event in the request is checked and charged; a later copy answers what the first did.
   const firstIndex = new Map<string, number>();
   input.events.forEach((event, index) => {
-    if (!firstIndex.has(event.id)) firstIndex.set(event.id, index);
+    const key = eventKey(event.customer, event.id);
+    if (!firstIndex.has(key)) firstIndex.set(key, index);
   });
   const checked = await Promise.all(
     input.events.map((event, index) =>
-      firstIndex.get(event.id) === index ? checkEvent(service, caller, catalog, stored, event, now) : null,
+      firstIndex.get(eventKey(event.customer, event.id)) === index
+        ? checkEvent(service, caller, catalog, stored, event, now)
+        : null,
     ),
   );
   const answers = checked.map((outcome) => (typeof outcome === 'function' ? outcome() : outcome));
   const results = await Promise.all(
     input.events.map(async (event, index) => {
-      const first = firstIndex.get(event.id) ?? index;
+      const first = firstIndex.get(eventKey(event.customer, event.id)) ?? index;
       const answer = await answers[first];
       if (answer === null || answer === undefined) throw new Error('assertion failed: a first copy is answered');
       return first === index ? answer : repeatOf(answer);
@@ -122,22 +126,29 @@ export async function ingestEvents(
   });
 }
 
-/** The request's events whose ids are stored already, by id: one read, before anything is priced. */
+/**
+ * An event's identity: its id within its customer. Ids are the integrator's, unique per customer,
+ * so the key of every event row starts with its customer (docs/distribution.md).
+ */
+export function eventKey(customer: string, id: string): string {
+  return `${customer}\u0000${id}`;
+}
+
+/** The request's events stored already, by `eventKey`: one read, before anything is priced. */
 async function storedEvents(
   service: LedgerService,
   environmentId: string,
   events: readonly EventInput[],
 ): Promise<Map<string, StoredEvent>> {
-  const ids = [...new Set(events.map((event) => event.id))];
-  if (ids.length === 0) return new Map();
-  const reader = service.database.reader;
-  const rows = await queryBuilder(reader)
-    .selectFrom('events')
-    .selectAll()
-    .where('environment_id', '=', environmentId)
-    .where(isAnyOf(reader.dialect, 'id', ids))
-    .execute();
-  return new Map(rows.map((row) => [row.id, row]));
+  const keys = new Map(events.map((event) => [eventKey(event.customer, event.id), [event.customer, event.id]]));
+  if (keys.size === 0) return new Map();
+  // Whole rows of one table: the drivers type them as the schema does.
+  const rows = (await service.database.reader.selectByKeys(
+    'events',
+    ['environment_id', 'customer_id', 'id'],
+    [...keys.values()].map(([customer, id]) => [environmentId, customer ?? '', id ?? '']),
+  )) as StoredEvent[];
+  return new Map(rows.map((row) => [eventKey(row.customer_id, row.id), row]));
 }
 
 /** A later copy of an id in the same request: a duplicate of what the first copy charged, or its refusal. */
@@ -201,7 +212,11 @@ export function eventPreloads(environmentId: string, rated: RatedEvent): Preload
         defaultRow: { ...key, events: 0n, cost: 0n, quantities: '{}' },
       };
     }),
-    { table: 'events', keyColumns: ['environment_id', 'id'], key: [environmentId, rated.event.id] },
+    {
+      table: 'events',
+      keyColumns: ['environment_id', 'customer_id', 'id'],
+      key: [environmentId, rated.event.customer, rated.event.id],
+    },
     ...[...rated.quantities.keys()].map((quantity) => {
       const row = usageRow(environmentId, rated.event, quantity, rated.period);
       return {
@@ -216,9 +231,12 @@ export function eventPreloads(environmentId: string, rated: RatedEvent): Preload
   ];
 }
 
-/** True when the event id is stored already, or recorded earlier in this batch. */
-export function isRepeated(batch: Batch, environmentId: string, id: string): boolean {
-  return batch.part(usageBatchPart).eventIds.has(id) || batch.preloaded('events', [environmentId, id]) !== undefined;
+/** True when the customer's event id is stored already, or recorded earlier in this batch. */
+export function isRepeated(batch: Batch, environmentId: string, customer: string, id: string): boolean {
+  return (
+    batch.part(usageBatchPart).eventIds.has(eventKey(customer, id)) ||
+    batch.preloaded('events', [environmentId, customer, id]) !== undefined
+  );
 }
 
 /** The event's cost in one option, counting the customer's usage earlier in the period. */
@@ -249,7 +267,7 @@ export function recordEvent(
   transactionId: string,
 ): void {
   const { event } = rated;
-  batch.part(usageBatchPart).eventIds.add(event.id);
+  batch.part(usageBatchPart).eventIds.add(eventKey(event.customer, event.id));
   batch.insert('events', {
     environment_id: environmentId,
     id: event.id,
@@ -336,7 +354,7 @@ async function checkEvent(
     return rejected(event.id, 'customer_not_found', `No customer "${event.customer}" in this environment.`);
   }
   // Dedupe before pricing: a retry answers its first charge even if its timestamp or properties would not price.
-  const repeat = stored.get(event.id);
+  const repeat = stored.get(eventKey(event.customer, event.id));
   if (repeat !== undefined) return duplicateResult(service, repeat);
   const rated = await rateEvent(catalog, event);
   if ('code' in rated) return rejected(event.id, rated.code, rated.detail);
@@ -354,7 +372,8 @@ async function checkEvent(
       wallets,
       preload: eventPreloads(environmentId, rated),
       decide(batch) {
-        if (isRepeated(batch, environmentId, event.id)) return okReply(200, { id: event.id, status: 'repeated' });
+        if (isRepeated(batch, environmentId, event.customer, event.id))
+          return okReply(200, { id: event.id, status: 'repeated' });
         let shortest: EventResult | null = null;
         for (const [index, { option, asset }] of rated.options.entries()) {
           const cost = costInBatch(batch, environmentId, rated, option, asset.scale);
@@ -392,6 +411,7 @@ async function checkEvent(
       .selectFrom('events')
       .selectAll()
       .where('environment_id', '=', environmentId)
+      .where('customer_id', '=', event.customer)
       .where('id', '=', event.id)
       .executeTakeFirst();
     return stored === undefined

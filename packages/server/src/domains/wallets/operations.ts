@@ -22,6 +22,7 @@ import { sql } from 'kysely';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
 import type { Batch } from '../../platform/commit/batch.ts';
 import type { SqlReader } from '../../platform/commit/command.ts';
+import { customerOfId } from '../../platform/commit/id-owners.ts';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
 import { grantFromRow } from '../../platform/commit/wallet-store.ts';
 import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
@@ -351,7 +352,7 @@ async function captureWithEvent(
       wallets: [key],
       preload: eventPreloads(caller.environmentId, rated),
       decide(batch) {
-        if (isRepeated(batch, caller.environmentId, event.id)) {
+        if (isRepeated(batch, caller.environmentId, key.customer, event.id)) {
           return problemReply(
             caller,
             'event_exists',
@@ -497,6 +498,7 @@ async function ensureGrantsLoaded(
     .selectFrom('grants')
     .selectAll()
     .where('environment_id', '=', key.environmentId)
+    .where('customer_id', '=', key.customer)
     .where(isAnyOf(reader.dialect, 'id', missing))
     .orderBy('id')
     .execute();
@@ -522,6 +524,7 @@ export async function reverseTransaction(
     .selectFrom('entries')
     .selectAll()
     .where('environment_id', '=', caller.environmentId)
+    .where('customer_id', '=', key.customer)
     .where('transaction_id', '=', transactionId)
     .orderBy('position')
     .execute();
@@ -542,6 +545,7 @@ export async function reverseTransaction(
           .selectFrom('transactions')
           .select((select) => select.fn.coalesce(select.fn.sum('amount'), sql.lit(0)).as('total'))
           .where('environment_id', '=', caller.environmentId)
+          .where('customer_id', '=', key.customer)
           .where('reverses_id', '=', transactionId)
           .executeTakeFirst();
         // A sum is an aggregate: PostgreSQL answers numeric (exact text), SQLite an integer.
@@ -704,14 +708,21 @@ function holdReply(
   });
 }
 
-/** A row of one of the wallet's tables by its id (holds, grants and transactions are keyed by environment and id). */
+/** A row of one of the wallet's tables by its id alone: the id directory names its customer, then its whole key reads it. */
 async function rowById<Table extends 'holds' | 'grants' | 'transactions'>(
   service: LedgerService,
   table: Table,
   environmentId: string,
   id: string,
 ): Promise<TableRow<Table> | undefined> {
-  const [row] = await service.database.reader.selectByKeys(table, ['environment_id', 'id'], [[environmentId, id]]);
+  const reader = service.database.reader;
+  const customer = await customerOfId(reader, environmentId, id);
+  if (customer === undefined) return undefined;
+  const [row] = await reader.selectByKeys(
+    table,
+    ['environment_id', 'customer_id', 'id'],
+    [[environmentId, customer, id]],
+  );
   // A whole row of one table: the drivers type it as the schema does.
   return row as TableRow<Table> | undefined;
 }

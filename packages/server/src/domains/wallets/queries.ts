@@ -4,6 +4,7 @@
  */
 import type { Wallet } from '@bursar/core';
 import { decideCheck, decideSettlement, emptyWallet, formatAmount } from '@bursar/core';
+import { customerOfId } from '../../platform/commit/id-owners.ts';
 import { grantFromRow, loadWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
@@ -149,12 +150,17 @@ function grantOwner(row: TableRow<'grants'>) {
 }
 
 export async function getGrant(service: LedgerService, caller: Caller, grantId: string): Promise<Reply> {
-  const row = await queryBuilder(service.database.reader)
-    .selectFrom('grants')
-    .selectAll()
-    .where('environment_id', '=', caller.environmentId)
-    .where('id', '=', grantId)
-    .executeTakeFirst();
+  const customer = await customerOfId(service.database.reader, caller.environmentId, grantId);
+  const row =
+    customer === undefined
+      ? undefined
+      : await queryBuilder(service.database.reader)
+          .selectFrom('grants')
+          .selectAll()
+          .where('environment_id', '=', caller.environmentId)
+          .where('customer_id', '=', customer)
+          .where('id', '=', grantId)
+          .executeTakeFirst();
   if (row === undefined) return problemReply(caller, 'grant_not_found', `No grant "${grantId}" in this environment.`);
   return okReply(
     200,
@@ -195,17 +201,23 @@ export async function listGrants(
 
 export async function getHold(service: LedgerService, caller: Caller, holdId: string): Promise<Reply> {
   const reader = queryBuilder(service.database.reader);
-  const row = await reader
-    .selectFrom('holds')
-    .selectAll()
-    .where('environment_id', '=', caller.environmentId)
-    .where('id', '=', holdId)
-    .executeTakeFirst();
+  const customer = await customerOfId(service.database.reader, caller.environmentId, holdId);
+  const row =
+    customer === undefined
+      ? undefined
+      : await reader
+          .selectFrom('holds')
+          .selectAll()
+          .where('environment_id', '=', caller.environmentId)
+          .where('customer_id', '=', customer)
+          .where('id', '=', holdId)
+          .executeTakeFirst();
   if (row === undefined) return problemReply(caller, 'hold_not_found', `No hold "${holdId}" in this environment.`);
   const reservations = await reader
     .selectFrom('hold_reservations')
     .select(['grant_id', 'amount'])
     .where('environment_id', '=', caller.environmentId)
+    .where('customer_id', '=', row.customer_id)
     .where('hold_id', '=', holdId)
     .orderBy('position')
     .execute();
@@ -284,7 +296,7 @@ async function renderTransactions(service: LedgerService, caller: Caller, rows: 
     'entries',
     'transaction_id',
     caller.environmentId,
-    rows.map((row) => row.id),
+    rows.map((row) => ({ customer: row.customer_id, id: row.id })),
     'position',
   );
   const rendered = [];
@@ -301,12 +313,17 @@ async function renderTransactions(service: LedgerService, caller: Caller, rows: 
 }
 
 export async function getTransaction(service: LedgerService, caller: Caller, transactionId: string): Promise<Reply> {
-  const row = await queryBuilder(service.database.reader)
-    .selectFrom('transactions')
-    .selectAll()
-    .where('environment_id', '=', caller.environmentId)
-    .where('id', '=', transactionId)
-    .executeTakeFirst();
+  const customer = await customerOfId(service.database.reader, caller.environmentId, transactionId);
+  const row =
+    customer === undefined
+      ? undefined
+      : await queryBuilder(service.database.reader)
+          .selectFrom('transactions')
+          .selectAll()
+          .where('environment_id', '=', caller.environmentId)
+          .where('customer_id', '=', customer)
+          .where('id', '=', transactionId)
+          .executeTakeFirst();
   if (row === undefined)
     return problemReply(caller, 'transaction_not_found', `No transaction "${transactionId}" in this environment.`);
   const [rendered] = await renderTransactions(service, caller, [row]);
@@ -333,12 +350,17 @@ export async function listTransactions(
   // filter instead walks its customer's transactions, which are indexed, and checks their entries.
   let customer = query.customer;
   if (query.grant !== undefined) {
-    const grant = await queryBuilder(service.database.reader)
-      .selectFrom('grants')
-      .select('customer_id')
-      .where('environment_id', '=', caller.environmentId)
-      .where('id', '=', query.grant)
-      .executeTakeFirst();
+    const owner = await customerOfId(service.database.reader, caller.environmentId, query.grant);
+    const grant =
+      owner === undefined
+        ? undefined
+        : await queryBuilder(service.database.reader)
+            .selectFrom('grants')
+            .select('customer_id')
+            .where('environment_id', '=', caller.environmentId)
+            .where('customer_id', '=', owner)
+            .where('id', '=', query.grant)
+            .executeTakeFirst();
     if (grant === undefined || (customer !== undefined && customer !== grant.customer_id)) {
       const checked = cursorKey(transactionKeys, query.cursor);
       if (isFieldError(checked)) return fieldReply(caller, [checked]);
@@ -352,7 +374,7 @@ export async function listTransactions(
     'asset = ?': query.asset,
     'kind = ?': query.kind,
     'hold_id = ?': query.hold,
-    '(grant_id = ? OR EXISTS (SELECT 1 FROM entries e WHERE e.environment_id = transactions.environment_id AND e.transaction_id = transactions.id AND e.grant_id = ?))':
+    '(grant_id = ? OR EXISTS (SELECT 1 FROM entries e WHERE e.environment_id = transactions.environment_id AND e.customer_id = transactions.customer_id AND e.transaction_id = transactions.id AND e.grant_id = ?))':
       query.grant,
     'created_at > ?': query.created_after === undefined ? undefined : BigInt(query.created_after),
     'created_at < ?': query.created_before === undefined ? undefined : BigInt(query.created_before),

@@ -148,8 +148,13 @@ export class WebhookDispatcher {
       await session.insertMany('webhook_deliveries', deliveries);
       await session.updateMany(
         'outbox',
-        ['id'],
-        events.map((event) => ({ id: event.id, delivered_at: BigInt(now) })),
+        ['environment_id', 'customer_id', 'id'],
+        events.map((event) => ({
+          environment_id: event.environment_id,
+          customer_id: event.customer_id,
+          id: event.id,
+          delivered_at: BigInt(now),
+        })),
       );
     });
   }

@@ -11,11 +11,12 @@ import type { SqlRow, SqlSession } from '../storage/database.ts';
 import { isAnyOf, queryBuilder } from '../storage/kysely.ts';
 import { chainAuditRecords } from './audit-chain.ts';
 import type { Batch, HoldVersion } from './batch.ts';
+import { idOwnerRows } from './id-owners.ts';
 import { topUpColumns } from './top-up-rows.ts';
 import { rolloverToText } from './wallet-store.ts';
 
 export async function flushBatch(session: SqlSession, batch: Batch, auditKey: Buffer): Promise<void> {
-  await writeTransactions(session, batch);
+  const idOwners = await writeTransactions(session, batch);
   const grantInserts: SqlRow[] = [];
   const grantUpdates: SqlRow[] = [];
   const walletUpdates: SqlRow[] = [];
@@ -42,6 +43,7 @@ export async function flushBatch(session: SqlSession, batch: Batch, auditKey: Bu
       else {
         grantUpdates.push({
           environment_id: environmentId,
+          customer_id: slot.key.customer,
           id: grant.id,
           remaining: grant.remaining,
           reserved: grant.reserved,
@@ -53,11 +55,16 @@ export async function flushBatch(session: SqlSession, batch: Batch, auditKey: Bu
     walletUpdates.push(walletRow(environmentId, slot.current, slot.version + 1n, batch.now));
   }
   await session.insertMany('grants', grantInserts);
-  await session.updateMany('grants', ['environment_id', 'id'], grantUpdates);
-  await writeHolds(session, batch, initialHolds);
+  await session.updateMany('grants', ['environment_id', 'customer_id', 'id'], grantUpdates);
+  idOwners.push(...idOwnerRows('grants', grantInserts));
+  idOwners.push(...(await writeHolds(session, batch, initialHolds)));
   await session.updateMany('wallets', ['environment_id', 'customer_id', 'asset'], walletUpdates);
   await writeOutbox(session, batch);
-  for (const [table, rows] of batch.insertsByTable) await session.insertMany(table, rows);
+  for (const [table, rows] of batch.insertsByTable) {
+    await session.insertMany(table, rows);
+    idOwners.push(...idOwnerRows(table, rows));
+  }
+  await session.insertMany('id_owners', idOwners);
   for (const { table, keyColumns, row } of batch.updates) await session.updateMany(table, keyColumns, [row]);
   for (const [part, state] of batch.usedParts()) await part.flush(state, session);
   if (batch.audits.length > 0) {
@@ -67,7 +74,8 @@ export async function flushBatch(session: SqlSession, batch: Batch, auditKey: Bu
   }
 }
 
-async function writeTransactions(session: SqlSession, batch: Batch): Promise<void> {
+/** Returns the id directory's rows of the transactions written. */
+async function writeTransactions(session: SqlSession, batch: Batch): Promise<SqlRow[]> {
   const transactionRows: SqlRow[] = [];
   const entryRows: SqlRow[] = [];
   for (const { environmentId, transaction, options } of batch.transactions) {
@@ -90,9 +98,9 @@ async function writeTransactions(session: SqlSession, batch: Batch): Promise<voi
     transaction.entries.forEach((entry, position) => {
       entryRows.push({
         environment_id: environmentId,
+        customer_id: transaction.customer,
         transaction_id: transaction.id,
         position: BigInt(position),
-        customer_id: transaction.customer,
         asset: transaction.asset,
         account: entry.account,
         grant_id: entry.grantId,
@@ -102,9 +110,15 @@ async function writeTransactions(session: SqlSession, batch: Batch): Promise<voi
   }
   await session.insertMany('transactions', transactionRows);
   await session.insertMany('entries', entryRows);
+  return idOwnerRows('transactions', transactionRows);
 }
 
-async function writeHolds(session: SqlSession, batch: Batch, initialHolds: Map<string, HoldVersion>): Promise<void> {
+/** Returns the id directory's rows of the holds created. */
+async function writeHolds(
+  session: SqlSession,
+  batch: Batch,
+  initialHolds: Map<string, HoldVersion>,
+): Promise<SqlRow[]> {
   const endings = new Map(batch.holdsEnded.map(({ ending }) => [ending.holdId, ending]));
   const holdInserts: SqlRow[] = [];
   const holdUpdates: SqlRow[] = [];
@@ -122,6 +136,7 @@ async function writeHolds(session: SqlSession, batch: Batch, initialHolds: Map<s
     hold.reservations.slice(firstNewPosition).forEach((reservation, offset) => {
       reservationInserts.push({
         environment_id: environmentId,
+        customer_id: customer,
         hold_id: holdId,
         position: BigInt(firstNewPosition + offset),
         grant_id: reservation.grantId,
@@ -147,12 +162,13 @@ async function writeHolds(session: SqlSession, batch: Batch, initialHolds: Map<s
         ...mutable,
       });
     } else if (initial !== hold || ending !== undefined) {
-      holdUpdates.push({ environment_id: environmentId, id: holdId, ...mutable });
+      holdUpdates.push({ environment_id: environmentId, customer_id: customer, id: holdId, ...mutable });
     }
   }
   await session.insertMany('holds', holdInserts);
   await session.insertMany('hold_reservations', reservationInserts);
-  await session.updateMany('holds', ['environment_id', 'id'], holdUpdates);
+  await session.updateMany('holds', ['environment_id', 'customer_id', 'id'], holdUpdates);
+  return idOwnerRows('holds', holdInserts);
 }
 
 function grantRow(
@@ -201,8 +217,8 @@ async function writeOutbox(session: SqlSession, batch: Batch): Promise<void> {
         }
       }
       return {
-        id: newId('evt', batch.now),
         environment_id: environmentId,
+        id: newId('evt', batch.now),
         type: event.type,
         customer_id: event.customer,
         asset: event.asset,

@@ -105,8 +105,8 @@ export async function loadWallet(session: SqlSession, row: WalletRow): Promise<W
   // environment in key order instead (9.7 ms for a wallet of 5 holds beside one of 3,000).
   const reservationRows = (await session.selectByKeys(
     'hold_reservations',
-    ['environment_id', 'hold_id'],
-    holdRows.map((hold) => [key.environmentId, hold.id]),
+    ['environment_id', 'customer_id', 'hold_id'],
+    holdRows.map((hold) => [key.environmentId, key.customer, hold.id]),
   )) as TableRow<'hold_reservations'>[];
   reservationRows.sort((a, b) =>
     a.hold_id < b.hold_id ? -1 : a.hold_id > b.hold_id ? 1 : Number(a.position - b.position),

@@ -13,6 +13,7 @@ import { stripePaymentsMigration } from './migrations/0003-stripe-payments.ts';
 import { financeMigration } from './migrations/0004-finance.ts';
 import { consoleSessionsMigration } from './migrations/0005-console-sessions.ts';
 import { portalMigration } from './migrations/0006-portal.ts';
+import { customerKeysMigration } from './migrations/0007-customer-keys.ts';
 
 export interface MigrateOptions {
   /**
@@ -32,6 +33,7 @@ function history(session: SqlSession, options: MigrateOptions): Record<string, M
     '0004-finance': financeMigration(session.dialect),
     '0005-console-sessions': consoleSessionsMigration(session.dialect),
     '0006-portal': portalMigration(session.dialect),
+    '0007-customer-keys': customerKeysMigration(session.dialect),
   };
 }
 

@@ -146,23 +146,28 @@ export async function readPage<Table extends TableName>(
 
 /**
  * The child rows of a page's rows (entries, periods, versions, attempts), read with one
- * statement whatever the page's size, grouped by parent and ordered by `orderColumn`.
+ * statement whatever the page's size, grouped by parent and ordered by `orderColumn`. A customer's
+ * parents are named with their customer, so the lookup uses the child's whole key.
  */
 export async function childRowsOf<Table extends TableName>(
   session: SqlSession,
   table: Table,
   parentColumn: keyof TableRow<Table> & string,
   environmentId: string,
-  parentIds: readonly string[],
+  parents: readonly string[] | readonly { readonly customer: string; readonly id: string }[],
   orderColumn: keyof TableRow<Table> & string,
 ): Promise<Map<string, TableRow<Table>[]>> {
+  const named = parents.map((parent) => (typeof parent === 'string' ? { customer: null, id: parent } : parent));
+  const byCustomer = named.some((parent) => parent.customer !== null);
   // Rows of one table: the drivers return its columns as the schema types them.
   const rows = (await session.selectByKeys(
     table,
-    ['environment_id', parentColumn],
-    parentIds.map((id) => [environmentId, id]),
+    byCustomer ? ['environment_id', 'customer_id', parentColumn] : ['environment_id', parentColumn],
+    named.map((parent) =>
+      byCustomer ? [environmentId, parent.customer ?? '', parent.id] : [environmentId, parent.id],
+    ),
   )) as TableRow<Table>[];
-  const byParent = new Map<string, TableRow<Table>[]>(parentIds.map((id) => [id, []]));
+  const byParent = new Map<string, TableRow<Table>[]>(named.map((parent) => [parent.id, []]));
   for (const row of rows) byParent.get(String(row[parentColumn]))?.push(row);
   for (const children of byParent.values())
     children.sort((a, b) => {

@@ -128,9 +128,9 @@ export const tables = {
       rollover: 'text',
     },
     nullable: ['expires_at', 'features', 'cost_currency', 'cost_total', 'reason', 'metadata', 'voided_at', 'rollover'],
-    primaryKey: ['environment_id', 'id'],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
     // Not on `remaining`: every debit changes it, and an index on it would be rewritten each time.
-    indexes: [['environment_id', 'customer_id', 'asset'], ['expires_at']],
+    indexes: [['environment_id', 'customer_id', 'asset'], ['expires_at'], ['environment_id', 'id']],
   },
   holds: {
     columns: {
@@ -148,16 +148,23 @@ export const tables = {
       ended_at: 'bigint',
     },
     nullable: ['feature', 'metadata', 'ended_at'],
-    primaryKey: ['environment_id', 'id'],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
     indexes: [
       ['environment_id', 'customer_id', 'asset', 'status'],
       ['status', 'expires_at'],
     ],
   },
   hold_reservations: {
-    columns: { environment_id: 'text', hold_id: 'text', position: 'bigint', grant_id: 'text', amount: 'bigint' },
+    columns: {
+      environment_id: 'text',
+      customer_id: 'text',
+      hold_id: 'text',
+      position: 'bigint',
+      grant_id: 'text',
+      amount: 'bigint',
+    },
     nullable: ['grant_id'],
-    primaryKey: ['environment_id', 'hold_id', 'position'],
+    primaryKey: ['environment_id', 'customer_id', 'hold_id', 'position'],
     appendOnly: true,
   },
   transactions: {
@@ -178,11 +185,11 @@ export const tables = {
       created_at: 'bigint',
     },
     nullable: ['feature', 'hold_id', 'grant_id', 'reverses_id', 'reason', 'metadata', 'request_id'],
-    primaryKey: ['environment_id', 'id'],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
     indexes: [
-      ['environment_id', 'customer_id', 'id'],
       ['environment_id', 'reverses_id'],
       ['environment_id', 'hold_id'],
+      ['environment_id', 'id'],
     ],
     appendOnly: true,
   },
@@ -198,7 +205,7 @@ export const tables = {
       amount: 'bigint',
     },
     nullable: ['grant_id'],
-    primaryKey: ['environment_id', 'transaction_id', 'position'],
+    primaryKey: ['environment_id', 'customer_id', 'transaction_id', 'position'],
     // No index on grant_id: debits would write to it at random places; see listTransactions.
     appendOnly: true,
   },
@@ -250,8 +257,11 @@ export const tables = {
       delivered_at: 'bigint',
     },
     nullable: ['delivered_at'],
-    primaryKey: ['id'],
-    indexes: [['delivered_at', 'id']],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
+    indexes: [
+      ['delivered_at', 'id'],
+      ['environment_id', 'id'],
+    ],
   },
   features: {
     columns: { environment_id: 'text', key: 'text', name: 'text', meter: 'text', created_at: 'bigint' },
@@ -310,7 +320,7 @@ export const tables = {
       received_at: 'bigint',
     },
     nullable: [],
-    primaryKey: ['environment_id', 'id'],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
     indexes: [['environment_id', 'customer_id', 'occurred_at']],
     appendOnly: true,
   },
@@ -329,7 +339,7 @@ export const tables = {
       transaction_id: 'text',
     },
     nullable: [],
-    primaryKey: ['environment_id', 'event_id'],
+    primaryKey: ['environment_id', 'customer_id', 'event_id'],
     indexes: [['environment_id', 'occurred_at']],
   },
   /** A provider's own cost export, per UTC day and model (exact USD); a later import of the same day replaces it. */
@@ -471,7 +481,7 @@ export const tables = {
       settled_at: 'bigint',
     },
     nullable: ['reason', 'provider_reference', 'cost_currency', 'cost_total', 'grant_id', 'lease_until', 'settled_at'],
-    primaryKey: ['environment_id', 'id'],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
     indexes: [
       ['environment_id', 'customer_id', 'asset', 'id'],
       { columns: ['lease_until'], where: "status = 'requested'" },
@@ -488,7 +498,7 @@ export const tables = {
   stripe_checkouts: {
     columns: {
       environment_id: 'text',
-      /** Stripe's Checkout Session id, unique across environments (the webhook finds it by this alone). */
+      /** Stripe's Checkout Session id, unique across environments by Stripe (the webhook finds it by this alone). */
       id: 'text',
       customer_id: 'text',
       asset: 'text',
@@ -520,9 +530,8 @@ export const tables = {
       'settled_at',
       'reversed_at',
     ],
-    primaryKey: ['environment_id', 'id'],
-    unique: [['id']],
-    indexes: [['payment_intent']],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
+    indexes: [['id'], ['payment_intent']],
   },
   /** A wallet's debt invoiced to Stripe for one period, at most once (`pending` until Stripe has the item). */
   stripe_overage_invoices: {
@@ -639,12 +648,13 @@ export const tables = {
       'next_due_at',
       'metadata',
     ],
-    primaryKey: ['environment_id', 'id'],
-    indexes: [['environment_id', 'customer_id'], { columns: ['next_due_at'], where: 'next_due_at IS NOT NULL' }],
+    primaryKey: ['environment_id', 'customer_id', 'id'],
+    indexes: [{ columns: ['next_due_at'], where: 'next_due_at IS NOT NULL' }, ['environment_id', 'id']],
   },
   subscription_periods: {
     columns: {
       environment_id: 'text',
+      customer_id: 'text',
       subscription_id: 'text',
       /** Period indexes restart at 0 when a plan change or a resume starts a new phase; rows count on. */
       position: 'bigint',
@@ -656,7 +666,7 @@ export const tables = {
       created_at: 'bigint',
     },
     nullable: [],
-    primaryKey: ['environment_id', 'subscription_id', 'position'],
+    primaryKey: ['environment_id', 'customer_id', 'subscription_id', 'position'],
     appendOnly: true,
   },
   /** Every grant a subscription issued, by its unique source: issuing twice is impossible, and voids find it. */
@@ -680,6 +690,16 @@ export const tables = {
     nullable: [],
     primaryKey: ['environment_id', 'kind', 'target'],
     appendOnly: true,
+  },
+  /**
+   * The customer of each id the API takes alone (`/v1/holds/{id}`, grants, transactions,
+   * subscriptions, top-ups), written with the row it names: a lookup by id finds the customer
+   * here, then reads the row by its whole key (docs/distribution.md).
+   */
+  id_owners: {
+    columns: { environment_id: 'text', id: 'text', customer_id: 'text' },
+    nullable: [],
+    primaryKey: ['environment_id', 'id'],
   },
   /** Scheduler jobs that failed: attempts, the last error, and when to retry (backoff). */
   job_failures: {

@@ -397,6 +397,35 @@ describe('bursar verify', () => {
     }
   });
 
+  it('an id the directory lost, or names with another customer, is named', async () => {
+    const { database, ids } = await populatedDatabase();
+    try {
+      const hold = ids.captured as string;
+      await withDatabase(database, (opened) =>
+        opened.writeTransaction((session) => session.run('DELETE FROM id_owners WHERE id = ?', [hold]).then(() => {})),
+      );
+      await expectViolation(
+        database,
+        'id_owners',
+        new RegExp(`/${hold}$`),
+        /^the id directory names the customer of every holds id/,
+      );
+      await withDatabase(database, (opened) =>
+        opened.writeTransaction(async (session) => {
+          const [row] = await session.all('SELECT environment_id FROM holds WHERE id = ?', [hold]);
+          await session.insertMany('id_owners', [
+            { environment_id: row?.environment_id ?? null, id: hold, customer_id: 'someone-else' },
+          ]);
+        }),
+      );
+      const result = await verifyOpened(database);
+      assert.equal(result.violation?.found, 'someone-else', JSON.stringify(result.violation));
+      assert.equal(result.violation?.expected, 'acme');
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('a dropped append-only trigger is named', async () => {
     const { database } = await populatedDatabase();
     try {
