@@ -121,6 +121,7 @@ describe('console', { skip: browserUnavailable() }, () => {
           assert.equal(cell, `${balance.balance} ${balance.asset}`);
         }
       }
+      assert.equal(await page.title(), 'Customers · Bursar console');
       await expectNoSeriousA11yViolations(page, 'customers');
       await saveScreenshot(page, 'console-customers');
 
@@ -232,6 +233,7 @@ describe('console', { skip: browserUnavailable() }, () => {
       assert.ok(subscription);
       const shown = await textOf(page, `[data-subscription=${subscription.id}] h3`);
       assert.ok(shown.includes(`${subscription.plan} v${subscription.version} · ${subscription.status}`), shown);
+      assert.equal(await page.title(), 'Customer org_acme · Bursar console');
       await expectNoSeriousA11yViolations(page, 'customer');
       await saveScreenshot(page, 'console-customer');
     });

@@ -103,6 +103,16 @@ export function Time({ at }: { readonly at: string | null | undefined }) {
   );
 }
 
+/** The screen's one h1, and the document's title (React 19 hoists `<title>` into the head). */
+export function PageHeading({ title, children }: { readonly title: string; readonly children?: ReactNode }) {
+  return (
+    <>
+      <title>{`${title} · Bursar console`}</title>
+      <h1>{children ?? title}</h1>
+    </>
+  );
+}
+
 export function Section({
   title,
   children,

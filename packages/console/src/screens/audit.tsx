@@ -2,7 +2,18 @@
 import { type FormEvent, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import type { Schemas } from '../api.ts';
-import { Empty, Field, localToInstant, MoreButton, QueryView, Section, Time, useApi, usePagedApi } from '../ui.tsx';
+import {
+  Empty,
+  Field,
+  localToInstant,
+  MoreButton,
+  PageHeading,
+  QueryView,
+  Section,
+  Time,
+  useApi,
+  usePagedApi,
+} from '../ui.tsx';
 
 const filterNames = ['actor', 'action', 'target', 'customer', 'from', 'to'] as const;
 type FilterName = (typeof filterNames)[number];
@@ -38,7 +49,7 @@ export function AuditScreen() {
 
   return (
     <>
-      <h1>Audit log</h1>
+      <PageHeading title="Audit log" />
       <QueryView query={verify} label="verification">
         {(result) => (
           <p role="status" className={result.valid ? 'notice notice-ok' : 'notice notice-error'} data-testid="verify">

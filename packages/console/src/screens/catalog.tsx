@@ -7,12 +7,12 @@ import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, type Page, path, type Schemas } from '../api.ts';
 import { useCan } from '../session.tsx';
-import { Empty, ErrorNotice, Field, localToInstant, QueryView, Section, Time, useApi } from '../ui.tsx';
+import { Empty, ErrorNotice, Field, localToInstant, PageHeading, QueryView, Section, Time, useApi } from '../ui.tsx';
 
 export function CatalogScreen() {
   return (
     <>
-      <h1>Catalog</h1>
+      <PageHeading title="Catalog" />
       <FeaturesSection />
       <PriceBooksSection />
       <ModelPricesSection />

@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { useParams } from 'react-router';
 import { ApiError, type Page, path, type Schemas } from '../api.ts';
 import { useCan } from '../session.tsx';
-import { Empty, ErrorNotice, MoreButton, QueryView, Section, Time, useApi, usePagedApi } from '../ui.tsx';
+import { Empty, ErrorNotice, MoreButton, PageHeading, QueryView, Section, Time, useApi, usePagedApi } from '../ui.tsx';
 import { type CustomerAction, CustomerActionPanel } from './customer-actions.tsx';
 import { DrawInspector } from './draw-inspector.tsx';
 import { UsageSection } from './usage.tsx';
@@ -25,9 +25,9 @@ export function CustomerScreen() {
   if (details.error instanceof ApiError && details.error.status === 404) {
     return (
       <>
-        <h1>
+        <PageHeading title={`Customer ${customer}`}>
           Customer <code>{customer}</code>
-        </h1>
+        </PageHeading>
         <p role="alert" className="notice notice-error">
           No customer {customer} in this environment.
         </p>
@@ -42,9 +42,9 @@ export function CustomerScreen() {
 
   return (
     <>
-      <h1>
+      <PageHeading title={`Customer ${customer}`}>
         Customer <code>{customer}</code>
-      </h1>
+      </PageHeading>
       <QueryView query={details} label="customer">
         {(found) => (
           <p className="muted">

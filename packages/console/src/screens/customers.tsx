@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { path, type Schemas } from '../api.ts';
-import { Empty, Field, MoreButton, QueryView, Time, useApi, usePagedApi } from '../ui.tsx';
+import { Empty, Field, MoreButton, PageHeading, QueryView, Time, useApi, usePagedApi } from '../ui.tsx';
 
 export function CustomersScreen() {
   const [params, setParams] = useSearchParams();
@@ -11,7 +11,7 @@ export function CustomersScreen() {
   const customers = usePagedApi<Schemas['Customer']>('/v1/customers', { q, limit: 50 });
   return (
     <>
-      <h1>Customers</h1>
+      <PageHeading title="Customers" />
       <search>
         <form
           className="toolbar"

@@ -1,12 +1,12 @@
 /** Jobs: each background job of the server's runner, its failures, and the scheduled work coming due. */
 import type { Schemas } from '../api.ts';
-import { Empty, QueryView, Section, Time, useApi } from '../ui.tsx';
+import { Empty, PageHeading, QueryView, Section, Time, useApi } from '../ui.tsx';
 
 export function JobsScreen() {
   const jobs = useApi<Schemas['Jobs']>('/v1/jobs');
   return (
     <>
-      <h1>Jobs</h1>
+      <PageHeading title="Jobs" />
       <QueryView query={jobs} label="jobs">
         {(found) => (
           <>

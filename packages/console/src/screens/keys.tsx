@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, type Page, path, type Schemas } from '../api.ts';
 import { type Scope, useCan, useSignedIn } from '../session.tsx';
-import { Empty, ErrorNotice, Field, QueryView, Section, Time, useApi } from '../ui.tsx';
+import { Empty, ErrorNotice, Field, PageHeading, QueryView, Section, Time, useApi } from '../ui.tsx';
 
 const grantableScopes: readonly Scope[] = ['admin', 'write', 'ingest', 'read'];
 
@@ -29,7 +29,7 @@ export function KeysScreen() {
 
   return (
     <>
-      <h1>API keys and environments</h1>
+      <PageHeading title="API keys and environments" />
       <ErrorNotice error={problem} />
       {secret !== null && (
         <div role="status" className="notice notice-ok">

@@ -27,6 +27,7 @@ export function SignInScreen({ message }: { readonly message: string | null }) {
   return (
     <main className="sign-in">
       <form onSubmit={submit} className="card" aria-labelledby="sign-in-title">
+        <title>Sign in · Bursar console</title>
         <h1 id="sign-in-title">Sign in to the Bursar console</h1>
         {message !== null && (
           <p role="status" className="notice">

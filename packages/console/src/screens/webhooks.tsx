@@ -2,7 +2,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, type Page, path, type Schemas } from '../api.ts';
-import { Empty, ErrorNotice, Field, QueryView, Section, Time, useApi, words } from '../ui.tsx';
+import { Empty, ErrorNotice, Field, PageHeading, QueryView, Section, Time, useApi, words } from '../ui.tsx';
 
 export function WebhooksScreen() {
   const endpoints = useApi<Page<Schemas['WebhookEndpoint']>>('/v1/webhook-endpoints', { limit: 100 });
@@ -24,7 +24,7 @@ export function WebhooksScreen() {
 
   return (
     <>
-      <h1>Webhooks</h1>
+      <PageHeading title="Webhooks" />
       <ErrorNotice error={problem} />
       {notice !== null && (
         <div role="status" className="notice notice-ok">
