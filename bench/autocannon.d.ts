@@ -41,6 +41,7 @@ declare module 'autocannon' {
     timeout?: number;
     pipelining?: number;
     maxOverallRequests?: number;
+    overallRate?: number;
     maxConnectionRequests?: number;
     amount?: number;
     sampleInt?: number;

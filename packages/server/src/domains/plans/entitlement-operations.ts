@@ -16,7 +16,6 @@ import {
   rational,
   viewBalance,
 } from '@bursar/core';
-import { readWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply } from '../../platform/service.ts';
@@ -237,7 +236,7 @@ async function creditFor(
     countBased && input.quantities === undefined
       ? rational.toUnits(rational.multiply(rational.fromInteger(priced.amount), quantity), 0, 'up')
       : priced.amount;
-  const wallet = await readWallet(service.database.reader, {
+  const wallet = await service.wallets.current({
     environmentId: caller.environmentId,
     customer,
     asset: priced.asset.code,

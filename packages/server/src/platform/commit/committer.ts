@@ -40,12 +40,29 @@ export interface CommitterOptions {
   readonly onError?: (error: unknown, size: number) => void;
 }
 
+/**
+ * When a cached wallet was last known to equal the stored one: `mark` is the database's
+ * foreign-commit mark then (SQLite), `at` the monotonic time (`performance.now()`) before the
+ * lock or the read that showed it. Reads decide from these whether they may answer from memory.
+ */
+export interface WalletCheck {
+  readonly mark: bigint | null;
+  readonly at: number;
+}
+
+/** A wallet's state as of its stored `version`, and when that version was last known current. */
+export interface CachedWallet {
+  readonly wallet: Wallet;
+  readonly version: bigint;
+  checked: WalletCheck;
+}
+
 /** Batches whose completion times the Retry-After estimate looks back over. */
 const recentBatchesMax = 32;
 
 export class Committer {
   readonly #options: CommitterOptions;
-  readonly #cache: LRUCache<string, { wallet: Wallet; version: bigint }>;
+  readonly #cache: LRUCache<string, CachedWallet>;
   readonly #parts = new Set<BatchPart<unknown>>();
   readonly #observers: WalletObserver[] = [];
   /** When recent batches finished and how many commands each held, newest last. */
@@ -78,6 +95,17 @@ export class Committer {
   /** Wallets whose state is cached now (at most walletCacheMax). */
   get walletsCached(): number {
     return this.#cache.size;
+  }
+
+  /** The cached state of a wallet (by `walletKeyText`), for reads that may answer from memory. */
+  cachedWallet(keyText: string): CachedWallet | undefined {
+    return this.#cache.get(keyText);
+  }
+
+  /** Keeps a wallet a read loaded consistently, unless the cache already holds that version or a newer one. */
+  keepWallet(keyText: string, entry: CachedWallet): void {
+    const cached = this.#cache.peek(keyText);
+    if (cached === undefined || cached.version < entry.version) this.#cache.set(keyText, entry);
   }
 
   submit(command: Command): Promise<Reply> {
@@ -214,7 +242,10 @@ export class Committer {
     session: SqlSession,
     commands: readonly Command[],
     touched: string[],
-  ): Promise<{ replies: Reply[]; wallets: Map<string, { wallet: Wallet; version: bigint }> }> {
+  ): Promise<{ replies: Reply[]; wallets: Map<string, CachedWallet> }> {
+    // Taken inside the transaction, before the locks: nothing another process commits after this
+    // can be in the state this batch reads, so the cached states it leaves are current as of here.
+    const checked = { mark: this.#options.database.foreignCommitMark(), at: performance.now() };
     const batch = new Batch(this.#options.clock.now(), this.#parts, this.#observers);
     const replies: (Reply | undefined)[] = new Array(commands.length);
     const followers = await this.#resolveIdempotency(session, commands, replies);
@@ -254,12 +285,13 @@ export class Committer {
       active.map((index) => ({ command: commands[index] as Command, reply: replies[index] as Reply })),
       batch.now,
     );
-    const wallets = new Map<string, { wallet: Wallet; version: bigint }>();
+    const wallets = new Map<string, CachedWallet>();
     for (const slot of batch.slots()) {
       const changed = slot.current !== slot.initial || slot.policyChanged;
       wallets.set(walletKeyText(slot.key), {
         wallet: pruneSpentGrants(slot.current),
         version: changed ? slot.version + 1n : slot.version,
+        checked,
       });
     }
     return { replies: replies as Reply[], wallets };

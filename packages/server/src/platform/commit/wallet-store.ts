@@ -7,7 +7,7 @@ import type { Grant, GrantCategory, Hold, OrderKey, Reservation, Wallet, WalletP
 import { defaultWalletPolicy } from '@bursar/core';
 import { toDecimal, toTime } from '../storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
-import { preparedQuery, queryBuilder } from '../storage/kysely.ts';
+import { preparedQuery } from '../storage/kysely.ts';
 import type { TableRow } from '../storage/schema.ts';
 import { topUpStateFromRow } from './top-up-rows.ts';
 import type { WalletKey } from './wallet-key.ts';
@@ -56,18 +56,6 @@ export async function lockWallets(
 
 function keyOfRow(row: WalletRow): WalletKey {
   return { environmentId: row.environment_id, customer: row.customer_id, asset: row.asset };
-}
-
-/** A wallet as it is stored (outside any batch: a read, a quote, a check); null when it has no row yet. */
-export async function readWallet(session: SqlSession, key: WalletKey): Promise<Wallet | null> {
-  const row = await queryBuilder(session)
-    .selectFrom('wallets')
-    .selectAll()
-    .where('environment_id', '=', key.environmentId)
-    .where('customer_id', '=', key.customer)
-    .where('asset', '=', key.asset)
-    .executeTakeFirst();
-  return row === undefined ? null : loadWallet(session, row);
 }
 
 type WalletArgs = { environmentId: string; customer: string; asset: string };
