@@ -358,6 +358,7 @@ async function benchHttpBackend(name: 'sqlite' | 'postgres', ceilings: Map<strin
     }
     await benchReads({
       port,
+      serverPid: child.pid,
       backend: name,
       adminKey,
       customers,

@@ -59,6 +59,7 @@ export class LedgerService {
       database: options.database,
       committer: options.committer,
       stalenessMs: options.readStalenessMs ?? 0,
+      customersMax: options.committer.walletCacheMax,
     });
     this.clock = options.clock;
     this.limits = options.limits;

@@ -67,6 +67,8 @@ export class Committer {
   readonly #observers: WalletObserver[] = [];
   /** When recent batches finished and how many commands each held, newest last. */
   readonly #recentBatches: { at: number; size: number }[] = [];
+  /** Raised after each commit that created wallet rows: reads know a customer's list of wallets may have grown. */
+  #walletCreations = 0;
   #queue: Pending[] = [];
   #pumpScheduled = false;
   #batchesInFlight = 0;
@@ -92,6 +94,11 @@ export class Committer {
     return this.#queue.length;
   }
 
+  /** The most wallets whose state is cached. */
+  get walletCacheMax(): number {
+    return this.#options.walletCacheMax;
+  }
+
   /** Wallets whose state is cached now (at most walletCacheMax). */
   get walletsCached(): number {
     return this.#cache.size;
@@ -100,6 +107,11 @@ export class Committer {
   /** The cached state of a wallet (by `walletKeyText`), for reads that may answer from memory. */
   cachedWallet(keyText: string): CachedWallet | undefined {
     return this.#cache.get(keyText);
+  }
+
+  /** Commits of this process so far that created a wallet (compared, never counted on). */
+  get walletCreations(): number {
+    return this.#walletCreations;
   }
 
   /** Keeps a wallet a read loaded consistently, unless the cache already holds that version or a newer one. */
@@ -223,9 +235,10 @@ export class Committer {
   async #commit(commands: readonly Command[]): Promise<Reply[]> {
     const touched: string[] = [];
     try {
-      const { replies, wallets } = await this.#options.database.writeTransaction((session) =>
+      const { replies, wallets, createdWallets } = await this.#options.database.writeTransaction((session) =>
         this.#execute(session, commands, touched),
       );
+      if (createdWallets) this.#walletCreations += 1;
       for (const [keyText, entry] of wallets) {
         // Batches commit concurrently on PostgreSQL: never let an older state replace a newer one.
         const cached = this.#cache.get(keyText);
@@ -242,7 +255,7 @@ export class Committer {
     session: SqlSession,
     commands: readonly Command[],
     touched: string[],
-  ): Promise<{ replies: Reply[]; wallets: Map<string, CachedWallet> }> {
+  ): Promise<{ replies: Reply[]; wallets: Map<string, CachedWallet>; createdWallets: boolean }> {
     // Taken inside the transaction, before the locks: nothing another process commits after this
     // can be in the state this batch reads, so the cached states it leaves are current as of here.
     const checked = { mark: this.#options.database.foreignCommitMark(), at: performance.now() };
@@ -256,7 +269,7 @@ export class Committer {
       const command = commands[index] as Command;
       return command.kind === 'task' ? [] : [command];
     });
-    await this.#loadWallets(
+    const createdWallets = await this.#loadWallets(
       session,
       batch,
       walletCommands.flatMap((command) => command.wallets),
@@ -294,7 +307,7 @@ export class Committer {
         checked,
       });
     }
-    return { replies: replies as Reply[], wallets };
+    return { replies: replies as Reply[], wallets, createdWallets };
   }
 
   /**
@@ -331,14 +344,20 @@ export class Committer {
     return followers;
   }
 
-  async #loadWallets(session: SqlSession, batch: Batch, keys: readonly WalletKey[], touched: string[]): Promise<void> {
+  /** Locks and loads the batch's wallets; true when it created any. */
+  async #loadWallets(
+    session: SqlSession,
+    batch: Batch,
+    keys: readonly WalletKey[],
+    touched: string[],
+  ): Promise<boolean> {
     const unique = new Map(keys.map((key) => [walletKeyText(key), key]));
-    if (unique.size === 0) return;
+    if (unique.size === 0) return false;
     const create = [...unique]
       .filter(([keyText]) => !this.#cache.has(keyText))
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, key]) => key);
-    const rows = await lockWallets(session, [...unique.values()], create, batch.now);
+    const { rows, created } = await lockWallets(session, [...unique.values()], create, batch.now);
     for (const [keyText, key] of unique) {
       touched.push(keyText);
       const row = rows.get(keyText);
@@ -349,6 +368,7 @@ export class Committer {
         cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(session, row);
       batch.addWallet(key, wallet, version);
     }
+    return created > 0;
   }
 }
 

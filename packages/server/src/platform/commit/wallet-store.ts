@@ -32,14 +32,14 @@ function defaultWalletRow(key: WalletKey, now: number): SqlRow {
 
 type WalletRow = TableRow<'wallets'>;
 
-/** Creates missing wallet rows, then locks all of them; returns each wallet's row by key text. */
+/** Creates missing wallet rows, then locks all of them; returns each wallet's row by key text, and how many were new. */
 export async function lockWallets(
   session: SqlSession,
   keys: readonly WalletKey[],
   create: readonly WalletKey[],
   now: number,
-): Promise<Map<string, WalletRow>> {
-  await session.insertMany(
+): Promise<{ rows: Map<string, WalletRow>; created: number }> {
+  const inserted = await session.insertMany(
     'wallets',
     create.map((key) => defaultWalletRow(key, now)),
     { onConflictDoNothing: true },
@@ -51,7 +51,7 @@ export async function lockWallets(
     keys.map((key) => [key.environmentId, key.customer, key.asset]),
     { lock: true },
   )) as WalletRow[];
-  return new Map(rows.map((row) => [walletKeyText(keyOfRow(row)), row]));
+  return { rows: new Map(rows.map((row) => [walletKeyText(keyOfRow(row)), row])), created: inserted.length };
 }
 
 function keyOfRow(row: WalletRow): WalletKey {
