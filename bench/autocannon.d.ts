@@ -41,7 +41,6 @@ declare module 'autocannon' {
     timeout?: number;
     pipelining?: number;
     maxOverallRequests?: number;
-    overallRate?: number;
     maxConnectionRequests?: number;
     amount?: number;
     sampleInt?: number;

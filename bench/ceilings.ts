@@ -734,8 +734,6 @@ export interface AutocannonMeasureOptions {
   maxRequests?: number;
   /** Per-request timeout in seconds (default 10, autocannon's). */
   timeoutS?: number;
-  /** Requests per second over all connections (autocannon's `overallRate`); default: as fast as answered. */
-  overallRate?: number;
   /** Record name (default `http.autocannon.c<connections>`). */
   name?: string;
   /** Record backend (default `http`). */
@@ -771,7 +769,6 @@ export async function measureAutocannon(url: string, options: AutocannonMeasureO
     method: options.method ?? (options.body !== undefined ? 'POST' : 'GET'),
     headers: { ...options.headers },
     timeout: timeoutS,
-    ...(options.overallRate !== undefined ? { overallRate: options.overallRate } : {}),
     ...(options.body !== undefined ? { body: options.body } : {}),
     ...(requests !== undefined ? { requests } : {}),
   };

@@ -16,12 +16,14 @@ import {
   rational,
   viewBalance,
 } from '@bursar/core';
+import { LRUCache } from 'lru-cache';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply } from '../../platform/service.ts';
 import { queryBuilder } from '../../platform/storage/kysely.ts';
 import { PriceCatalog, resolvePricedAmount } from '../pricing/index.ts';
 import { decimalTextToRational } from '../usage/index.ts';
+import type { StoredPlanVersion } from './plan-operations.ts';
 import { loadPlanVersion } from './plan-operations.ts';
 import { subscriptionFromRow } from './subscription-operations.ts';
 
@@ -90,6 +92,29 @@ export async function checkEntitlement(
   });
 }
 
+/** Numbered plan versions read by checks, per service: the rows are append-only, so one read is good for ever. */
+const planVersionsRead = new WeakMap<LedgerService, LRUCache<string, StoredPlanVersion>>();
+const planVersionsReadMax = 10_000;
+
+async function planVersionOf(
+  service: LedgerService,
+  environmentId: string,
+  planId: string,
+  version: number,
+): Promise<StoredPlanVersion | null> {
+  let cache = planVersionsRead.get(service);
+  if (cache === undefined) {
+    cache = new LRUCache({ max: planVersionsReadMax });
+    planVersionsRead.set(service, cache);
+  }
+  const cacheKey = `${environmentId}\u0000${planId}\u0000${version}`;
+  const cached = cache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const stored = await loadPlanVersion(service, service.database.reader, environmentId, planId, version);
+  if (stored !== null) cache.set(cacheKey, stored);
+  return stored;
+}
+
 /** The feature's entitlements in the customer's trialing and active subscriptions. */
 async function liveEntitlements(
   service: LedgerService,
@@ -110,13 +135,7 @@ async function liveEntitlements(
   const found: FoundEntitlement[] = [];
   for (const row of rows) {
     const subscription = subscriptionFromRow(row);
-    const stored = await loadPlanVersion(
-      service,
-      service.database.reader,
-      environmentId,
-      subscription.plan.planId,
-      subscription.plan.version,
-    );
+    const stored = await planVersionOf(service, environmentId, subscription.plan.planId, subscription.plan.version);
     if (stored === null) throw new Error('assertion failed: a subscription names an existing plan version');
     for (const entitlement of stored.plan.entitlements) {
       if (entitlement.feature !== feature) continue;
