@@ -20,7 +20,7 @@ import { LRUCache } from 'lru-cache';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply } from '../../platform/service.ts';
-import { queryBuilder } from '../../platform/storage/kysely.ts';
+import { preparedQuery, queryBuilder } from '../../platform/storage/kysely.ts';
 import { PriceCatalog, resolvePricedAmount } from '../pricing/index.ts';
 import { decimalTextToRational } from '../usage/index.ts';
 import type { StoredPlanVersion } from './plan-operations.ts';
@@ -115,6 +115,18 @@ async function planVersionOf(
   return stored;
 }
 
+// Compiled once: every entitlement check reads it.
+const liveSubscriptionsOf = preparedQuery((db, key: { environmentId: string; customer: string }) =>
+  db
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('environment_id', '=', key.environmentId)
+    .where('customer_id', '=', key.customer)
+    .where('status', 'in', ['trialing', 'active'])
+    .orderBy('created_at')
+    .orderBy('id'),
+);
+
 /** The feature's entitlements in the customer's trialing and active subscriptions. */
 async function liveEntitlements(
   service: LedgerService,
@@ -123,15 +135,7 @@ async function liveEntitlements(
   feature: string,
   now: number,
 ): Promise<FoundEntitlement[]> {
-  const rows = await queryBuilder(service.database.reader)
-    .selectFrom('subscriptions')
-    .selectAll()
-    .where('environment_id', '=', environmentId)
-    .where('customer_id', '=', customer)
-    .where('status', 'in', ['trialing', 'active'])
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+  const rows = await liveSubscriptionsOf(service.database.reader, { environmentId, customer });
   const found: FoundEntitlement[] = [];
   for (const row of rows) {
     const subscription = subscriptionFromRow(row);
