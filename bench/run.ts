@@ -484,11 +484,11 @@ if (wanted('sqlite.raw_debit', ...rawNeeded)) {
   keep(await measureSqliteRawDebits({ durationS }));
 }
 const withPostgres = await postgresReachable();
-if (withPostgres && wanted('postgres.raw_debit', 'postgres.naive_hot_row', 'http.hot_wallet', ...rawNeeded)) {
+if (!withPostgres) {
+  emit({ name: 'postgres', skipped: `PostgreSQL unreachable at ${postgresServerUrl}` });
+} else if (wanted('postgres.raw_debit', 'postgres.naive_hot_row', 'http.hot_wallet', ...rawNeeded)) {
   progress('raw ceilings: PostgreSQL');
   keep(await measurePostgresRawDebits({ databaseUrl: postgresServerUrl, durationS }));
-} else {
-  emit({ name: 'postgres', skipped: `PostgreSQL unreachable at ${postgresServerUrl}` });
 }
 if (wanted('http.')) {
   progress('raw ceilings: bare node:http POST');
