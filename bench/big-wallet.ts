@@ -7,7 +7,8 @@ import * as wallets from '../packages/server/src/domains/wallets/operations.ts';
 import * as queries from '../packages/server/src/domains/wallets/queries.ts';
 import { toWireBalance } from '../packages/server/src/domains/wallets/wire.ts';
 import type { WalletKey } from '../packages/server/src/platform/commit/wallet-key.ts';
-import { readWallet } from '../packages/server/src/platform/commit/wallet-store.ts';
+import { loadWallet } from '../packages/server/src/platform/commit/wallet-store.ts';
+import { queryBuilder } from '../packages/server/src/platform/storage/kysely.ts';
 import type { BenchServer } from './bench-server.ts';
 import { percentile, ratio, startBenchServer } from './bench-server.ts';
 
@@ -103,7 +104,14 @@ async function measure(server: BenchServer, customer: string, rounds: number) {
   // read time, then the balance view, rendered.
   const key: WalletKey = { environmentId: server.environmentId, customer, asset: 'credits' };
   const loadStarted = performance.now();
-  const wallet = await readWallet(service.database.reader, key);
+  const row = await queryBuilder(service.database.reader)
+    .selectFrom('wallets')
+    .selectAll()
+    .where('environment_id', '=', key.environmentId)
+    .where('customer_id', '=', key.customer)
+    .where('asset', '=', key.asset)
+    .executeTakeFirst();
+  const wallet = row === undefined ? null : await loadWallet(service.database.reader, row);
   const loadMs = performance.now() - loadStarted;
   if (wallet === null) throw new Error('no wallet');
   const memory: number[] = [];

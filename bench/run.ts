@@ -2,6 +2,7 @@
 // to the raw ceiling measured in the same run, so results read as ratios (SPEC §6).
 //
 // Env: BURSAR_BENCH_DURATION_S (seconds per HTTP/storage variant, default 3),
+//      BURSAR_BENCH_ONLY (comma-separated record-name prefixes: only those records run, with their ceilings),
 //      BURSAR_BENCH_DATABASE_URL (PostgreSQL server, default postgres://postgres@127.0.0.1:5432/test).
 
 import type { ChildProcess } from 'node:child_process';
@@ -22,6 +23,7 @@ import { benchBigWallet } from './big-wallet.ts';
 import type { CeilingRecord } from './ceilings.ts';
 import { measureAutocannon, measureHttpCeiling, measurePostgresRawDebits, measureSqliteRawDebits } from './ceilings.ts';
 import { benchLedgerGrowth } from './growth.ts';
+import { benchReads } from './reads.ts';
 import { benchScaleOut } from './scale-out.ts';
 import { benchWrappers } from './wrappers.ts';
 
@@ -29,6 +31,10 @@ const durationS = Number(process.env.BURSAR_BENCH_DURATION_S ?? '3');
 const postgresServerUrl = process.env.BURSAR_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const adminKey = `bk_live_${'B'.repeat(43)}`;
 const customers = 1000;
+const only = (process.env.BURSAR_BENCH_ONLY ?? '').split(',').filter((prefix) => prefix !== '');
+/** True when BURSAR_BENCH_ONLY is unset or one of its prefixes and one of these record names overlap. */
+const wanted = (...names: string[]): boolean =>
+  only.length === 0 || names.some((name) => only.some((prefix) => name.startsWith(prefix) || prefix.startsWith(name)));
 
 const emit = (record: object): void => {
   process.stdout.write(`${JSON.stringify(record)}\n`);
@@ -326,6 +332,7 @@ async function benchHttpBackend(name: 'sqlite' | 'postgres', ceilings: Map<strin
     progress(`${name}: seeding ${customers} customers`);
     await seed(port, '1000000000');
     for (const connections of [10, 100]) {
+      if (!wanted(`http.debit.c${connections}`)) continue;
       progress(`${name}: HTTP debits at ${connections} connections`);
       let counter = 0;
       const prefix = randomUUID();
@@ -352,6 +359,20 @@ async function benchHttpBackend(name: 'sqlite' | 'postgres', ceilings: Map<strin
         target_ratio: name === 'sqlite' ? 0.75 : 0.5,
       });
     }
+    await benchReads({
+      port,
+      serverPid: child.pid,
+      backend: name,
+      adminKey,
+      customers,
+      durationS,
+      ceilings,
+      wanted,
+      emit,
+      progress,
+      post: (path, body) => post(port, path, body),
+    });
+    if (!wanted('http.burst_10000', 'http.hot_wallet')) return;
     progress(`${name}: 10,000 concurrent requests, spread and hot`);
     const spread = await burst(port, 'spread', (index) => `c${index % customers}`, 10_000, name);
     await post(port, '/v1/grants', { customer: 'hot', asset: 'credits', amount: '5000', category: 'paid' });
@@ -460,34 +481,59 @@ const keep = (records: CeilingRecord[]) => {
     emit({ ...record, kind: 'ceiling' });
   }
 };
-progress('raw ceilings: SQLite');
-keep(await measureSqliteRawDebits({ durationS }));
+const rawNeeded = ['engine.in_process_debit', 'ingest.events'];
+if (wanted('sqlite.raw_debit', ...rawNeeded)) {
+  progress('raw ceilings: SQLite');
+  keep(await measureSqliteRawDebits({ durationS }));
+}
 const withPostgres = await postgresReachable();
-if (withPostgres) {
+if (!withPostgres) {
+  emit({ name: 'postgres', skipped: `PostgreSQL unreachable at ${postgresServerUrl}` });
+} else if (wanted('postgres.raw_debit', 'postgres.naive_hot_row', 'http.hot_wallet', ...rawNeeded)) {
   progress('raw ceilings: PostgreSQL');
   keep(await measurePostgresRawDebits({ databaseUrl: postgresServerUrl, durationS }));
-} else {
-  emit({ name: 'postgres', skipped: `PostgreSQL unreachable at ${postgresServerUrl}` });
 }
-progress('raw ceilings: bare node:http POST');
-keep(await measureHttpCeiling({ durationS, connections: [10, 100] }));
-progress('pure decision latency');
-benchDecision();
-progress('sqlite: in-process engine');
-await benchInProcess('sqlite', ceilings);
-if (withPostgres) {
-  progress('postgres: in-process engine');
-  await benchInProcess('postgres', ceilings);
+if (wanted('http.')) {
+  progress('raw ceilings: bare node:http POST');
+  keep(await measureHttpCeiling({ durationS, connections: [10, 100] }));
 }
-await benchHttpBackend('sqlite', ceilings);
-if (withPostgres) await benchHttpBackend('postgres', ceilings);
-await benchIngestion('sqlite', ceilings);
-if (withPostgres) await benchIngestion('postgres', ceilings);
+if (wanted('engine.decide_debit')) {
+  progress('pure decision latency');
+  benchDecision();
+}
+if (wanted('engine.in_process_debit')) {
+  progress('sqlite: in-process engine');
+  await benchInProcess('sqlite', ceilings);
+  if (withPostgres) {
+    progress('postgres: in-process engine');
+    await benchInProcess('postgres', ceilings);
+  }
+}
+const httpRecords = [
+  'http.debit',
+  'http.burst_10000',
+  'http.hot_wallet',
+  'http.check',
+  'http.entitlement',
+  'http.balance',
+];
+if (wanted(...httpRecords)) {
+  await benchHttpBackend('sqlite', ceilings);
+  if (withPostgres) await benchHttpBackend('postgres', ceilings);
+}
+if (wanted('ingest.events')) {
+  await benchIngestion('sqlite', ceilings);
+  if (withPostgres) await benchIngestion('postgres', ceilings);
+}
 for (const name of withPostgres ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const)) {
-  await benchBigWallet(name, emit, progress);
-  await benchLedgerGrowth(name, durationS, emit, progress);
+  if (wanted('engine.big_wallet')) await benchBigWallet(name, emit, progress);
+  if (wanted('engine.ledger_growth')) await benchLedgerGrowth(name, durationS, emit, progress);
 }
-if (withPostgres) await benchScaleOut({ postgresServerUrl, durationS, ceilings, emit, progress });
-progress('model-call wrappers: added latency per call (SQLite)');
-await benchWrappers(emit);
+if (withPostgres && wanted('postgres.scale_out')) {
+  await benchScaleOut({ postgresServerUrl, durationS, ceilings, emit, progress });
+}
+if (wanted('wrappers.')) {
+  progress('model-call wrappers: added latency per call (SQLite)');
+  await benchWrappers(emit);
+}
 agent.destroy();

@@ -177,6 +177,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     database,
     committer,
     clock,
+    readStalenessMs: config.readStalenessMs,
     limits: { holdTtlDefaultMs: config.holdTtlDefaultSeconds * 1000, holdTtlMaxMs: config.holdTtlMaxSeconds * 1000 },
     webhooksAllowPrivate: config.webhooksAllowPrivate,
     auditKey,

@@ -69,6 +69,12 @@ const settings = {
     fallback: '100000',
     help: 'wallets kept in the committer’s cache at most',
   },
+  readStalenessMs: {
+    env: 'BURSAR_READ_STALENESS_MS',
+    flag: '--read-staleness-ms',
+    fallback: '0',
+    help: 'PostgreSQL only: how long a read may answer from a cached wallet without checking its version (another process’s write is seen within this); 0 checks every read',
+  },
   holdTtlDefaultSeconds: {
     env: 'BURSAR_HOLD_TTL_DEFAULT_SECONDS',
     flag: '--hold-ttl-default-seconds',
@@ -231,6 +237,7 @@ const configSchema = z
     postgresWritersMax: integer(1, 32),
     commitQueueMax: integer(1, 10_000_000),
     walletCacheMax: integer(1, 100_000_000),
+    readStalenessMs: integer(0, 60_000),
     holdTtlDefaultSeconds: integer(1, 7 * 86400),
     holdTtlMaxSeconds: integer(1, 30 * 86400),
     sweepIntervalMs: integer(10, 3_600_000),

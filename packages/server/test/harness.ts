@@ -65,6 +65,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<Config> = {})
     batchSizeMax: 1000,
     commitQueueMax: 20_000,
     walletCacheMax: 100_000,
+    readStalenessMs: 0,
     postgresWritersMax: 4,
     holdTtlDefaultSeconds: 900,
     holdTtlMaxSeconds: 86400,

@@ -14,6 +14,7 @@ import type { Caller, FieldError, Reply } from './contract.ts';
 import { toProblem } from './http/problem.ts';
 import type { Database } from './storage/database.ts';
 import { queryBuilder } from './storage/kysely.ts';
+import { WalletReads } from './wallet-reads.ts';
 
 export interface LedgerLimits {
   readonly holdTtlDefaultMs: number;
@@ -28,6 +29,8 @@ export interface AssetInfo {
 export class LedgerService {
   readonly database: Database;
   readonly committer: Committer;
+  /** Wallet state for reads, from memory when it is known current (wallet-reads.ts). */
+  readonly wallets: WalletReads;
   readonly clock: Clock;
   readonly limits: LedgerLimits;
   /** Webhooks may target loopback and private addresses (tests, a deliberate private network). */
@@ -44,12 +47,20 @@ export class LedgerService {
     committer: Committer;
     clock: Clock;
     limits: LedgerLimits;
+    /** PostgreSQL: how old a cached wallet's last check may be for a read to answer from it (0: always checked). */
+    readStalenessMs?: number;
     webhooksAllowPrivate: boolean;
     auditKey: Buffer;
     onTopUpSettled?: (outcome: 'succeeded' | 'failed') => void;
   }) {
     this.database = options.database;
     this.committer = options.committer;
+    this.wallets = new WalletReads({
+      database: options.database,
+      committer: options.committer,
+      stalenessMs: options.readStalenessMs ?? 0,
+      customersMax: options.committer.walletCacheMax,
+    });
     this.clock = options.clock;
     this.limits = options.limits;
     this.webhooksAllowPrivate = options.webhooksAllowPrivate;

@@ -16,13 +16,14 @@ import {
   rational,
   viewBalance,
 } from '@bursar/core';
-import { readWallet } from '../../platform/commit/wallet-store.ts';
+import { LRUCache } from 'lru-cache';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply } from '../../platform/service.ts';
-import { queryBuilder } from '../../platform/storage/kysely.ts';
+import { preparedQuery, queryBuilder } from '../../platform/storage/kysely.ts';
 import { PriceCatalog, resolvePricedAmount } from '../pricing/index.ts';
 import { decimalTextToRational } from '../usage/index.ts';
+import type { StoredPlanVersion } from './plan-operations.ts';
 import { loadPlanVersion } from './plan-operations.ts';
 import { subscriptionFromRow } from './subscription-operations.ts';
 
@@ -91,6 +92,41 @@ export async function checkEntitlement(
   });
 }
 
+/** Numbered plan versions read by checks, per service: the rows are append-only, so one read is good for ever. */
+const planVersionsRead = new WeakMap<LedgerService, LRUCache<string, StoredPlanVersion>>();
+const planVersionsReadMax = 10_000;
+
+async function planVersionOf(
+  service: LedgerService,
+  environmentId: string,
+  planId: string,
+  version: number,
+): Promise<StoredPlanVersion | null> {
+  let cache = planVersionsRead.get(service);
+  if (cache === undefined) {
+    cache = new LRUCache({ max: planVersionsReadMax });
+    planVersionsRead.set(service, cache);
+  }
+  const cacheKey = `${environmentId}\u0000${planId}\u0000${version}`;
+  const cached = cache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const stored = await loadPlanVersion(service, service.database.reader, environmentId, planId, version);
+  if (stored !== null) cache.set(cacheKey, stored);
+  return stored;
+}
+
+// Compiled once: every entitlement check reads it.
+const liveSubscriptionsOf = preparedQuery((db, key: { environmentId: string; customer: string }) =>
+  db
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('environment_id', '=', key.environmentId)
+    .where('customer_id', '=', key.customer)
+    .where('status', 'in', ['trialing', 'active'])
+    .orderBy('created_at')
+    .orderBy('id'),
+);
+
 /** The feature's entitlements in the customer's trialing and active subscriptions. */
 async function liveEntitlements(
   service: LedgerService,
@@ -99,25 +135,11 @@ async function liveEntitlements(
   feature: string,
   now: number,
 ): Promise<FoundEntitlement[]> {
-  const rows = await queryBuilder(service.database.reader)
-    .selectFrom('subscriptions')
-    .selectAll()
-    .where('environment_id', '=', environmentId)
-    .where('customer_id', '=', customer)
-    .where('status', 'in', ['trialing', 'active'])
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+  const rows = await liveSubscriptionsOf(service.database.reader, { environmentId, customer });
   const found: FoundEntitlement[] = [];
   for (const row of rows) {
     const subscription = subscriptionFromRow(row);
-    const stored = await loadPlanVersion(
-      service,
-      service.database.reader,
-      environmentId,
-      subscription.plan.planId,
-      subscription.plan.version,
-    );
+    const stored = await planVersionOf(service, environmentId, subscription.plan.planId, subscription.plan.version);
     if (stored === null) throw new Error('assertion failed: a subscription names an existing plan version');
     for (const entitlement of stored.plan.entitlements) {
       if (entitlement.feature !== feature) continue;
@@ -237,7 +259,7 @@ async function creditFor(
     countBased && input.quantities === undefined
       ? rational.toUnits(rational.multiply(rational.fromInteger(priced.amount), quantity), 0, 'up')
       : priced.amount;
-  const wallet = await readWallet(service.database.reader, {
+  const wallet = await service.wallets.current({
     environmentId: caller.environmentId,
     customer,
     asset: priced.asset.code,

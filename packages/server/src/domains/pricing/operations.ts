@@ -23,7 +23,6 @@ import {
   viewBalance,
 } from '@bursar/core';
 import { auditOf } from '../../platform/commit/audit-chain.ts';
-import { readWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, FieldError, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, problemReply, refusalReply } from '../../platform/service.ts';
@@ -433,7 +432,7 @@ export async function quoteCost(service: LedgerService, caller: Caller, input: Q
     if ('kind' in cost) return refusalReply(caller, cost, asset.scale);
     let covered: boolean | null = null;
     if (input.customer !== undefined) {
-      const wallet = await readWallet(service.database.reader, {
+      const wallet = await service.wallets.current({
         environmentId: caller.environmentId,
         customer: input.customer,
         asset: asset.code,

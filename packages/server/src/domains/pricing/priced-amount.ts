@@ -5,7 +5,6 @@
  */
 import { decideCost, decideQuantities, rational, viewBalance } from '@bursar/core';
 import type { WalletKey } from '../../platform/commit/wallet-key.ts';
-import { readWallet } from '../../platform/commit/wallet-store.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { AssetInfo, LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, parseWireAmount, problemReply, refusalReply } from '../../platform/service.ts';
@@ -74,7 +73,7 @@ export async function resolvePricedAmount(
     if ('bodyText' in target) return target;
     const priced = { key: target.key, asset, amount: cost.units };
     chosen ??= priced;
-    const wallet = await readWallet(service.database.reader, target.key);
+    const wallet = await service.wallets.current(target.key);
     if (wallet !== null && viewBalance(wallet, now, feature).available >= cost.units) return priced;
   }
   if (chosen === null) throw new Error('assertion failed: a price has at least one option');

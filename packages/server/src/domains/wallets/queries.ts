@@ -1,6 +1,6 @@
 /**
- * Read operations: straight from the database (any process may have written), rendered by the
- * same wire functions as writes. Lists read bounded pages by key with opaque cursors (paging.ts).
+ * Read operations, rendered by the same wire functions as writes: wallet state from memory when it
+ * is known current (platform/wallet-reads.ts), everything else from the reader connection. Lists read bounded pages by key with opaque cursors (paging.ts).
  */
 import type { Wallet } from '@bursar/core';
 import { decideCheck, decideSettlement, emptyWallet, formatAmount } from '@bursar/core';
@@ -74,27 +74,24 @@ export async function listCustomers(
   return okReply(200, { data: found.rows.map(toWireCustomer), next_cursor: found.nextCursor });
 }
 
+/**
+ * The customer's live wallets (one asset, or all), settled at read time: from memory when the
+ * cached state is known current (platform/wallet-reads.ts), else from the reader connection.
+ */
 async function walletsOf(
   service: LedgerService,
   caller: Caller,
   customer: string,
   asset: string | undefined,
 ): Promise<Wallet[]> {
-  const rows = await queryBuilder(service.database.reader)
-    .selectFrom('wallets')
-    .selectAll()
-    .where('environment_id', '=', caller.environmentId)
-    .where('customer_id', '=', customer)
-    .$if(asset !== undefined, (query) => query.where('asset', '=', asset as string))
-    .orderBy('asset')
-    .execute();
-  const now = service.clock.now();
+  const stored =
+    asset === undefined
+      ? await service.wallets.ofCustomer(caller.environmentId, customer)
+      : [await service.wallets.current({ environmentId: caller.environmentId, customer, asset })];
   // Reads see what time already decided (expired holds released, dead grants' credit gone)
   // without waiting for a write or the sweeper to book it.
-  const context = { now, nextId: () => 'txn_unbooked' };
-  return Promise.all(
-    rows.map(async (row) => decideSettlement(await loadWallet(service.database.reader, row), context).wallet),
-  );
+  const context = { now: service.clock.now(), nextId: () => 'txn_unbooked' };
+  return stored.flatMap((wallet) => (wallet === null ? [] : [decideSettlement(wallet, context).wallet]));
 }
 
 export async function getBalances(

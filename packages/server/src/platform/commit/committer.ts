@@ -50,17 +50,36 @@ class DryRunRollback extends Error {
   }
 }
 
+/**
+ * When a cached wallet was last known to equal the stored one: `mark` is the database's
+ * foreign-commit mark then (SQLite), `at` the monotonic time (`performance.now()`) before the
+ * lock or the read that showed it. Reads decide from these whether they may answer from memory.
+ */
+export interface WalletCheck {
+  readonly mark: bigint | null;
+  readonly at: number;
+}
+
+/** A wallet's state as of its stored `version`, and when that version was last known current. */
+export interface CachedWallet {
+  readonly wallet: Wallet;
+  readonly version: bigint;
+  checked: WalletCheck;
+}
+
 /** Batches whose completion times the Retry-After estimate looks back over. */
 const recentBatchesMax = 32;
 
 export class Committer {
   readonly #options: CommitterOptions;
-  readonly #cache: LRUCache<string, { wallet: Wallet; version: bigint }>;
+  readonly #cache: LRUCache<string, CachedWallet>;
   readonly #parts = new Set<BatchPart<unknown>>();
   readonly #observers: WalletObserver[] = [];
   readonly #commitListeners: ((changed: readonly WalletKey[]) => void)[] = [];
   /** When recent batches finished and how many commands each held, newest last. */
   readonly #recentBatches: { at: number; size: number }[] = [];
+  /** Raised after each commit that created wallet rows: reads know a customer's list of wallets may have grown. */
+  #walletCreations = 0;
   #queue: Pending[] = [];
   #pumpScheduled = false;
   #batchesInFlight = 0;
@@ -91,9 +110,30 @@ export class Committer {
     return this.#queue.length;
   }
 
+  /** The most wallets whose state is cached. */
+  get walletCacheMax(): number {
+    return this.#options.walletCacheMax;
+  }
+
   /** Wallets whose state is cached now (at most walletCacheMax). */
   get walletsCached(): number {
     return this.#cache.size;
+  }
+
+  /** The cached state of a wallet (by `walletKeyText`), for reads that may answer from memory. */
+  cachedWallet(keyText: string): CachedWallet | undefined {
+    return this.#cache.get(keyText);
+  }
+
+  /** Commits of this process so far that created a wallet (compared, never counted on). */
+  get walletCreations(): number {
+    return this.#walletCreations;
+  }
+
+  /** Keeps a wallet a read loaded consistently, unless the cache already holds that version or a newer one. */
+  keepWallet(keyText: string, entry: CachedWallet): void {
+    const cached = this.#cache.peek(keyText);
+    if (cached === undefined || cached.version < entry.version) this.#cache.set(keyText, entry);
   }
 
   submit(command: Command): Promise<Reply> {
@@ -216,9 +256,10 @@ export class Committer {
     if (commands.length === 1 && first?.dryRun === true) return [await this.#dryRun(first)];
     const touched: string[] = [];
     try {
-      const { replies, wallets, changed } = await this.#options.database.writeTransaction((session) =>
+      const { replies, wallets, changed, createdWallets } = await this.#options.database.writeTransaction((session) =>
         this.#execute(session, commands, touched),
       );
+      if (createdWallets) this.#walletCreations += 1;
       for (const [keyText, entry] of wallets) {
         // Batches commit concurrently on PostgreSQL: never let an older state replace a newer one.
         const cached = this.#cache.get(keyText);
@@ -267,9 +308,13 @@ export class Committer {
     touched: string[],
   ): Promise<{
     replies: Reply[];
-    wallets: Map<string, { wallet: Wallet; version: bigint }>;
+    wallets: Map<string, CachedWallet>;
     changed: WalletKey[];
+    createdWallets: boolean;
   }> {
+    // Taken inside the transaction, before the locks: nothing another process commits after this
+    // can be in the state this batch reads, so the cached states it leaves are current as of here.
+    const checked = { mark: this.#options.database.foreignCommitMark(), at: performance.now() };
     const batch = new Batch(this.#options.clock.now(), this.#parts, this.#observers);
     const replies: (Reply | undefined)[] = new Array(commands.length);
     const followers = await this.#resolveIdempotency(session, commands, replies);
@@ -280,7 +325,7 @@ export class Committer {
       const command = commands[index] as Command;
       return command.kind === 'task' ? [] : [command];
     });
-    await this.#loadWallets(
+    const createdWallets = await this.#loadWallets(
       session,
       batch,
       walletCommands.flatMap((command) => command.wallets),
@@ -309,7 +354,7 @@ export class Committer {
       active.map((index) => ({ command: commands[index] as Command, reply: replies[index] as Reply })),
       batch.now,
     );
-    const wallets = new Map<string, { wallet: Wallet; version: bigint }>();
+    const wallets = new Map<string, CachedWallet>();
     const changedKeys: WalletKey[] = [];
     for (const slot of batch.slots()) {
       const changed = slot.current !== slot.initial || slot.policyChanged;
@@ -317,9 +362,10 @@ export class Committer {
       wallets.set(walletKeyText(slot.key), {
         wallet: pruneSpentGrants(slot.current, batch.now),
         version: changed ? slot.version + 1n : slot.version,
+        checked,
       });
     }
-    return { replies: replies as Reply[], wallets, changed: changedKeys };
+    return { replies: replies as Reply[], wallets, changed: changedKeys, createdWallets };
   }
 
   /**
@@ -356,14 +402,20 @@ export class Committer {
     return followers;
   }
 
-  async #loadWallets(session: SqlSession, batch: Batch, keys: readonly WalletKey[], touched: string[]): Promise<void> {
+  /** Locks and loads the batch's wallets; true when it created any. */
+  async #loadWallets(
+    session: SqlSession,
+    batch: Batch,
+    keys: readonly WalletKey[],
+    touched: string[],
+  ): Promise<boolean> {
     const unique = new Map(keys.map((key) => [walletKeyText(key), key]));
-    if (unique.size === 0) return;
+    if (unique.size === 0) return false;
     const create = [...unique]
       .filter(([keyText]) => !this.#cache.has(keyText))
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, key]) => key);
-    const rows = await lockWallets(session, [...unique.values()], create, batch.now);
+    const { rows, created } = await lockWallets(session, [...unique.values()], create, batch.now);
     for (const [keyText, key] of unique) {
       touched.push(keyText);
       const row = rows.get(keyText);
@@ -374,6 +426,7 @@ export class Committer {
         cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(session, row);
       batch.addWallet(key, wallet, version);
     }
+    return created > 0;
   }
 }
 

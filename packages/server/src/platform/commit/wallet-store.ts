@@ -7,7 +7,7 @@ import type { Grant, GrantCategory, Hold, OrderKey, Reservation, Wallet, WalletP
 import { defaultWalletPolicy } from '@bursar/core';
 import { toDecimal, toTime } from '../storage/codecs.ts';
 import type { SqlRow, SqlSession } from '../storage/database.ts';
-import { preparedQuery, queryBuilder } from '../storage/kysely.ts';
+import { preparedQuery } from '../storage/kysely.ts';
 import type { TableRow } from '../storage/schema.ts';
 import { topUpStateFromRow } from './top-up-rows.ts';
 import type { WalletKey } from './wallet-key.ts';
@@ -32,14 +32,14 @@ function defaultWalletRow(key: WalletKey, now: number): SqlRow {
 
 type WalletRow = TableRow<'wallets'>;
 
-/** Creates missing wallet rows, then locks all of them; returns each wallet's row by key text. */
+/** Creates missing wallet rows, then locks all of them; returns each wallet's row by key text, and how many were new. */
 export async function lockWallets(
   session: SqlSession,
   keys: readonly WalletKey[],
   create: readonly WalletKey[],
   now: number,
-): Promise<Map<string, WalletRow>> {
-  await session.insertMany(
+): Promise<{ rows: Map<string, WalletRow>; created: number }> {
+  const inserted = await session.insertMany(
     'wallets',
     create.map((key) => defaultWalletRow(key, now)),
     { onConflictDoNothing: true },
@@ -51,23 +51,11 @@ export async function lockWallets(
     keys.map((key) => [key.environmentId, key.customer, key.asset]),
     { lock: true },
   )) as WalletRow[];
-  return new Map(rows.map((row) => [walletKeyText(keyOfRow(row)), row]));
+  return { rows: new Map(rows.map((row) => [walletKeyText(keyOfRow(row)), row])), created: inserted.length };
 }
 
 function keyOfRow(row: WalletRow): WalletKey {
   return { environmentId: row.environment_id, customer: row.customer_id, asset: row.asset };
-}
-
-/** A wallet as it is stored (outside any batch: a read, a quote, a check); null when it has no row yet. */
-export async function readWallet(session: SqlSession, key: WalletKey): Promise<Wallet | null> {
-  const row = await queryBuilder(session)
-    .selectFrom('wallets')
-    .selectAll()
-    .where('environment_id', '=', key.environmentId)
-    .where('customer_id', '=', key.customer)
-    .where('asset', '=', key.asset)
-    .executeTakeFirst();
-  return row === undefined ? null : loadWallet(session, row);
 }
 
 type WalletArgs = { environmentId: string; customer: string; asset: string };

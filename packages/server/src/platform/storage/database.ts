@@ -37,6 +37,13 @@ export interface Database {
   writeTransaction<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   /** A session for reads outside any write transaction. */
   readonly reader: SqlSession;
+  /**
+   * On SQLite, the writer connection's `PRAGMA data_version`: it changes whenever another
+   * connection (another process) commits, and never for this process's own commits, so reads
+   * can tell without a query that their cached wallets are still current. Null on PostgreSQL,
+   * where only a round trip can tell.
+   */
+  foreignCommitMark(): bigint | null;
   close(): Promise<void>;
 }
 

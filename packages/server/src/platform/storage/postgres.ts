@@ -41,6 +41,7 @@ export async function openPostgres(
     dialect: 'postgres',
     writersMax: writers.length,
     reader: new PostgresSession((text, values) => pool.query(named(statementNames, text, values))),
+    foreignCommitMark: () => null,
     async writeTransaction(work) {
       const writer = writers.find((candidate) => !candidate.busy);
       if (writer === undefined) throw new Error('assertion failed: no more write transactions than writers');

@@ -17,10 +17,12 @@ export function openSqlite(path: string): Database {
   const reader = path === ':memory:' ? writer : connect(path);
   const writeSession = new SqliteSession(writer);
   let inTransaction = false;
+  const dataVersion = writer.prepare('PRAGMA data_version');
   return {
     dialect: 'sqlite',
     writersMax: 1,
     reader: new SqliteSession(reader),
+    foreignCommitMark: () => (dataVersion.all([])[0]?.data_version as bigint | undefined) ?? null,
     async writeTransaction(work) {
       if (inTransaction) throw new Error('assertion failed: one write transaction at a time');
       inTransaction = true;
