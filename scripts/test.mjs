@@ -7,6 +7,7 @@
 //   2. a PostgreSQL pass (BURSAR_TEST_BACKEND=postgres, BURSAR_TEST_DATABASE_URL set) over the
 //      backend-dependent files, if PostgreSQL is reachable. Files under packages/core/ or named
 //      *.core.test.ts are backend-independent and run only in the SQLite pass.
+// Before the browser tests (packages/browser-tests) it builds the web apps (scripts/build-web.mjs).
 // It ends with one plain line, `N passed, N failed` (summed over the passes), and exits non-zero
 // if anything failed.
 //
@@ -17,7 +18,7 @@
 //   BURSAR_TEST_REQUIRE_POSTGRES=1 an unreachable PostgreSQL is a failure instead of a skipped pass
 //   BURSAR_TEST_PASS_TIMEOUT_S     kill a pass that runs longer than this (default 1200 s)
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -222,6 +223,16 @@ async function main() {
     console.error(`No test file matches ${opts.only.map((s) => JSON.stringify(s)).join(' or ')}.`);
     console.log('0 passed, 0 failed');
     return 1;
+  }
+  // The browser tests drive the built apps: build them from the sources as they are now, so a test
+  // never passes or fails against an older build.
+  if (files.some((f) => f.includes(`packages${path.sep}browser-tests${path.sep}`))) {
+    const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-web.mjs')], { stdio: 'inherit' });
+    if (built.status !== 0) {
+      console.error('The web apps failed to build (scripts/build-web.mjs): the browser tests cannot run.');
+      console.log('0 passed, 1 failed');
+      return 1;
+    }
   }
   const backends = opts.backends ?? ['sqlite', 'postgres'];
   const requirePg = process.env.BURSAR_TEST_REQUIRE_POSTGRES === '1';
