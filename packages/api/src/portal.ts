@@ -59,6 +59,16 @@ const autoRechargeLimitsShape = {
   monthly_cap_max: amountText.nullable().describe('The highest monthly cap; when set, a cap is required.'),
 };
 
+const portalSubscriptionShape = {
+  id: z.string(),
+  plan: z.object({ id: z.string(), name: z.string().nullable(), version: z.int() }),
+  status: z.enum(['trialing', 'active', 'paused']),
+  current_period: z
+    .object({ start: timeText, end: timeText })
+    .nullable()
+    .describe('The billing period running now; null while the subscription is paused.'),
+};
+
 export const portalSessionResource = z
   .object({
     customer: z.object({ id: z.string(), name: z.string().nullable() }),
@@ -75,6 +85,9 @@ export const portalSessionResource = z
       assets: z.array(z.object({ asset: z.string(), currency: z.string(), unit_price: z.string() })),
     }),
     auto_recharge_limits: z.object(autoRechargeLimitsShape),
+    subscriptions: z
+      .array(z.object(portalSubscriptionShape))
+      .describe("The customer's subscriptions not yet ended (canceled or ended ones are left out), oldest first."),
   })
   .meta({ id: 'PortalSession' });
 

@@ -156,6 +156,41 @@ describe('widgets demo page (custom elements, cross-origin)', { skip: browserUna
     await page.locator('bursar-credit-balance h2', { hasText: 'Guthaben' }).waitFor();
   });
 
+  it("names the customer's plan and its period in CreditUtilization, counting the plan's grants of the period", async () => {
+    await harness.sdk.createCustomer({ id: 'org_plan', name: 'Plan Org' });
+    await harness.sdk.createPlan({
+      id: 'growth',
+      name: 'Growth',
+      version: { period: { interval: 'month' }, allowances: [{ asset: 'credits', amount: '1000' }] },
+    });
+    const subscription = await harness.sdk.createSubscription({ customer: 'org_plan', plan: 'growth' });
+    await harness.sdk.createDebit({ customer: 'org_plan', asset: 'credits', amount: '12.5' });
+    const page = await harness.newPage();
+    await page.goto(`${demoUrl(await tokenFor('org_plan'))}&locale=en-US`);
+    const line = page.locator(`bursar-credit-utilization [data-testid="utilization-plan-credits-${subscription.id}"]`);
+    await line.waitFor({ timeout: 15_000 });
+    const text = (await line.textContent()) ?? '';
+    const { starts_at: start, ends_at: end } = subscription.current_period;
+    assert.ok(start && end);
+    const date = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium' });
+    assert.ok(text.includes('Growth (version 1)'), text);
+    assert.ok(text.includes(`${date.format(new Date(start))} – ${date.format(new Date(end))}`), text);
+    // Used vs granted of the plan's grant for this period (the debit could draw on nothing else); a grant
+    // already issued for a later period is not counted.
+    const inPeriod = (await harness.sdk.listGrants({ customer: 'org_plan' })).data.filter(
+      (grant) =>
+        Date.parse(grant.effective_at) >= Date.parse(start) && Date.parse(grant.effective_at) < Date.parse(end),
+    );
+    assert.deepEqual(
+      inPeriod.map((grant) => [grant.category, grant.amount, grant.remaining]),
+      [['plan', '1000', '987.5']],
+    );
+    assert.ok(text.includes('12.5 used of 1,000'), text);
+    assert.equal(await page.locator('bursar-credit-utilization [data-testid="utilization-plan-credits"]').count(), 0);
+    await expectNoSeriousA11yViolations(page, 'widgets demo with a plan');
+    assert.deepEqual(harness.pageErrors, []);
+  });
+
   it('shows the empty state of each list for a customer with nothing yet', async () => {
     await harness.sdk.createCustomer({ id: 'org_empty', name: 'Empty Org' });
     const page = await harness.newPage();

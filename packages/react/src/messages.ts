@@ -35,6 +35,8 @@ export const defaultMessages = {
   utilizationUsed: '{used} used of {granted}',
   utilizationPlan: 'Plan allowance',
   utilizationPlanRenews: 'renews {date}',
+  utilizationPlanName: '{plan} (version {version})',
+  utilizationPeriod: '{start} – {end}',
   utilizationOther: 'Other credits',
   // Grants
   grantsTitle: 'Credits by grant',

@@ -18,6 +18,8 @@ export interface Page<T> {
 
 /** getPortalSession's body: the customer, branding, top-up offers and auto-recharge limits. */
 export type PortalSession = Schemas['PortalSession'];
+/** One of the session customer's live subscriptions: plan name and version, and the period running now. */
+export type PortalSubscription = PortalSession['subscriptions'][number];
 /** getPortalAutoRecharge's and updatePortalAutoRecharge's answer: `not_set` before the customer has a rule. */
 export type PortalAutoRecharge = Schemas['PortalAutoRecharge'];
 /** What createPortalTopUp answers when a payment provider is configured. */

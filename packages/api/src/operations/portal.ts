@@ -64,7 +64,8 @@ export const portalOperations = {
     method: 'GET',
     path: '/v1/portal/session',
     operationId: 'getPortalSession',
-    summary: 'The portal session: its customer, expiry, CSRF token, branding, top-up and auto-recharge limits',
+    summary:
+      'The portal session: its customer, expiry, CSRF token, branding, top-up, auto-recharge limits and live subscriptions',
     responses: { 200: portalSessionResource },
   },
 

@@ -1200,7 +1200,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The portal session: its customer, expiry, CSRF token, branding, top-up and auto-recharge limits */
+        /** The portal session: its customer, expiry, CSRF token, branding, top-up, auto-recharge limits and live subscriptions */
         get: operations["getPortalSession"];
         put?: never;
         post?: never;
@@ -3057,6 +3057,24 @@ export interface components {
                 /** @description The highest monthly cap; when set, a cap is required. */
                 monthly_cap_max: string | null;
             };
+            /** @description The customer's subscriptions not yet ended (canceled or ended ones are left out), oldest first. */
+            subscriptions: {
+                id: string;
+                plan: {
+                    id: string;
+                    name: string | null;
+                    version: number;
+                };
+                /** @enum {string} */
+                status: "trialing" | "active" | "paused";
+                /** @description The billing period running now; null while the subscription is paused. */
+                current_period: {
+                    /** Format: date-time */
+                    start: string;
+                    /** Format: date-time */
+                    end: string;
+                } | null;
+            }[];
         };
         PortalHoldPage: {
             data: components["schemas"]["Hold"][];

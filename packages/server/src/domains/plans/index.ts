@@ -2,4 +2,4 @@
 
 export { simulatePricing } from './plan-replay.ts';
 export { planRoutes } from './routes.ts';
-export { commitSubscriptionDecision, loadSubscriptionContext } from './subscription-operations.ts';
+export { commitSubscriptionDecision, liveSubscriptionsOf, loadSubscriptionContext } from './subscription-operations.ts';

@@ -585,3 +585,48 @@ function existing(current: Subscription | null): Subscription {
 function wrap(result: SubscriptionDecision | Refusal): Decided {
   return 'kind' in result ? result : { kind: 'accepted', decision: result };
 }
+
+/** A subscription as the customer portal shows it: the plan by name and version and the period running now. */
+interface PortalSubscription {
+  readonly id: string;
+  readonly plan: { readonly id: string; readonly name: string | null; readonly version: number };
+  readonly status: 'trialing' | 'active' | 'paused';
+  readonly current_period: { readonly start: string; readonly end: string } | null;
+}
+
+/**
+ * One customer's subscriptions not yet ended (a canceled one has ended too), oldest first. Only this
+ * customer's rows are read: the portal calls it with its session's customer.
+ */
+export async function liveSubscriptionsOf(
+  service: LedgerService,
+  environmentId: string,
+  customer: string,
+): Promise<PortalSubscription[]> {
+  const reader = service.database.reader;
+  const rows = await queryBuilder(reader)
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .where('customer_id', '=', customer)
+    .where('ended_at', 'is', null)
+    .orderBy('id')
+    .execute();
+  if (rows.length === 0) return [];
+  const plans = await queryBuilder(reader)
+    .selectFrom('plans')
+    .select(['id', 'name'])
+    .where('environment_id', '=', environmentId)
+    .where('id', 'in', [...new Set(rows.map((row) => row.plan_id))])
+    .execute();
+  const names = new Map(plans.map((plan) => [plan.id, plan.name]));
+  return rows.map((row) => ({
+    id: row.id,
+    plan: { id: row.plan_id, name: names.get(row.plan_id) ?? null, version: Number(row.plan_version) },
+    status: row.status as PortalSubscription['status'],
+    current_period:
+      row.status === 'paused'
+        ? null
+        : { start: toTimestamp(toTime(row.period_starts_at)), end: toTimestamp(toTime(row.period_ends_at)) },
+  }));
+}

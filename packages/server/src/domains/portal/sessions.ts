@@ -14,6 +14,7 @@ import type { LedgerService } from '../../platform/service.ts';
 import { okReply, problemReply } from '../../platform/service.ts';
 import { toTime } from '../../platform/storage/codecs.ts';
 import { toTimestamp } from '../../platform/wire.ts';
+import { liveSubscriptionsOf } from '../plans/index.ts';
 import { portalSettingsOf } from './settings.ts';
 import { customerName, exchangeCode, sessionById } from './store.ts';
 import { hashSecret, mintPortalCode, mintPortalToken, portalCodeOwner } from './tokens.ts';
@@ -111,15 +112,19 @@ export async function exchangePortalCode(
   return { status: 303, headers: { location: portalAppPath, 'set-cookie': cookie }, body: '' };
 }
 
-/** What the portal shows of its own session: the customer, expiry, CSRF token, branding and what it may change. */
+/**
+ * What the portal shows of its own session: the customer, expiry, CSRF token, branding, what it may change,
+ * and the customer's live subscriptions (so widgets can name the plan and its period).
+ */
 export async function getPortalSession(service: LedgerService, caller: Caller, topUpProvider: boolean): Promise<Reply> {
   const portal = caller.portal;
   if (portal === undefined) throw new Error('assertion failed: a portal route has a portal caller');
   const owner = { environmentId: caller.environmentId, customer: portal.customer };
-  const [row, name, settings] = await Promise.all([
+  const [row, name, settings, subscriptions] = await Promise.all([
     sessionById(service, owner, portal.sessionId),
     customerName(service, owner),
     portalSettingsOf(service, caller.environmentId),
+    liveSubscriptionsOf(service, caller.environmentId, portal.customer),
   ]);
   if (row === undefined) throw new Error('assertion failed: an authenticated portal session exists');
   const prices = settings.top_up.prices;
@@ -136,5 +141,6 @@ export async function getPortalSession(service: LedgerService, caller: Caller, t
     branding: settings.branding,
     top_up: reason === null ? { available: true, assets: prices } : { available: false, reason, assets: prices },
     auto_recharge_limits: settings.auto_recharge,
+    subscriptions,
   });
 }

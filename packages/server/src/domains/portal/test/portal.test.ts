@@ -214,12 +214,31 @@ const portalRoutes: readonly { method: string; path: string; body?: unknown }[] 
 describe('what a portal session reaches', () => {
   let alice: MintedSession;
   let bobIds: string[];
+  let aliceSubscription: string;
+  let bobSubscription: string;
 
   before(async () => {
     alice = await mintSession('alice');
+    // Plans without allowances: the subscriptions add no grants, so the balances below stay as seeded.
+    for (const [id, name] of [
+      ['starter', 'Starter'],
+      ['team', 'Team'],
+    ])
+      await ok(server.call('POST', '/v1/plans', { id, name, version: { period: { interval: 'month' } } }), 201);
+    await ok(server.call('POST', '/v1/plans/starter/versions', { period: { interval: 'month' } }), 201);
+    const started = await ok(
+      server.call('POST', '/v1/subscriptions', { customer: 'alice', plan: 'starter', version: 2 }),
+      201,
+    );
+    aliceSubscription = started.body.id;
+    const ended = await ok(server.call('POST', '/v1/subscriptions', { customer: 'alice', plan: 'team' }), 201);
+    await ok(server.call('POST', `/v1/subscriptions/${ended.body.id}/cancel`, { timing: 'immediate' }));
+    const bobs = await ok(server.call('POST', '/v1/subscriptions', { customer: 'bob', plan: 'team' }), 201);
+    bobSubscription = bobs.body.id;
     const grants = await ok(server.call('GET', '/v1/grants?customer=bob'));
     const transactions = await ok(server.call('GET', '/v1/transactions?customer=bob'));
     bobIds = [
+      bobSubscription,
       ...grants.body.data.map((grant: { id: string }) => grant.id),
       ...transactions.body.data.map((transaction: { id: string; hold: string | null }) => transaction.id),
       ...transactions.body.data.flatMap((transaction: { hold?: string | null }) =>
@@ -247,6 +266,29 @@ describe('what a portal session reaches', () => {
       assert.ok(!answer.text.includes('"bob"'), `${method} ${path}: ${answer.text}`);
       for (const id of bobIds) assert.ok(!answer.text.includes(id), `${method} ${path} shows ${id}`);
     }
+  });
+
+  it("lists the customer's live subscriptions with plan name, version and period, and no one else's", async () => {
+    const session = await ok(portalCall('GET', '/v1/portal/session', { bearer: alice.token }));
+    const subscription = await ok(server.call('GET', `/v1/subscriptions/${aliceSubscription}`));
+    assert.deepEqual(session.body.subscriptions, [
+      {
+        id: aliceSubscription,
+        plan: { id: 'starter', name: 'Starter', version: 2 },
+        status: 'active',
+        current_period: {
+          start: subscription.body.current_period.starts_at,
+          end: subscription.body.current_period.ends_at,
+        },
+      },
+    ]);
+    assert.ok(!session.text.includes(bobSubscription));
+    const bob = await mintSession('bob');
+    const bobView = await ok(portalCall('GET', '/v1/portal/session', { bearer: bob.token }));
+    assert.deepEqual(
+      bobView.body.subscriptions.map((row: { id: string; plan: { id: string } }) => [row.id, row.plan.id]),
+      [[bobSubscription, 'team']],
+    );
   });
 
   it("refuses another customer's id in any parameter (nothing in a portal route takes one)", async () => {
