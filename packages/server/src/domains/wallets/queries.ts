@@ -5,7 +5,7 @@
 import type { Wallet } from '@bursar/core';
 import { decideCheck, decideSettlement, emptyWallet, formatAmount } from '@bursar/core';
 import { customerOfId } from '../../platform/commit/id-owners.ts';
-import { grantFromRow, loadWallet } from '../../platform/commit/wallet-store.ts';
+import { grantFromRow } from '../../platform/commit/wallet-store.ts';
 import type { Caller, Reply } from '../../platform/contract.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { fieldReply, isFieldError, okReply, problemReply } from '../../platform/service.ts';
