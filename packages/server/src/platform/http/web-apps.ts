@@ -60,6 +60,10 @@ export function routeWebApps(app: FastifyInstance, webApps: readonly WebApp[], i
     void app.register(
       async (scope) => {
         scope.addHook('onRequest', onRequest);
+        // The plugin's own routes are counted and logged under the app's name, like every route.
+        scope.addHook('onRoute', (routeOptions) => {
+          routeOptions.config = { ...routeOptions.config, operation };
+        });
         await scope.register(fastifyStatic, {
           root: webApp.root,
           prefix: '/',

@@ -19,10 +19,23 @@ writeFileSync(join(consoleRoot, 'index.html'), '<!doctype html><title>console</t
 writeFileSync(join(consoleRoot, 'assets', 'app-1a2b.js'), 'console.log("app")');
 writeFileSync(join(folder, 'secret.txt'), 'outside the app');
 
+const logLines: { operation?: string; path?: string | null }[] = [];
 const server = createHttpServer({
   routes: [],
   authenticate: () => null,
-  logger: createLogger({ level: 'silent' }),
+  logger: createLogger({
+    // The apps' files are logged at debug, like the other routes outside /v1.
+    level: 'debug',
+    stream: {
+      write: (text: string) =>
+        logLines.push(
+          ...text
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line)),
+        ),
+    },
+  }),
   metrics: createMetricsRegistry(),
   isReady: () => true,
   openApiDocument: buildOpenApiDocument([], { version: 'test' }),
@@ -63,9 +76,14 @@ describe('web apps', () => {
     assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
   });
 
-  it('serves hashed assets as immutable', async () => {
+  it('serves hashed assets as immutable, and logs them under the app', async () => {
     const answer = await fetch(`${base}/console/assets/app-1a2b.js`);
     assert.equal(answer.status, 200);
+    // The request line is written once the response has gone, so it may follow the answer by a moment.
+    for (let waited = 0; waited < 50 && logLines.length === 0; waited += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(logLines.at(-1)?.operation, 'web_console', JSON.stringify(logLines.at(-1)));
     assert.match(answer.headers.get('content-type') ?? '', /javascript/);
     assert.equal(answer.headers.get('cache-control'), 'public, max-age=31536000, immutable');
   });
