@@ -1,7 +1,7 @@
 /**
  * simulatePricing with its plan replay: the usage domain's draft-price simulation, and, when the
- * body names a plan, the customer's recorded charges replayed against that plan version's
- * allowances and rollover by decidePlanReplay. Lives here because usage comes before plans.
+ * body names a plan, the customer's recorded charges replayed against that plan version's (or an
+ * unpublished draft's) allowances and rollover by decidePlanReplay. Lives here because usage comes before plans.
  */
 
 import type { PlanVersionBody, SimulatePricingBody } from '@bursar/api';
