@@ -18,7 +18,7 @@ import {
   timestampField,
 } from './fields.ts';
 import { eventsPerRequestMax } from './limits.ts';
-import { planIdField } from './plans.ts';
+import { planIdField, planVersionBody } from './plans.ts';
 import { pageOf } from './schemas.ts';
 
 const quantityNameField = z
@@ -312,7 +312,18 @@ export const simulatePricingBody = z.strictObject({
   plan: z
     .strictObject({
       id: planIdField,
-      version: integerField(1, 1_000_000).optional().describe('Default: the latest version.'),
+      version: integerField(1, 1_000_000)
+        .optional()
+        .describe('A published version; default: the latest. Not with draft.'),
+      draft: planVersionBody
+        .optional()
+        .describe(
+          'An unpublished version, the body publishPlanVersion takes, checked as it checks it and stored nowhere. Not with version.',
+        ),
+    })
+    .refine((plan) => plan.version === undefined || plan.draft === undefined, {
+      path: ['draft'],
+      message: 'names a version of its own: give version or draft, not both',
     })
     .optional()
     .describe(
@@ -335,7 +346,8 @@ const planReplayFigures = {
 const planReplayResource = z
   .object({
     id: z.string(),
-    version: z.int(),
+    version: z.int().describe('The version replayed; for a draft, the number publishing it now would give it.'),
+    draft: z.boolean().describe('Whether the replayed version is the unpublished draft of the body.'),
     periods: z.array(
       z.object({
         index: z.int(),

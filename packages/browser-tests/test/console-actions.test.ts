@@ -1,7 +1,8 @@
 /**
  * The console's actions in Chromium against a real server: each is previewed (the dry run writes
  * nothing), then confirmed, changes the state the API reads back, and leaves an audit row with the
- * operator's reason; a new price version is simulated before it can be published; a new API key's
+ * operator's reason; a new price version is simulated before it can be published, a new plan
+ * version's draft is replayed against a customer before it is published; a new API key's
  * secret is shown once and signs in.
  */
 import assert from 'node:assert/strict';
@@ -170,6 +171,58 @@ describe('console actions', { skip: browserUnavailable() }, () => {
     const book = await harness.sdk.getPriceBook({ key: 'standard' });
     assert.equal(book.versions.length, 2);
     assert.equal((await newestAudit('price_version.published')).target, 'price_book:standard');
+  });
+
+  it("simulates a new plan version's draft against a customer's usage, then publishes it", async () => {
+    await page.goto('/console/catalog');
+    await page.getByRole('button', { name: 'Draft version of pro' }).click();
+    const draft = page.getByRole('form', { name: 'Draft version of pro' });
+    const editor = draft.getByLabel('Definition of the new pro version (JSON)');
+    const current = await editor.inputValue();
+    // Ten times the published allowance of 100.
+    const edited = current.replace('"amount": "100"', '"amount": "1000"');
+    assert.notEqual(edited, current);
+    await editor.fill(edited);
+    await draft.getByLabel("Simulate against a customer's last 90 days").fill(seeded.customer);
+    await draft.getByRole('button', { name: 'Simulate' }).click();
+    const shown = await textOf(page, '[data-testid=plan-draft-replay] tbody tr[data-asset=credits]');
+    const to = new Date();
+    const standard = await harness.sdk.getPriceBook({ key: 'standard' });
+    // The live prices, as the console sends them: a stored price reads back as the body that published it.
+    const prices = standard.versions.reduce((newest, version) => (version.version > newest.version ? version : newest))
+      .prices as Parameters<typeof harness.sdk.simulatePricing>[0]['prices'];
+    const ask = (plan: NonNullable<Parameters<typeof harness.sdk.simulatePricing>[0]['plan']>) =>
+      harness.sdk.simulatePricing({
+        from: new Date(to.getTime() - 90 * 86_400_000).toISOString(),
+        to: to.toISOString(),
+        customer: seeded.customer,
+        prices,
+        plan,
+      });
+    const api = await ask({ id: 'pro', draft: JSON.parse(edited) });
+    const published = await ask({ id: 'pro', version: 1 });
+    const totalsOf = (simulation: typeof api) => {
+      const line = simulation.plan?.totals.find((total) => total.asset === 'credits');
+      assert.ok(line, 'the replay has a credits line');
+      return line;
+    };
+    const expected = totalsOf(api);
+    assert.equal(api.plan?.draft, true);
+    assert.notEqual(expected.granted, totalsOf(published).granted, 'the draft grants what v1 does not');
+    assert.equal(
+      shown,
+      `credits${expected.granted}${expected.usage}${expected.consumed}${expected.overage}${expected.expired}`,
+    );
+    assert.equal((await harness.sdk.getPlan({ plan: 'pro' })).versions.length, 1, 'simulating stored nothing');
+    await expectNoSeriousA11yViolations(page, 'plan draft simulation');
+    await draft.getByRole('button', { name: 'Publish version' }).click();
+    await draft.waitFor({ state: 'detached' });
+    const plan = await harness.sdk.getPlan({ plan: 'pro' });
+    assert.equal(plan.latest_version, 2);
+    assert.deepEqual(
+      plan.versions.find((version) => version.version === 2)?.definition.allowances,
+      JSON.parse(edited).allowances,
+    );
   });
 
   it('creates an API key whose secret is shown once and signs in', async () => {

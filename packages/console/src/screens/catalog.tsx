@@ -1,7 +1,7 @@
 /**
  * The catalog: features, price books with their version history, model prices and plans with their
  * versions. A new price version is replayed over real usage (`simulatePricing`) before it can be
- * published; a plan version can be replayed against a customer's recorded charges.
+ * published; a plan version, published or still a draft, can be replayed against a customer's recorded charges.
  */
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
@@ -353,6 +353,16 @@ function PlanView({ plan }: { readonly plan: Schemas['Plan'] }) {
   const [problem, setProblem] = useState<unknown>(null);
   const [replayCustomer, setReplayCustomer] = useState('');
   const [replay, setReplay] = useState<Schemas['Simulation'] | null>(null);
+  const [draftReplay, setDraftReplay] = useState<Schemas['Simulation'] | null>(null);
+  const books = useApi<Page<Schemas['PriceBook']>>('/v1/price-books', { limit: 100 });
+  // The simulation needs prices; the default book's live ones leave the draft-price lines unchanged.
+  const livePrices =
+    books.data?.data
+      .find((book) => book.default)
+      ?.versions.reduce<Schemas['PriceBook']['versions'][number] | undefined>(
+        (newest, version) => (newest === undefined || version.version > newest.version ? version : newest),
+        undefined,
+      )?.prices ?? [];
 
   async function publish(event: FormEvent) {
     event.preventDefault();
@@ -361,25 +371,40 @@ function PlanView({ plan }: { readonly plan: Schemas['Plan'] }) {
     try {
       await api.post(path`/v1/plans/${plan.id}/versions`, JSON.parse(draft), { idempotencyKey: crypto.randomUUID() });
       setDraft(null);
+      setDraftReplay(null);
       await queryClient.invalidateQueries();
     } catch (error) {
       setProblem(error);
     }
   }
 
+  /** Replays a version against the customer's last 90 days; a draft is replayed as it would be published. */
+  async function replayAgainstCustomer(version: { version: number } | { draft: unknown }) {
+    return api.post<Schemas['Simulation']>('/v1/simulations', {
+      from: new Date(Date.now() - 90 * 86_400_000).toISOString(),
+      to: new Date().toISOString(),
+      customer: replayCustomer.trim(),
+      prices: livePrices,
+      plan: { id: plan.id, ...version },
+    });
+  }
+
   async function runReplay(event: FormEvent) {
     event.preventDefault();
     setProblem(null);
     try {
-      setReplay(
-        await api.post<Schemas['Simulation']>('/v1/simulations', {
-          from: new Date(Date.now() - 90 * 86_400_000).toISOString(),
-          to: new Date().toISOString(),
-          customer: replayCustomer.trim(),
-          prices: [],
-          plan: { id: plan.id, version: plan.latest_version },
-        }),
-      );
+      setReplay(await replayAgainstCustomer({ version: plan.latest_version }));
+    } catch (error) {
+      setProblem(error);
+    }
+  }
+
+  async function simulateDraft() {
+    if (draft === null) return;
+    setProblem(null);
+    setDraftReplay(null);
+    try {
+      setDraftReplay(await replayAgainstCustomer({ draft: JSON.parse(draft) }));
     } catch (error) {
       setProblem(error);
     }
@@ -450,15 +475,67 @@ function PlanView({ plan }: { readonly plan: Schemas['Plan'] }) {
               />
             )}
           </Field>
+          <Field label={`Simulate against a customer's last 90 days`}>
+            {(id) => (
+              <input id={id} value={replayCustomer} onChange={(event) => setReplayCustomer(event.target.value)} />
+            )}
+          </Field>
           <div className="buttons">
+            <button type="button" onClick={simulateDraft} disabled={replayCustomer.trim() === ''}>
+              Simulate
+            </button>
             <button type="submit">Publish version</button>
-            <button type="button" className="secondary" onClick={() => setDraft(null)}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => {
+                setDraft(null);
+                setDraftReplay(null);
+              }}
+            >
               Close
             </button>
           </div>
+          {draftReplay?.plan !== undefined && <PlanReplayTotals replay={draftReplay.plan} />}
         </form>
       )}
       <ErrorNotice error={problem} />
     </article>
+  );
+}
+
+/** The totals of a plan replay, per asset: what the draft would have granted, covered and left over. */
+function PlanReplayTotals({ replay }: { readonly replay: NonNullable<Schemas['Simulation']['plan']> }) {
+  return (
+    <section aria-label="Draft replay">
+      <h4>
+        What-if of {replay.draft ? 'the draft' : 'version'} v{replay.version} over {replay.periods.length} periods
+      </h4>
+      <table data-testid="plan-draft-replay">
+        <caption className="visually-hidden">Granted, used, covered and over per asset</caption>
+        <thead>
+          <tr>
+            <th scope="col">Asset</th>
+            <th scope="col">Granted</th>
+            <th scope="col">Usage</th>
+            <th scope="col">Covered</th>
+            <th scope="col">Overage</th>
+            <th scope="col">Expired</th>
+          </tr>
+        </thead>
+        <tbody>
+          {replay.totals.map((line) => (
+            <tr key={line.asset} data-asset={line.asset}>
+              <th scope="row">{line.asset}</th>
+              <td className="amount">{line.granted}</td>
+              <td className="amount">{line.usage}</td>
+              <td className="amount">{line.consumed}</td>
+              <td className="amount">{line.overage}</td>
+              <td className="amount">{line.expired}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }

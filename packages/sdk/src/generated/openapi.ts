@@ -3257,7 +3257,10 @@ export interface components {
         };
         PlanReplay: {
             id: string;
+            /** @description The version replayed; for a draft, the number publishing it now would give it. */
             version: number;
+            /** @description Whether the replayed version is the unpublished draft of the body. */
+            draft: boolean;
             periods: {
                 index: number;
                 /** Format: date-time */
@@ -3985,8 +3988,10 @@ export interface components {
             /** @description Also replay the customer's recorded charges against this plan's allowances and rollover; needs customer. */
             plan?: {
                 id: string;
-                /** @description Default: the latest version. */
+                /** @description A published version; default: the latest. Not with draft. */
                 version?: number;
+                /** @description An unpublished version, the body publishPlanVersion takes, checked as it checks it and stored nowhere. Not with version. */
+                draft?: components["schemas"]["PublishPlanVersionBody"];
             };
         };
         CreateWebhookEndpointBody: {

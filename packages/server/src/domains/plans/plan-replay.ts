@@ -1,10 +1,10 @@
 /**
  * simulatePricing with its plan replay: the usage domain's draft-price simulation, and, when the
- * body names a plan, the customer's recorded charges replayed against that plan version's
- * allowances and rollover by decidePlanReplay. Lives here because usage comes before plans.
+ * body names a plan, the customer's recorded charges replayed against that plan version's (or an
+ * unpublished draft's) allowances and rollover by decidePlanReplay. Lives here because usage comes before plans.
  */
 
-import type { SimulatePricingBody } from '@bursar/api';
+import type { PlanVersionBody, SimulatePricingBody } from '@bursar/api';
 import type { PlanReplayLine, PlanReplayPeriod } from '@bursar/core';
 import { decidePlanReplay, formatAmount, replayPeriods } from '@bursar/core';
 import type { Caller, Reply } from '../../platform/contract.ts';
@@ -12,7 +12,8 @@ import type { AssetInfo, LedgerService } from '../../platform/service.ts';
 import { fieldReply, okReply, problemReply } from '../../platform/service.ts';
 import { toTimestamp } from '../../platform/wire.ts';
 import { readChargedUsage, simulatePricing as simulateDraftPrices } from '../usage/index.ts';
-import { loadPlanVersion } from './plan-operations.ts';
+import type { StoredPlanVersion } from './plan-operations.ts';
+import { loadPlanVersion, parsePlanVersion } from './plan-operations.ts';
 
 /** Periods are counted in UTC: the replay stands for no subscription, so it has no time zone of its own. */
 const timeZone = 'UTC';
@@ -27,17 +28,11 @@ export async function simulatePricing(
   if (planRef === undefined) return simulateDraftPrices(service, caller, draftInput);
   if (input.customer === undefined)
     return fieldReply(caller, [{ field: 'customer', message: 'is required with plan: the replay is of one customer' }]);
-  const stored = await loadPlanVersion(
-    service,
-    service.database.reader,
-    caller.environmentId,
-    planRef.id,
-    planRef.version ?? null,
-  );
-  if (stored === null) {
-    const named = planRef.version === undefined ? planRef.id : `${planRef.id}@${planRef.version}`;
-    return problemReply(caller, 'plan_not_found', `No plan version "${named}" in this environment.`);
-  }
+  const stored =
+    planRef.draft === undefined
+      ? await loadPublished(service, caller, planRef)
+      : await parseDraft(service, caller, planRef.id, planRef.draft);
+  if ('reply' in stored) return stored.reply;
   const { plan } = stored;
   const ownCadence = plan.allowances.findIndex(
     ({ cadence }) => cadence.interval !== plan.period.interval || cadence.count !== plan.period.count,
@@ -45,7 +40,7 @@ export async function simulatePricing(
   if (ownCadence >= 0)
     return fieldReply(caller, [
       {
-        field: 'plan.id',
+        field: planRef.draft === undefined ? 'plan.id' : `plan.draft.allowances[${ownCadence}].cadence`,
         message: `allowance ${ownCadence} has its own cadence; the replay follows the plan's period only`,
       },
     ]);
@@ -76,6 +71,7 @@ export async function simulatePricing(
     plan: {
       id: plan.planId,
       version: plan.version,
+      draft: planRef.draft !== undefined,
       periods: periods.map((period) => ({
         index: period.index,
         starts_at: toTimestamp(period.startsAt),
@@ -92,6 +88,42 @@ export async function simulatePricing(
       })),
     },
   });
+}
+
+type ReplayedVersion = StoredPlanVersion | { reply: Reply };
+
+async function loadPublished(
+  service: LedgerService,
+  caller: Caller,
+  planRef: { id: string; version?: number | undefined },
+): Promise<ReplayedVersion> {
+  const stored = await loadPlanVersion(
+    service,
+    service.database.reader,
+    caller.environmentId,
+    planRef.id,
+    planRef.version ?? null,
+  );
+  if (stored !== null) return stored;
+  const named = planRef.version === undefined ? planRef.id : `${planRef.id}@${planRef.version}`;
+  return { reply: problemReply(caller, 'plan_not_found', `No plan version "${named}" in this environment.`) };
+}
+
+/**
+ * Checks a draft exactly as publishPlanVersion does and numbers it as publishing it now would,
+ * so its replay is the replay of the version it would become; nothing is stored.
+ */
+async function parseDraft(
+  service: LedgerService,
+  caller: Caller,
+  planId: string,
+  draft: PlanVersionBody,
+): Promise<ReplayedVersion> {
+  const latest = await loadPlanVersion(service, service.database.reader, caller.environmentId, planId, null);
+  if (latest === null)
+    return { reply: problemReply(caller, 'plan_not_found', `No plan "${planId}" in this environment.`) };
+  const parsed = await parsePlanVersion(service, caller, planId, latest.plan.version + 1, draft, 'plan.draft.');
+  return 'plan' in parsed ? parsed : { reply: fieldReply(caller, parsed) };
 }
 
 function figuresOf(line: PlanReplayLine, amount: (asset: string, units: bigint) => string) {

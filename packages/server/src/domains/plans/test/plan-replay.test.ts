@@ -1,6 +1,7 @@
 /**
  * simulatePricing with a plan: three months of one customer's recorded charges replayed against a
- * capped-rollover plan, to the unit, and the bad inputs (unknown plan or version, plan without customer).
+ * capped-rollover plan, to the unit; a draft version replayed unstored, equal to its replay once
+ * published; and the bad inputs (unknown plan or version, plan without customer, a bad draft).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -202,5 +203,92 @@ describe('simulatePricing with a plan', () => {
       missing.body.errors.map((error: { field: string }) => error.field),
       ['customer'],
     );
+  });
+
+  it('replays a draft without storing it, exactly as the version it becomes once published', async () => {
+    const draft = {
+      period: { interval: 'month' },
+      allowances: [{ asset: 'credits', amount: '1200.0', rollover: { kind: 'all' } }],
+    };
+    const simulate = (plan: Record<string, unknown>) =>
+      ok(server.call('POST', '/v1/simulations', { from, to, customer: 'replayed', prices: workPrice, plan }), 200);
+    const versionsOf = async () => (await ok(server.call('GET', '/v1/plans/capped'), 200)).body.versions.length;
+    const before = await versionsOf();
+    const drafted = await simulate({ id: 'capped', draft });
+    assert.equal(await versionsOf(), before, 'a draft replay stores no version');
+    assert.equal(drafted.body.plan.draft, true);
+    assert.equal(drafted.body.plan.version, before + 1);
+    assert.deepEqual(
+      drafted.body.plan.totals.map((line: Record<string, string>) => [line.granted, line.consumed, line.overage]),
+      [['3600', '3300', '0']],
+    );
+    const published = await ok(server.call('POST', '/v1/plans/capped/versions', draft));
+    assert.equal(published.body.version, before + 1);
+    const replayed = await simulate({ id: 'capped', version: before + 1 });
+    assert.equal(replayed.body.plan.draft, false);
+    assert.deepEqual({ ...drafted.body.plan, draft: false }, replayed.body.plan);
+    assert.deepEqual(drafted.body.lines, replayed.body.lines);
+  });
+
+  it('answers 400 naming the draft field a bad draft gets wrong, and stores nothing', async () => {
+    const versions = async () => (await ok(server.call('GET', '/v1/plans/capped'), 200)).body.versions.length;
+    const before = await versions();
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { id: 'capped', draft: { period: { interval: 'month' }, allowances: [{ asset: 'credits', amount: '-5' }] } },
+        'plan.draft.allowances[0].amount',
+      ],
+      [
+        {
+          id: 'capped',
+          draft: {
+            period: { interval: 'month' },
+            allowances: [{ asset: 'credits', amount: '1.123456789012345678901' }],
+          },
+        },
+        'plan.draft.allowances[0].amount',
+      ],
+      [
+        { id: 'capped', draft: { period: { interval: 'month' }, allowances: [{ asset: 'gold', amount: '5' }] } },
+        'plan.draft.allowances[0].asset',
+      ],
+      [
+        {
+          id: 'capped',
+          draft: {
+            period: { interval: 'month' },
+            allowances: [{ asset: 'credits', amount: '5', cadence: { interval: 'week' } }],
+          },
+        },
+        'plan.draft.allowances[0].cadence',
+      ],
+      [{ id: 'capped', version: 1, draft: { period: { interval: 'month' } } }, 'plan.draft'],
+    ];
+    for (const [plan, field] of cases) {
+      const reply = await server.call('POST', '/v1/simulations', {
+        from,
+        to,
+        customer: 'replayed',
+        prices: workPrice,
+        plan,
+      });
+      assert.equal(reply.status, 400, reply.text);
+      assert.equal(reply.body.code, 'validation_failed');
+      assert.deepEqual(
+        reply.body.errors.map((error: { field: string }) => error.field),
+        [field],
+        reply.text,
+      );
+    }
+    const unknown = await server.call('POST', '/v1/simulations', {
+      from,
+      to,
+      customer: 'replayed',
+      prices: workPrice,
+      plan: { id: 'nope', draft: { period: { interval: 'month' } } },
+    });
+    assert.equal(unknown.status, 404, unknown.text);
+    assert.equal(unknown.body.code, 'plan_not_found');
+    assert.equal(await versions(), before);
   });
 });
