@@ -374,6 +374,7 @@ function csrfMatches(sent: string | string[] | undefined, expected: string): boo
  */
 function afterLookup<T>(
   found: T | Promise<T>,
+  reply: FastifyReply,
   admit: (value: T, next: () => void) => void,
   done: (error?: Error) => void,
 ): void {
@@ -391,7 +392,8 @@ function afterLookup<T>(
           done();
         });
       } catch (error) {
-        if (!admitted) done(error instanceof Error ? error : new Error(String(error)));
+        // A refusal already sent its reply: a throw after it is logged by Fastify's error path only once.
+        if (!admitted && !reply.sent) done(error instanceof Error ? error : new Error(String(error)));
       }
     },
     (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
@@ -526,7 +528,7 @@ function toApiRoute(
         }
         const mode = token === undefined ? 'cookie' : 'bearer';
         const found = portalToken === undefined ? null : (authenticatePortal?.(portalToken) ?? null);
-        afterLookup(found, (value, next) => admitPortal(request, reply, value, mode, next), done);
+        afterLookup(found, reply, (value, next) => admitPortal(request, reply, value, mode, next), done);
         return;
       }
       if (token?.startsWith(portalTokenPrefix)) {
@@ -540,7 +542,7 @@ function toApiRoute(
           : header === undefined && authenticateCookies !== undefined && request.headers.cookie !== undefined
             ? authenticateCookies(parseCookie(request.headers.cookie))
             : null;
-      afterLookup(auth, (value, next) => admit(request, reply, value, next), done);
+      afterLookup(auth, reply, (value, next) => admit(request, reply, value, next), done);
     },
     handler: (request, reply) =>
       answerApi(route, request, reply, options.heartbeatMs ?? heartbeatMsDefault, openStreams),
