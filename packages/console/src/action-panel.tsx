@@ -6,7 +6,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import { api, type DryRun } from './api.ts';
-import { ErrorNotice, Field } from './ui.tsx';
+import { DataTable, ErrorNotice, Field } from './ui.tsx';
 
 export interface ActionRequest {
   readonly path: string;
@@ -116,35 +116,25 @@ function PreviewView({ dryRun }: { readonly dryRun: DryRun }) {
   return (
     <section className="preview" aria-label="Preview">
       <h3>Preview (nothing written yet)</h3>
-      <table>
-        <caption className="visually-hidden">Wallet before and after</caption>
-        <thead>
-          <tr>
-            <th scope="col">Asset</th>
-            <th scope="col">Balance before</th>
-            <th scope="col">Balance after</th>
-            <th scope="col">Available before</th>
-            <th scope="col">Available after</th>
-            <th scope="col">Debt after</th>
-          </tr>
-        </thead>
-        <tbody>
-          {assets.map((asset) => {
-            const before = dryRun.balances_before.find((balance) => balance.asset === asset);
-            const after = dryRun.balances_after.find((balance) => balance.asset === asset);
-            return (
-              <tr key={asset}>
-                <th scope="row">{asset}</th>
-                <td className="amount">{before?.balance ?? '—'}</td>
-                <td className="amount">{after?.balance ?? '—'}</td>
-                <td className="amount">{before?.available ?? '—'}</td>
-                <td className="amount">{after?.available ?? '—'}</td>
-                <td className="amount">{after?.debt ?? '—'}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <DataTable
+        caption="Wallet before and after"
+        columns={['Asset', 'Balance before', 'Balance after', 'Available before', 'Available after', 'Debt after']}
+      >
+        {assets.map((asset) => {
+          const before = dryRun.balances_before.find((balance) => balance.asset === asset);
+          const after = dryRun.balances_after.find((balance) => balance.asset === asset);
+          return (
+            <tr key={asset}>
+              <th scope="row">{asset}</th>
+              <td className="amount">{before?.balance ?? '—'}</td>
+              <td className="amount">{after?.balance ?? '—'}</td>
+              <td className="amount">{before?.available ?? '—'}</td>
+              <td className="amount">{after?.available ?? '—'}</td>
+              <td className="amount">{after?.debt ?? '—'}</td>
+            </tr>
+          );
+        })}
+      </DataTable>
       <details>
         <summary>What the call would return</summary>
         <pre>{JSON.stringify(dryRun.result, null, 2)}</pre>

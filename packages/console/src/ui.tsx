@@ -171,3 +171,42 @@ export function words(text: string): string[] {
     .map((word) => word.trim())
     .filter((word) => word !== '');
 }
+
+/**
+ * A table of rows under one header row: its caption (hidden unless `captionShown`, for screen readers),
+ * its column labels (a `false` label is a column left out), and, with `scroll`, a box that scrolls wide tables.
+ */
+export function DataTable({
+  testId,
+  caption,
+  captionShown = false,
+  scroll = false,
+  columns,
+  children,
+}: {
+  readonly testId?: string;
+  readonly caption: ReactNode;
+  readonly captionShown?: boolean;
+  readonly scroll?: boolean;
+  readonly columns: readonly (string | false)[];
+  readonly children: ReactNode;
+}) {
+  const table = (
+    <table data-testid={testId}>
+      <caption className={captionShown ? undefined : 'visually-hidden'}>{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((label) =>
+            label === false ? null : (
+              <th scope="col" key={label}>
+                {label}
+              </th>
+            ),
+          )}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+  return scroll ? <div className="scroll">{table}</div> : table;
+}

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import type { Schemas } from '../api.ts';
 import {
+  DataTable,
   Empty,
   Field,
   localToInstant,
@@ -82,46 +83,35 @@ export function AuditScreen() {
             found.length === 0 ? (
               <Empty>No event matches.</Empty>
             ) : (
-              <div className="scroll">
-                <table data-testid="audit">
-                  <caption className="visually-hidden">Audit events, newest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">#</th>
-                      <th scope="col">At</th>
-                      <th scope="col">Actor</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Target</th>
-                      <th scope="col">Reason</th>
-                      <th scope="col">Change</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {found.map((event) => (
-                      <tr key={event.id} data-action={event.action}>
-                        <th scope="row">{event.seq}</th>
-                        <td>
-                          <Time at={event.created_at} />
-                        </td>
-                        <td>
-                          <code>{event.actor}</code>
-                        </td>
-                        <td>{event.action}</td>
-                        <td>
-                          <code>{event.target}</code>
-                        </td>
-                        <td data-field="reason">{event.reason ?? <span className="muted">—</span>}</td>
-                        <td>
-                          <details>
-                            <summary>before / after</summary>
-                            <pre>{JSON.stringify({ before: event.before, after: event.after }, null, 2)}</pre>
-                          </details>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                testId="audit"
+                caption="Audit events, newest first"
+                scroll
+                columns={['#', 'At', 'Actor', 'Action', 'Target', 'Reason', 'Change']}
+              >
+                {found.map((event) => (
+                  <tr key={event.id} data-action={event.action}>
+                    <th scope="row">{event.seq}</th>
+                    <td>
+                      <Time at={event.created_at} />
+                    </td>
+                    <td>
+                      <code>{event.actor}</code>
+                    </td>
+                    <td>{event.action}</td>
+                    <td>
+                      <code>{event.target}</code>
+                    </td>
+                    <td data-field="reason">{event.reason ?? <span className="muted">—</span>}</td>
+                    <td>
+                      <details>
+                        <summary>before / after</summary>
+                        <pre>{JSON.stringify({ before: event.before, after: event.after }, null, 2)}</pre>
+                      </details>
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             )
           }
         </QueryView>

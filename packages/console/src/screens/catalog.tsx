@@ -7,7 +7,18 @@ import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, type Page, path, type Schemas } from '../api.ts';
 import { useCan } from '../session.tsx';
-import { Empty, ErrorNotice, Field, localToInstant, PageHeading, QueryView, Section, Time, useApi } from '../ui.tsx';
+import {
+  DataTable,
+  Empty,
+  ErrorNotice,
+  Field,
+  localToInstant,
+  PageHeading,
+  QueryView,
+  Section,
+  Time,
+  useApi,
+} from '../ui.tsx';
 
 export function CatalogScreen() {
   return (
@@ -30,37 +41,26 @@ function FeaturesSection() {
           page.data.length === 0 ? (
             <Empty>No feature.</Empty>
           ) : (
-            <table data-testid="features">
-              <caption className="visually-hidden">Features</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Quantities</th>
-                  <th scope="col">Created</th>
+            <DataTable testId="features" caption="Features" columns={['Key', 'Name', 'Quantities', 'Created']}>
+              {page.data.map((feature) => (
+                <tr key={feature.key}>
+                  <th scope="row">
+                    <code>{feature.key}</code>
+                  </th>
+                  <td>{feature.name ?? '—'}</td>
+                  <td>
+                    {Object.entries(feature.quantities)
+                      .map(([name, source]) =>
+                        'property' in source ? `${name} (from ${source.property})` : `${name} (count)`,
+                      )
+                      .join(', ')}
+                  </td>
+                  <td>
+                    <Time at={feature.created_at} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.map((feature) => (
-                  <tr key={feature.key}>
-                    <th scope="row">
-                      <code>{feature.key}</code>
-                    </th>
-                    <td>{feature.name ?? '—'}</td>
-                    <td>
-                      {Object.entries(feature.quantities)
-                        .map(([name, source]) =>
-                          'property' in source ? `${name} (from ${source.property})` : `${name} (count)`,
-                        )
-                        .join(', ')}
-                    </td>
-                    <td>
-                      <Time at={feature.created_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>
@@ -95,36 +95,29 @@ function PriceBookView({ book, canWrite }: { readonly book: Schemas['PriceBook']
       <h3>
         <code>{book.key}</code> {book.name ?? ''} {book.default && <span className="badge">default</span>}
       </h3>
-      <table>
-        <caption>Version history of {book.key}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Effective from</th>
-            <th scope="col">Prices</th>
-            <th scope="col">Published</th>
+      <DataTable
+        caption={<>Version history of {book.key}</>}
+        captionShown
+        columns={['Version', 'Effective from', 'Prices', 'Published']}
+      >
+        {versions.map((version) => (
+          <tr key={version.version}>
+            <th scope="row">v{version.version}</th>
+            <td>
+              <Time at={version.effective_from} />
+            </td>
+            <td>
+              <details>
+                <summary>{version.prices.map((price) => price.feature).join(', ')}</summary>
+                <pre>{JSON.stringify(version.prices, null, 2)}</pre>
+              </details>
+            </td>
+            <td>
+              <Time at={version.created_at} />
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {versions.map((version) => (
-            <tr key={version.version}>
-              <th scope="row">v{version.version}</th>
-              <td>
-                <Time at={version.effective_from} />
-              </td>
-              <td>
-                <details>
-                  <summary>{version.prices.map((price) => price.feature).join(', ')}</summary>
-                  <pre>{JSON.stringify(version.prices, null, 2)}</pre>
-                </details>
-              </td>
-              <td>
-                <Time at={version.created_at} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
       {canWrite && !drafting && (
         <button type="button" onClick={() => setDrafting(true)}>
           Draft version of {book.key}
@@ -245,37 +238,28 @@ function SimulationView({ simulation }: { readonly simulation: Schemas['Simulati
       {simulation.lines.length === 0 ? (
         <Empty>No usage in the range.</Empty>
       ) : (
-        <table data-testid="simulation">
-          <caption className="visually-hidden">Charged and simulated per customer and feature</caption>
-          <thead>
-            <tr>
-              <th scope="col">Customer</th>
-              <th scope="col">Feature</th>
-              <th scope="col">Events</th>
-              <th scope="col">Charged</th>
-              <th scope="col">With the draft</th>
-              <th scope="col">Difference</th>
+        <DataTable
+          testId="simulation"
+          caption="Charged and simulated per customer and feature"
+          columns={['Customer', 'Feature', 'Events', 'Charged', 'With the draft', 'Difference']}
+        >
+          {simulation.lines.map((line) => (
+            <tr key={`${line.customer}|${line.feature}|${line.asset}`}>
+              <th scope="row">{line.customer}</th>
+              <td>{line.feature}</td>
+              <td className="amount">{line.events}</td>
+              <td className="amount">
+                {line.charged} {line.asset}
+              </td>
+              <td className="amount">
+                {line.simulated} {line.asset}
+              </td>
+              <td className="amount">
+                {line.difference} {line.asset}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {simulation.lines.map((line) => (
-              <tr key={`${line.customer}|${line.feature}|${line.asset}`}>
-                <th scope="row">{line.customer}</th>
-                <td>{line.feature}</td>
-                <td className="amount">{line.events}</td>
-                <td className="amount">
-                  {line.charged} {line.asset}
-                </td>
-                <td className="amount">
-                  {line.simulated} {line.asset}
-                </td>
-                <td className="amount">
-                  {line.difference} {line.asset}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
     </section>
   );
@@ -290,37 +274,35 @@ function ModelPricesSection() {
           page.data.length === 0 ? (
             <Empty>No model price.</Empty>
           ) : (
-            <table data-testid="model-prices">
-              <caption className="visually-hidden">Model prices per million tokens, in USD</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Provider</th>
-                  <th scope="col">Input / M</th>
-                  <th scope="col">Output / M</th>
-                  <th scope="col">Cached input / M</th>
-                  <th scope="col">Cache write / M</th>
-                  <th scope="col">Batch discount</th>
-                  <th scope="col">Effective from</th>
+            <DataTable
+              testId="model-prices"
+              caption="Model prices per million tokens, in USD"
+              columns={[
+                'Model',
+                'Provider',
+                'Input / M',
+                'Output / M',
+                'Cached input / M',
+                'Cache write / M',
+                'Batch discount',
+                'Effective from',
+              ]}
+            >
+              {page.data.map((price) => (
+                <tr key={`${price.model}|${price.effective_from}`} data-model={price.model}>
+                  <th scope="row">{price.model}</th>
+                  <td>{price.provider ?? '—'}</td>
+                  <td className="amount">{price.input_per_million}</td>
+                  <td className="amount">{price.output_per_million}</td>
+                  <td className="amount">{price.cached_input_per_million}</td>
+                  <td className="amount">{price.cache_write_per_million}</td>
+                  <td className="amount">{price.batch_discount}</td>
+                  <td>
+                    <Time at={price.effective_from} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.map((price) => (
-                  <tr key={`${price.model}|${price.effective_from}`} data-model={price.model}>
-                    <th scope="row">{price.model}</th>
-                    <td>{price.provider ?? '—'}</td>
-                    <td className="amount">{price.input_per_million}</td>
-                    <td className="amount">{price.output_per_million}</td>
-                    <td className="amount">{price.cached_input_per_million}</td>
-                    <td className="amount">{price.cache_write_per_million}</td>
-                    <td className="amount">{price.batch_discount}</td>
-                    <td>
-                      <Time at={price.effective_from} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>
@@ -415,34 +397,24 @@ function PlanView({ plan }: { readonly plan: Schemas['Plan'] }) {
       <h3>
         <code>{plan.id}</code> {plan.name ?? ''} · latest v{plan.latest_version}
       </h3>
-      <table>
-        <caption>Versions of {plan.id}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Definition</th>
-            <th scope="col">Published</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...plan.versions]
-            .sort((left, right) => right.version - left.version)
-            .map((version) => (
-              <tr key={version.version}>
-                <th scope="row">v{version.version}</th>
-                <td>
-                  <details>
-                    <summary>definition</summary>
-                    <pre>{JSON.stringify(version.definition, null, 2)}</pre>
-                  </details>
-                </td>
-                <td>
-                  <Time at={version.created_at} />
-                </td>
-              </tr>
-            ))}
-        </tbody>
-      </table>
+      <DataTable caption={<>Versions of {plan.id}</>} captionShown columns={['Version', 'Definition', 'Published']}>
+        {[...plan.versions]
+          .sort((left, right) => right.version - left.version)
+          .map((version) => (
+            <tr key={version.version}>
+              <th scope="row">v{version.version}</th>
+              <td>
+                <details>
+                  <summary>definition</summary>
+                  <pre>{JSON.stringify(version.definition, null, 2)}</pre>
+                </details>
+              </td>
+              <td>
+                <Time at={version.created_at} />
+              </td>
+            </tr>
+          ))}
+      </DataTable>
       <form className="toolbar" onSubmit={runReplay} aria-label={`Replay ${plan.id} for a customer`}>
         <Field label={`Replay v${plan.latest_version} against a customer's last 90 days`}>
           {(id) => (
@@ -511,31 +483,22 @@ function PlanReplayTotals({ replay }: { readonly replay: NonNullable<Schemas['Si
       <h4>
         What-if of {replay.draft ? 'the draft' : 'version'} v{replay.version} over {replay.periods.length} periods
       </h4>
-      <table data-testid="plan-draft-replay">
-        <caption className="visually-hidden">Granted, used, covered and over per asset</caption>
-        <thead>
-          <tr>
-            <th scope="col">Asset</th>
-            <th scope="col">Granted</th>
-            <th scope="col">Usage</th>
-            <th scope="col">Covered</th>
-            <th scope="col">Overage</th>
-            <th scope="col">Expired</th>
+      <DataTable
+        testId="plan-draft-replay"
+        caption="Granted, used, covered and over per asset"
+        columns={['Asset', 'Granted', 'Usage', 'Covered', 'Overage', 'Expired']}
+      >
+        {replay.totals.map((line) => (
+          <tr key={line.asset} data-asset={line.asset}>
+            <th scope="row">{line.asset}</th>
+            <td className="amount">{line.granted}</td>
+            <td className="amount">{line.usage}</td>
+            <td className="amount">{line.consumed}</td>
+            <td className="amount">{line.overage}</td>
+            <td className="amount">{line.expired}</td>
           </tr>
-        </thead>
-        <tbody>
-          {replay.totals.map((line) => (
-            <tr key={line.asset} data-asset={line.asset}>
-              <th scope="row">{line.asset}</th>
-              <td className="amount">{line.granted}</td>
-              <td className="amount">{line.usage}</td>
-              <td className="amount">{line.consumed}</td>
-              <td className="amount">{line.overage}</td>
-              <td className="amount">{line.expired}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </section>
   );
 }

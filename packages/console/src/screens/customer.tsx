@@ -7,7 +7,18 @@ import { useState } from 'react';
 import { useParams } from 'react-router';
 import { ApiError, type Page, path, type Schemas } from '../api.ts';
 import { useCan } from '../session.tsx';
-import { Empty, ErrorNotice, MoreButton, PageHeading, QueryView, Section, Time, useApi, usePagedApi } from '../ui.tsx';
+import {
+  DataTable,
+  Empty,
+  ErrorNotice,
+  MoreButton,
+  PageHeading,
+  QueryView,
+  Section,
+  Time,
+  useApi,
+  usePagedApi,
+} from '../ui.tsx';
 import { type CustomerAction, CustomerActionPanel } from './customer-actions.tsx';
 import { DrawInspector } from './draw-inspector.tsx';
 import { UsageSection } from './usage.tsx';
@@ -108,55 +119,53 @@ export function CustomerScreen() {
 function BalancesTable({ wallets }: { readonly wallets: readonly Schemas['Balance'][] }) {
   if (wallets.length === 0) return <Empty>No wallet yet.</Empty>;
   return (
-    <table data-testid="balances">
-      <caption className="visually-hidden">Balances per asset</caption>
-      <thead>
-        <tr>
-          <th scope="col">Asset</th>
-          <th scope="col">Balance</th>
-          <th scope="col">Held</th>
-          <th scope="col">Available</th>
-          <th scope="col">Debt</th>
-          <th scope="col">Overdraft limit</th>
-          <th scope="col">Scheduled</th>
-          <th scope="col">Next expiry</th>
-          <th scope="col">Consumption order</th>
+    <DataTable
+      testId="balances"
+      caption="Balances per asset"
+      columns={[
+        'Asset',
+        'Balance',
+        'Held',
+        'Available',
+        'Debt',
+        'Overdraft limit',
+        'Scheduled',
+        'Next expiry',
+        'Consumption order',
+      ]}
+    >
+      {wallets.map((wallet) => (
+        <tr key={wallet.asset} data-asset={wallet.asset}>
+          <th scope="row">{wallet.asset}</th>
+          <td className="amount" data-field="balance">
+            {wallet.balance}
+          </td>
+          <td className="amount" data-field="held">
+            {wallet.held}
+          </td>
+          <td className="amount" data-field="available">
+            {wallet.available}
+          </td>
+          <td className="amount" data-field="debt">
+            {wallet.debt}
+          </td>
+          <td className="amount" data-field="overdraft_limit">
+            {wallet.overdraft_limit}
+          </td>
+          <td className="amount">{wallet.scheduled}</td>
+          <td data-field="next_expiry">
+            {wallet.next_expiry === null ? (
+              <span className="muted">—</span>
+            ) : (
+              <>
+                <span className="amount">{wallet.next_expiry.amount}</span> at <Time at={wallet.next_expiry.at} />
+              </>
+            )}
+          </td>
+          <td data-field="consumption_order">{wallet.consumption_order.join(' → ')}</td>
         </tr>
-      </thead>
-      <tbody>
-        {wallets.map((wallet) => (
-          <tr key={wallet.asset} data-asset={wallet.asset}>
-            <th scope="row">{wallet.asset}</th>
-            <td className="amount" data-field="balance">
-              {wallet.balance}
-            </td>
-            <td className="amount" data-field="held">
-              {wallet.held}
-            </td>
-            <td className="amount" data-field="available">
-              {wallet.available}
-            </td>
-            <td className="amount" data-field="debt">
-              {wallet.debt}
-            </td>
-            <td className="amount" data-field="overdraft_limit">
-              {wallet.overdraft_limit}
-            </td>
-            <td className="amount">{wallet.scheduled}</td>
-            <td data-field="next_expiry">
-              {wallet.next_expiry === null ? (
-                <span className="muted">—</span>
-              ) : (
-                <>
-                  <span className="amount">{wallet.next_expiry.amount}</span> at <Time at={wallet.next_expiry.at} />
-                </>
-              )}
-            </td>
-            <td data-field="consumption_order">{wallet.consumption_order.join(' → ')}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </DataTable>
   );
 }
 
@@ -175,79 +184,74 @@ function GrantsSection({
           page.data.length === 0 ? (
             <Empty>No grant.</Empty>
           ) : (
-            <div className="scroll">
-              <table data-testid="grants">
-                <caption className="visually-hidden">Grants</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Grant</th>
-                    <th scope="col">Asset</th>
-                    <th scope="col">Category</th>
-                    <th scope="col">Priority</th>
-                    <th scope="col">Remaining of amount</th>
-                    <th scope="col">Reserved</th>
-                    <th scope="col">Effective</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">Features</th>
-                    <th scope="col">Cost basis</th>
-                    <th scope="col">Reason</th>
-                    <th scope="col">Status</th>
-                    {onVoid !== null && <th scope="col">Action</th>}
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((grant) => (
-                    <tr key={grant.id} data-grant={grant.id}>
-                      <th scope="row">
-                        <code>{grant.id}</code>
-                      </th>
-                      <td>{grant.asset}</td>
-                      <td>{grant.category}</td>
-                      <td className="amount">{grant.priority}</td>
-                      <td className="amount" data-field="remaining">
-                        {grant.remaining} of {grant.amount}
-                      </td>
-                      <td className="amount">{grant.reserved}</td>
-                      <td>
-                        <Time at={grant.effective_at} />
-                      </td>
-                      <td>
-                        <Time at={grant.expires_at} />
-                      </td>
-                      <td>
-                        {grant.features === null ? <span className="muted">any</span> : grant.features.join(', ')}
-                      </td>
-                      <td>
-                        {grant.cost_basis === null ? (
-                          <span className="muted">—</span>
-                        ) : (
-                          <>
-                            {grant.cost_basis.total} {grant.cost_basis.currency}{' '}
-                            <span className="muted">({grant.cost_basis.unit_price}/unit)</span>
-                          </>
-                        )}
-                      </td>
-                      <td>{grant.reason ?? <span className="muted">—</span>}</td>
-                      <td>{grant.status}</td>
-                      {onVoid !== null && (
-                        <td>
-                          {grant.status === 'active' && (
-                            <button
-                              type="button"
-                              className="small"
-                              onClick={() => onVoid(grant)}
-                              aria-label={`Void grant ${grant.id}`}
-                            >
-                              Void
-                            </button>
-                          )}
-                        </td>
+            <DataTable
+              testId="grants"
+              caption="Grants"
+              scroll
+              columns={[
+                'Grant',
+                'Asset',
+                'Category',
+                'Priority',
+                'Remaining of amount',
+                'Reserved',
+                'Effective',
+                'Expires',
+                'Features',
+                'Cost basis',
+                'Reason',
+                'Status',
+                onVoid !== null && 'Action',
+              ]}
+            >
+              {page.data.map((grant) => (
+                <tr key={grant.id} data-grant={grant.id}>
+                  <th scope="row">
+                    <code>{grant.id}</code>
+                  </th>
+                  <td>{grant.asset}</td>
+                  <td>{grant.category}</td>
+                  <td className="amount">{grant.priority}</td>
+                  <td className="amount" data-field="remaining">
+                    {grant.remaining} of {grant.amount}
+                  </td>
+                  <td className="amount">{grant.reserved}</td>
+                  <td>
+                    <Time at={grant.effective_at} />
+                  </td>
+                  <td>
+                    <Time at={grant.expires_at} />
+                  </td>
+                  <td>{grant.features === null ? <span className="muted">any</span> : grant.features.join(', ')}</td>
+                  <td>
+                    {grant.cost_basis === null ? (
+                      <span className="muted">—</span>
+                    ) : (
+                      <>
+                        {grant.cost_basis.total} {grant.cost_basis.currency}{' '}
+                        <span className="muted">({grant.cost_basis.unit_price}/unit)</span>
+                      </>
+                    )}
+                  </td>
+                  <td>{grant.reason ?? <span className="muted">—</span>}</td>
+                  <td>{grant.status}</td>
+                  {onVoid !== null && (
+                    <td>
+                      {grant.status === 'active' && (
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => onVoid(grant)}
+                          aria-label={`Void grant ${grant.id}`}
+                        >
+                          Void
+                        </button>
                       )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>
@@ -279,37 +283,28 @@ function HoldsSection({ customer }: { readonly customer: string }) {
           page.data.length === 0 ? (
             <Empty>No open hold.</Empty>
           ) : (
-            <table data-testid="holds">
-              <caption className="visually-hidden">Open holds and their pinned grants</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Hold</th>
-                  <th scope="col">Asset</th>
-                  <th scope="col">Amount</th>
-                  <th scope="col">Feature</th>
-                  <th scope="col">Pinned to grants</th>
-                  <th scope="col">Expires</th>
+            <DataTable
+              testId="holds"
+              caption="Open holds and their pinned grants"
+              columns={['Hold', 'Asset', 'Amount', 'Feature', 'Pinned to grants', 'Expires']}
+            >
+              {page.data.map((hold) => (
+                <tr key={hold.id} data-hold={hold.id}>
+                  <th scope="row">
+                    <code>{hold.id}</code>
+                  </th>
+                  <td>{hold.asset}</td>
+                  <td className="amount">{hold.amount}</td>
+                  <td>{hold.feature ?? <span className="muted">—</span>}</td>
+                  <td>
+                    <GrantAmounts parts={hold.reservations} />
+                  </td>
+                  <td>
+                    <Time at={hold.expires_at} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.map((hold) => (
-                  <tr key={hold.id} data-hold={hold.id}>
-                    <th scope="row">
-                      <code>{hold.id}</code>
-                    </th>
-                    <td>{hold.asset}</td>
-                    <td className="amount">{hold.amount}</td>
-                    <td>{hold.feature ?? <span className="muted">—</span>}</td>
-                    <td>
-                      <GrantAmounts parts={hold.reservations} />
-                    </td>
-                    <td>
-                      <Time at={hold.expires_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>
@@ -334,61 +329,58 @@ function LedgerSection({
           found.length === 0 ? (
             <Empty>No transaction.</Empty>
           ) : (
-            <div className="scroll">
-              <table data-testid="ledger">
-                <caption className="visually-hidden">Ledger transactions with their draws per grant</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Transaction</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Asset</th>
-                    <th scope="col">Amount</th>
-                    <th scope="col">Feature</th>
-                    <th scope="col">Draws per grant</th>
-                    <th scope="col">Reason</th>
-                    <th scope="col">At</th>
-                    {onReverse !== null && <th scope="col">Action</th>}
-                  </tr>
-                </thead>
-                <tbody>
-                  {found.map((transaction) => (
-                    <tr key={transaction.id} data-transaction={transaction.id}>
-                      <th scope="row">
-                        <code>{transaction.id}</code>
-                      </th>
-                      <td>{transaction.kind}</td>
-                      <td>{transaction.asset}</td>
-                      <td className="amount">
-                        {transaction.direction === 'debit' ? '−' : transaction.direction === 'credit' ? '+' : ''}
-                        {transaction.amount}
-                      </td>
-                      <td>{transaction.feature ?? <span className="muted">—</span>}</td>
-                      <td>
-                        <GrantAmounts parts={transaction.draws} />
-                      </td>
-                      <td>{transaction.reason ?? <span className="muted">—</span>}</td>
-                      <td>
-                        <Time at={transaction.created_at} />
-                      </td>
-                      {onReverse !== null && (
-                        <td>
-                          {reversibleKinds.has(transaction.kind) && (
-                            <button
-                              type="button"
-                              className="small"
-                              onClick={() => onReverse(transaction)}
-                              aria-label={`Reverse transaction ${transaction.id}`}
-                            >
-                              Reverse
-                            </button>
-                          )}
-                        </td>
+            <DataTable
+              testId="ledger"
+              caption="Ledger transactions with their draws per grant"
+              scroll
+              columns={[
+                'Transaction',
+                'Kind',
+                'Asset',
+                'Amount',
+                'Feature',
+                'Draws per grant',
+                'Reason',
+                'At',
+                onReverse !== null && 'Action',
+              ]}
+            >
+              {found.map((transaction) => (
+                <tr key={transaction.id} data-transaction={transaction.id}>
+                  <th scope="row">
+                    <code>{transaction.id}</code>
+                  </th>
+                  <td>{transaction.kind}</td>
+                  <td>{transaction.asset}</td>
+                  <td className="amount">
+                    {transaction.direction === 'debit' ? '−' : transaction.direction === 'credit' ? '+' : ''}
+                    {transaction.amount}
+                  </td>
+                  <td>{transaction.feature ?? <span className="muted">—</span>}</td>
+                  <td>
+                    <GrantAmounts parts={transaction.draws} />
+                  </td>
+                  <td>{transaction.reason ?? <span className="muted">—</span>}</td>
+                  <td>
+                    <Time at={transaction.created_at} />
+                  </td>
+                  {onReverse !== null && (
+                    <td>
+                      {reversibleKinds.has(transaction.kind) && (
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => onReverse(transaction)}
+                          aria-label={`Reverse transaction ${transaction.id}`}
+                        >
+                          Reverse
+                        </button>
                       )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>
@@ -450,33 +442,22 @@ function SubscriptionsSection({
                     </button>
                   </div>
                 )}
-                <table>
-                  <caption>Periods</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">#</th>
-                      <th scope="col">Plan</th>
-                      <th scope="col">Starts</th>
-                      <th scope="col">Ends</th>
+                <DataTable caption="Periods" captionShown columns={['#', 'Plan', 'Starts', 'Ends']}>
+                  {subscription.periods.map((period) => (
+                    <tr key={period.index}>
+                      <th scope="row">{period.index}</th>
+                      <td>
+                        {period.plan} v{period.version}
+                      </td>
+                      <td>
+                        <Time at={period.starts_at} />
+                      </td>
+                      <td>
+                        <Time at={period.ends_at} />
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {subscription.periods.map((period) => (
-                      <tr key={period.index}>
-                        <th scope="row">{period.index}</th>
-                        <td>
-                          {period.plan} v{period.version}
-                        </td>
-                        <td>
-                          <Time at={period.starts_at} />
-                        </td>
-                        <td>
-                          <Time at={period.ends_at} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </DataTable>
               </article>
             ))
           )
@@ -525,37 +506,27 @@ function TopUps({ customer, asset }: { readonly customer: string; readonly asset
           page.data.length === 0 ? (
             <Empty>No top-up.</Empty>
           ) : (
-            <table>
-              <caption className="visually-hidden">Top-ups of {asset}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Top-up</th>
-                  <th scope="col">Amount</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Cost</th>
-                  <th scope="col">Requested</th>
-                  <th scope="col">Settled</th>
+            <DataTable
+              caption={<>Top-ups of {asset}</>}
+              columns={['Top-up', 'Amount', 'Status', 'Cost', 'Requested', 'Settled']}
+            >
+              {page.data.map((topUp) => (
+                <tr key={topUp.id}>
+                  <th scope="row">
+                    <code>{topUp.id}</code>
+                  </th>
+                  <td className="amount">{topUp.amount}</td>
+                  <td>{topUp.status}</td>
+                  <td>{topUp.cost === null ? '—' : `${topUp.cost.total} ${topUp.cost.currency}`}</td>
+                  <td>
+                    <Time at={topUp.created_at} />
+                  </td>
+                  <td>
+                    <Time at={topUp.settled_at} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.map((topUp) => (
-                  <tr key={topUp.id}>
-                    <th scope="row">
-                      <code>{topUp.id}</code>
-                    </th>
-                    <td className="amount">{topUp.amount}</td>
-                    <td>{topUp.status}</td>
-                    <td>{topUp.cost === null ? '—' : `${topUp.cost.total} ${topUp.cost.currency}`}</td>
-                    <td>
-                      <Time at={topUp.created_at} />
-                    </td>
-                    <td>
-                      <Time at={topUp.settled_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>
@@ -604,33 +575,24 @@ function EndpointDeliveries({
             page.data.length === 0 ? (
               <Empty>Nothing sent about this customer.</Empty>
             ) : (
-              <table>
-                <caption className="visually-hidden">Deliveries to {endpoint.url}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Event type</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Attempts</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Delivered</th>
+              <DataTable
+                caption={<>Deliveries to {endpoint.url}</>}
+                columns={['Event type', 'Status', 'Attempts', 'Created', 'Delivered']}
+              >
+                {page.data.map((delivery) => (
+                  <tr key={delivery.id}>
+                    <th scope="row">{delivery.event_type}</th>
+                    <td>{delivery.status}</td>
+                    <td>{delivery.attempts.length}</td>
+                    <td>
+                      <Time at={delivery.created_at} />
+                    </td>
+                    <td>
+                      <Time at={delivery.delivered_at} />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((delivery) => (
-                    <tr key={delivery.id}>
-                      <th scope="row">{delivery.event_type}</th>
-                      <td>{delivery.status}</td>
-                      <td>{delivery.attempts.length}</td>
-                      <td>
-                        <Time at={delivery.created_at} />
-                      </td>
-                      <td>
-                        <Time at={delivery.delivered_at} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </DataTable>
             )
           }
         </QueryView>

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { path, type Schemas } from '../api.ts';
-import { Empty, Field, MoreButton, PageHeading, QueryView, Time, useApi, usePagedApi } from '../ui.tsx';
+import { DataTable, Empty, Field, MoreButton, PageHeading, QueryView, Time, useApi, usePagedApi } from '../ui.tsx';
 
 export function CustomersScreen() {
   const [params, setParams] = useSearchParams();
@@ -31,33 +31,22 @@ export function CustomersScreen() {
           found.length === 0 ? (
             <Empty>No customer matches.</Empty>
           ) : (
-            <table>
-              <caption className="visually-hidden">Customers</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Customer</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Balance per asset</th>
-                  <th scope="col">Created</th>
+            <DataTable caption="Customers" columns={['Customer', 'Name', 'Balance per asset', 'Created']}>
+              {found.map((customer) => (
+                <tr key={customer.id} data-customer={customer.id}>
+                  <th scope="row">
+                    <Link to={`/customers/${encodeURIComponent(customer.id)}`}>{customer.id}</Link>
+                  </th>
+                  <td>{customer.name ?? <span className="muted">—</span>}</td>
+                  <td>
+                    <CustomerBalances customer={customer.id} />
+                  </td>
+                  <td>
+                    <Time at={customer.created_at} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {found.map((customer) => (
-                  <tr key={customer.id} data-customer={customer.id}>
-                    <th scope="row">
-                      <Link to={`/customers/${encodeURIComponent(customer.id)}`}>{customer.id}</Link>
-                    </th>
-                    <td>{customer.name ?? <span className="muted">—</span>}</td>
-                    <td>
-                      <CustomerBalances customer={customer.id} />
-                    </td>
-                    <td>
-                      <Time at={customer.created_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>

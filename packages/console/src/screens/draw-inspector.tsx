@@ -4,7 +4,7 @@
  */
 import { type FormEvent, useState } from 'react';
 import { api, type Schemas } from '../api.ts';
-import { ErrorNotice, Field, Section } from '../ui.tsx';
+import { DataTable, ErrorNotice, Field, Section } from '../ui.tsx';
 
 export function DrawInspector({ customer, assets }: { readonly customer: string; readonly assets: readonly string[] }) {
   const [asset, setAsset] = useState(assets[0] ?? '');
@@ -73,39 +73,28 @@ export function DrawInspector({ customer, assets }: { readonly customer: string;
               : `Refused: short by ${check.shortfall} ${check.asset} (${check.available} available).`}{' '}
             Order: {check.consumption_order.join(' → ')}.
           </p>
-          <table>
-            <caption className="visually-hidden">Grants in consumption order</caption>
-            <thead>
-              <tr>
-                <th scope="col">Rank</th>
-                <th scope="col">Grant</th>
-                <th scope="col">Would draw</th>
-                <th scope="col">Skipped because</th>
+          <DataTable caption="Grants in consumption order" columns={['Rank', 'Grant', 'Would draw', 'Skipped because']}>
+            {check.explanation.map((line) => (
+              <tr key={line.grant} data-grant={line.grant}>
+                <th scope="row">{line.rank ?? '—'}</th>
+                <td>
+                  <code>{line.grant}</code>
+                </td>
+                <td className="amount" data-field="draw">
+                  {drawnBy.get(line.grant) ?? '—'}
+                </td>
+                <td>{line.skipped_because ?? '—'}</td>
               </tr>
-            </thead>
-            <tbody>
-              {check.explanation.map((line) => (
-                <tr key={line.grant} data-grant={line.grant}>
-                  <th scope="row">{line.rank ?? '—'}</th>
-                  <td>
-                    <code>{line.grant}</code>
-                  </td>
-                  <td className="amount" data-field="draw">
-                    {drawnBy.get(line.grant) ?? '—'}
-                  </td>
-                  <td>{line.skipped_because ?? '—'}</td>
-                </tr>
-              ))}
-              {drawnBy.has(null) && (
-                <tr>
-                  <th scope="row">—</th>
-                  <td>overdraft</td>
-                  <td className="amount">{drawnBy.get(null)}</td>
-                  <td>—</td>
-                </tr>
-              )}
-            </tbody>
-          </table>
+            ))}
+            {drawnBy.has(null) && (
+              <tr>
+                <th scope="row">—</th>
+                <td>overdraft</td>
+                <td className="amount">{drawnBy.get(null)}</td>
+                <td>—</td>
+              </tr>
+            )}
+          </DataTable>
         </div>
       )}
     </Section>

@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, type Page, path, type Schemas } from '../api.ts';
 import { type Scope, useCan, useSignedIn } from '../session.tsx';
-import { Empty, ErrorNotice, Field, PageHeading, QueryView, Section, Time, useApi } from '../ui.tsx';
+import { DataTable, Empty, ErrorNotice, Field, PageHeading, QueryView, Section, Time, useApi } from '../ui.tsx';
 
 const grantableScopes: readonly Scope[] = ['admin', 'write', 'ingest', 'read'];
 
@@ -45,56 +45,47 @@ export function KeysScreen() {
             page.data.length === 0 ? (
               <Empty>No key.</Empty>
             ) : (
-              <table data-testid="api-keys">
-                <caption className="visually-hidden">API keys</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Prefix</th>
-                    <th scope="col">Scopes</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Revoked</th>
-                    <th scope="col">Action</th>
+              <DataTable
+                testId="api-keys"
+                caption="API keys"
+                columns={['Name', 'Prefix', 'Scopes', 'Created', 'Revoked', 'Action']}
+              >
+                {page.data.map((key) => (
+                  <tr key={key.id} data-key={key.id}>
+                    <th scope="row">{key.name}</th>
+                    <td>
+                      <code>{key.prefix}</code>
+                    </td>
+                    <td>{key.scopes.join(', ')}</td>
+                    <td>
+                      <Time at={key.created_at} />
+                    </td>
+                    <td>
+                      <Time at={key.revoked_at} />
+                    </td>
+                    <td>
+                      {key.revoked_at === null && key.id !== session.api_key.id && (
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() =>
+                            act(async () => {
+                              await api.post(
+                                path`/v1/api-keys/${key.id}/revoke`,
+                                {},
+                                { idempotencyKey: crypto.randomUUID() },
+                              );
+                              return null;
+                            })
+                          }
+                        >
+                          Revoke {key.name}
+                        </button>
+                      )}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((key) => (
-                    <tr key={key.id} data-key={key.id}>
-                      <th scope="row">{key.name}</th>
-                      <td>
-                        <code>{key.prefix}</code>
-                      </td>
-                      <td>{key.scopes.join(', ')}</td>
-                      <td>
-                        <Time at={key.created_at} />
-                      </td>
-                      <td>
-                        <Time at={key.revoked_at} />
-                      </td>
-                      <td>
-                        {key.revoked_at === null && key.id !== session.api_key.id && (
-                          <button
-                            type="button"
-                            className="small"
-                            onClick={() =>
-                              act(async () => {
-                                await api.post(
-                                  path`/v1/api-keys/${key.id}/revoke`,
-                                  {},
-                                  { idempotencyKey: crypto.randomUUID() },
-                                );
-                                return null;
-                              })
-                            }
-                          >
-                            Revoke {key.name}
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </DataTable>
             )
           }
         </QueryView>
@@ -103,32 +94,22 @@ export function KeysScreen() {
       <Section title="Environments">
         <QueryView query={environments} label="environments">
           {(page) => (
-            <table data-testid="environments">
-              <caption className="visually-hidden">Environments</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Id</th>
-                  <th scope="col">Created</th>
+            <DataTable testId="environments" caption="Environments" columns={['Name', 'Id', 'Created']}>
+              {page.data.map((environment) => (
+                <tr key={environment.id}>
+                  <th scope="row">
+                    {environment.name}
+                    {environment.id === session.environment.id && <span className="badge">this one</span>}
+                  </th>
+                  <td>
+                    <code>{environment.id}</code>
+                  </td>
+                  <td>
+                    <Time at={environment.created_at} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.map((environment) => (
-                  <tr key={environment.id}>
-                    <th scope="row">
-                      {environment.name}
-                      {environment.id === session.environment.id && <span className="badge">this one</span>}
-                    </th>
-                    <td>
-                      <code>{environment.id}</code>
-                    </td>
-                    <td>
-                      <Time at={environment.created_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )}
         </QueryView>
         {canOwn && <NewEnvironment onCreate={act} />}

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, Tooltip, XAxis, YAxis } from 'recharts';
 import { path, type Schemas } from '../api.ts';
-import { Empty, Field, QueryView, Section, useApi } from '../ui.tsx';
+import { DataTable, Empty, Field, QueryView, Section, useApi } from '../ui.tsx';
 
 const dayMs = 86_400_000;
 const rangeDays = 30;
@@ -90,37 +90,25 @@ function UsageView({ usage }: { readonly usage: Schemas['Usage'] }) {
       </figure>
       <details>
         <summary>Figures</summary>
-        <table data-testid="usage">
-          <caption className="visually-hidden">Usage buckets</caption>
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              <th scope="col">Feature</th>
-              <th scope="col">Events</th>
-              <th scope="col">Cost</th>
-              <th scope="col">Quantities</th>
+        <DataTable testId="usage" caption="Usage buckets" columns={['Day', 'Feature', 'Events', 'Cost', 'Quantities']}>
+          {usage.buckets.map((bucket) => (
+            <tr key={`${bucket.start}|${bucket.feature}|${bucket.group ?? ''}`} data-feature={bucket.feature}>
+              <th scope="row">{bucket.start.slice(0, 10)}</th>
+              <td>{bucket.feature}</td>
+              <td className="amount">{bucket.events}</td>
+              <td className="amount">
+                {Object.entries(bucket.cost)
+                  .map(([asset, amount]) => `${amount} ${asset}`)
+                  .join(', ')}
+              </td>
+              <td>
+                {Object.entries(bucket.quantities)
+                  .map(([name, amount]) => `${name} ${amount}`)
+                  .join(', ')}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {usage.buckets.map((bucket) => (
-              <tr key={`${bucket.start}|${bucket.feature}|${bucket.group ?? ''}`} data-feature={bucket.feature}>
-                <th scope="row">{bucket.start.slice(0, 10)}</th>
-                <td>{bucket.feature}</td>
-                <td className="amount">{bucket.events}</td>
-                <td className="amount">
-                  {Object.entries(bucket.cost)
-                    .map(([asset, amount]) => `${amount} ${asset}`)
-                    .join(', ')}
-                </td>
-                <td>
-                  {Object.entries(bucket.quantities)
-                    .map(([name, amount]) => `${name} ${amount}`)
-                    .join(', ')}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       </details>
     </>
   );

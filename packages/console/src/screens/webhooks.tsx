@@ -2,7 +2,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, type Page, path, type Schemas } from '../api.ts';
-import { Empty, ErrorNotice, Field, PageHeading, QueryView, Section, Time, useApi, words } from '../ui.tsx';
+import { DataTable, Empty, ErrorNotice, Field, PageHeading, QueryView, Section, Time, useApi, words } from '../ui.tsx';
 
 export function WebhooksScreen() {
   const endpoints = useApi<Page<Schemas['WebhookEndpoint']>>('/v1/webhook-endpoints', { limit: 100 });
@@ -42,82 +42,74 @@ export function WebhooksScreen() {
             page.data.length === 0 ? (
               <Empty>No endpoint.</Empty>
             ) : (
-              <table data-testid="endpoints">
-                <caption className="visually-hidden">Webhook endpoints</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">URL</th>
-                    <th scope="col">Event types</th>
-                    <th scope="col">Description</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Actions</th>
+              <DataTable
+                testId="endpoints"
+                caption="Webhook endpoints"
+                columns={['URL', 'Event types', 'Description', 'Created', 'Actions']}
+              >
+                {page.data.map((endpoint) => (
+                  <tr key={endpoint.id} data-endpoint={endpoint.id}>
+                    <th scope="row">
+                      {endpoint.url}
+                      {endpoint.disabled_at !== null && <span className="badge">disabled</span>}
+                    </th>
+                    <td>{endpoint.event_types?.join(', ') ?? 'all'}</td>
+                    <td>{endpoint.description ?? '—'}</td>
+                    <td>
+                      <Time at={endpoint.created_at} />
+                    </td>
+                    <td>
+                      <div className="buttons tight">
+                        <button
+                          type="button"
+                          className="small"
+                          aria-label={`Deliveries of ${endpoint.url}`}
+                          onClick={() => setSelected(endpoint.id)}
+                        >
+                          Deliveries
+                        </button>
+                        <button
+                          type="button"
+                          className="small"
+                          aria-label={`Send test to ${endpoint.url}`}
+                          onClick={() =>
+                            act(async () => {
+                              await api.post(
+                                path`/v1/webhook-endpoints/${endpoint.id}/test`,
+                                {},
+                                { idempotencyKey: crypto.randomUUID() },
+                              );
+                              return { text: `Test event sent to ${endpoint.url}.` };
+                            })
+                          }
+                        >
+                          Send test
+                        </button>
+                        <button
+                          type="button"
+                          className="small"
+                          aria-label={`Rotate secret of ${endpoint.url}`}
+                          onClick={() =>
+                            act(async () => {
+                              const rotated = await api.post<Schemas['WebhookEndpoint']>(
+                                path`/v1/webhook-endpoints/${endpoint.id}/rotate-secret`,
+                                {},
+                                { idempotencyKey: crypto.randomUUID() },
+                              );
+                              return {
+                                text: `Secret of ${endpoint.url} rotated; the previous one is accepted until ${rotated.previous_secret_valid_until ?? 'now'}.`,
+                                ...(typeof rotated.secret === 'string' ? { secret: rotated.secret } : {}),
+                              };
+                            })
+                          }
+                        >
+                          Rotate secret
+                        </button>
+                      </div>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((endpoint) => (
-                    <tr key={endpoint.id} data-endpoint={endpoint.id}>
-                      <th scope="row">
-                        {endpoint.url}
-                        {endpoint.disabled_at !== null && <span className="badge">disabled</span>}
-                      </th>
-                      <td>{endpoint.event_types?.join(', ') ?? 'all'}</td>
-                      <td>{endpoint.description ?? '—'}</td>
-                      <td>
-                        <Time at={endpoint.created_at} />
-                      </td>
-                      <td>
-                        <div className="buttons tight">
-                          <button
-                            type="button"
-                            className="small"
-                            aria-label={`Deliveries of ${endpoint.url}`}
-                            onClick={() => setSelected(endpoint.id)}
-                          >
-                            Deliveries
-                          </button>
-                          <button
-                            type="button"
-                            className="small"
-                            aria-label={`Send test to ${endpoint.url}`}
-                            onClick={() =>
-                              act(async () => {
-                                await api.post(
-                                  path`/v1/webhook-endpoints/${endpoint.id}/test`,
-                                  {},
-                                  { idempotencyKey: crypto.randomUUID() },
-                                );
-                                return { text: `Test event sent to ${endpoint.url}.` };
-                              })
-                            }
-                          >
-                            Send test
-                          </button>
-                          <button
-                            type="button"
-                            className="small"
-                            aria-label={`Rotate secret of ${endpoint.url}`}
-                            onClick={() =>
-                              act(async () => {
-                                const rotated = await api.post<Schemas['WebhookEndpoint']>(
-                                  path`/v1/webhook-endpoints/${endpoint.id}/rotate-secret`,
-                                  {},
-                                  { idempotencyKey: crypto.randomUUID() },
-                                );
-                                return {
-                                  text: `Secret of ${endpoint.url} rotated; the previous one is accepted until ${rotated.previous_secret_valid_until ?? 'now'}.`,
-                                  ...(typeof rotated.secret === 'string' ? { secret: rotated.secret } : {}),
-                                };
-                              })
-                            }
-                          >
-                            Rotate secret
-                          </button>
-                        </div>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </DataTable>
             )
           }
         </QueryView>
@@ -145,58 +137,48 @@ function DeliveryLog({
           page.data.length === 0 ? (
             <Empty>Nothing delivered yet.</Empty>
           ) : (
-            <table data-testid="deliveries">
-              <caption className="visually-hidden">Deliveries</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Event type</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Last answer</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Next attempt</th>
-                  <th scope="col">Action</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((delivery) => {
-                  const last = delivery.attempts.at(-1);
-                  return (
-                    <tr key={delivery.id} data-delivery={delivery.id}>
-                      <th scope="row">{delivery.event_type}</th>
-                      <td>{delivery.status}</td>
-                      <td>{delivery.attempts.length}</td>
-                      <td>{last === undefined ? '—' : (last.error ?? `HTTP ${last.status_code ?? '?'}`)}</td>
-                      <td>
-                        <Time at={delivery.created_at} />
-                      </td>
-                      <td>
-                        <Time at={delivery.next_attempt_at} />
-                      </td>
-                      <td>
-                        <button
-                          type="button"
-                          className="small"
-                          aria-label={`Redeliver ${delivery.event_type} ${delivery.id}`}
-                          onClick={() =>
-                            onRedeliver(async () => {
-                              await api.post(
-                                path`/v1/webhook-deliveries/${delivery.id}/redeliver`,
-                                {},
-                                { idempotencyKey: crypto.randomUUID() },
-                              );
-                              return { text: `Delivery ${delivery.id} queued again.` };
-                            })
-                          }
-                        >
-                          Redeliver
-                        </button>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <DataTable
+              testId="deliveries"
+              caption="Deliveries"
+              columns={['Event type', 'Status', 'Attempts', 'Last answer', 'Created', 'Next attempt', 'Action']}
+            >
+              {page.data.map((delivery) => {
+                const last = delivery.attempts.at(-1);
+                return (
+                  <tr key={delivery.id} data-delivery={delivery.id}>
+                    <th scope="row">{delivery.event_type}</th>
+                    <td>{delivery.status}</td>
+                    <td>{delivery.attempts.length}</td>
+                    <td>{last === undefined ? '—' : (last.error ?? `HTTP ${last.status_code ?? '?'}`)}</td>
+                    <td>
+                      <Time at={delivery.created_at} />
+                    </td>
+                    <td>
+                      <Time at={delivery.next_attempt_at} />
+                    </td>
+                    <td>
+                      <button
+                        type="button"
+                        className="small"
+                        aria-label={`Redeliver ${delivery.event_type} ${delivery.id}`}
+                        onClick={() =>
+                          onRedeliver(async () => {
+                            await api.post(
+                              path`/v1/webhook-deliveries/${delivery.id}/redeliver`,
+                              {},
+                              { idempotencyKey: crypto.randomUUID() },
+                            );
+                            return { text: `Delivery ${delivery.id} queued again.` };
+                          })
+                        }
+                      >
+                        Redeliver
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </DataTable>
           )
         }
       </QueryView>
