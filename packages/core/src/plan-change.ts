@@ -12,9 +12,9 @@ import { decidePlannedGrant, decideVoid } from './grants.ts';
 import type { DecisionContext } from './ledger.ts';
 import type { Refusal } from './outcomes.ts';
 import { assert } from './outcomes.ts';
-import type { PlanLookup, PlanRef, Subscription, SubscriptionDecision } from './plans.ts';
-import { decidePlanChange, decideSubscriptionDue } from './subscriptions.ts';
+import type { PlanLookup, PlannedGrant, PlanRef, Subscription, SubscriptionDecision } from './plans.ts';
 import { decideSettlement } from './settlement.ts';
+import { decidePlanChange, decideSubscriptionDue } from './subscriptions.ts';
 import type { Wallet } from './wallet.ts';
 import { isGrantDead, rolloverAmount } from './wallet.ts';
 
@@ -76,52 +76,34 @@ export function decidePlanChangeEffect(input: PlanChangeInput, context: Decision
   if ('kind' in decision) return decision;
   const caughtUp = decision.subscription;
   const effectiveAt = input.timing === 'immediate' ? now : caughtUp.periodEndsAt;
-  const nextPlan = input.plans(input.next);
-  const period =
-    input.timing === 'immediate'
-      ? { startsAt: caughtUp.periodStartsAt, endsAt: caughtUp.periodEndsAt }
-      : { startsAt: effectiveAt, endsAt: nextPeriodEnd(decision, input, effectiveAt) };
-  const settle = (wallet: Wallet) => decideSettlement(wallet, context).wallet;
-  const after = new Map([...input.wallets].map(([asset, wallet]) => [asset, settle(wallet)]));
-  const walletOf = (asset: string) => {
-    const wallet = after.get(asset);
-    assert(wallet !== undefined, 'the shell passes a wallet for every asset of the plans');
-    return wallet;
-  };
+  const nextKey = planText(input.next);
+  const issued = new Map(input.issued);
+  const wallets = new Map(input.wallets);
+  const booked = book(wallets, decision, issued, context);
   const newAllowance = new Map<string, bigint>();
   const oneTime = new Map<string, bigint>();
-  const add = (totals: Map<string, bigint>, asset: string, amount: bigint) =>
-    totals.set(asset, (totals.get(asset) ?? 0n) + amount);
-  const allowancePrefix = `/${planText(nextPlan)}/`;
-  for (const planned of decision.grants) {
-    if (input.issued.has(planned.source)) continue;
-    const granted = decidePlannedGrant(walletOf(planned.asset), planned, context);
-    assert(granted.kind === 'accepted', 'a planned grant is always accepted');
-    after.set(planned.asset, settle(granted.wallet));
-    if (planned.source.includes('/allowance/') && planned.source.includes(allowancePrefix))
-      add(newAllowance, planned.asset, planned.amount);
-    else if (planned.source.includes(`/once/${planText(nextPlan)}/`)) add(oneTime, planned.asset, planned.amount);
+  for (const planned of booked.granted) {
+    const totals = planned.source.includes(`/once/${nextKey}/`)
+      ? oneTime
+      : planned.source.includes(`/allowance/`) && planned.source.includes(`/${nextKey}/`)
+        ? newAllowance
+        : null;
+    totals?.set(planned.asset, (totals.get(planned.asset) ?? 0n) + planned.amount);
   }
-  const voided = new Set<string>();
-  const scheduledVoided = new Map<string, bigint>();
-  for (const source of decision.voidSources) {
-    const grantId = input.issued.get(source);
-    if (grantId === undefined) continue;
-    for (const [asset, wallet] of after) {
-      const grant = wallet.grants.find((lot) => lot.id === grantId);
-      if (grant === undefined || grant.voidedAt !== null) continue;
-      const result = decideVoid(wallet, grantId, 'plan change', context);
-      if (result.kind !== 'accepted') continue;
-      voided.add(grantId);
-      if (now < grant.effectiveAt) add(scheduledVoided, asset, grant.remaining - grant.reserved);
-      after.set(asset, settle(result.wallet));
-    }
+  // A period-end change takes effect at the switch: what falls due until then (the switch itself,
+  // allowance periods of shorter cadences) is booked too, as the scheduler will book it.
+  let period = { startsAt: caughtUp.periodStartsAt, endsAt: caughtUp.periodEndsAt };
+  if (effectiveAt > now) {
+    const due = decideSubscriptionDue(caughtUp, input.plans, effectiveAt);
+    book(wallets, due, issued, { ...context, now: effectiveAt });
+    period = { startsAt: due.subscription.periodStartsAt, endsAt: due.subscription.periodEndsAt };
   }
+  const voided = booked.voided;
+  const scheduledVoided = booked.scheduledVoided;
   const ownGrants = new Set(input.issued.values());
   const assets = [...input.wallets.keys()].sort().map((asset): AssetChangeEffect => {
     const before = input.wallets.get(asset) as Wallet;
-    const changed = walletOf(asset);
-    const view = viewBalance(changed, effectiveAt);
+    const view = viewBalance(wallets.get(asset) as Wallet, effectiveAt);
     const remainingCredit = before.grants
       .filter((lot) => ownGrants.has(lot.id) && lot.effectiveAt <= now && !isGrantDead(lot, now) && lot.remaining > 0n)
       .map((lot): PlanCreditLot => {
@@ -150,11 +132,48 @@ export function decidePlanChangeEffect(input: PlanChangeInput, context: Decision
   return { kind: 'accepted', decision, effect: { effectiveAt, period, assets, negative } };
 }
 
-/** A period-end change's first period ends one plan period after the switch. */
-function nextPeriodEnd(decision: SubscriptionDecision, input: PlanChangeInput, switchAt: number): number {
-  // Deciding what is due at the switch is the switch itself: its state is the new plan's period 0.
-  const switched = decideSubscriptionDue(decision.subscription, input.plans, switchAt).subscription;
-  return switched.periodStartsAt === switchAt ? switched.periodEndsAt : switchAt;
+/**
+ * Books a subscription decision on the wallets as the shell does: each source not issued yet once
+ * (settling after each), then the voids of what it issued before.
+ */
+function book(
+  wallets: Map<string, Wallet>,
+  decision: SubscriptionDecision,
+  issued: Map<string, string>,
+  context: DecisionContext,
+) {
+  const settle = (wallet: Wallet) => decideSettlement(wallet, context).wallet;
+  const walletOf = (asset: string) => {
+    const wallet = wallets.get(asset);
+    assert(wallet !== undefined, 'the shell passes a wallet for every asset of the plans');
+    return settle(wallet);
+  };
+  const granted: PlannedGrant[] = [];
+  for (const planned of decision.grants) {
+    if (issued.has(planned.source)) continue;
+    const accepted = decidePlannedGrant(walletOf(planned.asset), planned, context);
+    assert(accepted.kind === 'accepted', 'a planned grant is always accepted');
+    issued.set(planned.source, accepted.result.grant.id);
+    wallets.set(planned.asset, settle(accepted.wallet));
+    granted.push(planned);
+  }
+  const voided = new Set<string>();
+  const scheduledVoided = new Map<string, bigint>();
+  for (const source of decision.voidSources) {
+    const grantId = issued.get(source);
+    if (grantId === undefined) continue;
+    for (const [asset, wallet] of wallets) {
+      const grant = wallet.grants.find((lot) => lot.id === grantId);
+      if (grant === undefined || grant.voidedAt !== null) continue;
+      const result = decideVoid(settle(wallet), grantId, 'plan change', context);
+      if (result.kind !== 'accepted') continue;
+      voided.add(grantId);
+      if (context.now < grant.effectiveAt)
+        scheduledVoided.set(asset, (scheduledVoided.get(asset) ?? 0n) + grant.remaining - grant.reserved);
+      wallets.set(asset, settle(result.wallet));
+    }
+  }
+  return { granted, voided, scheduledVoided };
 }
 
 /**

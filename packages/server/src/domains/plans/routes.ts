@@ -9,8 +9,8 @@ import { route } from '../../platform/http/router.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { answerOrDryRun } from '../wallets/index.ts';
 import * as entitlements from './entitlement-operations.ts';
-import * as plans from './plan-operations.ts';
 import { previewSubscriptionChange } from './plan-change-preview.ts';
+import * as plans from './plan-operations.ts';
 import * as subscriptions from './subscription-operations.ts';
 
 export function planRoutes(service: LedgerService): Route[] {

@@ -67,9 +67,7 @@ describe('previewSubscriptionChange', () => {
       const from = next(2) === 0 ? 'pro' : 'basic';
       const to = from === 'pro' ? 'basic' : 'pro';
       const id = await subscribe(customer, from);
-      await ok(
-        server.call('POST', `/v1/customers/${customer}/wallets/credits/policy`, { overdraft_limit: '20000' }),
-      );
+      await ok(server.call('POST', `/v1/customers/${customer}/wallets/credits/policy`, { overdraft_limit: '20000' }));
       server.clock.set(start + round * 40 * day + next(28) * day + 1);
       const spend = next(from === 'pro' ? 14_000 : 3_000);
       if (spend > 0)
