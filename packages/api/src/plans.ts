@@ -155,16 +155,34 @@ const timing = z.enum(['immediate', 'period_end']);
 /** Why an operator made the change; kept in its audit event. */
 const changeReason = reasonField.optional().describe("Why; kept in the change's audit event.");
 
+const planChange = {
+  action: z.literal('change_plan'),
+  ...planRef,
+  timing: timing.optional().describe('Default: immediate (an upgrade); period_end suits a downgrade.'),
+};
+
 export const changeSubscriptionBody = z.discriminatedUnion('action', [
   z.strictObject({
-    action: z.literal('change_plan'),
-    ...planRef,
-    timing: timing.optional().describe('Default: immediate (an upgrade); period_end suits a downgrade.'),
+    ...planChange,
     reason: changeReason,
+    preview_token: z
+      .string()
+      .regex(/^pvt_[A-Za-z0-9_-]{43}$/, 'must be a preview_token answered by previewSubscriptionChange')
+      .optional()
+      .describe(
+        'From previewSubscriptionChange: the change is refused (subscription_preview_stale) unless the subscription and its wallets are as previewed.',
+      ),
+    require_preview: z
+      .boolean()
+      .optional()
+      .describe('true: refuse the change (subscription_preview_required) when no preview_token is given.'),
   }),
   z.strictObject({ action: z.literal('pause'), reason: changeReason }),
   z.strictObject({ action: z.literal('resume'), reason: changeReason }),
 ]);
+
+/** The change action of changeSubscription, previewed: what the change would do, before it does it. */
+export const previewSubscriptionChangeBody = z.strictObject(planChange);
 
 export const cancelSubscriptionBody = z.strictObject({
   timing: timing.optional().describe('Default: period_end.'),
@@ -187,6 +205,7 @@ export type PlanParams = z.output<typeof planParams>;
 export type CreateSubscriptionBody = z.output<typeof createSubscriptionBody>;
 export type ListSubscriptionsQuery = z.output<typeof listSubscriptionsQuery>;
 export type ChangeSubscriptionBody = z.output<typeof changeSubscriptionBody>;
+export type PreviewSubscriptionChangeBody = z.output<typeof previewSubscriptionChangeBody>;
 export type CancelSubscriptionBody = z.output<typeof cancelSubscriptionBody>;
 export type CheckEntitlementBody = z.output<typeof checkEntitlementBody>;
 
@@ -240,6 +259,61 @@ export const subscriptionResource = z
     periods: z.array(periodResource).describe('Every period so far, newest first (at most 100).'),
   })
   .meta({ id: 'Subscription' });
+
+const amountText = z.string().describe("A decimal amount in the asset's unit.");
+
+export const subscriptionChangePreviewResource = z
+  .object({
+    subscription: z.string(),
+    from: z.object({ plan: z.string(), version: z.int() }),
+    to: z.object({ plan: z.string(), version: z.int() }),
+    timing: timing,
+    effective_at: timeText,
+    period: z
+      .object({ starts_at: timeText, ends_at: timeText })
+      .describe("The new plan's first period: an immediate change starts whole periods now."),
+    proration: z
+      .literal('none')
+      .describe(
+        'Allowances are never prorated: the new plan grants whole periods from effective_at, and the current plan’s credit stays until its own expiry.',
+      ),
+    assets: z.array(
+      z.object({
+        asset: z.string(),
+        new_allowance: amountText.describe("The new plan's allowance credit the change issues."),
+        one_time_grants: amountText,
+        remaining_credit: z
+          .object({
+            kept: amountText.describe("The current plan's credit spendable now that stays until it expires."),
+            rolls_over: amountText.describe('Of it, what rolls over when it expires, if it is not spent first.'),
+            voided: amountText.describe('Credit issued ahead for periods that will not come, voided now.'),
+            lots: z.array(
+              z.object({
+                grant: z.string(),
+                remaining: amountText,
+                expires_at: timeText.nullable(),
+                fate: z.enum(['kept', 'voided']),
+                rolls_over: amountText,
+              }),
+            ),
+          })
+          .describe("What happens to the current plan's credit."),
+        balance_before: amountText.describe('The balance now.'),
+        balance_after: amountText.describe('The balance when the change takes effect, with no other activity.'),
+        available_after: amountText,
+        debt_after: amountText,
+      }),
+    ),
+    warnings: z.array(
+      z.object({ code: z.literal('negative_balance'), asset: z.string(), balance: amountText, message: z.string() }),
+    ),
+    preview_token: z
+      .string()
+      .describe(
+        'Pass it to changeSubscription: the change is refused if the subscription or its wallets changed since.',
+      ),
+  })
+  .meta({ id: 'SubscriptionChangePreview' });
 
 export const entitlementCheckResource = z
   .object({

@@ -13,6 +13,7 @@ export * from './margin.ts';
 export * from './money.ts';
 export * from './outcomes.ts';
 export * from './periods.ts';
+export * from './plan-change.ts';
 export * from './plan-replay.ts';
 export * from './plans.ts';
 export * from './policy.ts';

@@ -84,6 +84,16 @@ export const outcomes = {
     title: 'The subscription changed plan while the request was being decided',
     retryable: true,
   },
+  subscription_preview_stale: {
+    status: 409,
+    title: 'The subscription or its wallets changed since the preview_token was given; preview the change again',
+    retryable: false,
+  },
+  subscription_preview_required: {
+    status: 409,
+    title: 'This plan change requires a preview_token from previewSubscriptionChange',
+    retryable: false,
+  },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
   top_up_unavailable: {
     status: 409,

@@ -49,6 +49,12 @@ export const runtimeTools: readonly ToolDefinition[] = [
     'May the customer use this feature (this much) under their plan and credit? Answers with the reason. Changes nothing.',
   ),
   tool(
+    'preview_subscription_change',
+    'previewSubscriptionChange',
+    'Preview a plan change',
+    "What an upgrade or downgrade (action change_plan, plan, timing) would do to the customer's credit: the new allowance, what happens to the current plan's credit (kept, rolled over, voided), the balance when it takes effect and a negative_balance warning. Changes nothing; changeSubscription accepts its preview_token and refuses it once the subscription or a wallet moved.",
+  ),
+  tool(
     'hold',
     'createHold',
     'Hold credit',

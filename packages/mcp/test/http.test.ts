@@ -64,6 +64,7 @@ const readTools = [
   'get_hold',
   'get_usage',
   'list_transactions',
+  'preview_subscription_change',
   'quote_cost',
 ];
 const runtimeWriteTools = ['capture_hold', 'debit', 'extend_hold', 'hold', 'release_hold'];

@@ -288,12 +288,21 @@ test('every operation answers through the SDK', async () => {
   const cancelPreview = await bursar.cancelSubscription.dryRun({ id: subscription.id, timing: 'immediate' });
   assert.equal(cancelPreview.result.status, 'canceled');
   assert.equal((await bursar.getSubscription({ id: subscription.id })).status, 'active');
+  const effect = await bursar.previewSubscriptionChange({
+    id: subscription.id,
+    action: 'change_plan',
+    plan: 'pro',
+    version: 2,
+    timing: 'period_end',
+  });
+  assert.equal(effect.to.version, 2);
   const changed = await bursar.changeSubscription({
     id: subscription.id,
     action: 'change_plan',
     plan: 'pro',
     version: 2,
     timing: 'period_end',
+    preview_token: effect.preview_token,
   });
   assert.equal(changed.id, subscription.id);
   assert.equal((await bursar.checkEntitlement({ customer: 'globex', feature: 'sso' })).allowed, true);

@@ -321,11 +321,23 @@ before(async () => {
     version: 2,
     timing: 'immediate',
   });
+  const previewed = await call(
+    'previewSubscriptionChange',
+    'POST',
+    `/v1/subscriptions/${subscription.body.id}/change/preview`,
+    {
+      action: 'change_plan',
+      plan: 'pro',
+      version: 2,
+      timing: 'period_end',
+    },
+  );
   await call('changeSubscription', 'POST', `/v1/subscriptions/${subscription.body.id}/change`, {
     action: 'change_plan',
     plan: 'pro',
     version: 2,
     timing: 'period_end',
+    preview_token: previewed.body.preview_token,
   });
   await call('checkEntitlement', 'POST', '/v1/customers/globex/entitlements/check', {
     feature: 'chat',
@@ -666,6 +678,7 @@ const operationsBefore: Readonly<Record<string, string>> = {
   listSubscriptions: 'GET /v1/subscriptions',
   getSubscription: 'GET /v1/subscriptions/{id}',
   changeSubscription: 'POST /v1/subscriptions/{id}/change',
+  previewSubscriptionChange: 'POST /v1/subscriptions/{id}/change/preview',
   cancelSubscription: 'POST /v1/subscriptions/{id}/cancel',
   checkEntitlement: 'POST /v1/customers/{customer}/entitlements/check',
   linkStripeCustomer: 'POST /v1/customers/{customer}/stripe-customer',

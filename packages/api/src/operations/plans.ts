@@ -12,6 +12,8 @@ import {
   planResource,
   planVersionBody,
   planVersionResource,
+  previewSubscriptionChangeBody,
+  subscriptionChangePreviewResource,
   subscriptionPage,
   subscriptionResource,
 } from '../plans.ts';
@@ -109,6 +111,18 @@ export const planOperations = {
     body: changeSubscriptionBody,
     responses: { 200: subscriptionResource },
     dryRun: dryRunOf(subscriptionResource, 'SubscriptionDryRun'),
+  },
+
+  previewSubscriptionChange: {
+    method: 'POST',
+    path: '/v1/subscriptions/{id}/change/preview',
+    operationId: 'previewSubscriptionChange',
+    summary: "Preview a plan change's credit effect, with a token changeSubscription can require",
+    tag: 'Subscriptions',
+    scope: 'read',
+    params: idParams,
+    body: previewSubscriptionChangeBody,
+    responses: { 200: subscriptionChangePreviewResource },
   },
 
   cancelSubscription: {

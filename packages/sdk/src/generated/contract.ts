@@ -76,6 +76,7 @@ export const operationTable = {
   listSubscriptions: { method: 'GET', path: '/v1/subscriptions', scope: 'read', status: 200, pathParams: [], queryParams: ['customer', 'status', 'cursor', 'limit'], body: 'none', list: true, dryRun: null },
   getSubscription: { method: 'GET', path: '/v1/subscriptions/{id}', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'none', list: false, dryRun: null },
   changeSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/change', scope: 'write', status: 200, pathParams: ['id'], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'SubscriptionDryRun' },
+  previewSubscriptionChange: { method: 'POST', path: '/v1/subscriptions/{id}/change/preview', scope: 'read', status: 200, pathParams: ['id'], queryParams: [], body: 'json', list: false, dryRun: null },
   cancelSubscription: { method: 'POST', path: '/v1/subscriptions/{id}/cancel', scope: 'write', status: 200, pathParams: ['id'], queryParams: ['dry_run'], body: 'json', list: false, dryRun: 'SubscriptionCanceledDryRun' },
   checkEntitlement: { method: 'POST', path: '/v1/customers/{customer}/entitlements/check', scope: 'read', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false, dryRun: null },
   linkStripeCustomer: { method: 'POST', path: '/v1/customers/{customer}/stripe-customer', scope: 'write', status: 200, pathParams: ['customer'], queryParams: [], body: 'json', list: false, dryRun: null },
@@ -396,6 +397,10 @@ export interface OperationTypes {
     output: operations['changeSubscription']['responses'][200]['content']['application/json'];
     dryRun: components['schemas']['SubscriptionDryRun'];
   };
+  previewSubscriptionChange: {
+    input: operations['previewSubscriptionChange']['parameters']['path'] & operations['previewSubscriptionChange']['requestBody']['content']['application/json'];
+    output: operations['previewSubscriptionChange']['responses'][200]['content']['application/json'];
+  };
   cancelSubscription: {
     input: operations['cancelSubscription']['parameters']['path'] & operations['cancelSubscription']['requestBody']['content']['application/json'];
     output: operations['cancelSubscription']['responses'][200]['content']['application/json'];
@@ -545,6 +550,8 @@ export const problemCatalogue = {
   stripe_customer_not_linked: { status: 409, title: 'The customer has no Stripe customer; link one with linkStripeCustomer', retryable: false },
   stripe_event_early: { status: 409, title: 'The Stripe event is about a payment not confirmed in Bursar yet; Stripe sends it again', retryable: true },
   subscription_changed: { status: 409, title: 'The subscription changed plan while the request was being decided', retryable: true },
+  subscription_preview_stale: { status: 409, title: 'The subscription or its wallets changed since the preview_token was given; preview the change again', retryable: false },
+  subscription_preview_required: { status: 409, title: 'This plan change requires a preview_token from previewSubscriptionChange', retryable: false },
   top_up_settled: { status: 409, title: 'The top-up is already settled', retryable: false },
   top_up_unavailable: { status: 409, title: 'Top-up is not offered: no payment provider, or no price for the asset', retryable: false },
   default_price_book_exists: { status: 409, title: 'The environment already has a default price book', retryable: false },

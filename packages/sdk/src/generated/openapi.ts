@@ -936,6 +936,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscriptions/{id}/change/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Preview a plan change's credit effect, with a token changeSubscription can require */
+        post: operations["previewSubscriptionChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subscriptions/{id}/cancel": {
         parameters: {
             query?: never;
@@ -2968,6 +2985,77 @@ export interface components {
                 version: number;
             }[];
         };
+        SubscriptionChangePreview: {
+            subscription: string;
+            from: {
+                plan: string;
+                version: number;
+            };
+            to: {
+                plan: string;
+                version: number;
+            };
+            /** @enum {string} */
+            timing: "immediate" | "period_end";
+            /** Format: date-time */
+            effective_at: string;
+            /** @description The new plan's first period: an immediate change starts whole periods now. */
+            period: {
+                /** Format: date-time */
+                starts_at: string;
+                /** Format: date-time */
+                ends_at: string;
+            };
+            /**
+             * @description Allowances are never prorated: the new plan grants whole periods from effective_at, and the current plan’s credit stays until its own expiry.
+             * @constant
+             */
+            proration: "none";
+            assets: {
+                asset: string;
+                /** @description The new plan's allowance credit the change issues. */
+                new_allowance: string;
+                /** @description A decimal amount in the asset's unit. */
+                one_time_grants: string;
+                /** @description What happens to the current plan's credit. */
+                remaining_credit: {
+                    /** @description The current plan's credit spendable now that stays until it expires. */
+                    kept: string;
+                    /** @description Of it, what rolls over when it expires, if it is not spent first. */
+                    rolls_over: string;
+                    /** @description Credit issued ahead for periods that will not come, voided now. */
+                    voided: string;
+                    lots: {
+                        grant: string;
+                        /** @description A decimal amount in the asset's unit. */
+                        remaining: string;
+                        expires_at: string | null;
+                        /** @enum {string} */
+                        fate: "kept" | "voided";
+                        /** @description A decimal amount in the asset's unit. */
+                        rolls_over: string;
+                    }[];
+                };
+                /** @description The balance now. */
+                balance_before: string;
+                /** @description The balance when the change takes effect, with no other activity. */
+                balance_after: string;
+                /** @description A decimal amount in the asset's unit. */
+                available_after: string;
+                /** @description A decimal amount in the asset's unit. */
+                debt_after: string;
+            }[];
+            warnings: {
+                /** @constant */
+                code: "negative_balance";
+                asset: string;
+                /** @description A decimal amount in the asset's unit. */
+                balance: string;
+                message: string;
+            }[];
+            /** @description Pass it to changeSubscription: the change is refused if the subscription or its wallets changed since. */
+            preview_token: string;
+        };
         EntitlementCheck: {
             customer: string;
             feature: string;
@@ -3522,7 +3610,7 @@ export interface components {
                 message: string;
             }[];
             /** @enum {string} */
-            code: "validation_failed" | "idempotency_key_invalid" | "malformed_json" | "stripe_signature_invalid" | "unauthenticated" | "session_expired" | "insufficient_scope" | "portal_session_required" | "portal_session_not_allowed" | "auto_recharge_locked" | "csrf_token_invalid" | "route_not_found" | "environment_not_found" | "api_key_not_found" | "asset_not_found" | "customer_not_found" | "grant_not_found" | "hold_not_found" | "transaction_not_found" | "webhook_endpoint_not_found" | "webhook_delivery_not_found" | "feature_not_found" | "price_book_not_found" | "plan_not_found" | "subscription_not_found" | "auto_top_up_rule_not_found" | "top_up_not_found" | "checkout_session_not_found" | "method_not_allowed" | "environment_exists" | "asset_exists" | "customer_exists" | "feature_exists" | "price_book_exists" | "plan_exists" | "subscription_transition_invalid" | "stripe_customer_not_linked" | "stripe_event_early" | "subscription_changed" | "top_up_settled" | "top_up_unavailable" | "default_price_book_exists" | "model_price_exists" | "event_exists" | "hold_not_open" | "grant_voided" | "transaction_not_reversible" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "overdraft_limit_below_debt" | "event_out_of_window" | "amount_overflow" | "stripe_refused" | "rate_limited" | "internal_error" | "stripe_not_configured" | "stripe_unavailable" | "unavailable" | "overloaded";
+            code: "validation_failed" | "idempotency_key_invalid" | "malformed_json" | "stripe_signature_invalid" | "unauthenticated" | "session_expired" | "insufficient_scope" | "portal_session_required" | "portal_session_not_allowed" | "auto_recharge_locked" | "csrf_token_invalid" | "route_not_found" | "environment_not_found" | "api_key_not_found" | "asset_not_found" | "customer_not_found" | "grant_not_found" | "hold_not_found" | "transaction_not_found" | "webhook_endpoint_not_found" | "webhook_delivery_not_found" | "feature_not_found" | "price_book_not_found" | "plan_not_found" | "subscription_not_found" | "auto_top_up_rule_not_found" | "top_up_not_found" | "checkout_session_not_found" | "method_not_allowed" | "environment_exists" | "asset_exists" | "customer_exists" | "feature_exists" | "price_book_exists" | "plan_exists" | "subscription_transition_invalid" | "stripe_customer_not_linked" | "stripe_event_early" | "subscription_changed" | "subscription_preview_stale" | "subscription_preview_required" | "top_up_settled" | "top_up_unavailable" | "default_price_book_exists" | "model_price_exists" | "event_exists" | "hold_not_open" | "grant_voided" | "transaction_not_reversible" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "overdraft_limit_below_debt" | "event_out_of_window" | "amount_overflow" | "stripe_refused" | "rate_limited" | "internal_error" | "stripe_not_configured" | "stripe_unavailable" | "unavailable" | "overloaded";
         };
         InsufficientBalanceProblem: {
             /** @description https://bursar.dev/problems/<code> */
@@ -4147,6 +4235,10 @@ export interface components {
             timing?: "immediate" | "period_end";
             /** @description Why; kept in the change's audit event. */
             reason?: string;
+            /** @description From previewSubscriptionChange: the change is refused (subscription_preview_stale) unless the subscription and its wallets are as previewed. */
+            preview_token?: string;
+            /** @description true: refuse the change (subscription_preview_required) when no preview_token is given. */
+            require_preview?: boolean;
         } | {
             /** @constant */
             action: "pause";
@@ -4157,6 +4249,18 @@ export interface components {
             action: "resume";
             /** @description Why; kept in the change's audit event. */
             reason?: string;
+        };
+        PreviewSubscriptionChangeBody: {
+            /** @constant */
+            action: "change_plan";
+            plan: string;
+            /** @description Default: the latest version. */
+            version?: number;
+            /**
+             * @description Default: immediate (an upgrade); period_end suits a downgrade.
+             * @enum {string}
+             */
+            timing?: "immediate" | "period_end";
         };
         CancelSubscriptionBody: {
             /**
@@ -8721,6 +8825,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description rate_limited: this API key sent more requests than its rate limit allows. */
+            429: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Whole seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the `code` says why. Validation failures list every field in `errors`. */
+            "4XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Failed on the server; retry later with the same Idempotency-Key. */
+            "5XX": {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewSubscriptionChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable ASCII characters, unique per intended change. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewSubscriptionChangeBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the client's X-Request-Id when it was valid, otherwise one the server made up. */
+                    "X-Request-Id"?: string;
+                    /** @description Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionChangePreview"];
                 };
             };
             /** @description rate_limited: this API key sent more requests than its rate limit allows. */

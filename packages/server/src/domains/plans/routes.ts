@@ -9,6 +9,7 @@ import { route } from '../../platform/http/router.ts';
 import type { LedgerService } from '../../platform/service.ts';
 import { answerOrDryRun } from '../wallets/index.ts';
 import * as entitlements from './entitlement-operations.ts';
+import { previewSubscriptionChange } from './plan-change-preview.ts';
 import * as plans from './plan-operations.ts';
 import * as subscriptions from './subscription-operations.ts';
 
@@ -27,6 +28,9 @@ export function planRoutes(service: LedgerService): Route[] {
     ),
     route(operations.changeSubscription, ({ caller, params, query, body }) =>
       answerOrDryRun(service, caller, query, (as) => subscriptions.changeSubscription(service, as, params.id, body)),
+    ),
+    route(operations.previewSubscriptionChange, ({ caller, params, body }) =>
+      previewSubscriptionChange(service, caller, params.id, body),
     ),
     route(operations.cancelSubscription, ({ caller, params, query, body }) =>
       answerOrDryRun(service, caller, query, (as) => subscriptions.cancelSubscription(service, as, params.id, body)),

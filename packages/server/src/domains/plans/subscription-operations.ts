@@ -11,7 +11,7 @@ import type {
   CreateSubscriptionBody,
   ListSubscriptionsQuery,
 } from '@bursar/api';
-import type { PlanRef, Refusal, Subscription, SubscriptionDecision, SubscriptionStatus } from '@bursar/core';
+import type { PlanRef, Refusal, Subscription, SubscriptionDecision, SubscriptionStatus, Wallet } from '@bursar/core';
 import {
   decideCancel,
   decidePause,
@@ -39,6 +39,7 @@ import type { TableRow } from '../../platform/storage/schema.ts';
 import { toTimestamp } from '../../platform/wire.ts';
 import type { StoredPlanVersion } from './plan-operations.ts';
 import { loadPlanVersion, planRefText } from './plan-operations.ts';
+import { previewToken, walletsOfPlans } from './preview-token.ts';
 
 type SubscriptionRow = TableRow<'subscriptions'>;
 type PeriodRow = TableRow<'subscription_periods'>;
@@ -56,7 +57,12 @@ export interface SubscriptionCommand {
   readonly customer: string;
   /** Every plan version the decision may look up; their assets are the wallets the command locks. */
   readonly plans: readonly StoredPlanVersion[];
-  readonly decide: (current: Subscription | null, lookup: (ref: PlanRef) => StoredPlanVersion, now: number) => Decided;
+  readonly decide: (
+    current: Subscription | null,
+    lookup: (ref: PlanRef) => StoredPlanVersion,
+    now: number,
+    wallet: (key: WalletKey) => Wallet,
+  ) => Decided;
   /** For a new subscription: its metadata. */
   readonly metadata?: string | null;
   readonly auditAction: string | null;
@@ -98,7 +104,7 @@ export function commitSubscriptionDecision(
     async read(batch, reader) {
       const row = batch.preloaded('subscriptions', [environmentId, command.customer, command.subscriptionId]);
       const before = row === undefined ? null : subscriptionFromRow(row);
-      const outcome = decideWithPlans(command, before, byRef, batch.now);
+      const outcome = decideWithPlans(command, before, byRef, batch.now, (key) => batch.wallet(key));
       decided =
         outcome.kind === 'refused'
           ? outcome
@@ -146,6 +152,7 @@ function decideWithPlans(
   current: Subscription | null,
   byRef: ReadonlyMap<string, StoredPlanVersion>,
   now: number,
+  wallet: (key: WalletKey) => Wallet,
 ): Decided {
   const lookup = (ref: PlanRef): StoredPlanVersion => {
     const stored = byRef.get(planRefText(ref));
@@ -153,7 +160,7 @@ function decideWithPlans(
     return stored;
   };
   try {
-    return command.decide(current, lookup, now);
+    return command.decide(current, lookup, now, wallet);
   } catch (error) {
     if (!(error instanceof PlanNotLoaded)) throw error;
     return refuse(
@@ -378,14 +385,14 @@ function originOf(caller: Caller, operation: string, input: unknown): DecisionOr
   };
 }
 
-async function planOrReply(service: LedgerService, caller: Caller, planId: string, version: number | null) {
+export async function planOrReply(service: LedgerService, caller: Caller, planId: string, version: number | null) {
   const stored = await loadPlanVersion(service, service.database.reader, caller.environmentId, planId, version);
   if (stored !== null) return stored;
   const which = version === null ? `"${planId}"` : `"${planId}" version ${version}`;
   return problemReply(caller, 'plan_not_found', `No plan ${which} in this environment.`);
 }
 
-function isStored(value: StoredPlanVersion | Reply): value is StoredPlanVersion {
+export function isStored(value: StoredPlanVersion | Reply): value is StoredPlanVersion {
   return 'plan' in value;
 }
 
@@ -455,16 +462,28 @@ export async function changeSubscription(
     if (!isStored(next)) return next;
     plans.push(next);
     const timing = input.timing ?? 'immediate';
-    decide = (current, lookup, now) =>
-      wrap(
-        decidePlanChange(
-          existing(current),
-          (ref) => lookup(ref).plan,
-          { planId: next.plan.planId, version: next.plan.version },
-          timing,
-          now,
-        ),
+    const token = input.preview_token;
+    if (token === undefined && input.require_preview === true)
+      return problemReply(
+        caller,
+        'subscription_preview_required',
+        'This change requires a preview_token: call previewSubscriptionChange with the same plan and timing first.',
       );
+    const nextRef = { planId: next.plan.planId, version: next.plan.version };
+    decide = (current, lookup, now, wallet) => {
+      const subscription = existing(current);
+      const planOf = (ref: PlanRef) => lookup(ref).plan;
+      if (token !== undefined) {
+        const wallets = walletsOfPlans(plans, caller.environmentId, subscription.customer, wallet);
+        const state = { environmentId: caller.environmentId, subscription, plans: planOf, next: nextRef, timing, now };
+        if (previewToken({ ...state, wallets }) !== token)
+          return refuse(
+            'subscription_preview_stale',
+            `The preview_token does not match subscription "${subscriptionId}" and its wallets as they are now (or this plan and timing); nothing was changed. Preview the change again.`,
+          );
+      }
+      return wrap(decidePlanChange(subscription, planOf, nextRef, timing, now));
+    };
   } else if (input.action === 'pause') {
     decide = (current, lookup, now) => wrap(decidePause(existing(current), (ref) => lookup(ref).plan, now));
   } else {
@@ -573,7 +592,7 @@ function periodsOf(
     .execute();
 }
 
-function notFound(caller: Caller, subscriptionId: string): Reply {
+export function notFound(caller: Caller, subscriptionId: string): Reply {
   return problemReply(caller, 'subscription_not_found', `No subscription "${subscriptionId}" in this environment.`);
 }
 
