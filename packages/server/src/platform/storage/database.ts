@@ -7,6 +7,13 @@ import type { TableName } from './schema.ts';
 export type SqlValue = string | bigint | number | null;
 export type SqlRow = Record<string, SqlValue>;
 
+/**
+ * A write transaction's session may hold back `insertMany` without `onConflictDoNothing` and
+ * `updateMany` (which return nothing the database decides) and send them with its next statement
+ * that returns rows, or at commit: PostgreSQL sends them as one statement, one round trip for a whole
+ * flush. A failure of a held write (a violated key, an update that missed a row) is then thrown by
+ * that later call or by the commit, inside the same transaction, which rolls back as before.
+ */
 export interface SqlSession {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs a query written with `?` placeholders and returns its rows. */
