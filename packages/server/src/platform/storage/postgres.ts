@@ -9,6 +9,8 @@
 import pg from 'pg';
 import type { Database, SqlRow, SqlSession, SqlValue } from './database.ts';
 import { isRetryableStorageError } from './database.ts';
+import type { SoleWriterTiming } from './postgres-sole-writer.ts';
+import { defaultSoleWriterTiming, enterShared, SoleWriter } from './postgres-sole-writer.ts';
 import type { TableName } from './schema.ts';
 import { quote, tables } from './schema.ts';
 
@@ -24,11 +26,22 @@ const types = {
 
 export async function openPostgres(
   connectionString: string,
-  options: { readPoolSize?: number; writersMax?: number } = {},
+  options: {
+    readPoolSize?: number;
+    writersMax?: number;
+    /** Claim the database as its sole writer when no other process writes (a server does; tools do not). */
+    claimSoleWriter?: boolean;
+    /** The sole-writer lock's renewal, staleness bound and takeover wait (tests shorten them). */
+    soleWriterTiming?: SoleWriterTiming;
+  } = {},
 ): Promise<Database> {
   const statementNames = new Map<string, string>();
+  const timing = options.soleWriterTiming ?? defaultSoleWriterTiming;
+  // Before any writer connects: a writer of this process holding the gate shared would refuse the claim.
+  const sole = options.claimSoleWriter === true ? await SoleWriter.claim(connectionString, timing) : null;
+  const enter = (client: pg.Client) => (sole === null ? enterShared(client, timing) : sole.enter(client));
   const writers = Array.from({ length: options.writersMax ?? 4 }, () => {
-    const connection = new WriterConnection(connectionString);
+    const connection = new WriterConnection(connectionString, enter);
     const session = new PostgresSession(
       async (text, values) => (await connection.client()).query(named(statementNames, text, values)),
       { holdWrites: true },
@@ -44,7 +57,9 @@ export async function openPostgres(
     dialect: 'postgres',
     writersMax: writers.length,
     reader: new PostgresSession((text, values) => pool.query(named(statementNames, text, values))),
-    foreignCommitMark: () => null,
+    // A sole writer's cache misses no other process's commit: one mark that never changes while it
+    // is current. Otherwise null: only a round trip can tell.
+    foreignCommitMark: () => (sole?.current === true ? 0n : null),
     async writeTransaction(work) {
       const writer = writers.find((candidate) => !candidate.busy);
       if (writer === undefined) throw new Error('assertion failed: no more write transactions than writers');
@@ -70,6 +85,7 @@ export async function openPostgres(
       }
     },
     async close() {
+      sole?.leave();
       await Promise.all(writers.map((writer) => writer.connection.close()));
       await pool.end();
     },
@@ -79,14 +95,17 @@ export async function openPostgres(
 /**
  * One writer connection, opened again after it breaks (server restart, network), so one lost
  * connection fails the batch in flight and not every batch after it. Prepared statements
- * are per connection; pg prepares them again on the new one.
+ * are per connection; pg prepares them again on the new one. Each connection takes its
+ * sole-writer lock (`enter`) before its first transaction.
  */
 class WriterConnection {
   readonly #connectionString: string;
+  readonly #enter: (client: pg.Client) => Promise<void>;
   #current: Promise<pg.Client> | null = null;
 
-  constructor(connectionString: string) {
+  constructor(connectionString: string, enter: (client: pg.Client) => Promise<void>) {
     this.#connectionString = connectionString;
+    this.#enter = enter;
   }
 
   client(): Promise<pg.Client> {
@@ -100,8 +119,10 @@ class WriterConnection {
     client.on('end', () => this.discard(client));
     try {
       await client.connect();
+      await this.#enter(client);
     } catch (error) {
       this.#current = null;
+      await client.end().catch(() => {});
       throw error;
     }
     return client;
