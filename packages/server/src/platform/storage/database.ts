@@ -47,8 +47,9 @@ export interface Database {
   /**
    * On SQLite, the writer connection's `PRAGMA data_version`: it changes whenever another
    * connection (another process) commits, and never for this process's own commits, so reads
-   * can tell without a query that their cached wallets are still current. Null on PostgreSQL,
-   * where only a round trip can tell.
+   * can tell without a query that their cached wallets are still current. On PostgreSQL, a mark
+   * that never changes while this process is the database's proven sole writer (renewed less than
+   * the bound ago, `postgres-sole-writer.ts`), and null otherwise, where only a round trip can tell.
    */
   foreignCommitMark(): bigint | null;
   close(): Promise<void>;
