@@ -64,10 +64,21 @@ async function awaitClaimed(running: Promise<ClaimedWork>): Promise<number> {
   return claimed;
 }
 
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'postgresWritersMax'>): Promise<Database> {
+/**
+ * Opens the configured database. `server`: a server claims a PostgreSQL database as its sole writer
+ * when no other process writes to it, so its reads answer from memory (docs/performance.md); tools
+ * (verify, reports, migrations) write as any other process.
+ */
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'postgresWritersMax'>,
+  options: { server?: boolean } = {},
+): Promise<Database> {
   return config.databaseUrl.startsWith('sqlite:')
     ? openSqlite(config.databaseUrl.slice('sqlite:'.length))
-    : openPostgres(config.databaseUrl, { writersMax: config.postgresWritersMax });
+    : openPostgres(config.databaseUrl, {
+        writersMax: config.postgresWritersMax,
+        claimSoleWriter: options.server === true,
+      });
 }
 
 export interface RunningServer {
@@ -121,7 +132,7 @@ const connectionBacklog = 4096;
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, { server: true });
   const auditKey = loadAuditKey(config, { create: true });
   await migrate(database, clock.now(), { onColumnsAdded: upgradeFromUnkeyedVersion(clock.now(), auditKey) });
   const generatedAdminKey = await bootstrap(database, clock.now(), config.bootstrapKey, auditKey);

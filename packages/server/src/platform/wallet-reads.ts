@@ -2,7 +2,8 @@
  * The stored state of wallets for reads (balances, checks, the credit of an entitlement check),
  * answered from the committer's cache whenever it is known to equal what is stored, and otherwise
  * from the reader connection, loaded once and then kept in that cache. How stale such a read can
- * be is stated in docs/performance.md ("Reads"): 1 ms on SQLite, `stalenessMs` (default 0) on PostgreSQL.
+ * be is stated in docs/performance.md ("Reads"): 1 ms on SQLite; on PostgreSQL 201 ms while this
+ * process is the sole writer, else `stalenessMs` (default 0).
  */
 import type { Wallet } from '@bursar/core';
 import { LRUCache } from 'lru-cache';
@@ -97,9 +98,9 @@ export class WalletReads {
   }
 
   /**
-   * SQLite: current when no other connection has committed since the check (this process's own
-   * commits refresh the cache before they are acknowledged). PostgreSQL: checked at most
-   * `stalenessMs` ago; with 0, every read is checked.
+   * SQLite, and PostgreSQL while this process is the sole writer: current when no other process
+   * has committed since the check (this process's own commits refresh the cache before they are
+   * acknowledged). Otherwise on PostgreSQL: checked at most `stalenessMs` ago; with 0, every read is checked.
    */
   #isCurrent(checked: WalletCheck): boolean {
     const mark = this.#foreignCommitMark();

@@ -7,6 +7,13 @@ import type { TableName } from './schema.ts';
 export type SqlValue = string | bigint | number | null;
 export type SqlRow = Record<string, SqlValue>;
 
+/**
+ * A write transaction's session may hold back `insertMany` without `onConflictDoNothing` and
+ * `updateMany` (which return nothing the database decides) and send them with its next statement
+ * that returns rows, or at commit: PostgreSQL sends them as one statement, one round trip for a whole
+ * flush. A failure of a held write (a violated key, an update that missed a row) is then thrown by
+ * that later call or by the commit, inside the same transaction, which rolls back as before.
+ */
 export interface SqlSession {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs a query written with `?` placeholders and returns its rows. */
@@ -40,8 +47,9 @@ export interface Database {
   /**
    * On SQLite, the writer connection's `PRAGMA data_version`: it changes whenever another
    * connection (another process) commits, and never for this process's own commits, so reads
-   * can tell without a query that their cached wallets are still current. Null on PostgreSQL,
-   * where only a round trip can tell.
+   * can tell without a query that their cached wallets are still current. On PostgreSQL, a mark
+   * that never changes while this process is the database's proven sole writer (renewed less than
+   * the bound ago, `postgres-sole-writer.ts`), and null otherwise, where only a round trip can tell.
    */
   foreignCommitMark(): bigint | null;
   close(): Promise<void>;

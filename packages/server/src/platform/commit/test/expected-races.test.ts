@@ -110,6 +110,8 @@ describe('races: two processes create one customer at once (PostgreSQL, two conn
           created_at: BigInt(now),
         },
       ]);
+      // Held writes are sent with the next statement (PostgreSQL): send this one now, uncommitted.
+      await session.all('SELECT 1');
     });
     await otherGate.holding;
     // This process's commands queue behind a held writer, so they form one batch.
