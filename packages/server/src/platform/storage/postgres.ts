@@ -190,7 +190,8 @@ class PostgresSession implements SqlSession {
     const matches = keyColumns.map((column, index) => `t.${quote(column)} = k.${names[index]}`).join(' AND ');
     const order = keyColumns.map((column) => `t.${quote(column)}`).join(', ');
     const lock = options.lock === true ? ' FOR UPDATE OF t' : '';
-    const list = options.columns === undefined ? 't.*' : options.columns.map((column) => `t.${quote(column)}`).join(', ');
+    const list =
+      options.columns === undefined ? 't.*' : options.columns.map((column) => `t.${quote(column)}`).join(', ');
     const text = `SELECT ${list} FROM ${table} t JOIN unnest(${arrays}) AS k(${names.join(', ')}) ON ${matches} ORDER BY ${order}${lock}`;
     return (
       await this.#query(

@@ -61,8 +61,6 @@ class SqliteSession implements SqlSession {
   readonly dialect = 'sqlite' as const;
   readonly #connection: Connection;
   readonly #statements = new Map<string, Statement>();
-  /** The bulk statements, by a short name (their text is long to build). */
-  readonly #bulkStatements = new Map<string, Statement>();
 
   constructor(connection: Connection) {
     this.#connection = connection;
@@ -85,11 +83,6 @@ class SqliteSession implements SqlSession {
     return this.#prepare(sql).run(params);
   }
 
-  /**
-   * Multi-row statements, as few as the row count allows: one statement of 2^k rows per step, so a
-   * table has at most nine prepared forms and a batch of 100 debits inserts its transactions in three
-   * calls instead of 100 (each call binds and steps through the driver: docs/performance.md).
-   */
   async insertMany(
     table: TableName,
     rows: readonly SqlRow[],
@@ -97,49 +90,16 @@ class SqliteSession implements SqlSession {
   ): Promise<SqlRow[]> {
     if (rows.length === 0) return [];
     const columns = Object.keys(tables[table].columns);
-    const conflict = options.onConflictDoNothing === true;
+    const conflict = options.onConflictDoNothing === true ? ' ON CONFLICT DO NOTHING' : '';
+    const statement = this.#prepare(
+      `INSERT INTO ${table} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})${conflict}`,
+    );
     const inserted: SqlRow[] = [];
-    for (let start = 0; start < rows.length; ) {
-      const count = chunkSize(rows.length - start, columns.length);
-      const chunk = rows.slice(start, start + count);
-      start += count;
-      const statement = this.#prepareKeyed(`insert ${table} ${count} ${conflict}`, () => {
-        const tuple = `(${columns.map(() => '?').join(', ')})`;
-        const returning = conflict
-          ? ` ON CONFLICT DO NOTHING RETURNING ${tables[table].primaryKey.map(quote).join(', ')}`
-          : '';
-        return `INSERT INTO ${table} (${columns.map(quote).join(', ')}) VALUES ${Array(count).fill(tuple).join(', ')}${returning}`;
-      });
-      const parameters = chunk.flatMap((row) => columns.map((column) => columnValue(row, column)));
-      if (!conflict) {
-        statement.run(parameters);
-        inserted.push(...chunk);
-        continue;
-      }
-      // Which rows went in: their keys come back (a row whose key was already taken, or taken
-      // earlier in the same statement, does not), each key matched once.
-      const primaryKey = tables[table].primaryKey;
-      const keyOf = (row: SqlRow): string => primaryKey.map((column) => String(row[column])).join('\u0000');
-      const returned = new Map<string, number>();
-      for (const row of statement.all(parameters)) returned.set(keyOf(row), (returned.get(keyOf(row)) ?? 0) + 1);
-      for (const row of chunk) {
-        const left = returned.get(keyOf(row)) ?? 0;
-        if (left === 0) continue;
-        returned.set(keyOf(row), left - 1);
-        inserted.push(row);
-      }
+    for (const row of rows) {
+      const changes = statement.run(columns.map((column) => columnValue(row, column)));
+      if (changes > 0) inserted.push(row);
     }
     return inserted;
-  }
-
-  /** A statement prepared once under a short name, for statement texts that are long to build. */
-  #prepareKeyed(name: string, build: () => string): Statement {
-    let statement = this.#bulkStatements.get(name);
-    if (statement === undefined) {
-      statement = this.#connection.prepare(build());
-      this.#bulkStatements.set(name, statement);
-    }
-    return statement;
   }
 
   async selectByKeys(
@@ -155,34 +115,23 @@ class SqliteSession implements SqlSession {
     );
   }
 
-  /** One `UPDATE … FROM (VALUES …)` per chunk of rows (sized as inserts are), each row matching one row. */
   async updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void> {
     const first = rows[0];
     if (first === undefined) return;
     const setColumns = Object.keys(first).filter((column) => !keyColumns.includes(column));
-    const columns = [...keyColumns, ...setColumns];
-    for (let start = 0; start < rows.length; ) {
-      const count = chunkSize(rows.length - start, columns.length);
-      const chunk = rows.slice(start, start + count);
-      start += count;
-      const statement = this.#prepareKeyed(`update ${table} ${count} ${columns.join(',')}`, () => {
-        const tuple = `(${columns.map(() => '?').join(', ')})`;
-        return `WITH v(${columns.map(quote).join(', ')}) AS (VALUES ${Array(count).fill(tuple).join(', ')}) UPDATE ${table} SET ${setColumns
-          .map((column) => `${quote(column)} = v.${quote(column)}`)
-          .join(
-            ', ',
-          )} FROM v WHERE ${keyColumns.map((column) => `${table}.${quote(column)} = v.${quote(column)}`).join(' AND ')}`;
-      });
-      const changes = statement.run(chunk.flatMap((row) => columns.map((column) => columnValue(row, column))));
-      if (changes !== count) throw new Error(`assertion failed: update of ${count} ${table} rows matched ${changes}`);
+    const statement = this.#prepare(
+      `UPDATE ${table} SET ${setColumns.map((column) => `${quote(column)} = ?`).join(', ')} WHERE ${keyColumns
+        .map((column) => `${quote(column)} = ?`)
+        .join(' AND ')}`,
+    );
+    for (const row of rows) {
+      const changes = statement.run([
+        ...setColumns.map((column) => columnValue(row, column)),
+        ...keyColumns.map((column) => columnValue(row, column)),
+      ]);
+      if (changes !== 1) throw new Error(`assertion failed: update of ${table} matched ${changes} rows`);
     }
   }
-}
-
-/** Rows per statement: the largest power of two up to 256 that fits SQLite's 32,766 parameters. */
-function chunkSize(remaining: number, columnCount: number): number {
-  const most = Math.min(remaining, 256, Math.floor(32_766 / columnCount));
-  return 2 ** Math.floor(Math.log2(most));
 }
 
 /** The columns a select names: all of them, or the ones asked for. */
