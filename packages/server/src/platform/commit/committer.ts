@@ -416,7 +416,13 @@ export class Committer {
       .map(([, key]) => key);
     const { versions, created } = await lockWallets(session, [...unique.values()], create, batch.now);
     const stale = [...unique].filter(([keyText]) => this.#cache.get(keyText)?.version !== versions.get(keyText));
-    const rows = stale.length === 0 ? new Map<string, never>() : await walletRowsOf(session, stale.map(([, key]) => key));
+    const rows =
+      stale.length === 0
+        ? new Map<string, never>()
+        : await walletRowsOf(
+            session,
+            stale.map(([, key]) => key),
+          );
     for (const [keyText, key] of unique) {
       touched.push(keyText);
       const version = versions.get(keyText);
