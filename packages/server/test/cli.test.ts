@@ -155,7 +155,7 @@ test('`bursar migrate` applies the migrations once', async () => {
   try {
     const first = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(first.status, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2, 3, 4, 5, 6, 7] });
+    assert.deepEqual(JSON.parse(first.stdout), { migrated: [1, 2, 3, 4, 5, 6, 7, 8] });
     const second = bursar(['migrate'], { BURSAR_DATABASE_URL: database.url });
     assert.equal(second.status, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), { migrated: [] });

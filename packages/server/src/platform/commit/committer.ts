@@ -10,7 +10,6 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.ts';
 import type { Reply } from '../contract.ts';
 import { toProblem } from '../http/problem.ts';
-import { toBigint } from '../storage/codecs.ts';
 import type { Database, SqlRow, SqlSession } from '../storage/database.ts';
 import type { BatchPart, WalletObserver } from './batch.ts';
 import { Batch } from './batch.ts';
@@ -18,7 +17,7 @@ import type { Command, Preload, WalletCommand, Writer } from './command.ts';
 import { flushBatch } from './flush.ts';
 import type { WalletKey } from './wallet-key.ts';
 import { walletKeyText } from './wallet-key.ts';
-import { loadWallet, lockWallets } from './wallet-store.ts';
+import { loadWallet, lockWallets, walletRowsOf } from './wallet-store.ts';
 
 interface Pending {
   readonly command: Command;
@@ -415,15 +414,28 @@ export class Committer {
       .filter(([keyText]) => !this.#cache.has(keyText))
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, key]) => key);
-    const { rows, created } = await lockWallets(session, [...unique.values()], create, batch.now);
+    const { versions, created } = await lockWallets(session, [...unique.values()], create, batch.now);
+    const stale = [...unique].filter(([keyText]) => this.#cache.get(keyText)?.version !== versions.get(keyText));
+    const rows =
+      stale.length === 0
+        ? new Map<string, never>()
+        : await walletRowsOf(
+            session,
+            stale.map(([, key]) => key),
+          );
     for (const [keyText, key] of unique) {
       touched.push(keyText);
-      const row = rows.get(keyText);
-      if (row === undefined) throw new Error('assertion failed: every declared wallet exists once locked');
-      const version = toBigint(row.version);
+      const version = versions.get(keyText);
+      if (version === undefined) throw new Error('assertion failed: every declared wallet exists once locked');
       const cached = this.#cache.get(keyText);
-      const wallet =
-        cached !== undefined && cached.version === version ? cached.wallet : await loadWallet(session, row);
+      let wallet: Wallet;
+      if (cached !== undefined && cached.version === version) wallet = cached.wallet;
+      else {
+        const row = rows.get(keyText);
+        if (row === undefined || row.version !== version)
+          throw new Error('assertion failed: a locked wallet row keeps its version');
+        wallet = await loadWallet(session, row);
+      }
       batch.addWallet(key, wallet, version);
     }
     return created > 0;

@@ -25,12 +25,14 @@ export interface SqlSession {
   /**
    * Rows of one table whose text key columns match any of `keys`, in one statement; with `lock`,
    * locked for update in key order (PostgreSQL; SQLite's write transaction already excludes writers).
+   * With `columns`, only those columns are read: a driver builds each row column by column, so a
+   * lock that needs a row's version alone should not pay for the whole row.
    */
   selectByKeys(
     table: TableName,
     keyColumns: readonly string[],
     keys: readonly (readonly string[])[],
-    options?: { lock?: boolean },
+    options?: { lock?: boolean; columns?: readonly string[] },
   ): Promise<SqlRow[]>;
   /** Updates rows of one table matched by `keyColumns`, setting every other column given in the rows. */
   updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void>;

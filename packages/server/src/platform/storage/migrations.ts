@@ -14,6 +14,7 @@ import { financeMigration } from './migrations/0004-finance.ts';
 import { consoleSessionsMigration } from './migrations/0005-console-sessions.ts';
 import { portalMigration } from './migrations/0006-portal.ts';
 import { customerKeysMigration } from './migrations/0007-customer-keys.ts';
+import { partialTransactionIndexesMigration } from './migrations/0008-partial-transaction-indexes.ts';
 
 export interface MigrateOptions {
   /**
@@ -34,6 +35,7 @@ function history(session: SqlSession, options: MigrateOptions): Record<string, M
     '0005-console-sessions': consoleSessionsMigration(session.dialect),
     '0006-portal': portalMigration(session.dialect),
     '0007-customer-keys': customerKeysMigration(session.dialect),
+    '0008-partial-transaction-indexes': partialTransactionIndexesMigration,
   };
 }
 

@@ -233,7 +233,7 @@ class PostgresSession implements SqlSession {
     table: TableName,
     keyColumns: readonly string[],
     keys: readonly (readonly string[])[],
-    options: { lock?: boolean } = {},
+    options: { lock?: boolean; columns?: readonly string[] } = {},
   ): Promise<SqlRow[]> {
     if (keys.length === 0) return [];
     await this.sendHeldWrites();
@@ -243,7 +243,9 @@ class PostgresSession implements SqlSession {
     const matches = keyColumns.map((column, index) => `t.${quote(column)} = k.${names[index]}`).join(' AND ');
     const order = keyColumns.map((column) => `t.${quote(column)}`).join(', ');
     const lock = options.lock === true ? ' FOR UPDATE OF t' : '';
-    const text = `SELECT t.* FROM ${table} t JOIN unnest(${arrays}) AS k(${names.join(', ')}) ON ${matches} ORDER BY ${order}${lock}`;
+    const list =
+      options.columns === undefined ? 't.*' : options.columns.map((column) => `t.${quote(column)}`).join(', ');
+    const text = `SELECT ${list} FROM ${table} t JOIN unnest(${arrays}) AS k(${names.join(', ')}) ON ${matches} ORDER BY ${order}${lock}`;
     return (
       await this.#query(
         text,

@@ -186,9 +186,10 @@ export const tables = {
     },
     nullable: ['feature', 'hold_id', 'grant_id', 'reverses_id', 'reason', 'metadata', 'request_id'],
     primaryKey: ['environment_id', 'customer_id', 'id'],
+    // Partial: a debit has no reversed transaction and no hold, and enters neither index (migration 8).
     indexes: [
-      ['environment_id', 'reverses_id'],
-      ['environment_id', 'hold_id'],
+      { columns: ['environment_id', 'reverses_id'], where: '"reverses_id" IS NOT NULL' },
+      { columns: ['environment_id', 'hold_id'], where: '"hold_id" IS NOT NULL' },
       ['environment_id', 'id'],
     ],
     appendOnly: true,

@@ -106,10 +106,13 @@ class SqliteSession implements SqlSession {
     table: TableName,
     keyColumns: readonly string[],
     keys: readonly (readonly string[])[],
+    options: { columns?: readonly string[] } = {},
   ): Promise<SqlRow[]> {
     if (keys.length === 0) return [];
     const matches = keyColumns.map((column, index) => `t.${quote(column)} = k.value ->> ${index}`).join(' AND ');
-    return this.#prepare(`SELECT t.* FROM ${table} t JOIN json_each(?) k ON ${matches}`).all([JSON.stringify(keys)]);
+    return this.#prepare(`SELECT ${selectList(options.columns)} FROM ${table} t JOIN json_each(?) k ON ${matches}`).all(
+      [JSON.stringify(keys)],
+    );
   }
 
   async updateMany(table: TableName, keyColumns: readonly string[], rows: readonly SqlRow[]): Promise<void> {
@@ -129,6 +132,11 @@ class SqliteSession implements SqlSession {
       if (changes !== 1) throw new Error(`assertion failed: update of ${table} matched ${changes} rows`);
     }
   }
+}
+
+/** The columns a select names: all of them, or the ones asked for. */
+function selectList(columns: readonly string[] | undefined): string {
+  return columns === undefined ? 't.*' : columns.map((column) => `t.${quote(column)}`).join(', ');
 }
 
 function columnValue(row: SqlRow, column: string): SqlValue {

@@ -75,7 +75,7 @@ async function rowsAsText(session: SqlSession, table: string, columns: readonly 
 describe(`migration history (${backend})`, () => {
   it('applies every migration once to a fresh database', async () => {
     await withDatabase(async (opened) => {
-      assert.deepEqual(await migrate(opened, Date.now()), [1, 2, 3, 4, 5, 6, 7]);
+      assert.deepEqual(await migrate(opened, Date.now()), [1, 2, 3, 4, 5, 6, 7, 8]);
       assert.deepEqual(await migrate(opened, Date.now()), []);
       const history = await opened.reader.all('SELECT name FROM bursar_migrations ORDER BY name');
       assert.deepEqual(
@@ -88,6 +88,7 @@ describe(`migration history (${backend})`, () => {
           '0005-console-sessions',
           '0006-portal',
           '0007-customer-keys',
+          '0008-partial-transaction-indexes',
         ],
       );
     });
@@ -105,7 +106,7 @@ describe(`migration history (${backend})`, () => {
       const upgraded = await withDatabase(async (opened) => {
         await loadFixture(opened, readFixture(name));
         assert.notDeepEqual(await introspect(opened.reader), expected, 'before the upgrade, the fixture differs');
-        assert.deepEqual(await migrate(opened, Date.now()), [1, 2, 3, 4, 5, 6, 7]);
+        assert.deepEqual(await migrate(opened, Date.now()), [1, 2, 3, 4, 5, 6, 7, 8]);
         return introspect(opened.reader);
       });
       for (const part of ['columns', 'indexes', 'constraints', 'triggers', 'functions'] as const) {
@@ -141,6 +142,43 @@ describe(`migration history (${backend})`, () => {
       const directory = await opened.reader.all('SELECT environment_id, id, customer_id FROM id_owners');
       assert.ok(owned.length > 0);
       assert.deepEqual(directory.map((row) => `${row.environment_id} ${row.id} ${row.customer_id}`).sort(), owned);
+    });
+  });
+
+  it('keeps every transaction with a hold or a reversed transaction findable through the partial indexes (migration 8)', async () => {
+    const fixture = readFixture('main-95a06e3');
+    const transactions = fixture.rows.transactions ?? [];
+    await withDatabase(async (opened) => {
+      await loadFixture(opened, fixture);
+      await migrate(opened, Date.now());
+      const plan = async (query: string, parameters: string[]) =>
+        opened.dialect === 'sqlite'
+          ? (await opened.reader.all(`EXPLAIN QUERY PLAN ${query}`, parameters)).map((step) => step.detail).join('; ')
+          : '';
+      for (const column of ['hold_id', 'reverses_id'] as const) {
+        const carrying = transactions.filter((row) => row[column] !== null);
+        assert.ok(carrying.length > 0, `the fixture has transactions with a ${column}`);
+        for (const row of carrying) {
+          const query = `SELECT id FROM transactions WHERE environment_id = ? AND ${column} = ?`;
+          const parameters = [String(row.environment_id), String(row[column])];
+          const found = await opened.reader.all(query, parameters);
+          const expected = transactions.filter(
+            (other) => other.environment_id === row.environment_id && other[column] === row[column],
+          );
+          assert.deepEqual(found.map((other) => other.id).sort(), expected.map((other) => other.id).sort());
+          if (opened.dialect === 'sqlite')
+            assert.match(await plan(query, parameters), new RegExp(`transactions_environment_id_${column}`));
+        }
+        const definition =
+          opened.dialect === 'sqlite'
+            ? await opened.reader.all('SELECT sql AS text FROM sqlite_master WHERE name = ?', [
+                `transactions_environment_id_${column}`,
+              ])
+            : await opened.reader.all('SELECT indexdef AS text FROM pg_indexes WHERE indexname = ?', [
+                `transactions_environment_id_${column}`,
+              ]);
+        assert.match(String(definition[0]?.text), new RegExp(`WHERE \\(?"?${column}"? IS NOT NULL`));
+      }
     });
   });
 
@@ -189,7 +227,7 @@ describe(`migration history (${backend})`, () => {
       const others = await Promise.all([1, 2, 3].map(() => openDatabase({ databaseUrl: url, postgresWritersMax: 1 })));
       try {
         const applied = await Promise.all([opened, ...others].map((database) => migrate(database, Date.now())));
-        assert.deepEqual(applied.flat(), [1, 2, 3, 4, 5, 6, 7]);
+        assert.deepEqual(applied.flat(), [1, 2, 3, 4, 5, 6, 7, 8]);
       } finally {
         await Promise.all(others.map((other) => other.close()));
       }
