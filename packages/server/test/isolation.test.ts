@@ -610,6 +610,15 @@ const table: Record<string, Probe[]> = {
       codes: ['subscription_not_found'],
     },
   ],
+  'POST /v1/subscriptions/{id}/change/preview': [
+    {
+      method: 'POST',
+      path: () => `/v1/subscriptions/${live.subscription}/change/preview`,
+      body: () => ({ action: 'change_plan', plan: live.plan }),
+      expect: 'not_found',
+      codes: ['subscription_not_found', 'plan_not_found'],
+    },
+  ],
   'POST /v1/subscriptions/{id}/cancel': [
     {
       method: 'POST',
